@@ -1,0 +1,274 @@
+"""What the TikTok Research API looks like: one registry, shared by the client, the tables and the sandbox.
+
+Everything here comes from ``shared/api/SPEC.md`` (section numbers in comments). Nothing in this module
+does I/O; it is plain data so that every layer agrees on paths, field names, body keys and limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+DEFAULT_BASE_URL = "https://open.tiktokapis.com"
+TOKEN_PATH = "/v2/oauth/token/"
+
+Pagination = Literal["search", "index", "timestamp", "page", "none"]
+FieldsIn = Literal["query", "body", "none"]
+QuotaFamily = Literal["research", "social"]
+
+# SPEC §3.1: the complete list of returnable video fields (current docs).
+VIDEO_FIELDS: tuple[str, ...] = (
+    "id",
+    "video_description",
+    "create_time",
+    "region_code",
+    "share_count",
+    "view_count",
+    "like_count",
+    "comment_count",
+    "music_id",
+    "hashtag_names",
+    "username",
+    "effect_ids",
+    "playlist_id",
+    "voice_to_text",
+    "is_stem_verified",
+    "favorites_count",
+    "video_duration",
+    "hashtag_info_list",
+    "sticker_info_list",
+    "effect_info_list",
+    "video_mention_list",
+    "video_label",
+    "video_tag",
+)
+
+# SPEC §3.4-3.6: liked / pinned / reposted return the same family minus effect_ids, playlist_id and
+# voice_to_text. The docs spell `favourites_count` on some pages; SPEC §11 picks `favorites_count`.
+USER_VIDEO_FIELDS: tuple[str, ...] = (
+    "id",
+    "create_time",
+    "username",
+    "region_code",
+    "video_description",
+    "music_id",
+    "like_count",
+    "comment_count",
+    "share_count",
+    "view_count",
+    "hashtag_names",
+    "is_stem_verified",
+    "favorites_count",
+    "video_duration",
+    "hashtag_info_list",
+    "sticker_info_list",
+    "effect_info_list",
+    "video_mention_list",
+    "video_label",
+    "video_tag",
+)
+
+# SPEC §3.2 (current docs). `username` is not echoed by the real service.
+USER_INFO_FIELDS: tuple[str, ...] = (
+    "display_name",
+    "bio_description",
+    "avatar_url",
+    "is_verified",
+    "follower_count",
+    "following_count",
+    "likes_count",
+    "video_count",
+    "bio_url",
+)
+
+# SPEC §3.3
+COMMENT_FIELDS: tuple[str, ...] = (
+    "id",
+    "video_id",
+    "text",
+    "like_count",
+    "reply_count",
+    "parent_comment_id",
+    "create_time",
+)
+
+# SPEC §3.7 / §3.8: no `fields` parameter; each item has these keys.
+FOLLOW_ITEM_KEYS: tuple[str, ...] = ("display_name", "username")
+
+# SPEC §3.9: keys of `data` (no documented `fields`; the doc example sends `?fields=playlist_id`).
+PLAYLIST_FIELDS: tuple[str, ...] = (
+    "playlist_id",
+    "playlist_name",
+    "playlist_video_ids",
+    "playlist_item_total",
+    "playlist_last_updated",
+)
+
+# SPEC §3.10
+SHOP_FIELDS: tuple[str, ...] = (
+    "shop_name",
+    "shop_rating",
+    "shop_review_count",
+    "item_sold_count",
+    "shop_id",
+    "shop_performance_value",
+)
+PRODUCT_FIELDS: tuple[str, ...] = (
+    "product_id",
+    "product_sold_count",
+    "product_description",
+    "product_price",
+    "product_review_count",
+    "product_name",
+    "product_rating",
+    "shop_name",
+    "product_rating_1_count",
+    "product_rating_2_count",
+    "product_rating_3_count",
+    "product_rating_4_count",
+    "product_rating_5_count",
+)
+REVIEW_FIELDS: tuple[str, ...] = (
+    "product_name",
+    "review_text",
+    "review_like_count",
+    "create_time",
+    "review_rating",
+)
+
+# SPEC §4: the query language of the video query.
+CONDITION_FIELDS: tuple[str, ...] = (
+    "create_date",
+    "username",
+    "region_code",
+    "video_id",
+    "hashtag_name",
+    "keyword",
+    "music_id",
+    "effect_id",
+    "video_length",
+    "view_count",
+    "comment_count",
+)
+OPERATIONS: tuple[str, ...] = ("EQ", "IN", "GT", "GTE", "LT", "LTE")
+VIDEO_LENGTHS: tuple[str, ...] = ("SHORT", "MID", "LONG", "EXTRA_LONG")
+# Seconds: SHORT < 15 <= MID <= 60 < LONG <= 300 < EXTRA_LONG (SPEC §4 table).
+VIDEO_LENGTH_BOUNDS: dict[str, tuple[int, int]] = {
+    "SHORT": (0, 14),
+    "MID": (15, 60),
+    "LONG": (61, 300),
+    "EXTRA_LONG": (301, 2**31),
+}
+
+REGION_CODES: frozenset[str] = frozenset(
+    """FR TH MM BD IT NP IQ BR US KW VN AR KZ GB UA TR ID PK NG KH PH EG QA MY ES JO MA SA TW AF EC MX
+    BW JP LT TN RO LY IL DZ CG GH DE BJ SN SK BY NL LA BE DO TZ LK NI LB IE RS HU PT GP CM HN FI GA BN
+    SG BO GM BG SD TT OM FO MZ ML UG RE PY GT CI SR AO AZ LR CD HR SV MV GY BH TG SL MK KE MT MG MR PA
+    IS LU HT TM ZM CR NO AL ET GW AU KR UY JM DK AE MD SE MU SO CO AT GR UZ CL GE PL CA CZ ZA AI VE KG
+    PE CH LV PR NZ TL BT MN FJ SZ VU BF TJ BA AM TD SI CY MW EE XK ME KY YE LS ZW MC GN BS PF NA VI BB
+    BZ CW PS FM PG BI AD TV GL KM AW TC CV MO VC NE WS MP DJ RW AG GI GQ AS AX TO KN LC NC LI SS IR SY
+    IM SC VG SB DM KI UM SX GD MH BQ YT ST CF BM SM PW GU HK IN CK AQ WF JE MQ CN GF MS GG TK FK PM NU
+    MF ER NF VA IO SH BL CU NR TP BV EH PN TF RU""".split()
+)
+
+MAX_WINDOW_DAYS = 30  # SPEC §3.1 / §11: end_date - start_date may be at most 30 days
+COMMENTS_CAP = 1000  # SPEC §3.3: cursor + max_count <= 1000
+FOLLOWERS_CAP = 5000  # SPEC §3.7: about 5,000 per account
+
+DAILY_QUOTA: dict[QuotaFamily, int] = {"research": 1000, "social": 20000}  # SPEC §7
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One data endpoint of the Research API (SPEC §3 rows 1 to 12)."""
+
+    name: str
+    table: str  # name of the table its items become (see tiktok_research.schemas)
+    path: str
+    fields: tuple[str, ...]
+    fields_in: FieldsIn
+    data_key: str | None  # key of the item list in `data`; None when `data` is the item itself
+    pagination: Pagination
+    max_count: int | None  # largest page size the service accepts
+    default_count: int | None  # page size the service uses when none is sent
+    count_key: str | None  # body key of the page size (`max_count`, `limit`, `page_size`)
+    item_key: str | None  # body key naming the item a per-item endpoint is about
+    quota_family: QuotaFamily = "research"
+    alt_data_keys: tuple[str, ...] = ()  # other spellings of `data_key` seen in docs
+
+
+VIDEO_QUERY = Endpoint(
+    "video_query", "videos", "/v2/research/video/query/", VIDEO_FIELDS, "query", "videos", "search",
+    100, 20, "max_count", None,
+)  # fmt: skip
+USER_INFO = Endpoint(
+    "user_info", "users", "/v2/research/user/info/", USER_INFO_FIELDS, "query", None, "none",
+    None, None, None, "username",
+)  # fmt: skip
+COMMENTS = Endpoint(
+    "comments", "comments", "/v2/research/video/comment/list/", COMMENT_FIELDS, "query", "comments", "index",
+    100, 10, "max_count", "video_id",
+)  # fmt: skip
+LIKED_VIDEOS = Endpoint(
+    "liked_videos", "liked_videos", "/v2/research/user/liked_videos/", USER_VIDEO_FIELDS, "query",
+    "user_liked_videos", "timestamp", 100, 20, "max_count", "username",
+)  # fmt: skip
+PINNED_VIDEOS = Endpoint(
+    "pinned_videos", "pinned_videos", "/v2/research/user/pinned_videos/", USER_VIDEO_FIELDS, "query",
+    "pinned_videos_list", "none", None, None, None, "username",
+)  # fmt: skip
+REPOSTED_VIDEOS = Endpoint(
+    "reposted_videos", "reposted_videos", "/v2/research/user/reposted_videos/", USER_VIDEO_FIELDS, "query",
+    "reposted_videos", "index", 100, 20, "max_count", "username",
+    alt_data_keys=("user_reposted_videos",),
+)  # fmt: skip
+FOLLOWERS = Endpoint(
+    "followers", "followers", "/v2/research/user/followers/", FOLLOW_ITEM_KEYS, "none", "user_followers",
+    "timestamp", 100, 20, "max_count", "username", quota_family="social",
+)  # fmt: skip
+FOLLOWING = Endpoint(
+    "following", "following", "/v2/research/user/following/", FOLLOW_ITEM_KEYS, "none", "user_following",
+    "timestamp", 100, 20, "max_count", "username", quota_family="social",
+)  # fmt: skip
+# SPEC §3.9: default / max page size undocumented; the doc example asks 10, clients ask 100.
+PLAYLIST_INFO = Endpoint(
+    "playlist_info", "playlists", "/v2/research/playlist/info/", PLAYLIST_FIELDS, "query", None, "index",
+    100, 10, "max_count", "playlist_id",
+)  # fmt: skip
+# SPEC §3.10: every doc example and client puts `fields` in the JSON body.
+TTS_SHOP = Endpoint(
+    "tts_shop", "shops", "/v2/research/tts/shop/", SHOP_FIELDS, "body", "shop_data", "none",
+    10, 10, "limit", "shop_name",
+)  # fmt: skip
+TTS_PRODUCT = Endpoint(
+    "tts_product", "products", "/v2/research/tts/product/", PRODUCT_FIELDS, "body", "product_data", "page",
+    10, 10, "page_size", "shop_id",
+)  # fmt: skip
+TTS_REVIEW = Endpoint(
+    "tts_review", "reviews", "/v2/research/tts/review/", REVIEW_FIELDS, "body", "review_data", "page",
+    10, 10, "page_size", "product_id",
+)  # fmt: skip
+
+ENDPOINTS: dict[str, Endpoint] = {
+    e.name: e
+    for e in (
+        VIDEO_QUERY,
+        USER_INFO,
+        COMMENTS,
+        LIKED_VIDEOS,
+        PINNED_VIDEOS,
+        REPOSTED_VIDEOS,
+        FOLLOWERS,
+        FOLLOWING,
+        PLAYLIST_INFO,
+        TTS_SHOP,
+        TTS_PRODUCT,
+        TTS_REVIEW,
+    )
+}
+ENDPOINTS_BY_PATH: dict[str, Endpoint] = {e.path: e for e in ENDPOINTS.values()}
+
+
+def video_url(username: str, video_id: int) -> str:
+    """The public web address of a video (SPEC §8)."""
+    return f"https://www.tiktok.com/@{username}/video/{video_id}"
