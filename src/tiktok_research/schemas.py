@@ -1,0 +1,351 @@
+"""One declared polars schema per table: the only place where column names and types are decided.
+
+Every table the package returns is cast to its schema here, so a table has the same columns and types
+whether it holds 100,000 rows or none, and whichever file layout it came from.
+
+Conventions (STYLE.md "Tables"):
+
+* Every field the API returns keeps the API's name (field lists come from ``_endpoints``).
+* Ids are ``Int64`` and exact (never float, never UInt64). An id that does not fit a signed 64-bit
+  integer (e.g. the doc placeholder ``9999999999999999999``) becomes null and is reported by
+  :mod:`tiktok_research.tables`; it is never wrapped or rounded.
+* ``create_time`` is ``Datetime("us", "UTC")``; integer inputs above ``1e11`` are read as
+  milliseconds, smaller ones as seconds (the TikTok Shop review example uses milliseconds).
+* Counts are ``Int64`` (follower and like counts exceed 2**31).
+* Lists and nested objects keep their structure (``List``, ``Struct``).
+
+Nested shapes that no source has verified (SPEC §10) follow
+``examples/video_query__200__extended_fields__SHAPE_UNVERIFIED.json``:
+
+* ``hashtag_info_list``: ``List(Struct(hashtag_id Int64, hashtag_name String, hashtag_description
+  String))``
+* ``sticker_info_list``: ``List(Struct(sticker_id Int64, sticker_name String))``
+* ``effect_info_list``: ``List(Struct(effect_id String, effect_name String, effect_photo_url
+  String))`` (``effect_id`` is a string like ``effect_ids``; the ``effect_photo_URI`` spelling of
+  some doc pages is not kept)
+* ``video_mention_list``: ``List(String)``
+* ``video_label``: ``Struct(content String)``
+* ``video_tag``: ``List(Struct(type String, number Int64))`` (the ``video_tag_type`` /
+  ``video_tag_number`` spelling of some doc pages is not kept)
+
+If the real service answers with another shape, parsing does not fail: the value becomes null, the
+mismatch is reported, and the raw archive keeps the original.
+
+Columns added for follow-up work (the API leaves them out):
+
+* ``users.username``: the account asked about (the service does not echo it).
+* ``liked_videos``, ``pinned_videos``, ``reposted_videos``, ``followers``, ``following``:
+  ``source_username``, the account the list belongs to.
+* ``comments.video_id`` is filled from the request when an item lacks it.
+* ``products.shop_id`` and ``reviews.product_id``: the shop / product asked about.
+* ``playlists``: one row per playlist; ``playlist_video_ids`` holds the ids of every page.
+
+Provenance (run, page, retrieval time, package version) is kept out of the tables: it lives in the
+raw archive and in the Parquet key-value metadata written by :mod:`tiktok_research.io`. Rows stay
+comparable across runs and a merged table does not change when the same data is fetched twice.
+
+Example:
+    >>> from tiktok_research import schemas
+    >>> schemas.empty("videos").schema == schemas.VIDEOS
+    True
+    >>> schemas.primary_key("followers")
+    ['source_username', 'username']
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from . import _endpoints as ep
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = [
+    "COMMENTS",
+    "FOLLOWERS",
+    "FOLLOWING",
+    "LIKED_VIDEOS",
+    "PINNED_VIDEOS",
+    "PLAYLISTS",
+    "PRODUCTS",
+    "REPOSTED_VIDEOS",
+    "REVIEWS",
+    "SCHEMAS",
+    "SCHEMA_VERSION",
+    "SHOPS",
+    "USERS",
+    "VIDEOS",
+    "UnknownColumnWarning",
+    "arrow_schema",
+    "cast",
+    "empty",
+    "primary_key",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Bumped whenever a column is added, removed, renamed or retyped.
+SCHEMA_VERSION = "1"
+
+TIMESTAMP = pl.Datetime("us", "UTC")
+MS_THRESHOLD = 100_000_000_000  # 1e11: larger integer timestamps are milliseconds
+
+# Types of every API field, by name. Field *lists* come from _endpoints; only types live here.
+_FIELD_TYPES: dict[str, pl.DataType] = {
+    # videos
+    "id": pl.Int64(),
+    "video_description": pl.String(),
+    "create_time": TIMESTAMP,
+    "region_code": pl.String(),
+    "share_count": pl.Int64(),
+    "view_count": pl.Int64(),
+    "like_count": pl.Int64(),
+    "comment_count": pl.Int64(),
+    "music_id": pl.Int64(),
+    "hashtag_names": pl.List(pl.String()),
+    "username": pl.String(),
+    "effect_ids": pl.List(pl.String()),
+    "playlist_id": pl.Int64(),
+    "voice_to_text": pl.String(),
+    "is_stem_verified": pl.Boolean(),
+    "favorites_count": pl.Int64(),
+    "video_duration": pl.Int64(),
+    "hashtag_info_list": pl.List(
+        pl.Struct(
+            {
+                "hashtag_id": pl.Int64(),
+                "hashtag_name": pl.String(),
+                "hashtag_description": pl.String(),
+            }
+        )
+    ),
+    "sticker_info_list": pl.List(
+        pl.Struct({"sticker_id": pl.Int64(), "sticker_name": pl.String()})
+    ),
+    "effect_info_list": pl.List(
+        pl.Struct(
+            {
+                "effect_id": pl.String(),
+                "effect_name": pl.String(),
+                "effect_photo_url": pl.String(),
+            }
+        )
+    ),
+    "video_mention_list": pl.List(pl.String()),
+    "video_label": pl.Struct({"content": pl.String()}),
+    "video_tag": pl.List(pl.Struct({"type": pl.String(), "number": pl.Int64()})),
+    # users
+    "display_name": pl.String(),
+    "bio_description": pl.String(),
+    "avatar_url": pl.String(),
+    "is_verified": pl.Boolean(),
+    "follower_count": pl.Int64(),
+    "following_count": pl.Int64(),
+    "likes_count": pl.Int64(),
+    "video_count": pl.Int64(),
+    "bio_url": pl.String(),
+    # comments
+    "video_id": pl.Int64(),
+    "text": pl.String(),
+    "reply_count": pl.Int64(),
+    "parent_comment_id": pl.Int64(),
+    # playlists
+    "playlist_name": pl.String(),
+    "playlist_video_ids": pl.List(pl.Int64()),
+    "playlist_item_total": pl.Int64(),
+    "playlist_last_updated": pl.Int64(),  # unit unverified (SPEC §3.9): kept as the raw integer
+    # shops / products / reviews
+    "shop_name": pl.String(),
+    "shop_rating": pl.String(),  # the API sends a string such as "4.5"
+    "shop_review_count": pl.Int64(),
+    "item_sold_count": pl.Int64(),
+    "shop_id": pl.Int64(),
+    "shop_performance_value": pl.Int64(),
+    "product_id": pl.Int64(),
+    "product_sold_count": pl.Int64(),
+    "product_description": pl.String(),
+    "product_price": pl.List(pl.String()),  # e.g. ["20.79GBP"]
+    "product_review_count": pl.Int64(),
+    "product_name": pl.String(),
+    "product_rating": pl.String(),
+    "product_rating_1_count": pl.Int64(),
+    "product_rating_2_count": pl.Int64(),
+    "product_rating_3_count": pl.Int64(),
+    "product_rating_4_count": pl.Int64(),
+    "product_rating_5_count": pl.Int64(),
+    "review_text": pl.String(),
+    "review_like_count": pl.Int64(),
+    "review_rating": pl.String(),  # e.g. "FIVE"
+    # added columns
+    "source_username": pl.String(),
+}
+
+
+def _schema(*names: str) -> pl.Schema:
+    return pl.Schema({name: _FIELD_TYPES[name] for name in names})
+
+
+VIDEOS = _schema(*ep.VIDEO_FIELDS)
+USERS = _schema("username", *ep.USER_INFO_FIELDS)
+COMMENTS = _schema(*ep.COMMENT_FIELDS)
+LIKED_VIDEOS = _schema("source_username", *ep.USER_VIDEO_FIELDS)
+PINNED_VIDEOS = _schema("source_username", *ep.USER_VIDEO_FIELDS)
+REPOSTED_VIDEOS = _schema("source_username", *ep.USER_VIDEO_FIELDS)
+FOLLOWERS = _schema("source_username", *ep.FOLLOW_ITEM_KEYS)
+FOLLOWING = _schema("source_username", *ep.FOLLOW_ITEM_KEYS)
+PLAYLISTS = _schema(*ep.PLAYLIST_FIELDS)
+SHOPS = _schema(*ep.SHOP_FIELDS)
+PRODUCTS = _schema("shop_id", *(f for f in ep.PRODUCT_FIELDS if f != "shop_id"))
+REVIEWS = _schema("product_id", *ep.REVIEW_FIELDS)
+
+SCHEMAS: dict[str, pl.Schema] = {
+    "videos": VIDEOS,
+    "users": USERS,
+    "comments": COMMENTS,
+    "liked_videos": LIKED_VIDEOS,
+    "pinned_videos": PINNED_VIDEOS,
+    "reposted_videos": REPOSTED_VIDEOS,
+    "followers": FOLLOWERS,
+    "following": FOLLOWING,
+    "playlists": PLAYLISTS,
+    "shops": SHOPS,
+    "products": PRODUCTS,
+    "reviews": REVIEWS,
+}
+
+_PRIMARY_KEYS: dict[str, list[str]] = {
+    "videos": ["id"],
+    "users": ["username"],
+    "comments": ["id"],
+    "liked_videos": ["source_username", "id"],
+    "pinned_videos": ["source_username", "id"],
+    "reposted_videos": ["source_username", "id"],
+    "followers": ["source_username", "username"],
+    "following": ["source_username", "username"],
+    "playlists": ["playlist_id"],
+    "shops": ["shop_id"],
+    "products": ["product_id"],
+    # reviews carry no id: a review is identified by its product, time, rating and text
+    "reviews": ["product_id", "create_time", "review_rating", "review_text"],
+}
+
+assert set(SCHEMAS) == {e.table for e in ep.ENDPOINTS.values()}, "a table lacks a schema"
+
+
+class UnknownColumnWarning(UserWarning):
+    """A column or API field that no declared schema knows; it was left out of the table."""
+
+
+_reported: set[tuple[str, str]] = set()
+
+
+def report_unknown(table: str, names: list[str] | set[str], where: str = "") -> None:
+    """Warn once per process about columns/fields of ``table`` that the schema does not know."""
+    new = sorted(n for n in names if (table, n) not in _reported)
+    if not new:
+        return
+    _reported.update((table, n) for n in new)
+    message = (
+        f"{table}: unknown field(s) {', '.join(new)}{where} left out of the table "
+        f"(the raw archive keeps them; schema version {SCHEMA_VERSION})"
+    )
+    logger.warning(message)
+    warnings.warn(message, UnknownColumnWarning, stacklevel=3)
+
+
+def _check_table(table: str) -> pl.Schema:
+    try:
+        return SCHEMAS[table]
+    except KeyError:
+        raise ValueError(
+            f"unknown table {table!r}; expected one of: {', '.join(sorted(SCHEMAS))}"
+        ) from None
+
+
+def primary_key(table: str) -> list[str]:
+    """The columns that identify a row of ``table`` (used to de-duplicate).
+
+    Example:
+        >>> primary_key("videos")
+        ['id']
+    """
+    _check_table(table)
+    return list(_PRIMARY_KEYS[table])
+
+
+def empty(table: str) -> pl.DataFrame:
+    """A table with no rows and exactly the declared columns and types.
+
+    Example:
+        >>> empty("comments").columns[:3]
+        ['id', 'video_id', 'text']
+    """
+    return pl.DataFrame(schema=_check_table(table))
+
+
+def to_datetime(expr: pl.Expr) -> pl.Expr:
+    """Integer unix time -> ``Datetime("us", "UTC")``; values above 1e11 are taken as milliseconds."""
+    seconds_or_ms = expr.cast(pl.Int64, strict=False)
+    micros = (
+        pl.when(seconds_or_ms.abs() > MS_THRESHOLD)
+        .then(seconds_or_ms * 1_000)
+        .otherwise(seconds_or_ms * 1_000_000)
+    )
+    return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+
+
+def cast(df: pl.DataFrame, table: str) -> pl.DataFrame:
+    """Cast ``df`` to the declared schema of ``table``.
+
+    Missing columns are added as nulls, columns are put in the declared order and cast strictly
+    (a value that does not fit raises). Columns the schema does not know are dropped and reported
+    once per process (a warning and a log line). Integer ``create_time`` values are converted to
+    UTC datetimes (seconds, or milliseconds above 1e11).
+
+    Args:
+        df: any DataFrame holding (some of) the table's columns.
+        table: a table name, e.g. ``"videos"``.
+
+    Returns:
+        A DataFrame whose schema equals ``SCHEMAS[table]``.
+
+    Example:
+        >>> df = pl.DataFrame({"id": [7320768158545159950], "create_time": [1704499196]})
+        >>> cast(df, "videos")["create_time"][0].isoformat()
+        '2024-01-06T00:00:00+00:00'
+    """
+    schema = _check_table(table)
+    unknown = [c for c in df.columns if c not in schema]
+    if unknown:
+        report_unknown(table, unknown, " (columns)")
+    exprs: list[pl.Expr] = []
+    for name, dtype in schema.items():
+        if name not in df.columns:
+            exprs.append(pl.lit(None, dtype=dtype).alias(name))
+            continue
+        current = df.schema[name]
+        if dtype == TIMESTAMP and current.is_integer():
+            exprs.append(to_datetime(pl.col(name)).alias(name))
+        elif dtype == TIMESTAMP and isinstance(current, pl.Datetime):
+            tz = current.time_zone
+            col = pl.col(name).dt.cast_time_unit("us")
+            col = col.dt.convert_time_zone("UTC") if tz else col.dt.replace_time_zone("UTC")
+            exprs.append(col.alias(name))
+        else:
+            exprs.append(pl.col(name).cast(dtype, strict=True).alias(name))
+    return df.select(exprs)
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    """The declared schema of ``table`` as a pyarrow schema (large types as polars writes them).
+
+    Example:
+        >>> arrow_schema("users").field("follower_count").type
+        DataType(int64)
+    """
+    return empty(table).to_arrow().schema

@@ -1,0 +1,673 @@
+"""Raw API pages -> typed tables, fast: polars' native JSON reader, no Python object per record.
+
+The pages of a request are joined into newline-delimited JSON and read once by
+``pl.read_ndjson`` with an explicit schema (see :func:`page_schema`); the item lists are then
+exploded and unnested and every column is cast to the declared schema of
+:mod:`tiktok_research.schemas`.
+
+Integers are read as ``Int128`` first, so an id that does not fit a signed 64-bit integer (doc
+placeholders such as ``9999999999999999999``) becomes null and is *reported* instead of wrapping or
+passing through float. If a page does not match the strict schema (a number sent as a string, an
+unverified nested field with another shape), the pages are read again leniently (scalars as text)
+and cast value by value; what could not be converted is null and reported.
+
+Handled:
+
+* ``video_id`` where ``id`` is expected (doc examples of the video query);
+* missing keys (null), NUL characters (kept in text, **stripped from usernames**: users report that
+  NULs inside usernames break databases and joins), emoji and right-to-left text (kept verbatim);
+* millisecond timestamps where seconds are expected (values above 1e11);
+* fields the API starts sending: left out of the table, reported once, kept in the raw archive.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import _endpoints as ep
+from . import schemas
+
+__all__ = [
+    "DataWarning",
+    "from_items",
+    "from_responses",
+    "page_schema",
+    "read_pages",
+]
+
+logger = logging.getLogger(__name__)
+
+RAW_INT = pl.Int128()
+_NUL = "\x00"
+
+# Columns of a "pages" frame besides `data` (see pages_from_ndjson).
+_AUX = ("_src", "_row", "_retrieved_at", "_endpoint", "_req_username", "_req_video_id",
+        "_req_shop_id", "_req_product_id", "_req_playlist_id", "_error_code")  # fmt: skip
+
+# Which added column comes from which request key.
+_REQUEST_KEYS = ("username", "video_id", "shop_id", "product_id", "playlist_id")
+
+
+class DataWarning(UserWarning):
+    """A value could not be represented exactly (e.g. an id beyond int64) and was set to null."""
+
+
+# --------------------------------------------------------------------------------------- schemas
+
+
+def _raw(dtype: pl.DataType, lenient: bool) -> pl.DataType:
+    """Read type of a declared type: integers as Int128 (or text when lenient)."""
+    if isinstance(dtype, pl.List):
+        return pl.List(_raw(dtype.inner, lenient))
+    if isinstance(dtype, pl.Struct):
+        return pl.Struct({f.name: _raw(f.dtype, lenient) for f in dtype.fields})
+    if lenient:
+        return pl.String()
+    if dtype.is_integer() or isinstance(dtype, pl.Datetime):
+        return RAW_INT
+    return dtype
+
+
+def _item_fields(endpoint: ep.Endpoint) -> dict[str, pl.DataType]:
+    """Declared types of the API fields of one item of ``endpoint`` (no added columns)."""
+    declared = schemas.SCHEMAS[endpoint.table]
+    names = list(endpoint.fields)
+    if endpoint.table in ("videos", "liked_videos", "pinned_videos", "reposted_videos"):
+        names.append("video_id")  # doc examples say video_id where real responses say id
+    if endpoint.name == "user_info":
+        names.append("username")  # the getting-started doc example echoes it
+    types: dict[str, pl.DataType] = {}
+    for name in names:
+        types[name] = declared[name] if name in declared else schemas.VIDEOS.get(name, pl.Int64())
+    return types
+
+
+def _item_struct(endpoint: ep.Endpoint, lenient: bool) -> pl.Struct:
+    fields = _item_fields(endpoint)
+    if lenient:
+        # nested values are read as their JSON text, decoded afterwards column by column
+        return pl.Struct(
+            {
+                k: pl.String() if isinstance(v, (pl.List, pl.Struct)) else _raw(v, True)
+                for k, v in fields.items()
+            }
+        )
+    return pl.Struct({k: _raw(v, False) for k, v in fields.items()})
+
+
+def page_schema(endpoints: Iterable[str] | None = None, *, lenient: bool = False) -> pl.Struct:
+    """The read schema of one response body (``{"data": ..., "error": ...}``).
+
+    Args:
+        endpoints: endpoint names to cover (default: all; one schema then parses any page).
+        lenient: read scalars as text (used when a strict read fails).
+
+    Returns:
+        A ``pl.Struct`` with ``data`` and ``error`` fields.
+    """
+    chosen = [ep.ENDPOINTS[n] for n in endpoints] if endpoints else list(ep.ENDPOINTS.values())
+    data: dict[str, pl.DataType] = {}
+    for e in chosen:
+        struct = _item_struct(e, lenient)
+        if e.data_key is None:
+            for f in struct.fields:
+                data.setdefault(f.name, f.dtype)
+        else:
+            for key in (e.data_key, *e.alt_data_keys):
+                data[key] = pl.List(struct)
+    error = pl.Struct({"code": pl.String(), "message": pl.String(), "log_id": pl.String()})
+    return pl.Struct({"data": pl.Struct(data), "error": error})
+
+
+def envelope_schema(endpoints: Iterable[str] | None = None, *, lenient: bool = False) -> pl.Schema:
+    """Read schema of one line of the raw archive (see ``_archive``)."""
+    meta = pl.Struct(
+        {
+            "run": pl.String(),
+            "page": pl.String() if lenient else pl.Int64(),
+            "endpoint": pl.String(),
+            "retrieved_at": pl.String(),
+            "http_status": pl.String() if lenient else pl.Int64(),
+        }
+    )
+    body = pl.Struct({k: pl.String() for k in _REQUEST_KEYS})
+    request = pl.Struct({"path": pl.String(), "body": body, "params": body})
+    return pl.Schema(
+        {
+            "meta": meta,
+            "request": request,
+            "response": page_schema(endpoints, lenient=lenient),
+            "response_text": pl.String(),
+        }
+    )
+
+
+# ----------------------------------------------------------------------------------- page frames
+
+
+def _detect_endpoint(data: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Name of the endpoint a parsed page comes from, judged by the keys present in ``data``."""
+    known = {f.name for f in dtype.fields} if isinstance(dtype, pl.Struct) else set()
+    chain: Any = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String()))
+    for e in ep.ENDPOINTS.values():
+        if e.data_key is None:
+            continue
+        keys = [k for k in (e.data_key, *e.alt_data_keys) if k in known]
+        if not keys:
+            continue
+        cond = pl.any_horizontal([data.struct.field(k).is_not_null() for k in keys])
+        chain = chain.when(cond).then(pl.lit(e.name))
+    for name, keys in (
+        ("playlist_info", ("playlist_name", "playlist_video_ids")),
+        ("user_info", ep.USER_INFO_FIELDS),
+    ):
+        present = [k for k in keys if k in known]
+        if present:
+            cond = pl.any_horizontal([data.struct.field(k).is_not_null() for k in present])
+            chain = chain.when(cond).then(pl.lit(name))
+    return chain.otherwise(pl.lit(None, dtype=pl.String()))
+
+
+def _endpoint_by_path(path: pl.Expr) -> pl.Expr:
+    mapping = {e.path.strip("/"): e.name for e in ep.ENDPOINTS.values()}
+    stripped = path.str.replace(r"^https?://[^/]+", "").str.strip_chars("/")
+    return stripped.replace_strict(mapping, default=None, return_dtype=pl.String())
+
+
+def _validate_endpoint(endpoint: str) -> ep.Endpoint:
+    try:
+        return ep.ENDPOINTS[endpoint]
+    except KeyError:
+        raise ValueError(
+            f"unknown endpoint {endpoint!r}; expected one of: {', '.join(ep.ENDPOINTS)}"
+        ) from None
+
+
+def _read_ndjson(buf: bytes, schema: pl.Schema) -> pl.DataFrame:
+    return pl.read_ndjson(buf, schema=schema, infer_schema_length=None)
+
+
+def pages_from_ndjson(
+    buf: bytes,
+    *,
+    envelope: bool,
+    src: str = "<bytes>",
+    endpoints: Iterable[str] | None = None,
+    default_retrieved_at: Any = None,
+    default_endpoint: str | None = None,
+) -> tuple[pl.DataFrame, bool]:
+    """Parse newline-delimited pages (archive envelopes or bare response bodies) into a page frame.
+
+    Raises ``pl.exceptions.PolarsError`` / ``ComputeError`` when a line is not JSON at all.
+
+    Returns:
+        (pages, lenient): one row per line with ``data`` plus the ``_AUX`` columns; ``lenient`` is
+        true when the strict schema failed and scalars were read as text.
+    """
+    names = list(endpoints) if endpoints else None
+    lenient = False
+    try:
+        if envelope:
+            raw = _read_ndjson(buf, envelope_schema(names))
+        else:
+            raw = _read_ndjson(buf, pl.Schema({"data": page_schema(names).fields[0].dtype,
+                                               "error": page_schema(names).fields[1].dtype}))  # fmt: skip
+    except pl.exceptions.PolarsError:
+        lenient = True
+        if envelope:
+            raw = _read_ndjson(buf, envelope_schema(names, lenient=True))
+        else:
+            ps = page_schema(names, lenient=True)
+            raw = _read_ndjson(buf, pl.Schema({f.name: f.dtype for f in ps.fields}))
+    if envelope:
+        meta, req = pl.col("meta"), pl.col("request")
+        body, params = req.struct.field("body"), req.struct.field("params")
+        retrieved = meta.struct.field("retrieved_at").str.to_datetime(
+            "%Y-%m-%dT%H:%M:%S%.fZ", time_unit="us", time_zone="UTC", strict=False
+        )
+        endpoint = pl.coalesce(
+            meta.struct.field("endpoint"),
+            _endpoint_by_path(req.struct.field("path")),
+            _detect_endpoint(
+                pl.col("response").struct.field("data"),
+                raw.schema["response"].to_schema()["data"],  # type: ignore[attr-defined]
+            ),
+        )
+        pages = raw.select(
+            pl.lit(src).alias("_src"),
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
+            retrieved.alias("_retrieved_at"),
+            endpoint.alias("_endpoint"),
+            *[
+                pl.coalesce(body.struct.field(k), params.struct.field(k)).alias(f"_req_{k}")
+                for k in _REQUEST_KEYS
+            ],
+            pl.col("response").struct.field("error").struct.field("code").alias("_error_code"),
+            pl.col("response").struct.field("data").alias("data"),
+        )
+    else:
+        detected = _detect_endpoint(pl.col("data"), raw.schema["data"])
+        if default_endpoint is not None:
+            detected = pl.coalesce(detected, pl.lit(default_endpoint))
+        pages = raw.select(
+            pl.lit(src).alias("_src"),
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
+            pl.lit(default_retrieved_at, dtype=pl.Datetime("us", "UTC")).alias("_retrieved_at"),
+            detected.alias("_endpoint"),
+            *[pl.lit(None, dtype=pl.String()).alias(f"_req_{k}") for k in _REQUEST_KEYS],
+            pl.col("error").struct.field("code").alias("_error_code"),
+            pl.col("data"),
+        )
+    return pages, lenient
+
+
+# ------------------------------------------------------------------------------- items -> table
+
+
+def _clean_username(expr: pl.Expr) -> pl.Expr:
+    return expr.str.replace_all(_NUL, "", literal=True)
+
+
+def _warn(message: str, issues: list[str] | None) -> None:
+    logger.warning(message)
+    if issues is not None:
+        issues.append(message)
+    else:
+        warnings.warn(message, DataWarning, stacklevel=4)
+
+
+def _convert_scalar(df: pl.DataFrame, name: str, target: pl.DataType) -> pl.Expr:
+    """Expression casting raw column ``name`` to ``target`` without raising."""
+    col = pl.col(name)
+    current = df.schema[name]
+    if isinstance(target, pl.Datetime):
+        if current == pl.String():
+            col = col.str.strip_chars().cast(pl.Int64, strict=False)
+        return schemas.to_datetime(col)
+    if isinstance(target, pl.Boolean) and current == pl.String():
+        return col.str.to_lowercase().replace_strict(
+            {"true": True, "false": False, "1": True, "0": False}, default=None,
+            return_dtype=pl.Boolean(),
+        )  # fmt: skip
+    if current == pl.String() and target.is_integer():
+        return col.str.strip_chars().cast(target, strict=False)
+    if current == pl.String() and isinstance(target, (pl.List, pl.Struct)):
+        return col  # handled by _decode_nested
+    return col.cast(target, strict=False)
+
+
+def _decode_nested(series: pl.Series, target: pl.DataType) -> tuple[pl.Series, int]:
+    """Decode a column of JSON texts into ``target``; values of another shape become null."""
+    raw_target = _raw(target, False)
+    try:
+        return series.str.json_decode(raw_target).cast(target, strict=False), 0
+    except pl.exceptions.PolarsError:
+        pass
+    try:
+        decoded = series.str.json_decode(_raw(target, True))
+        return decoded.cast(target, strict=False), 0
+    except pl.exceptions.PolarsError:
+        pass
+    # last resort: value by value (only reached for malformed nested values)
+    out: list[Any] = []
+    bad = 0
+    for text in series:
+        if text is None:
+            out.append(None)
+            continue
+        try:
+            one = pl.Series([text]).str.json_decode(raw_target).cast(target, strict=False)
+            out.append(one[0])
+        except pl.exceptions.PolarsError:
+            out.append(None)
+            bad += 1
+    return pl.Series(series.name, out, dtype=target), bad
+
+
+def _finish(
+    items: pl.DataFrame, table: str, *, issues: list[str] | None, src: str = ""
+) -> pl.DataFrame:
+    """Raw item columns (+ added columns) -> declared types, reporting what could not be kept."""
+    declared = schemas.SCHEMAS[table]
+    keep_aux = [c for c in ("_retrieved_at", "_order") if c in items.columns]
+    present = [c for c in declared if c in items.columns]
+    exprs = [_convert_scalar(items, c, declared[c]).alias(c) for c in present]
+    out = items.select(*exprs, *keep_aux)
+    # nested columns read as text (lenient path)
+    for c in present:
+        if items.schema[c] == pl.String() and isinstance(declared[c], (pl.List, pl.Struct)):
+            decoded, bad = _decode_nested(items[c], declared[c])
+            out = out.with_columns(decoded.alias(c))
+            if bad:
+                _warn(f"{table}{src}: {bad} value(s) of {c!r} have an unexpected shape; set to "
+                      "null (the raw archive keeps them)", issues)  # fmt: skip
+    # values that were present but could not be represented (ids beyond int64, "1.5" for an int)
+    checks = [
+        c
+        for c in present
+        if not isinstance(declared[c], (pl.List, pl.Struct)) and items.schema[c] != declared[c]
+    ]
+    if checks and out.height:
+        lost = items.select(pl.col(checks).is_not_null())
+        lost_counts = (
+            pl.DataFrame({c: lost[c] & out[c].is_null() for c in checks}).sum().row(0, named=True)
+        )
+        for c, n in lost_counts.items():
+            if n:
+                examples = (
+                    items.filter(lost[c] & out[c].is_null())[c].head(3).cast(pl.String).to_list()
+                )
+                _warn(
+                    f"{table}{src}: {n} value(s) of {c!r} cannot be stored as "
+                    f"{declared[c]} (e.g. {', '.join(map(str, examples))}); set to null, never "
+                    "rounded (the raw archive keeps the original)",
+                    issues,
+                )
+    for c in ("username", "source_username"):
+        if c in out.columns:
+            out = out.with_columns(_clean_username(pl.col(c)))
+    result = schemas.cast(out.select(present), table)
+    return result.hstack(out.select(keep_aux)) if keep_aux else result
+
+
+def _added_columns(endpoint: ep.Endpoint) -> list[pl.Expr]:
+    """Columns filled from the request (the API leaves them out)."""
+    t = endpoint.table
+    if t in ("liked_videos", "pinned_videos", "reposted_videos", "followers", "following"):
+        return [pl.col("_req_username").alias("source_username")]
+    if t == "products":
+        return [pl.col("_req_shop_id").alias("shop_id")]
+    if t == "reviews":
+        return [pl.col("_req_product_id").alias("product_id")]
+    return []
+
+
+def items_from_pages(
+    pages: pl.DataFrame,
+    endpoint: str,
+    *,
+    lenient: bool = False,
+    issues: list[str] | None = None,
+    src: str = "",
+) -> pl.DataFrame:
+    """Rows of ``endpoint`` in a page frame -> its table (with ``_retrieved_at``/``_order``).
+
+    ``_order`` increases with the page position so that callers can keep the latest duplicate.
+    """
+    e = _validate_endpoint(endpoint)
+    fields = _item_fields(e)
+    mine = pages.filter(pl.col("_endpoint") == e.name)
+    order = (pl.col("_row")).alias("_order")
+    aux = [pl.col("_retrieved_at"), order, *_added_columns(e)]
+    data = pl.col("data")
+    if e.data_key is not None:
+        keys = [k for k in (e.data_key, *e.alt_data_keys) if k in mine.schema["data"].to_schema()]  # type: ignore[attr-defined]
+        lists = pl.coalesce([data.struct.field(k) for k in keys]).alias("_items")
+        req_video = pl.col("_req_video_id").alias("_req_video_id")
+        exploded = (
+            mine.select(*aux, req_video, lists)
+            .explode("_items")
+            .filter(pl.col("_items").is_not_null())
+        )
+        names = [f.name for f in exploded.schema["_items"].fields]  # type: ignore[attr-defined]
+        items = exploded.with_columns(
+            [pl.col("_items").struct.field(n).alias(n) for n in names if n in fields]
+        ).drop("_items")
+    else:
+        struct_fields = mine.schema["data"].to_schema()  # type: ignore[attr-defined]
+        wanted = [n for n in fields if n in struct_fields]
+        items = mine.select(
+            *aux,
+            pl.col("_req_username"),
+            pl.col("_req_playlist_id"),
+            *[data.struct.field(n).alias(n) for n in wanted],
+        )
+        # a page whose data is null or empty carries no item
+        items = items.filter(pl.any_horizontal([pl.col(n).is_not_null() for n in wanted]))
+    # id / video_id (doc examples) for the video family
+    if e.table != "comments" and "video_id" in items.columns:
+        if "id" in items.columns:
+            items = items.with_columns(pl.coalesce("id", "video_id").alias("id"))
+        else:
+            items = items.rename({"video_id": "id"})
+        items = items.drop("video_id", strict=False)
+    if e.table == "comments":
+        req = pl.col("_req_video_id")
+        fill = req.str.strip_chars().cast(RAW_INT, strict=False) if items.schema.get(
+            "_req_video_id") == pl.String() else req  # fmt: skip
+        if "video_id" in items.columns:
+            items = items.with_columns(
+                pl.coalesce(pl.col("video_id").cast(items.schema["video_id"]),
+                            fill.cast(items.schema["video_id"], strict=False)).alias("video_id")
+            )  # fmt: skip
+    if e.table == "users":
+        cols = [c for c in ("username", "_req_username") if c in items.columns]
+        items = items.with_columns(pl.coalesce(cols).alias("username"))
+    if e.table == "playlists":
+        if "playlist_id" in items.columns:
+            items = items.with_columns(
+                pl.coalesce(pl.col("playlist_id").cast(pl.String), "_req_playlist_id")
+                .str.strip_chars()
+                .cast(RAW_INT, strict=False)
+                .alias("playlist_id")
+            )
+    out = _finish(items, e.table, issues=issues, src=src)
+    if e.table == "playlists" and out.height:
+        out = _combine_playlists(out)
+    return out
+
+
+def _combine_playlists(df: pl.DataFrame) -> pl.DataFrame:
+    """One row per playlist: video ids of every page in page order, latest values otherwise."""
+    aux = [c for c in ("_retrieved_at", "_order") if c in df.columns]
+    ordered = df.sort(aux, nulls_last=False) if aux else df
+    others = [c for c in df.columns if c not in ("playlist_id", "playlist_video_ids")]
+    combined = ordered.group_by("playlist_id", maintain_order=True).agg(
+        pl.col("playlist_video_ids")
+        .list.explode(keep_nulls=False, empty_as_null=False)
+        .unique(maintain_order=True),
+        *[pl.col(c).drop_nulls().last().alias(c) for c in others],
+    )
+    return combined.select(df.columns).cast(df.schema)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------ unknown fields
+
+
+def sniff_unknown(sample: Iterable[Any], endpoint: str | None = None) -> None:
+    """Report (once per process) API fields in sampled response bodies that no schema declares.
+
+    Only a few pages are inspected (decoded with ``json``), so the cost does not grow with the
+    number of records.
+    """
+    for body in sample:
+        try:
+            page = json.loads(body) if isinstance(body, (bytes, str)) else body
+        except ValueError:
+            continue
+        if not isinstance(page, dict):
+            continue
+        if "response" in page and "meta" in page:
+            endpoint = (page.get("meta") or {}).get("endpoint") or endpoint
+            page = page.get("response")
+        data = page.get("data") if isinstance(page, dict) else None
+        if not isinstance(data, dict):
+            continue
+        for e in ep.ENDPOINTS.values():
+            if endpoint is not None and e.name != endpoint:
+                continue
+            known = set(_item_fields(e))
+            if e.data_key is None:
+                if endpoint is None:
+                    continue
+                extra = set(data) - known - {"cursor", "has_more"}
+                if extra:
+                    schemas.report_unknown(e.table, extra, " (API fields)")
+                continue
+            for key in (e.data_key, *e.alt_data_keys):
+                items = data.get(key)
+                if isinstance(items, list):
+                    seen: set[str] = set()
+                    for item in items:
+                        if isinstance(item, dict):
+                            seen.update(item)
+                    if seen - known:
+                        schemas.report_unknown(e.table, seen - known, " (API fields)")
+
+
+# -------------------------------------------------------------------------------------- public
+
+
+def _to_line(body: bytes | str | dict[str, Any]) -> bytes:
+    if isinstance(body, dict):
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    raw = body.encode() if isinstance(body, str) else bytes(body)
+    # raw CR/LF can only be whitespace in valid JSON (inside strings they must be escaped)
+    return raw.replace(b"\r", b" ").replace(b"\n", b" ").strip()
+
+
+def _request_frame(requests: Sequence[dict[str, Any]] | None, n: int) -> pl.DataFrame:
+    rows: dict[str, list[str | None]] = {f"_req_{k}": [] for k in _REQUEST_KEYS}
+    for i in range(n):
+        req = (requests[i] if requests is not None and i < len(requests) else None) or {}
+        body = req.get("body", req) if isinstance(req.get("body"), dict) else req
+        for k in _REQUEST_KEYS:
+            v = body.get(k)
+            rows[f"_req_{k}"].append(None if v is None else str(v))
+    return pl.DataFrame(rows, schema={c: pl.String() for c in rows})
+
+
+def from_responses(
+    bodies: Iterable[bytes | str | dict[str, Any]],
+    endpoint: str,
+    *,
+    requests: Sequence[dict[str, Any]] | None = None,
+) -> pl.DataFrame:
+    """Turn raw response bodies of one endpoint into its typed table.
+
+    Args:
+        bodies: the response bodies, as received (bytes or text) or already decoded (dict).
+            Non-JSON bodies (an HTML gateway page) and error bodies contribute no rows.
+        endpoint: the endpoint name of ``_endpoints`` (e.g. ``"video_query"``, ``"comments"``).
+        requests: the request bodies, in the same order as ``bodies``; they fill the columns the API
+            leaves out (``username`` of user info, ``source_username`` of liked / pinned / reposted
+            / followers / following, ``video_id`` of comments, ``shop_id``, ``product_id``).
+
+    Returns:
+        A DataFrame with exactly ``schemas.SCHEMAS[table]`` (also when there are no rows).
+
+    Example:
+        >>> body = b'{"data": {"videos": [{"id": 7320768158545159950, "like_count": 3}]}}'
+        >>> from_responses([body], "video_query")["id"].to_list()
+        [7320768158545159950]
+    """
+    e = _validate_endpoint(endpoint)
+    lines = [_to_line(b) for b in bodies]
+    if not lines:
+        return schemas.empty(e.table)
+    good = [i for i, line in enumerate(lines) if line[:1] == b"{"]
+    if len(good) < len(lines):
+        _warn(f"{e.name}: {len(lines) - len(good)} body/bodies are not JSON objects; skipped",
+              None)  # fmt: skip
+    sniff_unknown([lines[good[0]], lines[good[-1]]] if good else [], e.name)
+    buf = b"\n".join(lines[i] for i in good)
+    try:
+        pages, lenient = pages_from_ndjson(buf, envelope=False, endpoints=[e.name],
+                                           default_endpoint=e.name)  # fmt: skip
+    except pl.exceptions.PolarsError:
+        # one page at a time, to keep every readable page
+        frames, lenient, kept = [], False, []
+        for i in good:
+            try:
+                f, lz = pages_from_ndjson(lines[i], envelope=False, endpoints=[e.name],
+                                          default_endpoint=e.name)  # fmt: skip
+            except pl.exceptions.PolarsError as exc:
+                _warn(f"{e.name}: body {i} is not valid JSON ({exc}); skipped", None)
+                continue
+            frames.append(f.with_columns(pl.lit(i, dtype=pl.Int64).alias("_row")))
+            lenient |= lz
+            kept.append(i)
+        if not frames:
+            return schemas.empty(e.table)
+        pages = pl.concat(frames, how="diagonal_relaxed")
+        good = kept
+    req = _request_frame(requests, len(lines))[good]
+    pages = pages.with_columns(req).with_columns(pl.lit(e.name).alias("_endpoint"))
+    table = items_from_pages(pages, e.name, lenient=lenient)
+    return table.drop("_retrieved_at", "_order", strict=False)
+
+
+def from_items(items: list[dict[str, Any]], table: str, **constant_columns: Any) -> pl.DataFrame:
+    """Turn bare records (e.g. the lists the official wrapper returns) into a typed table.
+
+    Args:
+        items: records as dicts with the API's keys.
+        table: table name (e.g. ``"videos"``, ``"comments"``).
+        **constant_columns: values for every row, e.g. ``source_username="someone"``.
+
+    Example:
+        >>> from_items([{"id": 1, "text": "hi"}], "comments", video_id=7)["video_id"].to_list()
+        [7]
+    """
+    schemas._check_table(table)
+    line = json.dumps(items, ensure_ascii=False).encode()
+    return records_from_json(line, table, constant_columns=constant_columns)
+
+
+def records_from_json(
+    buf: bytes,
+    table: str,
+    *,
+    constant_columns: dict[str, Any] | None = None,
+    issues: list[str] | None = None,
+    src: str = "",
+    array: bool = True,
+) -> pl.DataFrame:
+    """Parse a JSON array (or JSON lines when ``array`` is false) of bare records of ``table``."""
+    endpoint = next(e for e in ep.ENDPOINTS.values() if e.table == table)
+    struct = _item_struct(endpoint, False)
+    schema = pl.Schema({f.name: f.dtype for f in struct.fields})
+    reader = pl.read_json if array else pl.read_ndjson
+    try:
+        raw = reader(buf, schema=schema)
+    except pl.exceptions.PolarsError:
+        lz = _item_struct(endpoint, True)
+        raw = reader(buf, schema=pl.Schema({f.name: f.dtype for f in lz.fields}))
+    if e_video := (table != "comments" and "video_id" in raw.columns):
+        raw = raw.with_columns(pl.coalesce("id", "video_id").alias("id")).drop("video_id")
+    del e_video
+    consts = dict(constant_columns or {})
+    for k, v in consts.items():
+        raw = raw.with_columns(
+            pl.coalesce(raw[k], pl.lit(v)).alias(k) if k in raw.columns else pl.lit(v).alias(k)
+        )
+    raw = raw.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_order"))
+    out = _finish(raw, table, issues=issues, src=src)
+    return out.drop("_order") if issues is None and not src else out
+
+
+def read_pages(paths: str | Path | Iterable[str | Path]) -> pl.DataFrame:
+    """Read response pages from files (any layout ``merge_dumps`` reads) into one table.
+
+    Raises:
+        ValueError: when the files hold pages of more than one table (use ``merge_dumps``).
+    """
+    from .merge import merge_dumps
+
+    result = merge_dumps(paths)
+    non_empty = [t for t, df in result.tables.items() if df.height]
+    if len(result.tables) == 1:
+        return next(iter(result.tables.values()))
+    if len(non_empty) != 1:
+        raise ValueError(
+            f"the files hold {len(non_empty) or 'no'} tables with rows "
+            f"({', '.join(non_empty) or 'none'}); use merge_dumps() to get each table"
+        )
+    return result.tables[non_empty[0]]
