@@ -7,7 +7,7 @@ returns the caller's kind:
 * a polars ``LazyFrame``, for example ``pl.scan_parquet("out/videos/**/*.parquet")`` over a dataset
   larger than memory (returns a ``LazyFrame``; nothing is collected inside, call
   ``.collect(engine="streaming")`` yourself);
-* a pandas ``DataFrame`` (returns pandas with nullable dtypes, so 19-digit ids stay exact ``Int64``);
+* a pandas ``DataFrame`` (returns pandas with nullable dtypes: 19-digit ids stay exact ``Int64``);
 * a pyarrow ``Table`` (returns a ``Table``).
 
 The computation itself is one polars lazy query per function. For users who outgrow one machine,
@@ -22,7 +22,7 @@ Conventions, shared by the polars and the SQL versions:
   ``comment_rate``, ``share_rate`` and ``favorites_rate`` follow the same rule for their own count.
 * **Heavy tails.** Summaries report sums, the median and the 25th, 75th, 90th and 99th percentiles
   (linear interpolation, nulls ignored), never a bare mean. ``engagement_rate_pooled`` is the ratio
-  of sums over the videos that have an engagement rate, which big videos dominate, unlike the median.
+  of sums over the videos that have an engagement rate; big videos dominate it, unlike the median.
 * **Sums of nothing are null.** A group whose values are all null has a null sum, not 0.
 * **Hashtags** are case-folded (Unicode lower case) and trimmed, and counted once per video
   (``#Cats #cats`` is one use of ``cats``). Videos without hashtags drop out of hashtag summaries.
@@ -107,7 +107,7 @@ def _is_pandas(data: object) -> bool:
 
 
 def _as_lazy(data: Any) -> tuple[pl.LazyFrame, Callable[[pl.LazyFrame], Any]]:
-    """Turn any supported table into a LazyFrame plus the function that returns the caller's kind."""
+    """Any supported table -> a LazyFrame, plus the function that returns the caller's kind."""
     if isinstance(data, pl.LazyFrame):
         return data, lambda lf: lf
     if isinstance(data, pl.DataFrame):
@@ -198,8 +198,8 @@ def engagement(videos: T) -> T:
 
     Added columns: ``interactions`` (likes + comments + shares, Int64), ``engagement_rate``
     (interactions / views), ``like_rate``, ``comment_rate``, ``share_rate``, ``favorites_rate``
-    (when ``favorites_count`` is present) as Float64, and ``video_length_class`` (``SHORT``, ``MID``,
-    ``LONG`` or ``EXTRA_LONG`` from ``video_duration`` in seconds, the classes of the query
+    (when ``favorites_count`` is present) as Float64, and ``video_length_class`` (``SHORT``,
+    ``MID``, ``LONG`` or ``EXTRA_LONG`` from ``video_duration`` in seconds, the classes of the query
     language) when ``video_duration`` is present.
 
     A rate is null, never inf or NaN, when ``view_count`` is null or not positive, or when a
@@ -248,7 +248,9 @@ def _keyed(lf: pl.LazyFrame, by: str) -> pl.LazyFrame:
     key = GROUPINGS[by]
     if by in _TRUNCATE:
         _require(lf, ["create_time"], f"summarize(by={by!r})")
-        return lf.with_columns(pl.col("create_time").dt.truncate(_TRUNCATE[by]).dt.date().alias(key))
+        return lf.with_columns(
+            pl.col("create_time").dt.truncate(_TRUNCATE[by]).dt.date().alias(key)
+        )
     if by == "hashtag":
         _require(lf, ["hashtag_names"], "summarize(by='hashtag')")
         return _hashtags_exploded(lf)
@@ -264,21 +266,28 @@ def _summary_aggs(quantiles: Sequence[float], with_creators: bool) -> list[pl.Ex
     for c in COUNT_COLUMNS:
         col = pl.col(c)
         aggs.append(pl.when(col.count() > 0).then(col.sum()).alias(f"{c}_sum"))
-        aggs += [col.quantile(q, interpolation="linear").alias(f"{c}_{_quantile_name(q)}") for q in quantiles]
+        aggs += [
+            col.quantile(q, interpolation="linear").alias(f"{c}_{_quantile_name(q)}")
+            for q in quantiles
+        ]
     rate = pl.col("engagement_rate")
-    aggs += [rate.quantile(q, interpolation="linear").alias(f"engagement_rate_{_quantile_name(q)}") for q in quantiles]
+    aggs += [
+        rate.quantile(q, interpolation="linear").alias(f"engagement_rate_{_quantile_name(q)}")
+        for q in quantiles
+    ]
     pooled_views = pl.col("view_count").filter(has_rate).sum()
     aggs.append(
         pl.when(pooled_views > 0)
-        .then(pl.col("interactions").filter(has_rate).sum().cast(pl.Float64) / pooled_views.cast(pl.Float64))
+        .then(
+            pl.col("interactions").filter(has_rate).sum().cast(pl.Float64)
+            / pooled_views.cast(pl.Float64)
+        )
         .alias("engagement_rate_pooled")
     )
     return aggs
 
 
-def _summarize_lazy(
-    lf: pl.LazyFrame, by: str, quantiles: Sequence[float]
-) -> pl.LazyFrame:
+def _summarize_lazy(lf: pl.LazyFrame, by: str, quantiles: Sequence[float]) -> pl.LazyFrame:
     key = GROUPINGS.get(by, by)
     with_creators = "username" in lf.collect_schema() and by != "creator"
     keyed = _keyed(_engagement_lazy(lf), by)
@@ -287,7 +296,9 @@ def _summarize_lazy(
         return out.sort(key, nulls_last=True)
     if by == "video_length":
         order = pl.col(key).replace_strict(
-            {name: i for i, name in enumerate(VIDEO_LENGTHS)}, default=len(VIDEO_LENGTHS), return_dtype=pl.Int64
+            {name: i for i, name in enumerate(VIDEO_LENGTHS)},
+            default=len(VIDEO_LENGTHS),
+            return_dtype=pl.Int64,
         )
         return out.sort(order, nulls_last=True)
     return out.sort(["videos", key], descending=[True, False], nulls_last=True)
@@ -303,9 +314,9 @@ def summarize(
 
     One row per group with: the key column (``day``/``week``/``month`` as the first UTC day of the
     period, ``hashtag``, ``region_code``, ``username``, ``video_length_class`` or ``music_id``),
-    ``videos`` (count), ``creators`` (distinct usernames, except when ``by="creator"``), then for each
-    of ``view_count``, ``like_count``, ``comment_count``, ``share_count``: ``<count>_sum`` and the
-    quantiles ``<count>_p25``, ``<count>_median``, ``<count>_p75``, ``<count>_p90``,
+    ``videos`` (count), ``creators`` (distinct usernames, except when ``by="creator"``), then for
+    each of ``view_count``, ``like_count``, ``comment_count``, ``share_count``: ``<count>_sum``
+    and the quantiles ``<count>_p25``, ``<count>_median``, ``<count>_p75``, ``<count>_p90``,
     ``<count>_p99``; then the same quantiles of ``engagement_rate`` and ``engagement_rate_pooled``
     (sum of interactions / sum of views). See the module docstring for nulls, hashtags and time.
 
@@ -326,7 +337,8 @@ def summarize(
         >>> v = pl.DataFrame({"create_time": [dt.datetime(2024, 1, 1, 9, tzinfo=dt.UTC)] * 2,
         ...     "username": ["a", "b"], "view_count": [100, 300], "like_count": [10, 3],
         ...     "comment_count": [0, 0], "share_count": [0, 0]})
-        >>> summarize(v, by="day").select("day", "videos", "view_count_sum", "view_count_median").rows()
+        >>> s = summarize(v, by="day")
+        >>> s.select("day", "videos", "view_count_sum", "view_count_median").rows()
         [(datetime.date(2024, 1, 1), 2, 400, 200.0)]
     """
     lf, back = _as_lazy(videos)
@@ -366,7 +378,9 @@ def top_videos(videos: T, n: int = 10, by: str = "view_count") -> T:
     lf = _engagement_lazy(lf)
     schema = _require(lf, [by], "top_videos()")
     if {"username", "id"} <= set(schema):
-        lf = lf.with_columns(pl.format("https://www.tiktok.com/@{}/video/{}", "username", "id").alias("url"))
+        lf = lf.with_columns(
+            pl.format("https://www.tiktok.com/@{}/video/{}", "username", "id").alias("url")
+        )
     keys = [by, "id"] if "id" in schema and by != "id" else [by]
     out = lf.sort(keys, descending=[True] + [False] * (len(keys) - 1), nulls_last=True).head(n)
     return cast(T, back(out))
@@ -389,7 +403,7 @@ def top_creators(videos: T, n: int = 10, by: str = "view_count") -> T:
 
 
 def top_hashtags(videos: T, n: int = 10, by: str = "videos") -> T:
-    """The ``n`` most used hashtags (case-folded, once per video), as ``summarize(by="hashtag")`` rows.
+    """The ``n`` most used hashtags (case-folded, once per video), as hashtag summary rows.
 
     Args:
         videos: a videos table (polars eager or lazy, pandas, or pyarrow).
@@ -445,13 +459,17 @@ def distribution(
         ("mean", None, x.mean()),
         ("min", 0.0, x.min()),
     ]
-    stats += [(_quantile_name(q), q, x.quantile(q, interpolation="linear")) for q in sorted(quantiles)]
+    stats += [
+        (_quantile_name(q), q, x.quantile(q, interpolation="linear")) for q in sorted(quantiles)
+    ]
     stats.append(("max", 1.0, x.max()))
     wide = lf.select([expr.alias(name) for name, _, expr in stats])
     qmap = {name: q for name, q, _ in stats if q is not None}
     out = wide.unpivot(variable_name="statistic", value_name="value").select(
         "statistic",
-        pl.col("statistic").replace_strict(qmap, default=None, return_dtype=pl.Float64).alias("quantile"),
+        pl.col("statistic")
+        .replace_strict(qmap, default=None, return_dtype=pl.Float64)
+        .alias("quantile"),
         pl.col("value").cast(pl.Float64),
     )
     return cast(T, back(out))
@@ -477,7 +495,9 @@ def hashtag_cooccurrence(videos: T, top: int | None = 20) -> T:
     """
     lf, back = _as_lazy(videos)
     _require(lf, ["hashtag_names"], "hashtag_cooccurrence()")
-    tags = _hashtags_exploded(lf.select("hashtag_names").with_row_index("_video")).select("_video", "hashtag")
+    tags = _hashtags_exploded(lf.select("hashtag_names").with_row_index("_video")).select(
+        "_video", "hashtag"
+    )
     counts = tags.group_by("hashtag").agg(pl.len().cast(pl.Int64).alias("uses"))
     if top is not None:
         counts = counts.sort(["uses", "hashtag"], descending=[True, False]).head(top)
@@ -504,12 +524,12 @@ def comment_activity(comments: T) -> T:
     """Comment activity per video, from a comments table.
 
     One row per ``video_id`` with: ``comments`` (rows), ``unique_comments`` (distinct comment ids;
-    lower than ``comments`` means duplicates), ``top_level`` (comments whose ``parent_comment_id`` is
-    the video id or null, as the API reports top-level comments), ``replies`` (collected replies to
-    other comments), ``reply_count_sum`` (replies the API says exist), ``like_count_sum``,
-    ``like_count_median``, ``first_comment`` and ``last_comment`` (UTC) and ``at_cap`` (true when the
-    top-level comments reached the API's cap of 1,000 per video, so more may exist). Sorted by
-    ``comments`` (most first), then ``video_id``.
+    lower than ``comments`` means duplicates), ``top_level`` (comments whose
+    ``parent_comment_id`` is the video id or null, as the API reports top-level comments),
+    ``replies`` (collected replies to other comments), ``reply_count_sum`` (replies the API says
+    exist), ``like_count_sum``, ``like_count_median``, ``first_comment`` and ``last_comment`` (UTC)
+    and ``at_cap`` (true when the top-level comments reached the API's cap of 1,000 per video, so
+    more may exist). Sorted by ``comments`` (most first), then ``video_id``.
 
     Args:
         comments: a comments table (polars eager or lazy, pandas, or pyarrow).
@@ -519,19 +539,27 @@ def comment_activity(comments: T) -> T:
     """
     lf, back = _as_lazy(comments)
     schema = _require(lf, ["video_id"], "comment_activity()")
-    parent = pl.col("parent_comment_id") if "parent_comment_id" in schema else pl.lit(None, pl.Int64)
+    parent = (
+        pl.col("parent_comment_id") if "parent_comment_id" in schema else pl.lit(None, pl.Int64)
+    )
     is_top = parent.is_null() | (parent == pl.col("video_id"))
     aggs: list[pl.Expr] = [pl.len().cast(pl.Int64).alias("comments")]
     if "id" in schema:
         aggs.append(pl.col("id").drop_nulls().n_unique().cast(pl.Int64).alias("unique_comments"))
-    aggs += [is_top.sum().cast(pl.Int64).alias("top_level"), (~is_top).sum().cast(pl.Int64).alias("replies")]
+    aggs += [
+        is_top.sum().cast(pl.Int64).alias("top_level"),
+        (~is_top).sum().cast(pl.Int64).alias("replies"),
+    ]
     for c in ("reply_count", "like_count"):
         if c in schema:
             aggs.append(pl.when(pl.col(c).count() > 0).then(pl.col(c).sum()).alias(f"{c}_sum"))
     if "like_count" in schema:
         aggs.append(pl.col("like_count").median().alias("like_count_median"))
     if "create_time" in schema:
-        aggs += [pl.col("create_time").min().alias("first_comment"), pl.col("create_time").max().alias("last_comment")]
+        aggs += [
+            pl.col("create_time").min().alias("first_comment"),
+            pl.col("create_time").max().alias("last_comment"),
+        ]
     out = (
         lf.group_by("video_id")
         .agg(aggs)
@@ -562,9 +590,10 @@ def summary_sql(
 
     Args:
         by: the grouping, as in :func:`summarize`.
-        source: a table name or a table expression, e.g. ``"read_parquet('out/videos/**/*.parquet')"``.
+        source: a table name or a table expression, e.g.
+            ``"read_parquet('out/videos/**/*.parquet')"``.
         quantiles: the quantiles to report.
-        with_creators: include the ``creators`` column (needs ``username``; ignored for ``creator``).
+        with_creators: include the ``creators`` column (needs ``username``; not for ``creator``).
         approximate: use ``approx_quantile`` (t-digest, bounded memory) instead of exact
             ``quantile_cont`` for very large tables. Results then differ slightly from polars.
 
@@ -577,12 +606,14 @@ def summary_sql(
     names = [_quantile_name(q) for q in quantiles]
     views = "view_count"
     interactions = "(like_count + comment_count + share_count)"
-    rate = f"CASE WHEN {views} > 0 THEN CAST({interactions} AS DOUBLE) / CAST({views} AS DOUBLE) END"
+    rate = (
+        f"CASE WHEN {views} > 0 THEN CAST({interactions} AS DOUBLE) / CAST({views} AS DOUBLE) END"
+    )
     base = f"SELECT *, {interactions} AS interactions, {rate} AS engagement_rate FROM {source}"
     if by in _SQL_TRUNCATE:
         keyed = (
-            f"SELECT *, CAST(date_trunc('{_SQL_TRUNCATE[by]}', create_time AT TIME ZONE 'UTC') AS DATE)"
-            f" AS {key} FROM ({base})"
+            f"SELECT *, CAST(date_trunc('{_SQL_TRUNCATE[by]}', create_time AT TIME ZONE 'UTC')"
+            f" AS DATE) AS {key} FROM ({base})"
         )
     elif by == "hashtag":
         folded = "list_distinct(list_transform(hashtag_names, lambda x: lower(trim(x))))"
@@ -609,8 +640,13 @@ def summary_sql(
         cols.append("CAST(count(DISTINCT username) AS BIGINT) AS creators")
     for c in COUNT_COLUMNS:
         cols.append(f"CAST(sum({c}) AS BIGINT) AS {c}_sum")
-        cols += [f"{quantile(c, q)} AS {c}_{name}" for q, name in zip(quantiles, names, strict=True)]
-    cols += [f"{quantile('engagement_rate', q)} AS engagement_rate_{name}" for q, name in zip(quantiles, names, strict=True)]
+        cols += [
+            f"{quantile(c, q)} AS {c}_{name}" for q, name in zip(quantiles, names, strict=True)
+        ]
+    cols += [
+        f"{quantile('engagement_rate', q)} AS engagement_rate_{name}"
+        for q, name in zip(quantiles, names, strict=True)
+    ]
     has = "engagement_rate IS NOT NULL"
     pooled_views = f"sum({views}) FILTER (WHERE {has})"
     cols.append(
@@ -636,7 +672,7 @@ def summarize_sql(
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     approximate: bool = False,
 ) -> duckdb.DuckDBPyRelation:
-    """Run :func:`summarize` with DuckDB directly over a Parquet dataset (out of core, spills to disk).
+    """Run :func:`summarize` with DuckDB over a Parquet dataset (out of core, spills to disk).
 
     Args:
         parquet: a Parquet file, folder glob (``"out/videos/**/*.parquet"``) or list of them; hive
@@ -660,6 +696,10 @@ def summarize_sql(
     source = f"read_parquet({listing}, hive_partitioning = true, union_by_name = true)"
     columns = {row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     sql = summary_sql(
-        by, source=source, quantiles=quantiles, with_creators="username" in columns, approximate=approximate
+        by,
+        source=source,
+        quantiles=quantiles,
+        with_creators="username" in columns,
+        approximate=approximate,
     )
     return con.sql(sql)
