@@ -122,8 +122,23 @@ def page_schema(endpoints: Iterable[str] | None = None, *, lenient: bool = False
         else:
             for key in (e.data_key, *e.alt_data_keys):
                 data[key] = pl.List(struct)
-    error = pl.Struct({"code": pl.String(), "message": pl.String(), "log_id": pl.String()})
+    error: pl.DataType = pl.Struct(
+        {"code": pl.String(), "message": pl.String(), "log_id": pl.String()}
+    )
+    if lenient:
+        error = pl.String()  # any shape (the OAuth endpoints send a bare string)
     return pl.Struct({"data": pl.Struct(data), "error": error})
+
+
+def _error_code(error: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """``error.code`` of a page, whether ``error`` was read as a struct or as text."""
+    if isinstance(dtype, pl.Struct):
+        return error.struct.field("code")
+    return (
+        pl.when(error.str.starts_with("{"))
+        .then(error.str.json_path_match("$.code"))
+        .otherwise(error)
+    )
 
 
 def envelope_schema(endpoints: Iterable[str] | None = None, *, lenient: bool = False) -> pl.Schema:
@@ -202,6 +217,7 @@ def pages_from_ndjson(
     endpoints: Iterable[str] | None = None,
     default_retrieved_at: Any = None,
     default_endpoint: str | None = None,
+    lenient: bool = False,
 ) -> tuple[pl.DataFrame, bool]:
     """Parse newline-delimited pages (archive envelopes or bare response bodies) into a page frame.
 
@@ -212,13 +228,14 @@ def pages_from_ndjson(
         true when the strict schema failed and scalars were read as text.
     """
     names = list(endpoints) if endpoints else None
-    lenient = False
     try:
+        if lenient:
+            raise pl.exceptions.ComputeError("lenient read requested")
         if envelope:
             raw = _read_ndjson(buf, envelope_schema(names))
         else:
-            raw = _read_ndjson(buf, pl.Schema({"data": page_schema(names).fields[0].dtype,
-                                               "error": page_schema(names).fields[1].dtype}))  # fmt: skip
+            strict = page_schema(names)
+            raw = _read_ndjson(buf, pl.Schema({f.name: f.dtype for f in strict.fields}))
     except pl.exceptions.PolarsError:
         lenient = True
         if envelope:
@@ -249,7 +266,10 @@ def pages_from_ndjson(
                 pl.coalesce(body.struct.field(k), params.struct.field(k)).alias(f"_req_{k}")
                 for k in _REQUEST_KEYS
             ],
-            pl.col("response").struct.field("error").struct.field("code").alias("_error_code"),
+            _error_code(
+                pl.col("response").struct.field("error"),
+                raw.schema["response"].to_schema()["error"],  # type: ignore[attr-defined]
+            ).alias("_error_code"),
             pl.col("response").struct.field("data").alias("data"),
         )
     else:
@@ -262,7 +282,7 @@ def pages_from_ndjson(
             pl.lit(default_retrieved_at, dtype=pl.Datetime("us", "UTC")).alias("_retrieved_at"),
             detected.alias("_endpoint"),
             *[pl.lit(None, dtype=pl.String()).alias(f"_req_{k}") for k in _REQUEST_KEYS],
-            pl.col("error").struct.field("code").alias("_error_code"),
+            _error_code(pl.col("error"), raw.schema["error"]).alias("_error_code"),
             pl.col("data"),
         )
     return pages, lenient

@@ -1,0 +1,545 @@
+"""Merge JSON dumps of any layout users keep on disk into de-duplicated typed tables.
+
+Layouts read (detected from the content, whatever the file extension):
+
+* our raw archive (``.jsonl`` / ``.jsonl.gz``, one envelope per line);
+* one API response per file (pretty-printed or not);
+* JSON Lines or concatenated JSON objects of responses (the ``{hashtag}_{YYYYMMDD}.json``,
+  ``comments_{video_id}.json`` and ``{username}_info.json`` files that curl scripts append to);
+* a JSON array of responses;
+* a JSON array (or JSON lines) of bare records, as users save the official wrapper's lists.
+
+The endpoint of each page is detected from its keys (or read from the archive envelope); rows are
+de-duplicated on the table's primary key, keeping the most recently retrieved (archive
+``retrieved_at``, else the file's modification time, then position in the file). The username of a
+user-info answer is recovered from the recorded request or from the file name
+(``{username}_info.json``), the video id of comments from ``comments_{video_id}.json``.
+Unreadable files, truncated or broken lines and error pages are reported with their path and line
+number; everything readable is kept.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import json
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import _endpoints as ep
+from . import schemas, tables
+
+__all__ = ["FileReport", "MergeResult", "merge_dumps"]
+
+logger = logging.getLogger(__name__)
+
+_ORDER_STRIDE = 1 << 40
+_REQUEST_KEYS = frozenset(
+    {"max_count", "cursor", "query", "start_date", "end_date", "fields", "limit", "page_size",
+     "page_start", "search_id"}
+)  # fmt: skip
+_INFO_NAME = re.compile(r"^@?(?P<name>.+?)_info(?:\.[^.]*)*$")
+_COMMENTS_NAME = re.compile(r"^comments_(?P<id>\d+)(?:\.[^.]*)*$")
+
+
+@dataclass
+class FileReport:
+    """What happened to one input file."""
+
+    path: str
+    layout: str = "?"
+    pages: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    skipped: list[tuple[int | None, str]] = field(default_factory=list)  # (line number, reason)
+    notes: list[str] = field(default_factory=list)  # kept, but worth knowing
+
+    def __str__(self) -> str:
+        rows = ", ".join(f"{n} {t}" for t, n in self.rows.items()) or "no rows"
+        head = f"{self.path}: {self.layout}, {self.pages} page(s), {rows}"
+        skips = "".join(
+            f"\n    skipped {'line ' + str(line) + ': ' if line else ''}{why}"
+            for line, why in self.skipped
+        )
+        notes = "".join(f"\n    note: {n}" for n in self.notes)
+        return head + skips + notes
+
+
+@dataclass
+class MergeResult:
+    """Tables merged from dumps, plus a per-file report of what was read and skipped."""
+
+    tables: dict[str, pl.DataFrame]
+    report: list[FileReport]
+
+    def __getitem__(self, table: str) -> pl.DataFrame:
+        if table in self.tables:
+            return self.tables[table]
+        if table in schemas.SCHEMAS:
+            return schemas.empty(table)
+        raise KeyError(f"unknown table {table!r}; expected one of: {', '.join(schemas.SCHEMAS)}")
+
+    def __contains__(self, table: object) -> bool:
+        return table in self.tables
+
+    @property
+    def skipped(self) -> list[tuple[str, int | None, str]]:
+        """Every skipped item as ``(path, line, reason)``."""
+        return [(r.path, line, why) for r in self.report for line, why in r.skipped]
+
+    def summary(self) -> str:
+        """A readable summary: rows per table, files read, everything skipped and why."""
+        lines = [
+            f"merged {len(self.report)} file(s): "
+            + (", ".join(f"{df.height} {t}" for t, df in self.tables.items()) or "no rows")
+        ]
+        n_skipped = len(self.skipped)
+        lines.append(f"skipped {n_skipped} item(s)" + (":" if n_skipped else ""))
+        lines.extend(f"  {r}" for r in self.report)
+        return "\n".join(lines)
+
+    __str__ = summary
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{t}={df.height}" for t, df in self.tables.items())
+        return f"MergeResult({sizes}; {len(self.report)} files, {len(self.skipped)} skipped)"
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+
+def _expand(paths_or_globs: str | Path | Iterable[str | Path]) -> list[Path]:
+    items = [paths_or_globs] if isinstance(paths_or_globs, (str, Path)) else list(paths_or_globs)
+    out: list[Path] = []
+    for item in items:
+        text = str(item)
+        p = Path(item)
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*") if q.is_file()))
+        elif not p.exists() and any(c in text for c in "*?["):
+            out.extend(Path(m) for m in sorted(glob.glob(text, recursive=True)))
+        else:
+            out.append(p)
+    return out
+
+
+def _mtime(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+
+
+def _objects(text: str) -> list[tuple[int, str]]:
+    """Split concatenated / pretty-printed JSON values into (line number, text) pieces."""
+    decoder = json.JSONDecoder()
+    pos, n, out = 0, len(text), []
+    while True:
+        while pos < n and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= n:
+            return out
+        try:
+            _, end = decoder.raw_decode(text, pos)
+        except ValueError:
+            line = text.count("\n", 0, pos) + 1
+            out.append((line, text[pos:]))  # unreadable tail: reported by the caller
+            return out
+        out.append((text.count("\n", 0, pos) + 1, text[pos:end]))
+        pos = end
+
+
+def _kind(first: Any) -> str:
+    if isinstance(first, dict):
+        if "meta" in first and ("response" in first or "response_text" in first):
+            return "envelope"
+        if "data" in first or "error" in first:
+            return "response"
+        return "records"
+    return "unknown"
+
+
+def _guess_table(record: dict[str, Any], name: str, endpoint: str | None) -> str | None:
+    """Table of a bare record, from its keys (and the file name for followers vs following)."""
+    if endpoint is not None:
+        return ep.ENDPOINTS[endpoint].table
+    keys = set(record)
+    lower = name.lower()
+    if keys & _REQUEST_KEYS:
+        return None  # a request body, not a record
+    if keys & {"text", "parent_comment_id", "reply_count"}:
+        return "comments"
+    if keys & {"review_text", "review_rating"}:
+        return "reviews"
+    if keys & {"product_id", "product_price", "product_sold_count"}:
+        return "products"
+    if keys & {"shop_rating", "shop_id", "item_sold_count"}:
+        return "shops"
+    if keys & {"playlist_video_ids", "playlist_name"}:
+        return "playlists"
+    if keys & {"follower_count", "following_count", "bio_description", "avatar_url", "is_verified"}:
+        return "users"
+    if keys & {"id", "video_id", "video_description", "view_count", "hashtag_names"}:
+        for t in ("liked_videos", "pinned_videos", "reposted_videos"):
+            if t.split("_")[0] in lower:
+                return t
+        return "videos"
+    if keys and keys <= {"display_name", "username"}:
+        if "following" in lower:
+            return "following"
+        if "follower" in lower:
+            return "followers"
+    return None
+
+
+def _name_hints(path: Path) -> dict[str, str]:
+    hints: dict[str, str] = {}
+    if m := _INFO_NAME.match(path.name):
+        hints["username"] = m.group("name")
+    if m := _COMMENTS_NAME.match(path.name):
+        hints["video_id"] = m.group("id")
+    return hints
+
+
+class _FileReader:
+    """Reads one file into page frames / record tables, filling its FileReport."""
+
+    def __init__(self, path: Path, index: int, endpoint: str | None) -> None:
+        self.path = path
+        self.index = index
+        self.endpoint = endpoint
+        self.report = FileReport(str(path))
+        self.frames: dict[str, list[pl.DataFrame]] = {}
+
+    def skip(self, line: int | None, why: str) -> None:
+        self.report.skipped.append((line, why))
+        logger.warning("%s%s: %s; skipped", self.path, f":{line}" if line else "", why)
+
+    def add(self, table: str, df: pl.DataFrame) -> None:
+        if table == "users" and df.height:
+            missing = df["username"].null_count()
+            if missing:
+                self.report.notes.append(
+                    f"{missing} user row(s) without username: the API does not echo it; name the "
+                    "file {username}_info.json or keep the request in the archive"
+                )
+        if df.height:
+            self.frames.setdefault(table, []).append(df)
+            self.report.rows[table] = self.report.rows.get(table, 0) + df.height
+
+    def read(self) -> None:
+        try:
+            raw = self.path.read_bytes()
+        except OSError as exc:
+            self.report.layout = "unreadable"
+            self.skip(None, f"cannot read file ({exc.strerror or exc})")
+            return
+        if raw[:2] == b"\x1f\x8b":
+            try:
+                raw = gzip.decompress(raw)
+            except (OSError, EOFError) as exc:
+                # a gzip stream cut short: keep what decompresses
+                raw = _partial_gunzip(raw)
+                self.skip(None, f"gzip stream is damaged ({exc}); read what was readable")
+        if raw[:3] == b"\xef\xbb\xbf":
+            raw = raw[3:]
+        body = raw.lstrip()
+        if not body:
+            self.report.layout = "empty"
+            self.skip(None, "empty file")
+            return
+        if body[:1] == b"[":
+            self._read_array(raw)
+        elif body[:1] == b"{":
+            self._read_objects(raw)
+        else:
+            self.report.layout = "not JSON"
+            self.skip(1, "file is not JSON (e.g. an HTML error page)")
+
+    # -- arrays ---------------------------------------------------------------------------------
+
+    def _read_array(self, raw: bytes) -> None:
+        text = raw.decode("utf-8", errors="replace")
+        start = text.index("[") + 1
+        try:
+            first, _ = json.JSONDecoder().raw_decode(text, start + len(text[start:]) - len(
+                text[start:].lstrip()))  # fmt: skip
+        except ValueError:
+            first = None
+        if first is None and text[start:].strip().startswith("]"):
+            self.report.layout = "JSON array (empty)"
+            return
+        kind = _kind(first)
+        if kind in ("response", "envelope"):
+            self.report.layout = f"JSON array of {'responses' if kind == 'response' else 'pages'}"
+            try:
+                values = json.loads(text)
+            except ValueError as exc:
+                self.skip(None, f"JSON array is not valid ({exc})")
+                return
+            lines = [json.dumps(v, ensure_ascii=False).encode() for v in values]
+            # json.loads keeps ids exact (Python ints); re-encoded once, never through float
+            self._read_lines(lines, [1] * len(lines), kind)
+            return
+        if kind == "records" and isinstance(first, dict):
+            table = _guess_table(first, self.path.name, self.endpoint)
+            self.report.layout = "JSON array of records"
+            if table is None:
+                self.skip(None, "cannot tell which table these records belong to; pass endpoint=")
+                return
+            self._records(raw, table, array=True)
+            return
+        self.report.layout = "JSON array"
+        self.skip(None, "array holds no JSON objects")
+
+    def _records(self, raw: bytes, table: str, *, array: bool) -> None:
+        consts: dict[str, Any] = {}
+        hints = _name_hints(self.path)
+        if table == "users" and "username" in hints:
+            consts["username"] = hints["username"]
+        if table == "comments" and "video_id" in hints:
+            consts["video_id"] = int(hints["video_id"])
+        issues: list[str] = []
+        try:
+            df = tables.records_from_json(
+                raw, table, constant_columns=consts, issues=issues, src=f" ({self.path})",
+                array=array,
+            )  # fmt: skip
+        except pl.exceptions.PolarsError as exc:
+            self.skip(None, f"records cannot be read ({exc})")
+            return
+        for msg in issues:
+            self.report.skipped.append((None, msg))
+        mtime = _mtime(self.path)
+        df = df.with_columns(
+            pl.lit(mtime, dtype=pl.Datetime("us", "UTC")).alias("_retrieved_at"),
+            (pl.col("_order") + self.index * _ORDER_STRIDE).alias("_order"),
+        )
+        self.report.pages += 1
+        self.add(table, df)
+
+    # -- objects --------------------------------------------------------------------------------
+
+    def _read_objects(self, raw: bytes) -> None:
+        lines = raw.split(b"\n")
+        first_line = next((ln for ln in lines if ln.strip()), b"")
+        try:
+            first = json.loads(first_line)
+            line_oriented = True
+        except ValueError:
+            line_oriented = False
+        if line_oriented:
+            numbers = [i + 1 for i, ln in enumerate(lines) if ln.strip()]
+            kept = [ln for ln in lines if ln.strip()]
+            kind = _kind(first)
+            self.report.layout = {
+                "envelope": "raw archive (JSON lines)",
+                "response": "JSON lines of responses",
+                "records": "JSON lines of records",
+            }.get(kind, "JSON lines")
+        else:
+            text = raw.decode("utf-8", errors="replace")
+            pieces = _objects(text)
+            numbers = [n for n, _ in pieces]
+            kept = [p.encode() for _, p in pieces]
+            try:
+                first = json.loads(kept[0]) if kept else None
+            except ValueError:
+                first = None
+            kind = _kind(first)
+            self.report.layout = (
+                "one response" if len(kept) == 1 and kind == "response"
+                else f"concatenated JSON objects ({kind})"
+            )  # fmt: skip
+        if kind == "records" and isinstance(first, dict):
+            table = _guess_table(first, self.path.name, self.endpoint)
+            if table is None:
+                self.skip(None, "cannot tell which table these records belong to; pass endpoint=")
+                return
+            body = b"\n".join(k.replace(b"\r", b" ").replace(b"\n", b" ") for k in kept)
+            self._records(body, table, array=False)
+            return
+        if kind == "unknown":
+            self.skip(numbers[0] if numbers else None, "first value is not a JSON object")
+            return
+        self._read_lines(kept, numbers, kind)
+
+    def _read_lines(self, lines: list[bytes], numbers: list[int], kind: str) -> None:
+        envelope = kind == "envelope"
+        clean = [ln.replace(b"\r", b" ").replace(b"\n", b" ").strip() for ln in lines]
+        buf = b"\n".join(clean)
+        mtime = _mtime(self.path)
+        sample = [clean[0], clean[-1]] if clean else []
+        tables.sniff_unknown(sample, self.endpoint)
+        try:
+            pages, lenient = tables.pages_from_ndjson(
+                buf, envelope=envelope, src=str(self.path), default_retrieved_at=mtime,
+                default_endpoint=self.endpoint,
+            )  # fmt: skip
+            rows = list(range(len(clean)))
+        except pl.exceptions.PolarsError:
+            good: list[int] = []
+            last = len(clean) - 1
+            for i, ln in enumerate(clean):
+                try:
+                    json.loads(ln)
+                    good.append(i)
+                except ValueError:
+                    self.skip(numbers[i], "truncated last line" if i == last else "not valid JSON")
+            if not good:
+                return
+            buf = b"\n".join(clean[i] for i in good)
+            try:
+                pages, lenient = tables.pages_from_ndjson(
+                    buf, envelope=envelope, src=str(self.path), default_retrieved_at=mtime,
+                    default_endpoint=self.endpoint,
+                )  # fmt: skip
+            except pl.exceptions.PolarsError:
+                pages, lenient, good = self._one_by_one(clean, good, numbers, envelope, mtime)
+                if not good:
+                    return
+            rows = good
+        self.report.pages += pages.height
+        line_no = pl.Series("_line", [numbers[i] for i in rows], dtype=pl.Int64)
+        pages = pages.with_columns(
+            line_no,
+            pl.col("_retrieved_at").fill_null(pl.lit(mtime, dtype=pl.Datetime("us", "UTC"))),
+            (pl.col("_row") + self.index * _ORDER_STRIDE).alias("_row"),
+        )
+        if envelope and "_error_code" in pages.columns:
+            pages = pages.with_columns(pl.col("_error_code"))
+        hints = _name_hints(self.path)
+        if "username" in hints:
+            pages = pages.with_columns(pl.col("_req_username").fill_null(hints["username"]))
+        if "video_id" in hints:
+            pages = pages.with_columns(pl.col("_req_video_id").fill_null(hints["video_id"]))
+        self._report_unusable(pages)
+        ok = pages.filter(
+            (pl.col("_error_code").is_null() | (pl.col("_error_code") == "ok"))
+            & pl.col("_endpoint").is_not_null()
+        )
+        if self.endpoint is not None:
+            other = ok.filter(pl.col("_endpoint") != self.endpoint)
+            if other.height:
+                self.skip(None, f"{other.height} page(s) of other endpoints than {self.endpoint}")
+            ok = ok.filter(pl.col("_endpoint") == self.endpoint)
+        for name in ok["_endpoint"].unique().sort().to_list():
+            issues: list[str] = []
+            df = tables.items_from_pages(ok, name, lenient=lenient, issues=issues,
+                                         src=f" ({self.path})")  # fmt: skip
+            for msg in issues:
+                self.report.skipped.append((None, msg))
+            self.add(ep.ENDPOINTS[name].table, df)
+
+    def _one_by_one(
+        self, clean: list[bytes], good: list[int], numbers: list[int], envelope: bool,
+        mtime: datetime,
+    ) -> tuple[pl.DataFrame, bool, list[int]]:  # fmt: skip
+        """Parse pages one at a time (slow path), skipping those of an unexpected shape."""
+        frames, kept, lenient = [], [], False
+        for i in good:
+            try:
+                f, lz = tables.pages_from_ndjson(
+                    clean[i], envelope=envelope, src=str(self.path), default_retrieved_at=mtime,
+                    default_endpoint=self.endpoint,
+                )  # fmt: skip
+            except pl.exceptions.PolarsError as exc:
+                self.skip(numbers[i], f"page has an unexpected shape ({str(exc).splitlines()[0]})")
+                continue
+            frames.append(f.with_columns(pl.lit(i, dtype=pl.Int64).alias("_row")))
+            kept.append(i)
+            lenient |= lz
+        if not frames:
+            return pl.DataFrame(), lenient, []
+        if lenient:
+            frames = [
+                tables.pages_from_ndjson(
+                    clean[i], envelope=envelope, src=str(self.path), default_retrieved_at=mtime,
+                    default_endpoint=self.endpoint, lenient=True,
+                )[0].with_columns(pl.lit(i, dtype=pl.Int64).alias("_row"))
+                for i in kept
+            ]  # fmt: skip
+        return pl.concat(frames, how="vertical"), lenient, kept
+
+    def _report_unusable(self, pages: pl.DataFrame) -> None:
+        errors = pages.filter(pl.col("_error_code").is_not_null() & (pl.col("_error_code") != "ok"))
+        for line, code in errors.select("_line", "_error_code").iter_rows():
+            self.skip(line, f"error page ({code})")
+        nodata = pages.filter(
+            pl.col("_endpoint").is_null()
+            & (pl.col("_error_code").is_null() | (pl.col("_error_code") == "ok"))
+        )
+        for (line,) in nodata.select("_line").iter_rows():
+            self.skip(line, "page holds no data of a known endpoint (or a non-JSON response)")
+
+
+def _partial_gunzip(raw: bytes) -> bytes:
+    import zlib
+
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        return d.decompress(raw)
+    except zlib.error:
+        return b""
+
+
+def _dedup(df: pl.DataFrame, table: str) -> pl.DataFrame:
+    """Keep the most recently retrieved row per primary key; sort by the key."""
+    pk = schemas.primary_key(table)
+    ordered = df.sort(["_retrieved_at", "_order"], nulls_last=False)
+    has_key = pl.all_horizontal([pl.col(c).is_not_null() for c in pk])
+    keyed = ordered.filter(has_key).unique(subset=pk, keep="last", maintain_order=True)
+    keyless = ordered.filter(~has_key)
+    if keyless.height:
+        cols = [c for c in keyless.columns if not c.startswith("_")]
+        keyless = keyless.unique(subset=cols, keep="last", maintain_order=True)
+    out = pl.concat([keyed.sort(pk, nulls_last=True), keyless])
+    return out.drop("_retrieved_at", "_order", strict=False)
+
+
+def merge_dumps(
+    paths_or_globs: str | Path | Iterable[str | Path], *, endpoint: str | None = None
+) -> MergeResult:
+    """Merge dump files of any layout into de-duplicated typed tables.
+
+    Args:
+        paths_or_globs: files, folders (read recursively) or glob patterns (``"dumps/*.json"``).
+        endpoint: force the endpoint (``_endpoints`` name) when the content cannot tell, e.g. bare
+            follower records; pages of other endpoints are then skipped (reported).
+
+    Returns:
+        A :class:`MergeResult`: ``result["videos"]``, ``result.tables``, ``result.report``, and
+        ``print(result)`` for a summary of what was read and skipped.
+
+    Example:
+        >>> result = merge_dumps([])
+        >>> result["videos"].height
+        0
+    """
+    if endpoint is not None and endpoint not in ep.ENDPOINTS:
+        raise ValueError(
+            f"unknown endpoint {endpoint!r}; expected one of: {', '.join(ep.ENDPOINTS)}"
+        )
+    frames: dict[str, list[pl.DataFrame]] = {}
+    reports: list[FileReport] = []
+    for index, path in enumerate(_expand(paths_or_globs)):
+        reader = _FileReader(path, index, endpoint)
+        if not path.exists():
+            reader.report.layout = "missing"
+            reader.skip(None, "file not found")
+        else:
+            reader.read()
+        reports.append(reader.report)
+        for table, dfs in reader.frames.items():
+            frames.setdefault(table, []).extend(dfs)
+    merged: dict[str, pl.DataFrame] = {}
+    for table in schemas.SCHEMAS:
+        if table not in frames:
+            continue
+        cols = [*schemas.SCHEMAS[table], "_retrieved_at", "_order"]
+        df = pl.concat([f.select(cols) for f in frames[table]], how="vertical_relaxed")
+        merged[table] = _dedup(df, table)
+    return MergeResult(merged, reports)
