@@ -1,0 +1,41 @@
+"""An offline emulator of the TikTok Research API (SPEC.md §1-9 with the §11 decisions).
+
+It answers exactly like the service (paths, envelopes, error bodies, pagination, quotas, quirks) over
+a deterministic synthetic corpus, in-process as an httpx transport or as a real HTTP server.
+
+Example:
+    >>> import httpx
+    >>> from tiktok_research.sandbox import Sandbox, SandboxConfig
+    >>> sb = Sandbox(SandboxConfig(n_videos=2_000))
+    >>> http = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
+    >>> token = sb.issue_token()
+    >>> r = http.post(
+    ...     "/v2/research/video/query/?fields=id,username",
+    ...     headers={"Authorization": f"Bearer {token}"},
+    ...     json={"query": {"and": [{"operation": "EQ", "field_name": "hashtag_name",
+    ...                             "field_values": ["cats"]}]},
+    ...           "start_date": "20240101", "end_date": "20240130"},
+    ... )
+    >>> r.json()["error"]["code"]
+    'ok'
+"""
+
+from __future__ import annotations
+
+from ._config import FAULT_KINDS, ClientSpec, FaultConfig, SandboxConfig
+from ._core import RequestRecord, Sandbox, SandboxResponse
+from ._corpus import Corpus
+from ._server import run_server, serve
+
+__all__ = [
+    "FAULT_KINDS",
+    "ClientSpec",
+    "Corpus",
+    "FaultConfig",
+    "RequestRecord",
+    "Sandbox",
+    "SandboxConfig",
+    "SandboxResponse",
+    "run_server",
+    "serve",
+]

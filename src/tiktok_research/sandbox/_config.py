@@ -1,0 +1,137 @@
+"""Configuration of the sandbox: corpus size, clocks, quotas, rate limits, latency and faults."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .._endpoints import DAILY_QUOTA, QuotaFamily
+
+#: Names of the fault kinds the sandbox can inject (a contract: tests and clients use these names).
+FAULT_KINDS: tuple[str, ...] = (
+    "internal_error",
+    "gateway_timeout",
+    "search_id_invalid",
+    "cursor_invalid",
+    "rate_limit",
+    "empty_page",
+    "error_with_valid_body",
+    "nul_usernames",
+    "missing_counts",
+)
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """Seeded fault rates, one probability per fault kind (all off by default).
+
+    Each data request draws at most one fault. ``search_id_invalid`` and ``cursor_invalid`` are only
+    drawn for video-query pages after the first (``cursor > 0``), like the service; ``empty_page``
+    only for pages of paginated lists that are not the last. A ``rate_limit`` draw starts a burst: the
+    next ``rate_limit_burst - 1`` requests of the same client are answered 429 too.
+
+    Example:
+        >>> FaultConfig(seed=1, internal_error=0.05, gateway_timeout=0.01).rates()["internal_error"]
+        0.05
+    """
+
+    seed: int = 0
+    internal_error: float = 0.0
+    gateway_timeout: float = 0.0
+    search_id_invalid: float = 0.0
+    cursor_invalid: float = 0.0
+    rate_limit: float = 0.0
+    empty_page: float = 0.0
+    error_with_valid_body: float = 0.0
+    nul_usernames: float = 0.0
+    missing_counts: float = 0.0
+    rate_limit_burst: int = 3
+    endpoints: frozenset[str] | None = None  # endpoint names the rates apply to (None: all)
+
+    def rates(self) -> dict[str, float]:
+        """The rate of each fault kind, keyed by kind name."""
+        return {kind: float(getattr(self, kind)) for kind in FAULT_KINDS}
+
+    def __post_init__(self) -> None:
+        total = 0.0
+        for kind, rate in self.rates().items():
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"FaultConfig.{kind} must be a probability in [0, 1], got {rate}")
+            total += rate
+        if total > 1.0:
+            raise ValueError(f"the fault rates add up to {total:.3f}; their sum must be at most 1")
+        if self.rate_limit_burst < 1:
+            raise ValueError("FaultConfig.rate_limit_burst must be at least 1")
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """One registered API client (a research project's credentials).
+
+    The secret never appears in the repr.
+    """
+
+    key: str
+    secret: str = field(repr=False)
+    approved: bool = True
+    followers_scope: bool = True
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Every knob of the sandbox. The defaults give a small, reproducible corpus of 2024.
+
+    Attributes:
+        seed: seed of the synthetic corpus (same seed, same corpus, same bytes).
+        n_videos: number of videos, including the ~5 % deleted/private ones that occupy cursor
+            positions but are never returned (at most 2,000,000).
+        n_users: number of accounts; ``None`` means ``max(200, n_videos // 10)``.
+        start_date / end_date: the creation dates of the corpus (inclusive, UTC).
+        hidden_share: share of videos that are deleted or private.
+        token_ttl: lifetime of an access token, in seconds (``expires_in``).
+        search_id_ttl: lifetime of a video-query ``search_id``, in seconds.
+        daily_quota: requests per day and per client, by quota family (reset at 00:00 UTC).
+        quota_error_code: ``"daily_quota_limit_exceeded"`` or ``"rate_limit_exceeded"``.
+        rate_limit_qps: short-term limit in requests per second per client (``None``: off).
+        rate_limit_window: the sliding window of that limit, in seconds.
+        latency: seconds added to every answer: a number, or a ``(low, high)`` range drawn uniformly.
+        index_lag_hours: videos created less than this many hours before "now" are not searchable.
+        faults: seeded fault rates.
+        clients: the client registry; by default one client ``sandbox`` / ``sandbox``.
+    """
+
+    seed: int = 0
+    n_videos: int = 20_000
+    n_users: int | None = None
+    start_date: dt.date = dt.date(2024, 1, 1)
+    end_date: dt.date = dt.date(2024, 12, 31)
+    hidden_share: float = 0.05
+    token_ttl: int = 7200
+    search_id_ttl: int = 7200
+    daily_quota: dict[QuotaFamily, int] = field(default_factory=lambda: dict(DAILY_QUOTA))
+    quota_error_code: str = "daily_quota_limit_exceeded"
+    rate_limit_qps: float | None = None
+    rate_limit_window: float = 1.0
+    latency: float | tuple[float, float] | None = None
+    index_lag_hours: float = 48.0
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    clients: tuple[ClientSpec, ...] = (ClientSpec("sandbox", "sandbox"),)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.n_videos <= 2_000_000:
+            raise ValueError(f"n_videos must be between 1 and 2,000,000, got {self.n_videos}")
+        if self.n_users is not None and self.n_users < 10:
+            raise ValueError(f"n_users must be at least 10, got {self.n_users}")
+        if self.end_date < self.start_date:
+            raise ValueError("SandboxConfig.end_date is before start_date")
+        if self.quota_error_code not in ("daily_quota_limit_exceeded", "rate_limit_exceeded"):
+            raise ValueError(
+                "quota_error_code must be 'daily_quota_limit_exceeded' or 'rate_limit_exceeded'"
+            )
+        if self.rate_limit_qps is not None and self.rate_limit_qps <= 0:
+            raise ValueError("rate_limit_qps must be positive (or None to switch the limit off)")
+
+    @property
+    def users(self) -> int:
+        """The number of accounts actually generated."""
+        return self.n_users if self.n_users is not None else max(200, self.n_videos // 10)

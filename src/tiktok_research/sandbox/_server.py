@@ -1,0 +1,106 @@
+"""The sandbox as a real HTTP server: a starlette app, served by uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ._config import SandboxConfig
+
+if TYPE_CHECKING:
+    from ._core import Sandbox
+
+logger = logging.getLogger("tiktok_research.sandbox")
+
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+def make_app(sandbox: Sandbox) -> Starlette:
+    """A starlette application answering every path with ``sandbox``."""
+
+    async def endpoint(request: Request) -> Response:
+        body = await request.body()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        answer = sandbox.handle(request.method, request.url.path, request.url.query, headers, body)
+        if answer.latency > 0:
+            await asyncio.sleep(answer.latency)
+        return Response(answer.body, status_code=answer.status, headers=answer.headers)
+
+    return Starlette(routes=[Route("/{path:path}", endpoint, methods=_METHODS)])
+
+
+@contextlib.contextmanager
+def run_server(
+    sandbox: Sandbox | None = None, host: str = "127.0.0.1", port: int = 0
+) -> Iterator[tuple[str, Sandbox]]:
+    """Serve a sandbox over HTTP in a background thread for the duration of a ``with`` block.
+
+    Args:
+        sandbox: the sandbox to serve (a new default one when None).
+        host: interface to bind (keep 127.0.0.1 in tests).
+        port: TCP port; 0 picks a free one.
+
+    Yields:
+        ``(base_url, sandbox)``, e.g. ``("http://127.0.0.1:54321", sandbox)``.
+
+    Example:
+        >>> import httpx
+        >>> from tiktok_research.sandbox import Sandbox, SandboxConfig
+        >>> with run_server(Sandbox(SandboxConfig(n_videos=1_000))) as (url, sb):
+        ...     httpx.post(url + "/v2/research/video/query/").status_code
+        401
+    """
+    from ._core import Sandbox
+
+    sb = sandbox if sandbox is not None else Sandbox()
+    config = uvicorn.Config(sb.app, host=host, port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="tiktok-research-sandbox", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the sandbox server could not start on {host}:{port}")
+        time.sleep(0.01)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    url_host = f"[{host}]" if ":" in host else host
+    try:
+        yield f"http://{url_host}:{bound}", sb
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, config: SandboxConfig | None = None) -> None:
+    """Run a sandbox HTTP server until interrupted (Ctrl-C), printing its base URL.
+
+    Args:
+        host: interface to bind.
+        port: TCP port (0 picks a free one).
+        config: sandbox configuration (defaults when None).
+    """
+    from ._core import Sandbox
+
+    sandbox = Sandbox(config)
+    with run_server(sandbox, host, port) as (url, _):
+        logger.info("TikTok Research API sandbox serving at %s", url)
+        print(
+            f"TikTok Research API sandbox at {url} (client_key=sandbox, client_secret=sandbox)",
+            flush=True,
+        )
+        try:
+            while True:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            logger.info("sandbox server stopped")
