@@ -1,0 +1,274 @@
+"""The one error tree of tiktok_research.
+
+Every error the package raises on purpose derives from :class:`TikTokResearchError` and carries the
+API's ``code``, ``message`` and ``log_id`` (when the service sent them), the HTTP status and the
+endpoint name. ``str(err)`` shows all of them; it never shows a client secret or an access token.
+
+::
+
+    TikTokResearchError
+    ├── InvalidRequestError        400 invalid_params, and local validation (http_status None)
+    │   └── UnavailableError       the user is not found / private / the list is not public
+    ├── AuthenticationError        401 access_token_invalid, token endpoint errors (invalid_client,
+    │                              invalid_request), missing credentials
+    ├── ScopeNotAuthorizedError    401 scope_not_authorized, 400 scope_permission_missed
+    ├── RateLimitedError           429 rate_limit_exceeded (short-term limit, retried first)
+    │   └── QuotaExhaustedError    429 on the daily quota (.reset_at, .state)
+    ├── ServerError                5xx, HTML or empty bodies, timeouts, connection errors
+    │                              (after the retries allowed by the retry policy)
+    └── BudgetExhaustedError       the client's ``max_requests`` budget would be exceeded (.state)
+
+Warnings:
+
+    NotYetIndexedWarning (UserWarning)  a date range reaches into the last two days, which the
+                                        service has not indexed yet.
+
+``.state`` (on quota and budget errors) is the JSON-serialisable position from which
+``Client.pages(..., state=err.state)`` resumes without re-fetching anything.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "AuthenticationError",
+    "BudgetExhaustedError",
+    "InvalidRequestError",
+    "NotYetIndexedWarning",
+    "QuotaExhaustedError",
+    "RateLimitedError",
+    "ScopeNotAuthorizedError",
+    "ServerError",
+    "TikTokResearchError",
+    "UnavailableError",
+    "error_from_body",
+]
+
+
+class TikTokResearchError(Exception):
+    """Base class of every error raised by tiktok_research.
+
+    Attributes:
+        message: What went wrong (the API's message, or ours for local checks).
+        code: The API's ``error.code`` (e.g. ``"invalid_params"``), or None.
+        log_id: The API's ``error.log_id`` (quote it when asking TikTok for support), or None.
+        http_status: The HTTP status of the response, or None when nothing was sent.
+        endpoint: The endpoint name (e.g. ``"video_query"``), or None.
+        state: Where to resume the interrupted page sequence (``Client.pages(..., state=...)``),
+            or None. Set on errors raised in the middle of a sequence.
+    """
+
+    state: dict[str, Any] | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        log_id: str | None = None,
+        http_status: int | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.log_id = log_id
+        self.http_status = http_status
+        self.endpoint = endpoint
+
+    def __str__(self) -> str:
+        parts = []
+        if self.code:
+            parts.append(f"[{self.code}]")
+        parts.append(self.message)
+        extra = []
+        if self.endpoint:
+            extra.append(f"endpoint={self.endpoint}")
+        if self.http_status is not None:
+            extra.append(f"http_status={self.http_status}")
+        if self.log_id:
+            extra.append(f"log_id={self.log_id}")
+        if extra:
+            parts.append(f"({', '.join(extra)})")
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, code={self.code!r}, log_id={self.log_id!r}, "
+            f"http_status={self.http_status!r}, endpoint={self.endpoint!r})"
+        )
+
+
+class InvalidRequestError(TikTokResearchError):
+    """The request is invalid: fix it before sending it again.
+
+    Raised for ``400 invalid_params`` answers, and before any request is sent (``http_status`` is
+    None) when local validation finds a mistake (unknown field, bad region code, ...).
+    """
+
+
+class UnavailableError(InvalidRequestError):
+    """The user or list cannot be returned: not found, private, restricted or not public.
+
+    One unavailable account should not abort a batch: the collection layer records and skips it.
+    """
+
+
+class AuthenticationError(TikTokResearchError):
+    """Credentials are missing or were rejected, or the access token is invalid."""
+
+
+class ScopeNotAuthorizedError(TikTokResearchError):
+    """The research application is not approved for this endpoint (``scope_not_authorized``)."""
+
+
+class RateLimitedError(TikTokResearchError):
+    """Short-term rate limit (``429 rate_limit_exceeded``) still hit after the allowed retries."""
+
+
+class QuotaExhaustedError(RateLimitedError):
+    """The daily quota is used up; it resets at 00:00 UTC.
+
+    Attributes:
+        reset_at: When the quota resets (timezone-aware UTC datetime).
+        state: Resumable position (pass it back as ``state=``), or None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reset_at: datetime | None = None,
+        state: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.reset_at = reset_at
+        self.state = state
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        if self.reset_at is not None:
+            base += f"; the quota resets at {self.reset_at:%Y-%m-%d %H:%M} UTC"
+        if self.state is not None:
+            base += "; resume later with state=err.state"
+        return base
+
+
+class ServerError(TikTokResearchError):
+    """The service failed (5xx, HTML or empty body, timeout, connection error) after retries."""
+
+
+class BudgetExhaustedError(TikTokResearchError):
+    """The next request would exceed the client's ``max_requests`` budget; nothing was sent.
+
+    Attributes:
+        state: Resumable position (pass it back as ``state=``), or None.
+    """
+
+    def __init__(self, message: str, *, state: dict[str, Any] | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.state = state
+
+
+class NotYetIndexedWarning(UserWarning):
+    """The date range reaches into the last two days, which the service has not indexed yet."""
+
+
+# --- classification of API answers ----------------------------------------------------------
+
+_UNAVAILABLE = re.compile(
+    r"cannot find the user|cannot return this user|is private|information cannot be returned"
+    r"|not public|does not exist|cannot be found",
+    re.IGNORECASE,
+)
+_QUOTA_WORDS = re.compile(r"quota|daily|per day", re.IGNORECASE)
+_TRANSIENT = re.compile(r"Search Id \d* ?is invalid or expired|Invalid count or cursor", re.I)
+
+
+def is_transient_message(message: str) -> bool:
+    """True for the transient ``invalid_params`` messages that succeed on retry (SPEC §6.4.1)."""
+    return bool(_TRANSIENT.search(message or ""))
+
+
+def is_quota_error(code: str | None, message: str | None, http_status: int | None) -> bool:
+    """True when a 429 answer means the daily quota rather than a short-term limit (SPEC §11)."""
+    if code == "daily_quota_limit_exceeded":
+        return True
+    return http_status == 429 and bool(_QUOTA_WORDS.search(message or ""))
+
+
+def error_from_body(
+    http_status: int,
+    body: Any,
+    *,
+    endpoint: str | None = None,
+) -> TikTokResearchError:
+    """Build the right error for a parsed error answer of a data endpoint.
+
+    Args:
+        http_status: HTTP status of the response.
+        body: The parsed JSON body (any shape; tolerant of missing keys), or None.
+        endpoint: Endpoint name, for the message.
+
+    Returns:
+        An instance of the matching class of the error tree (not raised).
+    """
+    err = body.get("error") if isinstance(body, dict) else None
+    code: str | None = None
+    message = ""
+    log_id: str | None = None
+    if isinstance(err, dict):
+        code = str(err["code"]) if err.get("code") is not None else None
+        message = str(err.get("message") or "")
+        log_id = str(err["log_id"]) if err.get("log_id") is not None else None
+    elif isinstance(err, str):  # flat OAuth-style body
+        code = err
+        message = str(body.get("error_description") or "")
+        log_id = str(body["log_id"]) if body.get("log_id") is not None else None
+    kw: dict[str, Any] = {
+        "code": code,
+        "log_id": log_id,
+        "http_status": http_status,
+        "endpoint": endpoint,
+    }
+    if not message:
+        message = f"the API answered HTTP {http_status}" + (f" with code {code!r}" if code else "")
+
+    if is_quota_error(code, message, http_status):
+        return QuotaExhaustedError(
+            f"{message}. The daily quota (1,000 requests; 20,000 for followers/following) is used "
+            "up; it resets at 00:00 UTC. Pass wait_for_quota=True to wait for the reset",
+            **kw,
+        )
+    if code == "rate_limit_exceeded" or http_status == 429:
+        return RateLimitedError(
+            f"{message}. Lower qps= or wait a few seconds before trying again", **kw
+        )
+    if code == "access_token_invalid" or (
+        endpoint == "token" and code in ("invalid_client", "invalid_request")
+    ):
+        hint = ""
+        if code == "invalid_client":
+            hint = (
+                ". Check TIKTOK_CLIENT_KEY / TIKTOK_CLIENT_SECRET (or client_key=/client_secret=)"
+            )
+        return AuthenticationError(message + hint, **kw)
+    if code in ("scope_not_authorized", "scope_permission_missed"):
+        return ScopeNotAuthorizedError(
+            f"{message}. Your research application is not approved for this endpoint "
+            "(followers/following may need a separate approval)",
+            **kw,
+        )
+    if http_status == 401 or endpoint == "token":
+        return AuthenticationError(message, **kw)
+    if code == "invalid_params" or 400 <= http_status < 500:
+        if _UNAVAILABLE.search(message):
+            return UnavailableError(message, **kw)
+        return InvalidRequestError(message, **kw)
+    if http_status >= 500 or code == "internal_error":
+        return ServerError(message, **kw)
+    return TikTokResearchError(message, **kw)
