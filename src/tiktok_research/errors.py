@@ -181,7 +181,7 @@ class NotYetIndexedWarning(UserWarning):
 # --- classification of API answers ----------------------------------------------------------
 
 _UNAVAILABLE = re.compile(
-    r"cannot find the user|cannot return this user|is private|information cannot be returned"
+    r"cannot find the |cannot return this user|is private|information cannot be returned"
     r"|not public|does not exist|cannot be found",
     re.IGNORECASE,
 )
