@@ -1,0 +1,611 @@
+"""The collection pipeline: tasks (date windows or items) run concurrently, every page archived, resumable.
+
+A *collection* is one call such as ``fetch_videos(query, "20240101", "20240331")``. With
+``archive=DIR`` it lives in ``DIR/<kind>-<digest>/``, where the digest is derived from what was asked
+(endpoint, query, dates, fields, items), so calling the same function again on the same archive
+finds it and continues::
+
+    collection.json         what was asked (written once)
+    journal.jsonl           one line per finished page: the task and where to resume it (fsync'd)
+    pages-<run>.jsonl       every HTTP answer of a run, verbatim, one line each (gzip when complete)
+    manifest-<run>.json     what a run did: requests, pages, rows, tasks done / left and why
+
+Order of durability for each page: the answer is appended to ``pages-<run>.jsonl`` and fsync'd
+(by :class:`~tiktok_research._archive.ArchiveWriter`, from the client's ``on_response`` hook,
+before anything parses it); then the journal line with the position after that page is appended
+and fsync'd. On a resume, pages already in the archive are answered from it, never fetched again
+(see :class:`_Replay`), and the table is rebuilt from every run's pages, so an interrupted and
+resumed collection yields the same table as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import sys
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import schemas
+from ._archive import ArchiveWriter
+from ._endpoints import ENDPOINTS, Endpoint
+from .errors import (
+    AuthenticationError,
+    BudgetExhaustedError,
+    InvalidRequestError,
+    QuotaExhaustedError,
+    ScopeNotAuthorizedError,
+    ServerError,
+    TikTokResearchError,
+    UnavailableError,
+)
+from .pagination import Page
+
+log = logging.getLogger("tiktok_research")
+
+__all__ = ["CollectionReport", "FetchResult", "IncompleteCollectionWarning", "Task", "run_collection"]
+
+FAILURE_SCHEMA = pl.Schema(
+    {
+        "item": pl.String(),
+        "code": pl.String(),
+        "message": pl.String(),
+        "log_id": pl.String(),
+        "http_status": pl.Int64(),
+    }
+)
+
+
+class IncompleteCollectionWarning(UserWarning):
+    """A collection stopped before it was complete; run the same call again to continue."""
+
+
+# ------------------------------------------------------------------------------------ results
+
+
+@dataclass
+class CollectionReport:
+    """What a collection did and whether it is complete.
+
+    Attributes:
+        endpoint: Endpoint name.
+        complete: True when every task finished (items that failed for good count as finished).
+        tasks_total: Number of tasks (windows or items).
+        tasks_done: Tasks finished, in this run or an earlier one.
+        pending: ``{task: reason}`` for every task not finished.
+        requests_spent: Requests this run sent (retries included).
+        pages: Pages this run received.
+        rows: Rows in the final table.
+        resumed: True when an earlier run of the same collection was found and continued.
+        archive: The collection folder (None when no archive was asked for).
+        warnings: Messages about the data (e.g. windows the service has not indexed yet).
+    """
+
+    endpoint: str
+    complete: bool = False
+    tasks_total: int = 0
+    tasks_done: int = 0
+    pending: dict[str, str] = field(default_factory=dict)
+    requests_spent: int = 0
+    pages: int = 0
+    rows: int = 0
+    resumed: bool = False
+    archive: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+    stopped_by: str | None = None
+
+    def __str__(self) -> str:
+        status = "complete" if self.complete else f"INCOMPLETE ({len(self.pending)} task(s) left)"
+        lines = [
+            f"{self.endpoint}: {status}; {self.rows:,} rows; {self.tasks_done}/{self.tasks_total} "
+            f"tasks; {self.requests_spent:,} requests spent in this run ({self.pages:,} pages)"
+            + ("; resumed an earlier run" if self.resumed else "")
+        ]
+        if self.stopped_by:
+            lines.append(f"  stopped by: {self.stopped_by}")
+        for task, why in list(self.pending.items())[:10]:
+            lines.append(f"  not done: {task}: {why}")
+        if len(self.pending) > 10:
+            lines.append(f"  ... and {len(self.pending) - 10} more")
+        lines.extend(f"  warning: {w}" for w in self.warnings)
+        if self.archive is not None:
+            lines.append(f"  archive: {self.archive}")
+        return "\n".join(lines)
+
+
+class FetchResult(pl.DataFrame):
+    """A polars DataFrame (the collected table) that also carries ``.failures`` and ``.report``.
+
+    It is a real :class:`polars.DataFrame`: ``fetch_videos(...).write_parquet("videos.parquet")``
+    works as written. ``.failures`` is a table of the items that could not be collected (item,
+    code, message, log_id, http_status); ``.report`` is a :class:`CollectionReport`.
+    """
+
+    @classmethod
+    def _wrap(
+        cls, df: pl.DataFrame, failures: pl.DataFrame, report: CollectionReport
+    ) -> FetchResult:
+        out = cls._from_pydf(df._df)
+        out.__dict__["_failures"] = failures
+        out.__dict__["_report"] = report
+        return out
+
+    @property
+    def failures(self) -> pl.DataFrame:
+        """Items that could not be collected: item, code, message, log_id, http_status."""
+        value = self.__dict__.get("_failures")
+        return value if isinstance(value, pl.DataFrame) else pl.DataFrame(schema=FAILURE_SCHEMA)
+
+    @property
+    def report(self) -> CollectionReport:
+        """What the collection did (see :class:`CollectionReport`)."""
+        value = self.__dict__.get("_report")
+        return value if isinstance(value, CollectionReport) else CollectionReport(endpoint="?")
+
+    @property
+    def complete(self) -> bool:
+        """True when the collection finished every task."""
+        return self.report.complete
+
+
+# ------------------------------------------------------------------------------------- tasks
+
+
+@dataclass
+class Task:
+    """One unit of work: a date window of a video query, or one item of a fan-out.
+
+    Attributes:
+        key: Stable identifier within the collection (``"20240101-20240130"``, ``"user:alice"``).
+        item: The item as the user gave it (None for windows); named in the failure table.
+        pages: ``pages(state, on_response)`` returns the page iterator of this task, starting from
+            ``state`` (None for the start).
+    """
+
+    key: str
+    item: str | None
+    pages: Callable[[dict[str, Any] | None, Callable[..., None]], Iterator[Page]]
+
+
+# ------------------------------------------------------------------------------------ journal
+
+
+class _Journal:
+    """Append-only record of task positions; the last line per task wins."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._file: Any = None
+
+    def load(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        if not self.path.exists():
+            return out
+        with open(self.path, "rb") as f:
+            for n, line in enumerate(f, 1):
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    log.warning("%s line %d is truncated (interrupted write); ignored", self.path, n)
+                    continue
+                out[entry["task"]] = entry
+        return out
+
+    def append(self, entry: dict[str, Any]) -> None:
+        line = (json.dumps(entry, ensure_ascii=False, default=str) + "\n").encode()
+        with self._lock:
+            if self._file is None:
+                self._file = open(self.path, "ab")  # noqa: SIM115 - kept open for the run
+            self._file.write(line)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+def _atomic_write_json(path: Path, value: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(value, f, ensure_ascii=False, indent=2, default=str)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def collection_dir(archive: str | Path, kind: str, spec: dict[str, Any]) -> Path:
+    """The folder of a collection inside an archive: ``<archive>/<kind>-<digest of spec>``."""
+    canonical = json.dumps(spec, sort_keys=True, ensure_ascii=False, default=str)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    return Path(archive) / f"{kind}-{digest}"
+
+
+def _new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
+
+
+def _page_files(folder: Path) -> list[Path]:
+    files = [p for p in folder.glob("pages-*.jsonl*") if p.suffix in (".jsonl", ".gz")]
+    return sorted(files)  # run ids sort by start time
+
+
+# ------------------------------------------------------------------------------------ replay
+
+
+class _Replay:
+    """Answers requests that an earlier run already received, from the archive.
+
+    A crash can land between archiving a page and journalling the position after it; the resumed
+    run then asks for that page again. This index (request path + body -> archived ok answer)
+    lets the client answer it from disk instead of spending a request.
+    """
+
+    def __init__(self, files: Sequence[Path]) -> None:
+        from ._archive import iter_archive
+
+        self._answers: dict[str, tuple[int, bytes]] = {}
+        for env in iter_archive(files):
+            meta, req = env.get("meta", {}), env.get("request", {})
+            if meta.get("http_status") != 200 or "response" not in env:
+                continue
+            resp = env["response"]
+            if not isinstance(resp, dict) or (resp.get("error") or {}).get("code", "ok") != "ok":
+                continue
+            key = self.key(req.get("path"), req.get("body"))
+            self._answers[key] = (200, json.dumps(resp, ensure_ascii=False).encode())
+
+    @staticmethod
+    def key(path: Any, body: Any) -> str:
+        return json.dumps([path, body], sort_keys=True, ensure_ascii=False, default=str)
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    def lookup(self, path: str, body: dict[str, Any]) -> tuple[int, bytes] | None:
+        return self._answers.get(self.key(path, body))
+
+
+# ----------------------------------------------------------------------------------- progress
+
+
+def _progress_enabled(progress: bool | None) -> bool:
+    if progress is not None:
+        return progress
+    if "ipykernel" in sys.modules:
+        return True
+    return sys.stderr.isatty()
+
+
+class _Progress:
+    def __init__(self, enabled: bool, total: int, desc: str, client: Any) -> None:
+        self._bar: Any = None
+        self._client = client
+        self._lock = threading.Lock()
+        self.pages = 0
+        self.rows = 0
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc=desc, unit="task", dynamic_ncols=True)
+
+    def page(self, rows: int) -> None:
+        with self._lock:
+            self.pages += 1
+            self.rows += rows
+            if self._bar is not None:
+                post = {"pages": self.pages, "rows": f"{self.rows:,}"}
+                try:
+                    spent = sum(self._client.requests_spent.values())
+                    post["requests"] = spent
+                    left = self._client.quota.remaining
+                    post["quota left"] = min(left.values()) if left else "?"
+                except Exception:  # noqa: BLE001 - progress must never break a collection
+                    pass
+                self._bar.set_postfix(post, refresh=False)
+
+    def task_done(self) -> None:
+        with self._lock:
+            if self._bar is not None:
+                self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+# ------------------------------------------------------------------------------------- engine
+
+
+_ITEM_FAILURES = (UnavailableError, ScopeNotAuthorizedError, InvalidRequestError)
+_STOPS = (QuotaExhaustedError, BudgetExhaustedError)
+
+
+def _spent(client: Any) -> int:
+    try:
+        return int(sum(client.requests_spent.values()))
+    except Exception:  # noqa: BLE001
+        return 0
+
+
+def run_collection(
+    *,
+    client: Any,
+    endpoint: str,
+    kind: str,
+    spec: dict[str, Any],
+    tasks: Sequence[Task],
+    archive: str | Path | None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 8,
+    sort: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    retry_failed: bool = False,
+    warnings_: Sequence[str] = (),
+    dataset: str | Path | None = None,
+) -> FetchResult:
+    """Run the tasks of a collection and return its table.
+
+    Args:
+        client: A :class:`~tiktok_research.Client`.
+        endpoint: Endpoint name whose table is built.
+        kind: Folder prefix in the archive (``"videos"``, ``"comments"``...).
+        spec: What was asked, JSON-serialisable; identifies the collection in the archive.
+        tasks: The tasks, in the order the table should follow.
+        archive: Archive folder, or None for a temporary one (no resume).
+        resume: Continue an earlier run of the same collection found in the archive.
+        progress: Show progress bars (None: only on a terminal or in a notebook).
+        max_workers: Tasks run at the same time (all share the client's rate limiter).
+        sort: Puts the final table in its canonical order.
+        retry_failed: Retry items that failed for good in an earlier run.
+        warnings_: Messages to carry in the report (e.g. not-yet-indexed windows).
+        dataset: Also write the table as a hive-partitioned Parquet dataset here.
+
+    Returns:
+        A :class:`FetchResult`.
+
+    Raises:
+        AuthenticationError: Credentials are wrong: nothing can succeed.
+    """
+    ep: Endpoint = ENDPOINTS[endpoint]
+    temp: tempfile.TemporaryDirectory[str] | None = None
+    if archive is None:
+        temp = tempfile.TemporaryDirectory(prefix="tiktok-research-")
+        folder = collection_dir(temp.name, kind, spec)
+    else:
+        folder = collection_dir(archive, kind, spec)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "collection.json").exists():
+        _atomic_write_json(folder / "collection.json", {"kind": kind, "endpoint": endpoint, **spec})
+
+    journal = _Journal(folder / "journal.jsonl")
+    previous = journal.load() if resume else {}
+    earlier_files = _page_files(folder) if resume else []
+    report = CollectionReport(
+        endpoint=endpoint,
+        tasks_total=len(tasks),
+        archive=None if temp else folder,
+        resumed=bool(previous),
+        warnings=list(warnings_),
+    )
+    replay = _Replay(earlier_files) if earlier_files else None
+
+    run = _new_run_id()
+    writer = ArchiveWriter(folder / f"pages-{run}.jsonl")
+    page_no = 0
+    page_lock = threading.Lock()
+    stop = threading.Event()
+    spent_before = _spent(client)
+
+    def on_response(
+        ep_name: str, request: dict[str, Any], status: int, raw: bytes, at: datetime
+    ) -> None:
+        nonlocal page_no
+        with page_lock:
+            n = page_no
+            page_no += 1
+        writer.write(
+            run=run, page=n, endpoint=ep_name, request=request, status=status, body=raw,
+            retrieved_at=at,
+        )  # fmt: skip
+
+    failures: list[dict[str, Any]] = []
+    failures_lock = threading.Lock()
+    todo: list[Task] = []
+    for task in tasks:
+        entry = previous.get(task.key)
+        status = entry.get("status") if entry else None
+        if status == "done" or (status == "failed" and not retry_failed):
+            report.tasks_done += 1
+            if status == "failed" and entry is not None:
+                failures.append({"item": task.item or task.key, **entry.get("error", {})})
+            continue
+        todo.append(task)
+
+    manifest_path = folder / f"manifest-{run}.json"
+    manifest: dict[str, Any] = {
+        "run": run,
+        "kind": kind,
+        "endpoint": endpoint,
+        "spec": spec,
+        "started_at": datetime.now(UTC).isoformat(),
+        "status": "running",
+        "tasks_total": len(tasks),
+        "tasks_to_do": [t.key for t in todo][:1000],
+    }
+    _atomic_write_json(manifest_path, manifest)
+
+    bar = _Progress(_progress_enabled(progress), len(tasks), kind, client)
+    bar._bar is not None and bar._bar.update(report.tasks_done)  # noqa: B018
+
+    def run_task(task: Task) -> None:
+        entry = previous.get(task.key)
+        state = entry.get("state") if entry and entry.get("status") == "pending" else None
+        if stop.is_set():
+            report.pending[task.key] = report.stopped_by or "stopped"
+            return
+        try:
+            pages = task.pages(state, on_response)
+            if replay is not None and hasattr(client, "_replay"):
+                pass
+            for page in pages:
+                bar.page(len(page.items))
+                done = page.state is None
+                journal.append(
+                    {
+                        "task": task.key,
+                        "status": "done" if done else "pending",
+                        "state": page.state,
+                        "run": run,
+                    }
+                )
+                if stop.is_set() and not done:
+                    report.pending[task.key] = report.stopped_by or "stopped"
+                    return
+            else:
+                # an iterator that yields nothing (e.g. an empty sequence) is finished too
+                if not (previous.get(task.key) or {}).get("status") == "done":
+                    journal.append({"task": task.key, "status": "done", "state": None, "run": run})
+            report.tasks_done += 1
+            bar.task_done()
+        except _STOPS as e:
+            stop.set()
+            report.stopped_by = f"{type(e).__name__}: {e.message}"
+            if e.state is not None:
+                journal.append(
+                    {"task": task.key, "status": "pending", "state": e.state, "run": run}
+                )
+            report.pending[task.key] = report.stopped_by
+        except AuthenticationError:
+            stop.set()
+            raise
+        except _ITEM_FAILURES as e:
+            if task.item is None:  # a window: the query itself is wrong, stop everything
+                stop.set()
+                raise
+            err = {
+                "code": e.code,
+                "message": e.message,
+                "log_id": e.log_id,
+                "http_status": e.http_status,
+            }
+            journal.append({"task": task.key, "status": "failed", "error": err, "run": run})
+            with failures_lock:
+                failures.append({"item": task.item, **err})
+            report.tasks_done += 1
+            bar.task_done()
+        except (ServerError, TikTokResearchError) as e:
+            if e.state is not None:
+                journal.append(
+                    {"task": task.key, "status": "pending", "state": e.state, "run": run}
+                )
+            report.pending[task.key] = f"{type(e).__name__}: {e}"
+            if task.item is not None:
+                with failures_lock:
+                    failures.append(
+                        {
+                            "item": task.item,
+                            "code": e.code,
+                            "message": e.message,
+                            "log_id": e.log_id,
+                            "http_status": e.http_status,
+                        }
+                    )
+
+    if replay is not None and hasattr(client, "set_replay"):
+        client.set_replay(replay.lookup)
+    try:
+        if todo:
+            workers = max(1, min(max_workers, len(todo)))
+            if workers == 1:
+                for task in todo:
+                    run_task(task)
+            else:
+                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=kind) as pool:
+                    futures: list[Future[None]] = [pool.submit(run_task, t) for t in todo]
+                    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                    for fut in futures:
+                        if fut.done() and fut.exception() is not None:
+                            stop.set()
+                            for other in futures:
+                                other.cancel()
+                            raise fut.exception()  # type: ignore[misc]
+                    for fut in futures:
+                        fut.result()
+    finally:
+        if replay is not None and hasattr(client, "set_replay"):
+            client.set_replay(None)
+        bar.close()
+        journal.close()
+        report.requests_spent = _spent(client) - spent_before
+        report.pages = page_no
+        complete = not report.pending and report.tasks_done >= len(tasks)
+        report.complete = complete
+        writer.close(compress=complete)
+        manifest.update(
+            {
+                "finished_at": datetime.now(UTC).isoformat(),
+                "status": "complete" if complete else "incomplete",
+                "requests_spent": report.requests_spent,
+                "pages": report.pages,
+                "tasks_done": report.tasks_done,
+                "pending": report.pending,
+                "stopped_by": report.stopped_by,
+            }
+        )
+        _atomic_write_json(manifest_path, manifest)
+
+    table = build_table(folder, ep, sort)
+    report.rows = table.height
+    if dataset is not None:
+        from .io import write_dataset
+
+        write_dataset(table, dataset, table=ep.table, run_id=run)
+    if temp is not None:
+        temp.cleanup()
+    if not report.complete:
+        warnings.warn(
+            f"{endpoint}: the collection is incomplete ({len(report.pending)} task(s) left"
+            + (f"; {report.stopped_by}" if report.stopped_by else "")
+            + "). Run the same call again with the same archive to continue.",
+            IncompleteCollectionWarning,
+            stacklevel=3,
+        )
+    fail_df = (
+        pl.DataFrame(failures, schema=FAILURE_SCHEMA) if failures else pl.DataFrame(schema=FAILURE_SCHEMA)
+    )
+    return FetchResult._wrap(table, fail_df, report)
+
+
+def build_table(
+    folder: Path, ep: Endpoint, sort: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+) -> pl.DataFrame:
+    """Rebuild a collection's table from every run's archived pages (no network)."""
+    from .merge import merge_dumps
+
+    files = _page_files(folder)
+    if not files:
+        return schemas.empty(ep.table)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        merged = merge_dumps(files, endpoint=ep.name)
+    table = merged.tables.get(ep.table)
+    if table is None:
+        table = schemas.empty(ep.table)
+    table = schemas.cast(table, ep.table)
+    return sort(table) if sort is not None else table
