@@ -335,7 +335,7 @@ class Corpus:
         n_effects = 300
         self.effect_ids: list[str] = [
             str(x)
-            for x in m_rng.choice(np.arange(10_000_000, 99_999_999), size=n_effects, replace=False)
+            for x in 10_000_000 + m_rng.choice(90_000_000, size=n_effects, replace=False)
         ]
         self.effect_index: dict[str, int] = {e: i for i, e in enumerate(self.effect_ids)}
         self.effect: I32 = np.where(
@@ -635,7 +635,7 @@ class Corpus:
     def reposted(self, user: int) -> I64:
         """The reposted videos of ``user``, most recent repost first."""
         rng = _rng(self.seed, 20, user)
-        k = int(min(self.n_videos // 4, np.floor(rng.pareto(1.2) * 8)))
+        k = int(min(self.n_videos // 4, 500, np.floor(rng.pareto(1.2) * 8)))
         rows = (
             rng.choice(self.n_videos, size=k, replace=False) if k else np.array([], dtype=np.int64)
         )
@@ -644,10 +644,11 @@ class Corpus:
 
     def _make_liked(self, user: int) -> TimedList:
         rng = _rng(self.seed, 21, user)
-        k = int(min(self.n_videos // 4, np.floor(rng.pareto(1.0) * 30) + 1))
+        k = int(min(self.n_videos // 4, 1000, np.floor(rng.pareto(1.0) * 30) + 1))
         rows = rng.choice(self.n_videos, size=k, replace=False)
         rows = rows[~self.hidden[rows]]
-        liked_at = self.create_time[rows] + rng.integers(60, 30 * 86_400, size=rows.size)
+        room = np.clip(self.time_range[1] - self.create_time[rows], 61, 30 * 86_400)
+        liked_at = self.create_time[rows] + rng.integers(60, room)
         liked_at, first = np.unique(liked_at, return_index=True)
         rows = rows[first]
         order = np.argsort(-liked_at, kind="stable")

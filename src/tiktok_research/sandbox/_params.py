@@ -52,7 +52,7 @@ def as_int(
         number = int(value.strip())
     else:
         raise invalid(f"{key} must be an integer, got {value!r}")
-    if minimum is not None and number < minimum or maximum is not None and number > maximum:
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         low = "" if minimum is None else f"at least {minimum}"
         high = "" if maximum is None else f"at most {maximum}"
         bounds = " and ".join(x for x in (low, high) if x)
