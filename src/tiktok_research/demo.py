@@ -1,0 +1,117 @@
+"""The end-to-end demo: the whole workflow against the sandbox, served over real HTTP on 127.0.0.1.
+
+``tiktok-research demo --out demo-output`` starts the sandbox, plans and collects a multi-month
+video query, selects video ids and usernames, collects comments and user info, writes the raw
+archive and Parquet tables, prints an engagement summary and draws the plots. With real
+credentials the same steps run unchanged: only the client differs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["run_demo"]
+
+DEMO_START, DEMO_END = "2024-01-01", "2024-04-30"
+
+
+def run_demo(out: str | Path, *, echo: Callable[[str], Any] = print, progress: bool | None = None) -> dict[str, Any]:
+    """Run the demo and write everything under ``out``.
+
+    Args:
+        out: Output folder (created).
+        echo: Where the narration goes (the CLI passes ``typer.echo``).
+        progress: Progress bars (None: only on a terminal).
+
+    Returns:
+        A dict with the tables and the number of requests each step spent.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import polars as pl
+
+    from . import analysis, plots
+    from .client import Client
+    from .fetch import fetch_comments, fetch_user_info, fetch_videos
+    from .io import write_parquet
+    from .query import Q
+    from .sandbox import Sandbox, run_server
+    from .select import select_usernames, select_video_ids, write_lines
+
+    out = Path(out)
+    (out / "plots").mkdir(parents=True, exist_ok=True)
+    archive = out / "archive"
+    t0 = time.monotonic()
+    sandbox = Sandbox()
+    with run_server(sandbox) as (base_url, sb):
+        echo(f"sandbox serving the Research API at {base_url} (offline, synthetic data)")
+        # Real use: Client() reads TIKTOK_CLIENT_KEY / TIKTOK_CLIENT_SECRET instead.
+        client = Client("sandbox", "sandbox", base_url=base_url, qps=20)
+        query = Q.hashtag_name.isin(["climate", "climatechange", "sustainability"]) & ~Q.region_code.eq("CN")
+        echo(f"\nquery: {query!r}")
+        echo(str(client.plan(query, DEMO_START, DEMO_END)))
+
+        videos = fetch_videos(query, DEMO_START, DEMO_END, client=client, archive=archive, progress=progress)
+        echo(f"\n{videos.report}")
+        write_parquet(videos, out / "videos.parquet", table="videos")
+
+        ids = select_video_ids(videos, min_comments=1, top=25)
+        write_lines(ids, out / "video_ids.txt")
+        comments = fetch_comments(ids, client=client, archive=archive, progress=progress)
+        echo(f"\n{comments.report}")
+        write_parquet(comments, out / "comments.parquet", table="comments")
+
+        names = select_usernames(videos, top=40)
+        write_lines(names, out / "usernames.txt")
+        users = fetch_user_info(names, client=client, archive=archive, progress=progress)
+        echo(f"\n{users.report}")
+        if users.failures.height:
+            echo(f"{users.failures.height} account(s) could not be read (kept in users_failures.parquet):")
+            with pl.Config(tbl_rows=5, fmt_str_lengths=60):
+                echo(str(users.failures.select("item", "code", "message").head(5)))
+            users.failures.write_parquet(out / "users_failures.parquet")
+        write_parquet(users, out / "users.parquet", table="users")
+        spent = sb.requests_spent("sandbox")
+
+    echo("\nengagement by month:")
+    by_month = analysis.summarize(videos, by="month")
+    with pl.Config(tbl_rows=12, tbl_cols=8, tbl_width_chars=140):
+        echo(
+            str(
+                by_month.select(
+                    "month", "videos", "creators", "view_count_sum", "view_count_median",
+                    "engagement_rate_median",
+                )
+            )
+        )  # fmt: skip
+        echo("\ntop hashtags:")
+        echo(str(analysis.top_hashtags(videos, n=8)))
+
+    drawings: dict[str, Callable[[Any], Any]] = {
+        "engagement_over_time": lambda ax: plots.plot_engagement_over_time(videos, by="week", ax=ax),
+        "views_distribution": lambda ax: plots.plot_distribution(videos, "view_count", ax=ax),
+        "top_hashtags": lambda ax: plots.plot_top_hashtags(videos, ax=ax),
+        "regions": lambda ax: plots.plot_regions(videos, ax=ax),
+        "views_vs_likes": lambda ax: plots.plot_views_vs_likes(videos, ax=ax),
+        "comment_activity": lambda ax: plots.plot_comment_activity(comments, ax=ax),
+    }
+    for name, draw in drawings.items():
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        draw(ax)
+        fig.tight_layout()
+        fig.savefig(out / "plots" / f"{name}.png", dpi=110)
+        plt.close(fig)
+
+    total = sum(v for k, v in spent.items() if k != "oauth_token")
+    echo(
+        f"\nrequests spent: {total} ({', '.join(f'{k} {v}' for k, v in sorted(spent.items()))}); "
+        f"a real account has 1,000 a day"
+    )
+    echo(f"wrote {out}/videos.parquet, comments.parquet, users.parquet, archive/, plots/ "
+         f"in {time.monotonic() - t0:.1f} s")  # fmt: skip
+    return {"videos": videos, "comments": comments, "users": users, "requests": spent}
