@@ -1,0 +1,607 @@
+"""The client against the in-process sandbox: every endpoint, error class, fault kind and limit."""
+
+from __future__ import annotations
+
+import json
+import threading
+import warnings
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from unittest.mock import patch
+
+import polars as pl
+import pytest
+
+from tiktok_research.client import Client
+from tiktok_research.errors import (
+    AuthenticationError,
+    BudgetExhaustedError,
+    InvalidRequestError,
+    NotYetIndexedWarning,
+    QuotaExhaustedError,
+    RateLimitedError,
+    ScopeNotAuthorizedError,
+    ServerError,
+    TikTokResearchError,
+    UnavailableError,
+)
+from tiktok_research.query import Criteria, Q, Query
+from tiktok_research.sandbox import FAULT_KINDS, Corpus, Sandbox, SandboxConfig
+
+NO_SLEEP = {"sleep": lambda s: None}
+MANY = ~Q.video_length.eq("EXTRA_LONG")  # matches most videos: ~165 per 30 days in this corpus
+
+
+class FakeClock:
+    """A settable unix clock shared by the sandbox and the client."""
+
+    def __init__(self, start: datetime) -> None:
+        self.t = start.timestamp()
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+CONFIG = SandboxConfig(n_videos=2000, seed=3)
+_SHARED: dict[str, Corpus] = {}
+
+
+def make_sandbox(**kw: Any) -> Sandbox:
+    """A fresh sandbox (own quotas, log and faults) over one corpus built once per module."""
+    if "corpus" not in _SHARED:
+        _SHARED["corpus"] = Corpus.build(CONFIG)
+    clock = kw.pop("clock", None)
+    config = replace(CONFIG, **kw)
+    with patch.object(Corpus, "build", return_value=_SHARED["corpus"]):
+        return Sandbox(config, clock=clock)
+
+
+@pytest.fixture
+def sb() -> Sandbox:
+    return make_sandbox()
+
+
+@pytest.fixture
+def client(sb: Sandbox) -> Client:
+    return Client.sandbox(sb, **NO_SLEEP)
+
+
+def data_requests(sb: Sandbox, key: str = "sandbox") -> int:
+    return sum(n for ep, n in sb.requests_spent(key).items() if ep != "oauth_token")
+
+
+def truth_ids(sb: Sandbox, start: date, end: date, regions: list[str]) -> set[int]:
+    f = sb.corpus.videos_frame()
+    lo = datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp()
+    hi = datetime(end.year, end.month, end.day, tzinfo=UTC).timestamp() + 86400
+    sel = f.filter(
+        (pl.col("create_time") >= lo)
+        & (pl.col("create_time") < hi)
+        & pl.col("region_code").is_in(regions)
+        & ~pl.col("hidden")
+    )
+    return set(sel["id"].to_list())
+
+
+# --- every endpoint ---------------------------------------------------------------------------
+
+
+def test_query_videos_across_windows_matches_ground_truth_exactly(
+    sb: Sandbox, client: Client
+) -> None:
+    start, end = date(2024, 1, 20), date(2024, 4, 10)  # 3 windows, two boundaries
+    videos = client.query_videos(Q.region_code.isin(["US", "GB"]), start, end)
+    ids = [v["id"] for v in videos]
+    assert len(ids) == len(set(ids)), "a video was counted twice at a window boundary"
+    assert set(ids) == truth_ids(sb, start, end, ["US", "GB"]), "a video was lost"
+    assert all(isinstance(i, int) and i > 2**53 for i in ids)  # 19-digit ids stay exact ints
+    bodies = [r.body for r in sb.request_log if r.endpoint == "video_query"]
+    windows = sorted({(b["start_date"], b["end_date"]) for b in bodies})
+    assert windows == [("20240120", "20240219"), ("20240220", "20240321"), ("20240322", "20240410")]
+
+
+def test_boundary_days_each_asked_once(sb: Sandbox, client: Client) -> None:
+    # Videos created on the last day of window 1 and the first day of window 2 are all there once.
+    start, end = date(2024, 1, 1), date(2024, 2, 15)
+    videos = client.query_videos(Q.region_code.isin(["US"]), start, end)
+    days = [datetime.fromtimestamp(v["create_time"], UTC).date() for v in videos]
+    for boundary in (date(2024, 1, 31), date(2024, 2, 1)):
+        expected = truth_ids(sb, boundary, boundary, ["US"])
+        got = [v["id"] for v, d in zip(videos, days, strict=True) if d == boundary]
+        assert sorted(got) == sorted(expected)
+
+
+def test_video_pages_follow_cursor_and_search_id(sb: Sandbox, client: Client) -> None:
+    pages = list(client.video_pages(MANY, "20240101", "20240130", max_count=50))
+    assert len(pages) >= 3
+    assert pages[0].search_id and pages[1].request["body"]["search_id"] == pages[0].search_id
+    assert pages[1].request["body"]["cursor"] == pages[0].cursor
+    assert all(p.request["body"]["max_count"] == 50 for p in pages)  # always full pages
+    assert pages[-1].state is None and all(p.state is not None for p in pages[:-1])
+    assert "Authorization" not in json.dumps(pages[0].request)
+    assert json.loads(pages[0].raw)["data"] == pages[0].data
+
+
+@pytest.mark.parametrize("max_total", [1, 99, 100, 101, 250])
+def test_max_total_is_exact_and_spends_no_extra_request(
+    sb: Sandbox, client: Client, max_total: int
+) -> None:
+    videos = client.query_videos(MANY, "20240101", "20240331", max_total=max_total)
+    assert len(videos) == max_total
+    pages_needed = data_requests(sb)
+    # Never more requests than the pages that could hold max_total rows plus the short ones.
+    log = [r for r in sb.request_log if r.endpoint == "video_query"]
+    assert len(log) == pages_needed
+    # The last request was needed: without it we would have fewer than max_total.
+    client2 = Client.sandbox(sb, max_requests=pages_needed - 1, **NO_SLEEP)
+    with pytest.raises(BudgetExhaustedError):
+        client2.query_videos(MANY, "20240101", "20240331", max_total=max_total)
+
+
+def test_user_info_and_unavailable_users(sb: Sandbox, client: Client) -> None:
+    name = sb.corpus.sample_usernames(1)[0]
+    info = client.user_info("@" + name)
+    assert len(info) == 1 and info[0]["username"] == name and "follower_count" in info[0]
+    with pytest.raises(UnavailableError, match="cannot find the user") as e:
+        client.user_info("no_such_user_zz")
+    assert e.value.code == "invalid_params" and e.value.http_status == 400 and e.value.log_id
+    with pytest.raises(UnavailableError, match="cannot return"):
+        client.user_info(sb.corpus.sample_usernames(1, kind="private")[0])
+
+
+def test_comments_and_replies(sb: Sandbox, client: Client) -> None:
+    vid = sb.corpus.video_ids_with_comments(1)[0]
+    comments = client.comments(video_id=vid)
+    n = int(sb.corpus.comment_count[sb.corpus.row_of_id(vid)])
+    assert len(comments) == min(n, 1000)
+    assert len({c["id"] for c in comments}) == len(comments)
+    with_replies = [c for c in comments if c.get("reply_count")]
+    if with_replies:
+        replies = client.comments(comment_id=with_replies[0]["id"])
+        assert replies and all(r["parent_comment_id"] == with_replies[0]["id"] for r in replies)
+    with pytest.raises(InvalidRequestError, match="exactly one of video_id"):
+        client.comments(video_id=vid, comment_id=1)
+
+
+def test_comment_cursor_never_exceeds_the_1000_cap(sb: Sandbox) -> None:
+    vid = sb.corpus.video_ids_with_comments(1, min_comments=1)[0]
+    client = Client.sandbox(sb, **NO_SLEEP)
+    pages = list(client.pages("comments", {"video_id": vid}, max_count=70))
+    for p in pages:
+        b = p.request["body"]
+        assert b["cursor"] + b["max_count"] <= 1000
+
+
+@pytest.mark.parametrize(
+    "method, kind, key",
+    [
+        ("liked_videos", "liked_public", "id"),
+        ("reposted_videos", "reposts_public", "id"),
+        ("following", "following_public", "username"),
+        ("followers", "public", "username"),
+        ("pinned_videos", "public", "id"),
+    ],
+)
+def test_user_lists(sb: Sandbox, client: Client, method: str, kind: str, key: str) -> None:
+    name = sb.corpus.sample_usernames(1, kind=kind)[0]
+    items = getattr(client, method)(name)
+    assert isinstance(items, list)
+    assert all(key in it for it in items)
+    if method in ("liked_videos", "reposted_videos", "following"):
+        private = sb.corpus.sample_usernames(1, kind="private")[0]
+        with pytest.raises(UnavailableError):
+            getattr(client, method)(private)
+
+
+def test_followers_paginate_by_timestamp(sb: Sandbox, client: Client) -> None:
+    name = sb.corpus.sample_usernames(1, kind="many_followers")[0] if False else None
+    names = sb.corpus.sample_usernames(30)
+    best = max(names, key=lambda u: int(sb.corpus.follower_count[sb.corpus.user_index[u]]))
+    pages = list(client.pages("followers", {"username": best}, max_count=20))
+    assert name is None
+    if len(pages) > 1:
+        assert "cursor" not in pages[0].request["body"]  # first page: "now"
+        assert pages[1].request["body"]["cursor"] == pages[0].cursor
+        assert pages[1].request["body"]["cursor"] < 10**11  # seconds, not ms
+    assert sb.requests_spent().get("followers") == len(pages)
+
+
+def test_playlist_and_shop_endpoints(sb: Sandbox, client: Client) -> None:
+    pid = int(sb.corpus.playlist_ids[0])
+    pl_ = client.playlist_info(pid, max_count=2)
+    assert pl_[0]["playlist_id"] == pid
+    assert len(pl_[0]["playlist_video_ids"]) == pl_[0]["playlist_item_total"]
+    shops = client.tts_shops("store")
+    assert shops and all("shop_id" in s for s in shops)
+    products = client.tts_products(shops[0]["shop_id"])
+    assert products and all("product_id" in p for p in products)
+    reviews = client.tts_reviews(products[0]["product_id"])
+    assert isinstance(reviews, list)
+    body = next(r.body for r in sb.request_log if r.endpoint == "tts_shop")
+    assert body["fields"].startswith("shop_name")  # TikTok Shop: fields in the body
+
+
+def test_every_endpoint_reachable_through_pages(sb: Sandbox, client: Client) -> None:
+    c = sb.corpus
+    params: dict[str, dict[str, Any]] = {
+        "video_query": {
+            "query": Q.region_code.eq("US"),
+            "start_date": "20240301",
+            "end_date": "20240305",
+        },
+        "user_info": {"username": c.sample_usernames(1)[0]},
+        "comments": {"video_id": c.video_ids_with_comments(1)[0]},
+        "liked_videos": {"username": c.sample_usernames(1, kind="liked_public")[0]},
+        "pinned_videos": {"username": c.sample_usernames(1)[0]},
+        "reposted_videos": {"username": c.sample_usernames(1, kind="reposts_public")[0]},
+        "followers": {"username": c.sample_usernames(1)[0]},
+        "following": {"username": c.sample_usernames(1, kind="following_public")[0]},
+        "playlist_info": {"playlist_id": int(c.playlist_ids[0])},
+        "tts_shop": {"shop_name": "TEST SHOP"},
+        "tts_product": {"shop_id": int(c.shop_ids[0])},
+        "tts_review": {"product_id": int(c.product_ids[0])},
+    }
+    seen: list[str] = []
+
+    def hook(endpoint: str, request: dict[str, Any], status: int, raw: bytes, at: datetime) -> None:
+        seen.append(endpoint)
+        assert isinstance(raw, bytes) and at.tzinfo is not None
+
+    for name, p in params.items():
+        pages = list(client.pages(name, p, on_response=hook))
+        assert pages and pages[-1].state is None, name
+        assert all(pg.status == 200 and pg.log_id for pg in pages), name
+    assert set(seen) == set(params)
+    assert client.requests_spent == {
+        k: v for k, v in sb.requests_spent().items() if k != "oauth_token"
+    }
+
+
+# --- mistakes cost nothing --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda c: c.query_videos(Q.hashtags.eq("x"), "20240101", "20240110"), "hashtag_name"),
+        (lambda c: c.query_videos(Q.region_code.eq("UK"), "20240101", "20240110"), "'GB'"),
+        (
+            lambda c: c.query_videos(
+                Query([Criteria("EQ", "keyword", ["a", "b"])]), "20240101", "20240110"
+            ),
+            "exactly one value",
+        ),
+        (
+            lambda c: c.query_videos(
+                {"and": [{"operation": "EQ", "field_name": "keyword", "field_values": ["a", "b"]}]},
+                "20240101",
+                "20240110",
+            ),
+            "exactly one value",
+        ),
+        (lambda c: c.query_videos(Q.keyword.eq("a"), "20240301", "20240201"), "reversed"),
+        (lambda c: c.query_videos(Q.keyword.eq("a"), "2024-13-01", "20240201"), "not a date"),
+        (
+            lambda c: c.query_videos(
+                Q.keyword.eq("a"), "20240101", "20240110", fields=["favourites_count"]
+            ),
+            "favorites_count",
+        ),
+        (
+            lambda c: c.query_videos(Q.keyword.eq("a"), "20240101", "20240110", max_count=500),
+            "max_count",
+        ),
+        (lambda c: c.pages("comments", {"video_id": 7.3e18}), "float"),
+        (lambda c: c.pages("user_infos", {"username": "x"}), "user_info"),
+        (lambda c: c.pages("followers", {"username": "x", "cursor": 5}), "managed by the client"),
+        (lambda c: c.plan(Q.keyword.eq("a"), "20240110", "20240101"), "reversed"),
+    ],
+)
+def test_mistyped_requests_fail_clearly_and_spend_nothing(
+    sb: Sandbox, client: Client, call, words: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match=words) as info:
+        call(client)
+    assert info.value.http_status is None
+    assert sb.requests_spent() == {} and sb.request_log == []  # not even a token was fetched
+
+
+def test_plan_is_a_dry_run(sb: Sandbox, client: Client) -> None:
+    plan = client.plan(Q.keyword.eq("cat") & Q.region_code.isin(["US"]), "20240101", "20240415")
+    assert len(plan.windows) == 4 and plan.min_requests == 4
+    assert plan.first_request["body"]["start_date"] == "20240101"
+    assert "4 window(s)" in str(plan) and "at least 4 request(s)" in str(plan)
+    assert client.plan(Q.keyword.eq("cat"), "20240101", "20240415", max_total=150).min_requests == 2
+    assert sb.request_log == []
+
+
+# --- every error class ------------------------------------------------------------------------
+
+
+def test_invalid_credentials_raise_authentication_error(sb: Sandbox) -> None:
+    client = Client.sandbox(sb, client_secret="wrong-secret-value", **NO_SLEEP)
+    with pytest.raises(AuthenticationError) as e:
+        client.user_info(sb.corpus.sample_usernames(1)[0])
+    assert e.value.code == "invalid_client" and "TIKTOK_CLIENT_SECRET" in str(e.value)
+    assert "wrong-secret-value" not in str(e.value) + repr(e.value) + repr(client)
+
+
+def test_missing_credentials_name_the_variables() -> None:
+    with pytest.raises(AuthenticationError, match=r"TIKTOK_CLIENT_KEY.*TIKTOK_CLIENT_SECRET"):
+        Client()
+
+
+def test_credentials_and_base_url_from_environment(
+    sb: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIKTOK_CLIENT_KEY", "sandbox")
+    monkeypatch.setenv("TIKTOK_CLIENT_SECRET", "sandbox")
+    monkeypatch.setenv("TIKTOK_RESEARCH_BASE_URL", Sandbox.BASE_URL)
+    client = Client(transport=sb.transport(), **NO_SLEEP)
+    assert client.base_url == Sandbox.BASE_URL
+    assert client.user_info(sb.corpus.sample_usernames(1)[0])
+
+
+def test_unapproved_client_and_followers_scope(sb: Sandbox) -> None:
+    sb.add_client("noscope", "s3", followers_scope=False)
+    sb.add_client("unapproved", "s4", approved=False)
+    name = sb.corpus.sample_usernames(1)[0]
+    c1 = Client.sandbox(sb, client_key="noscope", client_secret="s3", **NO_SLEEP)
+    assert c1.user_info(name)
+    with pytest.raises(ScopeNotAuthorizedError) as e:
+        c1.followers(name)
+    assert e.value.http_status == 401 and e.value.code == "scope_not_authorized"
+    c2 = Client.sandbox(sb, client_key="unapproved", client_secret="s4", **NO_SLEEP)
+    with pytest.raises(ScopeNotAuthorizedError):
+        c2.user_info(name)
+
+
+@pytest.mark.parametrize("code", ["daily_quota_limit_exceeded", "rate_limit_exceeded"])
+def test_daily_quota_raises_with_reset_time_and_resumable_state(code: str) -> None:
+    clock = FakeClock(datetime(2025, 3, 1, 15, 0, tzinfo=UTC))
+    sb = make_sandbox(daily_quota={"research": 2, "social": 5}, quota_error_code=code, clock=clock)
+    client = Client.sandbox(sb, **NO_SLEEP)
+    q = Q.region_code.isin(["US", "GB", "DE", "FR"])
+    got: list[dict[str, Any]] = []
+    with pytest.raises(QuotaExhaustedError) as e:
+        for page in client.video_pages(q, "20240101", "20240330"):
+            got.extend(page.items)
+    err = e.value
+    assert err.reset_at == datetime(2025, 3, 2, tzinfo=UTC)
+    assert err.state is not None and json.loads(json.dumps(err.state)) == err.state
+    assert "00:00 UTC" in str(err) and err.log_id
+    assert data_requests(sb) == 2  # not retried
+    clock.advance(12 * 3600)  # next UTC day: the quota is back
+    for page in client.video_pages(q, "20240101", "20240330", state=err.state):
+        got.extend(page.items)
+    ids = [v["id"] for v in got]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == truth_ids(sb, date(2024, 1, 1), date(2024, 3, 30), ["US", "GB", "DE", "FR"])
+
+
+def test_wait_for_quota_waits_until_midnight_then_continues() -> None:
+    clock = FakeClock(datetime(2025, 3, 1, 23, 59, 0, tzinfo=UTC))
+    sb = make_sandbox(daily_quota={"research": 1, "social": 5}, clock=clock)
+    waited: list[float] = []
+
+    def sleep(s: float) -> None:
+        waited.append(s)
+        clock.advance(s)
+
+    client = Client.sandbox(sb, wait_for_quota=True, sleep=sleep, progress=False)
+    names = sb.corpus.sample_usernames(2)
+    assert client.user_info(names[0]) and client.user_info(names[1])
+    assert 60 <= sum(waited) <= 70  # one minute to midnight, plus a small margin
+
+
+def test_short_term_rate_limit_is_retried_after_backoff(sb: Sandbox) -> None:
+    sleeps: list[float] = []
+    client = Client.sandbox(sb, sleep=sleeps.append)
+    sb.script_faults(["rate_limit", "rate_limit"], endpoint="user_info")
+    assert client.user_info(sb.corpus.sample_usernames(1)[0])
+    assert len(sleeps) == 2 and min(sleeps) >= 10.0 * 0.99
+
+
+def test_rate_limit_that_persists_raises_rate_limited(sb: Sandbox) -> None:
+    client = Client.sandbox(sb, max_retries=2, **NO_SLEEP)
+    sb.script_faults(["rate_limit"] * 3, endpoint="user_info")
+    with pytest.raises(RateLimitedError) as e:
+        client.user_info(sb.corpus.sample_usernames(1)[0])
+    assert not isinstance(e.value, QuotaExhaustedError) and e.value.http_status == 429
+
+
+def test_persistent_server_errors_raise_server_error_within_the_retry_limit(sb: Sandbox) -> None:
+    client = Client.sandbox(sb, max_retries=3, **NO_SLEEP)
+    sb.script_faults(["internal_error"] * 10, endpoint="user_info")
+    with pytest.raises(ServerError) as e:
+        client.user_info(sb.corpus.sample_usernames(1)[0])
+    assert e.value.code == "internal_error" and e.value.http_status == 500
+    assert sb.requests_spent()["user_info"] == 4  # 1 + 3 retries, no more
+
+
+def test_retry_budget_stops_a_dead_endpoint_from_burning_the_quota(sb: Sandbox) -> None:
+    from tiktok_research._retry import RetryPolicy
+
+    client = Client.sandbox(sb, retry=RetryPolicy(max_retries=4, budget=5), **NO_SLEEP)
+    sb.script_faults(["internal_error"] * 50, endpoint="user_info")
+    names = sb.corpus.sample_usernames(5)
+    for name in names:
+        with pytest.raises(ServerError):
+            client.user_info(name)
+    assert sb.requests_spent()["user_info"] == 5 + 5  # 5 first attempts + a budget of 5 retries
+
+
+# --- every fault kind -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", [k for k in FAULT_KINDS])
+def test_every_fault_kind_is_survived(sb: Sandbox, kind: str) -> None:
+    client = Client.sandbox(sb, **NO_SLEEP)
+    q = MANY
+    clean = client.query_videos(q, "20240101", "20240130", max_count=50)
+    sb.script_faults(["ok", kind], endpoint="video_query")  # fault on the second page
+    statuses: list[int] = []
+    got = client.query_videos(
+        q,
+        "20240101",
+        "20240130",
+        max_count=50,
+        on_response=lambda e, r, s, b, t: statuses.append(s),
+    )
+    if kind == "nul_usernames":
+        assert any("\x00" in v.get("username", "") for v in got)
+        return
+    if kind == "missing_counts":
+        assert any("like_count" not in v or "view_count" not in v for v in got)
+    clean_ids, got_ids = sorted(v["id"] for v in clean), sorted(v["id"] for v in got)
+    if kind == "empty_page":  # an emptied page (has_more true) must not end the sequence
+        assert set(got_ids) < set(clean_ids) and len(got_ids) >= len(clean_ids) - 50
+        assert set(clean_ids[:5]) <= set(got_ids)  # the oldest videos, on the last page
+    elif kind != "missing_counts":
+        assert got_ids == clean_ids
+    if kind in (
+        "internal_error",
+        "gateway_timeout",
+        "search_id_invalid",
+        "cursor_invalid",
+        "rate_limit",
+    ):
+        assert len(statuses) == len(clean) // 50 + 2  # pages + the one retried failure
+        assert any(s != 200 for s in statuses)  # and the hook saw the failed answer too
+
+
+def test_empty_page_with_has_more_does_not_end_the_sequence(sb: Sandbox, client: Client) -> None:
+    q = MANY
+    sb.script_faults(["empty_page"], endpoint="video_query")
+    pages = list(client.video_pages(q, "20240101", "20240130", max_count=50))
+    assert pages[0].items == [] and pages[0].has_more is True
+    assert sum(len(p.items) for p in pages[1:]) > 0
+
+
+def test_error_with_valid_body_is_accepted_not_retried(sb: Sandbox, client: Client) -> None:
+    sb.script_faults(["error_with_valid_body"], endpoint="user_info")
+    info = client.user_info(sb.corpus.sample_usernames(1)[0])
+    assert info and sb.requests_spent()["user_info"] == 1
+
+
+def test_a_window_that_keeps_failing_is_split_down_to_days(sb: Sandbox) -> None:
+    client = Client.sandbox(sb, **NO_SLEEP)
+    q = Q.region_code.isin(["US"])
+    # 30-day window fails twice (1 + WINDOW_RETRIES), its first half (15 days) twice, then ok.
+    sb.script_faults(["internal_error"] * 4, endpoint="video_query")
+    pages = list(client.video_pages(q, "20240101", "20240130", max_count=50))
+    spans = [(p.window[0], p.window[1]) for p in pages if p.window]
+    assert (date(2024, 1, 1), date(2024, 1, 30)) not in spans
+    assert all((e - s).days < 15 for s, e in spans[:1])
+    ids = [v["id"] for p in pages for v in p.items]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == truth_ids(sb, date(2024, 1, 1), date(2024, 1, 30), ["US"])
+
+
+def test_one_day_window_that_keeps_failing_gives_up_with_state(sb: Sandbox) -> None:
+    client = Client.sandbox(sb, max_retries=2, **NO_SLEEP)
+    sb.script_faults(["internal_error"] * 3, endpoint="video_query")
+    with pytest.raises(ServerError) as e:
+        list(client.video_pages(Q.region_code.isin(["US"]), "20240105", "20240105"))
+    assert e.value.state is not None and e.value.state["windows"] == [["20240105", "20240105"]]
+
+
+# --- tokens, budget, ledger, threads ----------------------------------------------------------
+
+
+def test_token_refreshed_before_expiry_and_once_on_401() -> None:
+    clock = FakeClock(datetime(2025, 3, 1, 10, 0, tzinfo=UTC))
+    sb = make_sandbox(token_ttl=600, clock=clock)
+    client = Client.sandbox(sb, **NO_SLEEP)
+    name = sb.corpus.sample_usernames(1)[0]
+    client.user_info(name)
+    assert client.token_fetches == 1
+    clock.advance(580)  # inside the refresh margin: a new token before the old one expires
+    client.user_info(name)
+    assert client.token_fetches == 2
+    assert not [r for r in sb.request_log if r.error_code == "access_token_invalid"]
+    # The service forgets the token (client's clock does not move): one 401, refresh, replay.
+    client2 = Client.sandbox(sb, clock=lambda: datetime(2025, 3, 1, 10, 0, tzinfo=UTC), **NO_SLEEP)
+    client2.user_info(name)
+    clock.advance(3600)
+    assert client2.user_info(name)
+    assert client2.token_fetches == 2
+    assert len([r for r in sb.request_log if r.error_code == "access_token_invalid"]) == 1
+
+
+def test_budget_stops_cleanly_and_resumes_without_refetching(sb: Sandbox) -> None:
+    q = MANY
+    full = Client.sandbox(sb, **NO_SLEEP).query_videos(q, "20240101", "20240229", max_count=50)
+    n_full = data_requests(sb)
+    sb2 = make_sandbox()
+    client = Client.sandbox(sb2, max_requests=2, **NO_SLEEP)
+    got: list[dict[str, Any]] = []
+    with pytest.raises(BudgetExhaustedError) as e:
+        for page in client.video_pages(q, "20240101", "20240229", max_count=50):
+            got.extend(page.items)
+    assert data_requests(sb2) == 2 and client.requests_spent == {"video_query": 2}
+    resumed = Client.sandbox(sb2, **NO_SLEEP)
+    for page in resumed.video_pages(q, "20240101", "20240229", state=e.value.state, max_count=50):
+        got.extend(page.items)
+    assert sorted(v["id"] for v in got) == sorted(v["id"] for v in full)
+    assert data_requests(sb2) == n_full  # not a single page fetched twice
+
+
+def test_quota_ledger_tracks_requests(sb: Sandbox, client: Client) -> None:
+    name = sb.corpus.sample_usernames(1)[0]
+    client.user_info(name)
+    client.followers(name)
+    q = client.quota
+    assert q.by_endpoint["user_info"] == 1 and q.used["research"] == 1
+    assert q.remaining["research"] == 999 and q.used["social"] >= 1
+    # A second client with the same key sees the same ledger.
+    assert Client.sandbox(sb, **NO_SLEEP).quota.used == q.used
+
+
+def test_threads_share_one_token_and_the_counters(sb: Sandbox, client: Client) -> None:
+    names = sb.corpus.sample_usernames(16)
+    errors: list[BaseException] = []
+
+    def work(n: str) -> None:
+        try:
+            client.user_info(n)
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert client.token_fetches == 1 and sb.requests_spent()["oauth_token"] == 1
+    assert (
+        client.requests_spent == {"user_info": 16} and client.quota.by_endpoint["user_info"] == 16
+    )
+
+
+def test_recent_range_warns_not_yet_indexed(sb: Sandbox) -> None:
+    today = datetime.now(UTC).date()
+    client = Client.sandbox(sb, **NO_SLEEP)
+    with pytest.warns(NotYetIndexedWarning, match="not indexed"):
+        client.plan(Q.keyword.eq("x"), today - timedelta(days=5), today)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        client.plan(Q.keyword.eq("x"), today - timedelta(days=10), today - timedelta(days=3))
+
+
+def test_errors_never_show_secrets(sb: Sandbox, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG", logger="tiktok_research")
+    sb.add_client("k2", "very-secret-string")
+    client = Client.sandbox(sb, client_key="k2", client_secret="very-secret-string", **NO_SLEEP)
+    sb.script_faults(["internal_error"], endpoint="user_info")
+    client.user_info(sb.corpus.sample_usernames(1)[0])
+    token = client._tokens.get()
+    with pytest.raises(TikTokResearchError) as e:
+        client.user_info("no_such_user_zz")
+    text = caplog.text + str(e.value) + repr(e.value) + repr(client) + repr(client._tokens)
+    assert "very-secret-string" not in text and token not in text
