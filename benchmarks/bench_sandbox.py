@@ -1,9 +1,9 @@
 """Benchmark of the sandbox: corpus build time and video-query page latency.
 
 Targets (issue 2): a 1,000,000-video corpus builds in under 60 s; a video-query page answers in
-under 50 ms. Pages are timed through the in-process httpx transport (auth, validation, JSON and all),
-first pages (a new search: evaluate the query over the window) and later pages (cached candidates)
-separately, over several query shapes.
+under 50 ms. Pages are timed through the in-process httpx transport (auth, validation, JSON
+and all), first pages (a new search: evaluate the query over the window) and later pages
+(cached candidates) separately, over several query shapes.
 
 Run:  python benchmarks/bench_sandbox.py [--videos 1000000] [--repeat 15]
 """
@@ -28,9 +28,19 @@ def cond(field: str, values: list[str], op: str = "IN") -> dict[str, Any]:
 QUERIES: dict[str, dict[str, Any]] = {
     "hashtag": {"and": [cond("hashtag_name", ["climate", "climatechange"])]},
     "keyword": {"and": [cond("keyword", ["recipe"])]},
-    "region+not-length": {"and": [cond("region_code", ["US", "GB", "DE"])], "not": [cond("video_length", ["SHORT"])]},
-    "or+views": {"or": [cond("hashtag_name", ["cats"]), cond("keyword", ["election"])], "and": [cond("view_count", ["100"], "GT")]},
+    "region+not-length": {
+        "and": [cond("region_code", ["US", "GB", "DE"])],
+        "not": [cond("video_length", ["SHORT"])],
+    },
+    "or+views": {
+        "or": [cond("hashtag_name", ["cats"]), cond("keyword", ["election"])],
+        "and": [cond("view_count", ["100"], "GT")],
+    },
 }
+
+
+def _ms(times: list[float]) -> float:
+    return statistics.median(times) * 1e3 if times else float("nan")
 
 
 def main() -> None:
@@ -42,7 +52,10 @@ def main() -> None:
     t = time.perf_counter()
     sb = Sandbox(SandboxConfig(n_videos=args.videos), clock=lambda: 1_736_942_400.0)
     build = time.perf_counter() - t
-    print(f"corpus: {args.videos:,} videos, {sb.corpus.n_users:,} users built in {build:.1f} s (target < 60 s, {build / 60:.2f} of budget)")
+    print(
+        f"corpus: {args.videos:,} videos, {sb.corpus.n_users:,} users built in {build:.1f} s"
+        f" (target < 60 s, {build / 60:.2f} of budget)"
+    )
 
     http = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
     http.headers["Authorization"] = f"Bearer {sb.issue_token()}"
@@ -53,7 +66,12 @@ def main() -> None:
         f_times, l_times = [], []
         for k in range(args.repeat):
             month = 1 + k % 12
-            body = {"query": query, "start_date": f"2024{month:02d}01", "end_date": f"2024{month:02d}28", "max_count": 100}
+            body = {
+                "query": query,
+                "start_date": f"2024{month:02d}01",
+                "end_date": f"2024{month:02d}28",
+                "max_count": 100,
+            }
             t = time.perf_counter()
             resp = http.post(path, json=body)
             f_times.append(time.perf_counter() - t)
@@ -68,11 +86,14 @@ def main() -> None:
         laters += l_times
         print(
             f"  {name:<18} first page median {statistics.median(f_times) * 1e3:6.1f} ms"
-            f" | later page median {statistics.median(l_times) * 1e3 if l_times else float('nan'):6.1f} ms"
+            f" | later page median {_ms(l_times):6.1f} ms"
         )
     med_first = statistics.median(firsts) * 1e3
     med_later = statistics.median(laters) * 1e3
-    print(f"all queries: first page median {med_first:.1f} ms, later page median {med_later:.1f} ms (target < 50 ms)")
+    print(
+        f"all queries: first page median {med_first:.1f} ms,"
+        f" later page median {med_later:.1f} ms (target < 50 ms)"
+    )
     print(f"ratio first/later page (cost of evaluating a new search): {med_first / med_later:.1f}x")
 
 

@@ -1,4 +1,4 @@
-"""The sandbox answers with the same shapes, keys, JSON types and statuses as the recorded examples."""
+"""The sandbox answers with the shapes, keys, JSON types and statuses of the recorded examples."""
 
 from __future__ import annotations
 
@@ -44,7 +44,11 @@ def http(sb: Sandbox) -> httpx.Client:
     client = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
     token = client.post(
         "/v2/oauth/token/",
-        data={"client_key": "sandbox", "client_secret": "sandbox", "grant_type": "client_credentials"},
+        data={
+            "client_key": "sandbox",
+            "client_secret": "sandbox",
+            "grant_type": "client_credentials",
+        },
     ).json()["access_token"]
     client.headers["Authorization"] = f"Bearer {token}"
     return client
@@ -54,7 +58,9 @@ def load(name: str) -> Any:
     return json.loads((EXAMPLES / name).read_text())
 
 
-def call(http: httpx.Client, endpoint: str, body: dict[str, Any], fields: list[str] | None = None) -> httpx.Response:
+def call(
+    http: httpx.Client, endpoint: str, body: dict[str, Any], fields: list[str] | None = None
+) -> httpx.Response:
     path = ENDPOINTS[endpoint].path
     if fields:
         path += "?fields=" + ",".join(fields)
@@ -105,11 +111,21 @@ def assert_error_like(resp: httpx.Response, example_name: str, status: int) -> N
     assert resp.headers["content-type"].startswith("application/json")
 
 
-VIDEO_Q = {"and": [{"operation": "IN", "field_name": "region_code", "field_values": ["US", "GB", "DE", "BR"]}]}
+VIDEO_Q = {
+    "and": [
+        {"operation": "IN", "field_name": "region_code", "field_values": ["US", "GB", "DE", "BR"]}
+    ]
+}
 
 
 def video_body(**extra: Any) -> dict[str, Any]:
-    return {"query": VIDEO_Q, "start_date": "20240301", "end_date": "20240330", "max_count": 100, **extra}
+    return {
+        "query": VIDEO_Q,
+        "start_date": "20240301",
+        "end_date": "20240330",
+        "max_count": 100,
+        **extra,
+    }
 
 
 # -------------------------------------------------------------------------------------- auth
@@ -128,12 +144,26 @@ def test_token_matches_docs_example(http: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("form", "example", "error"),
     [
-        ({"client_key": "sandbox", "grant_type": "client_credentials"}, "oauth_token__error__invalid_request__docs.json", "invalid_request"),
-        ({"client_key": "sandbox", "client_secret": "nope", "grant_type": "client_credentials"}, "oauth_token__error__invalid_client__shape_only.json", "invalid_client"),
-        ({"client_key": "ghost", "client_secret": "x", "grant_type": "client_credentials"}, "oauth_token__error__invalid_client__shape_only.json", "invalid_client"),
+        (
+            {"client_key": "sandbox", "grant_type": "client_credentials"},
+            "oauth_token__error__invalid_request__docs.json",
+            "invalid_request",
+        ),
+        (
+            {"client_key": "sandbox", "client_secret": "nope", "grant_type": "client_credentials"},
+            "oauth_token__error__invalid_client__shape_only.json",
+            "invalid_client",
+        ),
+        (
+            {"client_key": "ghost", "client_secret": "x", "grant_type": "client_credentials"},
+            "oauth_token__error__invalid_client__shape_only.json",
+            "invalid_client",
+        ),
     ],
 )
-def test_token_errors_are_flat_oauth_bodies(http: httpx.Client, form: dict[str, str], example: str, error: str) -> None:
+def test_token_errors_are_flat_oauth_bodies(
+    http: httpx.Client, form: dict[str, str], example: str, error: str
+) -> None:
     resp = http.post("/v2/oauth/token/", data=form)
     body = resp.json()
     assert resp.status_code == 401
@@ -145,22 +175,37 @@ def test_token_errors_are_flat_oauth_bodies(http: httpx.Client, form: dict[str, 
 
 def test_missing_unknown_or_malformed_token_is_401(http: httpx.Client) -> None:
     path = ENDPOINTS["video_query"].path + "?fields=id"
-    for headers in ({"Authorization": ""}, {"Authorization": "Bearer clt.nope"}, {"Authorization": "Basic abc"}):
+    for headers in (
+        {"Authorization": ""},
+        {"Authorization": "Bearer clt.nope"},
+        {"Authorization": "Basic abc"},
+    ):
         resp = http.post(path, json=video_body(), headers=headers)
         assert_error_like(resp, "error__401__access_token_invalid__docs.json", 401)
 
 
 def test_bearer_scheme_is_case_insensitive(sb: Sandbox, http: httpx.Client) -> None:
     token = http.headers["Authorization"].split()[1]
-    resp = http.post(ENDPOINTS["user_info"].path + "?fields=display_name", json={"username": sb.corpus.sample_usernames(1)[0]}, headers={"Authorization": f"bearer {token}"})
+    resp = http.post(
+        ENDPOINTS["user_info"].path + "?fields=display_name",
+        json={"username": sb.corpus.sample_usernames(1)[0]},
+        headers={"Authorization": f"bearer {token}"},
+    )
     assert resp.status_code == 200
 
 
 def test_unapproved_client_gets_scope_not_authorized(sb: Sandbox, http: httpx.Client) -> None:
     token = sb.issue_token("pending")
-    resp = http.post(ENDPOINTS["video_query"].path + "?fields=id", json=video_body(), headers={"Authorization": f"Bearer {token}"})
+    resp = http.post(
+        ENDPOINTS["video_query"].path + "?fields=id",
+        json=video_body(),
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert_error_like(resp, "error__401__scope_not_authorized__observed.json", 401)
-    assert resp.json()["error"]["message"] == load("error__401__scope_not_authorized__observed.json")["error"]["message"]
+    assert (
+        resp.json()["error"]["message"]
+        == load("error__401__scope_not_authorized__observed.json")["error"]["message"]
+    )
 
 
 def test_client_without_followers_scope(sb: Sandbox, http: httpx.Client) -> None:
@@ -168,8 +213,15 @@ def test_client_without_followers_scope(sb: Sandbox, http: httpx.Client) -> None
     token = sb.issue_token("nofollow")
     user = sb.corpus.sample_usernames(1)[0]
     headers = {"Authorization": f"Bearer {token}"}
-    assert http.post(ENDPOINTS["followers"].path, json={"username": user}, headers=headers).status_code == 401
-    ok = http.post(ENDPOINTS["user_info"].path + "?fields=display_name", json={"username": user}, headers=headers)
+    assert (
+        http.post(ENDPOINTS["followers"].path, json={"username": user}, headers=headers).status_code
+        == 401
+    )
+    ok = http.post(
+        ENDPOINTS["user_info"].path + "?fields=display_name",
+        json={"username": user},
+        headers=headers,
+    )
     assert ok.status_code == 200
 
 
@@ -198,7 +250,12 @@ def test_video_query_last_page_shape(http: httpx.Client) -> None:
     fields = sorted(item_keys(example["data"]["videos"]))
     data = call(http, "video_query", video_body(), fields).json()["data"]
     while data["has_more"]:
-        resp = call(http, "video_query", video_body(cursor=data["cursor"], search_id=data["search_id"]), fields)
+        resp = call(
+            http,
+            "video_query",
+            video_body(cursor=data["cursor"], search_id=data["search_id"]),
+            fields,
+        )
         data = resp.json()["data"]
     assert_envelope(resp.json(), example)
     assert data["has_more"] is False
@@ -207,7 +264,15 @@ def test_video_query_last_page_shape(http: httpx.Client) -> None:
 
 def test_video_query_empty_result_shape(http: httpx.Client) -> None:
     example = load("video_query__200__empty__inferred.json")
-    q = {"and": [{"operation": "EQ", "field_name": "hashtag_name", "field_values": ["no_such_tag_anywhere"]}]}
+    q = {
+        "and": [
+            {
+                "operation": "EQ",
+                "field_name": "hashtag_name",
+                "field_values": ["no_such_tag_anywhere"],
+            }
+        ]
+    }
     resp = call(http, "video_query", video_body(query=q), ["id"])
     assert_envelope(resp.json(), example)
     assert resp.json()["data"] == example["data"]
@@ -218,7 +283,9 @@ def test_null_bytes_in_usernames_fault_shape(sb: Sandbox, http: httpx.Client) ->
     sb.script_faults(["nul_usernames"], endpoint="video_query")
     fields = sorted(item_keys(example["data"]["videos"]))
     resp = call(http, "video_query", video_body(), fields)
-    assert_envelope(resp.json(), {"data": {**example["data"], "search_id": "", "cursor": 0, "has_more": True}})
+    assert_envelope(
+        resp.json(), {"data": {**example["data"], "search_id": "", "cursor": 0, "has_more": True}}
+    )
     assert b"\\u0000" in resp.content
     assert all("\x00" in v["username"] for v in resp.json()["data"]["videos"])
     assert_items_conform(example["data"]["videos"], resp.json()["data"]["videos"])
@@ -248,12 +315,14 @@ def test_body_parsed_as_json_whatever_the_content_type(http: httpx.Client) -> No
 
 
 def test_spaces_in_fields_are_trimmed(http: httpx.Client) -> None:
-    resp = http.post(ENDPOINTS["video_query"].path + "?fields=id, create_time,  region_code", json=video_body())
+    resp = http.post(
+        ENDPOINTS["video_query"].path + "?fields=id, create_time,  region_code", json=video_body()
+    )
     assert resp.status_code == 200
     assert set(resp.json()["data"]["videos"][0]) == {"id", "create_time", "region_code"}
 
 
-# -------------------------------------------------------------------------------------- other endpoints
+# ------------------------------------------------------------------------ other endpoints
 def test_user_info_shapes(sb: Sandbox, http: httpx.Client) -> None:
     for name in ("user_info__200__docs.json", "user_info__200__realistic.json"):
         example = load(name)
@@ -263,7 +332,9 @@ def test_user_info_shapes(sb: Sandbox, http: httpx.Client) -> None:
         body = resp.json()
         assert resp.status_code == 200 and set(body) == {"data", "error"}
         assert set(body["data"]) == set(example["data"])
-        assert {k: jtype(v) for k, v in body["data"].items()} == {k: jtype(v) for k, v in example["data"].items()}
+        assert {k: jtype(v) for k, v in body["data"].items()} == {
+            k: jtype(v) for k, v in example["data"].items()
+        }
 
 
 def test_user_info_never_echoes_username(sb: Sandbox, http: httpx.Client) -> None:
@@ -276,7 +347,10 @@ def test_user_info_never_echoes_username(sb: Sandbox, http: httpx.Client) -> Non
 def test_user_errors_match_observed_examples(sb: Sandbox, http: httpx.Client) -> None:
     resp = call(http, "user_info", {"username": "sample_missing_user"}, ["display_name"])
     assert_error_like(resp, "error__400__user_not_found__observed.json", 400)
-    assert resp.json()["error"]["message"] == load("error__400__user_not_found__observed.json")["error"]["message"]
+    assert (
+        resp.json()["error"]["message"]
+        == load("error__400__user_not_found__observed.json")["error"]["message"]
+    )
     private = sb.corpus.sample_usernames(1, kind="private")[0]
     resp = call(http, "user_info", {"username": private}, ["display_name"])
     assert_error_like(resp, "error__400__user_refused__observed.json", 400)
@@ -296,7 +370,9 @@ def test_comment_shapes(sb: Sandbox, http: httpx.Client) -> None:
 def test_reply_shape(sb: Sandbox, http: httpx.Client) -> None:
     example = load("comments__200__docs_comment_id_replies.json")
     vid = sb.corpus.video_ids_with_comments(1)[0]
-    comments = call(http, "comments", {"video_id": vid, "max_count": 100}, ["id", "reply_count"]).json()["data"]["comments"]
+    comments = call(
+        http, "comments", {"video_id": vid, "max_count": 100}, ["id", "reply_count"]
+    ).json()["data"]["comments"]
     parent = next(c for c in comments if c["reply_count"] > 0)
     fields = sorted(item_keys(example["data"]["comments"]) - {"display_name"})
     resp = call(http, "comments", {"comment_id": parent["id"]}, fields)
@@ -316,16 +392,24 @@ def test_reply_shape(sb: Sandbox, http: httpx.Client) -> None:
         ("reposted_videos", "reposted_videos__200__docs.json", "reposts_public"),
     ],
 )
-def test_user_list_shapes(sb: Sandbox, http: httpx.Client, endpoint: str, name: str, kind: str) -> None:
+def test_user_list_shapes(
+    sb: Sandbox, http: httpx.Client, endpoint: str, name: str, kind: str
+) -> None:
     example = load(name)
     list_key = next(k for k, v in example["data"].items() if isinstance(v, list))
-    fields = None if endpoint in ("followers", "following") else sorted(item_keys(example["data"][list_key]))
+    fields = (
+        None
+        if endpoint in ("followers", "following")
+        else sorted(item_keys(example["data"][list_key]))
+    )
     for user in sb.corpus.sample_usernames(50, seed=1, kind=kind):
         resp = call(http, endpoint, {"username": user, "max_count": 100}, fields)
         if resp.json()["data"][list_key]:
             break
     assert_envelope(resp.json(), example)
-    assert {k: jtype(v) for k, v in resp.json()["data"].items()} == {k: jtype(v) for k, v in example["data"].items()}
+    assert {k: jtype(v) for k, v in resp.json()["data"].items()} == {
+        k: jtype(v) for k, v in example["data"].items()
+    }
     assert_items_conform(example["data"][list_key], resp.json()["data"][list_key])
 
 
@@ -337,22 +421,33 @@ def test_pinned_shape(sb: Sandbox, http: httpx.Client) -> None:
         if resp.json()["data"]["pinned_videos_list"]:
             break
     assert_envelope(resp.json(), example)
-    assert_items_conform(example["data"]["pinned_videos_list"], resp.json()["data"]["pinned_videos_list"])
+    assert_items_conform(
+        example["data"]["pinned_videos_list"], resp.json()["data"]["pinned_videos_list"]
+    )
 
 
 def test_playlist_shape(sb: Sandbox, http: httpx.Client) -> None:
     example = load("playlist_info__200__docs.json")
     pid = sb.corpus.playlist_ids[0]
-    resp = http.post(ENDPOINTS["playlist_info"].path + "?fields=playlist_id", json={"playlist_id": pid, "max_count": 2})
+    resp = http.post(
+        ENDPOINTS["playlist_info"].path + "?fields=playlist_id",
+        json={"playlist_id": pid, "max_count": 2},
+    )
     assert_envelope(resp.json(), example)
     data = resp.json()["data"]
-    assert {k: jtype(v) for k, v in data.items()} == {k: jtype(v) for k, v in example["data"].items()}
+    assert {k: jtype(v) for k, v in data.items()} == {
+        k: jtype(v) for k, v in example["data"].items()
+    }
     assert data["playlist_id"] == pid and len(data["playlist_video_ids"]) == 2
 
 
 @pytest.mark.parametrize(
     ("endpoint", "name"),
-    [("tts_shop", "tts_shop__200__docs.json"), ("tts_product", "tts_product__200__docs.json"), ("tts_review", "tts_review__200__docs.json")],
+    [
+        ("tts_shop", "tts_shop__200__docs.json"),
+        ("tts_product", "tts_product__200__docs.json"),
+        ("tts_review", "tts_review__200__docs.json"),
+    ],
 )
 def test_tiktok_shop_shapes(sb: Sandbox, http: httpx.Client, endpoint: str, name: str) -> None:
     example = load(name)
@@ -363,8 +458,18 @@ def test_tiktok_shop_shapes(sb: Sandbox, http: httpx.Client, endpoint: str, name
     product = int(corpus.product_ids[0])
     body: dict[str, Any] = {
         "tts_shop": {"shop_name": "test shop", "limit": 10, "fields": fields},
-        "tts_product": {"shop_id": int(corpus.shop_ids[shop]), "page_start": 1, "page_size": 10, "fields": fields},
-        "tts_review": {"product_id": str(product), "page_start": 1, "page_size": 10, "fields": fields},
+        "tts_product": {
+            "shop_id": int(corpus.shop_ids[shop]),
+            "page_start": 1,
+            "page_size": 10,
+            "fields": fields,
+        },
+        "tts_review": {
+            "product_id": str(product),
+            "page_start": 1,
+            "page_size": 10,
+            "fields": fields,
+        },
     }[endpoint]
     resp = http.post(ENDPOINTS[endpoint].path, json=body)
     data = resp.json()["data"]
@@ -372,7 +477,7 @@ def test_tiktok_shop_shapes(sb: Sandbox, http: httpx.Client, endpoint: str, name
     assert_items_conform(example["data"][key], data[key])
 
 
-# -------------------------------------------------------------------------------------- error examples
+# ------------------------------------------------------------------------ error examples
 def test_internal_error_and_gateway_timeout_examples(sb: Sandbox, http: httpx.Client) -> None:
     sb.script_faults(["internal_error", "gateway_timeout"], endpoint="video_query")
     resp = call(http, "video_query", video_body(), ["id"])
@@ -386,13 +491,20 @@ def test_internal_error_and_gateway_timeout_examples(sb: Sandbox, http: httpx.Cl
 def test_invalid_count_or_cursor_body_is_verbatim_shape(sb: Sandbox, http: httpx.Client) -> None:
     first = call(http, "video_query", video_body(), ["id"]).json()["data"]
     sb.script_faults(["cursor_invalid"], endpoint="video_query")
-    resp = call(http, "video_query", video_body(cursor=first["cursor"], search_id=first["search_id"]), ["id"])
+    resp = call(
+        http,
+        "video_query",
+        video_body(cursor=first["cursor"], search_id=first["search_id"]),
+        ["id"],
+    )
     assert_error_like(resp, "error__400__invalid_count_or_cursor__observed.json", 400)
     assert resp.json()["error"]["message"] == "Invalid count or cursor"
 
 
 def test_search_id_invalid_example(http: httpx.Client) -> None:
-    resp = call(http, "video_query", video_body(cursor=100, search_id="7378809778820092971"), ["id"])
+    resp = call(
+        http, "video_query", video_body(cursor=100, search_id="7378809778820092971"), ["id"]
+    )
     assert_error_like(resp, "error__400__search_id_invalid_or_expired__observed.json", 400)
     assert resp.json()["error"]["message"] == "Search Id 7378809778820092971 is invalid or expired"
 

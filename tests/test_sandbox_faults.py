@@ -1,4 +1,4 @@
-"""Quotas, token expiry, rate limits and every fault kind (seeded rates and deterministic scripts)."""
+"""Quotas, token expiry, rate limits and every fault kind (seeded rates and scripts)."""
 
 from __future__ import annotations
 
@@ -27,17 +27,30 @@ def make(clock: Clock | None = None, **config: Any) -> tuple[Sandbox, httpx.Clie
     sb = Sandbox(SandboxConfig(n_videos=N, **config), clock=clock or Clock(START))
     http = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
     form = {"client_key": "sandbox", "client_secret": "sandbox", "grant_type": "client_credentials"}
-    http.headers["Authorization"] = "Bearer " + http.post("/v2/oauth/token/", data=form).json()["access_token"]
+    http.headers["Authorization"] = (
+        "Bearer " + http.post("/v2/oauth/token/", data=form).json()["access_token"]
+    )
     return sb, http
 
 
 BODY = {
-    "query": {"and": [{"operation": "IN", "field_name": "region_code", "field_values": ["US", "GB", "DE", "FR", "BR"]}]},
+    "query": {
+        "and": [
+            {
+                "operation": "IN",
+                "field_name": "region_code",
+                "field_values": ["US", "GB", "DE", "FR", "BR"],
+            }
+        ]
+    },
     "start_date": "20240101",
     "end_date": "20240130",
     "max_count": 10,
 }
-VQ = ENDPOINTS["video_query"].path + "?fields=id,username,like_count,comment_count,share_count,view_count"
+VQ = (
+    ENDPOINTS["video_query"].path
+    + "?fields=id,username,like_count,comment_count,share_count,view_count"
+)
 
 
 def first_and_next(http: httpx.Client) -> tuple[httpx.Response, dict[str, Any]]:
@@ -56,7 +69,9 @@ def test_daily_quota_exhausts_and_resets_at_midnight_utc() -> None:
     assert resp.json()["error"]["code"] == "daily_quota_limit_exceeded"
     assert "00:00 UTC" in resp.json()["error"]["message"]
     user = sb.corpus.sample_usernames(1)[0]
-    assert http.post(ENDPOINTS["followers"].path, json={"username": user}).status_code == 200, "separate family"
+    assert http.post(ENDPOINTS["followers"].path, json={"username": user}).status_code == 200, (
+        "separate family"
+    )
     assert sb.requests_spent() == {"oauth_token": 1, "video_query": 3, "followers": 1}
     clock.t += 599  # 23:59:59
     assert http.post(VQ, json=BODY).status_code == 429
@@ -80,12 +95,16 @@ def test_5xx_count_against_quota_and_4xx_do_not() -> None:
     assert sb.requests_spent()["video_query"] == 3
     records = [r for r in sb.request_log if r.endpoint == "video_query"]
     assert [r.counted for r in records] == [True, True, True, False, False]
-    assert [r.fault for r in records[:3]] == ["internal_error", "gateway_timeout", "error_with_valid_body"]
+    assert [r.fault for r in records[:3]] == [
+        "internal_error",
+        "gateway_timeout",
+        "error_with_valid_body",
+    ]
 
 
 def test_token_expires_after_its_ttl() -> None:
     clock = Clock(START)
-    sb, http = make(clock, token_ttl=600)
+    _, http = make(clock, token_ttl=600)
     assert http.post(VQ, json=BODY).status_code == 200
     clock.t += 599
     assert http.post(VQ, json=BODY).status_code == 200
@@ -95,7 +114,12 @@ def test_token_expires_after_its_ttl() -> None:
     form = {"client_key": "sandbox", "client_secret": "sandbox", "grant_type": "client_credentials"}
     token = http.post("/v2/oauth/token/", data=form).json()
     assert token["expires_in"] == 600
-    assert http.post(VQ, json=BODY, headers={"Authorization": f"Bearer {token['access_token']}"}).status_code == 200
+    assert (
+        http.post(
+            VQ, json=BODY, headers={"Authorization": f"Bearer {token['access_token']}"}
+        ).status_code
+        == 200
+    )
 
 
 def test_short_term_rate_limit() -> None:
@@ -114,12 +138,18 @@ def test_scripted_transient_errors_succeed_on_retry(kind: str) -> None:
     sb.script_faults([kind], endpoint="video_query")
     failed = http.post(VQ, json=BODY)
     retried = http.post(VQ, json=BODY)
-    assert failed.status_code == {"internal_error": 500, "gateway_timeout": 504, "rate_limit": 429}[kind]
+    assert (
+        failed.status_code
+        == {"internal_error": 500, "gateway_timeout": 504, "rate_limit": 429}[kind]
+    )
     assert retried.status_code == 200
     assert retried.json()["data"]["videos"]
 
 
-@pytest.mark.parametrize(("kind", "message"), [("search_id_invalid", "is invalid or expired"), ("cursor_invalid", "Invalid count or cursor")])
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [("search_id_invalid", "is invalid or expired"), ("cursor_invalid", "Invalid count or cursor")],
+)
 def test_transient_page_two_errors_succeed_on_retry(kind: str, message: str) -> None:
     sb, http = make()
     _, nxt = first_and_next(http)
@@ -127,7 +157,10 @@ def test_transient_page_two_errors_succeed_on_retry(kind: str, message: str) -> 
     failed = http.post(VQ, json=nxt)
     assert failed.status_code == 400 and message in failed.json()["error"]["message"]
     if kind == "search_id_invalid":
-        assert failed.json()["error"]["message"] == f"Search Id {nxt['search_id']} is invalid or expired"
+        assert (
+            failed.json()["error"]["message"]
+            == f"Search Id {nxt['search_id']} is invalid or expired"
+        )
     retried = http.post(VQ, json=nxt)
     assert retried.status_code == 200 and retried.json()["data"]["search_id"] == nxt["search_id"]
 
@@ -161,10 +194,16 @@ def test_nul_usernames_and_missing_counts() -> None:
 def test_script_entries_wait_for_their_endpoint_and_ok_means_no_fault() -> None:
     sb, http = make()
     sb.script_faults(["ok", "internal_error"], endpoint="user_info")
-    assert http.post(VQ, json=BODY).status_code == 200, "a video query does not consume user_info entries"
+    assert http.post(VQ, json=BODY).status_code == 200, (
+        "a video query does not consume user_info entries"
+    )
     user = sb.corpus.sample_usernames(1)[0]
     path = ENDPOINTS["user_info"].path + "?fields=display_name"
-    assert [http.post(path, json={"username": user}).status_code for _ in range(3)] == [200, 500, 200]
+    assert [http.post(path, json={"username": user}).status_code for _ in range(3)] == [
+        200,
+        500,
+        200,
+    ]
 
 
 def test_unknown_fault_kind_is_rejected() -> None:
@@ -174,7 +213,9 @@ def test_unknown_fault_kind_is_rejected() -> None:
 
 
 def test_seeded_fault_rates_are_reproducible_and_bursty() -> None:
-    faults = FaultConfig(seed=7, internal_error=0.2, gateway_timeout=0.1, rate_limit=0.1, rate_limit_burst=3)
+    faults = FaultConfig(
+        seed=7, internal_error=0.2, gateway_timeout=0.1, rate_limit=0.1, rate_limit_burst=3
+    )
 
     def run() -> list[int]:
         _, http = make(faults=faults)

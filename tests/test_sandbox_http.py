@@ -65,7 +65,9 @@ def test_async_transport_overlaps_latency() -> None:
     token = sb.issue_token()
 
     async def main() -> list[int]:
-        async with httpx.AsyncClient(transport=sb.async_transport(), base_url=Sandbox.BASE_URL) as http:
+        async with httpx.AsyncClient(
+            transport=sb.async_transport(), base_url=Sandbox.BASE_URL
+        ) as http:
             calls = [
                 http.post(
                     ENDPOINTS["video_query"].path + "?fields=id",
@@ -91,12 +93,19 @@ def session(seed: int) -> list[bytes]:
     data: dict[str, Any] = {"has_more": True}
     body = dict(BODY)
     while data["has_more"]:
-        resp = http.post(ENDPOINTS["video_query"].path + "?fields=id,username,video_description,view_count", json=body)
+        resp = http.post(
+            ENDPOINTS["video_query"].path + "?fields=id,username,video_description,view_count",
+            json=body,
+        )
         out.append(resp.content)
         data = resp.json()["data"]
         body.update(cursor=data.get("cursor", 0), search_id=data.get("search_id"))
     vid = sb.corpus.video_ids_with_comments(1)[0]
-    out.append(http.post(ENDPOINTS["comments"].path + "?fields=id,text,like_count", json={"video_id": vid}).content)
+    out.append(
+        http.post(
+            ENDPOINTS["comments"].path + "?fields=id,text,like_count", json={"video_id": vid}
+        ).content
+    )
     user = sb.corpus.sample_usernames(1, seed=4)[0]
     out.append(http.post(ENDPOINTS["followers"].path, json={"username": user}).content)
     return out

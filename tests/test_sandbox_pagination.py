@@ -1,4 +1,4 @@
-"""Query semantics and pagination arithmetic of the sandbox, checked against the corpus ground truth."""
+"""Query semantics and pagination arithmetic, checked against the corpus ground truth."""
 
 from __future__ import annotations
 
@@ -40,7 +40,9 @@ def cond(field: str, values: list[str], op: str = "IN") -> dict[str, Any]:
     return {"operation": op, "field_name": field, "field_values": values}
 
 
-def post(http: httpx.Client, endpoint: str, body: dict[str, Any], fields: str | None = None) -> dict[str, Any]:
+def post(
+    http: httpx.Client, endpoint: str, body: dict[str, Any], fields: str | None = None
+) -> dict[str, Any]:
     path = ENDPOINTS[endpoint].path + (f"?fields={fields}" if fields else "")
     resp = http.post(path, json=body)
     assert resp.status_code == 200, resp.text
@@ -52,7 +54,9 @@ def day(s: str) -> int:
     return calendar.timegm(dt.datetime.strptime(s, "%Y%m%d").timetuple())
 
 
-def all_pages(http: httpx.Client, body: dict[str, Any], fields: str = "id,create_time") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def all_pages(
+    http: httpx.Client, body: dict[str, Any], fields: str = "id,create_time"
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     pages = [post(http, "video_query", body, fields)]
     while pages[-1]["has_more"]:
         nxt = {**body, "cursor": pages[-1]["cursor"], "search_id": pages[-1]["search_id"]}
@@ -60,7 +64,9 @@ def all_pages(http: httpx.Client, body: dict[str, Any], fields: str = "id,create
     return [v for p in pages for v in p["videos"]], pages
 
 
-def truth(sb: Sandbox, start: str, end: str, mask: np.ndarray | None = None) -> tuple[set[int], int]:
+def truth(
+    sb: Sandbox, start: str, end: str, mask: np.ndarray | None = None
+) -> tuple[set[int], int]:
     c = sb.corpus
     inwin = (c.create_time >= day(start)) & (c.create_time <= day(end) + 86_399)
     if mask is not None:
@@ -69,9 +75,16 @@ def truth(sb: Sandbox, start: str, end: str, mask: np.ndarray | None = None) -> 
     return set(c.ids[visible].tolist()), int(inwin.sum())
 
 
-def test_pages_cover_every_match_once_in_decreasing_id_order(sb: Sandbox, http: httpx.Client) -> None:
+def test_pages_cover_every_match_once_in_decreasing_id_order(
+    sb: Sandbox, http: httpx.Client
+) -> None:
     c = sb.corpus
-    body = {"query": {"and": [cond("hashtag_name", ["FYP"])]}, "start_date": "20240301", "end_date": "20240310", "max_count": 37}
+    body = {
+        "query": {"and": [cond("hashtag_name", ["FYP"])]},
+        "start_date": "20240301",
+        "end_date": "20240310",
+        "max_count": 37,
+    }
     videos, pages = all_pages(http, body)
     ids = [v["id"] for v in videos]
     fyp = c.hashtag_mask(0, c.n_videos, c.hashtag_lower["fyp"])
@@ -93,8 +106,23 @@ def test_and_or_not_semantics(sb: Sandbox, http: httpx.Client) -> None:
         "or": [cond("hashtag_name", ["cats"]), cond("keyword", ["RECIPE"])],
         "not": [cond("video_length", ["SHORT"], "EQ")],
     }
-    videos, _ = all_pages(http, {"query": q, "start_date": "20240101", "end_date": "20240131", "max_count": 100}, "id,region_code,video_duration,hashtag_names,video_description")
-    region = np.isin(c.region, [c_ for c_ in (list(sorted(__import__("tiktok_research._endpoints", fromlist=["x"]).REGION_CODES)).index(r) for r in ("US", "GB"))])
+    videos, _ = all_pages(
+        http,
+        {"query": q, "start_date": "20240101", "end_date": "20240131", "max_count": 100},
+        "id,region_code,video_duration,hashtag_names,video_description",
+    )
+    region = np.isin(
+        c.region,
+        [
+            c_
+            for c_ in (
+                list(
+                    sorted(__import__("tiktok_research._endpoints", fromlist=["x"]).REGION_CODES)
+                ).index(r)
+                for r in ("US", "GB")
+            )
+        ],
+    )
     cats = c.hashtag_mask(0, c.n_videos, c.hashtag_lower["cats"])
     recipe = c.keyword_mask(0, c.n_videos, ["recipe"])
     mask = region & (cats | recipe) & ~(c.duration < 15)
@@ -102,14 +130,29 @@ def test_and_or_not_semantics(sb: Sandbox, http: httpx.Client) -> None:
     assert {v["id"] for v in videos} == expected and expected
     for v in videos:
         assert v["region_code"] in ("US", "GB") and v["video_duration"] >= 15
-        assert "cats" in [h.lower() for h in v["hashtag_names"]] or "recipe" in v["video_description"].lower()
+        assert (
+            "cats" in [h.lower() for h in v["hashtag_names"]]
+            or "recipe" in v["video_description"].lower()
+        )
 
 
 def test_numeric_and_date_conditions(sb: Sandbox, http: httpx.Client) -> None:
-    q = {"and": [cond("view_count", ["1000"], "GTE"), cond("create_date", ["20240305"], "LTE"), cond("comment_count", ["0"], "GT")]}
-    videos, _ = all_pages(http, {"query": q, "start_date": "20240301", "end_date": "20240310", "max_count": 100}, "id,view_count,comment_count,create_time")
+    q = {
+        "and": [
+            cond("view_count", ["1000"], "GTE"),
+            cond("create_date", ["20240305"], "LTE"),
+            cond("comment_count", ["0"], "GT"),
+        ]
+    }
+    videos, _ = all_pages(
+        http,
+        {"query": q, "start_date": "20240301", "end_date": "20240310", "max_count": 100},
+        "id,view_count,comment_count,create_time",
+    )
     c = sb.corpus
-    mask = (c.view_count >= 1000) & (c.comment_count > 0) & (c.create_time <= day("20240305") + 86_399)
+    mask = (
+        (c.view_count >= 1000) & (c.comment_count > 0) & (c.create_time <= day("20240305") + 86_399)
+    )
     expected, _ = truth(sb, "20240301", "20240310", mask)
     assert {v["id"] for v in videos} == expected and expected
 
@@ -131,7 +174,24 @@ def test_username_music_and_video_id_conditions(sb: Sandbox, http: httpx.Client)
 
 
 def test_end_date_is_inclusive(sb: Sandbox, http: httpx.Client) -> None:
-    videos, _ = all_pages(http, {"query": {"and": [cond("region_code", sorted(__import__("tiktok_research._endpoints", fromlist=["x"]).REGION_CODES))]}, "start_date": "20240310", "end_date": "20240310", "max_count": 100})
+    videos, _ = all_pages(
+        http,
+        {
+            "query": {
+                "and": [
+                    cond(
+                        "region_code",
+                        sorted(
+                            __import__("tiktok_research._endpoints", fromlist=["x"]).REGION_CODES
+                        ),
+                    )
+                ]
+            },
+            "start_date": "20240310",
+            "end_date": "20240310",
+            "max_count": 100,
+        },
+    )
     expected, _ = truth(sb, "20240310", "20240310")
     assert {v["id"] for v in videos} == expected and expected
     times = [v["create_time"] for v in videos]
@@ -140,20 +200,38 @@ def test_end_date_is_inclusive(sb: Sandbox, http: httpx.Client) -> None:
 
 
 def test_index_lag_hides_the_last_48_hours(sb: Sandbox, http: httpx.Client) -> None:
-    lagged = Sandbox(SandboxConfig(n_videos=8_000, n_users=7_000), clock=lambda: day("20240320") + 6 * 3600)
-    client = httpx.Client(transport=lagged.transport(), base_url=Sandbox.BASE_URL, headers={"Authorization": f"Bearer {lagged.issue_token()}"})
-    body = {"query": {"and": [cond("hashtag_name", ["fyp"])]}, "start_date": "20240315", "end_date": "20240320", "max_count": 100}
+    lagged = Sandbox(
+        SandboxConfig(n_videos=8_000, n_users=7_000), clock=lambda: day("20240320") + 6 * 3600
+    )
+    client = httpx.Client(
+        transport=lagged.transport(),
+        base_url=Sandbox.BASE_URL,
+        headers={"Authorization": f"Bearer {lagged.issue_token()}"},
+    )
+    body = {
+        "query": {"and": [cond("hashtag_name", ["fyp"])]},
+        "start_date": "20240315",
+        "end_date": "20240320",
+        "max_count": 100,
+    }
     videos, _ = all_pages(client, body)
     cutoff = day("20240320") + 6 * 3600 - 48 * 3600
     assert videos and max(v["create_time"] for v in videos) <= cutoff
     videos_now, _ = all_pages(http, body)
-    assert max(v["create_time"] for v in videos_now) > cutoff, "without the lag those videos are there"
+    assert max(v["create_time"] for v in videos_now) > cutoff, (
+        "without the lag those videos are there"
+    )
 
 
 def test_search_id_expires(sb: Sandbox, http: httpx.Client) -> None:
     clock = sb.clock
     assert isinstance(clock, Clock)
-    body = {"query": {"and": [cond("hashtag_name", ["fyp"])]}, "start_date": "20240301", "end_date": "20240320", "max_count": 10}
+    body = {
+        "query": {"and": [cond("hashtag_name", ["fyp"])]},
+        "start_date": "20240301",
+        "end_date": "20240320",
+        "max_count": 10,
+    }
     first = post(http, "video_query", body, "id")
     nxt = {**body, "cursor": first["cursor"], "search_id": first["search_id"]}
     clock.t += 7_000
@@ -163,19 +241,37 @@ def test_search_id_expires(sb: Sandbox, http: httpx.Client) -> None:
     resp = http.post(ENDPOINTS["video_query"].path + "?fields=id", json=nxt, headers=fresh)
     clock.t = NOW
     assert resp.status_code == 400
-    assert resp.json()["error"]["message"] == f"Search Id {first['search_id']} is invalid or expired"
+    assert (
+        resp.json()["error"]["message"] == f"Search Id {first['search_id']} is invalid or expired"
+    )
 
 
 def test_search_id_of_another_query_is_rejected(http: httpx.Client) -> None:
-    body = {"query": {"and": [cond("hashtag_name", ["fyp"])]}, "start_date": "20240301", "end_date": "20240320", "max_count": 10}
+    body = {
+        "query": {"and": [cond("hashtag_name", ["fyp"])]},
+        "start_date": "20240301",
+        "end_date": "20240320",
+        "max_count": 10,
+    }
     first = post(http, "video_query", body, "id")
-    other = {**body, "query": {"and": [cond("hashtag_name", ["cats"])]}, "cursor": 10, "search_id": first["search_id"]}
+    other = {
+        **body,
+        "query": {"and": [cond("hashtag_name", ["cats"])]},
+        "cursor": 10,
+        "search_id": first["search_id"],
+    }
     resp = http.post(ENDPOINTS["video_query"].path + "?fields=id", json=other)
     assert resp.status_code == 400 and "is invalid or expired" in resp.json()["error"]["message"]
 
 
 def test_is_random_returns_matches_without_paging(sb: Sandbox, http: httpx.Client) -> None:
-    body = {"query": {"and": [cond("hashtag_name", ["fyp"])]}, "start_date": "20240301", "end_date": "20240320", "max_count": 25, "is_random": True}
+    body = {
+        "query": {"and": [cond("hashtag_name", ["fyp"])]},
+        "start_date": "20240301",
+        "end_date": "20240320",
+        "max_count": 25,
+        "is_random": True,
+    }
     data = post(http, "video_query", body, "id,hashtag_names")
     assert len(data["videos"]) == 25 and data["has_more"] is False
     assert all("fyp" in v["hashtag_names"] for v in data["videos"])
@@ -189,7 +285,12 @@ def test_comments_index_cursor_order_and_cap(sb: Sandbox, http: httpx.Client) ->
     seen: list[dict[str, Any]] = []
     cursor, has_more = 0, True
     while has_more:
-        data = post(http, "comments", {"video_id": vid, "cursor": cursor, "max_count": 100}, "id,like_count,parent_comment_id,video_id")
+        data = post(
+            http,
+            "comments",
+            {"video_id": vid, "cursor": cursor, "max_count": 100},
+            "id,like_count,parent_comment_id,video_id",
+        )
         seen += data["comments"]
         cursor, has_more = data["cursor"], data["has_more"]
     assert len(seen) == 1000 and cursor == 1000, "only the top 1,000 comments"
@@ -209,11 +310,20 @@ def test_small_comment_list_last_page(sb: Sandbox, http: httpx.Client) -> None:
 
 def test_replies_by_comment_id(sb: Sandbox, http: httpx.Client) -> None:
     vid = sb.corpus.video_ids_with_comments(1)[0]
-    comments = post(http, "comments", {"video_id": vid, "max_count": 100}, "id,reply_count")["comments"]
+    comments = post(http, "comments", {"video_id": vid, "max_count": 100}, "id,reply_count")[
+        "comments"
+    ]
     parent = max(comments, key=lambda x: x["reply_count"])
-    data = post(http, "comments", {"comment_id": parent["id"], "max_count": 100}, "id,parent_comment_id,video_id")
+    data = post(
+        http,
+        "comments",
+        {"comment_id": parent["id"], "max_count": 100},
+        "id,parent_comment_id,video_id",
+    )
     assert len(data["comments"]) == min(parent["reply_count"], 100)
-    assert all(r["parent_comment_id"] == parent["id"] and r["video_id"] == vid for r in data["comments"])
+    assert all(
+        r["parent_comment_id"] == parent["id"] and r["video_id"] == vid for r in data["comments"]
+    )
 
 
 def test_followers_timestamp_cursor_and_cap(sb: Sandbox, http: httpx.Client) -> None:
@@ -249,16 +359,27 @@ def test_followers_cursor_filters_by_time(sb: Sandbox, http: httpx.Client) -> No
 
 def test_private_lists_cannot_be_returned(sb: Sandbox, http: httpx.Client) -> None:
     c = sb.corpus
-    user = next(u for u in c.sample_usernames(200, kind="public") if not c.liked_public[c.user_index[u]])
+    user = next(
+        u for u in c.sample_usernames(200, kind="public") if not c.liked_public[c.user_index[u]]
+    )
     resp = http.post(ENDPOINTS["liked_videos"].path + "?fields=id", json={"username": user})
-    assert resp.status_code == 400 and "information cannot be returned" in resp.json()["error"]["message"]
+    assert (
+        resp.status_code == 400
+        and "information cannot be returned" in resp.json()["error"]["message"]
+    )
     resp = http.post(ENDPOINTS["followers"].path, json={"username": "nobody_here_123"})
-    assert resp.json()["error"]["message"] == "`username: nobody_here_123` is invalid: cannot find the user"
+    assert (
+        resp.json()["error"]["message"]
+        == "`username: nobody_here_123` is invalid: cannot find the user"
+    )
 
 
 def test_liked_videos_pages(sb: Sandbox, http: httpx.Client) -> None:
     c = sb.corpus
-    user = max(c.sample_usernames(300, kind="liked_public"), key=lambda u: c.liked(c.user_index[u]).items.size)
+    user = max(
+        c.sample_usernames(300, kind="liked_public"),
+        key=lambda u: c.liked(c.user_index[u]).items.size,
+    )
     total = c.liked(c.user_index[user]).items.size
     seen: list[int] = []
     body: dict[str, Any] = {"username": user, "max_count": 7}
@@ -273,25 +394,39 @@ def test_liked_videos_pages(sb: Sandbox, http: httpx.Client) -> None:
 
 def test_reposted_and_playlist_index_cursors(sb: Sandbox, http: httpx.Client) -> None:
     c = sb.corpus
-    user = max(c.sample_usernames(300, kind="reposts_public"), key=lambda u: c.reposted(c.user_index[u]).size)
+    user = max(
+        c.sample_usernames(300, kind="reposts_public"),
+        key=lambda u: c.reposted(c.user_index[u]).size,
+    )
     total = c.reposted(c.user_index[user]).size
     first = post(http, "reposted_videos", {"username": user, "max_count": 5}, "id")
     assert first["cursor"] == 5 and first["has_more"] and len(first["reposted_videos"]) == 5
     seen = [v["id"] for v in first["reposted_videos"]]
     data = first
     while data["has_more"]:
-        data = post(http, "reposted_videos", {"username": user, "max_count": 100, "cursor": data["cursor"]}, "id")
+        data = post(
+            http,
+            "reposted_videos",
+            {"username": user, "max_count": 100, "cursor": data["cursor"]},
+            "id",
+        )
         seen += [v["id"] for v in data["reposted_videos"]]
     assert data["cursor"] == total == len(seen) == len(set(seen))
     pid = max(c.playlist_ids, key=lambda p: c.playlist_videos[c.playlist_index[p]].size)
     total = int(c.playlist_videos[c.playlist_index[pid]].size)
     data = post(http, "playlist_info", {"playlist_id": pid, "max_count": 2, "cursor": 1})
-    assert data["cursor"] == 3 and data["playlist_item_total"] == total and len(data["playlist_video_ids"]) == 2
+    assert (
+        data["cursor"] == 3
+        and data["playlist_item_total"] == total
+        and len(data["playlist_video_ids"]) == 2
+    )
 
 
 def test_pinned_and_shop_pages(sb: Sandbox, http: httpx.Client) -> None:
     c = sb.corpus
-    data = post(http, "tts_product", {"shop_id": int(c.shop_ids[0]), "page_start": 3, "page_size": 10})
+    data = post(
+        http, "tts_product", {"shop_id": int(c.shop_ids[0]), "page_start": 3, "page_size": 10}
+    )
     assert len(data["product_data"]) == 3, "23 products: pages of 10, 10, 3"
     shops = post(http, "tts_shop", {"shop_name": "o", "limit": 4})["shop_data"]
     assert 0 < len(shops) <= 4 and all("o" in s["shop_name"].lower() for s in shops)

@@ -27,8 +27,8 @@ class FaultConfig:
 
     Each data request draws at most one fault. ``search_id_invalid`` and ``cursor_invalid`` are only
     drawn for video-query pages after the first (``cursor > 0``), like the service; ``empty_page``
-    only for pages of paginated lists that are not the last. A ``rate_limit`` draw starts a burst: the
-    next ``rate_limit_burst - 1`` requests of the same client are answered 429 too.
+    only for pages of paginated lists that are not the last. A ``rate_limit`` draw starts a burst:
+    the next ``rate_limit_burst - 1`` requests of the same client are answered 429 too.
 
     Example:
         >>> FaultConfig(seed=1, internal_error=0.05, gateway_timeout=0.01).rates()["internal_error"]
@@ -94,7 +94,7 @@ class SandboxConfig:
         quota_error_code: ``"daily_quota_limit_exceeded"`` or ``"rate_limit_exceeded"``.
         rate_limit_qps: short-term limit in requests per second per client (``None``: off).
         rate_limit_window: the sliding window of that limit, in seconds.
-        latency: seconds added to every answer: a number, or a ``(low, high)`` range drawn uniformly.
+        latency: seconds added to every answer: a number, or a ``(low, high)`` range (uniform).
         index_lag_hours: videos created less than this many hours before "now" are not searchable.
         faults: seeded fault rates.
         clients: the client registry; by default one client ``sandbox`` / ``sandbox``.

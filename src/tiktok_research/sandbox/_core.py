@@ -1,7 +1,7 @@
 """The sandbox core: one object that answers HTTP requests like the TikTok Research API.
 
-Transports (in-process httpx, ASGI/uvicorn) are thin shells over :meth:`Sandbox.handle`, so every way
-of talking to the sandbox shares the same tokens, quotas, searches, faults and request log.
+Transports (in-process httpx, ASGI/uvicorn) are thin shells over :meth:`Sandbox.handle`, so every
+way of talking to the sandbox shares the same tokens, quotas, searches, faults and request log.
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ _MESSAGES = {
     ),
     "access_token_invalid": "The access token is invalid or not found in the request.",
     "access_token_expired": "Access token is invalid, please refresh token and retry",
-    "scope_not_authorized": "The user did not authorize the scope required for completing this request.",
+    "scope_not_authorized": (
+        "The user did not authorize the scope required for completing this request."
+    ),
 }
 
 
@@ -67,7 +69,7 @@ class RequestRecord:
 
 @dataclass
 class SandboxResponse:
-    """What the core answers: status, headers, body bytes, and how long the transport should wait."""
+    """The core's answer: status, headers, body bytes, and how long the transport should wait."""
 
     status: int
     headers: dict[str, str]
@@ -115,14 +117,16 @@ class Sandbox:
 
     Args:
         config: corpus size, quotas, faults...; defaults to :class:`SandboxConfig()`.
-        clock: returns the current unix time in seconds (UTC); defaults to :func:`time.time`. It drives
-            token and ``search_id`` expiry, the daily quota reset, rate limits and the index lag.
+        clock: returns the current unix time in seconds (UTC); defaults to :func:`time.time`. It
+            drives token and ``search_id`` expiry, the daily quota reset, rate limits and the
+            index lag.
 
     Example:
         >>> import httpx
         >>> sb = Sandbox(SandboxConfig(n_videos=2_000))
         >>> http = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
-        >>> form = {"client_key": "sandbox", "client_secret": "sandbox", "grant_type": "client_credentials"}
+        >>> form = {"client_key": "sandbox", "client_secret": "sandbox",
+        ...         "grant_type": "client_credentials"}
         >>> http.post("/v2/oauth/token/", data=form).json()["token_type"]
         'Bearer'
     """
@@ -149,7 +153,8 @@ class Sandbox:
         self._app: Starlette | None = None
 
     def __repr__(self) -> str:
-        return f"Sandbox(n_videos={self.corpus.n_videos}, n_users={self.corpus.n_users}, seed={self.config.seed})"
+        c = self.corpus
+        return f"Sandbox(n_videos={c.n_videos}, n_users={c.n_users}, seed={self.config.seed})"
 
     # ------------------------------------------------------------------ public helpers
     def transport(self) -> httpx.BaseTransport:
@@ -189,7 +194,7 @@ class Sandbox:
             return dict(self._state[client_key].spent) if client_key in self._state else {}
 
     def quota_remaining(self, client_key: str = "sandbox") -> dict[str, int]:
-        """Requests ``client_key`` may still make today, per quota family (``research``, ``social``)."""
+        """Requests ``client_key`` may still make today, per quota family (research, social)."""
         with self._lock:
             st = self._roll_day(client_key)
             return {fam: quota - st.today[fam] for fam, quota in self.config.daily_quota.items()}
@@ -222,7 +227,7 @@ class Sandbox:
             self._script.extend((k, endpoint) for k in kinds)
 
     def issue_token(self, client_key: str = "sandbox") -> str:
-        """A valid access token for ``client_key`` without an HTTP call (for tests and notebooks)."""
+        """A valid access token for ``client_key``, without an HTTP call (tests, notebooks)."""
         with self._lock:
             return self._issue_token(client_key)
 

@@ -1,8 +1,8 @@
 """The synthetic corpus behind the sandbox: columnar (numpy + polars), deterministic from a seed.
 
-Videos are stored sorted by increasing ``id``; a video is addressed by its row index. Things that are
-large but rarely looked at (comments, replies, follower lists, liked lists, reviews) are generated on
-demand from a per-item seed, so they are the same whatever order they are asked for in.
+Videos are stored sorted by increasing ``id``; a video is addressed by its row index. Things that
+are large but rarely looked at (comments, replies, follower lists, liked lists, reviews) are
+generated on demand from a per-item seed, so they are the same whatever order they are asked for in.
 """
 
 from __future__ import annotations
@@ -334,8 +334,7 @@ class Corpus:
         self.music: I32 = np.floor(rng.random(n) ** 3 * n_music).astype(np.int32)
         n_effects = 300
         self.effect_ids: list[str] = [
-            str(x)
-            for x in 10_000_000 + m_rng.choice(90_000_000, size=n_effects, replace=False)
+            str(x) for x in 10_000_000 + m_rng.choice(90_000_000, size=n_effects, replace=False)
         ]
         self.effect_index: dict[str, int] = {e: i for i, e in enumerate(self.effect_ids)}
         self.effect: I32 = np.where(
@@ -396,7 +395,7 @@ class Corpus:
         for k, owner in enumerate(owners):
             rows = self.by_author[self.author_ptr[owner] : self.author_ptr[owner + 1]]
             rows = rows[~self.hidden[rows]]
-            size = int(min(len(rows), rng.integers(3, 61)))
+            size = min(len(rows), int(rng.integers(3, 61)))
             if size < 1:
                 continue
             chosen = np.sort(rng.choice(rows, size=size, replace=False))
@@ -417,7 +416,9 @@ class Corpus:
         self.shop_names: list[str] = []
         seen: set[str] = set()
         while len(self.shop_names) < n_shops:
-            name = f"{V.SHOP_WORDS[rng.integers(len(V.SHOP_WORDS))]} {V.SHOP_KINDS[rng.integers(len(V.SHOP_KINDS))]} {V.SHOP_SUFFIX[rng.integers(len(V.SHOP_SUFFIX))]}"
+            word = V.SHOP_WORDS[rng.integers(len(V.SHOP_WORDS))]
+            kind = V.SHOP_KINDS[rng.integers(len(V.SHOP_KINDS))]
+            name = f"{word} {kind} {V.SHOP_SUFFIX[rng.integers(len(V.SHOP_SUFFIX))]}"
             if name not in seen:
                 seen.add(name)
                 self.shop_names.append(name)
@@ -453,7 +454,7 @@ class Corpus:
         return None
 
     def window_rows(self, start: int, end: int) -> tuple[int, int]:
-        """The contiguous row range that may hold videos created in ``[start, end]`` (unix seconds)."""
+        """The contiguous rows that may hold videos created in ``[start, end]`` (unix seconds)."""
         a = int(np.searchsorted(self.id_hi, start - 80, side="left"))
         b = int(np.searchsorted(self.id_hi, end - 25, side="right"))
         return a, b
@@ -488,7 +489,7 @@ class Corpus:
         missing_counts: bool = False,
         nul_usernames: bool = False,
     ) -> list[dict[str, Any]]:
-        """Render the videos at ``rows`` as the API would, with only ``fields``; absent values omitted."""
+        """Videos at ``rows`` as the API renders them: only ``fields``, absent values omitted."""
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
             return []
@@ -607,7 +608,8 @@ class Corpus:
             "bio_description": V.BIOS[self.bio_idx[user]],
             "avatar_url": (
                 "https://p16-sign.sandbox-tiktokcdn.invalid/tos-avt-0068/"
-                f"{(user * 2654435761) & 0xFFFFFFFF:08x}~c5_168x168.jpeg?x-expires=1735689600&x-signature=SANDBOX"
+                f"{(user * 2654435761) & 0xFFFFFFFF:08x}~c5_168x168.jpeg"
+                "?x-expires=1735689600&x-signature=SANDBOX"
             ),
             "is_verified": bool(self.is_verified[user]),
             "follower_count": int(self.follower_count[user]),
@@ -689,11 +691,9 @@ class Corpus:
         video_id = int(self.ids[row])
         n = int(min(self.comment_count[row], MAX_COMMENTS_PER_VIDEO))
         if self.hidden[row] or n == 0:
+            empty = np.array([], dtype=np.int64)
             return Comments(
-                *(np.array([], dtype=np.int64) for _ in range(4)),
-                np.array([], dtype=np.int32),
-                video_id,
-                video_id,
+                empty, empty, empty, empty, np.array([], dtype=np.int32), video_id, video_id
             )
         rng = _rng(self.seed, 30, row)
         ct = (
@@ -718,7 +718,7 @@ class Corpus:
         return result
 
     def locate_comment(self, comment_id: int) -> tuple[int, int] | None:
-        """``(video row, comment index)`` of a top-level comment id, or None (replies, unknown ids)."""
+        """``(video row, comment index)`` of a top-level comment id; None for replies or unknown."""
         x = _unmix32(comment_id & _M32)
         row, idx = x >> _COMMENT_BITS, x & ((1 << _COMMENT_BITS) - 1)
         if row >= self.n_videos:
@@ -791,7 +791,7 @@ class Corpus:
         rec: dict[str, Any] = {
             "product_id": int(self.product_ids[product]),
             "product_sold_count": int(self.product_sold[product]),
-            "product_description": f"{self.product_name(product)}: a sandbox product.\nFree returns.",
+            "product_description": f"{self.product_name(product)}: a sandbox item.\nFree returns.",
             "product_price": [f"{self.product_price[product]:.2f}{currency}"],
             "product_review_count": total,
             "product_name": self.product_name(product),
@@ -813,7 +813,7 @@ class Corpus:
             "shop_performance_value": int(self.shop_perf[shop]),
         }
 
-    # ------------------------------------------------------------------ helpers for notebooks and tests
+    # ------------------------------------------------------------------ notebook and test helpers
     def top_hashtags(self, n: int = 10) -> list[str]:
         """The ``n`` most used hashtags of the corpus, most used first.
 
@@ -859,7 +859,7 @@ class Corpus:
         return [self.usernames[i] for i in chosen]
 
     def video_ids_with_comments(self, n: int = 10, *, min_comments: int = 1) -> list[int]:
-        """Ids of ``n`` visible videos with at least ``min_comments`` comments (most commented first)."""
+        """Ids of ``n`` visible videos with at least ``min_comments`` comments, most first."""
         ok = np.flatnonzero(~self.hidden & (self.comment_count >= min_comments))
         top = ok[np.argsort(-self.comment_count[ok], kind="stable")][:n]
         return [int(self.ids[r]) for r in top]
@@ -888,7 +888,7 @@ class Corpus:
         )
 
     def comment_summary(self, video_id: int) -> dict[str, int]:
-        """Ground truth for one video: how many top-level comments the API can return, and replies."""
+        """Ground truth for one video: top-level comments, how many the API returns, replies."""
         row = self.row_of_id(video_id)
         if row is None:
             return {"comments": 0, "returnable": 0, "replies": 0}

@@ -55,7 +55,7 @@ class Ctx:
     def validated(
         self, *, later_page: bool = False, search_id: str | None = None, paginated: bool = True
     ) -> None:
-        """Called once the request is valid: draws (or takes the scripted) fault and raises error faults."""
+        """Call once the request is valid: draw (or take the scripted) fault; raise error faults."""
         self.fault = self.sandbox._next_fault(self, later_page=later_page, paginated=paginated)
         if self.fault is None:
             return
@@ -113,11 +113,12 @@ def _user(ctx: Ctx) -> int:
 
 def _private_list(name: str, what: str) -> ApiError:
     return invalid(
-        f"`username: {name}` {what} information cannot be returned: the user keeps this list private"
+        f"`username: {name}` {what} information cannot be returned: "
+        "the user keeps this list private"
     )
 
 
-# ---------------------------------------------------------------------------------------- video query
+# ------------------------------------------------------------------------------ video query
 def video_query(ctx: Ctx) -> dict[str, Any]:
     """``/v2/research/video/query/``: search, pages by offset cursor and ``search_id``."""
     sb = ctx.sandbox
@@ -295,14 +296,15 @@ def reposted_videos(ctx: Ctx) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------- comments
 def comments(ctx: Ctx) -> dict[str, Any]:
-    """``/v2/research/video/comment/list/``: index cursor, top 1,000, replies with ``comment_id``."""
+    """``/v2/research/video/comment/list/``: index cursor, top 1,000; replies by ``comment_id``."""
     fields = _fields(ctx)
     corpus = ctx.sandbox.corpus
     has_video = ctx.body.get("video_id") not in (None, "")
     has_comment = ctx.body.get("comment_id") not in (None, "")
     if has_video and has_comment:
         raise invalid(
-            "video_id and comment_id cannot both be sent: use video_id for comments, comment_id for replies"
+            "video_id and comment_id cannot both be sent: "
+            "use video_id for comments, comment_id for replies"
         )
     if not has_video and not has_comment:
         raise invalid("video_id is required (or comment_id, to list the replies to a comment)")
@@ -373,7 +375,7 @@ def playlist_info(ctx: Ctx) -> dict[str, Any]:
     }
 
 
-# ---------------------------------------------------------------------------------------- TikTok Shop
+# ------------------------------------------------------------------------------ TikTok Shop
 def _pick(records: list[dict[str, Any]], fields: list[str]) -> list[dict[str, Any]]:
     return [{f: r[f] for f in fields if f in r} for r in records]
 
@@ -398,7 +400,7 @@ def tts_shop(ctx: Ctx) -> dict[str, Any]:
 
 
 def tts_product(ctx: Ctx) -> dict[str, Any]:
-    """``/v2/research/tts/product/``: the products of ``shop_id``, by pages (``page_start`` from 1)."""
+    """``/v2/research/tts/product/``: products of ``shop_id`` by pages (``page_start`` from 1)."""
     fields = _fields(ctx, required=False)
     shop_id = as_int(ctx.body, "shop_id", required=True, minimum=0)
     start, size = _page(ctx)

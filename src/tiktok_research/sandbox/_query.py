@@ -80,7 +80,8 @@ def _condition(raw: Any, where: str) -> Condition:
     texts = tuple(str(v).strip() for v in values)
     if op == "EQ" and len(texts) != 1:
         raise invalid(
-            f"'operation' EQ must have one field value ({where} has {len(texts)}); use IN for several"
+            f"'operation' EQ must have one field value ({where} has {len(texts)}); "
+            "use IN for several"
         )
     if op in ORDERED_OPS:
         if field not in ORDERED_FIELDS:

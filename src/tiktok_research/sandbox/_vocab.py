@@ -1,7 +1,7 @@
 """Word lists the synthetic corpus is drawn from (topics, hashtags, phrases, names, bios).
 
-All text is invented for the sandbox; it only mimics the *properties* of real data (emoji, right-to-left
-scripts, newlines, mixed-case hashtags, masked phone numbers in comments).
+All text is invented for the sandbox; it only mimics the *properties* of real data (emoji,
+right-to-left scripts, newlines, mixed-case hashtags, masked phone numbers in comments).
 """
 
 from __future__ import annotations
