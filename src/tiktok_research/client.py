@@ -34,7 +34,7 @@ from ._endpoints import DAILY_QUOTA, DEFAULT_BASE_URL, ENDPOINTS, MAX_WINDOW_DAY
 from ._http import Http, RawResponse, TransportFailure
 from ._ledger import Ledger
 from ._ratelimit import RateLimiter
-from ._retry import MAX_RETRIES, RetryBudget, RetryPolicy, parse_retry_after
+from ._retry import MAX_RETRIES, RetryBudget, RetryPolicy, parse_retry_after, retry_kind
 from ._windows import check_range, format_date, halve, parse_date, split_windows, warn_if_recent
 from .errors import (
     AuthenticationError,
@@ -513,12 +513,14 @@ class Client:
                     self._wait_for_reset(err.reset_at)
                     continue
                 raise err
+            # A multi-day video window gets fewer retries on server errors: it is split instead.
+            limit = retry_limit if retry_kind(err) == "server" else None
             kind = self.retry.should_retry(
-                err, attempt, self._retry_budget, limit=retry_limit, retry_after=retry_after
+                err, attempt, self._retry_budget, limit=limit, retry_after=retry_after
             )
             if kind is None:
                 if self._retry_budget.remaining == 0 and self.retry.should_retry(
-                    err, attempt, RetryBudget(1), limit=retry_limit, retry_after=retry_after
+                    err, attempt, RetryBudget(1), limit=limit, retry_after=retry_after
                 ):
                     err.message += (
                         f" (not retried: the client's retry budget of {self.retry.budget} "
@@ -531,7 +533,7 @@ class Client:
                 ep.name,
                 err,
                 attempt + 1,
-                self.retry.max_retries if retry_limit is None else retry_limit,
+                self.retry.max_retries if limit is None else limit,
                 delay,
             )
             self._sleep(delay)
