@@ -219,6 +219,13 @@ OTHER_CASES = [
         r"cursor \+ max_count must be at most 1000",
     ),
     (
+        "video_id beyond int64",
+        "comments",
+        {"video_id": 12345678910987654321},
+        "id",
+        r"video_id must fit in a signed 64-bit integer",
+    ),
+    (
         "comments max_count too big",
         "comments",
         {"video_id": 1, "max_count": 101},

@@ -52,6 +52,8 @@ def as_int(
         number = int(value.strip())
     else:
         raise invalid(f"{key} must be an integer, got {value!r}")
+    if not -(2**63) <= number < 2**63:
+        raise invalid(f"{key} must fit in a signed 64-bit integer, got {number}")
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         low = "" if minimum is None else f"at least {minimum}"
         high = "" if maximum is None else f"at most {maximum}"
