@@ -198,16 +198,34 @@ def test_user_lists(sb: Sandbox, client: Client, method: str, kind: str, key: st
 
 
 def test_followers_paginate_by_timestamp(sb: Sandbox, client: Client) -> None:
-    name = sb.corpus.sample_usernames(1, kind="many_followers")[0] if False else None
-    names = sb.corpus.sample_usernames(30)
-    best = max(names, key=lambda u: int(sb.corpus.follower_count[sb.corpus.user_index[u]]))
-    pages = list(client.pages("followers", {"username": best}, max_count=20))
-    assert name is None
-    if len(pages) > 1:
-        assert "cursor" not in pages[0].request["body"]  # first page: "now"
-        assert pages[1].request["body"]["cursor"] == pages[0].cursor
-        assert pages[1].request["body"]["cursor"] < 10**11  # seconds, not ms
-    assert sb.requests_spent().get("followers") == len(pages)
+    name = sb.corpus.sample_usernames(1, kind="many_followers")[0]
+    pages = list(client.pages("followers", {"username": name}, max_total=120))
+    assert len(pages) >= 2 and sum(len(p.items) for p in pages) == 120
+    assert "cursor" not in pages[0].request["body"]  # first page: "now"
+    assert pages[1].request["body"]["cursor"] == pages[0].cursor
+    assert pages[1].request["body"]["cursor"] < pages[0].request.get("cursor", 10**11)  # seconds
+    assert sb.requests_spent()["followers"] == len(pages)
+    assert client.quota.used["social"] == len(pages) and client.quota.used["research"] == 0
+
+
+def test_window_generators_run_concurrently_and_share_the_client(sb: Sandbox) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tiktok_research._windows import split_windows
+
+    client = Client.sandbox(sb, qps=1000.0, **NO_SLEEP)
+    windows = split_windows("20240101", "20240430")
+
+    def run(w: tuple[date, date]) -> list[int]:
+        return [v["id"] for p in client.window_pages(MANY, *w, max_count=50) for v in p.items]
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = [i for chunk in pool.map(run, windows) for i in chunk]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == set(v["id"] for v in client.query_videos(MANY, "20240101", "20240430"))
+    assert client.token_fetches == 1
+    with pytest.raises(InvalidRequestError, match="at most 30 days"):
+        client.window_pages(MANY, "20240101", "20240301")
 
 
 def test_playlist_and_shop_endpoints(sb: Sandbox, client: Client) -> None:

@@ -19,6 +19,11 @@ _LAZY: dict[str, str] = {
     "Criteria": "query",
     "Query": "query",
     "VideoQuery": "query",
+    "as_query": "query",
+    "Page": "pagination",
+    "RequestPlan": "client",
+    "RetryPolicy": "_retry",
+    "split_windows": "_windows",
     # error tree (one place: errors.py)
     "TikTokResearchError": "errors",
     "InvalidRequestError": "errors",
@@ -29,6 +34,7 @@ _LAZY: dict[str, str] = {
     "ServerError": "errors",
     "UnavailableError": "errors",
     "BudgetExhaustedError": "errors",
+    "NotYetIndexedWarning": "errors",
     # tables layer
     "schemas": "schemas",
     "merge_dumps": "merge",
