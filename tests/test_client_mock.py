@@ -230,3 +230,25 @@ def test_token_endpoint_failures() -> None:
     client2 = Client("k", "s", transport=httpx.MockTransport(route2), ledger=False)
     with pytest.raises(AuthenticationError, match="secret is missed"):
         client2.user_info("a")
+
+
+def test_replayed_answers_spend_no_request() -> None:
+    client, seen = make_client(lambda r, b: ok({"display_name": "live"}))
+    archived = {
+        "user_info": json.dumps({"data": {"display_name": "archived"}, "error": {"code": "ok"}})
+    }
+
+    def lookup(path: str, body: dict[str, Any]) -> tuple[int, bytes] | None:
+        if body.get("username") == "old":
+            return 200, archived["user_info"].encode()
+        return None
+
+    client.set_replay(lookup)
+    hooks: list[str] = []
+    pages = list(
+        client.pages("user_info", {"username": "old"}, on_response=lambda *a: hooks.append(a[0]))
+    )
+    assert pages[0].items[0]["display_name"] == "archived" and seen == [] and hooks == []
+    assert client.user_info("new")[0]["display_name"] == "live" and len(seen) == 1
+    client.set_replay(None)
+    assert client.user_info("old")[0]["display_name"] == "live"

@@ -54,6 +54,9 @@ log = logging.getLogger("tiktok_research")
 
 ENV_BASE_URL = "TIKTOK_RESEARCH_BASE_URL"
 
+#: ``lookup(path, body) -> (status, raw_bytes) | None`` (see :meth:`Client.set_replay`)
+Replay = Callable[[str, dict[str, Any]], "tuple[int, bytes] | None"]
+
 #: ``on_response(endpoint, request, status, raw_bytes, retrieved_at)``
 OnResponse = Callable[[str, dict[str, Any], int, bytes, datetime], None]
 
@@ -291,6 +294,7 @@ class Client:
         self._spent: Counter[str] = Counter()
         self._lock = threading.Lock()
         self.sandbox_instance: Any = None
+        self._replay: Replay | None = None
 
     # ------------------------------------------------------------------ construction helpers
 
@@ -420,6 +424,16 @@ class Client:
             if bar is not None:
                 bar.close()
 
+    def set_replay(self, lookup: Replay | None) -> None:
+        """Answer requests from an archive of earlier answers instead of the network.
+
+        Args:
+            lookup: ``lookup(path, body) -> (status, raw_bytes) | None``; a hit is parsed like a
+                live answer but spends no request, is not counted and is not passed to
+                ``on_response`` (it is already archived). None switches replay off.
+        """
+        self._replay = lookup
+
     # ------------------------------------------------------------------ the one request path
 
     def _parse(self, ep: Endpoint, resp: RawResponse) -> tuple[dict[str, Any], Any]:
@@ -464,6 +478,13 @@ class Client:
     ) -> tuple[RawResponse, dict[str, Any], Any, datetime, dict[str, Any]]:
         """Send one logical request with retries; return the ok answer."""
         record = {"method": "POST", "path": ep.path, "params": dict(query_params), "body": body}
+        replay = self._replay
+        if replay is not None:
+            hit = replay(ep.path, body)
+            if hit is not None:  # answered from an earlier run's archive: no request spent
+                cached = RawResponse(hit[0], hit[1], {})
+                data, parsed = self._parse(ep, cached)
+                return cached, data, parsed, self._now(), record
         attempt = 0
         refreshed = False
         while True:
