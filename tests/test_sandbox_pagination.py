@@ -433,3 +433,22 @@ def test_pinned_and_shop_pages(sb: Sandbox, http: httpx.Client) -> None:
     user = c.sample_usernames(1)[0]
     pinned = post(http, "pinned_videos", {"username": user}, "id")
     assert set(pinned) == {"pinned_videos_list"} and len(pinned["pinned_videos_list"]) <= 3
+
+
+def test_expired_search_id_can_be_reissued() -> None:
+    clock = Clock(NOW)
+    sb = Sandbox(SandboxConfig(n_videos=3_000, expired_search_id="reissue"), clock=clock)
+    http = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
+    body = {
+        "query": {"and": [cond("hashtag_name", ["fyp"])]},
+        "start_date": "20240301",
+        "end_date": "20240320",
+        "max_count": 10,
+    }
+    http.headers["Authorization"] = f"Bearer {sb.issue_token()}"
+    first = post(http, "video_query", body, "id")
+    clock.t += 86_400
+    http.headers["Authorization"] = f"Bearer {sb.issue_token()}"
+    later = post(http, "video_query", {**body, "cursor": 10, "search_id": first["search_id"]}, "id")
+    assert later["search_id"] != first["search_id"] and later["cursor"] == 20
+    assert {v["id"] for v in later["videos"]}.isdisjoint(v["id"] for v in first["videos"])

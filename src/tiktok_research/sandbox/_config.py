@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Literal
 
 from .._endpoints import DAILY_QUOTA, QuotaFamily
 
@@ -95,6 +96,9 @@ class SandboxConfig:
         rate_limit_qps: short-term limit in requests per second per client (``None``: off).
         rate_limit_window: the sliding window of that limit, in seconds.
         latency: seconds added to every answer: a number, or a ``(low, high)`` range (uniform).
+        expired_search_id: what a later page with an expired or unknown ``search_id`` gets:
+            ``"error"`` (400 "Search Id N is invalid or expired") or ``"reissue"`` (the search is
+            run again and the page answered under a new ``search_id``, as seen in SPEC §5.7).
         index_lag_hours: videos created less than this many hours before "now" are not searchable.
         faults: seeded fault rates.
         clients: the client registry; by default one client ``sandbox`` / ``sandbox``.
@@ -113,6 +117,7 @@ class SandboxConfig:
     rate_limit_qps: float | None = None
     rate_limit_window: float = 1.0
     latency: float | tuple[float, float] | None = None
+    expired_search_id: Literal["error", "reissue"] = "error"
     index_lag_hours: float = 48.0
     faults: FaultConfig = field(default_factory=FaultConfig)
     clients: tuple[ClientSpec, ...] = (ClientSpec("sandbox", "sandbox"),)
@@ -128,6 +133,8 @@ class SandboxConfig:
             raise ValueError(
                 "quota_error_code must be 'daily_quota_limit_exceeded' or 'rate_limit_exceeded'"
             )
+        if self.expired_search_id not in ("error", "reissue"):
+            raise ValueError("expired_search_id must be 'error' or 'reissue'")
         if self.rate_limit_qps is not None and self.rate_limit_qps <= 0:
             raise ValueError("rate_limit_qps must be positive (or None to switch the limit off)")
 

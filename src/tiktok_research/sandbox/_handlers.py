@@ -157,10 +157,10 @@ def video_query(ctx: Ctx) -> dict[str, Any]:
     state = None
     if search_id is not None:
         state = sb._search(search_id, ctx.client_key, fingerprint, ctx.now)
-        if state is None:
+        if state is None and sb.config.expired_search_id == "error":
             raise invalid(f"Search Id {search_id} is invalid or expired")
-        if cursor > state.size:
-            raise invalid("Invalid count or cursor")
+    if state is not None and cursor > state.size:
+        raise invalid("Invalid count or cursor")
     ctx.validated(later_page=search_id is not None, search_id=search_id)
     if state is None:
         rows = evaluate(sb.corpus, query, start, end, ctx.now - sb.config.index_lag_hours * 3600)
