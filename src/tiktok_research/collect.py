@@ -419,8 +419,9 @@ def run_collection(
         with page_lock:
             n = page_no
             page_no += 1
+        sent = {"path": request.get("path"), "params": request.get("params"), "body": request.get("body")}
         writer.write(
-            run=run, page=n, endpoint=ep_name, request=request, status=status, body=raw,
+            run=run, page=n, endpoint=ep_name, request=sent, status=status, body=raw,
             retrieved_at=at,
         )  # fmt: skip
 
