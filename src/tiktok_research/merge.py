@@ -365,12 +365,19 @@ class _FileReader:
         if kind == "unknown":
             self.skip(numbers[0] if numbers else None, "first value is not a JSON object")
             return
-        self._read_lines(kept, numbers, kind)
+        self._read_lines(kept, numbers, kind, whole=raw if line_oriented else None)
 
-    def _read_lines(self, lines: list[bytes], numbers: list[int], kind: str) -> None:
+    def _read_lines(
+        self, lines: list[bytes], numbers: list[int], kind: str, whole: bytes | None = None
+    ) -> None:
         envelope = kind == "envelope"
-        clean = [ln.replace(b"\r", b" ").replace(b"\n", b" ").strip() for ln in lines]
-        buf = b"\n".join(clean)
+        if whole is not None:
+            # JSON lines as on disk: parsed without copying line by line (blank lines are fine)
+            clean = lines
+            buf = whole
+        else:
+            clean = [ln.replace(b"\r", b" ").replace(b"\n", b" ").strip() for ln in lines]
+            buf = b"\n".join(clean)
         mtime = _mtime(self.path)
         sample = [clean[0], clean[-1]] if clean else []
         tables.sniff_unknown(sample, self.endpoint)
@@ -487,17 +494,31 @@ def _partial_gunzip(raw: bytes) -> bytes:
 
 
 def _dedup(df: pl.DataFrame, table: str) -> pl.DataFrame:
-    """Keep the most recently retrieved row per primary key; sort by the key."""
+    """Keep, for each primary key, the most recently retrieved row (rows stay in reading order).
+
+    The choice is worked out on the key columns only; the wide, nested table is filtered once,
+    and not copied at all when nothing is duplicated.
+    """
     pk = schemas.primary_key(table)
-    ordered = df.sort(["_retrieved_at", "_order"], nulls_last=False)
+    keys = df.select(*pk, "_retrieved_at", "_order").with_row_index("_i")
     has_key = pl.all_horizontal([pl.col(c).is_not_null() for c in pk])
-    keyed = ordered.filter(has_key).unique(subset=pk, keep="last", maintain_order=True)
-    keyless = ordered.filter(~has_key)
-    if keyless.height:
-        cols = [c for c in keyless.columns if not c.startswith("_")]
-        keyless = keyless.unique(subset=cols, keep="last", maintain_order=True)
-    out = pl.concat([keyed.sort(pk, nulls_last=True), keyless])
-    return out.drop("_retrieved_at", "_order", strict=False)
+    latest = (
+        keys.filter(has_key)
+        .sort(["_retrieved_at", "_order"], nulls_last=False)
+        .unique(subset=pk, keep="last")["_i"]
+    )
+    keyless = keys.filter(~has_key)["_i"]
+    out = df.drop("_retrieved_at", "_order")
+    if latest.len() + keyless.len() == df.height:
+        return out
+    mask = pl.int_range(pl.len(), dtype=pl.get_index_type()).is_in(
+        pl.concat([latest, keyless]).implode()
+    )
+    out = out.filter(mask)
+    if keyless.len():
+        # rows without a key (e.g. an id beyond int64): de-duplicated on the whole row
+        out = out.unique(keep="last", maintain_order=True)
+    return out
 
 
 def merge_dumps(
@@ -540,6 +561,9 @@ def merge_dumps(
         if table not in frames:
             continue
         cols = [*schemas.SCHEMAS[table], "_retrieved_at", "_order"]
-        df = pl.concat([f.select(cols) for f in frames[table]], how="vertical_relaxed")
+        df = pl.concat(
+            [f.select(cols) for f in frames[table]], how="vertical_relaxed", rechunk=False
+        )
+        frames[table].clear()
         merged[table] = _dedup(df, table)
     return MergeResult(merged, reports)

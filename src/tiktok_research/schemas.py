@@ -317,7 +317,7 @@ def cast(df: pl.DataFrame, table: str) -> pl.DataFrame:
     Example:
         >>> df = pl.DataFrame({"id": [7320768158545159950], "create_time": [1704499196]})
         >>> cast(df, "videos")["create_time"][0].isoformat()
-        '2024-01-06T00:00:00+00:00'
+        '2024-01-05T23:59:56+00:00'
     """
     schema = _check_table(table)
     unknown = [c for c in df.columns if c not in schema]

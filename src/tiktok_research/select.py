@@ -1,0 +1,153 @@
+"""Pick ids and usernames from collected tables for the next request (comments, user info...).
+
+The returned Series are what ``fetch_comments`` / ``fetch_user_info`` take directly, and
+:func:`write_lines` writes them as plain text, one exact value per line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import polars as pl
+
+__all__ = ["clean_usernames", "select_usernames", "select_video_ids", "write_lines"]
+
+_ACTIVITY = ("comment_count", "view_count", "like_count", "share_count")
+
+
+def select_video_ids(
+    videos: pl.DataFrame | pl.LazyFrame,
+    *,
+    min_comments: int | None = None,
+    top: int | None = None,
+    by: str = "comment_count",
+    min_views: int | None = None,
+    usernames: Iterable[str] | None = None,
+) -> pl.Series:
+    """Video ids worth a follow-up query, most relevant first.
+
+    Args:
+        videos: a videos table (or liked / pinned / reposted videos).
+        min_comments: keep videos with at least this many comments (``1``: only videos with
+            comments, the usual filter before ``fetch_comments``).
+        top: keep the first ``top`` ids after sorting by ``by`` (descending).
+        by: column to rank by (default ``comment_count``; ties broken by id, descending).
+        min_views: keep videos with at least this many views.
+        usernames: keep only videos by these accounts.
+
+    Returns:
+        A unique ``Int64`` Series named ``video_id`` (exact ids, no nulls).
+
+    Example:
+        >>> df = pl.DataFrame({"id": [7, 8, 9], "comment_count": [0, 5, 2]})
+        >>> select_video_ids(df, min_comments=1).to_list()
+        [8, 9]
+    """
+    df = videos.lazy()
+    names = df.collect_schema().names()
+    if "id" not in names:
+        raise ValueError("select_video_ids needs an 'id' column (a videos table)")
+    if by not in names:
+        raise ValueError(f"cannot rank by {by!r}: not a column ({', '.join(names)})")
+    df = df.filter(pl.col("id").is_not_null())
+    if min_comments is not None:
+        df = df.filter(pl.col("comment_count").fill_null(0) >= min_comments)
+    if min_views is not None:
+        df = df.filter(pl.col("view_count").fill_null(0) >= min_views)
+    if usernames is not None:
+        wanted = clean_usernames(pl.Series(list(usernames), dtype=pl.String)).to_list()
+        df = df.filter(_clean_expr(pl.col("username")).is_in(wanted))
+    df = df.sort([by, "id"], descending=True, nulls_last=True).unique("id", keep="first",
+                                                                        maintain_order=True)  # fmt: skip
+    if top is not None:
+        df = df.head(top)
+    return df.select(pl.col("id").cast(pl.Int64).alias("video_id")).collect().to_series()
+
+
+def _clean_expr(expr: pl.Expr) -> pl.Expr:
+    return (
+        expr.str.replace_all("\x00", "", literal=True)
+        .str.strip_chars()
+        .str.replace(r"^https?://(www\.|m\.)?tiktok\.com/", "")
+        .str.replace(r"^@", "")
+        .str.replace(r"[/?#].*$", "")
+        .str.to_lowercase()
+    )
+
+
+def clean_usernames(values: pl.Series | Iterable[str]) -> pl.Series:
+    """Usernames without NULs, ``@``, profile URLs or surrounding space, lower-cased.
+
+    Example:
+        >>> clean_usernames(["@Some.One", "https://www.tiktok.com/@x_y?lang=en"]).to_list()
+        ['some.one', 'x_y']
+    """
+    series = values if isinstance(values, pl.Series) else pl.Series(list(values), dtype=pl.String)
+    out = series.to_frame("u").select(_clean_expr(pl.col("u").cast(pl.String)))["u"]
+    return out.set(out == "", None) if out.len() else out
+
+
+def select_usernames(
+    table: pl.DataFrame | pl.LazyFrame,
+    *,
+    top: int | None = None,
+    column: str | None = None,
+    exclude: Iterable[str] | None = None,
+) -> pl.Series:
+    """Unique, cleaned usernames from a videos, comments-with-authors, users or followers table.
+
+    "Most active first": accounts are ranked by the number of rows they have, then by their summed
+    activity (comments, views, likes, shares, or follower counts for a users table).
+
+    Args:
+        table: any table with a ``username`` column (or ``column``).
+        top: keep only the first ``top`` accounts.
+        column: the column holding usernames (default ``username``).
+        exclude: usernames to leave out (e.g. those already queried).
+
+    Returns:
+        A unique ``String`` Series named ``username``.
+
+    Example:
+        >>> df = pl.DataFrame({"username": ["@b", "a", "b\\x00", None]})
+        >>> select_usernames(df).to_list()
+        ['b', 'a']
+    """
+    df = table.lazy()
+    names = df.collect_schema().names()
+    col = column or "username"
+    if col not in names:
+        raise ValueError(f"no {col!r} column; pass column= (columns: {', '.join(names)})")
+    activity = [c for c in (*_ACTIVITY, "follower_count", "likes_count") if c in names]
+    score = pl.sum_horizontal([pl.col(c).fill_null(0) for c in activity]) if activity else pl.lit(0)
+    ranked = (
+        df.select(_clean_expr(pl.col(col).cast(pl.String)).alias("username"), score.alias("_s"))
+        .filter(pl.col("username").is_not_null() & (pl.col("username") != ""))
+        .group_by("username")
+        .agg(pl.len().alias("_n"), pl.col("_s").sum())
+        .sort(["_n", "_s", "username"], descending=[True, True, False])
+    )
+    if exclude is not None:
+        gone = clean_usernames(pl.Series(list(exclude), dtype=pl.String)).drop_nulls().to_list()
+        ranked = ranked.filter(~pl.col("username").is_in(gone))
+    if top is not None:
+        ranked = ranked.head(top)
+    return ranked.select("username").collect().to_series()
+
+
+def write_lines(values: pl.Series | Iterable[object], path: str | Path) -> Path:
+    """Write one value per line (ids written exactly, as digits), UTF-8, trailing newline.
+
+    Example:
+        >>> import tempfile
+        >>> p = write_lines([7320768158545159950], Path(tempfile.mkdtemp()) / "ids.txt")
+        >>> p.read_text()
+        '7320768158545159950\\n'
+    """
+    series = values if isinstance(values, pl.Series) else pl.Series(list(values))
+    text = [str(v) for v in series.drop_nulls().cast(pl.String).to_list()]
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("".join(f"{t}\n" for t in text), encoding="utf-8")
+    return target
