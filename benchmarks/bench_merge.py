@@ -12,8 +12,8 @@ The pages are generated here (synthetic, seeded; no sandbox) and written as 10 c
 Peak memory of ``merge_dumps`` is measured in a fresh child process (``python bench_merge.py
 --child DIR``): its high-water resident set size after the merge (``VmHWM`` of
 ``/proc/self/status``, which starts afresh at ``exec``) minus its RSS just before the merge (after
-imports, from ``/proc/self/statm``), compared with the size of the raw bytes on disk. It includes the
-result table and the thread pools' first allocations. (``ru_maxrss`` would be wrong here: it is
+imports, from ``/proc/self/statm``), compared with the size of the raw bytes on disk. It includes
+the result table and the thread pools' first allocations. (``ru_maxrss`` would be wrong here: it is
 preserved across ``exec``, so it reports the parent's size at ``fork``.)
 """
 

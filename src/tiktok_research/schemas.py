@@ -1,7 +1,7 @@
 """One declared polars schema per table: the only place where column names and types are decided.
 
-Every table the package returns is cast to its schema here, so a table has the same columns and types
-whether it holds 100,000 rows or none, and whichever file layout it came from.
+Every table the package returns is cast to its schema here, so a table has the same columns and
+types whether it holds 100,000 rows or none, and whichever file layout it came from.
 
 Conventions (STYLE.md "Tables"):
 
@@ -289,7 +289,7 @@ def empty(table: str) -> pl.DataFrame:
 
 
 def to_datetime(expr: pl.Expr) -> pl.Expr:
-    """Integer unix time -> ``Datetime("us", "UTC")``; values above 1e11 are taken as milliseconds."""
+    """Unix time -> ``Datetime("us", "UTC")``; integers above 1e11 are taken as milliseconds."""
     seconds_or_ms = expr.cast(pl.Int64, strict=False)
     micros = (
         pl.when(seconds_or_ms.abs() > MS_THRESHOLD)

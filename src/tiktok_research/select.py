@@ -58,8 +58,8 @@ def select_video_ids(
     if usernames is not None:
         wanted = clean_usernames(pl.Series(list(usernames), dtype=pl.String)).to_list()
         df = df.filter(_clean_expr(pl.col("username")).is_in(wanted))
-    df = df.sort([by, "id"], descending=True, nulls_last=True).unique("id", keep="first",
-                                                                        maintain_order=True)  # fmt: skip
+    df = df.sort([by, "id"], descending=True, nulls_last=True)
+    df = df.unique("id", keep="first", maintain_order=True)
     if top is not None:
         df = df.head(top)
     return df.select(pl.col("id").cast(pl.Int64).alias("video_id")).collect().to_series()

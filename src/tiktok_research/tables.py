@@ -522,14 +522,13 @@ def items_from_pages(
     if e.table == "users":
         cols = [c for c in ("username", "_req_username") if c in items.columns]
         items = items.with_columns(pl.coalesce(cols).alias("username"))
-    if e.table == "playlists":
-        if "playlist_id" in items.columns:
-            items = items.with_columns(
-                pl.coalesce(pl.col("playlist_id").cast(pl.String), "_req_playlist_id")
-                .str.strip_chars()
-                .cast(RAW_INT, strict=False)
-                .alias("playlist_id")
-            )
+    if e.table == "playlists" and "playlist_id" in items.columns:
+        items = items.with_columns(
+            pl.coalesce(pl.col("playlist_id").cast(pl.String), "_req_playlist_id")
+            .str.strip_chars()
+            .cast(RAW_INT, strict=False)
+            .alias("playlist_id")
+        )
     out = _finish(items, e.table, issues=issues, src=src)
     if e.table == "playlists" and out.height:
         out = _combine_playlists(out)
