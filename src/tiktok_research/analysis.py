@@ -14,6 +14,11 @@ The computation itself is one polars lazy query per function. For users who outg
 :func:`summary_sql` writes the same summaries as SQL and :func:`summarize_sql` runs them with DuckDB
 directly over a Parquet dataset; the test suite checks that both engines agree.
 
+Memory: exact quantiles must hold the values being summarised (about 8 bytes per value and
+column), in polars and in DuckDB alike. Over 20 million videos, ``summarize(lazy, by="month")``
+peaked at about the memory of loading the columns it reads. When that does not fit, use
+``summarize_sql(..., approximate=True)``: bounded-memory approximate quantiles (t-digest).
+
 Conventions, shared by the polars and the SQL versions:
 
 * **Rates are null, never inf or NaN.** ``engagement_rate = (like_count + comment_count +
