@@ -128,6 +128,10 @@ def test_per_request_limit_and_shared_budget() -> None:
     assert p.should_retry(err, 0, budget) is None and budget.remaining == 0
     assert p.should_retry(InvalidRequestError("Invalid field"), 0, RetryBudget(9)) is None
     assert p.should_retry(err, 0, RetryBudget(9), retry_after=3600) is None  # too long: raise
+    daily = RetryBudget(3)
+    seqs = [RetryBudget(2, parent=daily) for _ in range(3)]
+    assert [s.take() for s in seqs for _ in range(2)] == [True, True, True, False, False, False]
+    assert daily.remaining == 0 and seqs[2].remaining == 0
 
 
 # --- rate limiter -----------------------------------------------------------------------------

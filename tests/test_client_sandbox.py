@@ -444,13 +444,15 @@ def test_persistent_server_errors_raise_server_error_within_the_retry_limit(sb: 
 def test_retry_budget_stops_a_dead_endpoint_from_burning_the_quota(sb: Sandbox) -> None:
     from tiktok_research._retry import RetryPolicy
 
-    client = Client.sandbox(sb, retry=RetryPolicy(max_retries=4, budget=5), **NO_SLEEP)
+    client = Client.sandbox(sb, retry=RetryPolicy(max_retries=4, daily_budget=5), **NO_SLEEP)
     sb.script_faults(["internal_error"] * 50, endpoint="user_info")
     names = sb.corpus.sample_usernames(5)
     for name in names:
         with pytest.raises(ServerError):
             client.user_info(name)
     assert sb.requests_spent()["user_info"] == 5 + 5  # 5 first attempts + a budget of 5 retries
+    with pytest.raises(ServerError, match="retry budget is spent"):
+        client.user_info(names[0])
 
 
 # --- every fault kind -------------------------------------------------------------------------

@@ -13,8 +13,10 @@ valid ``ok`` answer is accepted as is (SPEC §6.4.5), not retried.
 
 Waits grow exponentially (``INITIAL_DELAY * 2**attempt``), are capped at ``MAX_DELAY``, get +/-
 ``JITTER`` random spread, and honour ``Retry-After`` (up to ``MAX_RETRY_AFTER``). The
-``RETRY_BUDGET`` caps the retries of one client over its life, so a dead endpoint cannot burn the
-daily quota: once it is spent, the next failure is raised at once.
+``RETRY_BUDGET`` caps the retries of one page sequence and ``DAILY_RETRY_BUDGET`` those of one
+client per UTC day (all sequences and threads), so a dead endpoint cannot burn the daily quota: once
+either is spent, the next failure is raised at once. Splitting a failing video window and
+restarting a refused ``search_id`` also take from these budgets.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from .errors import (
 )
 
 __all__ = [
+    "DAILY_RETRY_BUDGET",
     "INITIAL_DELAY",
     "JITTER",
     "MAX_DELAY",
@@ -54,7 +57,8 @@ JITTER = 0.25  # +/- fraction of random spread on each wait
 TRANSIENT_DELAY = 5.0  # the search_id/cursor quirk needs "a few seconds" (SPEC §6.4.1)
 RATE_LIMIT_DELAY = 10.0  # minimum wait after a short-term 429
 MAX_RETRY_AFTER = 300.0  # longer Retry-After values are not waited for: the error is raised
-RETRY_BUDGET = 20  # retries per client in total
+RETRY_BUDGET = 20  # retries per page sequence (one pages()/video_pages() call)
+DAILY_RETRY_BUDGET = 100  # retries per client per UTC day, all sequences and threads together
 WINDOW_RETRIES = 1  # retries of a multi-day video window before it is split into halves
 
 RetryKind = Literal["server", "transient", "rate_limit"]
@@ -94,26 +98,36 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 class RetryBudget:
-    """A thread-safe count of the retries a client may still make."""
+    """A thread-safe count of the retries still allowed.
 
-    def __init__(self, total: int) -> None:
+    Args:
+        total: Retries allowed.
+        parent: A wider budget that each retry is also taken from (the client's daily budget
+            above the budget of one page sequence).
+    """
+
+    def __init__(self, total: int, parent: RetryBudget | None = None) -> None:
         self.total = total
         self.used = 0
+        self.parent = parent
         self._lock = threading.Lock()
 
     def take(self) -> bool:
-        """Use one retry; False (and nothing used) when the budget is spent."""
+        """Use one retry; False (and nothing used) when this budget or its parent is spent."""
         with self._lock:
             if self.used >= self.total:
+                return False
+            if self.parent is not None and not self.parent.take():
                 return False
             self.used += 1
             return True
 
     @property
     def remaining(self) -> int:
-        """Retries left."""
+        """Retries left (counting the parent's)."""
         with self._lock:
-            return max(0, self.total - self.used)
+            left = max(0, self.total - self.used)
+        return min(left, self.parent.remaining) if self.parent is not None else left
 
     def __repr__(self) -> str:
         return f"RetryBudget(used={self.used}, total={self.total})"
@@ -131,7 +145,8 @@ class RetryPolicy:
         transient_delay: Minimum wait after a transient search_id/cursor error.
         rate_limit_delay: Minimum wait after a short-term 429.
         max_retry_after: Longest ``Retry-After`` honoured; longer ones are raised instead.
-        budget: Retries allowed per client in total.
+        budget: Retries allowed per page sequence (one ``pages()`` / ``video_pages()`` call).
+        daily_budget: Retries allowed per client per UTC day, over all sequences.
         window_retries: Retries of a multi-day video window before it is split.
     """
 
@@ -143,6 +158,7 @@ class RetryPolicy:
     rate_limit_delay: float = RATE_LIMIT_DELAY
     max_retry_after: float = MAX_RETRY_AFTER
     budget: int = RETRY_BUDGET
+    daily_budget: int = DAILY_RETRY_BUDGET
     window_retries: int = WINDOW_RETRIES
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 

@@ -44,6 +44,7 @@ from .errors import (
     ServerError,
     TikTokResearchError,
     error_from_body,
+    is_transient_message,
 )
 from .pagination import Page, Position
 from .query import Query, as_query
@@ -198,6 +199,8 @@ class _Seq:
     windows: list[tuple[date, date]] = field(default_factory=list)  # video query only
     query: Query | None = None
     is_random: bool = False
+    resumed: bool = False
+    skip_to: int | None = None  # after a refused search_id: jump to this offset of a new search
 
     def state(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -214,6 +217,7 @@ class _Seq:
             assert self.query is not None
             out["params"] = {"query": self.query.to_dict(), "is_random": self.is_random}
             out["windows"] = [[format_date(s), format_date(e)] for s, e in self.windows]
+            out["skip_to"] = self.skip_to
         result: dict[str, Any] = json.loads(json.dumps(out))
         return result
 
@@ -280,7 +284,8 @@ class Client:
         self.qps = qps
         self._limiter = RateLimiter(qps, sleep=self._sleep)
         self.retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
-        self._retry_budget = RetryBudget(self.retry.budget)
+        self._retry_budget_obj = RetryBudget(self.retry.daily_budget)
+        self._retry_budget_day: date | None = None
         if ledger is True:
             self._ledger: Ledger | None = Ledger(self._credentials.client_key)
         elif ledger is False or ledger is None:
@@ -371,6 +376,21 @@ class Client:
     def token_fetches(self) -> int:
         """How many access tokens this client has fetched."""
         return self._tokens.fetches
+
+    @property
+    def _retry_budget(self) -> RetryBudget:
+        """The client's retry budget of today (UTC): it is renewed with the daily quota."""
+        today = self._today()
+        with self._lock:
+            if self._retry_budget_day != today:
+                if self._retry_budget_day is not None:
+                    self._retry_budget_obj = RetryBudget(self.retry.daily_budget)
+                self._retry_budget_day = today
+            return self._retry_budget_obj
+
+    def _sequence_budget(self) -> RetryBudget:
+        """A fresh budget for one page sequence, drawing also on the client's daily budget."""
+        return RetryBudget(self.retry.budget, parent=self._retry_budget)
 
     def _reserve_request(self, ep: Endpoint) -> None:
         with self._lock:
@@ -475,10 +495,15 @@ class Client:
         on_response: OnResponse | None,
         *,
         retry_limit: int | None = None,
+        transient_limit: int | None = None,
+        use_replay: bool = True,
+        budget: RetryBudget | None = None,
     ) -> tuple[RawResponse, dict[str, Any], Any, datetime, dict[str, Any]]:
         """Send one logical request with retries; return the ok answer."""
         record = {"method": "POST", "path": ep.path, "params": dict(query_params), "body": body}
-        replay = self._replay
+        if budget is None:
+            budget = self._sequence_budget()
+        replay = self._replay if use_replay else None
         if replay is not None:
             hit = replay(ep.path, body)
             if hit is not None:  # answered from an earlier run's archive: no request spent
@@ -535,17 +560,25 @@ class Client:
                     continue
                 raise err
             # A multi-day video window gets fewer retries on server errors: it is split instead.
-            limit = retry_limit if retry_kind(err) == "server" else None
+            rkind = retry_kind(err)
+            limit = (
+                retry_limit
+                if rkind == "server"
+                else transient_limit
+                if rkind == "transient"
+                else None
+            )
             kind = self.retry.should_retry(
-                err, attempt, self._retry_budget, limit=limit, retry_after=retry_after
+                err, attempt, budget, limit=limit, retry_after=retry_after
             )
             if kind is None:
-                if self._retry_budget.remaining == 0 and self.retry.should_retry(
+                if budget.remaining == 0 and self.retry.should_retry(
                     err, attempt, RetryBudget(1), limit=limit, retry_after=retry_after
                 ):
                     err.message += (
-                        f" (not retried: the client's retry budget of {self.retry.budget} "
-                        "retries is spent)"
+                        " (not retried: the retry budget is spent: "
+                        f"{self.retry.budget} retries per sequence, {self.retry.daily_budget} "
+                        "per client per day)"
                     )
                 raise err
             delay = self.retry.delay(attempt, kind, retry_after)
@@ -745,12 +778,15 @@ class Client:
             max_total if max_total is not None else state.get("max_total"),
             collected=int(state.get("collected") or 0),
             pos=pg.position_from_state(state),
+            resumed=True,
         )
         if ep.name == "video_query":
             seq.query = as_query(params.get("query"))
             seq.is_random = bool(params.get("is_random", False))
             seq.windows = [(parse_date(s), parse_date(e)) for s, e in state.get("windows") or []]
             seq.params = {}
+            skip = state.get("skip_to")
+            seq.skip_to = int(skip) if isinstance(skip, int) and skip > 0 else None
         return seq
 
     def _query_params(self, seq: _Seq) -> dict[str, str]:
@@ -799,6 +835,7 @@ class Client:
     def _iter(self, seq: _Seq, on_response: OnResponse | None) -> Iterator[Page]:
         ep = seq.ep
         qparams = self._query_params(seq)
+        budget = self._sequence_budget()
         while True:
             if seq.max_total is not None and seq.collected >= seq.max_total:
                 return
@@ -809,7 +846,9 @@ class Client:
             if ep.fields_in == "body" and seq.fields:
                 body["fields"] = ",".join(seq.fields)
             try:
-                resp, data, parsed, at, record = self._request(ep, body, qparams, on_response)
+                resp, data, parsed, at, record = self._request(
+                    ep, body, qparams, on_response, budget=budget
+                )
             except TikTokResearchError as e:
                 e.state = seq.state()
                 raise
@@ -943,6 +982,8 @@ class Client:
         assert seq.query is not None
         qparams = self._query_params(seq)
         qdict = seq.query.to_dict()
+        stale_search_id = seq.resumed and bool(seq.pos.search_id)
+        budget = self._sequence_budget()
         while seq.windows:
             if seq.max_total is not None and seq.collected >= seq.max_total:
                 return
@@ -967,9 +1008,14 @@ class Client:
                     qparams,
                     on_response,
                     retry_limit=self.retry.window_retries if multi_day else None,
+                    # a search_id from a resumed state may simply have expired: retry it once only
+                    transient_limit=1 if stale_search_id else None,
+                    # a new search must be live: an archived answer carries the refused search_id
+                    use_replay=not seq.skip_to,
+                    budget=budget,
                 )
             except ServerError as e:
-                if multi_day and e.code != "connect" and self._retry_budget.take():
+                if multi_day and e.code != "connect" and budget.take():
                     halves = halve(start, end)
                     log.warning(
                         "video query: window %s..%s keeps failing (%s); splitting it into %s",
@@ -983,11 +1029,35 @@ class Client:
                     continue
                 e.state = seq.state()
                 raise
+            except InvalidRequestError as e:
+                if seq.pos.search_id and is_transient_message(e.message) and budget.take():
+                    # The search_id keeps being refused (expired, e.g. after a quota stop): start a
+                    # new search (one request), then jump with its search_id to the old offset.
+                    log.warning(
+                        "video query: search_id %s refused (%s); starting a new search and "
+                        "jumping to cursor %s",
+                        seq.pos.search_id,
+                        e.message,
+                        seq.pos.cursor,
+                    )
+                    seq.skip_to = seq.pos.cursor
+                    seq.pos = Position(cursor=0)
+                    stale_search_id = False
+                    continue
+                e.state = seq.state()
+                raise
             except TikTokResearchError as e:
                 e.state = seq.state()
                 raise
+            stale_search_id = False
             items = pg.extract_items(ep, data)
             nxt = None if seq.is_random else pg.next_position(ep, seq.pos, data, len(items), size)
+            if seq.skip_to:
+                # Re-asked first page of a new search: its rows were delivered before.
+                items = []
+                if nxt is not None and nxt.cursor is not None and nxt.cursor < seq.skip_to:
+                    nxt = Position(cursor=seq.skip_to, search_id=nxt.search_id)
+                seq.skip_to = None
             items = self._take(seq, items)
             if nxt is None:
                 seq.windows.pop(0)
