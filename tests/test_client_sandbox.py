@@ -625,3 +625,22 @@ def test_errors_never_show_secrets(sb: Sandbox, caplog: pytest.LogCaptureFixture
         client.user_info("no_such_user_zz")
     text = caplog.text + str(e.value) + repr(e.value) + repr(client) + repr(client._tokens)
     assert "very-secret-string" not in text and token not in text
+
+
+def test_resume_with_an_expired_search_id_costs_one_request_not_the_window() -> None:
+    clock = FakeClock(datetime(2025, 3, 1, 8, 0, tzinfo=UTC))
+    sb = make_sandbox(clock=clock)  # search_id lifetime: 2 hours
+    full = Client.sandbox(make_sandbox(), **NO_SLEEP).query_videos(
+        MANY, "20240101", "20240130", max_count=20
+    )
+    client = Client.sandbox(sb, max_requests=3, **NO_SLEEP)
+    got: list[dict[str, Any]] = []
+    with pytest.raises(BudgetExhaustedError) as e:
+        for page in client.video_pages(MANY, "20240101", "20240130", max_count=20):
+            got.extend(page.items)
+    clock.advance(3 * 3600)  # the search_id in the state has expired
+    resumed = Client.sandbox(sb, **NO_SLEEP)
+    for page in resumed.video_pages(MANY, "20240101", "20240130", state=e.value.state):
+        got.extend(page.items)
+    assert sorted(v["id"] for v in got) == sorted(v["id"] for v in full)  # nothing lost or doubled
+    assert data_requests(sb) == len(full) // 20 + 1 + 1  # all pages + one new first page
