@@ -136,3 +136,12 @@ def test_merge_is_idempotent_and_split_equals_whole(tmp_path: Path, values: list
     twice = merge_dumps([*sorted(split_dir.iterdir()), *sorted(split_dir.iterdir())])["videos"]
     assert _canon(twice).equals(_canon(split))
     assert sorted(whole["id"].to_list()) == sorted(set(values))  # exact, deduplicated
+
+
+def test_file_mixing_endpoints_keeps_every_page(tmp_path: Path) -> None:
+    f = tmp_path / "mixed.json"
+    followers = '{"data":{"user_followers":[{"username":"a","display_name":"A"}]}}'
+    f.write_text(page([video(1)]) + "\n" + followers + "\n" + page([video(2)]) + "\n")
+    result = merge_dumps(f)
+    assert sorted(result["videos"]["id"].to_list()) == [1, 2]
+    assert result["followers"]["username"].to_list() == ["a"]

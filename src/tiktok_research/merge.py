@@ -195,6 +195,64 @@ def _guess_table(record: dict[str, Any], name: str, endpoint: str | None) -> str
     return None
 
 
+_BLANK_LINE = re.compile(rb"\n[ \t\r]*\n")
+
+
+class _LazyLines(list[bytes]):
+    """The lines of a JSON-lines file, split only if a slow path needs them one by one."""
+
+    def __init__(self, raw: bytes, first: bytes, last: bytes, n: int) -> None:
+        super().__init__()
+        self._raw, self._first, self._last, self._n, self._split = raw, first, last, n, False
+
+    def _ensure(self) -> None:
+        if not self._split:
+            self._split = True
+            self.extend(ln.strip() for ln in self._raw.strip().split(b"\n"))
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
+        if not self._split and i == 0:
+            return self._first
+        if not self._split and i == -1:
+            return self._last
+        self._ensure()
+        return super().__getitem__(i)
+
+    def __iter__(self):  # type: ignore[no-untyped-def, override]
+        self._ensure()
+        return super().__iter__()
+
+    def __bool__(self) -> bool:
+        return self._n > 0
+
+
+def _guess_endpoint(line: bytes, envelope: bool) -> str | None:
+    """Endpoint of one page (its envelope's meta, else the keys of its ``data``)."""
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    if envelope:
+        name = (obj.get("meta") or {}).get("endpoint")
+        return name if name in ep.ENDPOINTS else None
+    data = obj.get("data")
+    if not isinstance(data, dict):
+        return None
+    for e in ep.ENDPOINTS.values():
+        if e.data_key and any(k in data for k in (e.data_key, *e.alt_data_keys)):
+            return e.name
+    if any(k in data for k in ("playlist_name", "playlist_video_ids")):
+        return "playlist_info"
+    if any(k in data for k in ep.USER_INFO_FIELDS):
+        return "user_info"
+    return None
+
+
 def _name_hints(path: Path) -> dict[str, str]:
     hints: dict[str, str] = {}
     if m := _INFO_NAME.match(path.name):
@@ -246,7 +304,8 @@ class _FileReader:
                 self.skip(None, f"gzip stream is damaged ({exc}); read what was readable")
         if raw[:3] == b"\xef\xbb\xbf":
             raw = raw[3:]
-        body = raw.lstrip()
+        head = raw[:4096].lstrip()
+        body = head if head else raw.lstrip()  # only the start is looked at: no copy of the file
         if not body:
             self.report.layout = "empty"
             self.skip(None, "empty file")
@@ -324,16 +383,28 @@ class _FileReader:
     # -- objects --------------------------------------------------------------------------------
 
     def _read_objects(self, raw: bytes) -> None:
-        lines = raw.split(b"\n")
-        first_line = next((ln for ln in lines if ln.strip()), b"")
+        start = len(raw) - len(raw.lstrip())
+        end = raw.find(b"\n", start)
+        first_line = raw[start : end if end >= 0 else len(raw)]
         try:
             first = json.loads(first_line)
             line_oriented = True
         except ValueError:
             line_oriented = False
         if line_oriented:
-            numbers = [i + 1 for i, ln in enumerate(lines) if ln.strip()]
-            kept = [ln for ln in lines if ln.strip()]
+            stop = len(raw)
+            while stop and raw[stop - 1] in b" \t\r\n":
+                stop -= 1
+            if start == 0 and _BLANK_LINE.search(raw, 0, stop) is None:
+                # no blank lines: page i is line i + 1 (no copy of the lines needed)
+                n = raw.count(b"\n", 0, stop) + 1
+                numbers = list(range(1, n + 1))
+                last_start = raw.rfind(b"\n", 0, stop) + 1
+                kept = _LazyLines(raw, first_line, raw[last_start:stop].strip(), n)
+            else:
+                lines = raw.split(b"\n")
+                numbers = [i + 1 for i, ln in enumerate(lines) if ln.strip()]
+                kept = [ln.strip() for ln in lines if ln.strip()]
             kind = _kind(first)
             self.report.layout = {
                 "envelope": "raw archive (JSON lines)",
@@ -381,11 +452,25 @@ class _FileReader:
         mtime = _mtime(self.path)
         sample = [clean[0], clean[-1]] if clean else []
         tables.sniff_unknown(sample, self.endpoint)
+        # read with the schema of the endpoint of the first page (faster); if any page turns out
+        # to be of another endpoint, read again with the schema that covers them all
+        guess = self.endpoint or (_guess_endpoint(clean[0], envelope) if clean else None)
         try:
             pages, lenient = tables.pages_from_ndjson(
                 buf, envelope=envelope, src=str(self.path), default_retrieved_at=mtime,
-                default_endpoint=self.endpoint,
+                default_endpoint=self.endpoint, endpoints=[guess] if guess else None,
             )  # fmt: skip
+            if (
+                guess
+                and (
+                    pages["_endpoint"].is_null() & pages["_error_code"].fill_null("ok").eq("ok")
+                    | pages["_endpoint"].ne(guess)
+                ).any()
+            ):
+                pages, lenient = tables.pages_from_ndjson(
+                    buf, envelope=envelope, src=str(self.path), default_retrieved_at=mtime,
+                    default_endpoint=self.endpoint,
+                )  # fmt: skip
             rows = list(range(len(clean)))
         except pl.exceptions.PolarsError:
             good: list[int] = []
@@ -424,10 +509,11 @@ class _FileReader:
         if "video_id" in hints:
             pages = pages.with_columns(pl.col("_req_video_id").fill_null(hints["video_id"]))
         self._report_unusable(pages)
-        ok = pages.filter(
+        usable = pages.select(
             (pl.col("_error_code").is_null() | (pl.col("_error_code") == "ok"))
             & pl.col("_endpoint").is_not_null()
-        )
+        ).to_series()
+        ok = pages if usable.all() else pages.filter(usable)  # filtering copies the pages
         if self.endpoint is not None:
             other = ok.filter(pl.col("_endpoint") != self.endpoint)
             if other.height:

@@ -475,7 +475,8 @@ def items_from_pages(
     """
     e = _validate_endpoint(endpoint)
     fields = _item_fields(e)
-    mine = pages.filter(pl.col("_endpoint") == e.name)
+    same = pages["_endpoint"] == e.name
+    mine = pages if same.all() else pages.filter(same)  # filtering copies the pages
     order = (pl.col("_row")).alias("_order")
     aux = [pl.col("_retrieved_at"), order, *_added_columns(e)]
     data = pl.col("data")
