@@ -226,6 +226,11 @@ class Sandbox:
         with self._lock:
             self._script.extend((k, endpoint) for k in kinds)
 
+    def clear_faults(self) -> None:
+        """Drop every scripted fault not used yet (the seeded rates stay as configured)."""
+        with self._lock:
+            self._script.clear()
+
     def issue_token(self, client_key: str = "sandbox") -> str:
         """A valid access token for ``client_key``, without an HTTP call (tests, notebooks)."""
         with self._lock:
