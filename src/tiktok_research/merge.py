@@ -136,7 +136,8 @@ def _mtime(path: Path) -> datetime:
 def _objects(text: str) -> list[tuple[int, str]]:
     """Split concatenated / pretty-printed JSON values into (line number, text) pieces."""
     decoder = json.JSONDecoder()
-    pos, n, out = 0, len(text), []
+    pos, n = 0, len(text)
+    out: list[tuple[int, str]] = []
     while True:
         while pos < n and text[pos] in " \t\r\n,":
             pos += 1
@@ -400,7 +401,7 @@ class _FileReader:
                 n = raw.count(b"\n", 0, stop) + 1
                 numbers = list(range(1, n + 1))
                 last_start = raw.rfind(b"\n", 0, stop) + 1
-                kept = _LazyLines(raw, first_line, raw[last_start:stop].strip(), n)
+                kept: list[bytes] = _LazyLines(raw, first_line, raw[last_start:stop].strip(), n)
             else:
                 lines = raw.split(b"\n")
                 numbers = [i + 1 for i, ln in enumerate(lines) if ln.strip()]

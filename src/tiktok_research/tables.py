@@ -65,7 +65,7 @@ class DataWarning(UserWarning):
 # --------------------------------------------------------------------------------------- schemas
 
 
-def _raw(dtype: pl.DataType, lenient: bool) -> pl.DataType:
+def _raw(dtype: Any, lenient: bool) -> pl.DataType:
     """Read type of a declared type: integers as Int128 (or text when lenient)."""
     if isinstance(dtype, pl.List):
         return pl.List(_raw(dtype.inner, lenient))
@@ -75,7 +75,8 @@ def _raw(dtype: pl.DataType, lenient: bool) -> pl.DataType:
         return pl.String()
     if dtype.is_integer() or isinstance(dtype, pl.Datetime):
         return RAW_INT
-    return dtype
+    same: pl.DataType = dtype
+    return same
 
 
 def _item_fields(endpoint: ep.Endpoint) -> dict[str, pl.DataType]:
@@ -121,7 +122,7 @@ def page_schema(endpoints: Iterable[str] | None = None, *, lenient: bool = False
         struct = _item_struct(e, lenient)
         if e.data_key is None:
             for f in struct.fields:
-                data.setdefault(f.name, f.dtype)
+                data.setdefault(f.name, f.dtype)  # type: ignore[arg-type]
         else:
             for key in (e.data_key, *e.alt_data_keys):
                 data[key] = pl.List(struct)
@@ -182,15 +183,16 @@ def _detect_endpoint(data: pl.Expr, dtype: pl.DataType) -> pl.Expr:
             continue
         cond = pl.any_horizontal([data.struct.field(k).is_not_null() for k in keys])
         chain = chain.when(cond).then(pl.lit(e.name))
-    for name, keys in (
+    for name, wanted in (
         ("playlist_info", ("playlist_name", "playlist_video_ids")),
         ("user_info", ep.USER_INFO_FIELDS),
     ):
-        present = [k for k in keys if k in known]
+        present = [k for k in wanted if k in known]
         if present:
             cond = pl.any_horizontal([data.struct.field(k).is_not_null() for k in present])
             chain = chain.when(cond).then(pl.lit(name))
-    return chain.otherwise(pl.lit(None, dtype=pl.String()))
+    result: pl.Expr = chain.otherwise(pl.lit(None, dtype=pl.String()))
+    return result
 
 
 def _endpoint_by_path(path: pl.Expr) -> pl.Expr:
@@ -208,7 +210,7 @@ def _validate_endpoint(endpoint: str) -> ep.Endpoint:
         ) from None
 
 
-def _arrow_type(dtype: pl.DataType) -> pa.DataType:
+def _arrow_type(dtype: Any) -> pa.DataType:
     """Arrow read type for pyarrow's JSON reader (Int128 -> int64: overflow then raises)."""
     if isinstance(dtype, pl.List):
         return pa.list_(_arrow_type(dtype.inner))
