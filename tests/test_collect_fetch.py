@@ -39,9 +39,13 @@ def _video_bodies(sb: Sandbox, status: int = 200) -> list[tuple[Any, ...]]:
     return out
 
 
-def test_fetch_videos_matches_the_corpus_and_declared_schema(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_fetch_videos_matches_the_corpus_and_declared_schema(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
     client = _client(sandbox)
-    videos = tr.fetch_videos(CATS, "20240101", "20240229", client=client, archive=tmp_path, progress=False)
+    videos = tr.fetch_videos(
+        CATS, "20240101", "20240229", client=client, archive=tmp_path, progress=False
+    )
     assert videos.schema == schemas.VIDEOS
     assert videos.report.complete
     truth = sandbox.corpus.videos_frame().filter(~pl.col("hidden"))
@@ -59,7 +63,10 @@ def test_fetch_videos_matches_the_corpus_and_declared_schema(sandbox: Sandbox, t
     assert all("cats" in [h.lower() for h in tags] for tags in videos["hashtag_names"].to_list())
     # newest id first, like the API
     assert videos["id"].to_list() == sorted(videos["id"].to_list(), reverse=True)
-    assert videos.report.requests_spent == len(_video_bodies(sandbox)) or videos.report.requests_spent > 0
+    assert (
+        videos.report.requests_spent == len(_video_bodies(sandbox))
+        or videos.report.requests_spent > 0
+    )
 
 
 def test_one_line_promise_writes_parquet_with_exact_ids(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -74,7 +81,11 @@ def test_one_line_promise_writes_parquet_with_exact_ids(sandbox: Sandbox, tmp_pa
 def test_empty_result_has_the_full_schema(sandbox: Sandbox) -> None:
     client = _client(sandbox)
     none = tr.fetch_videos(
-        tr.Q.hashtag_name.eq("no_such_hashtag_anywhere"), "20240101", "20240105", client=client, progress=False
+        tr.Q.hashtag_name.eq("no_such_hashtag_anywhere"),
+        "20240101",
+        "20240105",
+        client=client,
+        progress=False,
     )
     assert none.height == 0
     assert none.schema == schemas.VIDEOS
@@ -83,9 +94,13 @@ def test_empty_result_has_the_full_schema(sandbox: Sandbox) -> None:
 
 def test_a_second_call_on_the_same_archive_spends_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
     client = _client(sandbox)
-    first = tr.fetch_videos(CATS, "20240401", "20240520", client=client, archive=tmp_path, progress=False)
+    first = tr.fetch_videos(
+        CATS, "20240401", "20240520", client=client, archive=tmp_path, progress=False
+    )
     spent = client.requests_spent.get("video_query", 0)
-    again = tr.fetch_videos(CATS, "20240401", "20240520", client=client, archive=tmp_path, progress=False)
+    again = tr.fetch_videos(
+        CATS, "20240401", "20240520", client=client, archive=tmp_path, progress=False
+    )
     assert client.requests_spent.get("video_query", 0) == spent
     assert again.report.requests_spent == 0 and again.report.resumed
     assert again.equals(first)
@@ -98,11 +113,20 @@ def test_mistyped_query_fails_before_any_request(sandbox: Sandbox) -> None:
     client = _client(sandbox)
     before = len(sandbox.request_log)
     with pytest.raises(tr.InvalidRequestError, match="UK"):
-        tr.fetch_videos(tr.Q.region_code.eq("UK"), "20240101", "20240131", client=client, progress=False)
+        tr.fetch_videos(
+            tr.Q.region_code.eq("UK"), "20240101", "20240131", client=client, progress=False
+        )
     with pytest.raises(tr.InvalidRequestError):
         tr.fetch_videos(CATS, "20240301", "20240101", client=client, progress=False)
     with pytest.raises(tr.InvalidRequestError, match="favourites_count"):
-        tr.fetch_videos(CATS, "20240101", "20240131", fields=["id", "favourites_count"], client=client, progress=False)
+        tr.fetch_videos(
+            CATS,
+            "20240101",
+            "20240131",
+            fields=["id", "favourites_count"],
+            client=client,
+            progress=False,
+        )
     assert len(sandbox.request_log) == before
 
 
@@ -126,7 +150,9 @@ def test_items_come_as_list_series_or_dataframe(sandbox: Sandbox) -> None:
     names = sandbox.corpus.sample_usernames(3, seed=5)
     as_list = tr.fetch_user_info(names, client=client, progress=False)
     as_series = tr.fetch_user_info(pl.Series("username", names), client=client, progress=False)
-    as_frame = tr.fetch_user_info(pl.DataFrame({"username": [f"@{n}" for n in names]}), client=client, progress=False)
+    as_frame = tr.fetch_user_info(
+        pl.DataFrame({"username": [f"@{n}" for n in names]}), client=client, progress=False
+    )
     assert as_list.equals(as_series) and as_list.equals(as_frame)
 
 
@@ -138,7 +164,10 @@ def test_comments_and_replies(sandbox: Sandbox) -> None:
     assert set(top["video_id"].to_list()) == set(ids)
     assert (top["parent_comment_id"] == top["video_id"]).all()
     for vid in ids:
-        assert top.filter(pl.col("video_id") == vid).height == sandbox.corpus.comment_summary(vid)["returnable"]
+        assert (
+            top.filter(pl.col("video_id") == vid).height
+            == sandbox.corpus.comment_summary(vid)["returnable"]
+        )
     both = tr.fetch_comments(ids[:1], replies=True, client=client, progress=False)
     replies = both.filter(pl.col("parent_comment_id") != pl.col("video_id"))
     assert replies.height > 0
@@ -180,7 +209,13 @@ def test_followers_are_capped_per_account() -> None:
 
 def test_playlists_and_shop_endpoints(sandbox: Sandbox) -> None:
     client = _client(sandbox)
-    some = tr.fetch_videos(tr.Q.region_code.isin(["US", "GB", "DE"]), "20240101", "20240131", client=client, progress=False)
+    some = tr.fetch_videos(
+        tr.Q.region_code.isin(["US", "GB", "DE"]),
+        "20240101",
+        "20240131",
+        client=client,
+        progress=False,
+    )
     pids = some["playlist_id"].drop_nulls().unique().head(3)
     assert pids.len() > 0
     playlists = tr.fetch_playlists(pids, client=client, progress=False)
@@ -202,7 +237,9 @@ def test_quota_stop_then_resume_on_the_next_utc_day(tmp_path: Path) -> None:
     client = _client(sb, clock=lambda: now[0], ledger=tmp_path / "ledger")
     query = tr.Q.hashtag_name.isin(["fyp", "foryou"])
     with pytest.warns(IncompleteCollectionWarning):
-        part = tr.fetch_videos(query, "20240101", "20240331", client=client, archive=tmp_path / "a", progress=False)
+        part = tr.fetch_videos(
+            query, "20240101", "20240331", client=client, archive=tmp_path / "a", progress=False
+        )
     assert not part.report.complete
     assert "Quota" in (part.report.stopped_by or "")
     assert part.height > 0  # what was collected before the stop is returned
@@ -213,7 +250,9 @@ def test_quota_stop_then_resume_on_the_next_utc_day(tmp_path: Path) -> None:
         resumes += 1  # each day allows 6 requests; keep going day after day
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", IncompleteCollectionWarning)
-            done = tr.fetch_videos(query, "20240101", "20240331", client=client, archive=tmp_path / "a", progress=False)
+            done = tr.fetch_videos(
+                query, "20240101", "20240331", client=client, archive=tmp_path / "a", progress=False
+            )
         if done.report.complete:
             break
         now[0] += 24 * 3600
@@ -238,12 +277,22 @@ def test_budget_stop_is_clean_and_resumable(tmp_path: Path) -> None:
     query = tr.Q.hashtag_name.eq("fyp")
     client = _client(sb, max_requests=3)
     with pytest.warns(IncompleteCollectionWarning):
-        part = tr.fetch_videos(query, "20240101", "20240229", client=client, archive=tmp_path, progress=False)
+        part = tr.fetch_videos(
+            query, "20240101", "20240229", client=client, archive=tmp_path, progress=False
+        )
     assert not part.report.complete and "Budget" in (part.report.stopped_by or "")
     assert sb.requests_spent("sandbox").get("video_query", 0) == 3
-    rest = tr.fetch_videos(query, "20240101", "20240229", client=_client(sb), archive=tmp_path, progress=False)
+    rest = tr.fetch_videos(
+        query, "20240101", "20240229", client=_client(sb), archive=tmp_path, progress=False
+    )
     assert rest.report.complete
-    whole = tr.fetch_videos(query, "20240101", "20240229", client=_client(Sandbox(SandboxConfig(n_videos=20_000))), progress=False)
+    whole = tr.fetch_videos(
+        query,
+        "20240101",
+        "20240229",
+        client=_client(Sandbox(SandboxConfig(n_videos=20_000))),
+        progress=False,
+    )
     assert rest.equals(whole)
     pages = _video_bodies(sb)
     assert len(pages) == len(set(pages))
@@ -251,11 +300,15 @@ def test_budget_stop_is_clean_and_resumable(tmp_path: Path) -> None:
 
 def test_fault_storm_gives_the_fault_free_tables(tmp_path: Path) -> None:
     # the storm of issue 5: 5% 500s, 2% HTML 504s, 2% transient search_id errors, 1% 429s
-    storm = FaultConfig(seed=7, internal_error=0.05, gateway_timeout=0.02, search_id_invalid=0.02, rate_limit=0.01)
+    storm = FaultConfig(
+        seed=7, internal_error=0.05, gateway_timeout=0.02, search_id_invalid=0.02, rate_limit=0.01
+    )
     noisy = Sandbox(SandboxConfig(n_videos=40_000, faults=storm))
     calm = Sandbox(SandboxConfig(n_videos=40_000))
     query = tr.Q.hashtag_name.isin(["fyp", "foryou", "viral"])
-    got = tr.fetch_videos(query, "20240101", "20240630", client=_client(noisy), archive=tmp_path, progress=False)
+    got = tr.fetch_videos(
+        query, "20240101", "20240630", client=_client(noisy), archive=tmp_path, progress=False
+    )
     want = tr.fetch_videos(query, "20240101", "20240630", client=_client(calm), progress=False)
     assert got.report.complete
     assert got.height > 5_000
@@ -266,7 +319,11 @@ def test_fault_storm_gives_the_fault_free_tables(tmp_path: Path) -> None:
     assert got_c.report.complete
     assert got_c.equals(want_c)
     faults = {r.fault for r in noisy.request_log if r.fault}
-    assert {"internal_error", "gateway_timeout", "rate_limit"} <= faults  # the storm really happened
+    assert {
+        "internal_error",
+        "gateway_timeout",
+        "rate_limit",
+    } <= faults  # the storm really happened
 
 
 def test_not_yet_indexed_days_are_reported() -> None:
@@ -278,7 +335,9 @@ def test_not_yet_indexed_days_are_reported() -> None:
     assert any("not indexed" in w for w in v.report.warnings)
 
 
-def test_progress_is_silent_when_output_is_piped(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_is_silent_when_output_is_piped(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
     tr.fetch_videos(CATS, "20240601", "20240605", client=_client(sandbox))
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
@@ -286,7 +345,9 @@ def test_progress_is_silent_when_output_is_piped(sandbox: Sandbox, capsys: pytes
 
 def test_dataset_output_appends_by_month(sandbox: Sandbox, tmp_path: Path) -> None:
     client = _client(sandbox)
-    v = tr.fetch_videos(CATS, "20240101", "20240229", client=client, dataset=tmp_path / "ds", progress=False)
+    v = tr.fetch_videos(
+        CATS, "20240101", "20240229", client=client, dataset=tmp_path / "ds", progress=False
+    )
     months = sorted(p.name for p in (tmp_path / "ds").iterdir())
     assert months == ["create_month=2024-01", "create_month=2024-02"]
     back = pl.scan_parquet(tmp_path / "ds" / "**" / "*.parquet", hive_partitioning=True).collect()
@@ -302,12 +363,28 @@ def test_failed_windows_do_not_lose_earlier_pages(tmp_path: Path) -> None:
     sb.script_faults(["ok"] + ["internal_error"] * 40, endpoint="video_query")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        part = tr.fetch_videos(query, "20240101", "20240110", client=client, archive=tmp_path, progress=False, max_workers=1)
+        part = tr.fetch_videos(
+            query,
+            "20240101",
+            "20240110",
+            client=client,
+            archive=tmp_path,
+            progress=False,
+            max_workers=1,
+        )
     assert not part.report.complete
     assert part.height > 0  # the first page's videos are kept
     sb.clear_faults()
-    rest = tr.fetch_videos(query, "20240101", "20240110", client=client, archive=tmp_path, progress=False)
-    whole = tr.fetch_videos(query, "20240101", "20240110", client=_client(Sandbox(SandboxConfig(n_videos=20_000))), progress=False)
+    rest = tr.fetch_videos(
+        query, "20240101", "20240110", client=client, archive=tmp_path, progress=False
+    )
+    whole = tr.fetch_videos(
+        query,
+        "20240101",
+        "20240110",
+        client=_client(Sandbox(SandboxConfig(n_videos=20_000))),
+        progress=False,
+    )
     assert rest.report.complete and rest.equals(whole)
 
 
@@ -317,14 +394,76 @@ def test_requests_spent_is_reported(sandbox: Sandbox) -> None:
     v = tr.fetch_videos(CATS, "20240701", "20240810", client=client, progress=False)
     after = sum(sandbox.requests_spent("sandbox").values())
     # the report counts what this run spent (the token request is not a data request)
-    assert v.report.requests_spent == after - before - sandbox.requests_spent("sandbox").get("oauth_token", 0) * 0 or (
-        v.report.requests_spent <= after - before
-    )
+    assert v.report.requests_spent == after - before - sandbox.requests_spent("sandbox").get(
+        "oauth_token", 0
+    ) * 0 or (v.report.requests_spent <= after - before)
     assert v.report.requests_spent >= 2  # two windows at least
 
 
 def test_windows_run_concurrently_but_results_are_deterministic(sandbox: Sandbox) -> None:
-    a = tr.fetch_videos(CATS, "20240101", "20240630", client=_client(sandbox), progress=False, max_workers=4)
-    b = tr.fetch_videos(CATS, "20240101", "20240630", client=_client(sandbox), progress=False, max_workers=1)
+    a = tr.fetch_videos(
+        CATS, "20240101", "20240630", client=_client(sandbox), progress=False, max_workers=4
+    )
+    b = tr.fetch_videos(
+        CATS, "20240101", "20240630", client=_client(sandbox), progress=False, max_workers=1
+    )
     assert a.equals(b)
     _ = timedelta
+
+
+def test_streaming_into_a_dataset_equals_the_in_memory_table(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    client = _client(sandbox)
+    query = tr.Q.hashtag_name.isin(["fyp", "cats"])
+    report = tr.collect_videos(
+        query,
+        "20240101",
+        "20240331",
+        tmp_path / "ds",
+        archive=tmp_path / "a",
+        client=client,
+        progress=False,
+    )
+    assert report.complete and report.rows > 0
+    lazy = tr.io.read_dataset(tmp_path / "ds", table="videos")
+    streamed = lazy.collect().drop("create_month").sort("id", descending=True)
+    whole = tr.fetch_videos(query, "20240101", "20240331", client=client, progress=False)
+    assert streamed.equals(pl.DataFrame(whole))
+    # a second run finds everything done and writes nothing twice
+    again = tr.collect_videos(
+        query,
+        "20240101",
+        "20240331",
+        tmp_path / "ds",
+        archive=tmp_path / "a",
+        client=client,
+        progress=False,
+    )
+    assert again.requests_spent == 0 and again.rows == report.rows
+
+
+def test_an_archived_but_unjournalled_page_is_answered_from_the_archive(tmp_path: Path) -> None:
+    """A kill between archiving a page and journalling it must not cost that page again."""
+    sb = Sandbox(SandboxConfig(n_videos=20_000))
+    query = tr.Q.hashtag_name.eq("fyp")
+    with pytest.warns(IncompleteCollectionWarning):
+        tr.fetch_videos(
+            query,
+            "20240101",
+            "20240131",
+            client=_client(sb, max_requests=3),
+            archive=tmp_path,
+            progress=False,
+        )
+    journal = next(tmp_path.glob("videos-*/journal.jsonl"))
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join(lines[:-1]))  # forget the last page, as a crash would
+    before = len(_video_bodies(sb))
+    done = tr.fetch_videos(
+        query, "20240101", "20240131", client=_client(sb), archive=tmp_path, progress=False
+    )
+    assert done.report.complete
+    pages = _video_bodies(sb)
+    assert len(pages) == len(set(pages)), "the forgotten page was fetched again"
+    assert len(pages) > before

@@ -42,9 +42,7 @@ QUERY = tr.Q.hashtag_name.isin(["fyp", "foryou", "viral"])
 
 
 def _journal_lines(archive: Path) -> int:
-    return sum(
-        len(p.read_bytes().splitlines()) for p in archive.glob("videos-*/journal.jsonl")
-    )
+    return sum(len(p.read_bytes().splitlines()) for p in archive.glob("videos-*/journal.jsonl"))
 
 
 @pytest.mark.slow
@@ -68,18 +66,24 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None
         proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL
         assert not out.exists()
-        pages_before = len([r for r in sb.request_log if r.endpoint == "video_query" and r.status == 200])
+        pages_before = len(
+            [r for r in sb.request_log if r.endpoint == "video_query" and r.status == 200]
+        )
 
         done = subprocess.run(args, env=env, capture_output=True, timeout=300)
         assert done.returncode == 0, done.stderr.decode()
         assert done.stdout.decode().startswith("complete")
         ok = [r for r in sb.request_log if r.endpoint == "video_query" and r.status == 200]
         assert len(ok) > pages_before  # the second run did continue the work
-        keys = [(r.body["start_date"], r.body["end_date"], int(r.body.get("cursor") or 0)) for r in ok]
+        keys = [
+            (r.body["start_date"], r.body["end_date"], int(r.body.get("cursor") or 0)) for r in ok
+        ]
         assert len(keys) == len(set(keys)), "a page was requested twice"
 
     resumed = pl.read_parquet(out)
     fresh = Sandbox(SandboxConfig(n_videos=60_000))
-    whole = tr.fetch_videos(QUERY, "20240101", "20240430", client=tr.Client.sandbox(fresh), progress=False)
+    whole = tr.fetch_videos(
+        QUERY, "20240101", "20240430", client=tr.Client.sandbox(fresh), progress=False
+    )
     assert resumed.equals(whole)
     assert resumed.height > 500

@@ -46,6 +46,7 @@ _LAZY: dict[str, str] = {
     "to_pandas": "io",
     # collection layer
     "fetch_videos": "fetch",
+    "collect_videos": "fetch",
     "fetch_user_info": "fetch",
     "fetch_comments": "fetch",
     "fetch_liked_videos": "fetch",

@@ -5,8 +5,6 @@ Exit codes: 0 done and complete; 1 unexpected error; 2 invalid input (nothing wa
 4 credentials or scope rejected; 5 the service kept failing.
 """
 
-
-
 import json
 import sys
 from pathlib import Path
@@ -44,13 +42,16 @@ ArchiveOpt = Annotated[
 ]
 OutOpt = Annotated[
     Path | None,
-    typer.Option("--out", "-o", help="Output file: .parquet, .csv or .jsonl (default: <kind>.parquet)."),
+    typer.Option(
+        "--out", "-o", help="Output file: .parquet, .csv or .jsonl (default: <kind>.parquet)."
+    ),
 ]
 ResumeOpt = Annotated[
     bool, typer.Option("--resume/--no-resume", help="Continue an earlier run found in the archive.")
 ]
 ProgressOpt = Annotated[
-    bool | None, typer.Option("--progress/--no-progress", help="Progress bars (default: on a terminal).")
+    bool | None,
+    typer.Option("--progress/--no-progress", help="Progress bars (default: on a terminal)."),
 ]
 SandboxOpt = Annotated[bool, typer.Option("--sandbox", help="Use the built-in offline sandbox.")]
 BudgetOpt = Annotated[
@@ -99,7 +100,9 @@ def _write(df: Any, out: Path) -> Path:
     elif suffix in (".parquet", ".pq"):
         tio.write_parquet(df, out)
     else:
-        raise typer.BadParameter(f"unknown output format {out.suffix!r}: use .parquet, .csv or .jsonl")
+        raise typer.BadParameter(
+            f"unknown output format {out.suffix!r}: use .parquet, .csv or .jsonl"
+        )
     return out
 
 
@@ -170,7 +173,9 @@ def _build_query(
             f = getattr(Q, name)
             parts.append(f.eq(values[0]) if len(values) == 1 else f.isin(values))
     if not parts:
-        raise typer.BadParameter("give --query, or at least one of --hashtag/--keyword/--region/--username")
+        raise typer.BadParameter(
+            "give --query, or at least one of --hashtag/--keyword/--region/--username"
+        )
     expr = parts[0]
     for p in parts[1:]:
         expr = expr & p
@@ -182,13 +187,25 @@ def videos(
     start: Annotated[str, typer.Option(help="First day (UTC), YYYY-MM-DD or YYYYMMDD.")],
     end: Annotated[str, typer.Option(help="Last day (UTC, inclusive).")],
     query: Annotated[str | None, typer.Option(help="Query as JSON text or a JSON file.")] = None,
-    hashtag: Annotated[list[str] | None, typer.Option(help="Hashtag (repeat for any of several).")] = None,
+    hashtag: Annotated[
+        list[str] | None, typer.Option(help="Hashtag (repeat for any of several).")
+    ] = None,
     keyword: Annotated[list[str] | None, typer.Option(help="Keyword in the description.")] = None,
     region: Annotated[list[str] | None, typer.Option(help="Region code, e.g. US.")] = None,
     username: Annotated[list[str] | None, typer.Option(help="Creator username.")] = None,
-    fields: Annotated[str | None, typer.Option(help="Comma-separated fields (default: all).")] = None,
+    fields: Annotated[
+        str | None, typer.Option(help="Comma-separated fields (default: all).")
+    ] = None,
     max_total: Annotated[int | None, typer.Option(help="Stop after this many videos.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the request plan and its cost.")] = False,
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write a Parquet dataset (by month) window by window, for large collections."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the request plan and its cost.")
+    ] = False,
     out: OutOpt = None,
     archive: ArchiveOpt = Path("tiktok-archive"),
     resume: ResumeOpt = True,
@@ -209,10 +226,36 @@ def videos(
         if dry_run:
             typer.echo(str(client.plan(q, start, end, max_total, fields=fields)))
             return
+        if dataset is not None:
+            from .fetch import collect_videos
+
+            report = collect_videos(
+                q,
+                start,
+                end,
+                dataset,
+                archive=archive,
+                fields=fields,
+                client=client,
+                resume=resume,
+                progress=progress,
+            )
+            typer.echo(str(report))
+            typer.echo(f"dataset: {dataset} ({report.rows:,} rows)")
+            if not report.complete:
+                raise typer.Exit(EXIT_INCOMPLETE)
+            return
         result = fetch_videos(
-            q, start, end, fields=fields, max_total=max_total, client=client,
-            archive=archive, resume=resume, progress=progress,
-        )  # fmt: skip
+            q,
+            start,
+            end,
+            fields=fields,
+            max_total=max_total,
+            client=client,
+            archive=archive,
+            resume=resume,
+            progress=progress,
+        )
         _finish(result, out, "videos")
 
     _run(go)
@@ -220,7 +263,9 @@ def videos(
 
 def _items_command(name: str, fetch_name: str, kind: str, what: str, *, ids: bool) -> None:
     def command(
-        items: Annotated[list[str] | None, typer.Argument(help=f"{what} (or --from-file / stdin).")] = None,
+        items: Annotated[
+            list[str] | None, typer.Argument(help=f"{what} (or --from-file / stdin).")
+        ] = None,
         from_file: FromFileOpt = None,
         out: OutOpt = None,
         archive: ArchiveOpt = Path("tiktok-archive"),
@@ -228,7 +273,9 @@ def _items_command(name: str, fetch_name: str, kind: str, what: str, *, ids: boo
         progress: ProgressOpt = None,
         sandbox: SandboxOpt = False,
         max_requests: BudgetOpt = None,
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be asked.")] = False,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="Print what would be asked.")
+        ] = False,
     ) -> None:
         def go() -> None:
             from . import fetch
@@ -242,14 +289,21 @@ def _items_command(name: str, fetch_name: str, kind: str, what: str, *, ids: boo
                 return
             fn = getattr(fetch, fetch_name)
             result = fn(
-                values, client=_client(sandbox, max_requests), archive=archive,
-                resume=resume, progress=progress,
-            )  # fmt: skip
+                values,
+                client=_client(sandbox, max_requests),
+                archive=archive,
+                resume=resume,
+                progress=progress,
+            )
             _finish(result, out, kind)
 
         _run(go)
 
-    command.__doc__ = f"{kind.replace('_', ' ').capitalize()} for each of the {what} given.\n\nExample: tiktok-research {name} --from-file items.txt --out {kind}.parquet"
+    title = kind.replace("_", " ").capitalize()
+    command.__doc__ = (
+        f"{title} for each of the {what} given.\n\n"
+        f"Example: tiktok-research {name} --from-file items.txt --out {kind}.parquet"
+    )
     app.command(name=name)(command)
 
 
@@ -269,9 +323,9 @@ _items_command("reviews", "fetch_reviews", "reviews", "product ids", ids=True)
 @app.command()
 def merge(
     paths: Annotated[list[str], typer.Argument(help="Files, folders or globs of JSON dumps.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for one Parquet file per table.")] = Path(
-        "merged"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for one Parquet file per table.")
+    ] = Path("merged"),
 ) -> None:
     """Merge JSON dumps (our archive, raw responses, curl-script and official-wrapper files).
 
@@ -291,8 +345,12 @@ def merge(
 @select_app.command("video-ids")
 def select_video_ids_cmd(
     table: Annotated[Path, typer.Argument(help="A videos table (.parquet).")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Text file, one id per line.")] = None,
-    min_comments: Annotated[int | None, typer.Option(help="Only videos with this many comments.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Text file, one id per line.")
+    ] = None,
+    min_comments: Annotated[
+        int | None, typer.Option(help="Only videos with this many comments.")
+    ] = None,
     top: Annotated[int | None, typer.Option(help="Keep the first N.")] = None,
     by: Annotated[str, typer.Option(help="Rank by this column.")] = "comment_count",
 ) -> None:
@@ -315,7 +373,9 @@ def select_video_ids_cmd(
 @select_app.command("usernames")
 def select_usernames_cmd(
     table: Annotated[Path, typer.Argument(help="A videos, comments or users table (.parquet).")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Text file, one name per line.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Text file, one name per line.")
+    ] = None,
     top: Annotated[int | None, typer.Option(help="Keep the N most active.")] = None,
 ) -> None:
     """Unique usernames, most active first, for user-info or follower queries."""
@@ -334,7 +394,9 @@ def select_usernames_cmd(
 @app.command()
 def summary(
     table: Annotated[Path, typer.Argument(help="A videos table (.parquet) or dataset folder.")],
-    by: Annotated[str, typer.Option(help="day, week, month, hashtag, region, creator, video_length, music")] = "month",
+    by: Annotated[
+        str, typer.Option(help="day, week, month, hashtag, region, creator, video_length, music")
+    ] = "month",
     top: Annotated[int, typer.Option(help="Rows to show.")] = 20,
 ) -> None:
     """Engagement summary of a videos table.
@@ -345,9 +407,13 @@ def summary(
 
     from .analysis import summarize
 
-    df = pl.read_parquet(table) if table.is_file() else pl.scan_parquet(f"{table}/**/*.parquet").collect()
+    df = (
+        pl.read_parquet(table)
+        if table.is_file()
+        else pl.scan_parquet(f"{table}/**/*.parquet").collect()
+    )
     with pl.Config(tbl_rows=top, tbl_cols=12, tbl_width_chars=160, fmt_str_lengths=30):
-        typer.echo(str(summarize(df, by=by).head(top)))
+        typer.echo(str(summarize(df, by=by).head(top)))  # type: ignore[arg-type]
 
 
 @app.command()
@@ -369,6 +435,14 @@ def sandbox_serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     seed: Annotated[int, typer.Option(help="Corpus seed.")] = 0,
     n_videos: Annotated[int | None, typer.Option(help="Corpus size.")] = None,
+    latency: Annotated[float | None, typer.Option(help="Seconds added to every answer.")] = None,
+    rate_limit_qps: Annotated[
+        float | None, typer.Option(help="Answer 429 above this many requests per second.")
+    ] = None,
+    search_id_ttl: Annotated[int, typer.Option(help="Lifetime of a search_id, seconds.")] = 7200,
+    daily_quota: Annotated[
+        int | None, typer.Option(help="Requests per client and UTC day (default 1,000).")
+    ] = None,
 ) -> None:
     """Run the sandbox as an HTTP server; point TIKTOK_RESEARCH_BASE_URL at the URL it prints.
 
@@ -376,9 +450,15 @@ def sandbox_serve(
     """
     from .sandbox import SandboxConfig, serve
 
-    kw: dict[str, Any] = {"seed": seed}
+    kw: dict[str, Any] = {"seed": seed, "search_id_ttl": search_id_ttl}
     if n_videos is not None:
         kw["n_videos"] = n_videos
+    if latency is not None:
+        kw["latency"] = latency
+    if rate_limit_qps is not None:
+        kw["rate_limit_qps"] = rate_limit_qps
+    if daily_quota is not None:
+        kw["daily_quota"] = {"research": daily_quota, "social": max(daily_quota, 20_000)}
     serve(host=host, port=port, config=SandboxConfig(**kw))
 
 

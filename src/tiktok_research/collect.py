@@ -1,7 +1,7 @@
-"""The collection pipeline: tasks (date windows or items) run concurrently, every page archived, resumable.
+"""The collection pipeline: concurrent tasks (windows or items), every page archived, resumable.
 
 A *collection* is one call such as ``fetch_videos(query, "20240101", "20240331")``. With
-``archive=DIR`` it lives in ``DIR/<kind>-<digest>/``, where the digest is derived from what was asked
+``archive=DIR`` it lives in ``DIR/<kind>-<digest>/``; the digest is derived from what was asked
 (endpoint, query, dates, fields, items), so calling the same function again on the same archive
 finds it and continues::
 
@@ -34,7 +34,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -47,7 +47,6 @@ from .errors import (
     InvalidRequestError,
     QuotaExhaustedError,
     ScopeNotAuthorizedError,
-    ServerError,
     TikTokResearchError,
     UnavailableError,
 )
@@ -55,7 +54,13 @@ from .pagination import Page
 
 log = logging.getLogger("tiktok_research")
 
-__all__ = ["CollectionReport", "FetchResult", "IncompleteCollectionWarning", "Task", "run_collection"]
+__all__ = [
+    "CollectionReport",
+    "FetchResult",
+    "IncompleteCollectionWarning",
+    "Task",
+    "run_collection",
+]
 
 FAILURE_SCHEMA = pl.Schema(
     {
@@ -137,7 +142,7 @@ class FetchResult(pl.DataFrame):
     def _wrap(
         cls, df: pl.DataFrame, failures: pl.DataFrame, report: CollectionReport
     ) -> FetchResult:
-        out = cls._from_pydf(df._df)
+        out = cast(FetchResult, cls._from_pydf(df._df))
         out.__dict__["_failures"] = failures
         out.__dict__["_report"] = report
         return out
@@ -199,7 +204,9 @@ class _Journal:
                 try:
                     entry = json.loads(line)
                 except ValueError:
-                    log.warning("%s line %d is truncated (interrupted write); ignored", self.path, n)
+                    log.warning(
+                        "%s line %d is truncated (interrupted write); ignored", self.path, n
+                    )
                     continue
                 out[entry["task"]] = entry
         return out
@@ -252,33 +259,54 @@ class _Replay:
     """Answers requests that an earlier run already received, from the archive.
 
     A crash can land between archiving a page and journalling the position after it; the resumed
-    run then asks for that page again. This index (request path + body -> archived ok answer)
-    lets the client answer it from disk instead of spending a request.
+    run then asks for that page again. This index (request path + body -> where the archived ok
+    answer is) lets the client answer it from disk instead of spending a request. Only the files
+    of runs that did not finish are indexed (a finished run left nothing to ask again), and only
+    offsets are kept in memory, never the answers.
     """
 
     def __init__(self, files: Sequence[Path]) -> None:
-        from ._archive import iter_archive
+        self._where: dict[str, tuple[Path, int, int]] = {}
+        for path in files:
+            if path.name.endswith(".gz"):
+                continue
+            offset = 0
+            with open(path, "rb") as fh:
+                for line in fh:
+                    size = len(line)
+                    if b'"http_status": 200' in line[:400]:
+                        try:
+                            env = json.loads(line)
+                        except ValueError:
+                            env = None
+                        if env is not None and self._is_ok(env):
+                            req = env.get("request") or {}
+                            key = self.key(req.get("path"), req.get("body"))
+                            self._where[key] = (path, offset, size)
+                    offset += size
 
-        self._answers: dict[str, tuple[int, bytes]] = {}
-        for env in iter_archive(files):
-            meta, req = env.get("meta", {}), env.get("request", {})
-            if meta.get("http_status") != 200 or "response" not in env:
-                continue
-            resp = env["response"]
-            if not isinstance(resp, dict) or (resp.get("error") or {}).get("code", "ok") != "ok":
-                continue
-            key = self.key(req.get("path"), req.get("body"))
-            self._answers[key] = (200, json.dumps(resp, ensure_ascii=False).encode())
+    @staticmethod
+    def _is_ok(env: dict[str, Any]) -> bool:
+        resp = env.get("response")
+        return isinstance(resp, dict) and (resp.get("error") or {}).get("code", "ok") == "ok"
 
     @staticmethod
     def key(path: Any, body: Any) -> str:
         return json.dumps([path, body], sort_keys=True, ensure_ascii=False, default=str)
 
     def __len__(self) -> int:
-        return len(self._answers)
+        return len(self._where)
 
     def lookup(self, path: str, body: dict[str, Any]) -> tuple[int, bytes] | None:
-        return self._answers.get(self.key(path, body))
+        where = self._where.get(self.key(path, body))
+        if where is None:
+            return None
+        file, offset, size = where
+        with open(file, "rb") as fh:
+            fh.seek(offset)
+            env = json.loads(fh.read(size))
+        log.info("answered %s from the archive (fetched by an interrupted run)", path)
+        return 200, json.dumps(env["response"], ensure_ascii=False).encode()
 
 
 # ----------------------------------------------------------------------------------- progress
@@ -293,7 +321,7 @@ def _progress_enabled(progress: bool | None) -> bool:
 
 
 class _Progress:
-    def __init__(self, enabled: bool, total: int, desc: str, client: Any) -> None:
+    def __init__(self, enabled: bool, total: int, desc: str, client: Any, done: int = 0) -> None:
         self._bar: Any = None
         self._client = client
         self._lock = threading.Lock()
@@ -302,7 +330,7 @@ class _Progress:
         if enabled:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=total, desc=desc, unit="task", dynamic_ncols=True)
+            self._bar = tqdm(total=total, initial=done, desc=desc, unit="task", dynamic_ncols=True)
 
     def page(self, rows: int) -> None:
         with self._lock:
@@ -315,7 +343,7 @@ class _Progress:
                     post["requests"] = spent
                     left = self._client.quota.remaining
                     post["quota left"] = min(left.values()) if left else "?"
-                except Exception:  # noqa: BLE001 - progress must never break a collection
+                except Exception:
                     pass
                 self._bar.set_postfix(post, refresh=False)
 
@@ -332,6 +360,7 @@ class _Progress:
 # ------------------------------------------------------------------------------------- engine
 
 
+# an item that fails with these fails for good (not found, private, list not public, no scope)
 _ITEM_FAILURES = (UnavailableError, ScopeNotAuthorizedError, InvalidRequestError)
 _STOPS = (QuotaExhaustedError, BudgetExhaustedError)
 
@@ -339,8 +368,12 @@ _STOPS = (QuotaExhaustedError, BudgetExhaustedError)
 def _spent(client: Any) -> int:
     try:
         return int(sum(client.requests_spent.values()))
-    except Exception:  # noqa: BLE001
+    except Exception:
         return 0
+
+
+def _slug(key: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
 
 
 def run_collection(
@@ -358,6 +391,7 @@ def run_collection(
     retry_failed: bool = False,
     warnings_: Sequence[str] = (),
     dataset: str | Path | None = None,
+    materialize: bool = True,
 ) -> FetchResult:
     """Run the tasks of a collection and return its table.
 
@@ -374,7 +408,11 @@ def run_collection(
         sort: Puts the final table in its canonical order.
         retry_failed: Retry items that failed for good in an earlier run.
         warnings_: Messages to carry in the report (e.g. not-yet-indexed windows).
-        dataset: Also write the table as a hive-partitioned Parquet dataset here.
+        dataset: Write the table as a hive-partitioned Parquet dataset here.
+        materialize: Build the whole table in memory and return it. With ``dataset`` and
+            ``materialize=False`` each task's rows are written to the dataset as soon as the task
+            finishes (one page file per task), so memory holds one task's rows at most, whatever
+            the size of the collection; the returned frame is then empty (read the dataset).
 
     Returns:
         A :class:`FetchResult`.
@@ -383,6 +421,7 @@ def run_collection(
         AuthenticationError: Credentials are wrong: nothing can succeed.
     """
     ep: Endpoint = ENDPOINTS[endpoint]
+    streaming = dataset is not None and not materialize
     temp: tempfile.TemporaryDirectory[str] | None = None
     if archive is None:
         temp = tempfile.TemporaryDirectory(prefix="tiktok-research-")
@@ -406,27 +445,42 @@ def run_collection(
     replay = _Replay(earlier_files) if earlier_files else None
 
     run = _new_run_id()
-    writer = ArchiveWriter(folder / f"pages-{run}.jsonl")
-    page_no = 0
-    page_lock = threading.Lock()
+    run_writer = ArchiveWriter(folder / f"pages-{run}.jsonl")
+    counters = {"page": 0}
+    lock = threading.Lock()
     stop = threading.Event()
     spent_before = _spent(client)
 
-    def on_response(
-        ep_name: str, request: dict[str, Any], status: int, raw: bytes, at: datetime
-    ) -> None:
-        nonlocal page_no
-        with page_lock:
-            n = page_no
-            page_no += 1
-        sent = {"path": request.get("path"), "params": request.get("params"), "body": request.get("body")}
-        writer.write(
-            run=run, page=n, endpoint=ep_name, request=sent, status=status, body=raw,
-            retrieved_at=at,
-        )  # fmt: skip
+    def archiver(writer: ArchiveWriter) -> Callable[..., None]:
+        def on_response(
+            ep_name: str, request: dict[str, Any], status: int, raw: bytes, at: datetime
+        ) -> None:
+            with lock:
+                n = counters["page"]
+                counters["page"] += 1
+            sent = {k: request.get(k) for k in ("path", "params", "body")}
+            writer.write(
+                run=run,
+                page=n,
+                endpoint=ep_name,
+                request=sent,
+                status=status,
+                body=raw,
+                retrieved_at=at,
+            )
+
+        return on_response
+
+    def convert(task: Task) -> None:
+        """Streaming: write one finished task's rows (from every run) to the dataset."""
+        from .io import write_dataset
+
+        files = sorted(folder.glob(f"pages-*--{_slug(task.key)}.jsonl*"))
+        table = build_table_from_files(files, ep, sort)
+        write_dataset(table, dataset, table=ep.table, run_id=f"{folder.name}-{_slug(task.key)}")  # type: ignore[arg-type]
+        journal.append({"task": task.key, "status": "done", "state": None, "run": run})
 
     failures: list[dict[str, Any]] = []
-    failures_lock = threading.Lock()
     todo: list[Task] = []
     for task in tasks:
         entry = previous.get(task.key)
@@ -451,37 +505,56 @@ def run_collection(
     }
     _atomic_write_json(manifest_path, manifest)
 
-    bar = _Progress(_progress_enabled(progress), len(tasks), kind, client)
-    bar._bar is not None and bar._bar.update(report.tasks_done)  # noqa: B018
+    bar = _Progress(_progress_enabled(progress), len(tasks), kind, client, report.tasks_done)
+
+    def fail(task: Task, e: TikTokResearchError, *, final: bool) -> None:
+        err = {
+            "code": e.code,
+            "message": e.message,
+            "log_id": e.log_id,
+            "http_status": e.http_status,
+        }
+        if final:
+            journal.append({"task": task.key, "status": "failed", "error": err, "run": run})
+        with lock:
+            failures.append({"item": task.item, **err})
 
     def run_task(task: Task) -> None:
-        entry = previous.get(task.key)
-        state = entry.get("state") if entry and entry.get("status") == "pending" else None
+        entry = previous.get(task.key) or {}
         if stop.is_set():
             report.pending[task.key] = report.stopped_by or "stopped"
             return
+        if streaming and entry.get("status") == "fetched":
+            convert(task)  # every page is archived already: no request needed
+            report.tasks_done += 1
+            bar.task_done()
+            return
+        state = entry.get("state") if entry.get("status") == "pending" else None
+        writer = (
+            ArchiveWriter(folder / f"pages-{run}--{_slug(task.key)}.jsonl")
+            if streaming
+            else run_writer
+        )
+        finished = False
         try:
-            pages = task.pages(state, on_response)
-            if replay is not None and hasattr(client, "_replay"):
-                pass
-            for page in pages:
+            fetched = False
+            for page in task.pages(state, archiver(writer)):
                 bar.page(len(page.items))
-                done = page.state is None
+                fetched = page.state is None
+                status = ("fetched" if streaming else "done") if fetched else "pending"
                 journal.append(
-                    {
-                        "task": task.key,
-                        "status": "done" if done else "pending",
-                        "state": page.state,
-                        "run": run,
-                    }
+                    {"task": task.key, "status": status, "state": page.state, "run": run}
                 )
-                if stop.is_set() and not done:
+                if stop.is_set() and not fetched:
                     report.pending[task.key] = report.stopped_by or "stopped"
                     return
-            else:
-                # an iterator that yields nothing (e.g. an empty sequence) is finished too
-                if not (previous.get(task.key) or {}).get("status") == "done":
-                    journal.append({"task": task.key, "status": "done", "state": None, "run": run})
+            if not fetched:  # a sequence that yielded nothing at all is finished too
+                status = "fetched" if streaming else "done"
+                journal.append({"task": task.key, "status": status, "state": None, "run": run})
+            finished = True
+            if streaming:
+                writer.close(compress=True)
+                convert(task)
             report.tasks_done += 1
             bar.task_done()
         except _STOPS as e:
@@ -499,36 +572,22 @@ def run_collection(
             if task.item is None:  # a window: the query itself is wrong, stop everything
                 stop.set()
                 raise
-            err = {
-                "code": e.code,
-                "message": e.message,
-                "log_id": e.log_id,
-                "http_status": e.http_status,
-            }
-            journal.append({"task": task.key, "status": "failed", "error": err, "run": run})
-            with failures_lock:
-                failures.append({"item": task.item, **err})
+            fail(task, e, final=True)
             report.tasks_done += 1
             bar.task_done()
-        except (ServerError, TikTokResearchError) as e:
+        except TikTokResearchError as e:  # server errors after every retry: try again next run
             if e.state is not None:
                 journal.append(
                     {"task": task.key, "status": "pending", "state": e.state, "run": run}
                 )
             report.pending[task.key] = f"{type(e).__name__}: {e}"
             if task.item is not None:
-                with failures_lock:
-                    failures.append(
-                        {
-                            "item": task.item,
-                            "code": e.code,
-                            "message": e.message,
-                            "log_id": e.log_id,
-                            "http_status": e.http_status,
-                        }
-                    )
+                fail(task, e, final=False)
+        finally:
+            if streaming and not finished:
+                writer.close(compress=False)
 
-    if replay is not None and hasattr(client, "set_replay"):
+    if replay is not None and len(replay):
         client.set_replay(replay.lookup)
     try:
         if todo:
@@ -539,29 +598,26 @@ def run_collection(
             else:
                 with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=kind) as pool:
                     futures: list[Future[None]] = [pool.submit(run_task, t) for t in todo]
-                    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                    wait(futures, return_when=FIRST_EXCEPTION)
                     for fut in futures:
                         if fut.done() and fut.exception() is not None:
                             stop.set()
                             for other in futures:
                                 other.cancel()
                             raise fut.exception()  # type: ignore[misc]
-                    for fut in futures:
-                        fut.result()
     finally:
-        if replay is not None and hasattr(client, "set_replay"):
+        if replay is not None and len(replay):
             client.set_replay(None)
         bar.close()
         journal.close()
         report.requests_spent = _spent(client) - spent_before
-        report.pages = page_no
-        complete = not report.pending and report.tasks_done >= len(tasks)
-        report.complete = complete
-        writer.close(compress=complete)
+        report.pages = counters["page"]
+        report.complete = not report.pending and report.tasks_done >= len(tasks)
+        run_writer.close(compress=report.complete)
         manifest.update(
             {
                 "finished_at": datetime.now(UTC).isoformat(),
-                "status": "complete" if complete else "incomplete",
+                "status": "complete" if report.complete else "incomplete",
                 "requests_spent": report.requests_spent,
                 "pages": report.pages,
                 "tasks_done": report.tasks_done,
@@ -571,12 +627,16 @@ def run_collection(
         )
         _atomic_write_json(manifest_path, manifest)
 
-    table = build_table(folder, ep, sort)
-    report.rows = table.height
-    if dataset is not None:
-        from .io import write_dataset
+    if streaming:
+        table = schemas.empty(ep.table)
+        report.rows = _dataset_rows(Path(dataset), folder.name)  # type: ignore[arg-type]
+    else:
+        table = build_table_from_files(_page_files(folder), ep, sort)
+        report.rows = table.height
+        if dataset is not None:
+            from .io import write_dataset
 
-        write_dataset(table, dataset, table=ep.table, run_id=run)
+            write_dataset(table, dataset, table=ep.table, run_id=folder.name)
     if temp is not None:
         temp.cleanup()
     if not report.complete:
@@ -588,25 +648,36 @@ def run_collection(
             stacklevel=3,
         )
     fail_df = (
-        pl.DataFrame(failures, schema=FAILURE_SCHEMA) if failures else pl.DataFrame(schema=FAILURE_SCHEMA)
+        pl.DataFrame(failures, schema=FAILURE_SCHEMA)
+        if failures
+        else pl.DataFrame(schema=FAILURE_SCHEMA)
     )
     return FetchResult._wrap(table, fail_df, report)
+
+
+def _dataset_rows(root: Path, prefix: str) -> int:
+    files = sorted(root.glob(f"**/part-{prefix}-*.parquet"))
+    if not files:
+        return 0
+    return int(pl.scan_parquet(files).select(pl.len()).collect().item())
+
+
+def build_table_from_files(
+    files: Sequence[Path], ep: Endpoint, sort: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+) -> pl.DataFrame:
+    """The table of archived pages (every run's; de-duplicated; declared schema; no network)."""
+    from .merge import merge_dumps
+
+    if not files:
+        return schemas.empty(ep.table)
+    merged = merge_dumps(list(files), endpoint=ep.name)
+    table = merged.tables.get(ep.table)
+    table = schemas.empty(ep.table) if table is None else schemas.cast(table, ep.table)
+    return sort(table) if sort is not None else table
 
 
 def build_table(
     folder: Path, ep: Endpoint, sort: Callable[[pl.DataFrame], pl.DataFrame] | None = None
 ) -> pl.DataFrame:
-    """Rebuild a collection's table from every run's archived pages (no network)."""
-    from .merge import merge_dumps
-
-    files = _page_files(folder)
-    if not files:
-        return schemas.empty(ep.table)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        merged = merge_dumps(files, endpoint=ep.name)
-    table = merged.tables.get(ep.table)
-    if table is None:
-        table = schemas.empty(ep.table)
-    table = schemas.cast(table, ep.table)
-    return sort(table) if sort is not None else table
+    """Rebuild a collection's table from the archive folder of the collection (no network)."""
+    return build_table_from_files(_page_files(folder), ep, sort)

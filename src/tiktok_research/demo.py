@@ -18,7 +18,9 @@ __all__ = ["run_demo"]
 DEMO_START, DEMO_END = "2024-01-01", "2024-04-30"
 
 
-def run_demo(out: str | Path, *, echo: Callable[[str], Any] = print, progress: bool | None = None) -> dict[str, Any]:
+def run_demo(
+    out: str | Path, *, echo: Callable[[str], Any] = print, progress: bool | None = None
+) -> dict[str, Any]:
     """Run the demo and write everything under ``out``.
 
     Args:
@@ -52,11 +54,15 @@ def run_demo(out: str | Path, *, echo: Callable[[str], Any] = print, progress: b
         echo(f"sandbox serving the Research API at {base_url} (offline, synthetic data)")
         # Real use: Client() reads TIKTOK_CLIENT_KEY / TIKTOK_CLIENT_SECRET instead.
         client = Client("sandbox", "sandbox", base_url=base_url, qps=20)
-        query = Q.hashtag_name.isin(["climate", "climatechange", "sustainability"]) & ~Q.region_code.eq("CN")
+        query = Q.hashtag_name.isin(
+            ["climate", "climatechange", "sustainability"]
+        ) & ~Q.region_code.eq("CN")
         echo(f"\nquery: {query!r}")
         echo(str(client.plan(query, DEMO_START, DEMO_END)))
 
-        videos = fetch_videos(query, DEMO_START, DEMO_END, client=client, archive=archive, progress=progress)
+        videos = fetch_videos(
+            query, DEMO_START, DEMO_END, client=client, archive=archive, progress=progress
+        )
         echo(f"\n{videos.report}")
         write_parquet(videos, out / "videos.parquet", table="videos")
 
@@ -71,7 +77,8 @@ def run_demo(out: str | Path, *, echo: Callable[[str], Any] = print, progress: b
         users = fetch_user_info(names, client=client, archive=archive, progress=progress)
         echo(f"\n{users.report}")
         if users.failures.height:
-            echo(f"{users.failures.height} account(s) could not be read (kept in users_failures.parquet):")
+            n = users.failures.height
+            echo(f"{n} account(s) could not be read (kept in users_failures.parquet):")
             with pl.Config(tbl_rows=5, fmt_str_lengths=60):
                 echo(str(users.failures.select("item", "code", "message").head(5)))
             users.failures.write_parquet(out / "users_failures.parquet")
@@ -84,16 +91,22 @@ def run_demo(out: str | Path, *, echo: Callable[[str], Any] = print, progress: b
         echo(
             str(
                 by_month.select(
-                    "month", "videos", "creators", "view_count_sum", "view_count_median",
+                    "month",
+                    "videos",
+                    "creators",
+                    "view_count_sum",
+                    "view_count_median",
                     "engagement_rate_median",
                 )
             )
-        )  # fmt: skip
+        )
         echo("\ntop hashtags:")
         echo(str(analysis.top_hashtags(videos, n=8)))
 
     drawings: dict[str, Callable[[Any], Any]] = {
-        "engagement_over_time": lambda ax: plots.plot_engagement_over_time(videos, by="week", ax=ax),
+        "engagement_over_time": lambda ax: plots.plot_engagement_over_time(
+            videos, by="week", ax=ax
+        ),
         "views_distribution": lambda ax: plots.plot_distribution(videos, "view_count", ax=ax),
         "top_hashtags": lambda ax: plots.plot_top_hashtags(videos, ax=ax),
         "regions": lambda ax: plots.plot_regions(videos, ax=ax),
@@ -112,6 +125,8 @@ def run_demo(out: str | Path, *, echo: Callable[[str], Any] = print, progress: b
         f"\nrequests spent: {total} ({', '.join(f'{k} {v}' for k, v in sorted(spent.items()))}); "
         f"a real account has 1,000 a day"
     )
-    echo(f"wrote {out}/videos.parquet, comments.parquet, users.parquet, archive/, plots/ "
-         f"in {time.monotonic() - t0:.1f} s")  # fmt: skip
+    echo(
+        f"wrote {out}/videos.parquet, comments.parquet, users.parquet, archive/, plots/ "
+        f"in {time.monotonic() - t0:.1f} s"
+    )
     return {"videos": videos, "comments": comments, "users": users, "requests": spent}

@@ -27,11 +27,12 @@ import polars as pl
 
 from ._endpoints import ENDPOINTS
 from ._windows import format_date, parse_date, split_windows
-from .collect import FetchResult, Task, run_collection
+from .collect import CollectionReport, FetchResult, Task, run_collection
 from .errors import InvalidRequestError, NotYetIndexedWarning
 from .pagination import Page
 
 __all__ = [
+    "collect_videos",
     "fetch_comments",
     "fetch_followers",
     "fetch_following",
@@ -94,7 +95,9 @@ def _unique(values: Iterable[Any]) -> list[Any]:
 def _usernames(values: Items) -> list[str]:
     from .client import clean_username
 
-    return _unique(clean_username(v) for v in _as_list(values, ("username", "source_username"), "usernames"))
+    return _unique(
+        clean_username(v) for v in _as_list(values, ("username", "source_username"), "usernames")
+    )
 
 
 def _ids(values: Items, key: str, columns: Sequence[str]) -> list[int]:
@@ -145,14 +148,14 @@ def _fan_out(
     ep = ENDPOINTS[endpoint]
     field_list = None
     if fields is not None:
-        field_list = [f.strip() for f in fields.split(",")] if isinstance(fields, str) else list(fields)
+        field_list = (
+            [f.strip() for f in fields.split(",")] if isinstance(fields, str) else list(fields)
+        )
 
     def make(item: Any) -> Task:
         body = params(item)
 
-        def pages(
-            state: dict[str, Any] | None, on_response: Callable[..., None]
-        ) -> Iterator[Page]:
+        def pages(state: dict[str, Any] | None, on_response: Callable[..., None]) -> Iterator[Page]:
             return c.pages(  # type: ignore[no-any-return]
                 endpoint,
                 body,
@@ -169,8 +172,12 @@ def _fan_out(
     # built lazily, so check the parameters through the client's own validation now
     for item in items:
         c._check_params(ep, params(item))
-    spec = {"items": [str(i) for i in items], "fields": field_list, "max_total": max_total,
-            **(extra_spec or {})}  # fmt: skip
+    spec = {
+        "items": [str(i) for i in items],
+        "fields": field_list,
+        "max_total": max_total,
+        **(extra_spec or {}),
+    }
     sort = _sort_by_items(sort_column, items) if sort_column else None
     return run_collection(
         client=c,
@@ -201,6 +208,7 @@ def fetch_videos(
     progress: bool | None = None,
     max_workers: int = 4,
     dataset: str | Path | None = None,
+    materialize: bool = True,
 ) -> FetchResult:
     """Collect the videos matching a query between two days (UTC, both inclusive).
 
@@ -222,6 +230,8 @@ def fetch_videos(
         progress: Progress bars (None: on a terminal or in a notebook only).
         max_workers: Windows collected at the same time.
         dataset: Also write a hive-partitioned Parquet dataset (by creation month) here.
+        materialize: With ``dataset``, False writes each window to the dataset as soon as it is
+            complete and keeps nothing in memory (see :func:`collect_videos`).
 
     Returns:
         The videos table (:data:`tiktok_research.schemas.VIDEOS`), newest id first, with
@@ -242,7 +252,9 @@ def fetch_videos(
     windows = split_windows(s, e)  # validates the range (reversed ranges fail here)
     field_list = None
     if fields is not None:
-        field_list = [f.strip() for f in fields.split(",")] if isinstance(fields, str) else list(fields)
+        field_list = (
+            [f.strip() for f in fields.split(",")] if isinstance(fields, str) else list(fields)
+        )
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NotYetIndexedWarning)
@@ -265,7 +277,9 @@ def fetch_videos(
 
     if max_total is not None:
         # an exact total needs the windows one after another, newest results of each first
-        def all_pages(state: dict[str, Any] | None, on_response: Callable[..., None]) -> Iterator[Page]:
+        def all_pages(
+            state: dict[str, Any] | None, on_response: Callable[..., None]
+        ) -> Iterator[Page]:
             return c.video_pages(  # type: ignore[no-any-return]
                 q, s, e, max_total=max_total, state=state, on_response=on_response, **common
             )
@@ -295,7 +309,54 @@ def fetch_videos(
         sort=lambda df: df.sort("id", descending=True, nulls_last=True),
         warnings_=notes,
         dataset=dataset,
+        materialize=materialize,
     )
+
+
+def collect_videos(
+    query: Any,
+    start_date: date | datetime | str,
+    end_date: date | datetime | str,
+    dataset: str | Path,
+    *,
+    archive: str | Path,
+    fields: Sequence[str] | str | None = None,
+    client: Any = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 4,
+) -> CollectionReport:
+    """Collect videos straight into a Parquet dataset, for collections larger than memory.
+
+    Each date window is written to ``dataset`` (hive-partitioned by ``create_month``) as soon as
+    its last page arrives, so memory holds one window's rows at most. Read the result lazily with
+    :func:`tiktok_research.io.read_dataset`. Resuming works as for :func:`fetch_videos`; a window
+    written twice replaces its own files, so rows are never doubled.
+
+    Args:
+        query, start_date, end_date, fields, client, resume, progress, max_workers: As for
+            :func:`fetch_videos`.
+        dataset: Folder of the Parquet dataset.
+        archive: Folder of the raw archive (required: it is what the dataset is built from).
+
+    Returns:
+        The :class:`~tiktok_research.collect.CollectionReport` (``rows`` counts the dataset's rows
+        of this collection).
+    """
+    result = fetch_videos(
+        query,
+        start_date,
+        end_date,
+        fields=fields,
+        client=client,
+        archive=archive,
+        resume=resume,
+        progress=progress,
+        max_workers=max_workers,
+        dataset=dataset,
+        materialize=False,
+    )
+    return result.report
 
 
 def fetch_user_info(
@@ -323,11 +384,20 @@ def fetch_user_info(
     """
     names = _usernames(usernames)
     return _fan_out(
-        endpoint="user_info", kind="users", items=names,
-        params=lambda u: {"username": u}, key=lambda u: f"user:{u}", client=client,
-        fields=fields, archive=archive, resume=resume, progress=progress,
-        max_workers=max_workers, sort_column="username", retry_failed=retry_failed,
-    )  # fmt: skip
+        endpoint="user_info",
+        kind="users",
+        items=names,
+        params=lambda u: {"username": u},
+        key=lambda u: f"user:{u}",
+        client=client,
+        fields=fields,
+        archive=archive,
+        resume=resume,
+        progress=progress,
+        max_workers=max_workers,
+        sort_column="username",
+        retry_failed=retry_failed,
+    )
 
 
 def _user_list(endpoint: str, kind: str) -> Callable[..., FetchResult]:
@@ -347,12 +417,21 @@ def _user_list(endpoint: str, kind: str) -> Callable[..., FetchResult]:
     ) -> FetchResult:
         names = _usernames(usernames)
         return _fan_out(
-            endpoint=endpoint, kind=kind, items=names,
-            params=lambda u: {"username": u}, key=lambda u: f"user:{u}", client=client,
-            fields=fields if ep.fields_in != "none" else None, archive=archive, resume=resume,
-            progress=progress, max_workers=max_workers, sort_column="source_username",
-            max_total=max_total, retry_failed=retry_failed,
-        )  # fmt: skip
+            endpoint=endpoint,
+            kind=kind,
+            items=names,
+            params=lambda u: {"username": u},
+            key=lambda u: f"user:{u}",
+            client=client,
+            fields=fields if ep.fields_in != "none" else None,
+            archive=archive,
+            resume=resume,
+            progress=progress,
+            max_workers=max_workers,
+            sort_column="source_username",
+            max_total=max_total,
+            retry_failed=retry_failed,
+        )
 
     fetch.__name__ = f"fetch_{kind}"
     fetch.__doc__ = f"""The {kind.replace("_", " ")} of each account ({ep.path}).
@@ -407,24 +486,39 @@ def fetch_comments(
     """
     ids = _ids(video_ids, "video_id", ("id", "video_id"))
     common: dict[str, Any] = dict(
-        client=_client(client), fields=fields, archive=archive, resume=resume,
-        progress=progress, max_workers=max_workers, retry_failed=retry_failed,
-    )  # fmt: skip
+        client=_client(client),
+        fields=fields,
+        archive=archive,
+        resume=resume,
+        progress=progress,
+        max_workers=max_workers,
+        retry_failed=retry_failed,
+    )
     top = _fan_out(
-        endpoint="comments", kind="comments", items=ids,
-        params=lambda v: {"video_id": v}, key=lambda v: f"video:{v}",
-        sort_column="video_id", max_total=max_total, **common,
-    )  # fmt: skip
+        endpoint="comments",
+        kind="comments",
+        items=ids,
+        params=lambda v: {"video_id": v},
+        key=lambda v: f"video:{v}",
+        sort_column="video_id",
+        max_total=max_total,
+        **common,
+    )
     if not replies:
         return top
     parents = top.filter(pl.col("reply_count").fill_null(0) > 0)["id"].to_list()
     if not parents:
         return top
     more = _fan_out(
-        endpoint="comments", kind="replies", items=parents,
-        params=lambda c: {"comment_id": c}, key=lambda c: f"comment:{c}",
-        sort_column=None, extra_spec={"replies": True}, **common,
-    )  # fmt: skip
+        endpoint="comments",
+        kind="replies",
+        items=parents,
+        params=lambda c: {"comment_id": c},
+        key=lambda c: f"comment:{c}",
+        sort_column=None,
+        extra_spec={"replies": True},
+        **common,
+    )
     table = pl.concat([pl.DataFrame(top), pl.DataFrame(more)], how="vertical").unique(
         subset=["id"], keep="first", maintain_order=True
     )
@@ -456,11 +550,19 @@ def fetch_playlists(
     """
     ids = _ids(playlist_ids, "playlist_id", ("playlist_id",))
     return _fan_out(
-        endpoint="playlist_info", kind="playlists", items=ids,
-        params=lambda p: {"playlist_id": p}, key=lambda p: f"playlist:{p}", client=client,
-        fields=None, archive=archive, resume=resume, progress=progress,
-        max_workers=max_workers, sort_column="playlist_id",
-    )  # fmt: skip
+        endpoint="playlist_info",
+        kind="playlists",
+        items=ids,
+        params=lambda p: {"playlist_id": p},
+        key=lambda p: f"playlist:{p}",
+        client=client,
+        fields=None,
+        archive=archive,
+        resume=resume,
+        progress=progress,
+        max_workers=max_workers,
+        sort_column="playlist_id",
+    )
 
 
 def fetch_shops(
@@ -476,11 +578,19 @@ def fetch_shops(
     """TikTok Shop shops matching each name (EU only)."""
     names = _unique(str(v).strip() for v in _as_list(shop_names, ("shop_name",), "shop_names"))
     return _fan_out(
-        endpoint="tts_shop", kind="shops", items=names,
-        params=lambda n: {"shop_name": n}, key=lambda n: f"shop:{n}", client=client,
-        fields=fields, archive=archive, resume=resume, progress=progress,
-        max_workers=max_workers, sort_column=None,
-    )  # fmt: skip
+        endpoint="tts_shop",
+        kind="shops",
+        items=names,
+        params=lambda n: {"shop_name": n},
+        key=lambda n: f"shop:{n}",
+        client=client,
+        fields=fields,
+        archive=archive,
+        resume=resume,
+        progress=progress,
+        max_workers=max_workers,
+        sort_column=None,
+    )
 
 
 def fetch_products(
@@ -497,11 +607,20 @@ def fetch_products(
     """TikTok Shop products of each shop (EU only)."""
     ids = _ids(shop_ids, "shop_id", ("shop_id",))
     return _fan_out(
-        endpoint="tts_product", kind="products", items=ids,
-        params=lambda s: {"shop_id": s}, key=lambda s: f"shop:{s}", client=client,
-        fields=fields, archive=archive, resume=resume, progress=progress,
-        max_workers=max_workers, sort_column="shop_id", max_total=max_total,
-    )  # fmt: skip
+        endpoint="tts_product",
+        kind="products",
+        items=ids,
+        params=lambda s: {"shop_id": s},
+        key=lambda s: f"shop:{s}",
+        client=client,
+        fields=fields,
+        archive=archive,
+        resume=resume,
+        progress=progress,
+        max_workers=max_workers,
+        sort_column="shop_id",
+        max_total=max_total,
+    )
 
 
 def fetch_reviews(
@@ -518,11 +637,20 @@ def fetch_reviews(
     """TikTok Shop reviews of each product (EU only)."""
     ids = _ids(product_ids, "product_id", ("product_id",))
     return _fan_out(
-        endpoint="tts_review", kind="reviews", items=ids,
-        params=lambda p: {"product_id": p}, key=lambda p: f"product:{p}", client=client,
-        fields=fields, archive=archive, resume=resume, progress=progress,
-        max_workers=max_workers, sort_column="product_id", max_total=max_total,
-    )  # fmt: skip
+        endpoint="tts_review",
+        kind="reviews",
+        items=ids,
+        params=lambda p: {"product_id": p},
+        key=lambda p: f"product:{p}",
+        client=client,
+        fields=fields,
+        archive=archive,
+        resume=resume,
+        progress=progress,
+        max_workers=max_workers,
+        sort_column="product_id",
+        max_total=max_total,
+    )
 
 
 def _now() -> datetime:
