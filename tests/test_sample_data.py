@@ -12,9 +12,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-import tiktok_research as tr
 from tiktok_research import schemas
-from tiktok_research.merge import MergeResult
+from tiktok_research.merge import MergeResult, merge_dumps
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -47,7 +46,7 @@ def _content(path: Path) -> bytes:
 
 @pytest.fixture(scope="module")
 def merged() -> MergeResult:
-    return tr.merge_dumps(DUMPS)
+    return merge_dumps(DUMPS)
 
 
 def test_regenerating_the_dumps_gives_the_committed_files(tmp_path: Path) -> None:
