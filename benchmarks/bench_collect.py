@@ -135,7 +135,7 @@ def memory() -> dict[str, float]:
     proc, url = start_sandbox("--n-videos", str(n_videos), "--daily-quota", "100000")
     out: dict[str, float] = {}
     try:
-        for label, end in (("~100k", "20240309"), ("~500k", "20241231")):
+        for label, end in (("~130k", "20240331"), ("~250k", "20240630"), ("~500k", "20241231")):
             with tempfile.TemporaryDirectory() as tmp:
                 res = subprocess.run(
                     [

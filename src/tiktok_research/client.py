@@ -309,7 +309,8 @@ class Client:
 
         Args:
             sandbox: A ``tiktok_research.sandbox.Sandbox``; a new default one if None.
-            **kw: Other :class:`Client` arguments (``qps`` defaults to None here).
+            **kw: Other :class:`Client` arguments (``qps`` defaults to None here, and the quota
+                ledger to a temporary folder: the sandbox's quota is not the real one).
 
         Returns:
             The client; the sandbox is available as ``client.sandbox_instance``.
@@ -322,6 +323,11 @@ class Client:
         kw.setdefault("client_secret", "sandbox")
         kw.setdefault("base_url", getattr(sandbox, "BASE_URL", "https://sandbox.invalid"))
         kw.setdefault("qps", None)
+        if "ledger" not in kw:
+            # a sandbox has its own fresh quota: count in a ledger of its own, not the user's
+            import tempfile
+
+            kw["ledger"] = tempfile.mkdtemp(prefix="tiktok-research-sandbox-ledger-")
         if "clock" not in kw:
             sb_clock = getattr(sandbox, "clock", None)
             if callable(sb_clock):

@@ -471,13 +471,21 @@ def run_collection(
 
         return on_response
 
+    convert_lock = threading.Lock()
+
     def convert(task: Task) -> None:
-        """Streaming: write one finished task's rows (from every run) to the dataset."""
+        """Streaming: write one finished task's rows (from every run) to the dataset.
+
+        One task is converted at a time, so peak memory is one task's rows whatever the number
+        of workers or the size of the collection.
+        """
         from .io import write_dataset
 
         files = sorted(folder.glob(f"pages-*--{_slug(task.key)}.jsonl*"))
-        table = build_table_from_files(files, ep, sort)
-        write_dataset(table, dataset, table=ep.table, run_id=f"{folder.name}-{_slug(task.key)}")  # type: ignore[arg-type]
+        with convert_lock:
+            table = build_table_from_files(files, ep, sort)
+            write_dataset(table, dataset, table=ep.table, run_id=f"{folder.name}-{_slug(task.key)}")  # type: ignore[arg-type]
+            del table
         journal.append({"task": task.key, "status": "done", "state": None, "run": run})
 
     failures: list[dict[str, Any]] = []

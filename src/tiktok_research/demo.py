@@ -8,6 +8,7 @@ credentials the same steps run unchanged: only the client differs.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -53,7 +54,8 @@ def run_demo(
     with run_server(sandbox) as (base_url, sb):
         echo(f"sandbox serving the Research API at {base_url} (offline, synthetic data)")
         # Real use: Client() reads TIKTOK_CLIENT_KEY / TIKTOK_CLIENT_SECRET instead.
-        client = Client("sandbox", "sandbox", base_url=base_url, qps=20)
+        ledger = tempfile.mkdtemp(prefix="tiktok-research-demo-ledger-")  # the sandbox's own quota
+        client = Client("sandbox", "sandbox", base_url=base_url, qps=20, ledger=ledger)
         query = Q.hashtag_name.isin(
             ["climate", "climatechange", "sustainability"]
         ) & ~Q.region_code.eq("CN")
