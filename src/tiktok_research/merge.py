@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import glob
 import gzip
+import itertools
 import json
 import logging
 import re
@@ -29,9 +30,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from . import _endpoints as ep
 from . import schemas, tables
@@ -196,6 +199,7 @@ def _guess_table(record: dict[str, Any], name: str, endpoint: str | None) -> str
     return None
 
 
+_NO_DATA = "page holds no data of a known endpoint"
 _BLANK_LINE = re.compile(rb"\n[ \t\r]*\n")
 
 
@@ -236,6 +240,11 @@ def _guess_endpoint(line: bytes, envelope: bool) -> str | None:
         obj = json.loads(line)
     except ValueError:
         return None
+    return _endpoint_of(obj, envelope)
+
+
+def _endpoint_of(obj: Any, envelope: bool) -> str | None:
+    """Endpoint of one decoded page (its envelope's meta, else the keys of its ``data``)."""
     if not isinstance(obj, dict):
         return None
     if envelope:
@@ -273,21 +282,64 @@ class _FileReader:
         self.report = FileReport(str(path))
         self.frames: dict[str, list[pl.DataFrame]] = {}
 
-    def skip(self, line: int | None, why: str) -> None:
+    def skip(self, line: int | None, why: str, *, expected: bool = False) -> None:
+        """Report a skipped item; ``expected`` ones (an archived error page) are logged at INFO.
+
+        Error pages are part of any archive (a private account, a retried 429, a 500): they stay in
+        the report but are not worth a warning. Unreadable files and lines are.
+        """
         self.report.skipped.append((line, why))
-        logger.warning("%s%s: %s; skipped", self.path, f":{line}" if line else "", why)
+        logger.log(
+            logging.INFO if expected else logging.WARNING,
+            "%s%s: %s; skipped", self.path, f":{line}" if line else "", why,
+        )  # fmt: skip
+
+    def count(self, table: str, rows: int, missing_usernames: int = 0) -> None:
+        """Record ``rows`` rows of ``table`` read from this file (and user rows lacking a name)."""
+        if missing_usernames:
+            self.report.notes.append(
+                f"{missing_usernames} user row(s) without username: the API does not echo it; "
+                "name the file {username}_info.json or keep the request in the archive"
+            )
+        if rows:
+            self.report.rows[table] = self.report.rows.get(table, 0) + rows
 
     def add(self, table: str, df: pl.DataFrame) -> None:
-        if table == "users" and df.height:
-            missing = df["username"].null_count()
-            if missing:
-                self.report.notes.append(
-                    f"{missing} user row(s) without username: the API does not echo it; name the "
-                    "file {username}_info.json or keep the request in the archive"
-                )
+        missing = df["username"].null_count() if table == "users" and df.height else 0
+        self.count(table, df.height, missing)
         if df.height:
             self.frames.setdefault(table, []).append(df)
-            self.report.rows[table] = self.report.rows.get(table, 0) + df.height
+
+    def probe(self) -> _Probe | None:
+        """Look at the first and last line only: can this file join a batch read (fast path)?
+
+        Eligible: a plain (not gzipped, no BOM) JSON-lines file of API responses or archive
+        envelopes whose first and last lines are whole JSON objects. Everything else, and every
+        file whose batch read fails, goes through :meth:`read`, which handles and reports it all.
+        """
+        try:
+            stat = self.path.stat()
+            with self.path.open("rb") as fh:
+                first_line = _first_line(fh)
+                last_line = _last_line(fh, stat.st_size) if first_line is not None else None
+        except OSError:
+            return None
+        if first_line is None or last_line is None:
+            return None
+        try:
+            first = json.loads(first_line)
+            last = first if last_line == first_line else json.loads(last_line)
+        except ValueError:
+            return None  # e.g. a truncated last line: reported by the careful path
+        kind = _kind(first)
+        if kind not in ("envelope", "response"):
+            return None
+        envelope = kind == "envelope"
+        self.report.layout = "raw archive (JSON lines)" if envelope else "JSON lines of responses"
+        tables.sniff_unknown([first, last], self.endpoint)
+        guess = self.endpoint or _endpoint_of(first, envelope)
+        mtime = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
+        return _Probe(self, kind, guess, mtime)
 
     def read(self) -> None:
         try:
@@ -561,13 +613,193 @@ class _FileReader:
     def _report_unusable(self, pages: pl.DataFrame) -> None:
         errors = pages.filter(pl.col("_error_code").is_not_null() & (pl.col("_error_code") != "ok"))
         for line, code in errors.select("_line", "_error_code").iter_rows():
-            self.skip(line, f"error page ({code})")
+            self.skip(line, f"error page ({code})", expected=True)
         nodata = pages.filter(
             pl.col("_endpoint").is_null()
             & (pl.col("_error_code").is_null() | (pl.col("_error_code") == "ok"))
         )
         for (line,) in nodata.select("_line").iter_rows():
-            self.skip(line, "page holds no data of a known endpoint (or a non-JSON response)")
+            self.skip(line, _NO_DATA)
+
+
+_PROBE_BLOCK = 1 << 16
+_PROBE_LIMIT = 1 << 26  # a first / last line longer than this is left to the careful path
+
+
+def _first_line(fh: BinaryIO) -> bytes | None:
+    """The first line of a file if it starts (after blanks) with ``{``; None otherwise."""
+    buf = fh.read(_PROBE_BLOCK)
+    if buf[:2] == b"\x1f\x8b" or buf[:3] == b"\xef\xbb\xbf":
+        return None  # gzip / BOM: the careful path decodes them
+    start = len(buf) - len(buf.lstrip())
+    if buf[start : start + 1] != b"{":
+        return None
+    nl = buf.find(b"\n", start)
+    chunks = [buf]
+    size = len(buf)
+    while nl < 0:
+        more = fh.read(_PROBE_BLOCK)
+        if not more:
+            break
+        nl = more.find(b"\n")
+        chunks.append(more)
+        size += len(more)
+        if size > _PROBE_LIMIT:
+            return None
+        if nl >= 0:
+            nl += size - len(more)
+    whole = b"".join(chunks) if len(chunks) > 1 else buf
+    return whole[start : nl if nl >= 0 else len(whole)].strip()
+
+
+def _last_line(fh: BinaryIO, size: int) -> bytes | None:
+    """The last non-blank line of a file."""
+    block = _PROBE_BLOCK
+    while True:
+        pos = max(0, size - block)
+        fh.seek(pos)
+        tail = fh.read(size - pos).rstrip()
+        nl = tail.rfind(b"\n")
+        if nl >= 0 or pos == 0:
+            return tail[nl + 1 :].strip()
+        if block > _PROBE_LIMIT:
+            return None
+        block *= 4
+
+
+@dataclass
+class _Probe:
+    """A file that may be read together with others of the same kind (see ``_read_batch``)."""
+
+    reader: _FileReader
+    kind: str  # "envelope" | "response"
+    guess: str | None  # endpoint of the first page (or the one forced)
+    mtime: datetime
+
+
+def _line_numbers(path: Path) -> list[int] | None:
+    """Line number of each non-blank line of a file (pyarrow's reader skips blank lines)."""
+    try:
+        lines = path.read_bytes().split(b"\n")
+    except OSError:
+        return None
+    return [i + 1 for i, ln in enumerate(lines) if ln.strip()]
+
+
+_Frame = tuple[str, int, int, pl.DataFrame]  # table, first and last file index, rows
+
+
+def _read_batch(batch: list[_Probe], endpoint: str | None) -> tuple[list[_Probe], list[_Frame]]:
+    """Read JSON-lines files of one kind and first endpoint together: the fast path.
+
+    Each file is parsed by pyarrow straight from disk with the endpoint's strict schema; the
+    parsed pages of all files are then turned into rows once (explode, unnest, cast), not once per
+    file. A file that does not fit (a line that is not JSON, an id beyond int64, a page of another
+    endpoint) is handed back for the careful per-file path; so is the whole batch if converting
+    raises an issue, so that every report names its file. Reports are only touched on success.
+
+    Returns:
+        The probes whose files still need the per-file path, and the frames read.
+    """
+    kind, guess = batch[0].kind, batch[0].guess
+    envelope = kind == "envelope"
+    schema = tables.read_schema([guess] if guess else None, envelope=envelope)
+    raws: list[pl.DataFrame] = []
+    members: list[_Probe] = []
+    rest: list[_Probe] = []
+    for probe in batch:
+        try:
+            raw = tables.read_ndjson_file(probe.reader.path, schema)
+        except (pa.ArrowException, OSError, pl.exceptions.PolarsError):
+            rest.append(probe)
+            continue
+        if raw.height == 0:
+            rest.append(probe)
+            continue
+        raws.append(raw)
+        members.append(probe)
+    pa.default_memory_pool().release_unused()  # give parse buffers back to the OS
+    if not members:
+        return rest, []
+    counts = [r.height for r in raws]
+    raw = pl.concat(raws, how="vertical", rechunk=False) if len(raws) > 1 else raws[0]
+    raws.clear()
+    pages = tables.pages_from_raw(raw, envelope=envelope, src="", default_endpoint=endpoint)
+    del raw
+    # per-file values, spread over the pages of each file
+    member = pl.Series("_member", np.repeat(np.arange(len(members), dtype=np.int32), counts))
+    starts = np.repeat(np.cumsum([0, *counts[:-1]]), counts)
+    in_file = pl.Series("_in_file", np.arange(len(member), dtype=np.int64) - starts)
+    index = pl.Series([p.reader.index for p in members], dtype=pl.Int64).gather(member)
+    mtime = pl.Series([p.mtime for p in members], dtype=pl.Datetime("us", "UTC")).gather(member)
+    hints = [_name_hints(p.reader.path) for p in members]
+    fills = []
+    for hint, col in (("username", "_req_username"), ("video_id", "_req_video_id")):
+        if any(hint in h for h in hints):
+            values = pl.Series([h.get(hint) for h in hints], dtype=pl.String()).gather(member)
+            fills.append(pl.col(col).fill_null(values))
+    pages = pages.with_columns(
+        member,
+        in_file,
+        pl.col("_retrieved_at").fill_null(mtime),
+        (in_file + index * _ORDER_STRIDE).alias("_row"),
+        *fills,
+    )
+    ok_code = pl.col("_error_code").is_null() | (pl.col("_error_code") == "ok")
+    bad: set[int] = set()
+    if guess:
+        # a page of another endpoint: that file is read again with the all-endpoint schema
+        odd = (pl.col("_endpoint").is_null() & ok_code) | (pl.col("_endpoint") != guess)
+        bad = set(pages.filter(odd.fill_null(False))["_member"].unique().to_list())
+        if bad:
+            rest.extend(members[i] for i in sorted(bad))
+            if len(bad) == len(members):
+                return rest, []
+            pages = pages.filter(~pl.col("_member").is_in(sorted(bad)))
+    usable = pages.select(ok_code & pl.col("_endpoint").is_not_null()).to_series()
+    all_usable = bool(usable.all())
+    unusable = (
+        None if all_usable else pages.filter(~usable).select("_member", "_in_file", "_error_code")
+    )
+    ok = pages if all_usable else pages.filter(usable)  # filtering copies the pages
+    del pages
+    outputs: list[tuple[str, pl.DataFrame]] = []
+    issues: list[str] = []
+    for name in ok["_endpoint"].unique().sort().to_list():
+        outputs.append((ep.ENDPOINTS[name].table, tables.items_from_pages(ok, name, issues=issues)))
+    del ok
+    if issues:
+        # values that could not be kept: the per-file path reports them with their file
+        return rest + [m for i, m in enumerate(members) if i not in bad], []
+    kept = [i for i in range(len(members)) if i not in bad]
+    for i in kept:
+        members[i].reader.report.pages += counts[i]
+    if unusable is not None:
+        numbers: dict[int, list[int] | None] = {}
+        for m, row, code in unusable.iter_rows():
+            reader = members[m].reader
+            if m not in numbers:
+                numbers[m] = _line_numbers(reader.path)
+            lines = numbers[m]
+            line = lines[row] if lines is not None and row < len(lines) else None
+            if code is not None and code != "ok":
+                reader.skip(line, f"error page ({code})", expected=True)
+            else:
+                reader.skip(line, _NO_DATA)
+    by_index = {members[i].reader.index: members[i].reader for i in kept}
+    first, last = min(by_index), max(by_index)
+    frames: list[_Frame] = []
+    for table, df in outputs:
+        if not df.height:
+            continue
+        per_file = df.group_by((pl.col("_order") // _ORDER_STRIDE).alias("_index")).agg(
+            pl.len().alias("rows"),
+            (pl.col("username").null_count() if table == "users" else pl.lit(0)).alias("missing"),
+        )
+        for idx, rows, missing in per_file.sort("_index").iter_rows():
+            by_index[idx].count(table, rows, missing)
+        frames.append((table, first, last, df))
+    return rest, frames
 
 
 def _partial_gunzip(raw: bytes) -> bytes:
@@ -631,26 +863,45 @@ def merge_dumps(
         raise ValueError(
             f"unknown endpoint {endpoint!r}; expected one of: {', '.join(ep.ENDPOINTS)}"
         )
-    frames: dict[str, list[pl.DataFrame]] = {}
-    reports: list[FileReport] = []
-    for index, path in enumerate(_expand(paths_or_globs)):
-        reader = _FileReader(path, index, endpoint)
-        if not path.exists():
+    readers = [
+        _FileReader(path, index, endpoint) for index, path in enumerate(_expand(paths_or_globs))
+    ]
+    # JSON-lines files of responses / archive envelopes are read in batches (one per kind and
+    # endpoint of the first page); every other file, and every file a batch hands back, one by one
+    batches: dict[tuple[str, str | None], list[_Probe]] = {}
+    careful: list[_FileReader] = []
+    for reader in readers:
+        if not reader.path.exists():
             reader.report.layout = "missing"
             reader.skip(None, "file not found")
+            continue
+        probe = reader.probe()
+        if probe is None:
+            careful.append(reader)
         else:
-            reader.read()
-        reports.append(reader.report)
+            batches.setdefault((probe.kind, probe.guess), []).append(probe)
+    parts: dict[str, list[_Frame]] = {}
+    for batch in batches.values():
+        rest, batch_frames = _read_batch(batch, endpoint)
+        careful.extend(p.reader for p in rest)
+        for frame in batch_frames:
+            parts.setdefault(frame[0], []).append(frame)
+    for reader in sorted(careful, key=lambda r: r.index):
+        reader.read()
         for table, dfs in reader.frames.items():
-            frames.setdefault(table, []).extend(dfs)
+            parts.setdefault(table, []).extend((table, reader.index, reader.index, f) for f in dfs)
+        reader.frames.clear()
+    reports = [r.report for r in readers]
     merged: dict[str, pl.DataFrame] = {}
     for table in schemas.SCHEMAS:
-        if table not in frames:
+        if table not in parts:
             continue
         cols = [*schemas.SCHEMAS[table], "_retrieved_at", "_order"]
-        df = pl.concat(
-            [f.select(cols) for f in frames[table]], how="vertical_relaxed", rechunk=False
-        )
-        frames[table].clear()
+        chunks = sorted(parts.pop(table), key=lambda f: f[1])
+        df = pl.concat([f[3].select(cols) for f in chunks], how="vertical_relaxed", rechunk=False)
+        if any(b[1] < a[2] for a, b in itertools.pairwise(chunks)):
+            # frames of a batch span several files: put the rows back in reading order
+            df = df.sort("_order", maintain_order=True)
+        chunks.clear()
         merged[table] = _dedup(df, table)
     return MergeResult(merged, reports)

@@ -225,6 +225,10 @@ def _arrow_type(dtype: Any) -> pa.DataType:
     raise TypeError(f"no Arrow read type for {dtype}")
 
 
+def _arrow_schema(schema: pl.Schema) -> pa.Schema:
+    return pa.schema([pa.field(k, _arrow_type(v)) for k, v in schema.items()])
+
+
 def _read_ndjson(buf: bytes, schema: pl.Schema) -> pl.DataFrame:
     """Read newline-delimited JSON with an explicit schema, natively (no Python object per record).
 
@@ -236,7 +240,7 @@ def _read_ndjson(buf: bytes, schema: pl.Schema) -> pl.DataFrame:
     if not buf.strip():
         return pl.DataFrame(schema=schema)
     try:
-        arrow_schema = pa.schema([pa.field(k, _arrow_type(v)) for k, v in schema.items()])
+        arrow_schema = _arrow_schema(schema)
         parse = pa_json.ParseOptions(
             explicit_schema=arrow_schema, unexpected_field_behavior="ignore"
         )
@@ -263,6 +267,37 @@ def _read_ndjson(buf: bytes, schema: pl.Schema) -> pl.DataFrame:
     return pl.read_ndjson(buf, schema=schema, infer_schema_length=None)
 
 
+def read_schema(
+    endpoints: Iterable[str] | None = None, *, envelope: bool, lenient: bool = False
+) -> pl.Schema:
+    """Read schema of one line: an archive envelope, or a bare response body."""
+    names = list(endpoints) if endpoints else None
+    if envelope:
+        return envelope_schema(names, lenient=lenient)
+    ps = page_schema(names, lenient=lenient)
+    return pl.Schema({f.name: f.dtype for f in ps.fields})
+
+
+def read_ndjson_file(path: str | Path, schema: pl.Schema) -> pl.DataFrame:
+    """Read a JSON-lines file with pyarrow's reader and ``schema``, strictly (no fallback).
+
+    The file is read by pyarrow itself (no copy of its bytes in Python). Raises
+    ``pyarrow.ArrowException`` (or ``OSError``) on anything that does not fit: a line that is not
+    JSON, an id beyond int64, a number sent as text, a page longer than a read block. The caller
+    then reads the file the careful way (:func:`pages_from_ndjson`), which reports such values.
+    """
+    arrow_schema = _arrow_schema(schema)
+    parse = pa_json.ParseOptions(explicit_schema=arrow_schema, unexpected_field_behavior="ignore")
+    with pa.OSFile(str(path), "r") as fh:
+        table = pa_json.read_json(
+            fh, read_options=pa_json.ReadOptions(block_size=1 << 20), parse_options=parse
+        )
+    frame = pl.from_arrow(table, rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
+    del table
+    return frame
+
+
 def pages_from_ndjson(
     buf: bytes,
     *,
@@ -285,31 +320,56 @@ def pages_from_ndjson(
     try:
         if lenient:
             raise pl.exceptions.ComputeError("lenient read requested")
-        if envelope:
-            raw = _read_ndjson(buf, envelope_schema(names))
-        else:
-            strict = page_schema(names)
-            raw = _read_ndjson(buf, pl.Schema({f.name: f.dtype for f in strict.fields}))
+        raw = _read_ndjson(buf, read_schema(names, envelope=envelope))
     except pl.exceptions.PolarsError:
         lenient = True
-        if envelope:
-            raw = _read_ndjson(buf, envelope_schema(names, lenient=True))
-        else:
-            ps = page_schema(names, lenient=True)
-            raw = _read_ndjson(buf, pl.Schema({f.name: f.dtype for f in ps.fields}))
+        raw = _read_ndjson(buf, read_schema(names, envelope=envelope, lenient=True))
+    pages = pages_from_raw(
+        raw, envelope=envelope, src=src, default_retrieved_at=default_retrieved_at,
+        default_endpoint=default_endpoint,
+    )  # fmt: skip
+    return pages, lenient
+
+
+def pages_from_raw(
+    raw: pl.DataFrame,
+    *,
+    envelope: bool,
+    src: str = "<bytes>",
+    default_retrieved_at: Any = None,
+    default_endpoint: str | None = None,
+) -> pl.DataFrame:
+    """Parsed lines (see :func:`read_schema`) -> a page frame: ``data`` plus the ``_AUX`` columns.
+
+    ``_error_code`` is the API's ``error.code``; an archived body that was not JSON (an HTML
+    gateway page, kept as ``response_text``) gets ``"HTTP <status>, not JSON"``.
+    """
     if envelope:
         meta, req = pl.col("meta"), pl.col("request")
         body, params = req.struct.field("body"), req.struct.field("params")
         retrieved = meta.struct.field("retrieved_at").str.to_datetime(
             "%Y-%m-%dT%H:%M:%S%.fZ", time_unit="us", time_zone="UTC", strict=False
         )
+        response_schema = raw.schema["response"].to_schema()  # type: ignore[attr-defined]
         endpoint = pl.coalesce(
             meta.struct.field("endpoint"),
             _endpoint_by_path(req.struct.field("path")),
-            _detect_endpoint(
-                pl.col("response").struct.field("data"),
-                raw.schema["response"].to_schema()["data"],  # type: ignore[attr-defined]
-            ),
+            _detect_endpoint(pl.col("response").struct.field("data"), response_schema["data"]),
+        )
+        non_json = (
+            pl.when(pl.col("response").is_null() & pl.col("response_text").is_not_null())
+            .then(
+                pl.concat_str(
+                    pl.lit("HTTP "),
+                    meta.struct.field("http_status").cast(pl.String),
+                    pl.lit(", not JSON"),
+                ).fill_null("not JSON")
+            )
+            .otherwise(pl.lit(None, dtype=pl.String()))
+        )
+        error_code = pl.coalesce(
+            _error_code(pl.col("response").struct.field("error"), response_schema["error"]),
+            non_json,
         )
         pages = raw.select(
             pl.lit(src).alias("_src"),
@@ -320,10 +380,7 @@ def pages_from_ndjson(
                 pl.coalesce(body.struct.field(k), params.struct.field(k)).alias(f"_req_{k}")
                 for k in _REQUEST_KEYS
             ],
-            _error_code(
-                pl.col("response").struct.field("error"),
-                raw.schema["response"].to_schema()["error"],  # type: ignore[attr-defined]
-            ).alias("_error_code"),
+            error_code.alias("_error_code"),
             pl.col("response").struct.field("data").alias("data"),
         )
     else:
@@ -339,7 +396,7 @@ def pages_from_ndjson(
             _error_code(pl.col("error"), raw.schema["error"]).alias("_error_code"),
             pl.col("data"),
         )
-    return pages, lenient
+    return pages
 
 
 # ------------------------------------------------------------------------------- items -> table
