@@ -703,7 +703,7 @@ def _read_batch(batch: list[_Probe], endpoint: str | None) -> tuple[list[_Probe]
     """
     kind, guess = batch[0].kind, batch[0].guess
     envelope = kind == "envelope"
-    schema = tables.read_schema([guess] if guess else None, envelope=envelope)
+    schema = tables._arrow_schema(tables.read_schema([guess] if guess else None, envelope=envelope))
     raws: list[pl.DataFrame] = []
     members: list[_Probe] = []
     rest: list[_Probe] = []

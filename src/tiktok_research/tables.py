@@ -226,6 +226,7 @@ def _arrow_type(dtype: Any) -> pa.DataType:
 
 
 def _arrow_schema(schema: pl.Schema) -> pa.Schema:
+    """pyarrow's read schema for a polars read schema (see :func:`_arrow_type`)."""
     return pa.schema([pa.field(k, _arrow_type(v)) for k, v in schema.items()])
 
 
@@ -278,15 +279,18 @@ def read_schema(
     return pl.Schema({f.name: f.dtype for f in ps.fields})
 
 
-def read_ndjson_file(path: str | Path, schema: pl.Schema) -> pl.DataFrame:
+def read_ndjson_file(path: str | Path, schema: pl.Schema | pa.Schema) -> pl.DataFrame:
     """Read a JSON-lines file with pyarrow's reader and ``schema``, strictly (no fallback).
+
+    ``schema`` is a read schema (:func:`read_schema`) or its pyarrow form (:func:`_arrow_schema`,
+    worth computing once when many files are read).
 
     The file is read by pyarrow itself (no copy of its bytes in Python). Raises
     ``pyarrow.ArrowException`` (or ``OSError``) on anything that does not fit: a line that is not
     JSON, an id beyond int64, a number sent as text, a page longer than a read block. The caller
     then reads the file the careful way (:func:`pages_from_ndjson`), which reports such values.
     """
-    arrow_schema = _arrow_schema(schema)
+    arrow_schema = schema if isinstance(schema, pa.Schema) else _arrow_schema(schema)
     parse = pa_json.ParseOptions(explicit_schema=arrow_schema, unexpected_field_behavior="ignore")
     with pa.OSFile(str(path), "r") as fh:
         table = pa_json.read_json(
@@ -543,11 +547,10 @@ def items_from_pages(
         keys = [k for k in (e.data_key, *e.alt_data_keys) if k in mine.schema["data"].to_schema()]  # type: ignore[attr-defined]
         lists = pl.coalesce([data.struct.field(k) for k in keys]).alias("_items")
         req_video = pl.col("_req_video_id").alias("_req_video_id")
-        exploded = (
-            mine.select(*aux, req_video, lists)
-            .explode("_items")
-            .filter(pl.col("_items").is_not_null())
-        )
+        exploded = mine.select(*aux, req_video, lists).explode("_items")
+        if exploded["_items"].null_count():
+            # empty or missing lists leave a null row; filtering copies, so only when needed
+            exploded = exploded.filter(pl.col("_items").is_not_null())
         names = [f.name for f in exploded.schema["_items"].fields]  # type: ignore[attr-defined]
         items = exploded.with_columns(
             [pl.col("_items").struct.field(n).alias(n) for n in names if n in fields]
