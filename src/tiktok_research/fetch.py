@@ -329,7 +329,9 @@ def collect_videos(
     """Collect videos straight into a Parquet dataset, for collections larger than memory.
 
     Each date window is written to ``dataset`` (hive-partitioned by ``create_month``) as soon as
-    its last page arrives, so memory holds one window's rows at most. Read the result lazily with
+    its last page arrives, so memory holds one window's rows at most (it also tunes the process's
+    allocators to give freed memory back: see :func:`tiktok_research.collect.bound_memory`).
+    Read the result lazily with
     :func:`tiktok_research.io.read_dataset`. Resuming works as for :func:`fetch_videos`; a window
     written twice replaces its own files, so rows are never doubled.
 
@@ -343,6 +345,9 @@ def collect_videos(
         The :class:`~tiktok_research.collect.CollectionReport` (``rows`` counts the dataset's rows
         of this collection).
     """
+    from .collect import bound_memory
+
+    bound_memory()
     result = fetch_videos(
         query,
         start_date,
