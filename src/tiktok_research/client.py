@@ -324,10 +324,15 @@ class Client:
         kw.setdefault("base_url", getattr(sandbox, "BASE_URL", "https://sandbox.invalid"))
         kw.setdefault("qps", None)
         if "ledger" not in kw:
-            # a sandbox has its own fresh quota: count in a ledger of its own, not the user's
-            import tempfile
+            # a sandbox has its own fresh quota: its clients share a ledger of its own, not the
+            # user's real one
+            ledger_dir = getattr(sandbox, "_client_ledger_dir", None)
+            if ledger_dir is None:
+                import tempfile
 
-            kw["ledger"] = tempfile.mkdtemp(prefix="tiktok-research-sandbox-ledger-")
+                ledger_dir = tempfile.mkdtemp(prefix="tiktok-research-sandbox-ledger-")
+                sandbox._client_ledger_dir = ledger_dir
+            kw["ledger"] = ledger_dir
         if "clock" not in kw:
             sb_clock = getattr(sandbox, "clock", None)
             if callable(sb_clock):
