@@ -14,6 +14,10 @@ _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 
 
+def _refusal(host: str) -> str:
+    return f"tests may not connect to {host!r}: only 127.0.0.1 is allowed"
+
+
 def _check_address(sock: socket.socket, address: Any) -> None:
     if sock.family not in (socket.AF_INET, socket.AF_INET6):
         return
@@ -23,7 +27,9 @@ def _check_address(sock: socket.socket, address: Any) -> None:
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
-        raise RuntimeError(f"tests may not connect to {host!r}: only 127.0.0.1 is allowed") from None
+        raise RuntimeError(
+            f"tests may not connect to {host!r}: only 127.0.0.1 is allowed"
+        ) from None
     if not ip.is_loopback:
         raise RuntimeError(f"tests may not connect to {host!r}: only 127.0.0.1 is allowed")
 
@@ -43,7 +49,9 @@ socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def _isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Point the quota ledger and every cache at a temporary folder; drop real credentials."""
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("TIKTOK_RESEARCH_CACHE_DIR", str(cache))

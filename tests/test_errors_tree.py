@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from _shared import EXAMPLES
 from tiktok_research import errors as E
 from tiktok_research.errors import error_from_body
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "api" / "examples"
 
 
 def _example(name: str) -> dict:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import calendar
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from _shared import EXAMPLES
 from tiktok_research._endpoints import ENDPOINTS
 from tiktok_research.sandbox import ClientSpec, Sandbox, SandboxConfig
 
-EXAMPLES = Path("/work/shared/api/examples")
 NOW = calendar.timegm((2025, 1, 15, 12, 0, 0))
 LOG_ID = re.compile(r"^\d{14}[0-9A-F]{20}$")
 # Keys of doc examples that SPEC §11 decided against (or that are doc artefacts).

@@ -9,12 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from _shared import EXAMPLES
 from tiktok_research import _endpoints as ep
 from tiktok_research import schemas, tables
 
-EXAMPLES = Path("/work/shared/api/examples")
-if not EXAMPLES.exists():  # pragma: no cover - the repo's copy
-    EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "api" / "examples"
 OK_FILES = sorted(
     p for p in EXAMPLES.glob("*__200__*.json") if p.name.split("__")[0] in ep.ENDPOINTS
 )

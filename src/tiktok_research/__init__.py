@@ -1,7 +1,7 @@
 """tiktok_research: the TikTok Research API as polars DataFrames, with an offline sandbox.
 
 The public surface is listed in ``__all__``. Submodules are imported lazily so that
-``import tiktok_research`` stays fast and heavy dependencies (matplotlib, pandas) load only when used.
+``import tiktok_research`` stays fast and heavy dependencies (matplotlib, pandas) load when used.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""What the TikTok Research API looks like: one registry, shared by the client, the tables and the sandbox.
+"""What the TikTok Research API looks like: one registry for the client, the tables and the sandbox.
 
-Everything here comes from ``shared/api/SPEC.md`` (section numbers in comments). Nothing in this module
-does I/O; it is plain data so that every layer agrees on paths, field names, body keys and limits.
+Everything here comes from ``shared/api/SPEC.md`` (section numbers in comments). Nothing in this
+module does I/O; it is plain data so that every layer agrees on paths, fields, body keys and limits.
 """
 
 from __future__ import annotations
@@ -160,16 +160,18 @@ VIDEO_LENGTH_BOUNDS: dict[str, tuple[int, int]] = {
     "EXTRA_LONG": (301, 2**31),
 }
 
-REGION_CODES: frozenset[str] = frozenset(
-    """FR TH MM BD IT NP IQ BR US KW VN AR KZ GB UA TR ID PK NG KH PH EG QA MY ES JO MA SA TW AF EC MX
-    BW JP LT TN RO LY IL DZ CG GH DE BJ SN SK BY NL LA BE DO TZ LK NI LB IE RS HU PT GP CM HN FI GA BN
-    SG BO GM BG SD TT OM FO MZ ML UG RE PY GT CI SR AO AZ LR CD HR SV MV GY BH TG SL MK KE MT MG MR PA
-    IS LU HT TM ZM CR NO AL ET GW AU KR UY JM DK AE MD SE MU SO CO AT GR UZ CL GE PL CA CZ ZA AI VE KG
-    PE CH LV PR NZ TL BT MN FJ SZ VU BF TJ BA AM TD SI CY MW EE XK ME KY YE LS ZW MC GN BS PF NA VI BB
-    BZ CW PS FM PG BI AD TV GL KM AW TC CV MO VC NE WS MP DJ RW AG GI GQ AS AX TO KN LC NC LI SS IR SY
-    IM SC VG SB DM KI UM SX GD MH BQ YT ST CF BM SM PW GU HK IN CK AQ WF JE MQ CN GF MS GG TK FK PM NU
-    MF ER NF VA IO SH BL CU NR TP BV EH PN TF RU""".split()
+_REGION_TEXT = (
+    "FR TH MM BD IT NP IQ BR US KW VN AR KZ GB UA TR ID PK NG KH PH EG QA MY ES JO MA SA TW "
+    "AF EC MX BW JP LT TN RO LY IL DZ CG GH DE BJ SN SK BY NL LA BE DO TZ LK NI LB IE RS HU "
+    "PT GP CM HN FI GA BN SG BO GM BG SD TT OM FO MZ ML UG RE PY GT CI SR AO AZ LR CD HR SV "
+    "MV GY BH TG SL MK KE MT MG MR PA IS LU HT TM ZM CR NO AL ET GW AU KR UY JM DK AE MD SE "
+    "MU SO CO AT GR UZ CL GE PL CA CZ ZA AI VE KG PE CH LV PR NZ TL BT MN FJ SZ VU BF TJ BA "
+    "AM TD SI CY MW EE XK ME KY YE LS ZW MC GN BS PF NA VI BB BZ CW PS FM PG BI AD TV GL KM "
+    "AW TC CV MO VC NE WS MP DJ RW AG GI GQ AS AX TO KN LC NC LI SS IR SY IM SC VG SB DM KI "
+    "UM SX GD MH BQ YT ST CF BM SM PW GU HK IN CK AQ WF JE MQ CN GF MS GG TK FK PM NU MF ER "
+    "NF VA IO SH BL CU NR TP BV EH PN TF RU "
 )
+REGION_CODES: frozenset[str] = frozenset(_REGION_TEXT.split())
 
 MAX_WINDOW_DAYS = 30  # SPEC §3.1 / §11: end_date - start_date may be at most 30 days
 COMMENTS_CAP = 1000  # SPEC §3.3: cursor + max_count <= 1000
@@ -198,56 +200,166 @@ class Endpoint:
 
 
 VIDEO_QUERY = Endpoint(
-    "video_query", "videos", "/v2/research/video/query/", VIDEO_FIELDS, "query", "videos", "search",
-    100, 20, "max_count", None,
-)  # fmt: skip
+    name="video_query",
+    table="videos",
+    path="/v2/research/video/query/",
+    fields=VIDEO_FIELDS,
+    fields_in="query",
+    data_key="videos",
+    pagination="search",
+    max_count=100,
+    default_count=20,
+    count_key="max_count",
+    item_key=None,
+)
 USER_INFO = Endpoint(
-    "user_info", "users", "/v2/research/user/info/", USER_INFO_FIELDS, "query", None, "none",
-    None, None, None, "username",
-)  # fmt: skip
+    name="user_info",
+    table="users",
+    path="/v2/research/user/info/",
+    fields=USER_INFO_FIELDS,
+    fields_in="query",
+    data_key=None,
+    pagination="none",
+    max_count=None,
+    default_count=None,
+    count_key=None,
+    item_key="username",
+)
 COMMENTS = Endpoint(
-    "comments", "comments", "/v2/research/video/comment/list/", COMMENT_FIELDS, "query", "comments", "index",
-    100, 10, "max_count", "video_id",
-)  # fmt: skip
+    name="comments",
+    table="comments",
+    path="/v2/research/video/comment/list/",
+    fields=COMMENT_FIELDS,
+    fields_in="query",
+    data_key="comments",
+    pagination="index",
+    max_count=100,
+    default_count=10,
+    count_key="max_count",
+    item_key="video_id",
+)
 LIKED_VIDEOS = Endpoint(
-    "liked_videos", "liked_videos", "/v2/research/user/liked_videos/", USER_VIDEO_FIELDS, "query",
-    "user_liked_videos", "timestamp", 100, 20, "max_count", "username",
-)  # fmt: skip
+    name="liked_videos",
+    table="liked_videos",
+    path="/v2/research/user/liked_videos/",
+    fields=USER_VIDEO_FIELDS,
+    fields_in="query",
+    data_key="user_liked_videos",
+    pagination="timestamp",
+    max_count=100,
+    default_count=20,
+    count_key="max_count",
+    item_key="username",
+)
 PINNED_VIDEOS = Endpoint(
-    "pinned_videos", "pinned_videos", "/v2/research/user/pinned_videos/", USER_VIDEO_FIELDS, "query",
-    "pinned_videos_list", "none", None, None, None, "username",
-)  # fmt: skip
+    name="pinned_videos",
+    table="pinned_videos",
+    path="/v2/research/user/pinned_videos/",
+    fields=USER_VIDEO_FIELDS,
+    fields_in="query",
+    data_key="pinned_videos_list",
+    pagination="none",
+    max_count=None,
+    default_count=None,
+    count_key=None,
+    item_key="username",
+)
 REPOSTED_VIDEOS = Endpoint(
-    "reposted_videos", "reposted_videos", "/v2/research/user/reposted_videos/", USER_VIDEO_FIELDS, "query",
-    "reposted_videos", "index", 100, 20, "max_count", "username",
+    name="reposted_videos",
+    table="reposted_videos",
+    path="/v2/research/user/reposted_videos/",
+    fields=USER_VIDEO_FIELDS,
+    fields_in="query",
+    data_key="reposted_videos",
+    pagination="index",
+    max_count=100,
+    default_count=20,
+    count_key="max_count",
+    item_key="username",
     alt_data_keys=("user_reposted_videos",),
-)  # fmt: skip
+)
 FOLLOWERS = Endpoint(
-    "followers", "followers", "/v2/research/user/followers/", FOLLOW_ITEM_KEYS, "none", "user_followers",
-    "timestamp", 100, 20, "max_count", "username", quota_family="social",
-)  # fmt: skip
+    name="followers",
+    table="followers",
+    path="/v2/research/user/followers/",
+    fields=FOLLOW_ITEM_KEYS,
+    fields_in="none",
+    data_key="user_followers",
+    pagination="timestamp",
+    max_count=100,
+    default_count=20,
+    count_key="max_count",
+    item_key="username",
+    quota_family="social",
+)
 FOLLOWING = Endpoint(
-    "following", "following", "/v2/research/user/following/", FOLLOW_ITEM_KEYS, "none", "user_following",
-    "timestamp", 100, 20, "max_count", "username", quota_family="social",
-)  # fmt: skip
+    name="following",
+    table="following",
+    path="/v2/research/user/following/",
+    fields=FOLLOW_ITEM_KEYS,
+    fields_in="none",
+    data_key="user_following",
+    pagination="timestamp",
+    max_count=100,
+    default_count=20,
+    count_key="max_count",
+    item_key="username",
+    quota_family="social",
+)
 # SPEC §3.9: default / max page size undocumented; the doc example asks 10, clients ask 100.
 PLAYLIST_INFO = Endpoint(
-    "playlist_info", "playlists", "/v2/research/playlist/info/", PLAYLIST_FIELDS, "query", None, "index",
-    100, 10, "max_count", "playlist_id",
-)  # fmt: skip
+    name="playlist_info",
+    table="playlists",
+    path="/v2/research/playlist/info/",
+    fields=PLAYLIST_FIELDS,
+    fields_in="query",
+    data_key=None,
+    pagination="index",
+    max_count=100,
+    default_count=10,
+    count_key="max_count",
+    item_key="playlist_id",
+)
 # SPEC §3.10: every doc example and client puts `fields` in the JSON body.
 TTS_SHOP = Endpoint(
-    "tts_shop", "shops", "/v2/research/tts/shop/", SHOP_FIELDS, "body", "shop_data", "none",
-    10, 10, "limit", "shop_name",
-)  # fmt: skip
+    name="tts_shop",
+    table="shops",
+    path="/v2/research/tts/shop/",
+    fields=SHOP_FIELDS,
+    fields_in="body",
+    data_key="shop_data",
+    pagination="none",
+    max_count=10,
+    default_count=10,
+    count_key="limit",
+    item_key="shop_name",
+)
 TTS_PRODUCT = Endpoint(
-    "tts_product", "products", "/v2/research/tts/product/", PRODUCT_FIELDS, "body", "product_data", "page",
-    10, 10, "page_size", "shop_id",
-)  # fmt: skip
+    name="tts_product",
+    table="products",
+    path="/v2/research/tts/product/",
+    fields=PRODUCT_FIELDS,
+    fields_in="body",
+    data_key="product_data",
+    pagination="page",
+    max_count=10,
+    default_count=10,
+    count_key="page_size",
+    item_key="shop_id",
+)
 TTS_REVIEW = Endpoint(
-    "tts_review", "reviews", "/v2/research/tts/review/", REVIEW_FIELDS, "body", "review_data", "page",
-    10, 10, "page_size", "product_id",
-)  # fmt: skip
+    name="tts_review",
+    table="reviews",
+    path="/v2/research/tts/review/",
+    fields=REVIEW_FIELDS,
+    fields_in="body",
+    data_key="review_data",
+    pagination="page",
+    max_count=10,
+    default_count=10,
+    count_key="page_size",
+    item_key="product_id",
+)
 
 ENDPOINTS: dict[str, Endpoint] = {
     e.name: e
