@@ -467,3 +467,10 @@ def test_an_archived_but_unjournalled_page_is_answered_from_the_archive(tmp_path
     pages = _video_bodies(sb)
     assert len(pages) == len(set(pages)), "the forgotten page was fetched again"
     assert len(pages) > before
+
+
+def test_progress_bar_when_asked(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    tr.fetch_videos(CATS, "20240601", "20240705", client=_client(sandbox), progress=True)
+    err = capsys.readouterr().err
+    assert "videos" in err and "2/2" in err  # two windows, both done
+    assert "requests" in err

@@ -435,9 +435,9 @@ class Client:
         steps = math.ceil(total / step)
         bar = None
         if self.progress:
-            from tqdm.auto import tqdm
+            from ._progress import bar as progress_bar
 
-            bar = tqdm(
+            bar = progress_bar(
                 total=round(total),
                 unit="s",
                 desc=f"quota resets {reset_at:%H:%M} UTC",

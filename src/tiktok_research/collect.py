@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import secrets
-import sys
 import tempfile
 import threading
 import warnings
@@ -41,6 +40,7 @@ import polars as pl
 from . import schemas
 from ._archive import ArchiveWriter
 from ._endpoints import ENDPOINTS, Endpoint
+from ._progress import enabled as progress_enabled
 from .errors import (
     AuthenticationError,
     BudgetExhaustedError,
@@ -312,14 +312,6 @@ class _Replay:
 # ----------------------------------------------------------------------------------- progress
 
 
-def _progress_enabled(progress: bool | None) -> bool:
-    if progress is not None:
-        return progress
-    if "ipykernel" in sys.modules:
-        return True
-    return sys.stderr.isatty()
-
-
 class _Progress:
     def __init__(self, enabled: bool, total: int, desc: str, client: Any, done: int = 0) -> None:
         self._bar: Any = None
@@ -328,9 +320,9 @@ class _Progress:
         self.pages = 0
         self.rows = 0
         if enabled:
-            from tqdm.auto import tqdm
+            from ._progress import bar
 
-            self._bar = tqdm(total=total, initial=done, desc=desc, unit="task", dynamic_ncols=True)
+            self._bar = bar(total=total, initial=done, desc=desc, unit="task", dynamic_ncols=True)
 
     def page(self, rows: int) -> None:
         with self._lock:
@@ -548,7 +540,7 @@ def run_collection(
     }
     _atomic_write_json(manifest_path, manifest)
 
-    bar = _Progress(_progress_enabled(progress), len(tasks), kind, client, report.tasks_done)
+    bar = _Progress(progress_enabled(progress), len(tasks), kind, client, report.tasks_done)
 
     def fail(task: Task, e: TikTokResearchError, *, final: bool) -> None:
         err = {
