@@ -103,7 +103,14 @@ def run_demo(
             )
         )
         echo("\ntop hashtags:")
-        echo(str(analysis.top_hashtags(videos, n=8)))
+        top = analysis.top_hashtags(videos, n=8)
+        echo(
+            str(
+                top.select(
+                    "hashtag", "videos", "creators", "view_count_sum", "engagement_rate_median"
+                )
+            )
+        )
 
     drawings: dict[str, Callable[[Any], Any]] = {
         "engagement_over_time": lambda ax: plots.plot_engagement_over_time(
@@ -123,9 +130,10 @@ def run_demo(
         plt.close(fig)
 
     total = sum(v for k, v in spent.items() if k != "oauth_token")
+    per = ", ".join(f"{k} {v}" for k, v in sorted(spent.items()) if k != "oauth_token")
     echo(
-        f"\nrequests spent: {total} ({', '.join(f'{k} {v}' for k, v in sorted(spent.items()))}); "
-        f"a real account has 1,000 a day"
+        f"\nquota charged by the sandbox: {total} requests ({per}); 400 answers are not charged"
+        " (SPEC §11). A real project has 1,000 a day."
     )
     echo(
         f"wrote {out}/videos.parquet, comments.parquet, users.parquet, archive/, plots/ "
