@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -364,52 +364,19 @@ def collect_videos(
     return result.report
 
 
-def fetch_user_info(
-    usernames: Items,
-    *,
-    fields: Sequence[str] | str | None = None,
-    client: Any = None,
-    archive: str | Path | None = None,
-    resume: bool = True,
-    progress: bool | None = None,
-    max_workers: int = 8,
-    retry_failed: bool = False,
-) -> FetchResult:
-    """Profile information of accounts, one row per account found (in the order given).
-
-    Args:
-        usernames: Handles (``"name"``, ``"@name"`` or a profile URL), as a list, a Series or a
-            DataFrame with a ``username`` column.
-        fields: User fields (default: all).
-        client, archive, resume, progress, max_workers: As for :func:`fetch_videos`.
-        retry_failed: Ask again for accounts that failed for good in an earlier run.
-
-    Returns:
-        The users table; accounts not found or private are in ``.failures``.
-    """
-    names = _usernames(usernames)
-    return _fan_out(
-        endpoint="user_info",
-        kind="users",
-        items=names,
-        params=lambda u: {"username": u},
-        key=lambda u: f"user:{u}",
-        client=client,
-        fields=fields,
-        archive=archive,
-        resume=resume,
-        progress=progress,
-        max_workers=max_workers,
-        sort_column="username",
-        retry_failed=retry_failed,
-    )
-
-
-def _user_list(endpoint: str, kind: str) -> Callable[..., FetchResult]:
+def _per_item(
+    endpoint: str,
+    kind: str,
+    parse: Callable[[Items], list[Any]],
+    body_key: str,
+    sort_column: str | None,
+    doc: str,
+) -> Callable[..., FetchResult]:
+    """Build the ``fetch_*`` function of an endpoint that is asked once per item."""
     ep = ENDPOINTS[endpoint]
 
     def fetch(
-        usernames: Items,
+        items: Items,
         *,
         fields: Sequence[str] | str | None = None,
         max_total: int | None = None,
@@ -420,46 +387,97 @@ def _user_list(endpoint: str, kind: str) -> Callable[..., FetchResult]:
         max_workers: int = 8,
         retry_failed: bool = False,
     ) -> FetchResult:
-        names = _usernames(usernames)
         return _fan_out(
             endpoint=endpoint,
             kind=kind,
-            items=names,
-            params=lambda u: {"username": u},
-            key=lambda u: f"user:{u}",
+            items=parse(items),
+            params=lambda item: {body_key: item},
+            key=lambda item: f"{body_key}:{item}",
             client=client,
             fields=fields if ep.fields_in != "none" else None,
             archive=archive,
             resume=resume,
             progress=progress,
             max_workers=max_workers,
-            sort_column="source_username",
+            sort_column=sort_column,
             max_total=max_total,
             retry_failed=retry_failed,
         )
 
-    fetch.__name__ = f"fetch_{kind}"
-    fetch.__doc__ = f"""The {kind.replace("_", " ")} of each account ({ep.path}).
+    fetch.__name__ = fetch.__qualname__ = f"fetch_{kind}"
+    fetch.__doc__ = f"""{doc} ({ep.path})
 
     Args:
-        usernames: Handles as a list, a Series or a DataFrame with a ``username`` column.
+        items: As a list, a polars or pandas Series, or a DataFrame with the usual column.
         fields: Fields to ask for (default: all the endpoint has).
-        max_total: At most this many rows per account.
+        max_total: At most this many rows per item.
         client, archive, resume, progress, max_workers: As for :func:`fetch_videos`.
-        retry_failed: Ask again for accounts that failed for good in an earlier run.
+        retry_failed: Ask again for items that failed for good in an earlier run.
 
     Returns:
-        The ``{ep.table}`` table with ``source_username``; accounts whose list is private or
-        not found are in ``.failures`` and never stop the batch.
+        The ``{ep.table}`` table (:data:`tiktok_research.schemas.SCHEMAS`), rows in the order of
+        the items. Items that fail (not found, private, list not public) are in ``.failures``
+        and never stop the batch.
     """
     return fetch
 
 
-fetch_liked_videos = _user_list("liked_videos", "liked_videos")
-fetch_pinned_videos = _user_list("pinned_videos", "pinned_videos")
-fetch_reposted_videos = _user_list("reposted_videos", "reposted_videos")
-fetch_followers = _user_list("followers", "followers")
-fetch_following = _user_list("following", "following")
+def _ids_of(key: str, *columns: str) -> Callable[[Items], list[Any]]:
+    return lambda values: _ids(values, key, columns or (key,))
+
+
+def _shop_names(values: Items) -> list[Any]:
+    return _unique(str(v).strip() for v in _as_list(values, ("shop_name",), "shop_names"))
+
+
+fetch_user_info = _per_item(
+    "user_info", "users", _usernames, "username", "username",
+    "Profile information of accounts (handles, ``@handles`` or profile URLs), one row each.",
+)  # fmt: skip
+fetch_liked_videos = _per_item(
+    "liked_videos", "liked_videos", _usernames, "username", "source_username",
+    "The videos each account liked (most keep this list private).",
+)  # fmt: skip
+fetch_pinned_videos = _per_item(
+    "pinned_videos", "pinned_videos", _usernames, "username", "source_username",
+    "The videos each account pinned to its profile.",
+)  # fmt: skip
+fetch_reposted_videos = _per_item(
+    "reposted_videos", "reposted_videos", _usernames, "username", "source_username",
+    "The videos each account reposted.",
+)  # fmt: skip
+fetch_followers = _per_item(
+    "followers", "followers", _usernames, "username", "source_username",
+    "The followers of each account (the service returns at most about 5,000).",
+)  # fmt: skip
+fetch_following = _per_item(
+    "following", "following", _usernames, "username", "source_username",
+    "The accounts each account follows (when that list is public).",
+)  # fmt: skip
+fetch_playlists = _per_item(
+    "playlist_info", "playlists", _ids_of("playlist_id"), "playlist_id", "playlist_id",
+    "Playlist information (name, video ids, size), one row per playlist.",
+)  # fmt: skip
+fetch_shops = _per_item(
+    "tts_shop", "shops", _shop_names, "shop_name", None,
+    "TikTok Shop shops matching each name (EU only).",
+)  # fmt: skip
+fetch_products = _per_item(
+    "tts_product", "products", _ids_of("shop_id"), "shop_id", "shop_id",
+    "TikTok Shop products of each shop (EU only).",
+)  # fmt: skip
+fetch_reviews = _per_item(
+    "tts_review", "reviews", _ids_of("product_id"), "product_id", "product_id",
+    "TikTok Shop reviews of each product (EU only).",
+)  # fmt: skip
+_top_comments = _per_item(
+    "comments", "comments", _ids_of("video_id", "id", "video_id"), "video_id", "video_id",
+    "Top-level comments of videos.",
+)  # fmt: skip
+_replies = _per_item(
+    "comments", "replies", _ids_of("comment_id", "id"), "comment_id", None,
+    "Replies to comments.",
+)  # fmt: skip
 
 
 def fetch_comments(
@@ -489,41 +507,20 @@ def fetch_comments(
     Returns:
         The comments table (top-level comments have ``parent_comment_id == video_id``).
     """
-    ids = _ids(video_ids, "video_id", ("id", "video_id"))
-    common: dict[str, Any] = dict(
-        client=_client(client),
-        fields=fields,
-        archive=archive,
-        resume=resume,
-        progress=progress,
-        max_workers=max_workers,
-        retry_failed=retry_failed,
-    )
-    top = _fan_out(
-        endpoint="comments",
-        kind="comments",
-        items=ids,
-        params=lambda v: {"video_id": v},
-        key=lambda v: f"video:{v}",
-        sort_column="video_id",
-        max_total=max_total,
-        **common,
-    )
-    if not replies:
+    common: dict[str, Any] = {
+        "client": _client(client),
+        "fields": fields,
+        "archive": archive,
+        "resume": resume,
+        "progress": progress,
+        "max_workers": max_workers,
+        "retry_failed": retry_failed,
+    }
+    top = _top_comments(video_ids, max_total=max_total, **common)
+    parents = top.filter(pl.col("reply_count").fill_null(0) > 0)["id"]
+    if not replies or parents.len() == 0:
         return top
-    parents = top.filter(pl.col("reply_count").fill_null(0) > 0)["id"].to_list()
-    if not parents:
-        return top
-    more = _fan_out(
-        endpoint="comments",
-        kind="replies",
-        items=parents,
-        params=lambda c: {"comment_id": c},
-        key=lambda c: f"comment:{c}",
-        sort_column=None,
-        extra_spec={"replies": True},
-        **common,
-    )
+    more = _replies(parents, **common)
     table = pl.concat([pl.DataFrame(top), pl.DataFrame(more)], how="vertical").unique(
         subset=["id"], keep="first", maintain_order=True
     )
@@ -536,127 +533,3 @@ def fetch_comments(
     report.complete = report.complete and more.report.complete
     report.rows = table.height
     return FetchResult._wrap(table, pl.concat([top.failures, more.failures]), report)
-
-
-def fetch_playlists(
-    playlist_ids: Items,
-    *,
-    client: Any = None,
-    archive: str | Path | None = None,
-    resume: bool = True,
-    progress: bool | None = None,
-    max_workers: int = 8,
-) -> FetchResult:
-    """Playlist information (name, video ids, size), one row per playlist.
-
-    Args:
-        playlist_ids: Playlist ids, or a DataFrame with a ``playlist_id`` column (e.g. videos).
-        client, archive, resume, progress, max_workers: As for :func:`fetch_user_info`.
-    """
-    ids = _ids(playlist_ids, "playlist_id", ("playlist_id",))
-    return _fan_out(
-        endpoint="playlist_info",
-        kind="playlists",
-        items=ids,
-        params=lambda p: {"playlist_id": p},
-        key=lambda p: f"playlist:{p}",
-        client=client,
-        fields=None,
-        archive=archive,
-        resume=resume,
-        progress=progress,
-        max_workers=max_workers,
-        sort_column="playlist_id",
-    )
-
-
-def fetch_shops(
-    shop_names: Items,
-    *,
-    fields: Sequence[str] | str | None = None,
-    client: Any = None,
-    archive: str | Path | None = None,
-    resume: bool = True,
-    progress: bool | None = None,
-    max_workers: int = 8,
-) -> FetchResult:
-    """TikTok Shop shops matching each name (EU only)."""
-    names = _unique(str(v).strip() for v in _as_list(shop_names, ("shop_name",), "shop_names"))
-    return _fan_out(
-        endpoint="tts_shop",
-        kind="shops",
-        items=names,
-        params=lambda n: {"shop_name": n},
-        key=lambda n: f"shop:{n}",
-        client=client,
-        fields=fields,
-        archive=archive,
-        resume=resume,
-        progress=progress,
-        max_workers=max_workers,
-        sort_column=None,
-    )
-
-
-def fetch_products(
-    shop_ids: Items,
-    *,
-    fields: Sequence[str] | str | None = None,
-    max_total: int | None = None,
-    client: Any = None,
-    archive: str | Path | None = None,
-    resume: bool = True,
-    progress: bool | None = None,
-    max_workers: int = 8,
-) -> FetchResult:
-    """TikTok Shop products of each shop (EU only)."""
-    ids = _ids(shop_ids, "shop_id", ("shop_id",))
-    return _fan_out(
-        endpoint="tts_product",
-        kind="products",
-        items=ids,
-        params=lambda s: {"shop_id": s},
-        key=lambda s: f"shop:{s}",
-        client=client,
-        fields=fields,
-        archive=archive,
-        resume=resume,
-        progress=progress,
-        max_workers=max_workers,
-        sort_column="shop_id",
-        max_total=max_total,
-    )
-
-
-def fetch_reviews(
-    product_ids: Items,
-    *,
-    fields: Sequence[str] | str | None = None,
-    max_total: int | None = None,
-    client: Any = None,
-    archive: str | Path | None = None,
-    resume: bool = True,
-    progress: bool | None = None,
-    max_workers: int = 8,
-) -> FetchResult:
-    """TikTok Shop reviews of each product (EU only)."""
-    ids = _ids(product_ids, "product_id", ("product_id",))
-    return _fan_out(
-        endpoint="tts_review",
-        kind="reviews",
-        items=ids,
-        params=lambda p: {"product_id": p},
-        key=lambda p: f"product:{p}",
-        client=client,
-        fields=fields,
-        archive=archive,
-        resume=resume,
-        progress=progress,
-        max_workers=max_workers,
-        sort_column="product_id",
-        max_total=max_total,
-    )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
