@@ -474,3 +474,11 @@ def test_progress_bar_when_asked(sandbox: Sandbox, capsys: pytest.CaptureFixture
     err = capsys.readouterr().err
     assert "videos" in err and "2/2" in err  # two windows, both done
     assert "requests" in err
+
+
+def test_handles_are_cleaned_like_the_selection_helpers(sandbox: Sandbox) -> None:
+    name = sandbox.corpus.sample_usernames(1, seed=9)[0]
+    messy = [f"  @{name.upper()} ", f"https://www.tiktok.com/@{name}?lang=en", f"{name}\x00"]
+    users = tr.fetch_user_info(messy, client=_client(sandbox), progress=False)
+    assert users["username"].to_list() == [name]  # one account, asked once
+    assert tr.select.clean_usernames(messy).unique().to_list() == [name]

@@ -83,10 +83,13 @@ def next_utc_midnight(now: datetime) -> datetime:
 
 
 def clean_username(value: Any) -> str:
-    """Normalise a handle: strip spaces, a leading ``@`` and a ``tiktok.com/@name`` URL."""
+    """Normalise a handle: strip spaces, NULs, a leading ``@`` and a ``tiktok.com/@name`` URL.
+
+    Handles are lower-case (SPEC §8), as :func:`tiktok_research.select.clean_usernames` makes them.
+    """
     if not isinstance(value, str):
         raise InvalidRequestError(f"username must be a string, got {value!r}")
-    name = value.strip()
+    name = value.replace("\x00", "").strip().lower()
     if "tiktok.com/@" in name:
         name = name.split("tiktok.com/@", 1)[1].split("/", 1)[0].split("?", 1)[0]
     name = name.lstrip("@").strip()
