@@ -19,3 +19,11 @@ def test_package_imports_lazily() -> None:
     assert "fetch_videos" in tiktok_research.__all__
     with pytest.raises(AttributeError):
         _ = tiktok_research.no_such_name
+
+
+def test_public_submodules_are_attributes() -> None:
+    import subprocess
+    import sys
+
+    code = "import tiktok_research as tr; tr.io.read_dataset; tr.select.write_lines; tr.analysis.summarize"
+    subprocess.run([sys.executable, "-c", code], check=True)

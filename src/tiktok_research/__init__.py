@@ -62,6 +62,15 @@ _LAZY: dict[str, str] = {
     "engagement": "analysis",
     "summarize": "analysis",
     "plots": "plots",
+    # submodules reached as attributes (tr.io.read_dataset, tr.select.write_lines, ...)
+    "analysis": "analysis",
+    "collect": "collect",
+    "errors": "errors",
+    "fetch": "fetch",
+    "io": "io",
+    "query": "query",
+    "select": "select",
+    "tables": "tables",
     # sandbox
     "sandbox": "sandbox",
 }
