@@ -25,5 +25,8 @@ def test_public_submodules_are_attributes() -> None:
     import subprocess
     import sys
 
-    code = "import tiktok_research as tr; tr.io.read_dataset; tr.select.write_lines; tr.analysis.summarize"
+    code = (
+        "import tiktok_research as tr; "
+        "tr.io.read_dataset; tr.select.write_lines; tr.analysis.summarize"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
