@@ -3,7 +3,8 @@
 Run:  python benchmarks/bench_merge.py [--pages 1000] [--per-page 100] [--repeat 3]
 
 The pages are generated here (synthetic, seeded; no sandbox) and written as 10 curl-style dump files
-(``{hashtag}_{YYYYMMDD}.json``, one response per line). Timings, best of ``--repeat``:
+(``{hashtag}_{YYYYMMDD}.json``, one response per line). Timings, best of ``--repeat`` rounds in
+which the three contenders take turns (medians and CPU times are printed too):
 
 * ``merge_dumps``          - this package: files -> de-duplicated typed ``videos`` table;
 * ``pandas baseline``      - ``json.loads`` per page, then ``pandas.json_normalize`` of the videos;
@@ -21,12 +22,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HASHTAGS = ["cats", "fyp", "science", "election", "طبخ", "猫", "🇨🇺cuba"]
@@ -102,13 +106,20 @@ def write_dumps(pages: list[bytes], folder: Path, n_files: int = 10) -> list[Pat
     return paths
 
 
-def best_of(repeat: int, fn) -> float:  # type: ignore[no-untyped-def]
-    times = []
+def interleaved(
+    repeat: int, fns: dict[str, Callable[[], object]]
+) -> dict[str, list[tuple[float, float]]]:
+    """(wall, CPU) seconds of each function, ``repeat`` rounds, the functions taking turns.
+
+    Taking turns spreads the load of other processes on a shared machine over all contenders.
+    """
+    out: dict[str, list[tuple[float, float]]] = {name: [] for name in fns}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        for name, fn in fns.items():
+            c0, t0 = time.process_time(), time.perf_counter()
+            fn()
+            out[name].append((time.perf_counter() - t0, time.process_time() - c0))
+    return out
 
 
 def _rss_kib() -> int:
@@ -178,9 +189,14 @@ def main() -> None:
         def polars_ndjson() -> None:
             pl.read_ndjson(raw)
 
-        t_ours = best_of(args.repeat, ours)
-        t_pandas = best_of(args.repeat, pandas_baseline)
-        t_polars = best_of(args.repeat, polars_ndjson)
+        load = os.getloadavg()[0]
+        runs = interleaved(
+            args.repeat, {"ours": ours, "pandas": pandas_baseline, "polars": polars_ndjson}
+        )
+        load = max(load, os.getloadavg()[0])
+        t_ours, t_pandas, t_polars = (min(w for w, _ in runs[k]) for k in runs)
+        m_ours, m_pandas, m_polars = (statistics.median(w for w, _ in runs[k]) for k in runs)
+        c_ours, c_pandas = (min(c for _, c in runs[k]) for k in ("ours", "pandas"))
 
         proc = subprocess.run(
             [sys.executable, __file__, "--child", tmp], capture_output=True, text=True, check=True
@@ -198,6 +214,13 @@ def main() -> None:
           "(target <= 1.3x)")  # fmt: skip
     print(f"peak memory of merge_dumps (RSS growth): {peak_extra / 1e6:.1f} MB = "
           f"{peak_extra / raw_bytes:.2f}x raw bytes (target < 3x)")  # fmt: skip
+    print(
+        f"medians of {args.repeat}: merge {m_ours:.3f} s, pandas {m_pandas:.3f} s "
+        f"({m_pandas / m_ours:.1f}x), read_ndjson {m_polars:.3f} s ({m_ours / m_polars:.2f}x)"
+    )
+    print(f"CPU time (all threads): merge {c_ours:.3f} s, pandas {c_pandas:.3f} s "
+          f"({c_pandas / c_ours:.1f}x); load average (1 min) up to {load:.1f} on "
+          f"{os.cpu_count()} cores")  # fmt: skip
 
 
 if __name__ == "__main__":
