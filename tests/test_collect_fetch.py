@@ -482,3 +482,18 @@ def test_handles_are_cleaned_like_the_selection_helpers(sandbox: Sandbox) -> Non
     users = tr.fetch_user_info(messy, client=_client(sandbox), progress=False)
     assert users["username"].to_list() == [name]  # one account, asked once
     assert tr.select.clean_usernames(messy).unique().to_list() == [name]
+
+
+def test_to_pandas_keeps_nullable_ids_exact(sandbox: Sandbox) -> None:
+    import pandas as pd
+
+    videos = tr.fetch_videos(CATS, "20240101", "20240131", client=_client(sandbox), progress=False)
+    assert videos["playlist_id"].null_count() > 0  # some videos are in no playlist
+    pdf = videos.to_pandas()
+    for col in ("id", "music_id", "playlist_id"):
+        assert str(pdf[col].dtype) == "int64[pyarrow]", col
+        got = [None if pd.isna(v) else int(v) for v in pdf[col].tolist()]
+        assert got == videos[col].to_list(), col
+    # frames derived with polars are plain DataFrames: tr.io.to_pandas does the same for them
+    some = videos.filter(pl.col("view_count") > 0)
+    assert tr.io.to_pandas(some)["playlist_id"].dtype != "float64"

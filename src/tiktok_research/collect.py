@@ -164,6 +164,19 @@ class FetchResult(pl.DataFrame):
         """True when the collection finished every task."""
         return self.report.complete
 
+    def to_pandas(self, *args: Any, **kwargs: Any) -> Any:
+        """A pandas DataFrame with exact ids: nullable Arrow-backed integers, never float.
+
+        polars' own conversion turns an integer column with nulls (``playlist_id``,
+        ``music_id``...) into float64, which rounds 19-digit ids; this one does not. Passing any
+        argument gives polars' conversion unchanged.
+        """
+        if args or kwargs:
+            return super().to_pandas(*args, **kwargs)
+        from .io import to_pandas
+
+        return to_pandas(self)
+
 
 # ------------------------------------------------------------------------------------- tasks
 
