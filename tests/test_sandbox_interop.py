@@ -1,0 +1,119 @@
+"""Clients written for the real service work against the sandbox server unchanged but for the URL.
+
+curl, `requests` and TikTok's official wrapper (PyPI `TikTokResearchApi`) talk to
+`run_server()` on 127.0.0.1 and get the same answers as this package's client.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import tiktok_research as tr
+from tiktok_research.sandbox import Sandbox, SandboxConfig, run_server
+
+pytestmark = pytest.mark.http
+
+
+@pytest.fixture(scope="module")
+def server() -> tuple[str, Sandbox]:
+    with run_server(Sandbox(SandboxConfig(n_videos=5_000))) as (url, sb):
+        yield url, sb
+
+
+def test_curl(server: tuple[str, Sandbox]) -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    url, _ = server
+    token = subprocess.run(
+        ["curl", "-s", "-X", "POST", f"{url}/v2/oauth/token/",
+         "-H", "Content-Type: application/x-www-form-urlencoded",
+         "-d", "client_key=sandbox&client_secret=sandbox&grant_type=client_credentials"],
+        capture_output=True, check=True, text=True,
+    )  # fmt: skip
+    access = json.loads(token.stdout)["access_token"]
+    body = '{"query": {"and": [{"operation": "EQ", "field_name": "hashtag_name", "field_values": ["fyp"]}]}, "start_date": "20240101", "end_date": "20240110", "max_count": 5}'  # noqa: E501
+    page = subprocess.run(
+        ["curl", "-s", "-X", "POST", f"{url}/v2/research/video/query/?fields=id,hashtag_names",
+         "-H", f"Authorization: bearer {access}", "-H", "Content-Type: text/plain", "-d", body],
+        capture_output=True, check=True, text=True,
+    )  # fmt: skip
+    answer = json.loads(page.stdout)
+    assert answer["error"]["code"] == "ok"
+    assert 0 < len(answer["data"]["videos"]) <= 5
+    assert answer["data"]["search_id"].isdigit()
+
+
+def test_requests(server: tuple[str, Sandbox]) -> None:
+    requests = pytest.importorskip("requests")
+    url, sb = server
+    token = requests.post(
+        f"{url}/v2/oauth/token/",
+        data={
+            "client_key": "sandbox",
+            "client_secret": "sandbox",
+            "grant_type": "client_credentials",
+        },
+        timeout=10,
+    ).json()["access_token"]
+    name = sb.corpus.sample_usernames(1)[0]
+    r = requests.post(
+        f"{url}/v2/research/user/info/?fields=display_name,follower_count",
+        json={"username": name},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert r.status_code == 200
+    assert set(r.json()["data"]) == {"display_name", "follower_count"}
+
+
+WRAPPER = textwrap.dedent(
+    """
+    import json, sys
+    from tiktok_research_api import Criteria, Query, QueryVideoRequest, TikTokResearchAPI
+    from tiktok_research_api import QueryVideoCommentsRequest
+
+    base_url, video_id = sys.argv[1], int(sys.argv[2])
+
+    class SandboxAPI(TikTokResearchAPI):
+        # the wrapper hard-codes https://open.tiktokapis.com; this is its base URL, pointed here
+        def get_client_token(self):
+            self.url = base_url
+            return super().get_client_token()
+
+    api = SandboxAPI("sandbox", "sandbox", qps=50)
+    query = Query(and_criteria=[Criteria("EQ", "hashtag_name", ["fyp"])])
+    request = QueryVideoRequest(query, "20240101", "20240220", max_count=100)
+    videos, *_ = api.query_videos(request, fetch_all_pages=True)
+    comments, _, _ = api.query_video_comments(
+        QueryVideoCommentsRequest(video_id=video_id, max_count=100), fetch_all_pages=True
+    )
+    print(json.dumps({"ids": [v["id"] for v in videos], "comments": [c["id"] for c in comments]}))
+    """
+)
+
+
+def test_official_wrapper(server: tuple[str, Sandbox]) -> None:
+    pytest.importorskip("tiktok_research_api")
+    url, sb = server
+    video_id = sb.corpus.video_ids_with_comments(1)[0]
+    run = subprocess.run(
+        [sys.executable, "-c", WRAPPER, url, str(video_id)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    # the same answers as this package's client
+    ours = tr.Client("sandbox", "sandbox", base_url=url, ledger=False, qps=None)
+    q = tr.Q.hashtag_name.eq("fyp")
+    # the wrapper's windows are 30 calendar days (end = start + 29); ids are the same either way
+    mine = {v["id"] for v in ours.query_videos(q, "20240101", "20240220")}
+    assert set(got["ids"]) == mine and len(got["ids"]) == len(mine)
+    assert set(got["comments"]) == {c["id"] for c in ours.comments(video_id=video_id)}
