@@ -391,6 +391,17 @@ def select_usernames_cmd(
         typer.echo(f"wrote {names.len():,} usernames to {out}", err=True)
 
 
+_SUMMARY_COLUMNS = (
+    "creators",
+    "view_count_sum",
+    "view_count_median",
+    "like_count_median",
+    "comment_count_median",
+    "engagement_rate_median",
+    "engagement_rate_pooled",
+)
+
+
 @app.command()
 def summary(
     table: Annotated[Path, typer.Argument(help="A videos table (.parquet) or dataset folder.")],
@@ -398,6 +409,12 @@ def summary(
         str, typer.Option(help="day, week, month, hashtag, region, creator, video_length, music")
     ] = "month",
     top: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Every column (sums and quantiles).")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the summary (.csv/.parquet).")
+    ] = None,
 ) -> None:
     """Engagement summary of a videos table.
 
@@ -412,8 +429,20 @@ def summary(
         if table.is_file()
         else pl.scan_parquet(f"{table}/**/*.parquet").collect()
     )
-    with pl.Config(tbl_rows=top, tbl_cols=12, tbl_width_chars=160, fmt_str_lengths=30):
-        typer.echo(str(summarize(df, by=by).head(top)))  # type: ignore[arg-type]
+    result = summarize(df, by=by)  # type: ignore[arg-type]
+    if out is not None:
+        _write(result, out)
+    shown = (
+        result
+        if wide
+        else result.select(
+            result.columns[0], "videos", *[c for c in result.columns if c in _SUMMARY_COLUMNS]
+        )
+    )
+    with pl.Config(
+        tbl_rows=top, tbl_cols=-1 if wide else 10, tbl_width_chars=200, fmt_str_lengths=30
+    ):
+        typer.echo(str(shown.head(top)))
 
 
 @app.command()
