@@ -497,3 +497,12 @@ def test_to_pandas_keeps_nullable_ids_exact(sandbox: Sandbox) -> None:
     # frames derived with polars are plain DataFrames: tr.io.to_pandas does the same for them
     some = videos.filter(pl.col("view_count") > 0)
     assert tr.io.to_pandas(some)["playlist_id"].dtype != "float64"
+
+
+def test_merging_an_archive_folder_reads_only_its_pages(sandbox: Sandbox, tmp_path: Path) -> None:
+    v = tr.fetch_videos(
+        CATS, "20240201", "20240215", client=_client(sandbox), archive=tmp_path, progress=False
+    )
+    merged = tr.merge_dumps(tmp_path)
+    assert merged["videos"].sort("id").equals(pl.DataFrame(v).sort("id"))
+    assert merged.skipped == []  # journal, manifests and collection.json are not data

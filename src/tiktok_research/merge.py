@@ -117,6 +117,18 @@ class MergeResult:
 # ------------------------------------------------------------------------------------- helpers
 
 
+def _bookkeeping(path: Path) -> bool:
+    """A file of the collection layer's own (not data) inside an archive collection folder."""
+    if not (path.parent / "collection.json").exists():
+        return False
+    name = path.name
+    return (
+        name in ("collection.json", "journal.jsonl")
+        or (name.startswith("manifest-") and name.endswith(".json"))
+        or name.endswith(".tmp")
+    )
+
+
 def _expand(paths_or_globs: str | Path | Iterable[str | Path]) -> list[Path]:
     items = [paths_or_globs] if isinstance(paths_or_globs, (str, Path)) else list(paths_or_globs)
     out: list[Path] = []
@@ -124,7 +136,7 @@ def _expand(paths_or_globs: str | Path | Iterable[str | Path]) -> list[Path]:
         text = str(item)
         p = Path(item)
         if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.is_file()))
+            out.extend(sorted(q for q in p.rglob("*") if q.is_file() and not _bookkeeping(q)))
         elif not p.exists() and any(c in text for c in "*?["):
             out.extend(Path(m) for m in sorted(glob.glob(text, recursive=True)))
         else:
