@@ -2,7 +2,7 @@
 
     python benchmarks/bench_collect.py                 # both parts
     python benchmarks/bench_collect.py --only speed    # fan-out and 90-day query, with baselines
-    python benchmarks/bench_collect.py --only memory   # 130k, 250k and 500k videos into a Parquet dataset
+    python benchmarks/bench_collect.py --only memory   # 130k, 250k, 500k videos into a dataset
 
 Speed: the sandbox runs as a separate process (`tiktok-research sandbox serve`) with 300 ms of
 latency per answer; the client's limiter allows 10 requests/s. Figures:
