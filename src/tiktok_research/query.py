@@ -34,7 +34,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ._endpoints import CONDITION_FIELDS, OPERATIONS, REGION_CODES, VIDEO_LENGTHS
 from .errors import InvalidRequestError
@@ -588,10 +588,7 @@ def _flatten(expr: _Expr) -> Query:
                 )
         else:  # pragma: no cover - defensive
             raise TypeError(f"not a query expression: {e!r}")
-    distinct: list[tuple[Criteria, ...]] = []
-    for g in or_groups:
-        if g not in distinct:
-            distinct.append(g)
+    distinct = _dedupe(or_groups)
     if len(distinct) > 1:
         raise _bad(
             "the API's query has a single OR list, but this expression ANDs several OR groups: "
@@ -601,8 +598,12 @@ def _flatten(expr: _Expr) -> Query:
     return Query(and_, list(distinct[0]) if distinct else None, _dedupe(not_))
 
 
-def _dedupe(items: list[Criteria]) -> list[Criteria]:
-    out: list[Criteria] = []
+_T = TypeVar("_T")
+
+
+def _dedupe(items: list[_T]) -> list[_T]:
+    """The items without repeats, in their first order (conditions are compared by value)."""
+    out: list[_T] = []
     for c in items:
         if c not in out:
             out.append(c)
