@@ -601,7 +601,7 @@ def _flatten(expr: _Expr) -> Query:
 _T = TypeVar("_T")
 
 
-def _dedupe(items: list[_T]) -> list[_T]:
+def _dedupe(items: Sequence[_T]) -> list[_T]:
     """The items without repeats, in their first order (conditions are compared by value)."""
     out: list[_T] = []
     for c in items:
