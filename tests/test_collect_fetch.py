@@ -506,3 +506,22 @@ def test_merging_an_archive_folder_reads_only_its_pages(sandbox: Sandbox, tmp_pa
     merged = tr.merge_dumps(tmp_path)
     assert merged["videos"].sort("id").equals(pl.DataFrame(v).sort("id"))
     assert merged.skipped == []  # journal, manifests and collection.json are not data
+
+
+def test_a_transient_error_outlasting_its_retries_leaves_the_item_pending(tmp_path: Path) -> None:
+    sb = Sandbox(SandboxConfig(n_videos=20_000))
+    ids = sb.corpus.video_ids_with_comments(2)
+    sb.script_faults(["ok"] + ["cursor_invalid"] * 30, endpoint="comments")
+    with pytest.warns(IncompleteCollectionWarning):
+        part = tr.fetch_comments(
+            ids, client=_client(sb), archive=tmp_path, progress=False, max_workers=1
+        )
+    assert not part.report.complete
+    assert any("Invalid count or cursor" in why for why in part.report.pending.values())
+    sb.clear_faults()
+    done = tr.fetch_comments(ids, client=_client(sb), archive=tmp_path, progress=False)
+    assert done.report.complete and done.failures.height == 0  # not a failure for good
+    whole = tr.fetch_comments(
+        ids, client=_client(Sandbox(SandboxConfig(n_videos=20_000))), progress=False
+    )
+    assert done.equals(whole)

@@ -49,6 +49,7 @@ from .errors import (
     ScopeNotAuthorizedError,
     TikTokResearchError,
     UnavailableError,
+    is_transient_message,
 )
 from .pagination import Page
 
@@ -326,9 +327,12 @@ class _Replay:
 
 
 class _Progress:
-    def __init__(self, enabled: bool, total: int, desc: str, client: Any, done: int = 0) -> None:
+    def __init__(
+        self, enabled: bool, total: int, desc: str, client: Any, family: str, done: int = 0
+    ) -> None:
         self._bar: Any = None
         self._client = client
+        self._family = family
         self._lock = threading.Lock()
         self.pages = 0
         self.rows = 0
@@ -346,8 +350,7 @@ class _Progress:
                 try:
                     spent = sum(self._client.requests_spent.values())
                     post["requests"] = spent
-                    left = self._client.quota.remaining
-                    post["quota left"] = min(left.values()) if left else "?"
+                    post["quota left"] = self._client.quota.remaining.get(self._family, "?")
                 except Exception:
                     pass
                 self._bar.set_postfix(post, refresh=False)
@@ -553,7 +556,9 @@ def run_collection(
     }
     _atomic_write_json(manifest_path, manifest)
 
-    bar = _Progress(progress_enabled(progress), len(tasks), kind, client, report.tasks_done)
+    bar = _Progress(
+        progress_enabled(progress), len(tasks), kind, client, ep.quota_family, report.tasks_done
+    )
 
     def fail(task: Task, e: TikTokResearchError, *, final: bool) -> None:
         err = {
@@ -566,6 +571,14 @@ def run_collection(
             journal.append({"task": task.key, "status": "failed", "error": err, "run": run})
         with lock:
             failures.append({"item": task.item, **err})
+
+    def _pending(task: Task, e: TikTokResearchError) -> None:
+        """The task could not finish now but may later: keep its position, say why."""
+        if e.state is not None:
+            journal.append({"task": task.key, "status": "pending", "state": e.state, "run": run})
+        report.pending[task.key] = f"{type(e).__name__}: {e}"
+        if task.item is not None:
+            fail(task, e, final=False)
 
     def run_task(task: Task) -> None:
         entry = previous.get(task.key) or {}
@@ -617,6 +630,9 @@ def run_collection(
             stop.set()
             raise
         except _ITEM_FAILURES as e:
+            if is_transient_message(e.message):  # the search_id/cursor quirk outlasted its retries
+                _pending(task, e)
+                return
             if task.item is None:  # a window: the query itself is wrong, stop everything
                 stop.set()
                 raise
@@ -624,13 +640,7 @@ def run_collection(
             report.tasks_done += 1
             bar.task_done()
         except TikTokResearchError as e:  # server errors after every retry: try again next run
-            if e.state is not None:
-                journal.append(
-                    {"task": task.key, "status": "pending", "state": e.state, "run": run}
-                )
-            report.pending[task.key] = f"{type(e).__name__}: {e}"
-            if task.item is not None:
-                fail(task, e, final=False)
+            _pending(task, e)
         finally:
             if streaming and not finished:
                 writer.close(compress=False)
