@@ -523,10 +523,12 @@ def run_collection(
         """
         from .io import write_dataset
 
-        files = sorted(folder.glob(f"pages-*--{_slug(task.key)}.jsonl*"))
+        assert dataset is not None
+        slug = _slug(task.key)
+        files = sorted(folder.glob(f"pages-*--{slug}.jsonl*"))
         with convert_lock:
             table = build_table_from_files(files, ep, sort)
-            write_dataset(table, dataset, table=ep.table, run_id=f"{folder.name}-{_slug(task.key)}")  # type: ignore[arg-type]
+            write_dataset(table, dataset, table=ep.table, run_id=f"{folder.name}-{slug}")
             del table
             release_memory()
         journal.append({"task": task.key, "status": "done", "state": None, "run": run})
@@ -572,6 +574,11 @@ def run_collection(
         with lock:
             failures.append({"item": task.item, **err})
 
+    def finished_task() -> None:
+        with lock:
+            report.tasks_done += 1
+        bar.task_done()
+
     def _pending(task: Task, e: TikTokResearchError) -> None:
         """The task could not finish now but may later: keep its position, say why."""
         if e.state is not None:
@@ -587,8 +594,7 @@ def run_collection(
             return
         if streaming and entry.get("status") == "fetched":
             convert(task)  # every page is archived already: no request needed
-            report.tasks_done += 1
-            bar.task_done()
+            finished_task()
             return
         state = entry.get("state") if entry.get("status") == "pending" else None
         writer = (
@@ -616,8 +622,7 @@ def run_collection(
             if streaming:
                 writer.close(compress=True)
                 convert(task)
-            report.tasks_done += 1
-            bar.task_done()
+            finished_task()
         except _STOPS as e:
             stop.set()
             report.stopped_by = f"{type(e).__name__}: {e.message}"
@@ -637,8 +642,7 @@ def run_collection(
                 stop.set()
                 raise
             fail(task, e, final=True)
-            report.tasks_done += 1
-            bar.task_done()
+            finished_task()
         except TikTokResearchError as e:  # server errors after every retry: try again next run
             _pending(task, e)
         finally:
