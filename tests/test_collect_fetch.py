@@ -525,3 +525,13 @@ def test_a_transient_error_outlasting_its_retries_leaves_the_item_pending(tmp_pa
         ids, client=_client(Sandbox(SandboxConfig(n_videos=20_000))), progress=False
     )
     assert done.equals(whole)
+
+
+def test_a_bad_field_fails_the_call_once_before_any_request(sandbox: Sandbox) -> None:
+    before = len(sandbox.request_log)
+    names = sandbox.corpus.sample_usernames(3)
+    with pytest.raises(tr.InvalidRequestError, match="follower_cnt"):
+        tr.fetch_user_info(names, fields=["display_name", "follower_cnt"], client=_client(sandbox))
+    with pytest.raises(tr.InvalidRequestError):
+        tr.fetch_comments([123], max_total=-1, client=_client(sandbox))
+    assert len(sandbox.request_log) == before

@@ -140,7 +140,6 @@ def _fan_out(
     progress: bool | None,
     max_workers: int,
     sort_column: str | None,
-    extra_spec: dict[str, Any] | None = None,
     max_total: int | None = None,
     retry_failed: bool = False,
 ) -> FetchResult:
@@ -168,16 +167,13 @@ def _fan_out(
         return Task(key=key(item), item=str(item), pages=pages)
 
     tasks = [make(i) for i in items]
-    # validate every item's request before anything is sent: the first page of each task is
-    # built lazily, so check the parameters through the client's own validation now
+    # Everything is checked before anything is sent (the pages of each task are built lazily,
+    # so a mistake found there would fail every item one by one instead of the call once).
+    c._check_fields(ep, field_list if ep.fields_in != "none" else None)
+    c._check_count(ep, None, max_total)
     for item in items:
         c._check_params(ep, params(item))
-    spec = {
-        "items": [str(i) for i in items],
-        "fields": field_list,
-        "max_total": max_total,
-        **(extra_spec or {}),
-    }
+    spec = {"items": [str(i) for i in items], "fields": field_list, "max_total": max_total}
     sort = _sort_by_items(sort_column, items) if sort_column else None
     return run_collection(
         client=c,
