@@ -261,7 +261,7 @@ def videos(
     _run(go)
 
 
-def _items_command(name: str, fetch_name: str, kind: str, what: str, *, ids: bool) -> None:
+def _items_command(name: str, fetch_name: str, kind: str, what: str) -> None:
     def command(
         items: Annotated[
             list[str] | None, typer.Argument(help=f"{what} (or --from-file / stdin).")
@@ -307,17 +307,17 @@ def _items_command(name: str, fetch_name: str, kind: str, what: str, *, ids: boo
     app.command(name=name)(command)
 
 
-_items_command("users", "fetch_user_info", "users", "usernames", ids=False)
-_items_command("comments", "fetch_comments", "comments", "video ids", ids=True)
-_items_command("liked", "fetch_liked_videos", "liked_videos", "usernames", ids=False)
-_items_command("pinned", "fetch_pinned_videos", "pinned_videos", "usernames", ids=False)
-_items_command("reposted", "fetch_reposted_videos", "reposted_videos", "usernames", ids=False)
-_items_command("followers", "fetch_followers", "followers", "usernames", ids=False)
-_items_command("following", "fetch_following", "following", "usernames", ids=False)
-_items_command("playlists", "fetch_playlists", "playlists", "playlist ids", ids=True)
-_items_command("shops", "fetch_shops", "shops", "shop names", ids=False)
-_items_command("products", "fetch_products", "products", "shop ids", ids=True)
-_items_command("reviews", "fetch_reviews", "reviews", "product ids", ids=True)
+_items_command("users", "fetch_user_info", "users", "usernames")
+_items_command("comments", "fetch_comments", "comments", "video ids")
+_items_command("liked", "fetch_liked_videos", "liked_videos", "usernames")
+_items_command("pinned", "fetch_pinned_videos", "pinned_videos", "usernames")
+_items_command("reposted", "fetch_reposted_videos", "reposted_videos", "usernames")
+_items_command("followers", "fetch_followers", "followers", "usernames")
+_items_command("following", "fetch_following", "following", "usernames")
+_items_command("playlists", "fetch_playlists", "playlists", "playlist ids")
+_items_command("shops", "fetch_shops", "shops", "shop names")
+_items_command("products", "fetch_products", "products", "shop ids")
+_items_command("reviews", "fetch_reviews", "reviews", "product ids")
 
 
 @app.command()
