@@ -117,3 +117,28 @@ def test_official_wrapper(server: tuple[str, Sandbox]) -> None:
     mine = {v["id"] for v in ours.query_videos(q, "20240101", "20240220")}
     assert set(got["ids"]) == mine and len(got["ids"]) == len(mine)
     assert set(got["comments"]) == {c["id"] for c in ours.comments(video_id=video_id)}
+
+
+def test_the_serve_command_prints_its_base_url_and_answers() -> None:
+    import httpx
+
+    cmd = [sys.executable, "-m", "tiktok_research.cli", "sandbox", "serve", "--port", "0",
+           "--n-videos", "2000"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "http://127.0.0.1:" in line and "client_key=sandbox" in line
+        url = line.split(" at ", 1)[1].split(" ", 1)[0]
+        token = httpx.post(
+            f"{url}/v2/oauth/token/",
+            data={
+                "client_key": "sandbox",
+                "client_secret": "sandbox",
+                "grant_type": "client_credentials",
+            },
+        )
+        assert token.status_code == 200 and token.json()["expires_in"] == 7200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
