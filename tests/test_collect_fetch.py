@@ -242,6 +242,7 @@ def test_quota_stop_then_resume_on_the_next_utc_day(tmp_path: Path) -> None:
         )
     assert not part.report.complete
     assert "Quota" in (part.report.stopped_by or "")
+    assert "resets at 2025-03-11 00:00 UTC" in (part.report.stopped_by or "")
     assert part.height > 0  # what was collected before the stop is returned
     now[0] += 3 * 3600  # past 00:00 UTC: the quota is reset
     done: Any = None

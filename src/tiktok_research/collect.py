@@ -626,6 +626,9 @@ def run_collection(
         except _STOPS as e:
             stop.set()
             report.stopped_by = f"{type(e).__name__}: {e.message}"
+            reset = getattr(e, "reset_at", None)
+            if reset is not None:
+                report.stopped_by += f" (the quota resets at {reset:%Y-%m-%d %H:%M} UTC)"
             if e.state is not None:
                 journal.append(
                     {"task": task.key, "status": "pending", "state": e.state, "run": run}
