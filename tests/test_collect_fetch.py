@@ -536,3 +536,19 @@ def test_a_bad_field_fails_the_call_once_before_any_request(sandbox: Sandbox) ->
     with pytest.raises(tr.InvalidRequestError):
         tr.fetch_comments([123], max_total=-1, client=_client(sandbox))
     assert len(sandbox.request_log) == before
+
+
+def test_scope_not_authorized_fails_every_item_but_spends_one_request() -> None:
+    sb = Sandbox(SandboxConfig(n_videos=20_000))
+    sb.add_client("lab", "lab-secret", followers_scope=False)
+    client = tr.Client("lab", "lab-secret", base_url=Sandbox.BASE_URL, transport=sb.transport(),
+                       ledger=False, sleep=lambda s: None)  # fmt: skip
+    names = sb.corpus.sample_usernames(5)
+    result = tr.fetch_followers(names, client=client, progress=False, max_workers=1)
+    assert result.height == 0 and result.report.complete
+    assert sorted(result.failures["item"].to_list()) == sorted(names)
+    assert set(result.failures["code"].to_list()) == {"scope_not_authorized"}
+    sent = [r for r in sb.request_log if r.endpoint == "followers"]
+    assert len(sent) == 1  # the other four were not sent
+    # the same project's other endpoints still work, in the same batch style
+    assert tr.fetch_user_info(names[:2], client=client, progress=False).height == 2

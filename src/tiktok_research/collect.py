@@ -587,10 +587,30 @@ def run_collection(
         if task.item is not None:
             fail(task, e, final=False)
 
+    # The scope belongs to the project, not to an item: after the first refusal no other item of
+    # this endpoint can succeed, so the rest are failed without spending a request on each (only
+    # the requests already in flight on other workers at that moment are spent).
+    refused: list[TikTokResearchError] = []
+
     def run_task(task: Task) -> None:
         entry = previous.get(task.key) or {}
         if stop.is_set():
             report.pending[task.key] = report.stopped_by or "stopped"
+            return
+        if refused and task.item is not None:
+            first = refused[0]
+            fail(
+                task,
+                ScopeNotAuthorizedError(
+                    f"{first.message} (not sent: the project lacks the scope for {endpoint})",
+                    code=first.code,
+                    log_id=first.log_id,
+                    http_status=first.http_status,
+                    endpoint=endpoint,
+                ),
+                final=True,
+            )
+            finished_task()
             return
         if streaming and entry.get("status") == "fetched":
             convert(task)  # every page is archived already: no request needed
@@ -644,6 +664,8 @@ def run_collection(
             if task.item is None:  # a window: the query itself is wrong, stop everything
                 stop.set()
                 raise
+            if isinstance(e, ScopeNotAuthorizedError):
+                refused.append(e)
             fail(task, e, final=True)
             finished_task()
         except TikTokResearchError as e:  # server errors after every retry: try again next run
