@@ -574,12 +574,8 @@ def _flatten(expr: _Expr) -> Query:
                 not_.append(inner)
             elif isinstance(inner, _Or):
                 not_.extend(_or_terms(inner))
-            elif (
-                isinstance(inner, Query)
-                and len(inner.and_criteria) == 1
-                and not (inner.or_criteria or inner.not_criteria)
-            ):
-                not_.append(inner.and_criteria[0])
+            elif (lone := _lone_condition(inner)) is not None:
+                not_.append(lone)
             else:
                 raise _bad(
                     f"cannot express ~{inner!r} in the API's flat query: NOT applies to single "
@@ -596,6 +592,13 @@ def _flatten(expr: _Expr) -> Query:
             + ". Split it into several queries, or rewrite it with one OR group."
         )
     return Query(and_, list(distinct[0]) if distinct else None, _dedupe(not_))
+
+
+def _lone_condition(expr: _Expr) -> Criteria | None:
+    """The condition of a query that is a single AND condition (``Query(and_criteria=[c])``)."""
+    if not isinstance(expr, Query) or expr.or_criteria or expr.not_criteria:
+        return None
+    return expr.and_criteria[0] if len(expr.and_criteria) == 1 else None
 
 
 _T = TypeVar("_T")
@@ -625,12 +628,8 @@ def _or_terms(e: _Or) -> tuple[Criteria, ...]:
             and not (t.and_criteria or t.not_criteria)
         ):
             terms.extend(t.or_criteria)
-        elif (
-            isinstance(t, Query)
-            and len(t.and_criteria) == 1
-            and not (t.or_criteria or t.not_criteria)
-        ):
-            terms.append(t.and_criteria[0])
+        elif (lone := _lone_condition(t)) is not None:
+            terms.append(lone)
         else:
             raise _bad(
                 f"cannot express {t!r} inside an OR: the API's 'or' list holds single conditions "
