@@ -29,6 +29,7 @@ import polars as pl
 import tiktok_research as tr
 from tiktok_research import schemas
 from tiktok_research._archive import ArchiveWriter
+from tiktok_research._windows import split_windows
 from tiktok_research.errors import TikTokResearchError
 from tiktok_research.io import write_parquet
 from tiktok_research.sandbox import Sandbox, SandboxConfig
@@ -87,7 +88,18 @@ class Recorder:
         self.client = tr.Client.sandbox(self.sandbox, ledger=False)
 
     def answers(self, endpoint: str, params: dict[str, Any], **kw: Any) -> list[Answer]:
-        """Every answer of one page sequence (an error answer ends the sequence)."""
+        """Every answer of one page sequence (an error answer ends the sequence).
+
+        A video query over more than one window is asked window after window, oldest first.
+        """
+        if endpoint == "video_query":
+            windows = split_windows(params["start_date"], params["end_date"])
+            if len(windows) > 1:
+                out: list[Answer] = []
+                for s, e in windows:
+                    one = {**params, "start_date": s, "end_date": e}
+                    out += self.answers(endpoint, one, **kw)
+                return out
         got: list[Answer] = []
 
         def keep(ep: str, req: dict[str, Any], status: int, raw: bytes, at: datetime) -> None:
@@ -112,9 +124,19 @@ def _items(answers: list[Answer], key: str) -> list[dict[str, Any]]:
     return out
 
 
+#: Run ids of the archive files (fixed, so that file names do not depend on how often the client
+#: reads its clock).
+RUNS = {
+    "5a3f01": "20250115T080002000000Z-5a3f01",
+    "5a3f02": "20250115T082008500000Z-5a3f02",
+    "5a3f03": "20250115T082510750000Z-5a3f03",
+    "5a3f04": "20250115T083023750000Z-5a3f04",
+}
+
+
 def _write_archive(path: Path, answers: list[Answer], tail: str) -> Path:
     """Our raw archive layout (``pages-{run}.jsonl``), written by the package's ArchiveWriter."""
-    run = answers[0].retrieved_at.strftime("%Y%m%dT%H%M%S%fZ") + "-" + tail
+    run = RUNS[tail]
     target = path / f"pages-{run}.jsonl"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)

@@ -81,7 +81,7 @@ def test_compress_and_truncated_last_line(tmp_path: Path, caplog: pytest.LogCapt
     crashed.write_bytes(gzip.decompress(gz.read_bytes()) + b'{"meta": {"run": "r1", "pa')
     with caplog.at_level("WARNING"):
         assert len(list(iter_archive(crashed))) == 2
-    assert "crashed.jsonl:3: truncated last line" in caplog.text
+    assert "crashed.jsonl: line 3: truncated last line" in caplog.text
     tables = archive_to_tables(tmp_path)
     assert sorted(tables["videos"]["id"].to_list()) == [7320768158545159950, 7320768158545159951]
 

@@ -26,6 +26,8 @@ from tiktok_research.errors import (
     TikTokResearchError,
     UnavailableError,
 )
+from tiktok_research.fetch import fetch_videos
+from tiktok_research.plan import plan_videos
 from tiktok_research.query import Criteria, Q, Query
 from tiktok_research.sandbox import FAULT_KINDS, Corpus, Sandbox, SandboxConfig
 
@@ -68,6 +70,12 @@ def sb() -> Sandbox:
 @pytest.fixture
 def client(sb: Sandbox) -> Client:
     return Client.sandbox(sb, **NO_SLEEP)
+
+
+def window(client: Client, q: Any, start: str, end: str, **kw: Any) -> Any:
+    """The pages of one date window of a video query (at most 30 days)."""
+    params = {"query": q, "start_date": start, "end_date": end}
+    return client.pages("video_query", params, **kw)
 
 
 def data_requests(sb: Sandbox, key: str = "sandbox") -> int:
@@ -116,7 +124,7 @@ def test_boundary_days_each_asked_once(sb: Sandbox, client: Client) -> None:
 
 
 def test_video_pages_follow_cursor_and_search_id(sb: Sandbox, client: Client) -> None:
-    pages = list(client.video_pages(MANY, "20240101", "20240130", max_count=50))
+    pages = list(window(client, MANY, "20240101", "20240130", max_count=50))
     assert len(pages) >= 3
     assert pages[0].search_id and pages[1].request["body"]["search_id"] == pages[0].search_id
     assert pages[1].request["body"]["cursor"] == pages[0].cursor
@@ -217,7 +225,8 @@ def test_window_generators_run_concurrently_and_share_the_client(sb: Sandbox) ->
     windows = split_windows("20240101", "20240430")
 
     def run(w: tuple[date, date]) -> list[int]:
-        return [v["id"] for p in client.window_pages(MANY, *w, max_count=50) for v in p.items]
+        pages = window(client, MANY, w[0].isoformat(), w[1].isoformat(), max_count=50)
+        return [v["id"] for p in pages for v in p.items]
 
     with ThreadPoolExecutor(4) as pool:
         ids = [i for chunk in pool.map(run, windows) for i in chunk]
@@ -225,7 +234,7 @@ def test_window_generators_run_concurrently_and_share_the_client(sb: Sandbox) ->
     assert set(ids) == set(v["id"] for v in client.query_videos(MANY, "20240101", "20240430"))
     assert client.token_fetches == 1
     with pytest.raises(InvalidRequestError, match="at most 30 days"):
-        client.window_pages(MANY, "20240101", "20240301")
+        window(client, MANY, "20240101", "20240301")
 
 
 def test_playlist_and_shop_endpoints(sb: Sandbox, client: Client) -> None:
@@ -310,13 +319,13 @@ def test_every_endpoint_reachable_through_pages(sb: Sandbox, client: Client) -> 
             "favorites_count",
         ),
         (
-            lambda c: c.query_videos(Q.keyword.eq("a"), "20240101", "20240110", max_count=500),
+            lambda c: window(c, Q.keyword.eq("a"), "20240101", "20240110", max_count=500),
             "max_count",
         ),
         (lambda c: c.pages("comments", {"video_id": 7.3e18}), "float"),
         (lambda c: c.pages("user_infos", {"username": "x"}), "user_info"),
         (lambda c: c.pages("followers", {"username": "x", "cursor": 5}), "managed by the client"),
-        (lambda c: c.plan(Q.keyword.eq("a"), "20240110", "20240101"), "reversed"),
+        (lambda c: plan_videos(Q.keyword.eq("a"), "20240110", "20240101", client=c), "reversed"),
     ],
 )
 def test_mistyped_requests_fail_clearly_and_spend_nothing(
@@ -329,11 +338,12 @@ def test_mistyped_requests_fail_clearly_and_spend_nothing(
 
 
 def test_plan_is_a_dry_run(sb: Sandbox, client: Client) -> None:
-    plan = client.plan(Q.keyword.eq("cat") & Q.region_code.isin(["US"]), "20240101", "20240415")
-    assert len(plan.windows) == 4 and plan.min_requests == 4
-    assert plan.first_request["body"]["start_date"] == "20240101"
+    q = Q.keyword.eq("cat") & Q.region_code.isin(["US"])
+    plan = plan_videos(q, "20240101", "20240415", client=client)
+    assert len(plan.tasks) == 4 and plan.min_requests == 4
+    assert plan.tasks[0].params["start_date"] == "20240403"  # newest window first
     assert "4 window(s)" in str(plan) and "at least 4 request(s)" in str(plan)
-    assert client.plan(Q.keyword.eq("cat"), "20240101", "20240415", max_total=150).min_requests == 2
+    assert plan_videos(q, "20240101", "20240415", max_total=150).min_requests == 2
     assert sb.request_log == []
 
 
@@ -386,7 +396,7 @@ def test_daily_quota_raises_with_reset_time_and_resumable_state(code: str) -> No
     q = Q.region_code.isin(["US", "GB", "DE", "FR"])
     got: list[dict[str, Any]] = []
     with pytest.raises(QuotaExhaustedError) as e:
-        for page in client.video_pages(q, "20240101", "20240330"):
+        for page in window(client, q, "20240101", "20240130", max_count=15):
             got.extend(page.items)
     err = e.value
     assert err.reset_at == datetime(2025, 3, 2, tzinfo=UTC)
@@ -394,11 +404,11 @@ def test_daily_quota_raises_with_reset_time_and_resumable_state(code: str) -> No
     assert "00:00 UTC" in str(err) and err.log_id
     assert data_requests(sb) == 2  # not retried
     clock.advance(12 * 3600)  # next UTC day: the quota is back
-    for page in client.video_pages(q, "20240101", "20240330", state=err.state):
+    for page in client.pages("video_query", state=err.state):
         got.extend(page.items)
     ids = [v["id"] for v in got]
     assert len(ids) == len(set(ids))
-    assert set(ids) == truth_ids(sb, date(2024, 1, 1), date(2024, 3, 30), ["US", "GB", "DE", "FR"])
+    assert set(ids) == truth_ids(sb, date(2024, 1, 1), date(2024, 1, 30), ["US", "GB", "DE", "FR"])
 
 
 def test_wait_for_quota_waits_until_midnight_then_continues() -> None:
@@ -462,16 +472,18 @@ def test_retry_budget_stops_a_dead_endpoint_from_burning_the_quota(sb: Sandbox) 
 def test_every_fault_kind_is_survived(sb: Sandbox, kind: str) -> None:
     client = Client.sandbox(sb, **NO_SLEEP)
     q = MANY
-    clean = client.query_videos(q, "20240101", "20240130", max_count=50)
+    clean = [v for p in window(client, q, "20240101", "20240130", max_count=50) for v in p.items]
     sb.script_faults(["ok", kind], endpoint="video_query")  # fault on the second page
     statuses: list[int] = []
-    got = client.query_videos(
+    pages = window(
+        client,
         q,
         "20240101",
         "20240130",
         max_count=50,
         on_response=lambda e, r, s, b, t: statuses.append(s),
     )
+    got = [v for p in pages for v in p.items]
     if kind == "nul_usernames":
         assert any("\x00" in v.get("username", "") for v in got)
         return
@@ -497,7 +509,7 @@ def test_every_fault_kind_is_survived(sb: Sandbox, kind: str) -> None:
 def test_empty_page_with_has_more_does_not_end_the_sequence(sb: Sandbox, client: Client) -> None:
     q = MANY
     sb.script_faults(["empty_page"], endpoint="video_query")
-    pages = list(client.video_pages(q, "20240101", "20240130", max_count=50))
+    pages = list(window(client, q, "20240101", "20240130", max_count=50))
     assert pages[0].items == [] and pages[0].has_more is True
     assert sum(len(p.items) for p in pages[1:]) > 0
 
@@ -508,26 +520,28 @@ def test_error_with_valid_body_is_accepted_not_retried(sb: Sandbox, client: Clie
     assert info and sb.requests_spent()["user_info"] == 1
 
 
-def test_a_window_that_keeps_failing_is_split_down_to_days(sb: Sandbox) -> None:
-    client = Client.sandbox(sb, **NO_SLEEP)
+def test_a_window_with_nothing_held_that_keeps_failing_is_split(sb: Sandbox) -> None:
+    client = Client.sandbox(sb, max_retries=2, **NO_SLEEP)
     q = Q.region_code.isin(["US"])
-    # 30-day window fails twice (1 + WINDOW_RETRIES), its first half (15 days) twice, then ok.
-    sb.script_faults(["internal_error"] * 4, endpoint="video_query")
-    pages = list(client.video_pages(q, "20240101", "20240130", max_count=50))
-    spans = [(p.window[0], p.window[1]) for p in pages if p.window]
-    assert (date(2024, 1, 1), date(2024, 1, 30)) not in spans
-    assert all((e - s).days < 15 for s, e in spans[:1])
-    ids = [v["id"] for p in pages for v in p.items]
-    assert len(ids) == len(set(ids))
-    assert set(ids) == truth_ids(sb, date(2024, 1, 1), date(2024, 1, 30), ["US"])
+    # the 30-day window fails three times (first try + 2 retries): it is split into halves
+    sb.script_faults(["internal_error"] * 3, endpoint="video_query")
+    videos = fetch_videos(q, "20240101", "20240130", client=client, progress=False)
+    assert videos.report.complete
+    spans = [(r.body["start_date"], r.body["end_date"]) for r in sb.request_log
+             if r.endpoint == "video_query" and r.error_code == "ok"]  # fmt: skip
+    assert ("20240101", "20240130") not in spans and ("20240116", "20240130") in spans
+    assert set(videos["id"].to_list()) == truth_ids(sb, date(2024, 1, 1), date(2024, 1, 30), ["US"])
 
 
-def test_one_day_window_that_keeps_failing_gives_up_with_state(sb: Sandbox) -> None:
+def test_one_day_window_that_keeps_failing_is_left_pending(sb: Sandbox) -> None:
     client = Client.sandbox(sb, max_retries=2, **NO_SLEEP)
     sb.script_faults(["internal_error"] * 3, endpoint="video_query")
-    with pytest.raises(ServerError) as e:
-        list(client.video_pages(Q.region_code.isin(["US"]), "20240105", "20240105"))
-    assert e.value.state is not None and e.value.state["windows"] == [["20240105", "20240105"]]
+    with pytest.warns(UserWarning, match="incomplete"):
+        videos = fetch_videos(
+            Q.region_code.isin(["US"]), "20240105", "20240105", client=client, progress=False
+        )
+    assert not videos.report.complete and "20240105-20240105" in videos.report.pending
+    assert data_requests(sb) == 3
 
 
 # --- tokens, budget, ledger, threads ----------------------------------------------------------
@@ -555,17 +569,18 @@ def test_token_refreshed_before_expiry_and_once_on_401() -> None:
 
 def test_budget_stops_cleanly_and_resumes_without_refetching(sb: Sandbox) -> None:
     q = MANY
-    full = Client.sandbox(sb, **NO_SLEEP).query_videos(q, "20240101", "20240229", max_count=50)
+    full = list(window(Client.sandbox(sb, **NO_SLEEP), q, "20240101", "20240129", max_count=50))
+    full = [v for p in full for v in p.items]
     n_full = data_requests(sb)
     sb2 = make_sandbox()
     client = Client.sandbox(sb2, max_requests=2, **NO_SLEEP)
     got: list[dict[str, Any]] = []
     with pytest.raises(BudgetExhaustedError) as e:
-        for page in client.video_pages(q, "20240101", "20240229", max_count=50):
+        for page in window(client, q, "20240101", "20240129", max_count=50):
             got.extend(page.items)
     assert data_requests(sb2) == 2 and client.requests_spent == {"video_query": 2}
     resumed = Client.sandbox(sb2, **NO_SLEEP)
-    for page in resumed.video_pages(q, "20240101", "20240229", state=e.value.state, max_count=50):
+    for page in resumed.pages("video_query", state=e.value.state):
         got.extend(page.items)
     assert sorted(v["id"] for v in got) == sorted(v["id"] for v in full)
     assert data_requests(sb2) == n_full  # not a single page fetched twice
@@ -608,10 +623,12 @@ def test_recent_range_warns_not_yet_indexed(sb: Sandbox) -> None:
     today = datetime.now(UTC).date()
     client = Client.sandbox(sb, **NO_SLEEP)
     with pytest.warns(NotYetIndexedWarning, match="not indexed"):
-        client.plan(Q.keyword.eq("x"), today - timedelta(days=5), today)
+        plan_videos(Q.keyword.eq("x"), today - timedelta(days=5), today, client=client)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        client.plan(Q.keyword.eq("x"), today - timedelta(days=10), today - timedelta(days=3))
+        plan_videos(
+            Q.keyword.eq("x"), today - timedelta(days=10), today - timedelta(days=3), client=client
+        )
 
 
 def test_errors_never_show_secrets(sb: Sandbox, caplog: pytest.LogCaptureFixture) -> None:
@@ -630,17 +647,17 @@ def test_errors_never_show_secrets(sb: Sandbox, caplog: pytest.LogCaptureFixture
 def test_resume_with_an_expired_search_id_costs_one_request_not_the_window() -> None:
     clock = FakeClock(datetime(2025, 3, 1, 8, 0, tzinfo=UTC))
     sb = make_sandbox(clock=clock)  # search_id lifetime: 2 hours
-    full = Client.sandbox(make_sandbox(), **NO_SLEEP).query_videos(
-        MANY, "20240101", "20240130", max_count=20
-    )
+    full_pages = window(Client.sandbox(make_sandbox(), **NO_SLEEP), MANY, "20240101", "20240130",
+                        max_count=20)  # fmt: skip
+    full = [v for p in full_pages for v in p.items]
     client = Client.sandbox(sb, max_requests=3, **NO_SLEEP)
     got: list[dict[str, Any]] = []
     with pytest.raises(BudgetExhaustedError) as e:
-        for page in client.video_pages(MANY, "20240101", "20240130", max_count=20):
+        for page in window(client, MANY, "20240101", "20240130", max_count=20):
             got.extend(page.items)
     clock.advance(3 * 3600)  # the search_id in the state has expired
     resumed = Client.sandbox(sb, **NO_SLEEP)
-    for page in resumed.video_pages(MANY, "20240101", "20240130", state=e.value.state):
+    for page in resumed.pages("video_query", state=e.value.state):
         got.extend(page.items)
     assert sorted(v["id"] for v in got) == sorted(v["id"] for v in full)  # nothing lost or doubled
     assert data_requests(sb) == len(full) // 20 + 1 + 1  # all pages + one new first page

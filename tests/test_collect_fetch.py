@@ -241,7 +241,7 @@ def test_quota_stop_then_resume_on_the_next_utc_day(tmp_path: Path) -> None:
             query, "20240101", "20240331", client=client, archive=tmp_path / "a", progress=False
         )
     assert not part.report.complete
-    assert "Quota" in (part.report.stopped_by or "")
+    assert part.report.stop_kind == "quota" and "quota is used up" in (part.report.stopped_by or "")
     assert "resets at 2025-03-11 00:00 UTC" in (part.report.stopped_by or "")
     assert part.height > 0  # what was collected before the stop is returned
     now[0] += 3 * 3600  # past 00:00 UTC: the quota is reset
@@ -281,7 +281,7 @@ def test_budget_stop_is_clean_and_resumable(tmp_path: Path) -> None:
         part = tr.fetch_videos(
             query, "20240101", "20240229", client=client, archive=tmp_path, progress=False
         )
-    assert not part.report.complete and "Budget" in (part.report.stopped_by or "")
+    assert not part.report.complete and part.report.stop_kind == "budget"
     assert sb.requests_spent("sandbox").get("video_query", 0) == 3
     rest = tr.fetch_videos(
         query, "20240101", "20240229", client=_client(sb), archive=tmp_path, progress=False

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from tiktok_research._endpoints import REGION_CODES
 from tiktok_research.errors import InvalidRequestError
-from tiktok_research.query import Criteria, Q, Query, VideoQuery, as_query
+from tiktok_research.plan import plan_videos
+from tiktok_research.query import Criteria, Q, Query, as_query
 
 DOC_EXAMPLE = {
     "and": [
@@ -147,11 +148,11 @@ def test_expressions_refuse_python_boolean_operators() -> None:
         Q.keyword.eq("a") and Q.keyword.eq("b")
 
 
-def test_video_query_checks_the_dates() -> None:
-    vq = VideoQuery(Q.keyword.eq("x"), "2024-01-01", "20240315")
-    assert len(vq.windows()) == 3
+def test_a_video_plan_checks_the_dates() -> None:
+    plan = plan_videos(Q.keyword.eq("x"), "2024-01-01", "20240315")
+    assert len(plan.tasks) == 3
     with pytest.raises(InvalidRequestError, match="reversed"):
-        VideoQuery(Q.keyword.eq("x"), "20240201", "20240101")
+        plan_videos(Q.keyword.eq("x"), "20240201", "20240101")
 
 
 # --- property tests: exact JSON round trips ---------------------------------------------------

@@ -1,6 +1,6 @@
-"""The raw archive: every API response page, verbatim, one JSON line per page (STYLE.md).
+"""The raw archive, all of it: envelopes, the collection folder, journal, manifests, lock, replay.
 
-Each line is an envelope::
+Every API answer is kept verbatim, one JSON line per answer, in an envelope (STYLE.md)::
 
     {"meta": {"run": "...", "page": 3, "endpoint": "video_query",
               "retrieved_at": "2024-01-01T00:00:00.000000Z", "version": "0.1.0",
@@ -12,32 +12,74 @@ The response body is spliced in as received (raw CR/LF bytes, which can only be 
 JSON, become spaces), so 19-digit ids are never decoded and re-encoded. A body that is not JSON (an
 HTML gateway page) is kept as ``"response_text": "<text>"``. No token or secret is ever written.
 
-Files are ``.jsonl`` while a run is going and may be gzipped (``.jsonl.gz``) once it is complete.
+A *collection* (one ``fetch_*`` call) lives in its own folder ``<archive>/<kind>-<digest>/``::
+
+    collection.json         what was asked (written once)
+    journal.jsonl           one line per archived page and per task outcome (fsync'd)
+    pages-<run>.jsonl       every HTTP answer of a run, verbatim (gzipped to .jsonl.gz when the
+                            run is complete: written to a temporary name, then renamed)
+    manifest-<run>.json     what a run did: requests, pages, rows, tasks done / left and why
+    .lock, collector.json   the lock that lets one process at a time collect into the folder,
+                            and who holds it
+
+Durability of a page: its answer is appended to ``pages-<run>.jsonl`` and fsync'd before anything
+parses it; then a journal line naming that page (run and page number) and the position after it is
+appended and fsync'd. The journal is the record of what the collection holds; the page files are
+the data. :func:`read_pages` reads the page files and tells which pages are readable, so a page the
+journal records but no file holds readably (a truncated or damaged file) is fetched again instead of
+being silently missing (see ``collect``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gzip
+import hashlib
 import json
 import logging
 import os
-import shutil
+import secrets
+import socket
 import threading
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-import polars as pl
+from .errors import ArchiveError, CollectionLockedError
 
-__all__ = ["ArchiveWriter", "archive_to_tables", "iter_archive"]
+__all__ = [
+    "ArchiveWriter",
+    "Collection",
+    "Journal",
+    "JournalView",
+    "PageRef",
+    "ReplayIndex",
+    "archive_to_tables",
+    "is_bookkeeping",
+    "iter_archive",
+    "page_files",
+    "read_file_lines",
+]
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("tiktok_research")
+
+COLLECTION_FILE = "collection.json"
+JOURNAL_FILE = "journal.jsonl"
+LOCK_FILE = ".lock"
+HOLDER_FILE = "collector.json"
+JOURNAL_VERSION = 2
 
 _SECRET_KEYS = frozenset(
     {"access_token", "token", "client_secret", "authorization", "refresh_token", "bearer"}
 )
 _REDACTED = "<redacted>"
+
+
+# ------------------------------------------------------------------------------------ envelope
 
 
 def _scrub(value: Any) -> Any:
@@ -75,25 +117,47 @@ def _response_part(body: bytes) -> bytes:
     return b'"response_text":' + json.dumps(text, ensure_ascii=False).encode()
 
 
+def _disk_error(path: Path, exc: OSError) -> ArchiveError:
+    reason = exc.strerror or str(exc)
+    hint = (
+        " Free some space (or pass another archive folder) and run the same call again: "
+        "nothing collected so far is lost."
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        else " Check that the folder exists and is writable, then run the same call again."
+    )
+    return ArchiveError(f"could not write to the archive file {path}: {reason}.{hint}", path=path)
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """Where an archived answer is: its run and its number within the run."""
+
+    run: str
+    page: int
+
+
 class ArchiveWriter:
-    """Append API pages to a raw archive file, durably (flush + fsync per page), thread-safe.
+    """Append API answers to a raw archive file, durably (flush + fsync each), thread-safe.
 
     Example:
         >>> import tempfile
         >>> from datetime import datetime, timezone
         >>> path = Path(tempfile.mkdtemp()) / "run.jsonl"
-        >>> w = ArchiveWriter(path)
-        >>> w.write(run="r1", page=0, endpoint="user_info", request={"body": {"username": "a"}},
-        ...         status=200, body=b'{"data": {"video_count": 3}}',
+        >>> w = ArchiveWriter(path, run="r1")
+        >>> w.write(endpoint="user_info", request={"body": {"username": "a"}}, status=200,
+        ...         body=b'{"data": {"video_count": 3}}',
         ...         retrieved_at=datetime(2024, 1, 1, tzinfo=timezone.utc))
+        PageRef(run='r1', page=0)
         >>> w.close().name
         'run.jsonl'
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, run: str | None = None) -> None:
         self.path = Path(path)
+        self.run = run or new_run_id()
         self._lock = threading.Lock()
         self._file: IO[bytes] | None = None
+        self._next = 0
 
     def __repr__(self) -> str:
         return f"ArchiveWriter({str(self.path)!r})"
@@ -101,29 +165,32 @@ class ArchiveWriter:
     def write(
         self,
         *,
-        run: str,
-        page: int,
         endpoint: str,
         request: dict[str, Any],
         status: int,
         body: bytes,
         retrieved_at: datetime,
-    ) -> None:
-        """Append one page (one line); returns once it is on disk.
+        page: int | None = None,
+        run: str | None = None,
+    ) -> PageRef:
+        """Append one answer (one line); returns where it is, once it is on disk.
 
         Args:
-            run: the run id.
-            page: page number within the run.
             endpoint: endpoint name (``_endpoints``), e.g. ``"video_query"``.
             request: ``{"path": ..., "params": ..., "body": ...}`` (or just the body); keys naming a
                 token or secret are redacted.
             status: HTTP status code.
             body: the response body as received.
             retrieved_at: when the response arrived (UTC).
+            page: the answer's number within the run (default: the next one).
+            run: the run id (default: the writer's).
+
+        Raises:
+            ArchiveError: the file cannot be written (disk full, read-only...), naming the path.
         """
         from . import __version__
 
-        if set(request) <= {"path", "params", "body"}:
+        if set(request) <= {"path", "params", "body", "method"}:
             req = {
                 "path": request.get("path"),
                 "params": _scrub(request.get("params") or {}),
@@ -131,52 +198,227 @@ class ArchiveWriter:
             }
         else:
             req = {"path": None, "params": {}, "body": _scrub(request)}
-        meta = {
-            "run": run,
-            "page": page,
-            "endpoint": endpoint,
-            "retrieved_at": _timestamp(retrieved_at),
-            "version": __version__,
-            "http_status": status,
-        }
-        line = b"".join(
-            (
-                b'{"meta":',
-                json.dumps(meta, ensure_ascii=False).encode(),
-                b',"request":',
-                json.dumps(req, ensure_ascii=False, default=str).encode(),
-                b",",
-                _response_part(bytes(body)),
-                b"}\n",
-            )
-        )
         with self._lock:
-            if self._file is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._file = open(self.path, "ab")  # noqa: SIM115 - kept open across writes
-            self._file.write(line)
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            number = self._next if page is None else page
+            self._next = max(self._next, number + 1)
+            meta = {
+                "run": run or self.run,
+                "page": number,
+                "endpoint": endpoint,
+                "retrieved_at": _timestamp(retrieved_at),
+                "version": __version__,
+                "http_status": status,
+            }
+            line = b"".join(
+                (
+                    b'{"meta":',
+                    json.dumps(meta, ensure_ascii=False).encode(),
+                    b',"request":',
+                    json.dumps(req, ensure_ascii=False, default=str).encode(),
+                    b",",
+                    _response_part(bytes(body)),
+                    b"}\n",
+                )
+            )
+            try:
+                if self._file is None:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    self._file = open(self.path, "ab")  # noqa: SIM115 - kept open across writes
+                self._file.write(line)
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            except OSError as e:
+                raise _disk_error(self.path, e) from None
+            return PageRef(run or self.run, number)
 
     def close(self, *, compress: bool = False) -> Path:
         """Close the file; with ``compress`` gzip it to ``.jsonl.gz`` (the run is complete).
+
+        The gzip is written under a temporary name, fsync'd and renamed, and only then is the
+        ``.jsonl`` removed: a reader never sees a half-written ``.gz``. If compressing fails (a full
+        disk), the ``.jsonl`` is kept and nothing is lost.
 
         Returns:
             The path of the archive file (the ``.gz`` one when compressed).
         """
         with self._lock:
             if self._file is not None:
-                self._file.close()
+                with contextlib.suppress(OSError):
+                    self._file.close()
                 self._file = None
             if not compress or not self.path.exists():
                 return self.path
-            target = self.path.with_name(self.path.name + ".gz")
-            with open(self.path, "rb") as src, gzip.open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-            with open(target, "rb") as done:
-                os.fsync(done.fileno())
-            self.path.unlink()
-            return target
+            return compress_file(self.path)
+
+
+def compress_file(path: Path) -> Path:
+    """Gzip ``path`` to ``path.gz`` safely (temporary name, fsync, rename); return the kept path."""
+    target = path.with_name(path.name + ".gz")
+    tmp = path.with_name(path.name + ".gz.tmp")
+    try:
+        with open(path, "rb") as src, open(tmp, "wb") as raw:
+            with gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0) as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, target)
+        _fsync_dir(path.parent)
+        path.unlink()
+        return target
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        logger.warning("could not compress %s (%s); it is kept uncompressed", path, e)
+        return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def new_run_id() -> str:
+    """A run id that sorts by start time: ``20240101T000000000000Z-1a2b3c``."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
+
+
+# ---------------------------------------------------------------------------------- reading
+
+
+def is_bookkeeping(path: Path) -> bool:
+    """A file of the collection folder's own (not data): journal, manifests, lock, temp files."""
+    name = path.name
+    if name.endswith(".tmp") or name == LOCK_FILE:
+        return True
+    if not (path.parent / COLLECTION_FILE).exists():
+        return False
+    return name in (COLLECTION_FILE, JOURNAL_FILE, HOLDER_FILE) or (
+        name.startswith("manifest-") and name.endswith(".json")
+    )
+
+
+def page_files(folder: Path, pattern: str = "pages-*") -> list[Path]:
+    """The page files of a collection folder, oldest run first (``.jsonl`` and ``.jsonl.gz``)."""
+    files = [
+        p for p in folder.glob(pattern) if p.name.endswith((".jsonl", ".jsonl.gz")) and p.is_file()
+    ]
+    return sorted(files, key=lambda p: p.name)
+
+
+@dataclass
+class FileLines:
+    """The readable content of one archive file.
+
+    Attributes:
+        path: The file.
+        data: Its readable lines joined by newlines (None when the file can be read as it is, so
+            that a fast reader can open it directly).
+        damage: What could not be read (empty when the file is intact).
+    """
+
+    path: Path
+    data: bytes | None
+    damage: list[str] = field(default_factory=list)
+
+
+def _gunzip(path: Path) -> tuple[bytes, str | None]:
+    """Decompress as much of ``path`` as can be read; the reason it stopped early, if it did."""
+    out = bytearray()
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as e:
+        return b"", f"cannot be read ({e.strerror or e})"
+    dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        pos = 0
+        while pos < len(raw):
+            out += dec.decompress(raw[pos : pos + (1 << 20)])
+            pos += 1 << 20
+            if dec.eof and dec.unused_data:  # concatenated gzip members
+                rest = dec.unused_data
+                dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                raw = rest + raw[pos:]
+                pos = 0
+        out += dec.flush()
+        if not dec.eof:
+            return bytes(out), "the gzip stream is cut short"
+    except zlib.error as e:
+        return bytes(out), f"damaged gzip data ({e})"
+    return bytes(out), None
+
+
+def _valid_lines(buf: bytes) -> tuple[list[bytes], list[str]]:
+    """The lines of ``buf`` that are whole JSON objects, and what was wrong with the others."""
+    good: list[bytes] = []
+    bad: list[str] = []
+    lines = buf.split(b"\n")
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            bad.append(f"line {i + 1}: " + ("truncated last line" if i == last else "not JSON"))
+            continue
+        if isinstance(obj, dict):
+            good.append(line.strip())
+        else:
+            bad.append(f"line {i + 1}: not a JSON object")
+    return good, bad
+
+
+def read_file_lines(path: Path, *, check: bool = True) -> FileLines:
+    """Read one archive file, keeping every readable line and saying what was not readable.
+
+    Args:
+        path: A ``.jsonl`` or ``.jsonl.gz`` file.
+        check: Validate every line (slower); when False an uncompressed file is returned as is
+            (``data`` None) for a fast reader, which calls again with ``check=True`` if it fails.
+    """
+    damage: list[str] = []
+    if path.name.endswith(".gz"):
+        buf, why = _gunzip(path)
+        if why:
+            damage.append(why)
+    else:
+        if not check:
+            return FileLines(path, None)
+        try:
+            buf = path.read_bytes()
+        except OSError as e:
+            return FileLines(path, b"", [f"cannot be read ({e.strerror or e})"])
+    if not buf.strip():
+        return FileLines(path, b"", damage + (["empty file"] if not damage else []))
+    if not check and not damage:
+        return FileLines(path, buf)
+    good, bad = _valid_lines(buf)
+    return FileLines(path, b"\n".join(good), damage + bad)
+
+
+def iter_archive(paths: str | Path | Iterable[str | Path]) -> Iterator[dict[str, Any]]:
+    """Yield the envelopes of archive files (``.jsonl`` / ``.jsonl.gz``, or folders of them).
+
+    Unreadable lines (a truncated last line after a crash, a damaged gzip) are reported and
+    skipped; ids stay exact Python ints.
+
+    Example:
+        >>> list(iter_archive([]))
+        []
+    """
+    for path in _archive_files(paths):
+        lines = read_file_lines(path)
+        for why in lines.damage:
+            logger.warning("%s: %s; skipped", path, why)
+        for line in (lines.data or b"").split(b"\n"):
+            if line.strip():
+                yield json.loads(line)
 
 
 def _archive_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
@@ -186,39 +428,18 @@ def _archive_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
         p = Path(item)
         if p.is_dir():
             files.extend(
-                sorted(q for q in p.rglob("*") if q.name.endswith((".jsonl", ".jsonl.gz")))
+                sorted(
+                    q
+                    for q in p.rglob("*")
+                    if q.name.endswith((".jsonl", ".jsonl.gz")) and not is_bookkeeping(q)
+                )
             )
         else:
             files.append(p)
     return files
 
 
-def iter_archive(paths: str | Path | Iterable[str | Path]) -> Iterator[dict[str, Any]]:
-    """Yield the envelopes of archive files (``.jsonl`` / ``.jsonl.gz``, or folders of them).
-
-    A truncated last line (a crash while writing) is reported and skipped; ids stay exact Python
-    ints.
-
-    Example:
-        >>> list(iter_archive([]))
-        []
-    """
-    for path in _archive_files(paths):
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rb") as fh:
-            lines = fh.read().split(b"\n")
-        last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-        for i, line in enumerate(lines):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line)
-            except ValueError:
-                what = "truncated last line" if i == last else "line is not JSON"
-                logger.warning("%s:%d: %s; skipped", path, i + 1, what)
-
-
-def archive_to_tables(paths_or_dir: str | Path | Iterable[str | Path]) -> dict[str, pl.DataFrame]:
+def archive_to_tables(paths_or_dir: str | Path | Iterable[str | Path]) -> dict[str, Any]:
     """Rebuild the tables of archive files offline (only ok pages; de-duplicated on primary keys).
 
     Returns:
@@ -227,3 +448,409 @@ def archive_to_tables(paths_or_dir: str | Path | Iterable[str | Path]) -> dict[s
     from .merge import merge_dumps
 
     return merge_dumps(_archive_files(paths_or_dir)).tables
+
+
+# ---------------------------------------------------------------------------------- journal
+
+
+@dataclass
+class TaskRecord:
+    """What the journal says about one task."""
+
+    status: str | None = None  # None (not started), "pending", "done", "failed", "converted"
+    state: dict[str, Any] | None = None  # where to continue (the position after the last page)
+    pages: list[tuple[PageRef, dict[str, Any] | None]] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    reason: str | None = None
+
+
+@dataclass
+class JournalView:
+    """The journal of a collection, read: one :class:`TaskRecord` per task key."""
+
+    tasks: dict[str, TaskRecord] = field(default_factory=dict)
+    skipped: int = 0
+    exists: bool = False
+
+    def task(self, key: str) -> TaskRecord:
+        """The record of ``key`` (an empty one when the journal does not know the task)."""
+        return self.tasks.get(key) or TaskRecord()
+
+    def pages(self) -> set[PageRef]:
+        """Every page the journal records as archived."""
+        return {ref for rec in self.tasks.values() for ref, _ in rec.pages}
+
+
+class Journal:
+    """Append-only record of archived pages and task outcomes; fsync'd line by line.
+
+    Lines (JSON objects, ``"v": 2``)::
+
+        {"v": 2, "task": K, "event": "page", "run": R, "page": N, "from": S0, "state": S1}
+        {"v": 2, "task": K, "event": "done"}
+        {"v": 2, "task": K, "event": "failed", "error": {...}}
+        {"v": 2, "task": K, "event": "pending", "state": S, "reason": "..."}
+        {"v": 2, "task": K, "event": "converted"}
+
+    ``from`` is the position the page was asked from (to ask it again if its archived copy is
+    lost), ``state`` the position after it (None when the task ended with it). Lines of the first
+    journal format (``{"task", "status", "state"}``) are read too. A line that is not JSON (cut by
+    a crash) or not a journal line is skipped with a warning.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._file: IO[bytes] | None = None
+        self.failed: ArchiveError | None = None
+
+    def load(self) -> JournalView:
+        """Read the journal (missing: an empty view)."""
+        view = JournalView()
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return view
+        except OSError as e:
+            logger.warning("%s cannot be read (%s); treated as empty", self.path, e)
+            return view
+        view.exists = True
+        for n, line in enumerate(raw.split(b"\n"), 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                entry = None
+            if not self._apply(view, entry):
+                view.skipped += 1
+                logger.warning(
+                    "%s line %d is not a journal line (cut by a crash, or written by something "
+                    "else); skipped",
+                    self.path,
+                    n,
+                )
+        return view
+
+    @staticmethod
+    def _apply(view: JournalView, entry: Any) -> bool:
+        if not isinstance(entry, dict) or not isinstance(entry.get("task"), str):
+            return False
+        rec = view.tasks.setdefault(entry["task"], TaskRecord())
+        state = entry.get("state")
+        state = state if isinstance(state, dict) else None
+        event = entry.get("event")
+        if event is None and "status" in entry:  # first format
+            event = {"fetched": "done"}.get(entry["status"], entry["status"])
+        if event == "page":
+            run, page = entry.get("run"), entry.get("page")
+            if not isinstance(run, str) or not isinstance(page, int):
+                return False
+            start = entry.get("from")
+            rec.pages.append((PageRef(run, page), start if isinstance(start, dict) else None))
+            if not entry.get("repair") and rec.status not in ("done", "converted", "failed"):
+                rec.status = "pending" if state is not None else "done"
+                rec.state = state
+            return True
+        if event in ("done", "converted"):
+            rec.status = str(event)
+            rec.state = None
+            return True
+        if event == "failed":
+            error = entry.get("error")
+            rec.status = "failed"
+            rec.error = error if isinstance(error, dict) else {}
+            return True
+        if event == "pending":
+            if rec.status not in ("done", "converted"):
+                rec.status = "pending"
+                if state is not None:
+                    rec.state = state
+                rec.reason = str(entry.get("reason") or "") or None
+            return True
+        return False
+
+    def append(self, entry: dict[str, Any]) -> None:
+        """Append one line and fsync it.
+
+        Raises:
+            ArchiveError: the journal cannot be written (the first failure is also kept in
+                ``failed``).
+        """
+        line = (
+            json.dumps({"v": JOURNAL_VERSION, **entry}, ensure_ascii=False, default=str) + "\n"
+        ).encode()
+        with self._lock:
+            try:
+                if self._file is None:
+                    self._file = open(self.path, "ab")  # noqa: SIM115 - kept open for the run
+                self._file.write(line)
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            except OSError as e:
+                err = _disk_error(self.path, e)
+                if self.failed is None:
+                    self.failed = err
+                raise err from None
+
+    def check_writable(self) -> None:
+        """Open the journal for appending now, so that a read-only folder fails before a request.
+
+        Raises:
+            ArchiveError: naming the path.
+        """
+        with self._lock:
+            if self._file is None:
+                try:
+                    self._file = open(self.path, "ab")  # noqa: SIM115 - kept open for the run
+                except OSError as e:
+                    raise _disk_error(self.path, e) from None
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            if self._file is not None:
+                with contextlib.suppress(OSError):
+                    self._file.close()
+                self._file = None
+
+
+# ----------------------------------------------------------------------------------- replay
+
+
+class ReplayIndex:
+    """Answers to requests that an earlier run received but did not journal, read from disk.
+
+    A crash can land between archiving a page and journalling it, and a lost journal loses the
+    record of everything; the next run then asks for those pages again. This index (request path
+    and body -> where the archived ok answer is) lets the collection answer them from disk instead
+    of spending a request. Only offsets are kept in memory, never the answers.
+    """
+
+    def __init__(self) -> None:
+        self._where: dict[str, tuple[Path, int, int, PageRef]] = {}
+        self._gz: dict[Path, bytes] = {}
+
+    @staticmethod
+    def key(path: Any, body: Any) -> str:
+        """The lookup key of a request."""
+        return json.dumps([path, body], sort_keys=True, ensure_ascii=False, default=str)
+
+    @classmethod
+    def build(cls, files: Sequence[Path], known: set[PageRef]) -> ReplayIndex:
+        """Index the ok answers of ``files`` that are not in ``known`` (the journalled pages)."""
+        index = cls()
+        for path in files:
+            gz = path.name.endswith(".gz")
+            if gz:
+                buf, _ = _gunzip(path)
+            else:
+                try:
+                    buf = path.read_bytes()
+                except OSError:
+                    continue
+            offset = 0
+            for line in buf.split(b"\n"):
+                size = len(line) + 1
+                if b'"http_status": 200' in line[:400]:
+                    env: Any = None
+                    with contextlib.suppress(ValueError):
+                        env = json.loads(line)
+                    if isinstance(env, dict) and _is_ok(env):
+                        meta = env.get("meta") or {}
+                        ref = PageRef(str(meta.get("run")), int(meta.get("page") or 0))
+                        if ref not in known:
+                            req = env.get("request") or {}
+                            k = cls.key(req.get("path"), req.get("body"))
+                            index._where[k] = (path, offset, size - 1, ref)
+                offset += size
+            if gz and any(w[0] == path for w in index._where.values()):
+                index._gz[path] = buf
+        return index
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def lookup(self, path: str, body: dict[str, Any]) -> tuple[bytes, datetime, PageRef] | None:
+        """The archived answer to ``(path, body)``: its body, when it was retrieved, and where."""
+        where = self._where.get(self.key(path, body))
+        if where is None:
+            return None
+        file, offset, size, ref = where
+        if file in self._gz:
+            line = self._gz[file][offset : offset + size]
+        else:
+            with open(file, "rb") as fh:
+                fh.seek(offset)
+                line = fh.read(size)
+        env = json.loads(line)
+        at = datetime.strptime(env["meta"]["retrieved_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
+        logger.info("answered %s from the archive (fetched by an earlier run)", path)
+        body_bytes = json.dumps(env["response"], ensure_ascii=False).encode()
+        return body_bytes, at.replace(tzinfo=UTC), ref
+
+
+def _is_ok(env: dict[str, Any]) -> bool:
+    resp = env.get("response")
+    return isinstance(resp, dict) and (resp.get("error") or {}).get("code", "ok") == "ok"
+
+
+# ------------------------------------------------------------------------- collection folder
+
+
+def collection_dir(archive: str | Path, kind: str, spec: dict[str, Any]) -> Path:
+    """The folder of a collection inside an archive: ``<archive>/<kind>-<digest of spec>``."""
+    canonical = json.dumps(spec, sort_keys=True, ensure_ascii=False, default=str)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    return Path(archive) / f"{kind}-{digest}"
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Write JSON atomically (temporary file, fsync, rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(value, f, ensure_ascii=False, indent=2, default=str)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise _disk_error(path, e) from None
+
+
+class Collection:
+    """The folder of one collection, opened for collecting: locked, journal loaded.
+
+    Use as a context manager; the lock is released on exit. One process (and one call) at a time
+    may collect into a folder: a second one gets :class:`CollectionLockedError` at once, before any
+    request, naming the folder and the process that holds it. The lock is an OS file lock
+    (``filelock``: ``fcntl`` on POSIX, ``msvcrt`` on Windows), released by the OS when the holder
+    dies, so a killed run never leaves a stale lock.
+    """
+
+    def __init__(self, folder: Path, *, kind: str, endpoint: str, spec: dict[str, Any]) -> None:
+        self.folder = folder
+        self.kind = kind
+        self.endpoint = endpoint
+        self.spec = spec
+        self.run = new_run_id()
+        self.journal = Journal(folder / JOURNAL_FILE)
+        self._lock: Any = None
+
+    @classmethod
+    def open(
+        cls, archive: str | Path, *, kind: str, endpoint: str, spec: dict[str, Any]
+    ) -> Collection:
+        """Create or find the collection folder in ``archive`` and lock it.
+
+        Raises:
+            ArchiveError: the archive is not a folder, or cannot be written.
+            CollectionLockedError: another process is collecting into the folder.
+        """
+        root = Path(archive)
+        if root.exists() and not root.is_dir():
+            raise ArchiveError(
+                f"archive={str(root)!r} is a file; pass a folder (it is created if missing)",
+                path=root,
+            )
+        folder = collection_dir(root, kind, spec)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise _disk_error(folder, e) from None
+        col = cls(folder, kind=kind, endpoint=endpoint, spec=spec)
+        col._acquire()
+        try:
+            if not (folder / COLLECTION_FILE).exists():
+                write_json(folder / COLLECTION_FILE, {"kind": kind, "endpoint": endpoint, **spec})
+            col.journal.check_writable()
+        except BaseException:
+            col.close()
+            raise
+        return col
+
+    def _acquire(self) -> None:
+        import filelock
+
+        lock = filelock.FileLock(str(self.folder / LOCK_FILE), timeout=0)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise CollectionLockedError(self._locked_message(), path=self.folder) from None
+        except OSError as e:
+            raise _disk_error(self.folder / LOCK_FILE, e) from None
+        self._lock = lock
+        holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "run": self.run,
+        }
+        with contextlib.suppress(ArchiveError):
+            write_json(self.folder / HOLDER_FILE, holder)
+
+    def _locked_message(self) -> str:
+        who = "another process"
+        try:
+            info = json.loads((self.folder / HOLDER_FILE).read_text(encoding="utf-8"))
+            who = (
+                f"another process (pid {info.get('pid')} on {info.get('host')}, "
+                f"running since {info.get('started_at')})"
+            )
+        except (OSError, ValueError, AttributeError):
+            pass
+        return (
+            f"{who} is collecting into {self.folder} right now; two collectors on one collection "
+            "would pay twice for every page. Wait for it to finish (or stop it), then run the same "
+            "call again: pages it collected will not be asked for again."
+        )
+
+    def close(self) -> None:
+        """Release the lock (the journal file is closed too)."""
+        self.journal.close()
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                (self.folder / HOLDER_FILE).unlink()
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> Collection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- files
+
+    def run_file(self, suffix: str = "") -> Path:
+        """The page file of this run (``suffix`` names a per-task file when streaming)."""
+        return self.folder / f"pages-{self.run}{suffix}.jsonl"
+
+    def page_files(self, pattern: str = "pages-*") -> list[Path]:
+        """Every page file of the collection, oldest run first."""
+        return page_files(self.folder, pattern)
+
+    def manifest_path(self) -> Path:
+        """This run's manifest."""
+        return self.folder / f"manifest-{self.run}.json"
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Write this run's manifest; a failure is logged, never raised (it is bookkeeping)."""
+        try:
+            write_json(self.manifest_path(), manifest)
+        except ArchiveError as e:
+            logger.warning("%s", e)
+
+    def finished_runs(self) -> set[str]:
+        """Runs whose manifest says they completed the collection."""
+        out: set[str] = set()
+        for path in self.folder.glob("manifest-*.json"):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict) and data.get("status") == "complete":
+                out.add(str(data.get("run")))
+        return out

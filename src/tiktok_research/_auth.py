@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from ._endpoints import TOKEN_PATH
 from ._http import Http, RawResponse, TransportFailure
@@ -78,12 +79,21 @@ class TokenManager:
         credentials: Client key and secret.
         http: The transport wrapper.
         now: Wall clock returning an aware UTC datetime.
+        retrying: Runs one fetch attempt with the client's retry policy (server errors and
+            network failures of the token endpoint are retried; rejected credentials are not).
     """
 
-    def __init__(self, credentials: Credentials, http: Http, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        credentials: Credentials,
+        http: Http,
+        now: Callable[[], datetime],
+        retrying: Callable[[Callable[[], dict[str, Any]]], dict[str, Any]] | None = None,
+    ) -> None:
         self._credentials = credentials
         self._http = http
         self._now = now
+        self._retrying = retrying or (lambda call: call())
         self._token: str | None = None
         self._expires_at: datetime | None = None
         self._refresh_at: datetime | None = None
@@ -112,23 +122,33 @@ class TokenManager:
                 self._refresh_at = None
 
     def _fetch(self) -> None:
+        body = self._retrying(self._attempt)
+        expires_in = body.get("expires_in", 7200)
+        try:
+            seconds = float(expires_in)
+        except (TypeError, ValueError):
+            seconds = 7200.0
+        self._token = body["access_token"]
+        now = self._now()
+        self._expires_at = now + timedelta(seconds=seconds)
+        margin = min(REFRESH_MARGIN, timedelta(seconds=seconds / 10))
+        self._refresh_at = self._expires_at - margin
+        self.fetches += 1
+        log.debug("fetched a client access token valid for %.0f s", seconds)
+
+    def _attempt(self) -> dict[str, Any]:
+        """One request to the token endpoint: the token answer, or an error of the tree."""
         form = {
             "client_key": self._credentials.client_key,
             "client_secret": self._credentials.client_secret,
             "grant_type": "client_credentials",
         }
-        resp: RawResponse | None = None
-        last: Exception | None = None
-        for _attempt in range(3):
-            try:
-                resp = self._http.post_form(TOKEN_PATH, form)
-            except TransportFailure as e:
-                last = e
-                continue
-            if resp.status < 500:
-                break
-        if resp is None:
-            raise ServerError(f"could not reach the token endpoint: {last}", endpoint="token")
+        try:
+            resp: RawResponse = self._http.post_form(TOKEN_PATH, form)
+        except TransportFailure as e:
+            raise ServerError(
+                f"could not reach the token endpoint: {e.detail}", code=e.kind, endpoint="token"
+            ) from None
         try:
             body = json.loads(resp.content)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -142,6 +162,12 @@ class TokenManager:
             or body.get("error")
             or not isinstance(body.get("access_token"), str)
         ):
+            if resp.status >= 500:
+                raise ServerError(
+                    f"the token endpoint answered HTTP {resp.status}",
+                    http_status=resp.status,
+                    endpoint="token",
+                )
             err = error_from_body(resp.status, body, endpoint="token")
             if not isinstance(err, AuthenticationError):
                 err = AuthenticationError(
@@ -152,18 +178,7 @@ class TokenManager:
                     endpoint="token",
                 )
             raise err
-        expires_in = body.get("expires_in", 7200)
-        try:
-            seconds = float(expires_in)
-        except (TypeError, ValueError):
-            seconds = 7200.0
-        self._token = body["access_token"]
-        now = self._now()
-        self._expires_at = now + timedelta(seconds=seconds)
-        margin = min(REFRESH_MARGIN, timedelta(seconds=seconds / 10))
-        self._refresh_at = self._expires_at - margin
-        self.fetches += 1
-        log.debug("fetched a client access token valid for %.0f s", seconds)
+        return body
 
     def __repr__(self) -> str:
         return f"TokenManager(client_key={self._credentials.client_key!r}, token=***)"

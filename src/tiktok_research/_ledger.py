@@ -1,11 +1,13 @@
 """The daily-quota ledger: how many requests a client key has sent today, per endpoint.
 
-One JSON file per client key under ``$TIKTOK_RESEARCH_CACHE_DIR/quota/`` (default
-``~/.cache/tiktok-research/quota/``, or under ``$XDG_CACHE_HOME/tiktok-research``). The file
-name is a hash of the key, never the key itself. Content, by UTC day:
+One JSON file per client key under ``$TIKTOK_RESEARCH_CACHE_DIR/quota/`` (default: the platform's
+user cache folder from ``platformdirs``: ``~/.cache/tiktok-research`` on Linux, honouring
+``$XDG_CACHE_HOME``; ``~/Library/Caches/tiktok-research`` on macOS; ``%LOCALAPPDATA%`` on Windows).
+The file name is a hash of the key, never the key itself. Content, by UTC day:
 ``{"YYYY-MM-DD": {"video_query": 12, ...}}``; days older than a week are dropped. Updates are
-read-modify-write under a thread lock and an exclusive ``fcntl`` lock on a sibling ``.lock`` file,
-and replace the file atomically, so threads, processes and kernel restarts all see the same counts.
+read-modify-write under a thread lock and an exclusive OS file lock (``filelock``: ``fcntl`` on
+POSIX, ``msvcrt`` on Windows) on a sibling ``.lock`` file, and replace the file atomically, so
+threads, processes and kernel restarts all see the same counts.
 
 The ledger counts every request that reached the service (including errors and retries): the real
 service counts at least its 5xx answers, so counting everything keeps "remaining" on the safe side.
@@ -25,16 +27,15 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from ._endpoints import DAILY_QUOTA, ENDPOINTS
+import filelock
+import platformdirs
 
-try:  # POSIX
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+from ._endpoints import DAILY_QUOTA, ENDPOINTS
 
 __all__ = ["Ledger", "cache_dir"]
 
 KEEP_DAYS = 7
+LOCK_TIMEOUT = 60.0  # seconds to wait for another process's update (they take milliseconds)
 _THREAD_LOCKS: dict[str, threading.Lock] = {}
 _THREAD_LOCKS_GUARD = threading.Lock()
 
@@ -44,9 +45,7 @@ def cache_dir() -> Path:
     env = os.environ.get("TIKTOK_RESEARCH_CACHE_DIR")
     if env:
         return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "tiktok-research"
+    return Path(platformdirs.user_cache_dir("tiktok-research", appauthor=False))
 
 
 def _key_hash(client_key: str) -> str:
@@ -77,14 +76,9 @@ class Ledger:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self._dir.mkdir(parents=True, exist_ok=True)
-        with self._tlock, open(self.path.with_suffix(".lock"), "a+") as fh:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        lock = filelock.FileLock(str(self.path.with_suffix(".lock")), timeout=LOCK_TIMEOUT)
+        with self._tlock, lock:
+            yield
 
     def _read(self) -> dict[str, dict[str, int]]:
         try:

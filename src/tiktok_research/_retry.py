@@ -15,17 +15,22 @@ Waits grow exponentially (``INITIAL_DELAY * 2**attempt``), are capped at ``MAX_D
 ``JITTER`` random spread, and honour ``Retry-After`` (up to ``MAX_RETRY_AFTER``). The
 ``RETRY_BUDGET`` caps the retries of one page sequence and ``DAILY_RETRY_BUDGET`` those of one
 client per UTC day (all sequences and threads), so a dead endpoint cannot burn the daily quota: once
-either is spent, the next failure is raised at once. Splitting a failing video window and
-restarting a refused ``search_id`` also take from these budgets.
+either is spent, the next failure is raised at once. Narrowing or splitting a failing video
+window and re-opening a refused ``search_id`` also take from these budgets.
+
+:func:`call_with_retries` is the one retry loop: the client's data requests and its token fetch
+both run through it.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from .errors import (
     InvalidRequestError,
@@ -45,10 +50,13 @@ __all__ = [
     "RATE_LIMIT_DELAY",
     "RETRY_BUDGET",
     "TRANSIENT_DELAY",
-    "WINDOW_RETRIES",
     "RetryBudget",
     "RetryPolicy",
+    "call_with_retries",
 ]
+
+log = logging.getLogger("tiktok_research")
+_T = TypeVar("_T")
 
 MAX_RETRIES = 4  # retries of one request (so at most 5 requests for it)
 INITIAL_DELAY = 1.0  # seconds before the first retry
@@ -59,7 +67,6 @@ RATE_LIMIT_DELAY = 10.0  # minimum wait after a short-term 429
 MAX_RETRY_AFTER = 300.0  # longer Retry-After values are not waited for: the error is raised
 RETRY_BUDGET = 20  # retries per page sequence (one pages()/video_pages() call)
 DAILY_RETRY_BUDGET = 100  # retries per client per UTC day, all sequences and threads together
-WINDOW_RETRIES = 1  # retries of a multi-day video window before it is split into halves
 
 RetryKind = Literal["server", "transient", "rate_limit"]
 
@@ -147,7 +154,6 @@ class RetryPolicy:
         max_retry_after: Longest ``Retry-After`` honoured; longer ones are raised instead.
         budget: Retries allowed per page sequence (one ``pages()`` / ``video_pages()`` call).
         daily_budget: Retries allowed per client per UTC day, over all sequences.
-        window_retries: Retries of a multi-day video window before it is split.
     """
 
     max_retries: int = MAX_RETRIES
@@ -159,7 +165,6 @@ class RetryPolicy:
     max_retry_after: float = MAX_RETRY_AFTER
     budget: int = RETRY_BUDGET
     daily_budget: int = DAILY_RETRY_BUDGET
-    window_retries: int = WINDOW_RETRIES
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
     def delay(self, attempt: int, kind: RetryKind, retry_after: float | None = None) -> float:
@@ -195,3 +200,60 @@ class RetryPolicy:
         if not budget.take():
             return None
         return kind
+
+
+def call_with_retries(
+    call: Callable[[], _T],
+    *,
+    policy: RetryPolicy,
+    budget: RetryBudget,
+    sleep: Callable[[float], None],
+    what: str,
+    limits: dict[RetryKind, int | None] | None = None,
+) -> _T:
+    """Call ``call()`` until it succeeds, retrying what the policy says can succeed.
+
+    Args:
+        call: One attempt; raises a :class:`TikTokResearchError` on failure. An error may carry a
+            ``retry_after`` attribute (seconds, from the answer's ``Retry-After`` header).
+        policy: The retry policy.
+        budget: Retries allowed (each retry takes one).
+        sleep: Function used to wait.
+        what: Named in the log lines.
+        limits: Per-kind caps on the retries of this call (None: ``policy.max_retries``).
+
+    Raises:
+        TikTokResearchError: the last failure, when it is not retried.
+    """
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except TikTokResearchError as err:
+            if getattr(err, "final", False):  # already retried where it happened
+                raise
+            retry_after = getattr(err, "retry_after", None)
+            kind_now = retry_kind(err)
+            limit = (limits or {}).get(kind_now) if kind_now is not None else None
+            kind = policy.should_retry(err, attempt, budget, limit=limit, retry_after=retry_after)
+            if kind is None:
+                if budget.remaining == 0 and policy.should_retry(
+                    err, attempt, RetryBudget(1), limit=limit, retry_after=retry_after
+                ):
+                    err.message += (
+                        " (not retried: the retry budget is spent: "
+                        f"{policy.budget} retries per sequence, {policy.daily_budget} per client "
+                        "per day)"
+                    )
+                raise
+            delay = policy.delay(attempt, kind, retry_after)
+            log.warning(
+                "%s: %s; retry %d/%d in %.1f s",
+                what,
+                err,
+                attempt + 1,
+                policy.max_retries if limit is None else limit,
+                delay,
+            )
+            sleep(delay)
+            attempt += 1

@@ -220,12 +220,15 @@ def videos(
 
     def go() -> None:
         from .fetch import fetch_videos
+        from .plan import plan_videos
 
         q = _build_query(query, hashtag, keyword, region, username)
-        client = _client(sandbox, max_requests)
-        if dry_run:
-            typer.echo(str(client.plan(q, start, end, max_total, fields=fields)))
+        if dry_run:  # a plan needs no credentials and sends nothing
+            planner = _client(True, None) if sandbox else None
+            typer.echo(str(plan_videos(q, start, end, max_total=max_total, fields=fields,
+                                       client=planner)))  # fmt: skip
             return
+        client = _client(sandbox, max_requests)
         if dataset is not None:
             from .fetch import collect_videos
 

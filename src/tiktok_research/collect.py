@@ -1,57 +1,76 @@
-"""The collection pipeline: concurrent tasks (windows or items), every page archived, resumable.
+"""The collection engine: a plan's tasks run through the client; every answer archived; the table
+made from the archive.
 
-A *collection* is one call such as ``fetch_videos(query, "20240101", "20240331")``. With
-``archive=DIR`` it lives in ``DIR/<kind>-<digest>/``; the digest is derived from what was asked
-(endpoint, query, dates, fields, items), so calling the same function again on the same archive
-finds it and continues::
+A *collection* is one ``fetch_*`` call, planned by :mod:`tiktok_research.plan`. It lives in a folder
+of the archive (see :mod:`tiktok_research._archive` for the layout) that one process at a time may
+collect into. For each task (a date window, or an item) the engine walks the page sequence with
+:func:`tiktok_research.pagination.iterate`; every answer is archived verbatim and fsync'd before it
+is parsed, then a journal line records the page and where the task continues. Calling the same
+function again on the same archive continues where the journal says, and a page that an earlier
+run archived but did not journal (a crash in between, a lost journal) is answered from the archive
+instead of being paid again.
 
-    collection.json         what was asked (written once)
-    journal.jsonl           one line per finished page: the task and where to resume it (fsync'd)
-    pages-<run>.jsonl       every HTTP answer of a run, verbatim, one line each (gzip when complete)
-    manifest-<run>.json     what a run did: requests, pages, rows, tasks done / left and why
+Promises, and how they are kept:
 
-Order of durability for each page: the answer is appended to ``pages-<run>.jsonl`` and fsync'd
-(by :class:`~tiktok_research._archive.ArchiveWriter`, from the client's ``on_response`` hook,
-before anything parses it); then the journal line with the position after that page is appended
-and fsync'd. On a resume, pages already in the archive are answered from it, never fetched again
-(see :class:`_Replay`), and the table is rebuilt from every run's pages, so an interrupted and
-resumed collection yields the same table as an uninterrupted one.
+* **No page paid twice.** Held pages are never asked for again (journal + archive replay). A date
+  window that keeps failing with 500/504 after its retries is *narrowed*: the pages held cover its
+  newest days (results come newest id first and ``id >> 32`` is the creation time), so the window's
+  end moves to the oldest day already held, and only that day is asked again. A window with
+  nothing held is split in halves, down to single days. Network failures, token-endpoint failures
+  and 429s never split a window: the task waits for the next run.
+* **Nothing lost silently.** The table is read back from the archive, never from memory. The
+  pages the journal records are checked against the pages that could be read: one whose archived
+  copy is damaged (a truncated or zero-length file, garbage, a broken gzip) is fetched again; if it
+  cannot be, the report is incomplete and names the file.
+* **Exact rows.** Rows are made and cut in one place, :func:`tiktok_research.tables.finish`:
+  exactly ``max_total`` videos (the newest; the windows then run newest first, one after another,
+  and stop as soon as enough are held), at most ``max_total`` rows per item of a fan-out.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
 import logging
-import os
-import secrets
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 import polars as pl
 
-from . import schemas
-from ._archive import ArchiveWriter
-from ._endpoints import ENDPOINTS, Endpoint
+from . import schemas, tables
+from ._archive import (
+    ArchiveWriter,
+    Collection,
+    JournalView,
+    PageRef,
+    ReplayIndex,
+    TaskRecord,
+)
+from ._endpoints import Endpoint
 from ._progress import enabled as progress_enabled
+from ._windows import format_date, parse_date
+from .client import Client, RequestCounter, parse_answer
 from .errors import (
+    ArchiveError,
     AuthenticationError,
     BudgetExhaustedError,
     InvalidRequestError,
     QuotaExhaustedError,
     ScopeNotAuthorizedError,
+    ServerError,
     TikTokResearchError,
     UnavailableError,
     is_transient_message,
 )
-from .pagination import Page
+from .pagination import Page, Position, Reply, iterate
+from .plan import Plan, TaskSpec
 
 log = logging.getLogger("tiktok_research")
 
@@ -59,8 +78,8 @@ __all__ = [
     "CollectionReport",
     "FetchResult",
     "IncompleteCollectionWarning",
-    "Task",
-    "run_collection",
+    "bound_memory",
+    "run",
 ]
 
 FAILURE_SCHEMA = pl.Schema(
@@ -87,19 +106,27 @@ class CollectionReport:
 
     Attributes:
         endpoint: Endpoint name.
-        complete: True when every task finished (items that failed for good count as finished).
+        kind: The collection (``"videos"``, ``"comments"``...), as in the progress bar.
+        complete: True when every task finished (items that failed for good count as finished)
+            and every page the collection holds could be read.
         tasks_total: Number of tasks (windows or items).
         tasks_done: Tasks finished, in this run or an earlier one.
         pending: ``{task: reason}`` for every task not finished.
         requests_spent: Requests this run sent (retries included).
-        pages: Pages this run received.
+        pages: Pages this run received from the service.
         rows: Rows in the final table.
         resumed: True when an earlier run of the same collection was found and continued.
-        archive: The collection folder (None when no archive was asked for).
-        warnings: Messages about the data (e.g. windows the service has not indexed yet).
+        archive: The collection folder.
+        warnings: Messages about the data (dates clipped, days not indexed yet, pages repaired...).
+        stopped_by: Why the run stopped early (quota, budget, the service, the disk), or None.
+        stop_kind: ``"quota"``, ``"budget"``, ``"server"``, ``"unreachable"``, ``"disk"`` or None.
+        repaired: Pages fetched again because their archived copy could not be read.
+        damaged: Files of the archive that could not be read whole.
+        temporary: The archive is a temporary folder (no ``archive=`` was given).
     """
 
     endpoint: str
+    kind: str = ""
     complete: bool = False
     tasks_total: int = 0
     tasks_done: int = 0
@@ -111,32 +138,58 @@ class CollectionReport:
     archive: Path | None = None
     warnings: list[str] = field(default_factory=list)
     stopped_by: str | None = None
+    stop_kind: str | None = None
+    repaired: int = 0
+    damaged: list[str] = field(default_factory=list)
+    temporary: bool = False
 
     def __str__(self) -> str:
+        label = self.kind or self.endpoint
         status = "complete" if self.complete else f"INCOMPLETE ({len(self.pending)} task(s) left)"
         lines = [
-            f"{self.endpoint}: {status}; {self.rows:,} rows; {self.tasks_done}/{self.tasks_total} "
+            f"{label}: {status}; {self.rows:,} rows; {self.tasks_done}/{self.tasks_total} "
             f"tasks; {self.requests_spent:,} requests spent in this run ({self.pages:,} pages)"
             + ("; resumed an earlier run" if self.resumed else "")
         ]
         if self.stopped_by:
             lines.append(f"  stopped by: {self.stopped_by}")
-        for task, why in list(self.pending.items())[:10]:
+        shown = [(t, why) for t, why in self.pending.items() if why != _STOPPED]
+        for task, why in shown[:10]:
             lines.append(f"  not done: {task}: {why}")
-        if len(self.pending) > 10:
-            lines.append(f"  ... and {len(self.pending) - 10} more")
+        if len(shown) > 10:
+            lines.append(f"  ... and {len(shown) - 10} more")
+        stopped = len(self.pending) - len(shown)
+        if stopped:
+            lines.append(f"  not done: {stopped} task(s) not started or interrupted by the stop")
         lines.extend(f"  warning: {w}" for w in self.warnings)
         if self.archive is not None:
             lines.append(f"  archive: {self.archive}")
+        if not self.complete:
+            lines.append("  " + self.how_to_continue())
         return "\n".join(lines)
+
+    def how_to_continue(self) -> str:
+        """One sentence on how to continue an incomplete collection."""
+        if self.archive is None:
+            return "Run the same call again with archive=DIR to keep the pages and continue."
+        if self.temporary:
+            return (
+                f"This run's pages are kept in {self.archive.parent}: run the same call again "
+                f"with archive={str(self.archive.parent)!r} to continue without paying for them."
+            )
+        return "Run the same call again (same archive) to continue; held pages cost nothing."
+
+
+_STOPPED = "stopped before it finished (see stopped by)"
 
 
 class FetchResult(pl.DataFrame):
     """A polars DataFrame (the collected table) that also carries ``.failures`` and ``.report``.
 
     It is a real :class:`polars.DataFrame`: ``fetch_videos(...).write_parquet("videos.parquet")``
-    works as written. ``.failures`` is a table of the items that could not be collected (item,
-    code, message, log_id, http_status); ``.report`` is a :class:`CollectionReport`.
+    works as written, and writes the table's provenance into the file's metadata. ``.failures``
+    is a table of the items that could not be collected (item, code, message, log_id,
+    http_status); ``.report`` is a :class:`CollectionReport`.
     """
 
     @classmethod
@@ -178,149 +231,139 @@ class FetchResult(pl.DataFrame):
 
         return to_pandas(self)
 
+    def write_parquet(self, file: Any, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Write Parquet with the table's declared schema and its provenance in the metadata.
 
-# ------------------------------------------------------------------------------------- tasks
+        The same file as :func:`tiktok_research.io.write_parquet`; any extra argument gives
+        polars' writer unchanged.
+        """
+        if args or kwargs or not isinstance(file, (str, Path)):
+            super().write_parquet(file, *args, **kwargs)
+            return
+        from .io import write_parquet
+
+        report = self.report
+        table = next(
+            (t for t, s in schemas.SCHEMAS.items() if s == self.schema and report.endpoint != "?"),
+            None,
+        )
+        write_parquet(
+            pl.DataFrame(self),
+            file,
+            table=table,
+            provenance={
+                "endpoint": report.endpoint,
+                "collection": str(report.archive) if report.archive else None,
+                "complete": report.complete,
+                "rows": self.height,
+            },
+        )
+
+
+# ------------------------------------------------------------------------------ window state
+
+
+def _oldest_time(items: list[dict[str, Any]]) -> int | None:
+    """The creation time (unix s) of the oldest item, from ``create_time`` or the id (SPEC §8)."""
+    times: list[int] = []
+    for item in items:
+        t = item.get("create_time")
+        if isinstance(t, int) and not isinstance(t, bool):
+            times.append(t // 1000 if t > 10**11 else t)
+            continue
+        vid = item.get("id", item.get("video_id"))
+        if isinstance(vid, int) and vid > 0:
+            times.append(vid >> 32)
+    return min(times) if times else None
 
 
 @dataclass
-class Task:
-    """One unit of work: a date window of a video query, or one item of a fan-out.
+class _WindowState:
+    """Where a video-query task stands: the windows still to ask (newest first) and the position
+    in the first of them."""
 
-    Attributes:
-        key: Stable identifier within the collection (``"20240101-20240130"``, ``"user:alice"``).
-        item: The item as the user gave it (None for windows); named in the failure table.
-        pages: ``pages(state, on_response)`` returns the page iterator of this task, starting from
-            ``state`` (None for the start).
-    """
+    windows: list[tuple[date, date]]
+    pos: Position | None = None
+    oldest: int | None = None  # creation time of the oldest row held in the current search
 
-    key: str
-    item: str | None
-    pages: Callable[[dict[str, Any] | None, Callable[..., None]], Iterator[Page]]
+    def dump(self, pos: Position | None = None) -> dict[str, Any]:
+        where = pos if pos is not None else self.pos
+        return {
+            "windows": [[format_date(s), format_date(e)] for s, e in self.windows],
+            "pos": where.to_state() if where is not None else None,
+            "oldest": self.oldest,
+        }
 
+    @classmethod
+    def load(cls, state: dict[str, Any], default: tuple[date, date]) -> _WindowState:
+        windows = [(parse_date(s), parse_date(e)) for s, e in state.get("windows") or []]
+        pos = state.get("pos")
+        oldest = state.get("oldest")
+        return cls(
+            windows if windows or "windows" in state else [default],
+            Position.from_state(pos) if isinstance(pos, dict) else None,
+            oldest if isinstance(oldest, int) else None,
+        )
 
-# ------------------------------------------------------------------------------------ journal
+    def advance(self, page: Page) -> None:
+        t = _oldest_time(page.items) if not page.position.skip_to else None
+        if t is not None:
+            self.oldest = t if self.oldest is None else min(self.oldest, t)
+        if page.next is None:
+            self.windows.pop(0)
+            self.pos = None
+            self.oldest = None
+        else:
+            self.pos = page.next
 
-
-class _Journal:
-    """Append-only record of task positions; the last line per task wins."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._file: Any = None
-
-    def load(self) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        if not self.path.exists():
-            return out
-        with open(self.path, "rb") as f:
-            for n, line in enumerate(f, 1):
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    log.warning(
-                        "%s line %d is truncated (interrupted write); ignored", self.path, n
-                    )
-                    continue
-                out[entry["task"]] = entry
-        return out
-
-    def append(self, entry: dict[str, Any]) -> None:
-        line = (json.dumps(entry, ensure_ascii=False, default=str) + "\n").encode()
-        with self._lock:
-            if self._file is None:
-                self._file = open(self.path, "ab")  # noqa: SIM115 - kept open for the run
-            self._file.write(line)
-            self._file.flush()
-            os.fsync(self._file.fileno())
-
-    def close(self) -> None:
-        with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
-
-
-def _atomic_write_json(path: Path, value: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(value, f, ensure_ascii=False, indent=2, default=str)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def collection_dir(archive: str | Path, kind: str, spec: dict[str, Any]) -> Path:
-    """The folder of a collection inside an archive: ``<archive>/<kind>-<digest of spec>``."""
-    canonical = json.dumps(spec, sort_keys=True, ensure_ascii=False, default=str)
-    digest = hashlib.sha256(canonical.encode()).hexdigest()[:12]
-    return Path(archive) / f"{kind}-{digest}"
-
-
-def _new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
-
-
-def _page_files(folder: Path) -> list[Path]:
-    files = [p for p in folder.glob("pages-*.jsonl*") if p.suffix in (".jsonl", ".gz")]
-    return sorted(files)  # run ids sort by start time
-
-
-# ------------------------------------------------------------------------------------ replay
-
-
-class _Replay:
-    """Answers requests that an earlier run already received, from the archive.
-
-    A crash can land between archiving a page and journalling the position after it; the resumed
-    run then asks for that page again. This index (request path + body -> where the archived ok
-    answer is) lets the client answer it from disk instead of spending a request. Only the files
-    of runs that did not finish are indexed (a finished run left nothing to ask again), and only
-    offsets are kept in memory, never the answers.
-    """
-
-    def __init__(self, files: Sequence[Path]) -> None:
-        self._where: dict[str, tuple[Path, int, int]] = {}
-        for path in files:
-            if path.name.endswith(".gz"):
-                continue
-            offset = 0
-            with open(path, "rb") as fh:
-                for line in fh:
-                    size = len(line)
-                    if b'"http_status": 200' in line[:400]:
-                        try:
-                            env = json.loads(line)
-                        except ValueError:
-                            env = None
-                        if env is not None and self._is_ok(env):
-                            req = env.get("request") or {}
-                            key = self.key(req.get("path"), req.get("body"))
-                            self._where[key] = (path, offset, size)
-                    offset += size
-
-    @staticmethod
-    def _is_ok(env: dict[str, Any]) -> bool:
-        resp = env.get("response")
-        return isinstance(resp, dict) and (resp.get("error") or {}).get("code", "ok") == "ok"
-
-    @staticmethod
-    def key(path: Any, body: Any) -> str:
-        return json.dumps([path, body], sort_keys=True, ensure_ascii=False, default=str)
-
-    def __len__(self) -> int:
-        return len(self._where)
-
-    def lookup(self, path: str, body: dict[str, Any]) -> tuple[int, bytes] | None:
-        where = self._where.get(self.key(path, body))
-        if where is None:
+    def narrow(self) -> str | None:
+        """Make the failing first window lighter; describe how, or None when it cannot be."""
+        s, e = self.windows[0]
+        held = self.pos is not None and (self.pos.cursor or 0) > 0 and not self.pos.skip_to
+        new: list[tuple[date, date]]
+        if held and self.oldest is not None:
+            day = datetime.fromtimestamp(self.oldest, UTC).date()
+            day = min(max(day, s), e)
+            if day < e:
+                new = [(s, day)]
+            elif s < e:
+                new = [(e, e), (s, e - timedelta(days=1))]
+            else:
+                return None
+            how = (
+                f"the pages held reach back to {day.isoformat()}: asking "
+                + ", ".join(f"{a}..{b}" for a, b in new)
+                + " (that day again, nothing older held twice)"
+            )
+        elif s < e:
+            mid = s + timedelta(days=(e - s).days // 2)
+            new = [(mid + timedelta(days=1), e), (s, mid)]
+            how = "splitting it into " + ", ".join(f"{a}..{b}" for a, b in new)
+        else:
             return None
-        file, offset, size = where
-        with open(file, "rb") as fh:
-            fh.seek(offset)
-            env = json.loads(fh.read(size))
-        log.info("answered %s from the archive (fetched by an interrupted run)", path)
-        return 200, json.dumps(env["response"], ensure_ascii=False).encode()
+        self.windows[0:1] = new
+        self.pos = None
+        self.oldest = None
+        return how
+
+
+class _Stopped(Exception):
+    """The collection was told to stop (quota, budget...) before this request was sent."""
+
+
+def _heavy(err: TikTokResearchError) -> bool:
+    """An answer of the data endpoint saying the window is too heavy (500, 504...)."""
+    return (
+        isinstance(err, ServerError)
+        and err.endpoint == "video_query"
+        and err.http_status is not None
+        and err.http_status >= 500
+    )
+
+
+# an item that fails with these fails for good (not found, private, list not public, no scope)
+_ITEM_FAILURES = (UnavailableError, ScopeNotAuthorizedError, InvalidRequestError)
+_STOPS = (QuotaExhaustedError, BudgetExhaustedError)
 
 
 # ----------------------------------------------------------------------------------- progress
@@ -328,9 +371,17 @@ class _Replay:
 
 class _Progress:
     def __init__(
-        self, enabled: bool, total: int, desc: str, client: Any, family: str, done: int = 0
+        self,
+        enabled: bool,
+        total: int,
+        desc: str,
+        counter: RequestCounter,
+        client: Client,
+        family: str,
+        done: int = 0,
     ) -> None:
         self._bar: Any = None
+        self._counter = counter
         self._client = client
         self._family = family
         self._lock = threading.Lock()
@@ -346,13 +397,14 @@ class _Progress:
             self.pages += 1
             self.rows += rows
             if self._bar is not None:
-                post = {"pages": self.pages, "rows": f"{self.rows:,}"}
-                try:
-                    spent = sum(self._client.requests_spent.values())
-                    post["requests"] = spent
-                    post["quota left"] = self._client.quota.remaining.get(self._family, "?")
-                except Exception:
-                    pass
+                post: dict[str, Any] = {
+                    "pages": self.pages,
+                    "rows": f"{self.rows:,}",
+                    "requests": self._counter.total,
+                }
+                left = self._client.quota_left(self._family)
+                if left is not None:
+                    post["quota left"] = left
                 self._bar.set_postfix(post, refresh=False)
 
     def task_done(self) -> None:
@@ -365,19 +417,7 @@ class _Progress:
             self._bar.close()
 
 
-# ------------------------------------------------------------------------------------- engine
-
-
-# an item that fails with these fails for good (not found, private, list not public, no scope)
-_ITEM_FAILURES = (UnavailableError, ScopeNotAuthorizedError, InvalidRequestError)
-_STOPS = (QuotaExhaustedError, BudgetExhaustedError)
-
-
-def _spent(client: Any) -> int:
-    try:
-        return int(sum(client.requests_spent.values()))
-    except Exception:
-        return 0
+# ------------------------------------------------------------------------------------- memory
 
 
 def bound_memory() -> None:
@@ -418,328 +458,655 @@ def _slug(key: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
 
 
-def run_collection(
-    *,
-    client: Any,
-    endpoint: str,
-    kind: str,
-    spec: dict[str, Any],
-    tasks: Sequence[Task],
-    archive: str | Path | None,
-    resume: bool = True,
-    progress: bool | None = None,
-    max_workers: int = 8,
-    sort: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
-    retry_failed: bool = False,
-    warnings_: Sequence[str] = (),
-    dataset: str | Path | None = None,
-    materialize: bool = True,
-) -> FetchResult:
-    """Run the tasks of a collection and return its table.
+# ------------------------------------------------------------------------------------- engine
 
-    Args:
-        client: A :class:`~tiktok_research.Client`.
-        endpoint: Endpoint name whose table is built.
-        kind: Folder prefix in the archive (``"videos"``, ``"comments"``...).
-        spec: What was asked, JSON-serialisable; identifies the collection in the archive.
-        tasks: The tasks, in the order the table should follow.
-        archive: Archive folder, or None for a temporary one (no resume).
-        resume: Continue an earlier run of the same collection found in the archive.
-        progress: Show progress bars (None: only on a terminal or in a notebook).
-        max_workers: Tasks run at the same time (all share the client's rate limiter).
-        sort: Puts the final table in its canonical order.
-        retry_failed: Retry items that failed for good in an earlier run.
-        warnings_: Messages to carry in the report (e.g. not-yet-indexed windows).
-        dataset: Write the table as a hive-partitioned Parquet dataset here.
-        materialize: Build the whole table in memory and return it. With ``dataset`` and
-            ``materialize=False`` each task's rows are written to the dataset as soon as the task
-            finishes (one page file per task), so memory holds one task's rows at most, whatever
-            the size of the collection; the returned frame is then empty (read the dataset).
 
-    Returns:
-        A :class:`FetchResult`.
+class _Engine:
+    """One run of one collection (see :func:`run`)."""
 
-    Raises:
-        AuthenticationError: Credentials are wrong: nothing can succeed.
-    """
-    ep: Endpoint = ENDPOINTS[endpoint]
-    streaming = dataset is not None and not materialize
-    temp: tempfile.TemporaryDirectory[str] | None = None
-    if archive is None:
-        temp = tempfile.TemporaryDirectory(prefix="tiktok-research-")
-        folder = collection_dir(temp.name, kind, spec)
-    else:
-        folder = collection_dir(archive, kind, spec)
-    folder.mkdir(parents=True, exist_ok=True)
-    if not (folder / "collection.json").exists():
-        _atomic_write_json(folder / "collection.json", {"kind": kind, "endpoint": endpoint, **spec})
+    def __init__(
+        self,
+        plan: Plan,
+        client: Client,
+        col: Collection,
+        *,
+        resume: bool,
+        progress: bool | None,
+        max_workers: int,
+        retry_failed: bool,
+        dataset: Path | None,
+        materialize: bool,
+    ) -> None:
+        self.plan = plan
+        self.ep: Endpoint = plan.ep
+        self.client = client
+        self.col = col
+        self.view: JournalView = col.journal.load() if resume else JournalView()
+        self.resume = resume
+        self.max_workers = max_workers
+        self.retry_failed = retry_failed
+        self.dataset = dataset
+        self.streaming = dataset is not None and not materialize
+        self.counter = RequestCounter()
+        self.writer = ArchiveWriter(col.run_file(), run=col.run)
+        self.lock = threading.Lock()
+        self.convert_lock = threading.Lock()
+        self.stop = threading.Event()
+        self.failures: list[dict[str, Any]] = []
+        self.refused: list[TikTokResearchError] = []
+        self.fatal: BaseException | None = None
+        self.pages = 0
+        self.seen: set[Any] = set()  # video ids held (a video query with max_total)
+        self.report = CollectionReport(
+            endpoint=self.ep.name,
+            kind=plan.kind,
+            tasks_total=len(plan.tasks),
+            archive=col.folder,
+            warnings=list(plan.notes),
+        )
+        self.tasks = {t.key: t for t in plan.tasks}
+        self.qparams = plan.fields_param()
+        self.body_fields = (
+            {"fields": ",".join(plan.fields)} if self.ep.fields_in == "body" and plan.fields else {}
+        )
+        self.replay = self._replay_index()
+        self.show_progress = progress_enabled(progress)
+        self.bar: _Progress
 
-    journal = _Journal(folder / "journal.jsonl")
-    previous = journal.load() if resume else {}
-    earlier_files = _page_files(folder) if resume else []
-    report = CollectionReport(
-        endpoint=endpoint,
-        tasks_total=len(tasks),
-        archive=None if temp else folder,
-        resumed=bool(previous),
-        warnings=list(warnings_),
-    )
-    replay = _Replay(earlier_files) if earlier_files else None
+    # -- archive replay
 
-    run = _new_run_id()
-    run_writer = ArchiveWriter(folder / f"pages-{run}.jsonl")
-    counters = {"page": 0}
-    lock = threading.Lock()
-    stop = threading.Event()
-    spent_before = _spent(client)
+    def _replay_index(self) -> ReplayIndex | None:
+        if not self.resume:
+            return None
+        files = self.col.page_files()
+        if not files:
+            return None
+        known = self.view.pages()
+        if self.view.exists and not self.view.skipped and known:
+            finished = self.col.finished_runs()
+            # only runs that did not finish can hold pages the journal does not know
+            files = [f for f in files if _run_of(f) not in finished]
+        index = ReplayIndex.build(files, known) if files else None
+        if index is not None and len(index):
+            log.info(
+                "%d archived page(s) not in the journal will be answered from disk", len(index)
+            )
+            return index
+        return None
 
-    def archiver(writer: ArchiveWriter) -> Callable[..., None]:
+    # -- one request
+
+    def _on_response(self, writer: ArchiveWriter) -> Callable[..., PageRef]:
         def on_response(
-            ep_name: str, request: dict[str, Any], status: int, raw: bytes, at: datetime
-        ) -> None:
-            with lock:
-                n = counters["page"]
-                counters["page"] += 1
+            name: str, request: dict[str, Any], status: int, raw: bytes, at: datetime
+        ) -> PageRef:
             sent = {k: request.get(k) for k in ("path", "params", "body")}
-            writer.write(
-                run=run,
-                page=n,
-                endpoint=ep_name,
-                request=sent,
-                status=status,
-                body=raw,
-                retrieved_at=at,
+            return writer.write(
+                endpoint=name, request=sent, status=status, body=raw, retrieved_at=at
             )
 
         return on_response
 
-    convert_lock = threading.Lock()
+    def _send(self, writer: ArchiveWriter, budget: Any) -> Callable[[dict[str, Any], str], Reply]:
+        on_response = self._on_response(writer)
+        ep = self.ep
 
-    def convert(task: Task) -> None:
-        """Streaming: write one finished task's rows (from every run) to the dataset.
+        def send(body: dict[str, Any], mode: str) -> Reply:
+            full = {**body, **self.body_fields}
+            if self.replay is not None and mode != "fresh":
+                hit = self.replay.lookup(ep.path, full)
+                if hit is not None:
+                    raw, at, ref = hit
+                    data, parsed = parse_answer(ep, 200, raw)
+                    request = {"method": "POST", "path": ep.path, "params": self.qparams,
+                               "body": full}  # fmt: skip
+                    return Reply(200, raw, data, parsed, at, request, archived=ref, replayed=True)
+            if self.stop.is_set():
+                raise _Stopped()
+            return self.client.request(
+                ep,
+                full,
+                params=self.qparams,
+                on_response=on_response,
+                counter=self.counter,
+                stale=mode == "stale",
+                budget=budget,
+            )
 
-        One task is converted at a time, so peak memory is one task's rows whatever the number
-        of workers or the size of the collection.
-        """
-        from .io import write_dataset
+        return send
 
-        assert dataset is not None
-        slug = _slug(task.key)
-        files = sorted(folder.glob(f"pages-*--{slug}.jsonl*"))
-        with convert_lock:
-            table = build_table_from_files(files, ep, sort)
-            write_dataset(table, dataset, table=ep.table, run_id=f"{folder.name}-{slug}")
-            del table
-            release_memory()
-        journal.append({"task": task.key, "status": "done", "state": None, "run": run})
+    # -- journal
 
-    failures: list[dict[str, Any]] = []
-    todo: list[Task] = []
-    for task in tasks:
-        entry = previous.get(task.key)
-        status = entry.get("status") if entry else None
-        if status == "done" or (status == "failed" and not retry_failed):
-            report.tasks_done += 1
-            if status == "failed" and entry is not None:
-                failures.append({"item": task.item or task.key, **entry.get("error", {})})
-            continue
-        todo.append(task)
+    def _journal_page(
+        self,
+        task: TaskSpec,
+        page: Page,
+        start: dict[str, Any],
+        after: dict[str, Any] | None,
+        *,
+        repair: bool = False,
+    ) -> None:
+        ref = page.archived
+        if not isinstance(ref, PageRef):
+            return
+        entry: dict[str, Any] = {
+            "task": task.key,
+            "event": "page",
+            "run": ref.run,
+            "page": ref.page,
+            "from": start,
+            "state": after,
+        }
+        if repair:
+            entry["repair"] = True
+        self.col.journal.append(entry)
+        if not page.replayed:
+            with self.lock:
+                self.pages += 1
 
-    manifest_path = folder / f"manifest-{run}.json"
-    manifest: dict[str, Any] = {
-        "run": run,
-        "kind": kind,
-        "endpoint": endpoint,
-        "spec": spec,
-        "started_at": datetime.now(UTC).isoformat(),
-        "status": "running",
-        "tasks_total": len(tasks),
-        "tasks_to_do": [t.key for t in todo][:1000],
-    }
-    _atomic_write_json(manifest_path, manifest)
+    # -- tasks
 
-    bar = _Progress(
-        progress_enabled(progress), len(tasks), kind, client, ep.quota_family, report.tasks_done
-    )
+    def enough(self) -> bool:
+        """A video query with ``max_total`` holds enough rows."""
+        return (
+            self.plan.max_total is not None
+            and self.plan.query is not None
+            and (len(self.seen) >= self.plan.max_total)
+        )
 
-    def fail(task: Task, e: TikTokResearchError, *, final: bool) -> None:
-        err = {
-            "code": e.code,
-            "message": e.message,
-            "log_id": e.log_id,
-            "http_status": e.http_status,
+    def _count(self, items: list[dict[str, Any]]) -> int:
+        if self.plan.query is None or self.plan.max_total is None:
+            return len(items)
+        new = 0
+        with self.lock:
+            for item in items:
+                key = item.get("id", item.get("video_id"))
+                key = key if key is not None else object()
+                if key not in self.seen:
+                    self.seen.add(key)
+                    new += 1
+        return new
+
+    def _window_params(self, s: date, e: date) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "query": self.plan.query.to_dict() if self.plan.query is not None else None,
+            "start_date": format_date(s),
+            "end_date": format_date(e + timedelta(days=1) if self.plan.end_date_exclusive else e),
+        }
+        if self.plan.is_random:
+            params["is_random"] = True
+        return params
+
+    def run_window(self, task: TaskSpec, rec: TaskRecord, writer: ArchiveWriter) -> bool:
+        """Walk a window task; True when every window of it is done (False: enough rows)."""
+        assert task.window is not None
+        if rec.status == "pending" and rec.state:
+            st = _WindowState.load(rec.state, task.window)
+        else:
+            st = _WindowState([task.window])
+        stale = st.pos is not None and bool(st.pos.search_id)
+        budget = self.client.sequence_budget()
+        send = self._send(writer, budget)
+        while st.windows:
+            if self.enough():
+                return False
+            s, e = st.windows[0]
+            try:
+                for page in iterate(
+                    self.ep,
+                    self._window_params(s, e),
+                    send,
+                    start=st.pos,
+                    stale=stale,
+                    reopen=budget.take,
+                ):
+                    stale = False
+                    before = st.dump(page.position)
+                    st.advance(page)
+                    self._journal_page(task, page, before, st.dump() if st.windows else None)
+                    self.bar.page(self._count(page.items))
+                    if self.enough():
+                        return not st.windows
+                    if self.stop.is_set() and st.windows:
+                        raise _Stopped()
+            except TikTokResearchError as err:
+                where = getattr(err, "position", None)
+                if _heavy(err) and st.windows and (how := _narrowed(st, where, budget)):
+                    log.warning(
+                        "video query: window %s..%s keeps failing (%s); %s", s, e, err.message, how
+                    )
+                    self.col.journal.append(
+                        {"task": task.key, "event": "pending", "state": st.dump(),
+                         "reason": "window narrowed"}
+                    )  # fmt: skip
+                    continue
+                err.task_state = st.dump(where)  # type: ignore[attr-defined]
+                raise
+            except _Stopped as stop:
+                stop.task_state = st.dump()  # type: ignore[attr-defined]
+                raise
+        return True
+
+    def run_item(self, task: TaskSpec, rec: TaskRecord, writer: ArchiveWriter) -> None:
+        state = rec.state if rec.status == "pending" and rec.state else {}
+        start = (
+            Position.from_state(state.get("pos")) if isinstance(state.get("pos"), dict) else None
+        )
+        rows = int(state.get("rows") or 0)
+        limit = self.plan.max_total
+        if limit is not None and rows >= limit:
+            return
+        budget = self.client.sequence_budget()
+        send = self._send(writer, budget)
+        position = start
+        try:
+            for page in iterate(
+                self.ep,
+                task.params,
+                send,
+                start=start,
+                stale=start is not None and bool(start.search_id),
+                reopen=budget.take,
+            ):
+                before = {"pos": page.position.to_state(), "rows": rows}
+                rows += len(page.items)
+                position = page.next
+                done = page.next is None or (limit is not None and rows >= limit)
+                after = None if done or page.next is None else {"pos": page.next.to_state(),
+                                                                "rows": rows}  # fmt: skip
+                self._journal_page(task, page, before, after)
+                self.bar.page(len(page.items))
+                if done:
+                    return
+                if self.stop.is_set():
+                    raise _Stopped()
+        except (TikTokResearchError, _Stopped) as err:
+            where = getattr(err, "position", None) or position
+            setattr(  # noqa: B010 - an attribute of an exception of either kind
+                err,
+                "task_state",
+                {"pos": where.to_state() if where is not None else None, "rows": rows},
+            )
+            raise
+
+    def _fail(self, task: TaskSpec, err: TikTokResearchError, *, final: bool) -> None:
+        entry = {
+            "code": err.code,
+            "message": err.message,
+            "log_id": err.log_id,
+            "http_status": err.http_status,
         }
         if final:
-            journal.append({"task": task.key, "status": "failed", "error": err, "run": run})
-        with lock:
-            failures.append({"item": task.item, **err})
+            self.col.journal.append({"task": task.key, "event": "failed", "error": entry})
+        with self.lock:
+            self.failures.append({"item": task.item, **entry})
 
-    def finished_task() -> None:
-        with lock:
-            report.tasks_done += 1
-        bar.task_done()
+    def _pending(self, task: TaskSpec, reason: str, state: Any) -> None:
+        with self.lock:
+            self.report.pending[task.key] = reason
+        if isinstance(state, dict):
+            with contextlib.suppress(ArchiveError):
+                self.col.journal.append(
+                    {"task": task.key, "event": "pending", "state": state, "reason": reason}
+                )
 
-    def _pending(task: Task, e: TikTokResearchError) -> None:
-        """The task could not finish now but may later: keep its position, say why."""
-        if e.state is not None:
-            journal.append({"task": task.key, "status": "pending", "state": e.state, "run": run})
-        report.pending[task.key] = f"{type(e).__name__}: {e}"
-        if task.item is not None:
-            fail(task, e, final=False)
+    def _finished(self) -> None:
+        with self.lock:
+            self.report.tasks_done += 1
+        self.bar.task_done()
 
-    # The scope belongs to the project, not to an item: after the first refusal no other item of
-    # this endpoint can succeed, so the rest are failed without spending a request on each (only
-    # the requests already in flight on other workers at that moment are spent).
-    refused: list[TikTokResearchError] = []
+    def _stop(self, kind: str, why: str) -> None:
+        with self.lock:
+            if self.report.stopped_by is None:
+                self.report.stopped_by = why
+                self.report.stop_kind = kind
+        self.stop.set()
 
-    def run_task(task: Task) -> None:
-        entry = previous.get(task.key) or {}
-        if stop.is_set():
-            report.pending[task.key] = report.stopped_by or "stopped"
+    def run_task(self, task: TaskSpec) -> None:
+        rec = self.view.task(task.key)
+        if self.stop.is_set():
+            self._pending(task, _STOPPED, None)
             return
-        if refused and task.item is not None:
-            first = refused[0]
-            fail(
+        if self.refused and task.item is not None:
+            first = self.refused[0]
+            self._fail(
                 task,
                 ScopeNotAuthorizedError(
-                    f"{first.message} (not sent: the project lacks the scope for {endpoint})",
+                    f"{first.message} (not sent: the project lacks the scope for {self.ep.name})",
                     code=first.code,
                     log_id=first.log_id,
                     http_status=first.http_status,
-                    endpoint=endpoint,
+                    endpoint=self.ep.name,
                 ),
                 final=True,
             )
-            finished_task()
+            self._finished()
             return
-        if streaming and entry.get("status") == "fetched":
-            convert(task)  # every page is archived already: no request needed
-            finished_task()
+        if self.streaming and rec.status == "done":
+            self._convert(task)  # every page is archived already: no request needed
+            self._finished()
             return
-        state = entry.get("state") if entry.get("status") == "pending" else None
         writer = (
-            ArchiveWriter(folder / f"pages-{run}--{_slug(task.key)}.jsonl")
-            if streaming
-            else run_writer
+            ArchiveWriter(
+                self.col.run_file(f"--{_slug(task.key)}"), run=f"{self.col.run}--{_slug(task.key)}"
+            )
+            if self.streaming
+            else self.writer
         )
         finished = False
         try:
-            fetched = False
-            for page in task.pages(state, archiver(writer)):
-                bar.page(len(page.items))
-                fetched = page.state is None
-                status = ("fetched" if streaming else "done") if fetched else "pending"
-                journal.append(
-                    {"task": task.key, "status": status, "state": page.state, "run": run}
-                )
-                if stop.is_set() and not fetched:
-                    report.pending[task.key] = report.stopped_by or "stopped"
-                    return
-            if not fetched:  # a sequence that yielded nothing at all is finished too
-                status = "fetched" if streaming else "done"
-                journal.append({"task": task.key, "status": status, "state": None, "run": run})
+            if task.window is not None and not self.run_window(task, rec, writer):
+                return  # enough rows (max_total): the rest of this window is not needed
+            if task.window is None:
+                self.run_item(task, rec, writer)
+            self.col.journal.append({"task": task.key, "event": "done"})
             finished = True
-            if streaming:
+            if self.streaming:
                 writer.close(compress=True)
-                convert(task)
-            finished_task()
+                self._convert(task)
+            self._finished()
+        except _Stopped as e:
+            self._pending(task, _STOPPED, getattr(e, "task_state", None))
         except _STOPS as e:
-            stop.set()
-            report.stopped_by = f"{type(e).__name__}: {e.message}"
-            reset = getattr(e, "reset_at", None)
-            if reset is not None:
-                report.stopped_by += f" (the quota resets at {reset:%Y-%m-%d %H:%M} UTC)"
-            if e.state is not None:
-                journal.append(
-                    {"task": task.key, "status": "pending", "state": e.state, "run": run}
-                )
-            report.pending[task.key] = report.stopped_by
+            self._stop(*_stop_reason(e))
+            self._pending(task, _STOPPED, getattr(e, "task_state", None))
         except AuthenticationError:
-            stop.set()
+            self.stop.set()
             raise
+        except ArchiveError as e:
+            self._stop("disk", e.message)
+            self.fatal = self.fatal or e
+            self._pending(task, _STOPPED, None)
         except _ITEM_FAILURES as e:
-            if is_transient_message(e.message):  # the search_id/cursor quirk outlasted its retries
-                _pending(task, e)
+            if is_transient_message(e.message):  # the search_id/cursor quirk outlasted retries
+                self._pending(task, f"{type(e).__name__}: {e}", getattr(e, "task_state", None))
+                if task.item is not None:
+                    self._fail(task, e, final=False)
                 return
             if task.item is None:  # a window: the query itself is wrong, stop everything
-                stop.set()
+                self.stop.set()
                 raise
             if isinstance(e, ScopeNotAuthorizedError):
-                refused.append(e)
-            fail(task, e, final=True)
-            finished_task()
-        except TikTokResearchError as e:  # server errors after every retry: try again next run
-            _pending(task, e)
+                self.refused.append(e)
+            self._fail(task, e, final=True)
+            self._finished()
+        except ServerError as e:  # after every retry: try again in the next run
+            self._pending(task, f"{type(e).__name__}: {e}", getattr(e, "task_state", None))
+            if task.item is not None:
+                self._fail(task, e, final=False)
+            if e.code == "connect":
+                self._stop("unreachable", f"the service cannot be reached ({e.message})")
+            elif self.client.sequence_budget().remaining == 0:
+                self._stop("server", f"the service keeps failing ({e.message})")
+        except TikTokResearchError as e:
+            self._pending(task, f"{type(e).__name__}: {e}", getattr(e, "task_state", None))
+            if task.item is not None:
+                self._fail(task, e, final=False)
         finally:
-            if streaming and not finished:
+            if self.streaming and not finished:
                 writer.close(compress=False)
 
-    if replay is not None and len(replay):
-        client.set_replay(replay.lookup)
-    try:
-        if todo:
-            workers = max(1, min(max_workers, len(todo)))
-            if workers == 1:
-                for task in todo:
-                    run_task(task)
-            else:
-                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=kind) as pool:
-                    futures: list[Future[None]] = [pool.submit(run_task, t) for t in todo]
-                    wait(futures, return_when=FIRST_EXCEPTION)
-                    for fut in futures:
-                        if fut.done() and fut.exception() is not None:
-                            stop.set()
-                            for other in futures:
-                                other.cancel()
-                            raise fut.exception()  # type: ignore[misc]
-    finally:
-        if replay is not None and len(replay):
-            client.set_replay(None)
-        bar.close()
-        journal.close()
-        report.requests_spent = _spent(client) - spent_before
-        report.pages = counters["page"]
-        report.complete = not report.pending and report.tasks_done >= len(tasks)
-        run_writer.close(compress=report.complete)
-        manifest.update(
-            {
-                "finished_at": datetime.now(UTC).isoformat(),
-                "status": "complete" if report.complete else "incomplete",
-                "requests_spent": report.requests_spent,
-                "pages": report.pages,
-                "tasks_done": report.tasks_done,
-                "pending": report.pending,
-                "stopped_by": report.stopped_by,
-            }
-        )
-        _atomic_write_json(manifest_path, manifest)
+    # -- damaged pages
 
-    if streaming:
-        table = schemas.empty(ep.table)
-        report.rows = _dataset_rows(Path(dataset), folder.name)  # type: ignore[arg-type]
-    else:
-        table = build_table_from_files(_page_files(folder), ep, sort)
-        report.rows = table.height
-        if dataset is not None:
+    def missing_pages(
+        self, readable: set[PageRef], keys: set[str] | None = None
+    ) -> list[tuple[str, PageRef, dict[str, Any] | None]]:
+        """Pages the journal records but no archive file holds readably (one per position)."""
+        view = self.col.journal.load()
+        out: dict[str, tuple[str, PageRef, dict[str, Any] | None]] = {}
+        for key, rec in view.tasks.items():
+            if key not in self.tasks or (keys is not None and key not in keys):
+                continue
+            held = [start for ref, start in rec.pages if ref in readable]
+            for ref, start in rec.pages:
+                if ref in readable or start in held:  # read, or asked again and read (a repair)
+                    continue
+                out.setdefault(f"{key}|{json.dumps(start, sort_keys=True)}", (key, ref, start))
+        return list(out.values())
+
+    def repair(self, missing: list[tuple[str, PageRef, dict[str, Any] | None]]) -> int:
+        """Ask again for pages whose archived copy is lost; return how many were fetched."""
+        fixed = 0
+        for key, _ref, start in missing:
+            if self.stop.is_set():
+                break
+            task = self.tasks[key]
+            budget = self.client.sequence_budget()
+            writer = (
+                ArchiveWriter(
+                    self.col.run_file(f"--{_slug(key)}"), run=f"{self.col.run}--{_slug(key)}"
+                )
+                if self.streaming
+                else self.writer
+            )
+            send = self._send(writer, budget)
+            if task.window is not None:
+                assert task.window is not None
+                st = _WindowState.load(start or {}, task.window)
+                if not st.windows:
+                    continue
+                params = self._window_params(*st.windows[0])
+                pos = st.pos
+            else:
+                params = task.params
+                raw = (start or {}).get("pos")
+                pos = Position.from_state(raw) if isinstance(raw, dict) else None
+            target = pos.to_state() if pos is not None else None
+            try:
+                for page in iterate(
+                    self.ep, params, send, start=pos, stale=True, reopen=budget.take
+                ):
+                    if page.position.skip_to:  # the re-opened search's first page
+                        continue
+                    if target is None or page.position.cursor == (pos.cursor if pos else None):
+                        self._journal_page(task, page, start or {}, None, repair=True)
+                        fixed += 1
+                    break
+            except _STOPS as e:
+                self._stop(*_stop_reason(e))
+                break
+            except (TikTokResearchError, _Stopped) as e:
+                log.warning("could not fetch again a damaged page of %s: %s", key, e)
+            finally:
+                if self.streaming:
+                    writer.close(compress=False)
+        return fixed
+
+    # -- streaming into a dataset
+
+    def _convert(self, task: TaskSpec) -> None:
+        """Streaming: write one finished task's rows (from every run) to the dataset."""
+        from .io import write_dataset
+
+        assert self.dataset is not None
+        slug = _slug(task.key)
+        with self.convert_lock:
+            files = self.col.page_files(f"pages-*--{slug}.jsonl*")
+            table, read = tables.from_archive(files, self.plan)
+            missing = self.missing_pages(read.readable, {task.key})
+            if missing:
+                self.report.repaired += self.repair(missing)
+                files = self.col.page_files(f"pages-*--{slug}.jsonl*")
+                table, read = tables.from_archive(files, self.plan)
+                missing = self.missing_pages(read.readable, {task.key})
+            if missing:
+                self._damaged(task.key, missing, read.damage)
+                return
+            write_dataset(
+                table, self.dataset, table=self.ep.table, run_id=f"{self.col.folder.name}-{slug}"
+            )
+            del table
+            release_memory()
+        self.col.journal.append({"task": task.key, "event": "converted"})
+
+    def _damaged(
+        self,
+        key: str,
+        missing: list[tuple[str, PageRef, dict[str, Any] | None]],
+        damage: dict[str, list[str]],
+    ) -> None:
+        runs = sorted({ref.run.split("--")[0] for _, ref, _ in missing})
+        files = [f for f in damage if any(r in f for r in runs)] or [
+            str(self.col.folder / f"pages-{r}.jsonl[.gz]") for r in runs
+        ]
+        with self.lock:
+            self.report.pending[key] = (
+                f"{len(missing)} page(s) the journal records cannot be read from "
+                f"{', '.join(files)} and could not be fetched again"
+            )
+            for f in files:
+                if f not in self.report.damaged:
+                    self.report.damaged.append(f)
+
+    # -- the run
+
+    def execute(self) -> pl.DataFrame:
+        plan = self.plan
+        todo: list[TaskSpec] = []
+        for task in plan.tasks:
+            rec = self.view.task(task.key)
+            if rec.status in ("done", "converted") and not (
+                self.streaming and rec.status == "done"
+            ):
+                self.report.tasks_done += 1
+                continue
+            if rec.status == "failed" and not self.retry_failed:
+                self.report.tasks_done += 1
+                self.failures.append({"item": task.item or task.key, **(rec.error or {})})
+                continue
+            todo.append(task)
+        self.report.resumed = bool(self.view.tasks)
+        if plan.sequential and plan.max_total is not None and self.col.page_files():
+            held, _ = tables.from_archive(self.col.page_files(), plan)
+            self.seen.update(held.get_column("id").drop_nulls().to_list())
+        manifest: dict[str, Any] = {
+            "run": self.col.run,
+            "kind": plan.kind,
+            "endpoint": plan.endpoint,
+            "spec": plan.spec,
+            "windows": [[format_date(s), format_date(e)] for s, e in
+                        (t.window for t in plan.tasks if t.window is not None)],
+            "started_at": datetime.now(UTC).isoformat(),
+            "status": "running",
+            "tasks_total": len(plan.tasks),
+            "tasks_to_do": [t.key for t in todo][:1000],
+        }  # fmt: skip
+        self.col.write_manifest(manifest)
+        self.bar = _Progress(
+            self.show_progress,
+            len(plan.tasks),
+            plan.kind,
+            self.counter,
+            self.client,
+            self.ep.quota_family,
+            self.report.tasks_done,
+        )
+        try:
+            self._run_all(todo)
+            table = self._table()
+        finally:
+            self.bar.close()
+            self.report.requests_spent = self.counter.total
+            self.report.pages = self.pages
+            self.report.complete = (
+                not self.report.pending
+                and (self.report.tasks_done >= len(plan.tasks) or self.enough())
+                and not self.report.damaged
+                and self.fatal is None
+            )
+            self.writer.close(compress=self.report.complete)
+            self.col.journal.close()
+            manifest.update(
+                {
+                    "finished_at": datetime.now(UTC).isoformat(),
+                    "status": "complete" if self.report.complete else "incomplete",
+                    "requests_spent": self.report.requests_spent,
+                    "pages": self.report.pages,
+                    "tasks_done": self.report.tasks_done,
+                    "pending": self.report.pending,
+                    "stopped_by": self.report.stopped_by,
+                    "repaired": self.report.repaired,
+                    "damaged": self.report.damaged,
+                }
+            )
+            self.col.write_manifest(manifest)
+        return table
+
+    def _run_all(self, todo: list[TaskSpec]) -> None:
+        if not todo:
+            return
+        workers = 1 if self.plan.sequential else max(1, min(self.max_workers, len(todo)))
+        if workers == 1:
+            for task in todo:
+                if self.enough():
+                    break
+                self.run_task(task)
+            return
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.plan.kind) as pool:
+            futures: list[Future[None]] = [pool.submit(self.run_task, t) for t in todo]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            for fut in futures:
+                if fut.done() and fut.exception() is not None:
+                    self.stop.set()
+                    for other in futures:
+                        other.cancel()
+                    raise fut.exception()  # type: ignore[misc]
+
+    def _table(self) -> pl.DataFrame:
+        if self.streaming:
+            assert self.dataset is not None
+            self.report.rows = _dataset_rows(self.dataset, self.col.folder.name)
+            return schemas.empty(self.ep.table)
+        files = self.col.page_files()
+        table, read = tables.from_archive(files, self.plan)
+        missing = self.missing_pages(read.readable)
+        if missing and not self.stop.is_set() and self.fatal is None:
+            fixed = self.repair(missing)
+            self.report.repaired += fixed
+            table, read = tables.from_archive(self.col.page_files(), self.plan)
+            missing = self.missing_pages(read.readable)
+        if self.report.repaired:
+            self.report.warnings.append(
+                f"{self.report.repaired} page(s) whose archived copy could not be read were "
+                "fetched again"
+            )
+        by_task: dict[str, list[tuple[str, PageRef, dict[str, Any] | None]]] = {}
+        for m in missing:
+            by_task.setdefault(m[0], []).append(m)
+        for key, items in by_task.items():
+            self._damaged(key, items, read.damage)
+        self.report.rows = table.height
+        if self.dataset is not None:
             from .io import write_dataset
 
-            write_dataset(table, dataset, table=ep.table, run_id=folder.name)
-    if temp is not None:
-        temp.cleanup()
-    if not report.complete:
-        warnings.warn(
-            f"{endpoint}: the collection is incomplete ({len(report.pending)} task(s) left"
-            + (f"; {report.stopped_by}" if report.stopped_by else "")
-            + "). Run the same call again with the same archive to continue.",
-            IncompleteCollectionWarning,
-            stacklevel=3,
-        )
-    fail_df = (
-        pl.DataFrame(failures, schema=FAILURE_SCHEMA)
-        if failures
-        else pl.DataFrame(schema=FAILURE_SCHEMA)
-    )
-    return FetchResult._wrap(table, fail_df, report)
+            write_dataset(table, self.dataset, table=self.ep.table, run_id=self.col.folder.name)
+        return table
+
+
+def _stop_reason(e: TikTokResearchError) -> tuple[str, str]:
+    """The kind and the one-line reason of a quota or budget stop."""
+    if isinstance(e, QuotaExhaustedError):
+        reset = e.reset_at
+        said = e.message.split(". The daily quota")[0].rstrip(". ")
+        when = f"; it resets at {reset:%Y-%m-%d %H:%M} UTC" if reset is not None else ""
+        return "quota", f"the daily quota is used up (the service said: {said}){when}"
+    return "budget", e.message
+
+
+def _narrowed(st: _WindowState, where: Position | None, budget: Any) -> str | None:
+    if where is not None:
+        st.pos = where if where.cursor or where.search_id else st.pos
+    if not budget.take():
+        return None
+    return st.narrow()
+
+
+def _run_of(path: Path) -> str:
+    name = path.name[len("pages-") :]
+    for suffix in (".jsonl.gz", ".jsonl"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    return name.split("--")[0]
 
 
 def _dataset_rows(root: Path, prefix: str) -> int:
@@ -749,22 +1116,84 @@ def _dataset_rows(root: Path, prefix: str) -> int:
     return int(pl.scan_parquet(files).select(pl.len()).collect().item())
 
 
-def build_table_from_files(
-    files: Sequence[Path], ep: Endpoint, sort: Callable[[pl.DataFrame], pl.DataFrame] | None = None
-) -> pl.DataFrame:
-    """The table of archived pages (every run's; de-duplicated; declared schema; no network)."""
-    from .merge import merge_dumps
+def run(
+    plan: Plan,
+    client: Client,
+    *,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 8,
+    retry_failed: bool = False,
+    dataset: str | Path | None = None,
+    materialize: bool = True,
+) -> FetchResult:
+    """Run a plan's tasks and return its table.
 
-    if not files:
-        return schemas.empty(ep.table)
-    merged = merge_dumps(list(files), endpoint=ep.name)
-    table = merged.tables.get(ep.table)
-    table = schemas.empty(ep.table) if table is None else schemas.cast(table, ep.table)
-    return sort(table) if sort is not None else table
+    Args:
+        plan: What to collect (:func:`tiktok_research.plan_videos`,
+            :func:`tiktok_research.plan_items`).
+        client: The client that sends the requests.
+        archive: Archive folder; None keeps the pages in a temporary folder, which is deleted
+            when the collection is complete (and kept, and named in the report, when not).
+        resume: Continue an earlier run of the same collection found in the archive.
+        progress: Show progress bars (None: only on a terminal or in a notebook).
+        max_workers: Tasks run at the same time (all share the client's rate limiter).
+        retry_failed: Ask again for items that failed for good in an earlier run.
+        dataset: Also write the table as a hive-partitioned Parquet dataset here.
+        materialize: With ``dataset``, False writes each task's rows to the dataset as soon as the
+            task finishes and keeps nothing in memory (the returned frame is then empty).
 
+    Returns:
+        A :class:`FetchResult`.
 
-def build_table(
-    folder: Path, ep: Endpoint, sort: Callable[[pl.DataFrame], pl.DataFrame] | None = None
-) -> pl.DataFrame:
-    """Rebuild a collection's table from the archive folder of the collection (no network)."""
-    return build_table_from_files(_page_files(folder), ep, sort)
+    Raises:
+        AuthenticationError: credentials are wrong: nothing can succeed.
+        CollectionLockedError: another process is collecting into the same folder.
+        ArchiveError: the archive cannot be written (naming the path); nothing held is lost.
+    """
+    temp: str | None = None
+    root: str | Path
+    if archive is None:
+        temp = tempfile.mkdtemp(prefix="tiktok-research-")
+        root = temp
+    else:
+        root = archive
+    dataset_path = Path(dataset) if dataset is not None else None
+    with Collection.open(root, kind=plan.kind, endpoint=plan.endpoint, spec=plan.spec) as col:
+        engine = _Engine(
+            plan,
+            client,
+            col,
+            resume=resume,
+            progress=progress,
+            max_workers=max_workers,
+            retry_failed=retry_failed,
+            dataset=dataset_path,
+            materialize=materialize,
+        )
+        table = engine.execute()
+    report = engine.report
+    report.temporary = temp is not None
+    if engine.fatal is not None:
+        raise engine.fatal
+    if temp is not None and report.complete:
+        import shutil
+
+        shutil.rmtree(temp, ignore_errors=True)
+        report.archive = None
+    if not report.complete:
+        warnings.warn(
+            f"{plan.kind}: the collection is incomplete ({len(report.pending)} task(s) left"
+            + (f"; {report.stopped_by}" if report.stopped_by else "")
+            + "). "
+            + report.how_to_continue(),
+            IncompleteCollectionWarning,
+            stacklevel=3,
+        )
+    failures = (
+        pl.DataFrame(engine.failures, schema=FAILURE_SCHEMA)
+        if engine.failures
+        else pl.DataFrame(schema=FAILURE_SCHEMA)
+    )
+    return FetchResult._wrap(table, failures, report)

@@ -42,6 +42,7 @@ def run_demo(
     from .client import Client
     from .fetch import fetch_comments, fetch_user_info, fetch_videos
     from .io import write_parquet
+    from .plan import plan_videos
     from .query import Q
     from .sandbox import Sandbox, run_server
     from .select import select_usernames, select_video_ids, write_lines
@@ -60,7 +61,7 @@ def run_demo(
             ["climate", "climatechange", "sustainability"]
         ) & ~Q.region_code.eq("CN")
         echo(f"\nquery: {query!r}")
-        echo(str(client.plan(query, DEMO_START, DEMO_END)))
+        echo(str(plan_videos(query, DEMO_START, DEMO_END, client=client)))
 
         videos = fetch_videos(
             query, DEMO_START, DEMO_END, client=client, archive=archive, progress=progress

@@ -16,12 +16,16 @@ endpoint name. ``str(err)`` shows all of them; it never shows a client secret or
     │   └── QuotaExhaustedError    429 on the daily quota (.reset_at, .state)
     ├── ServerError                5xx, HTML or empty bodies, timeouts, connection errors
     │                              (after the retries allowed by the retry policy)
-    └── BudgetExhaustedError       the client's ``max_requests`` budget would be exceeded (.state)
+    ├── BudgetExhaustedError       the client's ``max_requests`` budget would be exceeded (.state)
+    ├── ArchiveError               the archive cannot be written or read (disk full, read-only,
+    │                              a file where a folder is expected); ``.path`` names it
+    └── CollectionLockedError      another process is collecting into the same collection folder
 
 Warnings:
 
     NotYetIndexedWarning (UserWarning)  a date range reaches into the last two days, which the
                                         service has not indexed yet.
+    QuotaWarning (UserWarning)          a run needs more requests than the quota has left today.
 
 ``.state`` (on quota and budget errors) is the JSON-serialisable position from which
 ``Client.pages(..., state=err.state)`` resumes without re-fetching anything.
@@ -34,11 +38,14 @@ from datetime import datetime
 from typing import Any
 
 __all__ = [
+    "ArchiveError",
     "AuthenticationError",
     "BudgetExhaustedError",
+    "CollectionLockedError",
     "InvalidRequestError",
     "NotYetIndexedWarning",
     "QuotaExhaustedError",
+    "QuotaWarning",
     "RateLimitedError",
     "ScopeNotAuthorizedError",
     "ServerError",
@@ -174,8 +181,38 @@ class BudgetExhaustedError(TikTokResearchError):
         self.state = state
 
 
+class ArchiveError(TikTokResearchError):
+    """The archive cannot be written or read: a full disk, a read-only folder, a file in the way.
+
+    Nothing collected before the error is lost; run the same call again once the cause is fixed.
+
+    Attributes:
+        path: The file or folder concerned.
+    """
+
+    def __init__(self, message: str, *, path: Any = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.path = path
+
+
+class CollectionLockedError(TikTokResearchError):
+    """Another process is collecting into the same collection folder; nothing was sent.
+
+    Attributes:
+        path: The collection folder.
+    """
+
+    def __init__(self, message: str, *, path: Any = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.path = path
+
+
 class NotYetIndexedWarning(UserWarning):
     """The date range reaches into the last two days, which the service has not indexed yet."""
+
+
+class QuotaWarning(UserWarning):
+    """A run needs more requests than the local quota ledger says are left today (UTC)."""
 
 
 # --- classification of API answers ----------------------------------------------------------

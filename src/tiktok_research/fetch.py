@@ -1,10 +1,13 @@
 """``fetch_*``: one function per endpoint that returns a typed table.
 
-Each uses the client passed as ``client=`` or one built from the environment
-(``TIKTOK_CLIENT_KEY``, ``TIKTOK_CLIENT_SECRET``, ``TIKTOK_RESEARCH_BASE_URL``), runs through
-:func:`tiktok_research.collect.run_collection` (raw archive, resume, concurrency, progress) and
-returns a :class:`~tiktok_research.collect.FetchResult`: a polars DataFrame with the endpoint's
-declared schema that also carries ``.failures`` and ``.report``.
+Each call is planned (:mod:`tiktok_research.plan`: everything is validated before any request),
+collected (:mod:`tiktok_research.collect`: raw archive, resume, concurrency, progress) and read
+back from the archive into a :class:`~tiktok_research.collect.FetchResult`: a polars DataFrame with
+the endpoint's declared schema that also carries ``.failures`` and ``.report``.
+
+The client is the one passed as ``client=``, else the session's default
+(:func:`tiktok_research.use`, or ``TIKTOK_RESEARCH_SANDBOX=1``), else one built from the
+environment (``TIKTOK_CLIENT_KEY``, ``TIKTOK_CLIENT_SECRET``, ``TIKTOK_RESEARCH_BASE_URL``).
 
 Example:
     >>> import tiktok_research as tr
@@ -17,19 +20,18 @@ Example:
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from ._endpoints import ENDPOINTS
-from ._windows import format_date, parse_date, split_windows
-from .collect import CollectionReport, FetchResult, Task, run_collection
-from .errors import InvalidRequestError, NotYetIndexedWarning
-from .pagination import Page
+from . import client as client_module
+from .client import Client
+from .collect import CollectionReport, FetchResult, run
+from .errors import InvalidRequestError
+from .plan import Plan, check_client, check_folder, plan_items, plan_videos, refresh_quota
 
 __all__ = [
     "collect_videos",
@@ -47,147 +49,50 @@ __all__ = [
     "fetch_videos",
 ]
 
-Items = Sequence[Any] | pl.Series | pl.DataFrame | Iterable[Any]
+#: What ``fetch_*`` accept as items: a list, a polars or pandas Series, a numpy or Arrow array,
+#: or a table (polars, pandas, Arrow) with the usual column.
+Items = Any
 
 
-def _client(client: Any) -> Any:
-    if client is not None:
-        return client
-    from .client import Client
-
-    return Client()
+def _planning_client(client: Any) -> Client | None:
+    """The client to plan with: the one given, else the session default if one exists."""
+    return check_client(client) or client_module.current_default()
 
 
-def _as_list(values: Items, columns: Sequence[str], what: str) -> list[Any]:
-    """A list from a list, a Series, a DataFrame (first matching column) or any iterable."""
-    if isinstance(values, (str, bytes, int)):
-        return [values]
-    if isinstance(values, pl.DataFrame):
-        for col in columns:
-            if col in values.columns:
-                return values[col].drop_nulls().to_list()
-        raise InvalidRequestError(
-            f"{what}: the DataFrame has none of the columns {list(columns)}; "
-            f"pass a Series instead, e.g. df['{columns[0]}']"
-        )
-    if isinstance(values, pl.Series):
-        return values.drop_nulls().to_list()
-    try:
-        import pandas as pd  # noqa: F401 - only to recognise pandas input
-
-        if hasattr(values, "tolist") and not isinstance(values, list):
-            return [v for v in values.tolist() if v is not None]
-    except ImportError:
-        pass
-    return [v for v in values if v is not None]
-
-
-def _unique(values: Iterable[Any]) -> list[Any]:
-    seen: set[Any] = set()
-    out = []
-    for v in values:
-        if v not in seen:
-            seen.add(v)
-            out.append(v)
-    return out
-
-
-def _usernames(values: Items) -> list[str]:
-    from .client import clean_username
-
-    return _unique(
-        clean_username(v) for v in _as_list(values, ("username", "source_username"), "usernames")
-    )
-
-
-def _ids(values: Items, key: str, columns: Sequence[str]) -> list[int]:
-    from .client import _check_id
-
-    return _unique(_check_id(key, v) for v in _as_list(values, columns, key))
-
-
-def _sort_by_items(column: str, items: Sequence[Any]) -> Callable[[pl.DataFrame], pl.DataFrame]:
-    """Rows in the order of the items the user gave (stable: pages keep their order)."""
-
-    def sort(df: pl.DataFrame) -> pl.DataFrame:
-        if df.height == 0 or column not in df.columns:
-            return df
-        dtype = df.schema[column]
-        order = pl.DataFrame(
-            {column: pl.Series(list(items)).cast(dtype), "_item_order": range(len(items))}
-        )
-        return (
-            df.with_row_index("_row")
-            .join(order, on=column, how="left")
-            .sort(["_item_order", "_row"], nulls_last=True, maintain_order=True)
-            .drop("_item_order", "_row")
-        )
-
-    return sort
-
-
-def _fan_out(
+def _run(
+    plan: Plan,
+    client: Client | None,
     *,
-    endpoint: str,
-    kind: str,
-    items: list[Any],
-    params: Callable[[Any], dict[str, Any]],
-    key: Callable[[Any], str],
-    client: Any,
-    fields: Sequence[str] | str | None,
     archive: str | Path | None,
     resume: bool,
     progress: bool | None,
     max_workers: int,
-    sort_column: str | None,
-    max_total: int | None = None,
     retry_failed: bool = False,
+    dataset: str | Path | None = None,
+    materialize: bool = True,
 ) -> FetchResult:
-    c = _client(client)
-    ep = ENDPOINTS[endpoint]
-    field_list = None
-    if fields is not None:
-        field_list = (
-            [f.strip() for f in fields.split(",")] if isinstance(fields, str) else list(fields)
-        )
-
-    def make(item: Any) -> Task:
-        body = params(item)
-
-        def pages(state: dict[str, Any] | None, on_response: Callable[..., None]) -> Iterator[Page]:
-            return c.pages(  # type: ignore[no-any-return]
-                endpoint,
-                body,
-                fields=field_list if ep.fields_in != "none" else None,
-                max_total=max_total,
-                state=state,
-                on_response=on_response,
-            )
-
-        return Task(key=key(item), item=str(item), pages=pages)
-
-    tasks = [make(i) for i in items]
-    # Everything is checked before anything is sent (the pages of each task are built lazily,
-    # so a mistake found there would fail every item one by one instead of the call once).
-    c._check_fields(ep, field_list if ep.fields_in != "none" else None)
-    c._check_count(ep, None, max_total)
-    for item in items:
-        c._check_params(ep, params(item))
-    spec = {"items": [str(i) for i in items], "fields": field_list, "max_total": max_total}
-    sort = _sort_by_items(sort_column, items) if sort_column else None
-    return run_collection(
-        client=c,
-        endpoint=endpoint,
-        kind=kind,
-        spec=spec,
-        tasks=tasks,
+    c = client if client is not None else client_module.default_client()
+    if client is None:
+        refresh_quota(plan, c)
+    return run(
+        plan,
+        c,
         archive=archive,
         resume=resume,
         progress=progress,
         max_workers=max_workers,
-        sort=sort,
         retry_failed=retry_failed,
+        dataset=dataset,
+        materialize=materialize,
     )
+
+
+def _check_common(archive: Any, resume: Any, max_workers: Any) -> None:
+    check_folder(archive, "archive")
+    if not isinstance(resume, bool):
+        raise InvalidRequestError(f"resume must be True or False, got {resume!r}")
+    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+        raise InvalidRequestError(f"max_workers must be a whole number >= 1, got {max_workers!r}")
 
 
 def fetch_videos(
@@ -198,7 +103,7 @@ def fetch_videos(
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
     is_random: bool = False,
-    client: Any = None,
+    client: Client | None = None,
     archive: str | Path | None = None,
     resume: bool = True,
     progress: bool | None = None,
@@ -208,20 +113,22 @@ def fetch_videos(
 ) -> FetchResult:
     """Collect the videos matching a query between two days (UTC, both inclusive).
 
-    The range may be of any length: it is split into windows of at most 30 days that run
-    concurrently under the client's rate limiter. Every page is archived (``archive=DIR``) before
-    it is parsed; calling again with the same arguments and archive continues an interrupted run
-    without fetching any page twice.
+    The range may be of any length: it is split into windows of at most 31 days that run
+    concurrently under the client's rate limiter (one after another, newest first, with
+    ``max_total``). Every page is archived (``archive=DIR``) before it is parsed; calling again
+    with the same arguments and archive continues an interrupted run without fetching any page
+    twice.
 
     Args:
         query: A ``Q`` expression, a :class:`~tiktok_research.Query`, a dict or JSON text.
         start_date: First day, as a date, datetime, ``"YYYYMMDD"`` or ``"YYYY-MM-DD"``.
-        end_date: Last day (inclusive).
+        end_date: Last day (inclusive); a day in the future is clipped to today.
         fields: Video fields to ask for (default: all).
-        max_total: Stop after exactly this many videos (windows then run one after another).
+        max_total: Keep exactly this many videos, the newest; no request is spent past them.
         is_random: Ask the service for random matches (one request per window).
-        client: A :class:`~tiktok_research.Client` (default: one from the environment).
-        archive: Folder of the raw archive; needed to resume.
+        client: A :class:`~tiktok_research.Client` (default: the session's, see
+            :func:`tiktok_research.use`).
+        archive: Folder of the raw archive; needed to resume in a later session.
         resume: Continue an earlier run of the same call found in ``archive``.
         progress: Progress bars (None: on a terminal or in a notebook only).
         max_workers: Windows collected at the same time.
@@ -240,70 +147,25 @@ def fetch_videos(
         >>> v.report.complete
         True
     """
-    from .query import as_query
-
-    c = _client(client)
-    q = as_query(query)
-    s, e = parse_date(start_date), parse_date(end_date)
-    windows = split_windows(s, e)  # validates the range (reversed ranges fail here)
-    field_list = None
-    if fields is not None:
-        field_list = (
-            [f.strip() for f in fields.split(",")] if isinstance(fields, str) else list(fields)
+    c = _planning_client(client)
+    _check_common(archive, resume, max_workers)
+    check_folder(dataset, "dataset")
+    if max_total is not None and dataset is not None and not materialize:
+        raise InvalidRequestError(
+            "max_total keeps the newest videos of the whole range, which a dataset written "
+            "window by window (materialize=False) cannot do; drop one of them"
         )
-    notes: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", NotYetIndexedWarning)
-        # a dry run validates everything (fields, counts, query) before any request is spent
-        c.plan(q, s, e, max_total, fields=field_list)
-    for w in caught:
-        if issubclass(w.category, NotYetIndexedWarning):
-            notes.append(str(w.message))
-            warnings.warn(str(w.message), NotYetIndexedWarning, stacklevel=2)
-
-    common = {"fields": field_list, "is_random": is_random}
-
-    def window_task(ws: date, we: date) -> Task:
-        def pages(state: dict[str, Any] | None, on_response: Callable[..., None]) -> Iterator[Page]:
-            return c.window_pages(  # type: ignore[no-any-return]
-                q, ws, we, state=state, on_response=on_response, **common
-            )
-
-        return Task(key=f"{format_date(ws)}-{format_date(we)}", item=None, pages=pages)
-
-    if max_total is not None:
-        # an exact total needs the windows one after another, newest results of each first
-        def all_pages(
-            state: dict[str, Any] | None, on_response: Callable[..., None]
-        ) -> Iterator[Page]:
-            return c.video_pages(  # type: ignore[no-any-return]
-                q, s, e, max_total=max_total, state=state, on_response=on_response, **common
-            )
-
-        tasks = [Task(key=f"{format_date(s)}-{format_date(e)}", item=None, pages=all_pages)]
-    else:
-        tasks = [window_task(ws, we) for ws, we in windows]
-
-    spec = {
-        "query": q.to_dict(),
-        "start_date": format_date(s),
-        "end_date": format_date(e),
-        "fields": field_list,
-        "max_total": max_total,
-        "is_random": is_random,
-    }
-    return run_collection(
+    plan = plan_videos(
+        query, start_date, end_date, fields=fields, max_total=max_total, is_random=is_random,
         client=c,
-        endpoint="video_query",
-        kind="videos",
-        spec=spec,
-        tasks=tasks,
+    )  # fmt: skip
+    return _run(
+        plan,
+        c,
         archive=archive,
         resume=resume,
         progress=progress,
         max_workers=max_workers,
-        sort=lambda df: df.sort("id", descending=True, nulls_last=True),
-        warnings_=notes,
         dataset=dataset,
         materialize=materialize,
     )
@@ -317,7 +179,7 @@ def collect_videos(
     *,
     archive: str | Path,
     fields: Sequence[str] | str | None = None,
-    client: Any = None,
+    client: Client | None = None,
     resume: bool = True,
     progress: bool | None = None,
     max_workers: int = 4,
@@ -327,15 +189,21 @@ def collect_videos(
     Each date window is written to ``dataset`` (hive-partitioned by ``create_month``) as soon as
     its last page arrives, so memory holds one window's rows at most (it also tunes the process's
     allocators to give freed memory back: see :func:`tiktok_research.collect.bound_memory`).
-    Read the result lazily with
-    :func:`tiktok_research.io.read_dataset`. Resuming works as for :func:`fetch_videos`; a window
-    written twice replaces its own files, so rows are never doubled.
+    Read the result lazily with :func:`tiktok_research.io.read_dataset`. Resuming works as for
+    :func:`fetch_videos`; a window written twice replaces its own files, so rows are never
+    doubled.
 
     Args:
-        query, start_date, end_date, fields, client, resume, progress, max_workers: As for
-            :func:`fetch_videos`.
+        query: As for :func:`fetch_videos`.
+        start_date: As for :func:`fetch_videos`.
+        end_date: As for :func:`fetch_videos`.
         dataset: Folder of the Parquet dataset.
         archive: Folder of the raw archive (required: it is what the dataset is built from).
+        fields: As for :func:`fetch_videos`.
+        client: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: As for :func:`fetch_videos`.
 
     Returns:
         The :class:`~tiktok_research.collect.CollectionReport` (``rows`` counts the dataset's rows
@@ -343,6 +211,8 @@ def collect_videos(
     """
     from .collect import bound_memory
 
+    if archive is None:
+        raise InvalidRequestError("collect_videos needs archive=DIR: the dataset is built from it")
     bound_memory()
     result = fetch_videos(
         query,
@@ -360,120 +230,381 @@ def collect_videos(
     return result.report
 
 
-def _per_item(
-    endpoint: str,
+def _fan_out(
     kind: str,
-    parse: Callable[[Items], list[Any]],
-    body_key: str,
-    sort_column: str | None,
-    doc: str,
-) -> Callable[..., FetchResult]:
-    """Build the ``fetch_*`` function of an endpoint that is asked once per item."""
-    ep = ENDPOINTS[endpoint]
+    items: Items,
+    *,
+    func: str,
+    fields: Sequence[str] | str | None,
+    max_total: int | None,
+    client: Client | None,
+    archive: str | Path | None,
+    resume: bool,
+    progress: bool | None,
+    max_workers: int,
+    retry_failed: bool,
+) -> FetchResult:
+    c = _planning_client(client)
+    _check_common(archive, resume, max_workers)
+    if not isinstance(retry_failed, bool):
+        raise InvalidRequestError(f"retry_failed must be True or False, got {retry_failed!r}")
+    plan = plan_items(kind, items, fields=fields, max_total=max_total, client=c, func=func)
+    return _run(
+        plan,
+        c,
+        archive=archive,
+        resume=resume,
+        progress=progress,
+        max_workers=max_workers,
+        retry_failed=retry_failed,
+    )
 
-    def fetch(
-        items: Items,
-        *,
-        fields: Sequence[str] | str | None = None,
-        max_total: int | None = None,
-        client: Any = None,
-        archive: str | Path | None = None,
-        resume: bool = True,
-        progress: bool | None = None,
-        max_workers: int = 8,
-        retry_failed: bool = False,
-    ) -> FetchResult:
-        return _fan_out(
-            endpoint=endpoint,
-            kind=kind,
-            items=parse(items),
-            params=lambda item: {body_key: item},
-            key=lambda item: f"{body_key}:{item}",
-            client=client,
-            fields=fields if ep.fields_in != "none" else None,
-            archive=archive,
-            resume=resume,
-            progress=progress,
-            max_workers=max_workers,
-            sort_column=sort_column,
-            max_total=max_total,
-            retry_failed=retry_failed,
-        )
 
-    fetch.__name__ = fetch.__qualname__ = f"fetch_{kind}"
-    fetch.__doc__ = f"""{doc} ({ep.path})
+def fetch_user_info(
+    usernames: Items,
+    *,
+    fields: Sequence[str] | str | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 8,
+    retry_failed: bool = False,
+) -> FetchResult:
+    """Profile information of accounts, one row each (``/v2/research/user/info/``).
 
     Args:
-        items: As a list, a polars or pandas Series, or a DataFrame with the usual column.
-        fields: Fields to ask for (default: all the endpoint has).
-        max_total: At most this many rows per item.
-        client, archive, resume, progress, max_workers: As for :func:`fetch_videos`.
-        retry_failed: Ask again for items that failed for good in an earlier run.
+        usernames: Handles, ``@handles`` or profile addresses: a list, a Series, or a table with
+            a ``username`` column (pandas or polars).
+        fields: User fields (default: all).
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Accounts asked at the same time.
+        retry_failed: Ask again for accounts that failed for good in an earlier run.
 
     Returns:
-        The ``{ep.table}`` table (:data:`tiktok_research.schemas.SCHEMAS`), rows in the order of
-        the items. Items that fail (not found, private, list not public) are in ``.failures``
-        and never stop the batch.
+        The users table (:data:`tiktok_research.schemas.USERS`), in the order given. Accounts that
+        are not found, private or restricted are in ``.failures`` and never stop the batch.
+
+    Example:
+        >>> import tiktok_research as tr
+        >>> users = tr.fetch_user_info(["@Some.One"], client=tr.Client.sandbox())  # doctest: +SKIP
     """
-    return fetch
+    return _fan_out(
+        "users", usernames, func="fetch_user_info", fields=fields, max_total=None, client=client,
+        archive=archive, resume=resume, progress=progress, max_workers=max_workers,
+        retry_failed=retry_failed,
+    )  # fmt: skip
 
 
-def _ids_of(key: str, *columns: str) -> Callable[[Items], list[Any]]:
-    return lambda values: _ids(values, key, columns or (key,))
+def fetch_liked_videos(
+    usernames: Items,
+    *,
+    fields: Sequence[str] | str | None = None,
+    max_total: int | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 8,
+    retry_failed: bool = False,
+) -> FetchResult:
+    """The videos each account liked; most accounts keep this list private.
+
+    Args:
+        usernames: As for :func:`fetch_user_info`.
+        fields: Video fields (default: all).
+        max_total: At most this many videos per account.
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Accounts asked at the same time.
+        retry_failed: As for :func:`fetch_user_info`.
+
+    Returns:
+        The liked_videos table, ``source_username`` naming the account.
+    """
+    return _fan_out(
+        "liked_videos", usernames, func="fetch_liked_videos", fields=fields, max_total=max_total,
+        client=client, archive=archive, resume=resume, progress=progress,
+        max_workers=max_workers, retry_failed=retry_failed,
+    )  # fmt: skip
 
 
-def _shop_names(values: Items) -> list[Any]:
-    return _unique(str(v).strip() for v in _as_list(values, ("shop_name",), "shop_names"))
+def fetch_pinned_videos(
+    usernames: Items,
+    *,
+    fields: Sequence[str] | str | None = None,
+    max_total: int | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 8,
+    retry_failed: bool = False,
+) -> FetchResult:
+    """The videos each account pinned to its profile.
+
+    Args:
+        usernames: As for :func:`fetch_user_info`.
+        fields: Video fields (default: all).
+        max_total: At most this many videos per account.
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Accounts asked at the same time.
+        retry_failed: As for :func:`fetch_user_info`.
+
+    Returns:
+        The pinned_videos table, ``source_username`` naming the account.
+    """
+    return _fan_out(
+        "pinned_videos", usernames, func="fetch_pinned_videos", fields=fields,
+        max_total=max_total, client=client, archive=archive, resume=resume, progress=progress,
+        max_workers=max_workers, retry_failed=retry_failed,
+    )  # fmt: skip
 
 
-fetch_user_info = _per_item(
-    "user_info", "users", _usernames, "username", "username",
-    "Profile information of accounts (handles, ``@handles`` or profile URLs), one row each.",
-)  # fmt: skip
-fetch_liked_videos = _per_item(
-    "liked_videos", "liked_videos", _usernames, "username", "source_username",
-    "The videos each account liked (most keep this list private).",
-)  # fmt: skip
-fetch_pinned_videos = _per_item(
-    "pinned_videos", "pinned_videos", _usernames, "username", "source_username",
-    "The videos each account pinned to its profile.",
-)  # fmt: skip
-fetch_reposted_videos = _per_item(
-    "reposted_videos", "reposted_videos", _usernames, "username", "source_username",
-    "The videos each account reposted.",
-)  # fmt: skip
-fetch_followers = _per_item(
-    "followers", "followers", _usernames, "username", "source_username",
-    "The followers of each account (the service returns at most about 5,000).",
-)  # fmt: skip
-fetch_following = _per_item(
-    "following", "following", _usernames, "username", "source_username",
-    "The accounts each account follows (when that list is public).",
-)  # fmt: skip
-fetch_playlists = _per_item(
-    "playlist_info", "playlists", _ids_of("playlist_id"), "playlist_id", "playlist_id",
-    "Playlist information (name, video ids, size), one row per playlist.",
-)  # fmt: skip
-fetch_shops = _per_item(
-    "tts_shop", "shops", _shop_names, "shop_name", None,
-    "TikTok Shop shops matching each name (EU only).",
-)  # fmt: skip
-fetch_products = _per_item(
-    "tts_product", "products", _ids_of("shop_id"), "shop_id", "shop_id",
-    "TikTok Shop products of each shop (EU only).",
-)  # fmt: skip
-fetch_reviews = _per_item(
-    "tts_review", "reviews", _ids_of("product_id"), "product_id", "product_id",
-    "TikTok Shop reviews of each product (EU only).",
-)  # fmt: skip
-_top_comments = _per_item(
-    "comments", "comments", _ids_of("video_id", "id", "video_id"), "video_id", "video_id",
-    "Top-level comments of videos.",
-)  # fmt: skip
-_replies = _per_item(
-    "comments", "replies", _ids_of("comment_id", "id"), "comment_id", None,
-    "Replies to comments.",
-)  # fmt: skip
+def fetch_reposted_videos(
+    usernames: Items,
+    *,
+    fields: Sequence[str] | str | None = None,
+    max_total: int | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 8,
+    retry_failed: bool = False,
+) -> FetchResult:
+    """The videos each account reposted (when that list is public).
+
+    Args:
+        usernames: As for :func:`fetch_user_info`.
+        fields: Video fields (default: all).
+        max_total: At most this many videos per account.
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Accounts asked at the same time.
+        retry_failed: As for :func:`fetch_user_info`.
+
+    Returns:
+        The reposted_videos table, ``source_username`` naming the account.
+    """
+    return _fan_out(
+        "reposted_videos", usernames, func="fetch_reposted_videos", fields=fields,
+        max_total=max_total, client=client, archive=archive, resume=resume, progress=progress,
+        max_workers=max_workers, retry_failed=retry_failed,
+    )  # fmt: skip
+
+
+def fetch_followers(
+    usernames: Items,
+    *,
+    max_total: int | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 8,
+    retry_failed: bool = False,
+) -> FetchResult:
+    """The followers of each account (the service returns at most about 5,000).
+
+    Args:
+        usernames: As for :func:`fetch_user_info`.
+        max_total: At most this many followers per account.
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Accounts asked at the same time.
+        retry_failed: As for :func:`fetch_user_info`.
+
+    Returns:
+        The followers table: ``source_username`` (the account), ``username``, ``display_name``.
+    """
+    return _fan_out(
+        "followers", usernames, func="fetch_followers", fields=None, max_total=max_total,
+        client=client, archive=archive, resume=resume, progress=progress,
+        max_workers=max_workers, retry_failed=retry_failed,
+    )  # fmt: skip
+
+
+def fetch_following(
+    usernames: Items,
+    *,
+    max_total: int | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 8,
+    retry_failed: bool = False,
+) -> FetchResult:
+    """The accounts each account follows (when that list is public).
+
+    Args:
+        usernames: As for :func:`fetch_user_info`.
+        max_total: At most this many accounts per account.
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Accounts asked at the same time.
+        retry_failed: As for :func:`fetch_user_info`.
+
+    Returns:
+        The following table: ``source_username`` (the account), ``username``, ``display_name``.
+    """
+    return _fan_out(
+        "following", usernames, func="fetch_following", fields=None, max_total=max_total,
+        client=client, archive=archive, resume=resume, progress=progress,
+        max_workers=max_workers, retry_failed=retry_failed,
+    )  # fmt: skip
+
+
+def fetch_playlists(
+    playlist_ids: Items,
+    *,
+    fields: Sequence[str] | str | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 8,
+    retry_failed: bool = False,
+) -> FetchResult:
+    """Playlist information (name, video ids, size), one row per playlist.
+
+    Args:
+        playlist_ids: Ids as ints or digit strings, a Series, or a table with a ``playlist_id``
+            column (e.g. the videos table).
+        fields: Playlist fields (default: all).
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Playlists asked at the same time.
+        retry_failed: As for :func:`fetch_user_info`.
+
+    Returns:
+        The playlists table.
+    """
+    return _fan_out(
+        "playlists", playlist_ids, func="fetch_playlists", fields=fields, max_total=None,
+        client=client, archive=archive, resume=resume, progress=progress,
+        max_workers=max_workers, retry_failed=retry_failed,
+    )  # fmt: skip
+
+
+def fetch_shops(
+    shop_names: Items,
+    *,
+    fields: Sequence[str] | str | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 8,
+    retry_failed: bool = False,
+) -> FetchResult:
+    """TikTok Shop shops matching each name (EU only).
+
+    Args:
+        shop_names: Names, a Series, or a table with a ``shop_name`` column.
+        fields: Shop fields (default: all).
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Names asked at the same time.
+        retry_failed: As for :func:`fetch_user_info`.
+
+    Returns:
+        The shops table.
+    """
+    return _fan_out(
+        "shops", shop_names, func="fetch_shops", fields=fields, max_total=None, client=client,
+        archive=archive, resume=resume, progress=progress, max_workers=max_workers,
+        retry_failed=retry_failed,
+    )  # fmt: skip
+
+
+def fetch_products(
+    shop_ids: Items,
+    *,
+    fields: Sequence[str] | str | None = None,
+    max_total: int | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 8,
+    retry_failed: bool = False,
+) -> FetchResult:
+    """TikTok Shop products of each shop (EU only).
+
+    Args:
+        shop_ids: Ids, a Series, or a table with a ``shop_id`` column (e.g. the shops table).
+        fields: Product fields (default: all).
+        max_total: At most this many products per shop.
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Shops asked at the same time.
+        retry_failed: As for :func:`fetch_user_info`.
+
+    Returns:
+        The products table, ``shop_id`` naming the shop.
+    """
+    return _fan_out(
+        "products", shop_ids, func="fetch_products", fields=fields, max_total=max_total,
+        client=client, archive=archive, resume=resume, progress=progress,
+        max_workers=max_workers, retry_failed=retry_failed,
+    )  # fmt: skip
+
+
+def fetch_reviews(
+    product_ids: Items,
+    *,
+    fields: Sequence[str] | str | None = None,
+    max_total: int | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 8,
+    retry_failed: bool = False,
+) -> FetchResult:
+    """TikTok Shop reviews of each product (EU only).
+
+    Args:
+        product_ids: Ids, a Series, or a table with a ``product_id`` column.
+        fields: Review fields (default: all).
+        max_total: At most this many reviews per product.
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Products asked at the same time.
+        retry_failed: As for :func:`fetch_user_info`.
+
+    Returns:
+        The reviews table, ``product_id`` naming the product.
+    """
+    return _fan_out(
+        "reviews", product_ids, func="fetch_reviews", fields=fields, max_total=max_total,
+        client=client, archive=archive, resume=resume, progress=progress,
+        max_workers=max_workers, retry_failed=retry_failed,
+    )  # fmt: skip
 
 
 def fetch_comments(
@@ -482,7 +613,7 @@ def fetch_comments(
     replies: bool = False,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
-    client: Any = None,
+    client: Client | None = None,
     archive: str | Path | None = None,
     resume: bool = True,
     progress: bool | None = None,
@@ -492,31 +623,44 @@ def fetch_comments(
     """Comments of videos (the service returns at most the top 1,000 per video).
 
     Args:
-        video_ids: Video ids as ints or digit strings, a Series, or a DataFrame with an ``id`` or
-            ``video_id`` column (e.g. the result of :func:`fetch_videos`).
+        video_ids: Video ids as ints or digit strings, a Series, or a table with a ``video_id``
+            or ``id`` column (e.g. the result of :func:`fetch_videos`, whose ``comment_count``
+            then makes the cost estimate exact).
         replies: Also collect the replies of every comment that has some (by ``comment_id``).
+            Each such comment costs one request or more: the run warns before it starts when that
+            passes the quota left today.
         fields: Comment fields (default: all).
-        max_total: At most this many comments per video.
-        client, archive, resume, progress, max_workers, retry_failed: As for
-            :func:`fetch_user_info`.
+        max_total: At most this many comments per video (and replies per comment).
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Videos asked at the same time.
+        retry_failed: As for :func:`fetch_user_info`.
 
     Returns:
-        The comments table (top-level comments have ``parent_comment_id == video_id``).
+        The comments table (top-level comments have ``parent_comment_id == video_id``; replies
+        follow the top-level comments).
     """
+    if not isinstance(replies, bool):
+        raise InvalidRequestError(f"replies must be True or False, got {replies!r}")
     common: dict[str, Any] = {
-        "client": _client(client),
         "fields": fields,
+        "max_total": max_total,
+        "client": client,
         "archive": archive,
         "resume": resume,
         "progress": progress,
         "max_workers": max_workers,
         "retry_failed": retry_failed,
     }
-    top = _top_comments(video_ids, max_total=max_total, **common)
-    parents = top.filter(pl.col("reply_count").fill_null(0) > 0)["id"]
-    if not replies or parents.len() == 0:
+    top = _fan_out("comments", video_ids, func="fetch_comments", **common)
+    if not replies or top.height == 0:
         return top
-    more = _replies(parents, **common)
+    parents = top.filter(pl.col("reply_count").fill_null(0) > 0)
+    if parents.height == 0:
+        return top
+    more = _fan_out("replies", parents.select("id", "reply_count"), func="fetch_comments", **common)
     table = pl.concat([pl.DataFrame(top), pl.DataFrame(more)], how="vertical").unique(
         subset=["id"], keep="first", maintain_order=True
     )
@@ -526,6 +670,10 @@ def fetch_comments(
     report.tasks_total += more.report.tasks_total
     report.tasks_done += more.report.tasks_done
     report.pending.update(more.report.pending)
+    report.warnings.extend(more.report.warnings)
+    report.damaged.extend(more.report.damaged)
     report.complete = report.complete and more.report.complete
+    report.stopped_by = report.stopped_by or more.report.stopped_by
+    report.stop_kind = report.stop_kind or more.report.stop_kind
     report.rows = table.height
     return FetchResult._wrap(table, pl.concat([top.failures, more.failures]), report)

@@ -38,6 +38,7 @@ import pyarrow as pa
 
 from . import _endpoints as ep
 from . import schemas, tables
+from ._archive import is_bookkeeping
 
 __all__ = ["FileReport", "MergeResult", "merge_dumps"]
 
@@ -119,14 +120,7 @@ class MergeResult:
 
 def _bookkeeping(path: Path) -> bool:
     """A file of the collection layer's own (not data) inside an archive collection folder."""
-    if not (path.parent / "collection.json").exists():
-        return False
-    name = path.name
-    return (
-        name in ("collection.json", "journal.jsonl")
-        or (name.startswith("manifest-") and name.endswith(".json"))
-        or name.endswith(".tmp")
-    )
+    return is_bookkeeping(path)
 
 
 def _expand(paths_or_globs: str | Path | Iterable[str | Path]) -> list[Path]:

@@ -1,4 +1,4 @@
-"""Pages and the paging rules of every endpoint kind, in one place.
+"""Pages and the paging rules of every endpoint kind, in one place, with the loop that follows them.
 
 Each endpoint has one pagination kind (``_endpoints.Endpoint.pagination``):
 
@@ -20,29 +20,114 @@ the cap of 1,000, or when a page-numbered list returns a short page. It never en
 page came back short or empty while ``has_more`` is true: hidden videos still occupy cursor
 positions (SPEC §5.3, §6.4.7).
 
-Page size: the client always asks for full pages (the endpoint's maximum, or the caller's
-``max_count``), also on the last page of a ``max_total`` run, and truncates the items locally. The
-quota counts requests, not rows, and pages come back short when hidden items are filtered out, so
-asking for exactly the rows still missing would often cost one more request; a constant page size
-also keeps the offset arithmetic of a cached ``search_id`` valid. Only the comments cap shrinks the
-last page (``cursor + max_count <= 1000``). The raw archive holds the complete page either way.
+Page size: full pages always (the endpoint's maximum, or the caller's ``max_count``), also on the
+last page of a ``max_total`` run; rows are cut locally. The quota counts requests, not rows, and
+pages come back short when hidden items are filtered out, so asking for exactly the rows still
+missing would often cost one more request; a constant page size also keeps the offset arithmetic
+of a cached ``search_id`` valid. Only the comments cap shrinks the last page
+(``cursor + max_count <= 1000``).
+
+:func:`iterate` is the one loop that walks a sequence. It is given a ``send`` function (one request
+with its retries: the client's, or the collection's, which first looks in the archive), so the same
+rules serve ``Client.pages`` and the collection layer. When the service keeps refusing a
+``search_id`` (it expired: after a quota stop, or on a resumed run), the loop re-opens the search
+with one request and jumps with the new ``search_id`` to the offset it had reached.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from ._endpoints import COMMENTS_CAP, Endpoint
+from .errors import InvalidRequestError, TikTokResearchError, is_transient_message
 
-__all__ = ["Page", "Position", "build_body", "extract_items", "next_position", "page_size"]
+__all__ = [
+    "Page",
+    "Position",
+    "Reply",
+    "build_body",
+    "extract_items",
+    "iterate",
+    "next_position",
+    "page_size",
+]
 
 log = logging.getLogger("tiktok_research")
 
 STATE_VERSION = 1
 _PAGING_KEYS = ("cursor", "has_more", "search_id")
+
+
+@dataclass
+class Reply:
+    """One ok answer of the service (after retries).
+
+    Attributes:
+        status: HTTP status.
+        raw: The body, byte for byte.
+        data: The parsed ``data`` object (``{}`` when absent).
+        body: The whole parsed body.
+        retrieved_at: When it arrived (UTC).
+        request: What was sent: ``{"method", "path", "params", "body"}`` (never the token).
+        archived: What the ``on_response`` hook returned for this answer (where it was archived),
+            or None.
+        replayed: True when the answer came from an archive, not from the service.
+    """
+
+    status: int
+    raw: bytes
+    data: dict[str, Any]
+    body: Any
+    retrieved_at: datetime
+    request: dict[str, Any]
+    archived: Any = None
+    replayed: bool = False
+
+    @property
+    def log_id(self) -> str | None:
+        """The answer's ``error.log_id``."""
+        err = self.body.get("error") if isinstance(self.body, dict) else None
+        if isinstance(err, dict) and err.get("log_id"):
+            return str(err["log_id"])
+        return None
+
+
+@dataclass
+class Position:
+    """Where the next request of a sequence starts."""
+
+    cursor: int | None = None
+    search_id: str | None = None
+    page_start: int | None = None
+    skip_to: int | None = None  # after a refused search_id: jump to this offset of a new search
+
+    def to_state(self) -> dict[str, Any]:
+        """The JSON form of the position."""
+        out: dict[str, Any] = {
+            "cursor": self.cursor,
+            "search_id": self.search_id,
+            "page_start": self.page_start,
+        }
+        if self.skip_to:
+            out["skip_to"] = self.skip_to
+        return out
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any] | None) -> Position | None:
+        """A position from its JSON form (None for None)."""
+        if state is None:
+            return None
+        skip = _as_int(state.get("skip_to"))
+        return cls(
+            cursor=_as_int(state.get("cursor")),
+            search_id=str(state["search_id"]) if state.get("search_id") else None,
+            page_start=_as_int(state.get("page_start")),
+            skip_to=skip if skip and skip > 0 else None,
+        )
 
 
 @dataclass
@@ -64,6 +149,10 @@ class Page:
         state: JSON-serialisable position to resume *after* this page, or None when the sequence
             is complete. Pass it back as ``client.pages(..., state=page.state)``.
         window: The date window of a video-query page (``(start, end)``, inclusive), else None.
+        position: Where this page was asked from.
+        next: Where the next page will be asked from (None: the sequence is complete).
+        archived: Where the answer was archived (what the ``on_response`` hook returned).
+        replayed: The answer came from an archive.
     """
 
     endpoint: str
@@ -79,23 +168,17 @@ class Page:
     retrieved_at: datetime
     state: dict[str, Any] | None
     window: tuple[date, date] | None = None
+    position: Position = field(default_factory=Position)
+    next: Position | None = None
+    archived: Any = None
+    replayed: bool = False
 
     def __repr__(self) -> str:
         return (
             f"Page(endpoint={self.endpoint!r}, status={self.status}, items={len(self.items)}, "
             f"cursor={self.cursor!r}, has_more={self.has_more!r}, log_id={self.log_id!r}, "
-            f"done={self.state is None})"
+            f"done={self.next is None})"
         )
-
-
-@dataclass
-class Position:
-    """Where the next request of a sequence starts."""
-
-    cursor: int | None = None
-    search_id: str | None = None
-    page_start: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def first_position(ep: Endpoint) -> Position:
@@ -203,15 +286,115 @@ def next_position(
     return Position(cursor=cursor)
 
 
+#: ``send(body, mode) -> Reply``: one request with its retries. ``mode`` is ``"normal"``,
+#: ``"stale"`` (the body carries a ``search_id`` that has probably expired: a refusal is not
+#: retried, the loop re-opens the search instead) or ``"fresh"`` (a re-opened search: it must be
+#: answered by the service, never from an archive of earlier answers).
+Send = Callable[[dict[str, Any], str], Reply]
+
+
+def iterate(
+    ep: Endpoint,
+    params: dict[str, Any],
+    send: Send,
+    *,
+    start: Position | None = None,
+    max_count: int | None = None,
+    stale: bool = False,
+    reopen: Callable[[], bool] = lambda: True,
+) -> Iterator[Page]:
+    """Walk one page sequence from ``start``, yielding every page (``state`` is left None).
+
+    Args:
+        ep: The endpoint.
+        params: The body keys of the sequence (the item, or the query and dates of one window).
+        send: Sends one request (with retries) and returns the ok answer; raises otherwise.
+        start: Where to start (default: the first page).
+        max_count: Page size (default: the endpoint's maximum).
+        stale: The ``search_id`` of ``start`` has probably expired.
+        reopen: Called before re-opening a refused search; False forbids it (a budget is spent).
+
+    Raises:
+        TikTokResearchError: from ``send``; its ``position`` attribute says where to resume.
+    """
+    pos = start or first_position(ep)
+    random = bool(params.get("is_random"))
+    fresh = False
+    while True:
+        size = page_size(ep, max_count, pos)
+        if size == 0:
+            return
+        body = build_body(ep, params, pos, size)
+        if random:
+            body.pop("cursor", None)
+            body.pop("search_id", None)
+        mode = "fresh" if fresh else "stale" if stale and pos.search_id else "normal"
+        try:
+            reply = send(body, mode)
+        except InvalidRequestError as e:
+            if (
+                ep.pagination == "search"
+                and pos.search_id
+                and is_transient_message(e.message)
+                and reopen()
+            ):
+                # The search_id keeps being refused (it expired): open the search again with one
+                # request, then jump with the new search_id to the offset already reached.
+                log.warning(
+                    "video query: search_id %s refused (%s); opening the search again and "
+                    "jumping to cursor %s",
+                    pos.search_id,
+                    e.message,
+                    pos.cursor,
+                )
+                pos = Position(cursor=0, skip_to=pos.skip_to or pos.cursor)
+                stale = False
+                fresh = True
+                continue
+            e.position = pos  # type: ignore[attr-defined]
+            raise
+        except TikTokResearchError as e:
+            e.position = pos  # type: ignore[attr-defined]
+            raise
+        stale = fresh = False
+        items = extract_items(ep, reply.data)
+        nxt = None if random else next_position(ep, pos, reply.data, len(items), size)
+        if pos.skip_to:
+            # The re-asked first page of a new search: its rows were delivered before.
+            items = []
+            if nxt is not None and nxt.cursor is not None and nxt.cursor < pos.skip_to:
+                nxt = Position(cursor=pos.skip_to, search_id=nxt.search_id)
+        data = reply.data
+        sid = data.get("search_id")
+        has_more = data.get("has_more")
+        yield Page(
+            endpoint=ep.name,
+            request=reply.request,
+            status=reply.status,
+            raw=reply.raw,
+            data=data,
+            items=items,
+            cursor=_as_int(data.get("cursor")),
+            has_more=has_more if isinstance(has_more, bool) else None,
+            search_id=str(sid) if sid else None,
+            log_id=reply.log_id,
+            retrieved_at=reply.retrieved_at,
+            state=None,
+            position=pos,
+            next=nxt,
+            archived=reply.archived,
+            replayed=reply.replayed,
+        )
+        if nxt is None:
+            return
+        pos = nxt
+
+
 def position_to_state(pos: Position) -> dict[str, Any]:
     """The JSON form of a position (part of a page's ``state``)."""
-    return {"cursor": pos.cursor, "search_id": pos.search_id, "page_start": pos.page_start}
+    return pos.to_state()
 
 
 def position_from_state(state: dict[str, Any]) -> Position:
     """The position stored in a page's ``state``."""
-    return Position(
-        cursor=_as_int(state.get("cursor")),
-        search_id=str(state["search_id"]) if state.get("search_id") else None,
-        page_start=_as_int(state.get("page_start")),
-    )
+    return Position.from_state(state) or Position()

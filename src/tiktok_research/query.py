@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 from ._endpoints import CONDITION_FIELDS, OPERATIONS, REGION_CODES, VIDEO_LENGTHS
 from .errors import InvalidRequestError
 
-__all__ = ["Criteria", "Q", "Query", "VideoQuery", "as_query"]
+__all__ = ["Criteria", "Q", "Query", "as_query"]
 
 RANGE_OPERATIONS = ("GT", "GTE", "LT", "LTE")
 SINGLE_VALUE_OPERATIONS = ("EQ", *RANGE_OPERATIONS)
@@ -667,36 +667,3 @@ def as_query(obj: Any) -> Query:
     raise _bad(
         f"cannot use {type(obj).__name__} as a query; pass a Q expression, Query, dict or JSON text"
     )
-
-
-@dataclass(frozen=True, init=False)
-class VideoQuery:
-    """A video query with its date range (any length; the client splits it into windows).
-
-    Args:
-        query: Anything :func:`as_query` accepts.
-        start_date: First day (date, datetime, ``"YYYYMMDD"`` or ``"YYYY-MM-DD"``), UTC.
-        end_date: Last day, inclusive.
-        is_random: Ask the API for random results (no pagination).
-    """
-
-    query: Query
-    start_date: date
-    end_date: date
-    is_random: bool
-
-    def __init__(self, query: Any, start_date: Any, end_date: Any, is_random: bool = False) -> None:
-        from ._windows import check_range, parse_date
-
-        start, end = parse_date(start_date), parse_date(end_date)
-        check_range(start, end)
-        object.__setattr__(self, "query", as_query(query))
-        object.__setattr__(self, "start_date", start)
-        object.__setattr__(self, "end_date", end)
-        object.__setattr__(self, "is_random", bool(is_random))
-
-    def windows(self, max_days: int = 30) -> list[tuple[date, date]]:
-        """The non-overlapping windows this range is split into."""
-        from ._windows import split_windows
-
-        return split_windows(self.start_date, self.end_date, max_days)

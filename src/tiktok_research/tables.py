@@ -27,8 +27,9 @@ import json
 import logging
 import warnings
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow as pa
@@ -36,12 +37,20 @@ import pyarrow.json as pa_json
 
 from . import _endpoints as ep
 from . import schemas
+from ._archive import PageRef, read_file_lines
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 __all__ = [
+    "ArchiveRead",
     "DataWarning",
+    "finish",
+    "from_archive",
     "from_items",
     "from_responses",
     "page_schema",
+    "read_archive",
     "read_pages",
 ]
 
@@ -50,12 +59,18 @@ logger = logging.getLogger(__name__)
 RAW_INT = pl.Int128()
 _NUL = "\x00"
 
+# Request keys kept beside each page (as text): the item it was about, and where in its sequence.
+_REQUEST_KEYS = ("username", "video_id", "shop_id", "product_id", "playlist_id", "comment_id",
+                 "shop_name", "cursor", "page_start")  # fmt: skip
+# Of those, the keys our own client sends as JSON numbers (typed reads of our archive).
+_NUMERIC_REQUEST_KEYS = frozenset(
+    {"video_id", "shop_id", "product_id", "playlist_id", "comment_id", "cursor", "page_start"}
+)
 # Columns of a "pages" frame besides `data` (see pages_from_ndjson).
-_AUX = ("_src", "_row", "_retrieved_at", "_endpoint", "_req_username", "_req_video_id",
-        "_req_shop_id", "_req_product_id", "_req_playlist_id", "_error_code")  # fmt: skip
-
-# Which added column comes from which request key.
-_REQUEST_KEYS = ("username", "video_id", "shop_id", "product_id", "playlist_id")
+_AUX = ("_src", "_row", "_retrieved_at", "_endpoint", *(f"_req_{k}" for k in _REQUEST_KEYS),
+        "_error_code")  # fmt: skip
+# Columns carried from pages to their rows (besides _retrieved_at and _order).
+_CARRIED = ("_k_item", "_k_rank", "_k_file", "_k_sub")
 
 
 class DataWarning(UserWarning):
@@ -145,8 +160,14 @@ def _error_code(error: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     )
 
 
-def envelope_schema(endpoints: Iterable[str] | None = None, *, lenient: bool = False) -> pl.Schema:
-    """Read schema of one line of the raw archive (see ``_archive``)."""
+def envelope_schema(
+    endpoints: Iterable[str] | None = None, *, lenient: bool = False, typed_request: bool = False
+) -> pl.Schema:
+    """Read schema of one line of the raw archive (see ``_archive``).
+
+    ``typed_request`` reads the request's ids and cursors as integers, as our own client writes
+    them (faster with pyarrow); otherwise every request key is read as text (any tool's archive).
+    """
     meta = pl.Struct(
         {
             "run": pl.String(),
@@ -156,7 +177,13 @@ def envelope_schema(endpoints: Iterable[str] | None = None, *, lenient: bool = F
             "http_status": pl.String() if lenient else pl.Int64(),
         }
     )
-    body = pl.Struct({k: pl.String() for k in _REQUEST_KEYS})
+    typed = typed_request and not lenient
+    body = pl.Struct(
+        {
+            k: pl.Int64() if typed and k in _NUMERIC_REQUEST_KEYS else pl.String()
+            for k in _REQUEST_KEYS
+        }
+    )
     request = pl.Struct({"path": pl.String(), "body": body, "params": body})
     return pl.Schema(
         {
@@ -269,12 +296,16 @@ def _read_ndjson(buf: bytes, schema: pl.Schema) -> pl.DataFrame:
 
 
 def read_schema(
-    endpoints: Iterable[str] | None = None, *, envelope: bool, lenient: bool = False
+    endpoints: Iterable[str] | None = None,
+    *,
+    envelope: bool,
+    lenient: bool = False,
+    typed_request: bool = False,
 ) -> pl.Schema:
     """Read schema of one line: an archive envelope, or a bare response body."""
     names = list(endpoints) if endpoints else None
     if envelope:
-        return envelope_schema(names, lenient=lenient)
+        return envelope_schema(names, lenient=lenient, typed_request=typed_request)
     ps = page_schema(names, lenient=lenient)
     return pl.Schema({f.name: f.dtype for f in ps.fields})
 
@@ -311,6 +342,7 @@ def pages_from_ndjson(
     default_retrieved_at: Any = None,
     default_endpoint: str | None = None,
     lenient: bool = False,
+    typed_request: bool = False,
 ) -> tuple[pl.DataFrame, bool]:
     """Parse newline-delimited pages (archive envelopes or bare response bodies) into a page frame.
 
@@ -324,7 +356,14 @@ def pages_from_ndjson(
     try:
         if lenient:
             raise pl.exceptions.ComputeError("lenient read requested")
-        raw = _read_ndjson(buf, read_schema(names, envelope=envelope))
+        try:
+            raw = _read_ndjson(
+                buf, read_schema(names, envelope=envelope, typed_request=typed_request)
+            )
+        except pl.exceptions.PolarsError:
+            if not typed_request:
+                raise
+            raw = _read_ndjson(buf, read_schema(names, envelope=envelope))
     except pl.exceptions.PolarsError:
         lenient = True
         raw = _read_ndjson(buf, read_schema(names, envelope=envelope, lenient=True))
@@ -381,10 +420,14 @@ def pages_from_raw(
             retrieved.alias("_retrieved_at"),
             endpoint.alias("_endpoint"),
             *[
-                pl.coalesce(body.struct.field(k), params.struct.field(k)).alias(f"_req_{k}")
+                pl.coalesce(
+                    body.struct.field(k).cast(pl.String), params.struct.field(k).cast(pl.String)
+                ).alias(f"_req_{k}")
                 for k in _REQUEST_KEYS
             ],
             error_code.alias("_error_code"),
+            meta.struct.field("run").alias("_run"),
+            meta.struct.field("page").cast(pl.Int64, strict=False).alias("_page"),
             pl.col("response").struct.field("data").alias("data"),
         )
     else:
@@ -471,7 +514,7 @@ def _finish(
 ) -> pl.DataFrame:
     """Raw item columns (+ added columns) -> declared types, reporting what could not be kept."""
     declared = schemas.SCHEMAS[table]
-    keep_aux = [c for c in ("_retrieved_at", "_order") if c in items.columns]
+    keep_aux = [c for c in ("_retrieved_at", "_order", *_CARRIED) if c in items.columns]
     present = [c for c in declared if c in items.columns]
     exprs = [_convert_scalar(items, c, declared[c]).alias(c) for c in present]
     out = items.select(*exprs, *keep_aux)
@@ -541,7 +584,8 @@ def items_from_pages(
     same = pages["_endpoint"] == e.name
     mine = pages if same.all() else pages.filter(same)  # filtering copies the pages
     order = (pl.col("_row")).alias("_order")
-    aux = [pl.col("_retrieved_at"), order, *_added_columns(e)]
+    carried = [pl.col(c) for c in _CARRIED if c in mine.columns and c != "_k_sub"]
+    aux = [pl.col("_retrieved_at"), order, *carried, *_added_columns(e)]
     data = pl.col("data")
     if e.data_key is not None:
         keys = [k for k in (e.data_key, *e.alt_data_keys) if k in mine.schema["data"].to_schema()]  # type: ignore[attr-defined]
@@ -551,6 +595,8 @@ def items_from_pages(
         if exploded["_items"].null_count():
             # empty or missing lists leave a null row; filtering copies, so only when needed
             exploded = exploded.filter(pl.col("_items").is_not_null())
+        if "_k_file" in mine.columns:  # the position of each row within the pages read
+            exploded = exploded.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_k_sub"))
         names = [f.name for f in exploded.schema["_items"].fields]  # type: ignore[attr-defined]
         items = exploded.with_columns(
             [pl.col("_items").struct.field(n).alias(n) for n in names if n in fields]
@@ -600,7 +646,7 @@ def items_from_pages(
 
 def _combine_playlists(df: pl.DataFrame) -> pl.DataFrame:
     """One row per playlist: video ids of every page in page order, latest values otherwise."""
-    aux = [c for c in ("_retrieved_at", "_order") if c in df.columns]
+    aux = [c for c in ("_k_rank", "_retrieved_at", "_order") if c in df.columns]
     ordered = df.sort(aux, nulls_last=False) if aux else df
     others = [c for c in df.columns if c not in ("playlist_id", "playlist_video_ids")]
     combined = ordered.group_by("playlist_id", maintain_order=True).agg(
@@ -805,3 +851,152 @@ def read_pages(paths: str | Path | Iterable[str | Path]) -> pl.DataFrame:
             f"({', '.join(non_empty) or 'none'}); use merge_dumps() to get each table"
         )
     return result.tables[non_empty[0]]
+
+
+# ------------------------------------------------------------------------- rows of a collection
+
+
+@dataclass
+class ArchiveRead:
+    """The rows of a collection's archive, and what could and could not be read.
+
+    Attributes:
+        items: The rows of the collection's endpoint, typed, with the positions needed to order,
+            de-duplicate and cut them (``_retrieved_at``, ``_order``, ``_k_*``); see :func:`finish`.
+        readable: The ok pages read, as ``(run, page)`` references.
+        damage: ``{file: [what could not be read]}`` for every file that was not intact.
+    """
+
+    items: pl.DataFrame
+    readable: set[PageRef] = field(default_factory=set)
+    damage: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _page_rank(pagination: str) -> pl.Expr:
+    """Where a page stands in its sequence, from the request that asked for it."""
+    cursor = pl.col("_req_cursor").cast(pl.Int64, strict=False)
+    if pagination == "page":
+        return pl.col("_req_page_start").cast(pl.Int64, strict=False).fill_null(1)
+    if pagination == "timestamp":  # the cursor moves back in time; the first page sends none
+        return (-cursor).fill_null(pl.lit(-(2**62), dtype=pl.Int64))
+    return cursor.fill_null(0)
+
+
+def read_archive(files: Sequence[Path], plan: Plan) -> ArchiveRead:
+    """Read a collection's page files into the rows of its endpoint (no network).
+
+    Intact files are read by pyarrow straight from disk; a file that does not read whole (a line
+    cut by a crash, garbage, a damaged gzip) is read line by line, every readable line kept and
+    the rest reported in ``damage``.
+    """
+    e = ep.ENDPOINTS[plan.endpoint]
+    item_key = plan.item_key
+    schema = read_schema([e.name], envelope=True, typed_request=True)
+    frames: list[pl.DataFrame] = []
+    readable: set[PageRef] = set()
+    damage: dict[str, list[str]] = {}
+    for index, path in enumerate(files):
+        raw: pl.DataFrame | None = None
+        lenient = False
+        if not path.name.endswith(".gz"):
+            try:
+                raw = read_ndjson_file(path, schema)
+            except (pa.ArrowException, OSError, pl.exceptions.PolarsError):
+                raw = None
+        if raw is not None:
+            pages = pages_from_raw(raw, envelope=True, src=str(path))
+        else:
+            lines = read_file_lines(path, check=True)
+            if lines.damage:
+                damage[str(path)] = lines.damage
+                logger.warning("%s: %s", path, "; ".join(lines.damage[:5]))
+            if not lines.data:
+                continue
+            try:
+                pages, lenient = pages_from_ndjson(
+                    lines.data, envelope=True, src=str(path), endpoints=[e.name],
+                    typed_request=True,
+                )  # fmt: skip
+            except pl.exceptions.PolarsError as exc:
+                damage.setdefault(str(path), []).append(f"cannot be parsed ({exc})")
+                continue
+        ok = pages.filter(
+            (pl.col("_endpoint") == e.name)
+            & (pl.col("_error_code").is_null() | (pl.col("_error_code") == "ok"))
+        )
+        refs = ok.select("_run", "_page").drop_nulls()
+        readable.update(PageRef(r, p) for r, p in refs.iter_rows())
+        if ok.height == 0:
+            continue
+        ok = ok.with_columns(
+            (pl.col(f"_req_{item_key}") if item_key else pl.lit(None, pl.String)).alias("_k_item"),
+            _page_rank(e.pagination).alias("_k_rank"),
+            pl.lit(index, dtype=pl.Int64).alias("_k_file"),
+        )
+        frames.append(items_from_pages(ok, e.name, lenient=lenient, src=f" ({path.name})"))
+    if not frames:
+        empty = schemas.empty(e.table).with_columns(
+            pl.lit(None, pl.Datetime("us", "UTC")).alias("_retrieved_at"),
+            pl.lit(None, pl.Int64).alias("_order"),
+            pl.lit(None, pl.String).alias("_k_item"),
+            pl.lit(None, pl.Int64).alias("_k_rank"),
+            pl.lit(None, pl.Int64).alias("_k_file"),
+            pl.lit(None, pl.Int64).alias("_k_sub"),
+        )
+        return ArchiveRead(empty, readable, damage)
+    items = pl.concat(frames, how="diagonal_relaxed")
+    return ArchiveRead(items, readable, damage)
+
+
+def finish(items: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """The collection's table from its rows: de-duplicated, ordered, cut, declared schema.
+
+    One row per primary key, keeping the most recently retrieved copy. A video query is ordered
+    newest id first and cut to exactly ``max_total`` rows; a fan-out keeps the order of the items
+    given, then the order of the pages within each item, and keeps at most ``max_total`` rows per
+    item. This is the one place a collection's rows are made and cut.
+    """
+    e = ep.ENDPOINTS[plan.endpoint]
+    table = e.table
+    if items.height == 0:
+        return schemas.empty(table)
+    for c in ("_k_rank", "_k_file", "_k_sub", "_order"):
+        if c not in items.columns:
+            items = items.with_columns(pl.lit(0, dtype=pl.Int64).alias(c))
+    key = schemas.primary_key(table)
+    if table == "playlists":
+        deduped = items  # pages of one playlist were combined already
+    else:
+        deduped = items.sort(
+            ["_retrieved_at", "_k_file", "_order", "_k_sub"], nulls_last=False
+        ).unique(subset=key, keep="last", maintain_order=True)
+    if plan.query is not None:  # a video query: newest first
+        out = deduped.sort("id", descending=True, nulls_last=True)
+        if plan.max_total is not None:
+            out = out.head(plan.max_total)
+        return schemas.cast(out.select([c for c in out.columns if not c.startswith("_")]), table)
+    order = pl.DataFrame(
+        {
+            "_k_item": [
+                str(t.params[plan.item_key]) if plan.item_key else None for t in plan.tasks
+            ],
+            "_k_index": list(range(len(plan.tasks))),
+        },
+        schema={"_k_item": pl.String, "_k_index": pl.Int64},
+    )
+    ranked = (
+        deduped.with_columns(pl.col("_k_item").cast(pl.String))
+        .join(order.with_columns(pl.col("_k_item").cast(pl.String)), on="_k_item", how="left")
+        .sort(["_k_index", "_k_rank", "_k_file", "_order", "_k_sub"], nulls_last=True,
+              maintain_order=True)
+    )  # fmt: skip
+    if plan.max_total is not None:
+        ranked = ranked.filter(pl.int_range(pl.len()).over("_k_item") < plan.max_total)
+    cols = [c for c in ranked.columns if not c.startswith("_")]
+    return schemas.cast(ranked.select(cols), table)
+
+
+def from_archive(files: Sequence[Path], plan: Plan) -> tuple[pl.DataFrame, ArchiveRead]:
+    """A collection's table from its page files (see :func:`read_archive` and :func:`finish`)."""
+    read = read_archive(files, plan)
+    return finish(read.items, plan), read
