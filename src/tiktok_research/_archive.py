@@ -220,14 +220,19 @@ class ArchiveWriter:
                     b"}\n",
                 )
             )
+            start: int | None = None
             try:
                 if self._file is None:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
                     self._file = open(self.path, "ab")  # noqa: SIM115 - kept open across writes
+                start = self._file.tell()
                 self._file.write(line)
                 self._file.flush()
                 os.fsync(self._file.fileno())
             except OSError as e:
+                if self._file is not None and start is not None:
+                    with contextlib.suppress(OSError):  # take back a half-written line
+                        self._file.truncate(start)
                 raise _disk_error(self.path, e) from None
             return PageRef(run or self.run, number)
 
@@ -504,8 +509,8 @@ class Journal:
         self._file: IO[bytes] | None = None
         self.failed: ArchiveError | None = None
 
-    def load(self) -> JournalView:
-        """Read the journal (missing: an empty view)."""
+    def load(self, *, quiet: bool = False) -> JournalView:
+        """Read the journal (missing: an empty view); ``quiet`` logs nothing about odd lines."""
         view = JournalView()
         try:
             raw = self.path.read_bytes()
@@ -524,6 +529,8 @@ class Journal:
                 entry = None
             if not self._apply(view, entry):
                 view.skipped += 1
+                if quiet:
+                    continue
                 logger.warning(
                     "%s line %d is not a journal line (cut by a crash, or written by something "
                     "else); skipped",

@@ -852,7 +852,7 @@ class _Engine:
         self, readable: set[PageRef], keys: set[str] | None = None
     ) -> list[tuple[str, PageRef, dict[str, Any] | None]]:
         """Pages the journal records but no archive file holds readably (one per position)."""
-        view = self.col.journal.load()
+        view = self.col.journal.load(quiet=True)
         out: dict[str, tuple[str, PageRef, dict[str, Any] | None]] = {}
         for key, rec in view.tasks.items():
             if key not in self.tasks or (keys is not None and key not in keys):

@@ -66,14 +66,10 @@ def select_video_ids(
 
 
 def _clean_expr(expr: pl.Expr) -> pl.Expr:
-    return (
-        expr.str.replace_all("\x00", "", literal=True)
-        .str.strip_chars()
-        .str.replace(r"^https?://(www\.|m\.)?tiktok\.com/", "")
-        .str.replace(r"^@", "")
-        .str.replace(r"[/?#].*$", "")
-        .str.to_lowercase()
-    )
+    """The package's one username rule (:func:`tiktok_research.plan.username_expr`)."""
+    from .plan import username_expr
+
+    return username_expr(expr)
 
 
 def clean_usernames(values: pl.Series | Iterable[str]) -> pl.Series:
