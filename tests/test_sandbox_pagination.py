@@ -452,3 +452,59 @@ def test_expired_search_id_can_be_reissued() -> None:
     later = post(http, "video_query", {**body, "cursor": 10, "search_id": first["search_id"]}, "id")
     assert later["search_id"] != first["search_id"] and later["cursor"] == 20
     assert {v["id"] for v in later["videos"]}.isdisjoint(v["id"] for v in first["videos"])
+
+
+@pytest.mark.parametrize("endpoint", ["followers", "following", "liked_videos"])
+def test_timestamp_cursor_zero_means_now(sb: Sandbox, http: httpx.Client, endpoint: str) -> None:
+    # SPEC §11 "Timestamp cursor 0 or absent": researchtikpy starts every such list at cursor 0
+    # and expects the newest page, exactly as if no cursor had been sent
+    c = sb.corpus
+    kind = {"followers": "many_followers", "following": "following_public"}.get(
+        endpoint, "liked_public"
+    )
+    user = next(
+        u
+        for u in c.sample_usernames(300, kind=kind)
+        if (
+            c.liked(c.user_index[u]) if endpoint == "liked_videos" else c.following(c.user_index[u])
+        ).items.size
+        > 5
+    )
+    fields = "id" if endpoint == "liked_videos" else None
+    key = ENDPOINTS[endpoint].data_key
+    absent = post(http, endpoint, {"username": user, "max_count": 5}, fields)
+    zero = post(http, endpoint, {"username": user, "max_count": 5, "cursor": 0}, fields)
+    zero_text = post(http, endpoint, {"username": user, "max_count": 5, "cursor": "0"}, fields)
+    assert absent[key], "the newest page is not empty"
+    assert zero == absent == zero_text
+    assert zero["has_more"] is True
+
+
+@pytest.mark.parametrize("max_count", [30, 70, 100, 99])
+def test_comment_cursors_handed_out_are_always_accepted(
+    sb: Sandbox, http: httpx.Client, max_count: int
+) -> None:
+    # SPEC §11 "Comments cap": with max_count=30 the last page is 990 -> 1000 (trimmed), and it
+    # says has_more: false; following the cursors never meets a refusal
+    vid = sb.corpus.video_ids_with_comments(1)[0]
+    seen: list[int] = []
+    cursor, has_more, pages = 0, True, []
+    while has_more:
+        resp = http.post(
+            ENDPOINTS["comments"].path + "?fields=id",
+            json={"video_id": vid, "cursor": cursor, "max_count": max_count},
+        )
+        assert resp.status_code == 200, resp.text
+        data = resp.json()["data"]
+        seen += [c["id"] for c in data["comments"]]
+        pages.append((cursor, data["cursor"], data["has_more"]))
+        cursor, has_more = data["cursor"], data["has_more"]
+    assert len(seen) == len(set(seen)) == 1000 and cursor == 1000
+    assert pages[-1][1] == 1000 and pages[-1][2] is False
+    if max_count in (30, 99):
+        assert pages[-1][0] == 990 and pages[-2][1:] == (990, True)
+    # a cursor past the cap (never handed out) is still refused
+    resp = http.post(
+        ENDPOINTS["comments"].path + "?fields=id", json={"video_id": vid, "cursor": 1000}
+    )
+    assert resp.status_code == 400 and "Invalid count or cursor" in resp.json()["error"]["message"]

@@ -44,7 +44,12 @@ _MESSAGES = {
         "You have exceeded your daily quota of {quota} requests for this API; "
         "the quota resets at 00:00 UTC."
     ),
-    "access_token_invalid": "The access token is invalid or not found in the request.",
+    # SPEC §6.1 / §2: the DOC:ERR table's description of `access_token_invalid` for a token that
+    # is missing or unknown, and the DOC:ERR error example's message for one that has expired.
+    "access_token_invalid": (
+        "The access token is invalid or not found in the request. "
+        "Please refresh the token and retry."
+    ),
     "access_token_expired": "Access token is invalid, please refresh token and retry",
     "scope_not_authorized": (
         "The user did not authorize the scope required for completing this request."
