@@ -508,3 +508,29 @@ def test_comment_cursors_handed_out_are_always_accepted(
         ENDPOINTS["comments"].path + "?fields=id", json={"video_id": vid, "cursor": 1000}
     )
     assert resp.status_code == 400 and "Invalid count or cursor" in resp.json()["error"]["message"]
+
+
+def test_default_corpus_shows_the_followers_cap() -> None:
+    # SPEC §3.7: lists stop at about 5,000 followers; the default corpus (the demo's, the
+    # notebooks', Client.sandbox()'s) is large enough for its biggest accounts to reach the cap
+    box = Sandbox(clock=Clock(NOW))
+    http = httpx.Client(transport=box.transport(), base_url=Sandbox.BASE_URL)
+    http.headers["Authorization"] = f"Bearer {box.issue_token()}"
+    c = box.corpus
+    user = max(
+        c.sample_usernames(50, kind="many_followers"),
+        key=lambda u: c.follower_count[c.user_index[u]],
+    )
+    seen: list[str] = []
+    body: dict[str, Any] = {"username": user, "max_count": 100}
+    while True:
+        data = post(http, "followers", body)
+        seen += [f["username"] for f in data["user_followers"]]
+        if not data["has_more"]:
+            break
+        body["cursor"] = data["cursor"]
+    info = post(http, "user_info", {"username": user}, "follower_count")
+    assert info["follower_count"] > 100_000
+    assert FOLLOWERS_CAP - 10 <= len(set(seen)) == len(seen) <= FOLLOWERS_CAP
+    # every listed follower is a real, public account of the corpus
+    assert all(not c.is_private[c.user_index[name]] for name in seen)

@@ -22,6 +22,11 @@ FAULT_KINDS: tuple[str, ...] = (
 )
 
 
+#: Accounts in a corpus with the default ``n_audience``: enough for follower lists to reach the
+#: documented cap of about 5,000 (SPEC §3.7) once private accounts are left out.
+MIN_ACCOUNTS = 8_000
+
+
 @dataclass(frozen=True)
 class FaultConfig:
     """Seeded fault rates, one probability per fault kind (all off by default).
@@ -86,7 +91,15 @@ class SandboxConfig:
         seed: seed of the synthetic corpus (same seed, same corpus, same bytes).
         n_videos: number of videos, including the ~5 % deleted/private ones that occupy cursor
             positions but are never returned (at most 2,000,000).
-        n_users: number of accounts; ``None`` means ``max(200, n_videos // 10)``.
+        n_users: number of accounts that post the corpus's videos; ``None`` means
+            ``max(200, n_videos // 10)``.
+        n_audience: further accounts that post nothing in the corpus but follow and are followed
+            (they have user info, followers, following and liked lists). ``None`` means enough to
+            make ``MIN_ACCOUNTS`` accounts in all, so that the biggest accounts' follower lists
+            stop at the documented cap of about 5,000 (SPEC §3.7) even in a small corpus.
+        clock_start: where the sandbox clock starts (an aware datetime, UTC). ``None``: the real
+            time. The clock then runs at the speed of real time from there; :meth:`Sandbox.advance`
+            moves it forward. Ignored when a ``clock`` function is given to :class:`Sandbox`.
         start_date / end_date: the creation dates of the corpus (inclusive, UTC).
         hidden_share: share of videos that are deleted or private.
         token_ttl: lifetime of an access token, in seconds (``expires_in``).
@@ -102,11 +115,19 @@ class SandboxConfig:
         index_lag_hours: videos created less than this many hours before "now" are not searchable.
         faults: seeded fault rates.
         clients: the client registry; by default one client ``sandbox`` / ``sandbox``.
+        removal_rate: share of the corpus's videos (and, separately, comments) deleted or made
+            private per day that passes on the sandbox clock after its first reading (the
+            *epoch*); 0 switches it off. At the epoch the corpus is exactly the generated one.
+        count_growth: how fast view, like, comment and share counts grow with the days passed
+            since the epoch (0 freezes them); counts never shrink.
+        validation_processing_seconds: how long, on the sandbox clock, a batch compliance task
+            (``validation_task/create``) stays ``Processing`` before it is ``Completed``.
     """
 
     seed: int = 0
     n_videos: int = 20_000
     n_users: int | None = None
+    n_audience: int | None = None
     start_date: dt.date = dt.date(2024, 1, 1)
     end_date: dt.date = dt.date(2024, 12, 31)
     hidden_share: float = 0.05
@@ -121,6 +142,10 @@ class SandboxConfig:
     index_lag_hours: float = 48.0
     faults: FaultConfig = field(default_factory=FaultConfig)
     clients: tuple[ClientSpec, ...] = (ClientSpec("sandbox", "sandbox"),)
+    clock_start: dt.datetime | None = None
+    removal_rate: float = 0.002
+    count_growth: float = 1.0
+    validation_processing_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.n_videos <= 2_000_000:
@@ -137,8 +162,39 @@ class SandboxConfig:
             raise ValueError("expired_search_id must be 'error' or 'reissue'")
         if self.rate_limit_qps is not None and self.rate_limit_qps <= 0:
             raise ValueError("rate_limit_qps must be positive (or None to switch the limit off)")
+        if self.n_audience is not None and self.n_audience < 0:
+            raise ValueError(f"n_audience must be 0 or more, got {self.n_audience}")
+        if self.token_ttl <= 0:
+            raise ValueError(
+                f"token_ttl must be a positive number of seconds, got {self.token_ttl}"
+            )
+        if self.search_id_ttl <= 0:
+            raise ValueError(f"search_id_ttl must be positive, got {self.search_id_ttl}")
+        for family, quota in self.daily_quota.items():
+            if quota < 0:
+                raise ValueError(f"the daily quota of {family!r} must be 0 or more, got {quota}")
+        if self.clock_start is not None and self.clock_start.tzinfo is None:
+            raise ValueError("clock_start must be an aware datetime (e.g. tzinfo=datetime.UTC)")
+        if not 0.0 <= self.removal_rate <= 0.5:
+            raise ValueError(
+                f"removal_rate must be a share per day in [0, 0.5], got {self.removal_rate}"
+            )
+        if self.count_growth < 0:
+            raise ValueError(f"count_growth must be 0 or more, got {self.count_growth}")
+        if self.validation_processing_seconds < 0:
+            raise ValueError(
+                "validation_processing_seconds must be 0 or more, "
+                f"got {self.validation_processing_seconds}"
+            )
 
     @property
     def users(self) -> int:
         """The number of accounts actually generated."""
         return self.n_users if self.n_users is not None else max(200, self.n_videos // 10)
+
+    @property
+    def audience(self) -> int:
+        """The number of accounts that post nothing in the corpus."""
+        if self.n_audience is not None:
+            return self.n_audience
+        return max(0, MIN_ACCOUNTS - self.users)

@@ -110,9 +110,48 @@ class Corpus:
         return cls(config or SandboxConfig())
 
     def _build_users(self) -> None:
-        n = self.config.users
-        rng = _rng(self.seed, 1)
-        self.n_users = n
+        # The accounts that post the videos come first, drawn exactly as they always were (the
+        # corpus at the epoch must not change); the audience (accounts that only follow) is drawn
+        # from a stream of its own and appended.
+        creators = self._make_accounts(_rng(self.seed, 1), self.config.users, 0, celebrities=True)
+        audience = self._make_accounts(
+            _rng(self.seed, 9), self.config.audience, self.config.users, celebrities=False
+        )
+        self.n_creators = self.config.users
+        self.n_users = self.n_creators + self.config.audience
+        names = creators.pop("usernames") + audience.pop("usernames")
+        seen: set[str] = set()
+        for i, name in enumerate(names):  # audience names never repeat a creator's
+            base, suffix = name, 1
+            while name in seen:
+                name = f"{base}{suffix}"
+                suffix += 1
+            seen.add(name)
+            names[i] = name
+        self.usernames: list[str] = names
+        self.user_index: dict[str, int] = {u: i for i, u in enumerate(names)}
+        self.display_names: list[str] = creators.pop("display_names") + audience.pop(
+            "display_names"
+        )
+        cols = {k: np.concatenate([creators[k], audience[k]]) for k in creators}
+        self.bio_idx: I32 = cols["bio_idx"].astype(np.int32)
+        self.user_region: I32 = cols["user_region"].astype(np.int32)
+        self.follower_count: I64 = cols["follower_count"].astype(np.int64)
+        self.following_count: I64 = cols["following_count"].astype(np.int64)
+        self.is_verified: B = cols["is_verified"].astype(bool)
+        self.is_private: B = cols["is_private"].astype(bool)
+        self.liked_public: B = cols["liked_public"].astype(bool)
+        self.following_public: B = cols["following_public"].astype(bool)
+        self.reposts_public: B = cols["reposts_public"].astype(bool)
+        self.has_bio_url: B = cols["has_bio_url"].astype(bool)
+        self.user_created: I64 = cols["user_created"].astype(np.int64)
+        self.public_accounts: I64 = np.flatnonzero(~self.is_private).astype(np.int64)
+
+    @staticmethod
+    def _make_accounts(
+        rng: np.random.Generator, n: int, offset: int, *, celebrities: bool
+    ) -> dict[str, Any]:
+        """``n`` accounts from ``rng`` (the draws of the creators' stream must never change)."""
         names: list[str] = []
         seen: set[str] = set()
         pattern = rng.integers(0, 7, size=n)
@@ -126,7 +165,7 @@ class Corpus:
             elif p == 1:
                 name = f"{word}_{first}{k % 1000}"
             elif p == 2:
-                name = f"user{k:06d}{i:05d}"
+                name = f"user{k:06d}{i + offset:05d}"
             elif p == 3:
                 name = f"its__{first}__{k % 100}"
             elif p == 4:
@@ -141,19 +180,16 @@ class Corpus:
                 suffix += 1
             seen.add(name)
             names.append(name)
-        self.usernames: list[str] = names
-        self.user_index: dict[str, int] = {u: i for i, u in enumerate(names)}
-
         deco = rng.integers(0, len(V.DISPLAY_DECOR), size=n)
         intl = rng.random(n) < 0.15
         intl_i = rng.integers(0, len(V.DISPLAY_NAMES_INTL), size=n)
-        self.display_names: list[str] = [
+        display_names = [
             V.DISPLAY_NAMES_INTL[intl_i[i]]
             if intl[i]
             else f"{V.DISPLAY_DECOR[deco[i]]}{V.FIRST[a[i]].title()} {V.WORDS[b[i]]}"
             for i in range(n)
         ]
-        self.bio_idx: I32 = rng.integers(0, len(V.BIOS), size=n).astype(np.int32)
+        bio_idx = rng.integers(0, len(V.BIOS), size=n).astype(np.int32)
         region_p = np.full(len(REGIONS), 0.0)
         rest = 1.0 - sum(V.REGION_WEIGHTS.values())
         others = [r for r in REGIONS if r not in V.REGION_WEIGHTS]
@@ -161,26 +197,34 @@ class Corpus:
             region_p[REGION_INDEX[r]] = rest / len(others)
         for r, w in V.REGION_WEIGHTS.items():
             region_p[REGION_INDEX[r]] = w
-        self.user_region: I32 = rng.choice(
-            len(REGIONS), size=n, p=region_p / region_p.sum()
-        ).astype(np.int32)
+        user_region = rng.choice(len(REGIONS), size=n, p=region_p / region_p.sum()).astype(np.int32)
         # heavy-tailed follower counts; a few celebrities with millions
         followers = np.floor(rng.pareto(1.1, size=n) * 150).astype(np.int64)
-        celeb = rng.choice(n, size=max(3, n // 500), replace=False)
-        followers[celeb] = rng.integers(6_000, 5_000_000, size=celeb.size)
-        self.follower_count: I64 = followers
-        self.following_count: I64 = np.minimum(
-            np.floor(rng.pareto(1.5, size=n) * 80), 9_999
-        ).astype(np.int64)
-        self.is_verified: B = (rng.random(n) < 0.01) | (followers > 1_000_000)
-        self.is_private: B = (rng.random(n) < 0.06) & ~self.is_verified
-        self.liked_public: B = (rng.random(n) < 0.12) & ~self.is_private
-        self.following_public: B = (rng.random(n) < 0.35) & ~self.is_private
-        self.reposts_public: B = (rng.random(n) < 0.40) & ~self.is_private
-        self.has_bio_url: B = rng.random(n) < 0.1
-        self.user_created: I64 = rng.integers(
-            _day_start(dt.date(2018, 1, 1)), _day_start(dt.date(2023, 12, 1)), size=n
-        )
+        if celebrities:
+            celeb = rng.choice(n, size=max(3, n // 500), replace=False)
+            followers[celeb] = rng.integers(6_000, 5_000_000, size=celeb.size)
+        else:
+            followers = np.minimum(followers, 2_000)  # the audience has no celebrities
+        following_count = np.minimum(np.floor(rng.pareto(1.5, size=n) * 80), 9_999).astype(np.int64)
+        is_verified = (rng.random(n) < 0.01) | (followers > 1_000_000)
+        is_private = (rng.random(n) < 0.06) & ~is_verified
+        return {
+            "usernames": names,
+            "display_names": display_names,
+            "bio_idx": bio_idx,
+            "user_region": user_region,
+            "follower_count": followers,
+            "following_count": following_count,
+            "is_verified": is_verified,
+            "is_private": is_private,
+            "liked_public": (rng.random(n) < 0.12) & ~is_private,
+            "following_public": (rng.random(n) < 0.35) & ~is_private,
+            "reposts_public": (rng.random(n) < 0.40) & ~is_private,
+            "has_bio_url": rng.random(n) < 0.1,
+            "user_created": rng.integers(
+                _day_start(dt.date(2018, 1, 1)), _day_start(dt.date(2023, 12, 1)), size=n
+            ),
+        }
 
     def _build_videos(self) -> None:
         cfg = self.config
@@ -200,9 +244,9 @@ class Corpus:
         self.id_hi: I64 = self.ids >> 32
 
         rng = _rng(self.seed, 3)
-        weights = 1.0 / np.arange(1, self.n_users + 1) ** 0.9
+        weights = 1.0 / np.arange(1, self.n_creators + 1) ** 0.9
         weights = rng.permutation(weights)
-        self.author: I32 = rng.choice(self.n_users, size=n, p=weights / weights.sum()).astype(
+        self.author: I32 = rng.choice(self.n_creators, size=n, p=weights / weights.sum()).astype(
             np.int32
         )
         self.region: I32 = self.user_region[self.author]
@@ -346,7 +390,7 @@ class Corpus:
             rng.random(n) < 0.08, rng.integers(0, len(V.STICKERS), size=n), -1
         ).astype(np.int32)
         self.mention: I32 = np.where(
-            rng.random(n) < 0.05, rng.integers(0, self.n_users, size=n), -1
+            rng.random(n) < 0.05, rng.integers(0, self.n_creators, size=n), -1
         ).astype(np.int32)
         election = topic_names.index("election")
         self.election_label: B = (self.topic == election) & (rng.random(n) < 0.6)
@@ -361,9 +405,13 @@ class Corpus:
         self.author_ptr: I64 = np.searchsorted(
             self.author[self.by_author], np.arange(self.n_users + 1)
         ).astype(np.int64)
-        self.video_count: I64 = np.diff(self.author_ptr) + np.floor(
-            _rng(self.seed, 6).pareto(1.3, size=self.n_users) * 5
-        ).astype(np.int64)
+        extra = np.concatenate(
+            [
+                _rng(self.seed, 6).pareto(1.3, size=self.n_creators),
+                _rng(self.seed, 10).pareto(1.3, size=self.n_users - self.n_creators),
+            ]
+        )
+        self.video_count: I64 = np.diff(self.author_ptr) + np.floor(extra * 5).astype(np.int64)
         likes_by_author = np.bincount(
             self.author, weights=self.like_count.astype(np.float64), minlength=self.n_users
         )
@@ -664,12 +712,17 @@ class Corpus:
     def _make_follow_list(self, user: int, kind: int) -> TimedList:
         rng = _rng(self.seed, 22 + kind, user)
         total = int(self.follower_count[user] if kind == 0 else self.following_count[user])
-        k = min(total, FOLLOWERS_CAP, self.n_users - 1)
+        # only public accounts are listed (SPEC §3.7), at most about FOLLOWERS_CAP of them
+        pool = self.public_accounts
+        me = int(np.searchsorted(pool, user))
+        in_pool = me < pool.size and int(pool[me]) == user
+        k = min(total, FOLLOWERS_CAP, pool.size - int(in_pool))
         if k <= 0:
             return TimedList(np.array([], dtype=np.int64), np.array([], dtype=np.int64))
-        others = rng.choice(self.n_users - 1, size=k, replace=False)
-        others = others + (others >= user)  # never the user themself
-        others = others[~self.is_private[others]]
+        pick = rng.choice(pool.size - int(in_pool), size=k, replace=False)
+        if in_pool:
+            pick = pick + (pick >= me)  # never the user themself
+        others = pool[pick]
         lo = int(self.user_created[user])
         hi = self.time_range[1]
         stamps = np.unique(rng.integers(lo, hi, size=others.size))
@@ -839,7 +892,8 @@ class Corpus:
             seed: sampling seed.
             kind: ``"public"`` (user info works, has videos), ``"private"`` (user info refused),
                 ``"liked_public"``, ``"following_public"``, ``"reposts_public"``,
-                ``"many_followers"`` (more than 5,000 followers) or ``"any"``.
+                ``"many_followers"`` (more than 5,000 followers) or ``"any"``. Picks come from
+                the accounts that post videos (``n_users``), never from the audience.
         """
         has_videos = np.diff(self.author_ptr) > 0
         masks = {
@@ -853,7 +907,7 @@ class Corpus:
         }
         if kind not in masks:
             raise ValueError(f"unknown kind {kind!r}; choose one of {sorted(masks)}")
-        pool = np.flatnonzero(masks[kind])
+        pool = np.flatnonzero(masks[kind][: self.n_creators])
         rng = np.random.default_rng(seed)
         chosen = rng.choice(pool, size=min(n, pool.size), replace=False)
         return [self.usernames[i] for i in chosen]
