@@ -172,7 +172,7 @@ class SandboxConfig:
             raise ValueError(f"search_id_ttl must be positive, got {self.search_id_ttl}")
         for family, quota in self.daily_quota.items():
             if quota < 0:
-                raise ValueError(f"the daily quota of {family!r} must be 0 or more, got {quota}")
+                raise ValueError(f"daily quota of {family!r} must be 0 or more, got {quota}")
         if self.clock_start is not None and self.clock_start.tzinfo is None:
             raise ValueError("clock_start must be an aware datetime (e.g. tzinfo=datetime.UTC)")
         if not 0.0 <= self.removal_rate <= 0.5:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import random
 import threading
 import time
-from collections import OrderedDict, defaultdict, deque
-from collections.abc import Callable, Mapping
+from collections import Counter, OrderedDict, defaultdict, deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -23,7 +24,7 @@ import numpy.typing as npt
 
 from .._endpoints import ENDPOINTS, ENDPOINTS_BY_PATH, TOKEN_PATH, QuotaFamily
 from ._config import FAULT_KINDS, ClientSpec, SandboxConfig
-from ._corpus import Corpus
+from ._corpus import Comments, Corpus
 from ._handlers import HANDLERS, Ctx
 from ._params import ApiError
 
@@ -110,6 +111,22 @@ class _ClientState:
     burst: int = 0
 
 
+#: Paths under this prefix are the sandbox's own admin API (never the Research API's).
+ADMIN_PREFIX = "/_sandbox/"
+
+
+def _running_clock(start: dt.datetime | None) -> Callable[[], float]:
+    """The real clock, or a clock that starts at ``start`` and runs at the speed of real time."""
+    if start is None:
+        return time.time
+    origin, t0 = start.timestamp(), time.monotonic()
+    return lambda: origin + (time.monotonic() - t0)
+
+
+def _iso(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 class _FaultRaised(Exception):
     def __init__(self, response: SandboxResponse, code: str) -> None:
         super().__init__(code)
@@ -122,9 +139,11 @@ class Sandbox:
 
     Args:
         config: corpus size, quotas, faults...; defaults to :class:`SandboxConfig()`.
-        clock: returns the current unix time in seconds (UTC); defaults to :func:`time.time`. It
-            drives token and ``search_id`` expiry, the daily quota reset, rate limits and the
-            index lag.
+        clock: returns the current unix time in seconds (UTC); defaults to :func:`time.time`, or
+            to a clock running from ``config.clock_start``. It drives token and ``search_id``
+            expiry, the daily quota reset, rate limits, the index lag, compliance tasks and the
+            corpus's changes over time. :meth:`advance` moves it forward on top of this function;
+            the sandbox's own reading is :attr:`clock` (use that one, not the function given).
 
     Example:
         >>> import httpx
@@ -142,7 +161,10 @@ class Sandbox:
         self, config: SandboxConfig | None = None, *, clock: Callable[[], float] | None = None
     ) -> None:
         self.config = config or SandboxConfig()
-        self.clock: Callable[[], float] = clock or time.time
+        self._base_clock: Callable[[], float] = clock or _running_clock(self.config.clock_start)
+        self._offset = 0.0
+        self._epoch: float | None = None
+        self.clock: Callable[[], float] = self._now
         self.corpus = Corpus.build(self.config)
         self._lock = threading.RLock()
         self._clients: dict[str, ClientSpec] = {c.key: c for c in self.config.clients}
@@ -155,11 +177,124 @@ class Sandbox:
         self._random_rng = np.random.default_rng([self.config.seed, 99])
         self._script: list[tuple[str, str | None]] = []
         self._log: list[RequestRecord] = []
+        self._reply_index: dict[int, tuple[int, int]] = {}
+        self._hits: Counter[str] = Counter()
+        self._statuses: Counter[int] = Counter()
         self._app: Starlette | None = None
 
     def __repr__(self) -> str:
         c = self.corpus
         return f"Sandbox(n_videos={c.n_videos}, n_users={c.n_users}, seed={self.config.seed})"
+
+    # ------------------------------------------------------------------ the clock
+    def _now(self) -> float:
+        now = self._base_clock() + self._offset
+        if self._epoch is None:
+            self._epoch = now
+        return now
+
+    @property
+    def epoch(self) -> dt.datetime:
+        """When the corpus was exactly the generated one: the sandbox clock's first reading.
+
+        The corpus changes by whole days after it (see ``SandboxConfig.removal_rate``).
+        """
+        if self._epoch is None:
+            self.clock()
+        assert self._epoch is not None
+        return dt.datetime.fromtimestamp(self._epoch, dt.UTC)
+
+    @property
+    def now(self) -> dt.datetime:
+        """The sandbox clock's current reading, as an aware UTC datetime."""
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+
+    def days_passed(self, now: float | None = None) -> int:
+        """Whole days between the epoch and ``now`` (the sandbox clock when None); never < 0."""
+        t = self.clock() if now is None else now
+        if self._epoch is None:
+            self._epoch = t
+        return max(0, math.floor((t - self._epoch) / 86_400))
+
+    def advance(self, delta: dt.timedelta | float) -> dt.datetime:
+        """Move the sandbox clock forward by ``delta`` (timedelta or seconds); returns the new now.
+
+        Tokens and ``search_id``s expire, the daily quota resets at 00:00 UTC, compliance tasks
+        finish, and the corpus changes (videos removed, counts grown) as if the time had passed.
+
+        Example:
+            >>> import datetime as dt
+            >>> sb = Sandbox(SandboxConfig(n_videos=1_000), clock=lambda: 1_736_942_400.0)
+            >>> sb.advance(dt.timedelta(days=1)).isoformat()
+            '2025-01-16T12:00:00+00:00'
+        """
+        seconds = delta.total_seconds() if isinstance(delta, dt.timedelta) else float(delta)
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"the sandbox clock only moves forward; got {seconds} seconds")
+        with self._lock:
+            self.clock()  # the epoch is fixed before the clock moves
+            self._offset += seconds
+            return self.now
+
+    def delete_videos(self, ids: Iterable[int | str]) -> int:
+        """Delete (or make private) the videos ``ids`` from now on; returns how many were visible.
+
+        A deleted video is not returned by any endpoint any more and is not valid in compliance
+        downloads (``validation_task/download``). Unknown ids are ignored.
+
+        Example:
+            >>> sb = Sandbox(SandboxConfig(n_videos=1_000), clock=lambda: 1_736_942_400.0)
+            >>> sb.delete_videos(sb.corpus.sample_video_ids(3))
+            3
+        """
+        with self._lock:
+            now = self.clock()
+            rows = [r for r in (self.corpus.row_of_id(int(i)) for i in ids) if r is not None]
+            visible = [
+                r
+                for r, g in zip(
+                    rows, self.corpus.gone(rows, self.days_passed(now), now), strict=True
+                )
+                if not g
+            ]
+            self.corpus.delete(rows, now)
+            return len(set(visible))
+
+    def delete_comments(self, ids: Iterable[int | str]) -> None:
+        """Delete the comments (or replies) ``ids`` from now on (not returned, not valid)."""
+        with self._lock:
+            self.corpus.delete_comments((int(i) for i in ids), self.clock())
+
+    def remember_replies(self, where: tuple[int, int], replies: Comments) -> None:
+        """Note the ids of replies the sandbox served (reply ids cannot be decoded like comment
+        ids, so compliance tasks recognise the replies this sandbox has listed)."""
+        for rid in replies.ids.tolist():
+            self._reply_index[int(rid)] = where
+
+    def stats(self) -> dict[str, Any]:
+        """Requests that reached the sandbox (admin requests excepted), the clock and the quotas.
+
+        Returns a JSON-ready dict: ``now`` and ``epoch`` (ISO 8601 UTC), ``days_passed``,
+        ``requests`` (every request answered, by endpoint name, ``"oauth_token"``, or
+        ``"unknown"`` for paths that are not endpoints), ``statuses`` (by HTTP status),
+        ``counted`` (quota-counted requests by client and endpoint), ``quota_remaining`` (by client
+        and quota family) and ``total``.
+        """
+        with self._lock:
+            now = self.clock()
+            return {
+                "now": _iso(now),
+                "epoch": self.epoch.isoformat().replace("+00:00", "Z"),
+                "days_passed": self.days_passed(now),
+                "total": sum(self._hits.values()),
+                "requests": dict(sorted(self._hits.items())),
+                "statuses": {str(k): v for k, v in sorted(self._statuses.items())},
+                "counted": {
+                    key: dict(sorted((k, v) for k, v in st.spent.items() if k != "oauth_token"))
+                    for key, st in sorted(self._state.items())
+                },
+                "quota_remaining": {key: self.quota_remaining(key) for key in sorted(self._state)},
+            }
 
     # ------------------------------------------------------------------ public helpers
     def transport(self) -> httpx.BaseTransport:
@@ -249,11 +384,21 @@ class Sandbox:
         query: str | bytes,
         headers: Mapping[str, str],
         body: bytes,
+        *,
+        admin: bool = True,
     ) -> SandboxResponse:
-        """Answer one HTTP request (headers with lower-case names)."""
+        """Answer one HTTP request (headers with lower-case names).
+
+        ``admin``: whether the admin paths under ``/_sandbox/`` answer (the HTTP server allows
+        them to loopback clients only; elsewhere they are unknown paths).
+        """
         if isinstance(query, bytes):
             query = query.decode("latin-1")
         params = dict(parse_qsl(query, keep_blank_values=True))
+        if admin and path.startswith(ADMIN_PREFIX):
+            from ._admin import handle_admin
+
+            return handle_admin(self, method, path, params, headers, body)
         with self._lock:
             now = self.clock()
             if path == TOKEN_PATH:
@@ -261,6 +406,8 @@ class Sandbox:
             else:
                 response, record = self._data_endpoint(method, path, params, headers, body, now)
             self._log.append(record)
+            self._hits[record.endpoint or "unknown"] += 1
+            self._statuses[response.status] += 1
         response.latency = self._latency()
         return response
 

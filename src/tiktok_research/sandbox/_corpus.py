@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,10 @@ _MIX_K = 0x5BD1E995
 _COMMENT_BITS = 11  # comments materialised per video: at most 2**11
 MAX_COMMENTS_PER_VIDEO = 1100  # top-level comments kept per video (the API shows the top 1,000)
 MAX_REPLIES_PER_COMMENT = 1000
+COUNT_FIELDS = ("view_count", "like_count", "comment_count", "share_count", "favorites_count")
+_SALT_REMOVE_VIDEO = 0x5EED0001
+_SALT_REMOVE_COMMENT = 0x5EED0002
+_SALT_GROWTH = 0x5EED0003
 
 REGIONS: tuple[str, ...] = tuple(sorted(REGION_CODES))
 REGION_INDEX: dict[str, int] = {code: i for i, code in enumerate(REGIONS)}
@@ -48,6 +53,17 @@ def _mix32(x: int) -> int:
 def _unmix32(x: int) -> int:
     x ^= x >> 16
     return ((x * _MIX_CINV) & _M32) ^ _MIX_K
+
+
+def _unit(ids: npt.NDArray[np.int64], salt: int) -> npt.NDArray[np.float64]:
+    """A uniform number in [0, 1) per id, from a hash of the id (splitmix64's finaliser)."""
+    with np.errstate(over="ignore"):
+        x = ids.astype(np.uint64) ^ np.uint64(salt)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    result: npt.NDArray[np.float64] = (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    return result
 
 
 def _day_start(day: dt.date) -> int:
@@ -417,6 +433,8 @@ class Corpus:
         )
         self.likes_total: I64 = likes_by_author.astype(np.int64)
         self.video_index_of: dict[int, int] | None = None
+        self._deleted_at: npt.NDArray[np.float64] | None = None  # explicit deletions, unix time
+        self._deleted_comments: dict[int, float] = {}
 
     def _build_playlists(self) -> None:
         rng = _rng(self.seed, 7)
@@ -493,6 +511,69 @@ class Corpus:
             rng.pareto(1.1, size=(total, 5)) * np.array([10, 5, 10, 40, 200])
         ).astype(np.int64)
 
+    # ------------------------------------------------------------------ the corpus over time
+    # The corpus changes with the sandbox clock, counted in whole days since the epoch (the clock's
+    # first reading): at day 0 it is exactly the generated corpus. Each video (and comment) has a
+    # fixed uniform number u from a hash of its id; it is deleted or made private from the first
+    # day d with u > exp(-removal_rate * d), so removals only accumulate, deterministically for a
+    # seed and a day. Counts grow as log(1 + d): deterministic, never shrinking.
+    def gone(self, rows: Sequence[int] | I64, days: int = 0, now: float = -math.inf) -> B:
+        """Which of ``rows`` are not returned any more ``days`` days after the epoch, at ``now``.
+
+        Gone means hidden from the start (deleted or private before the epoch), removed as the
+        days passed (``removal_rate``), or deleted with :meth:`delete` at or before ``now``.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        out: B = self.hidden[rows].copy()
+        rate = self.config.removal_rate
+        if days > 0 and rate > 0 and rows.size:
+            out |= _unit(self.ids[rows], _SALT_REMOVE_VIDEO) > math.exp(-rate * days)
+        if self._deleted_at is not None and rows.size:
+            out |= self._deleted_at[rows] <= now
+        return out
+
+    def comment_gone(self, ids: I64, days: int = 0, now: float = -math.inf) -> B:
+        """Which comment (or reply) ``ids`` are gone ``days`` days after the epoch, at ``now``."""
+        ids = np.asarray(ids, dtype=np.int64)
+        out: B = np.zeros(ids.size, dtype=bool)
+        rate = self.config.removal_rate
+        if days > 0 and rate > 0 and ids.size:
+            out |= _unit(ids, _SALT_REMOVE_COMMENT) > math.exp(-rate * days)
+        if self._deleted_comments and ids.size:
+            out |= np.array(
+                [self._deleted_comments.get(int(c), math.inf) <= now for c in ids.tolist()],
+                dtype=bool,
+            )
+        return out
+
+    def delete(self, rows: Sequence[int] | I64, now: float) -> None:
+        """Delete the videos at ``rows`` from ``now`` on (tests: compliance, refresh)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self._deleted_at is None:
+            self._deleted_at = np.full(self.n_videos, math.inf)
+        self._deleted_at[rows] = np.minimum(self._deleted_at[rows], now)
+
+    def delete_comments(self, ids: Iterable[int], now: float) -> None:
+        """Delete the comments (or replies) ``ids`` from ``now`` on."""
+        for c in ids:
+            self._deleted_comments[int(c)] = min(self._deleted_comments.get(int(c), math.inf), now)
+
+    def counts_at(self, rows: Sequence[int] | I64, days: int) -> dict[str, I64]:
+        """View, like, comment, share and favorites counts of ``rows`` ``days`` days after the
+        epoch: the generated counts at day 0, then growing (never shrinking) with each day."""
+        rows = np.asarray(rows, dtype=np.int64)
+        base = {name: getattr(self, name)[rows] for name in COUNT_FIELDS}
+        growth = self.config.count_growth * math.log1p(max(days, 0))
+        if growth <= 0 or rows.size == 0:
+            return base
+        rate = 0.01 + 0.19 * _unit(self.ids[rows], _SALT_GROWTH)
+        out: dict[str, I64] = {}
+        for name, arr in base.items():
+            floor = 10.0 if name == "view_count" else 1.0  # views grow every day, even from 0
+            inc = np.floor((arr.astype(np.float64) * rate + floor) * growth).astype(np.int64)
+            out[name] = arr + inc
+        return out
+
     # ------------------------------------------------------------------ video lookups
     def row_of_id(self, video_id: int) -> int | None:
         """The row of a video id, or None."""
@@ -536,8 +617,12 @@ class Corpus:
         *,
         missing_counts: bool = False,
         nul_usernames: bool = False,
+        days: int = 0,
     ) -> list[dict[str, Any]]:
-        """Videos at ``rows`` as the API renders them: only ``fields``, absent values omitted."""
+        """Videos at ``rows`` as the API renders them: only ``fields``, absent values omitted.
+
+        ``days``: days passed since the epoch (counts grow with them, see :meth:`counts_at`).
+        """
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
             return []
@@ -553,6 +638,12 @@ class Corpus:
             "favorites_count": self.favorites_count,
             "video_duration": self.duration,
         }
+        if days > 0 and want.intersection(COUNT_FIELDS):
+            grown = self.counts_at(rows, days)
+            for name in COUNT_FIELDS:
+                del simple[name]
+                if name in want:
+                    cols[name] = grown[name].tolist()
         for name, arr in simple.items():
             if name in want:
                 cols[name] = arr[rows].tolist()

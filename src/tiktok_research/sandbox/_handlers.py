@@ -71,6 +71,19 @@ class Ctx:
             self.applied.append(kind)
             self.sandbox._raise_fault(self, kind)
 
+    @property
+    def days(self) -> int:
+        """Whole days passed on the sandbox clock since the epoch (the corpus changes with them)."""
+        return self.sandbox.days_passed(self.now)
+
+    def gone(self, rows: I64) -> npt.NDArray[np.bool_]:
+        """Which of the video ``rows`` no endpoint returns any more (deleted or private)."""
+        return self.sandbox.corpus.gone(rows, self.days, self.now)
+
+    def visible(self, rows: I64) -> I64:
+        """``rows`` without the gone ones (order kept)."""
+        return rows[~self.gone(rows)]
+
     def take(self, kind: str) -> bool:
         """Whether the data fault ``kind`` applies to this answer (and record it as applied)."""
         if self.fault == kind:
@@ -144,8 +157,10 @@ def video_query(ctx: Ctx) -> dict[str, Any]:
 
     if is_random:
         ctx.validated(paginated=False)
-        rows = evaluate(sb.corpus, query, start, end, ctx.now - sb.config.index_lag_hours * 3600)
-        rows = rows[~sb.corpus.hidden[rows]]
+        rows = evaluate(
+            sb.corpus, query, start, end, ctx.now - sb.config.index_lag_hours * 3600, ctx.days
+        )
+        rows = ctx.visible(rows)
         pick = sb._random_rows(rows, max_count)
         videos = _videos(ctx, pick, fields)
         return {"videos": videos, "cursor": len(videos), "has_more": False}
@@ -163,7 +178,9 @@ def video_query(ctx: Ctx) -> dict[str, Any]:
         raise invalid("Invalid count or cursor")
     ctx.validated(later_page=search_id is not None, search_id=search_id)
     if state is None:
-        rows = evaluate(sb.corpus, query, start, end, ctx.now - sb.config.index_lag_hours * 3600)
+        rows = evaluate(
+            sb.corpus, query, start, end, ctx.now - sb.config.index_lag_hours * 3600, ctx.days
+        )
         if rows.size == 0:
             return {"videos": [], "cursor": 0, "has_more": False}
         state = sb._store_search(rows, ctx.client_key, fingerprint, ctx.now)
@@ -172,7 +189,7 @@ def video_query(ctx: Ctx) -> dict[str, Any]:
     page = state.rows[cursor : cursor + max_count]
     has_more = cursor + max_count < state.size
     next_cursor = cursor + max_count if has_more else state.size
-    visible = page[~sb.corpus.hidden[page]]
+    visible = ctx.visible(page)
     if has_more and ctx.take("empty_page"):
         visible = visible[:0]
     return {
@@ -186,7 +203,9 @@ def video_query(ctx: Ctx) -> dict[str, Any]:
 def _videos(ctx: Ctx, rows: I64, fields: list[str]) -> list[dict[str, Any]]:
     missing = ctx.take("missing_counts")
     nul = ctx.take("nul_usernames")
-    return ctx.sandbox.corpus.video_records(rows, fields, missing_counts=missing, nul_usernames=nul)
+    return ctx.sandbox.corpus.video_records(
+        rows, fields, missing_counts=missing, nul_usernames=nul, days=ctx.days
+    )
 
 
 # ---------------------------------------------------------------------------------------- users
@@ -233,7 +252,7 @@ def liked_videos(ctx: Ctx) -> dict[str, Any]:
     liked = corpus.liked(user)
     page, cursor, has_more = _timed_page(ctx, liked)
     return {
-        "user_liked_videos": _videos(ctx, liked.items[page], fields),
+        "user_liked_videos": _videos(ctx, ctx.visible(liked.items[page]), fields),
         "cursor": cursor,
         "has_more": has_more,
     }
@@ -271,7 +290,8 @@ def pinned_videos(ctx: Ctx) -> dict[str, Any]:
     fields = _fields(ctx)
     user = _user(ctx)
     ctx.validated(paginated=False)
-    return {"pinned_videos_list": _videos(ctx, ctx.sandbox.corpus.pinned(user), fields)}
+    pinned = ctx.visible(ctx.sandbox.corpus.pinned(user))
+    return {"pinned_videos_list": _videos(ctx, pinned, fields)}
 
 
 def _index_page(ctx: Ctx, total: int, default: int | None = None) -> tuple[int, int, int, bool]:
@@ -295,7 +315,7 @@ def reposted_videos(ctx: Ctx) -> dict[str, Any]:
         raise _private_list(corpus.usernames[user], "reposted videos")
     rows = corpus.reposted(user)
     start, stop, cursor, has_more = _index_page(ctx, rows.size)
-    page = rows[start:stop]
+    page = ctx.visible(rows[start:stop])
     if has_more and ctx.take("empty_page"):
         page = page[:0]
     return {"reposted_videos": _videos(ctx, page, fields), "cursor": cursor, "has_more": has_more}
@@ -332,14 +352,15 @@ def comments(ctx: Ctx) -> dict[str, Any]:
         vid = as_int(ctx.body, "video_id", minimum=0)
         assert vid is not None
         row = corpus.row_of_id(vid)
-        if row is not None:
+        if row is not None and not ctx.gone(np.array([row]))[0]:
             target = corpus.comments(row)
     else:
         cid = as_int(ctx.body, "comment_id", minimum=0)
         assert cid is not None
         where = corpus.locate_comment(cid) if cid < 2**63 else None
-        if where is not None:
+        if where is not None and not ctx.gone(np.array([where[0]]))[0]:
             target = corpus.replies(*where)
+            ctx.sandbox.remember_replies(where, target)
     ctx.validated(later_page=cursor > 0)
     total = 0 if target is None else min(target.ids.size, COMMENTS_CAP)
     stop = min(cursor + max_count, total)
@@ -347,7 +368,11 @@ def comments(ctx: Ctx) -> dict[str, Any]:
     next_cursor = cursor + max_count if has_more else max(cursor, total)
     items: list[dict[str, Any]] = []
     if target is not None and not (has_more and ctx.take("empty_page")):
+        # removed comments keep their positions (like removed videos in a video query)
+        removed = corpus.comment_gone(target.ids[cursor:stop], ctx.days, ctx.now)
         for k in range(cursor, stop):
+            if removed[k - cursor]:
+                continue
             rec = {
                 "id": int(target.ids[k]),
                 "video_id": target.video_id,
@@ -374,7 +399,7 @@ def playlist_info(ctx: Ctx) -> dict[str, Any]:
         raise invalid(f"`playlist_id: {pid}` is invalid: cannot find the playlist")
     rows = corpus.playlist_videos[index]
     start, stop, cursor, has_more = _index_page(ctx, rows.size)
-    ids = [int(corpus.ids[r]) for r in rows[start:stop]]
+    ids = [int(corpus.ids[r]) for r in ctx.visible(rows[start:stop])]
     return {
         "playlist_id": pid,
         "playlist_name": corpus.playlist_names[index],
