@@ -1,7 +1,8 @@
 """Clients written for the real service work against the sandbox server unchanged but for the URL.
 
-curl, `requests` and TikTok's official wrapper (PyPI `TikTokResearchApi`) talk to
-`run_server()` on 127.0.0.1 and get the same answers as this package's client.
+curl and `requests` talk to `run_server()` on 127.0.0.1 and get the same answers as this
+package's client. The published Python clients (TikTok's official wrapper and two others) are in
+tests/test_interop_clients.py.
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ import json
 import shutil
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
-import tiktok_research as tr
 from tiktok_research.sandbox import Sandbox, SandboxConfig, run_server
 
 pytestmark = pytest.mark.http
@@ -70,53 +69,6 @@ def test_requests(server: tuple[str, Sandbox]) -> None:
     )
     assert r.status_code == 200
     assert set(r.json()["data"]) == {"display_name", "follower_count"}
-
-
-WRAPPER = textwrap.dedent(
-    """
-    import json, sys
-    from tiktok_research_api import Criteria, Query, QueryVideoRequest, TikTokResearchAPI
-    from tiktok_research_api import QueryVideoCommentsRequest
-
-    base_url, video_id = sys.argv[1], int(sys.argv[2])
-
-    class SandboxAPI(TikTokResearchAPI):
-        # the wrapper hard-codes https://open.tiktokapis.com; this is its base URL, pointed here
-        def get_client_token(self):
-            self.url = base_url
-            return super().get_client_token()
-
-    api = SandboxAPI("sandbox", "sandbox", qps=50)
-    query = Query(and_criteria=[Criteria("EQ", "hashtag_name", ["fyp"])])
-    request = QueryVideoRequest(query, "20240101", "20240220", max_count=100)
-    videos, *_ = api.query_videos(request, fetch_all_pages=True)
-    comments, _, _ = api.query_video_comments(
-        QueryVideoCommentsRequest(video_id=video_id, max_count=100), fetch_all_pages=True
-    )
-    print(json.dumps({"ids": [v["id"] for v in videos], "comments": [c["id"] for c in comments]}))
-    """
-)
-
-
-def test_official_wrapper(server: tuple[str, Sandbox]) -> None:
-    pytest.importorskip("tiktok_research_api")
-    url, sb = server
-    video_id = sb.corpus.video_ids_with_comments(1)[0]
-    run = subprocess.run(
-        [sys.executable, "-c", WRAPPER, url, str(video_id)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    got = json.loads(run.stdout.strip().splitlines()[-1])
-    # the same answers as this package's client
-    ours = tr.Client("sandbox", "sandbox", base_url=url, ledger=False, qps=None)
-    q = tr.Q.hashtag_name.eq("fyp")
-    # the wrapper's windows are 30 calendar days (end = start + 29); ids are the same either way
-    mine = {v["id"] for v in ours.query_videos(q, "20240101", "20240220")}
-    assert set(got["ids"]) == mine and len(got["ids"]) == len(mine)
-    assert set(got["comments"]) == {c["id"] for c in ours.comments(video_id=video_id)}
 
 
 def test_the_serve_command_prints_its_base_url_and_answers() -> None:
