@@ -518,10 +518,14 @@ def sandbox_serve(
     ] = 48.0,
     removal_rate: Annotated[
         float | None,
-        typer.Option(help="Share of videos deleted or made private per sandbox day (0.002)."),
+        typer.Option(
+            help="Share of videos and comments deleted or made private per sandbox day "
+            "(default 0: the corpus never changes; 0.002 is about 6 % a month)."
+        ),
     ] = None,
     count_growth: Annotated[
-        float | None, typer.Option(help="How fast counts grow per sandbox day (1; 0 freezes).")
+        float | None,
+        typer.Option(help="How fast counts grow with sandbox days (default 0: frozen; try 1)."),
     ] = None,
     validation_processing: Annotated[
         float | None,

@@ -22,6 +22,12 @@ FAULT_KINDS: tuple[str, ...] = (
 )
 
 
+#: A corpus that changes with the sandbox clock like the real one: about 0.2 % of the videos and
+#: comments deleted or made private a day (about 6 % a month), counts growing as log(1 + days).
+#: Use as ``SandboxConfig(**CHANGING_CORPUS)`` (``sandbox serve --removal-rate 0.002
+#: --count-growth 1``).
+CHANGING_CORPUS: dict[str, float] = {"removal_rate": 0.002, "count_growth": 1.0}
+
 #: Accounts in a corpus with the default ``n_audience``: enough for follower lists to reach the
 #: documented cap of about 5,000 (SPEC §3.7) once private accounts are left out.
 MIN_ACCOUNTS = 8_000
@@ -117,9 +123,10 @@ class SandboxConfig:
         clients: the client registry; by default one client ``sandbox`` / ``sandbox``.
         removal_rate: share of the corpus's videos (and, separately, comments) deleted or made
             private per day that passes on the sandbox clock after its first reading (the
-            *epoch*); 0 switches it off. At the epoch the corpus is exactly the generated one.
-        count_growth: how fast view, like, comment and share counts grow with the days passed
-            since the epoch (0 freezes them); counts never shrink.
+            *epoch*). 0 (the default) keeps the corpus as generated at every clock time;
+            ``CHANGING_CORPUS`` holds realistic values (about 6 % removed a month).
+        count_growth: how fast view, like, comment, share and favorites counts grow with the
+            days passed since the epoch (0, the default, freezes them); counts never shrink.
         validation_processing_seconds: how long, on the sandbox clock, a batch compliance task
             (``validation_task/create``) stays ``Processing`` before it is ``Completed``.
     """
@@ -143,8 +150,8 @@ class SandboxConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
     clients: tuple[ClientSpec, ...] = (ClientSpec("sandbox", "sandbox"),)
     clock_start: dt.datetime | None = None
-    removal_rate: float = 0.002
-    count_growth: float = 1.0
+    removal_rate: float = 0.0
+    count_growth: float = 0.0
     validation_processing_seconds: float = 30.0
 
     def __post_init__(self) -> None:
