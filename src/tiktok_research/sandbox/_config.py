@@ -19,6 +19,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "error_with_valid_body",
     "nul_usernames",
     "missing_counts",
+    "task_failed",
 )
 
 
@@ -39,7 +40,8 @@ class FaultConfig:
 
     Each data request draws at most one fault. ``search_id_invalid`` and ``cursor_invalid`` are only
     drawn for video-query pages after the first (``cursor > 0``), like the service; ``empty_page``
-    only for pages of paginated lists that are not the last. A ``rate_limit`` draw starts a burst:
+    only for pages of paginated lists that are not the last; ``task_failed`` only for
+    ``validation_task/create`` (the task ends ``Failed``). A ``rate_limit`` draw starts a burst:
     the next ``rate_limit_burst - 1`` requests of the same client are answered 429 too.
 
     Example:
@@ -57,6 +59,7 @@ class FaultConfig:
     error_with_valid_body: float = 0.0
     nul_usernames: float = 0.0
     missing_counts: float = 0.0
+    task_failed: float = 0.0
     rate_limit_burst: int = 3
     endpoints: frozenset[str] | None = None  # endpoint names the rates apply to (None: all)
 

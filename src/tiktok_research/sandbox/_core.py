@@ -22,7 +22,15 @@ from urllib.parse import parse_qsl
 import numpy as np
 import numpy.typing as npt
 
-from .._endpoints import ENDPOINTS, ENDPOINTS_BY_PATH, TOKEN_PATH, QuotaFamily
+from .._endpoints import (
+    ENDPOINTS,
+    ENDPOINTS_BY_PATH,
+    TOKEN_PATH,
+    VALIDATION_BY_PATH,
+    VALIDATION_ENDPOINTS,
+    QuotaFamily,
+)
+from ._compliance import ValidationTask
 from ._config import FAULT_KINDS, ClientSpec, SandboxConfig
 from ._corpus import Comments, Corpus
 from ._handlers import HANDLERS, Ctx
@@ -178,6 +186,7 @@ class Sandbox:
         self._script: list[tuple[str, str | None]] = []
         self._log: list[RequestRecord] = []
         self._reply_index: dict[int, tuple[int, int]] = {}
+        self._tasks: OrderedDict[int, ValidationTask] = OrderedDict()
         self._hits: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
         self._app: Starlette | None = None
@@ -327,7 +336,8 @@ class Sandbox:
     def requests_spent(self, client_key: str = "sandbox") -> dict[str, int]:
         """Quota-counted requests of ``client_key`` since the sandbox started, per endpoint name.
 
-        Keys are endpoint names of ``_endpoints.ENDPOINTS`` plus ``"oauth_token"`` (tokens issued,
+        Keys are endpoint names of ``_endpoints.ENDPOINTS`` and ``VALIDATION_ENDPOINTS`` (batch
+        compliance, counted in the research family) plus ``"oauth_token"`` (tokens issued,
         which the service does not count against the quota). Endpoints never called are absent.
         """
         with self._lock:
@@ -361,8 +371,9 @@ class Sandbox:
                 raise ValueError(
                     f"unknown fault kind {kind!r}; choose from {', '.join(FAULT_KINDS)} or 'ok'"
                 )
-        if endpoint is not None and endpoint not in ENDPOINTS:
-            raise ValueError(f"unknown endpoint {endpoint!r}; choose from {', '.join(ENDPOINTS)}")
+        names = [*ENDPOINTS, *VALIDATION_ENDPOINTS]
+        if endpoint is not None and endpoint not in names:
+            raise ValueError(f"unknown endpoint {endpoint!r}; choose from {', '.join(names)}")
         with self._lock:
             self._script.extend((k, endpoint) for k in kinds)
 
@@ -502,9 +513,10 @@ class Sandbox:
         return False
 
     # ------------------------------------------------------------------ faults
-    def _next_fault(self, ctx: Ctx, *, later_page: bool, paginated: bool) -> str | None:
-        name = ctx.endpoint.name
-        st = self._state[ctx.client_key]
+    def _next_fault(
+        self, name: str, client_key: str, *, later_page: bool, paginated: bool
+    ) -> str | None:
+        st = self._state[client_key]
         for i, (kind, endpoint) in enumerate(self._script):
             if endpoint is None or endpoint == name:
                 del self._script[i]
@@ -521,6 +533,8 @@ class Sandbox:
             rates["cursor_invalid"] = 0.0
         if not paginated:
             rates["empty_page"] = 0.0
+        if name != "validation_create":
+            rates["task_failed"] = 0.0
         if not any(rates.values()):
             return None
         u = self._fault_rng.random()
@@ -533,8 +547,7 @@ class Sandbox:
                 return kind
         return None
 
-    def _raise_fault(self, ctx: Ctx, kind: str) -> None:
-        now = ctx.now
+    def _raise_fault(self, now: float, kind: str) -> None:
         if kind == "gateway_timeout":
             resp = SandboxResponse(504, {"content-type": "text/html"}, _GATEWAY_HTML.encode())
             raise _FaultRaised(resp, "gateway_timeout")
@@ -591,12 +604,16 @@ class Sandbox:
         now: float,
     ) -> tuple[SandboxResponse, RequestRecord]:
         endpoint = ENDPOINTS_BY_PATH.get(path)
+        task_endpoint = VALIDATION_BY_PATH.get(path)
+        name = endpoint.name if endpoint else task_endpoint.name if task_endpoint else None
         body_obj: dict[str, Any] | None = None
-        try:
-            parsed = json.loads(raw) if raw.strip() else {}
-            body_obj = parsed if isinstance(parsed, dict) else None
-        except (ValueError, UnicodeDecodeError):
-            parsed = None
+        parsed: Any = None
+        if task_endpoint is None or task_endpoint.request == "json":
+            try:
+                parsed = json.loads(raw) if raw.strip() else {}
+                body_obj = parsed if isinstance(parsed, dict) else None
+            except (ValueError, UnicodeDecodeError):
+                parsed = None
 
         def record(
             resp: SandboxResponse, client: str | None, code: str | None, **kw: Any
@@ -604,7 +621,7 @@ class Sandbox:
             return RequestRecord(
                 now,
                 client,
-                endpoint.name if endpoint else None,
+                name,
                 body_obj,
                 params,
                 resp.status,
@@ -612,8 +629,9 @@ class Sandbox:
                 **kw,
             )
 
-        if endpoint is None:
-            hint = " (paths end with a slash)" if (path + "/") in ENDPOINTS_BY_PATH else ""
+        if name is None:
+            known = {**ENDPOINTS_BY_PATH, **VALIDATION_BY_PATH}
+            hint = " (paths end with a slash)" if (path + "/") in known else ""
             resp = self._error(404, "not_found", f"No API endpoint at {path}{hint}", now)
             return resp, record(resp, None, "not_found")
         if method != "POST":
@@ -632,10 +650,11 @@ class Sandbox:
             return resp, record(resp, tok.client_key if tok else None, "access_token_invalid")
         client_key = tok.client_key
         client = self._clients.get(client_key)
+        family: QuotaFamily = (endpoint or task_endpoint).quota_family  # type: ignore[union-attr]
         if (
             client is None
             or not client.approved
-            or (endpoint.quota_family == "social" and not client.followers_scope)
+            or (family == "social" and not client.followers_scope)
         ):
             resp = self._error(401, "scope_not_authorized", _MESSAGES["scope_not_authorized"], now)
             return resp, record(resp, client_key, "scope_not_authorized")
@@ -644,7 +663,6 @@ class Sandbox:
         if self._rate_limited(st, now):
             resp = self._error(429, "rate_limit_exceeded", _MESSAGES["rate_limit_exceeded"], now)
             return resp, record(resp, client_key, "rate_limit_exceeded")
-        family: QuotaFamily = endpoint.quota_family
         quota = self.config.daily_quota[family]
         if st.today[family] >= quota:
             code = self.config.quota_error_code
@@ -652,13 +670,25 @@ class Sandbox:
             resp = self._error(429, code, message, now)
             return resp, record(resp, client_key, code)
 
+        if task_endpoint is not None:
+            from ._compliance import handle_task
+
+            resp, code, fault, body_obj = handle_task(
+                self, task_endpoint, client_key, headers, raw, body_obj, now
+            )
+            counted = resp.status == 200 or resp.status >= 500
+            if counted:
+                st.today[family] += 1
+                st.spent[task_endpoint.name] += 1
+            return resp, record(resp, client_key, code, fault=fault, counted=counted)
+        assert endpoint is not None
+
         if body_obj is None:
             what = "not valid JSON" if parsed is None else "not a JSON object"
             resp = self._error(400, "invalid_params", f"The request body is {what}", now)
             return resp, record(resp, client_key, "invalid_params")
 
         ctx = Ctx(self, endpoint, client_key, body_obj, params, now)
-        fault: str | None = None
         try:
             data = HANDLERS[endpoint.name](ctx)
             log_id = self._log_id(now)

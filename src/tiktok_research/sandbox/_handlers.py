@@ -56,7 +56,9 @@ class Ctx:
         self, *, later_page: bool = False, search_id: str | None = None, paginated: bool = True
     ) -> None:
         """Call once the request is valid: draw (or take the scripted) fault; raise error faults."""
-        self.fault = self.sandbox._next_fault(self, later_page=later_page, paginated=paginated)
+        self.fault = self.sandbox._next_fault(
+            self.endpoint.name, self.client_key, later_page=later_page, paginated=paginated
+        )
         if self.fault is None:
             return
         kind = self.fault
@@ -69,7 +71,7 @@ class Ctx:
             raise invalid("Invalid count or cursor")
         if kind in ("internal_error", "gateway_timeout", "rate_limit"):
             self.applied.append(kind)
-            self.sandbox._raise_fault(self, kind)
+            self.sandbox._raise_fault(self.now, kind)
 
     @property
     def days(self) -> int:

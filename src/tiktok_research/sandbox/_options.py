@@ -10,10 +10,12 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from .._endpoints import DAILY_QUOTA, ENDPOINTS, QuotaFamily
+from .._endpoints import DAILY_QUOTA, VALIDATION_ENDPOINTS, QuotaFamily
+from .._endpoints import ENDPOINTS as DATA_ENDPOINTS
 from ._config import FAULT_KINDS, FaultConfig, SandboxConfig
 
 FaultScript = list[tuple[str, str | None]]
+ENDPOINTS_ALL: tuple[str, ...] = (*DATA_ENDPOINTS, *VALIDATION_ENDPOINTS)
 
 _FAULT_HELP = (
     "give kind=rate pairs separated by commas (rates between 0 and 1, e.g. "
@@ -55,11 +57,11 @@ def parse_fault_rates(text: str) -> dict[str, Any]:
             out[key] = int(value)
         elif key == "endpoints":
             names = frozenset(n.strip() for n in value.replace("+", " ").split())
-            unknown = sorted(names - set(ENDPOINTS))
+            unknown = sorted(names - set(ENDPOINTS_ALL))
             if unknown or not names:
                 raise ValueError(
                     f"--faults: unknown endpoint(s) {', '.join(unknown) or value!r}; "
-                    f"choose from {', '.join(ENDPOINTS)} (joined with +)"
+                    f"choose from {', '.join(ENDPOINTS_ALL)} (joined with +)"
                 )
             out[key] = names
         else:
@@ -92,10 +94,10 @@ def parse_fault_script(path: Path) -> FaultScript:
                 f"--faults: line {number} of {path} is {raw.strip()!r}; each line is a fault kind "
                 f"({', '.join(FAULT_KINDS)} or ok), optionally followed by an endpoint name"
             )
-        if endpoint is not None and endpoint not in ENDPOINTS:
+        if endpoint is not None and endpoint not in ENDPOINTS_ALL:
             raise ValueError(
                 f"--faults: line {number} of {path}: unknown endpoint {endpoint!r}; "
-                f"choose from {', '.join(ENDPOINTS)}"
+                f"choose from {', '.join(ENDPOINTS_ALL)}"
             )
         script.append((kind, endpoint))
     if not script:
