@@ -482,7 +482,8 @@ def sandbox_serve(
             help="Fault rates, e.g. internal_error=0.05,gateway_timeout=0.02,"
             "search_id_invalid=0.02,rate_limit=0.01 (kinds: "
             "internal_error, gateway_timeout, search_id_invalid, cursor_invalid, rate_limit, "
-            "empty_page, error_with_valid_body, nul_usernames, missing_counts), or a fault "
+            "empty_page, error_with_valid_body, nul_usernames, missing_counts, task_failed), "
+            "or a fault "
             "script file (one kind per line). Repeatable."
         ),
     ] = None,
