@@ -135,15 +135,15 @@ class Corpus:
         )
         self.n_creators = self.config.users
         self.n_users = self.n_creators + self.config.audience
-        names = creators.pop("usernames") + audience.pop("usernames")
-        seen: set[str] = set()
-        for i, name in enumerate(names):  # audience names never repeat a creator's
+        names: list[str] = creators.pop("usernames")
+        seen = set(names)  # the creators' names are unique; the audience's never repeat them
+        for name in audience.pop("usernames"):
             base, suffix = name, 1
             while name in seen:
                 name = f"{base}{suffix}"
                 suffix += 1
             seen.add(name)
-            names[i] = name
+            names.append(name)
         self.usernames: list[str] = names
         self.user_index: dict[str, int] = {u: i for i, u in enumerate(names)}
         self.display_names: list[str] = creators.pop("display_names") + audience.pop(
