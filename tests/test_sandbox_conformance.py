@@ -183,6 +183,29 @@ def test_missing_unknown_or_malformed_token_is_401(http: httpx.Client) -> None:
         assert_error_like(resp, "error__401__access_token_invalid__docs.json", 401)
 
 
+def test_token_error_messages_follow_the_docs(sb: Sandbox) -> None:
+    # SPEC §6.1: a missing or unknown token gets DOC:ERR's description of access_token_invalid;
+    # an expired one gets the message of DOC:ERR's error example
+    now = [1_736_942_400.0]
+    box = Sandbox(SandboxConfig(n_videos=1_000, token_ttl=60), clock=lambda: now[0])
+    http = httpx.Client(transport=box.transport(), base_url=Sandbox.BASE_URL)
+    path = ENDPOINTS["video_query"].path + "?fields=id"
+    missing = "The access token is invalid or not found in the request. Please refresh the token and retry."  # noqa: E501
+    for headers in ({}, {"Authorization": "Bearer clt.unknown"}, {"Authorization": "Bearer"}):
+        resp = http.post(path, json=video_body(), headers=headers)
+        assert resp.status_code == 401
+        assert resp.json()["error"]["code"] == "access_token_invalid"
+        assert resp.json()["error"]["message"] == missing
+    token = box.issue_token()
+    now[0] += 61
+    resp = http.post(path, json=video_body(), headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 401 and resp.json()["error"]["code"] == "access_token_invalid"
+    assert (
+        resp.json()["error"]["message"]
+        == load("error__401__access_token_invalid__docs.json")["error"]["message"]
+    )
+
+
 def test_bearer_scheme_is_case_insensitive(sb: Sandbox, http: httpx.Client) -> None:
     token = http.headers["Authorization"].split()[1]
     resp = http.post(

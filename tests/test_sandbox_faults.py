@@ -248,5 +248,5 @@ def test_latency_is_simulated() -> None:
 def test_fault_kind_names() -> None:
     assert set(FAULT_KINDS) == {
         "internal_error", "gateway_timeout", "search_id_invalid", "cursor_invalid", "rate_limit",
-        "empty_page", "error_with_valid_body", "nul_usernames", "missing_counts",
+        "empty_page", "error_with_valid_body", "nul_usernames", "missing_counts", "task_failed",
     }  # fmt: skip

@@ -24,9 +24,12 @@ class Clock:
         return self.t
 
 
+CLOCK = Clock(NOW)
+
+
 @pytest.fixture(scope="module")
 def sb() -> Sandbox:
-    return Sandbox(SandboxConfig(n_videos=8_000, n_users=7_000), clock=Clock(NOW))
+    return Sandbox(SandboxConfig(n_videos=8_000, n_users=7_000), clock=CLOCK)
 
 
 @pytest.fixture(scope="module")
@@ -224,8 +227,7 @@ def test_index_lag_hides_the_last_48_hours(sb: Sandbox, http: httpx.Client) -> N
 
 
 def test_search_id_expires(sb: Sandbox, http: httpx.Client) -> None:
-    clock = sb.clock
-    assert isinstance(clock, Clock)
+    clock = CLOCK
     body = {
         "query": {"and": [cond("hashtag_name", ["fyp"])]},
         "start_date": "20240301",
@@ -452,3 +454,85 @@ def test_expired_search_id_can_be_reissued() -> None:
     later = post(http, "video_query", {**body, "cursor": 10, "search_id": first["search_id"]}, "id")
     assert later["search_id"] != first["search_id"] and later["cursor"] == 20
     assert {v["id"] for v in later["videos"]}.isdisjoint(v["id"] for v in first["videos"])
+
+
+@pytest.mark.parametrize("endpoint", ["followers", "following", "liked_videos"])
+def test_timestamp_cursor_zero_means_now(sb: Sandbox, http: httpx.Client, endpoint: str) -> None:
+    # SPEC §11 "Timestamp cursor 0 or absent": researchtikpy starts every such list at cursor 0
+    # and expects the newest page, exactly as if no cursor had been sent
+    c = sb.corpus
+    kind = {"followers": "many_followers", "following": "following_public"}.get(
+        endpoint, "liked_public"
+    )
+    user = next(
+        u
+        for u in c.sample_usernames(300, kind=kind)
+        if (
+            c.liked(c.user_index[u]) if endpoint == "liked_videos" else c.following(c.user_index[u])
+        ).items.size
+        > 5
+    )
+    fields = "id" if endpoint == "liked_videos" else None
+    key = ENDPOINTS[endpoint].data_key
+    absent = post(http, endpoint, {"username": user, "max_count": 5}, fields)
+    zero = post(http, endpoint, {"username": user, "max_count": 5, "cursor": 0}, fields)
+    zero_text = post(http, endpoint, {"username": user, "max_count": 5, "cursor": "0"}, fields)
+    assert absent[key], "the newest page is not empty"
+    assert zero == absent == zero_text
+    assert zero["has_more"] is True
+
+
+@pytest.mark.parametrize("max_count", [30, 70, 100, 99])
+def test_comment_cursors_handed_out_are_always_accepted(
+    sb: Sandbox, http: httpx.Client, max_count: int
+) -> None:
+    # SPEC §11 "Comments cap": with max_count=30 the last page is 990 -> 1000 (trimmed), and it
+    # says has_more: false; following the cursors never meets a refusal
+    vid = sb.corpus.video_ids_with_comments(1)[0]
+    seen: list[int] = []
+    cursor, has_more, pages = 0, True, []
+    while has_more:
+        resp = http.post(
+            ENDPOINTS["comments"].path + "?fields=id",
+            json={"video_id": vid, "cursor": cursor, "max_count": max_count},
+        )
+        assert resp.status_code == 200, resp.text
+        data = resp.json()["data"]
+        seen += [c["id"] for c in data["comments"]]
+        pages.append((cursor, data["cursor"], data["has_more"]))
+        cursor, has_more = data["cursor"], data["has_more"]
+    assert len(seen) == len(set(seen)) == 1000 and cursor == 1000
+    assert pages[-1][1] == 1000 and pages[-1][2] is False
+    if max_count in (30, 99):
+        assert pages[-1][0] == 990 and pages[-2][1:] == (990, True)
+    # a cursor past the cap (never handed out) is still refused
+    resp = http.post(
+        ENDPOINTS["comments"].path + "?fields=id", json={"video_id": vid, "cursor": 1000}
+    )
+    assert resp.status_code == 400 and "Invalid count or cursor" in resp.json()["error"]["message"]
+
+
+def test_default_corpus_shows_the_followers_cap() -> None:
+    # SPEC §3.7: lists stop at about 5,000 followers; the default corpus (the demo's, the
+    # notebooks', Client.sandbox()'s) is large enough for its biggest accounts to reach the cap
+    box = Sandbox(clock=Clock(NOW))
+    http = httpx.Client(transport=box.transport(), base_url=Sandbox.BASE_URL)
+    http.headers["Authorization"] = f"Bearer {box.issue_token()}"
+    c = box.corpus
+    user = max(
+        c.sample_usernames(50, kind="many_followers"),
+        key=lambda u: c.follower_count[c.user_index[u]],
+    )
+    seen: list[str] = []
+    body: dict[str, Any] = {"username": user, "max_count": 100}
+    while True:
+        data = post(http, "followers", body)
+        seen += [f["username"] for f in data["user_followers"]]
+        if not data["has_more"]:
+            break
+        body["cursor"] = data["cursor"]
+    info = post(http, "user_info", {"username": user}, "follower_count")
+    assert info["follower_count"] > 100_000
+    assert FOLLOWERS_CAP - 10 <= len(set(seen)) == len(seen) <= FOLLOWERS_CAP
+    # every listed follower is a real, public account of the corpus
+    assert all(not c.is_private[c.user_index[name]] for name in seen)

@@ -214,9 +214,9 @@ OTHER_CASES = [
     (
         "comments past the top 1000",
         "comments",
-        {"video_id": 1, "cursor": 950, "max_count": 100},
+        {"video_id": 1, "cursor": 1000, "max_count": 100},
         "id",
-        r"cursor \+ max_count must be at most 1000",
+        r"Invalid count or cursor: .* cursor must be below 1000",
     ),
     (
         "video_id beyond int64",

@@ -384,3 +384,39 @@ ENDPOINTS_BY_PATH: dict[str, Endpoint] = {e.path: e for e in ENDPOINTS.values()}
 def video_url(username: str, video_id: int) -> str:
     """The public web address of a video (SPEC §8)."""
     return f"https://www.tiktok.com/@{username}/video/{video_id}"
+
+
+# ------------------------------------------------------------------ batch compliance (SPEC §3.11)
+# Plain data, kept out of ENDPOINTS: these endpoints take a multipart upload or answer a text file,
+# not pages of items, so the table and paging machinery that walks ENDPOINTS has nothing to do
+# with them. The sandbox counts them against the "research" daily quota, like the other data
+# endpoints (the spec is silent on their quota).
+@dataclass(frozen=True, slots=True)
+class ValidationEndpoint:
+    """One batch compliance endpoint (SPEC §3 rows 13 to 15)."""
+
+    name: str
+    path: str
+    request: Literal["multipart", "json"]  # the body: multipart form-data, or a JSON object
+    answer: Literal["json", "text"]  # the ok answer: the JSON envelope, or a text file of ids
+    quota_family: QuotaFamily = "research"
+
+
+VALIDATION_CREATE = ValidationEndpoint(
+    "validation_create", "/v2/research/validation_task/create/", "multipart", "json"
+)
+VALIDATION_STATUS = ValidationEndpoint(
+    "validation_status", "/v2/research/validation_task_status/get/", "json", "json"
+)
+VALIDATION_DOWNLOAD = ValidationEndpoint(
+    "validation_download", "/v2/research/validation_task/download/", "json", "text"
+)
+VALIDATION_ENDPOINTS: dict[str, ValidationEndpoint] = {
+    e.name: e for e in (VALIDATION_CREATE, VALIDATION_STATUS, VALIDATION_DOWNLOAD)
+}
+VALIDATION_BY_PATH: dict[str, ValidationEndpoint] = {
+    e.path: e for e in VALIDATION_ENDPOINTS.values()
+}
+VALIDATION_CATEGORIES: tuple[str, ...] = ("video", "comment")  # the `category` form field
+VALIDATION_MAX_IDS = 10_000  # ids per uploaded file
+VALIDATION_STATUSES: tuple[str, ...] = ("Processing", "Completed", "Failed")  # `task_status`

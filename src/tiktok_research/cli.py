@@ -464,34 +464,105 @@ def quota(
 @sandbox_app.command("serve")
 def sandbox_serve(
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).", min=0, max=65535)] = 8000,
     seed: Annotated[int, typer.Option(help="Corpus seed.")] = 0,
-    n_videos: Annotated[int | None, typer.Option(help="Corpus size.")] = None,
-    latency: Annotated[float | None, typer.Option(help="Seconds added to every answer.")] = None,
+    n_videos: Annotated[
+        int | None, typer.Option(help="Corpus size in videos (default 20,000).")
+    ] = None,
+    n_users: Annotated[
+        int | None, typer.Option(help="Accounts that post videos (default n-videos / 10).")
+    ] = None,
+    clock: Annotated[
+        str | None,
+        typer.Option(
+            help="Start time of the sandbox clock, e.g. 2025-01-15T12:00:00Z (default: now); "
+            "it then runs from there. POST /_sandbox/advance moves it forward."
+        ),
+    ] = None,
+    faults: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Fault rates, e.g. internal_error=0.05,gateway_timeout=0.02,"
+            "search_id_invalid=0.02,rate_limit=0.01 (kinds: "
+            "internal_error, gateway_timeout, search_id_invalid, cursor_invalid, rate_limit, "
+            "empty_page, error_with_valid_body, nul_usernames, missing_counts, task_failed), "
+            "or a fault "
+            "script file (one kind per line). Repeatable."
+        ),
+    ] = None,
+    fault_seed: Annotated[int, typer.Option(help="Seed of the fault draws.")] = 0,
+    token_ttl: Annotated[int, typer.Option(help="Lifetime of an access token, seconds.")] = 7200,
+    daily_quota: Annotated[
+        int | None, typer.Option(help="Research requests per client and UTC day (default 1,000).")
+    ] = None,
+    social_quota: Annotated[
+        int | None,
+        typer.Option(help="Followers/following requests per client and UTC day (default 20,000)."),
+    ] = None,
+    quota_error: Annotated[
+        str,
+        typer.Option(
+            help="error.code of a quota stop: daily_quota_limit_exceeded or rate_limit_exceeded."
+        ),
+    ] = "daily_quota_limit_exceeded",
+    expired_search_id: Annotated[
+        str,
+        typer.Option(
+            help="A later page with an expired search_id: 'error' (400 Search Id N is invalid or "
+            "expired) or 'reissue' (answered under a new search_id)."
+        ),
+    ] = "error",
+    search_id_ttl: Annotated[int, typer.Option(help="Lifetime of a search_id, seconds.")] = 7200,
     rate_limit_qps: Annotated[
         float | None, typer.Option(help="Answer 429 above this many requests per second.")
     ] = None,
-    search_id_ttl: Annotated[int, typer.Option(help="Lifetime of a search_id, seconds.")] = 7200,
-    daily_quota: Annotated[
-        int | None, typer.Option(help="Requests per client and UTC day (default 1,000).")
+    latency: Annotated[float | None, typer.Option(help="Seconds added to every answer.")] = None,
+    index_lag_hours: Annotated[
+        float, typer.Option(help="Videos newer than this are not searchable yet.")
+    ] = 48.0,
+    removal_rate: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of videos and comments deleted or made private per sandbox day "
+            "(default 0: the corpus never changes; 0.002 is about 6 % a month)."
+        ),
+    ] = None,
+    count_growth: Annotated[
+        float | None,
+        typer.Option(help="How fast counts grow with sandbox days (default 0: frozen; try 1)."),
+    ] = None,
+    validation_processing: Annotated[
+        float | None,
+        typer.Option(help="Seconds a compliance task stays Processing (sandbox clock; 30)."),
     ] = None,
 ) -> None:
     """Run the sandbox as an HTTP server; point TIKTOK_RESEARCH_BASE_URL at the URL it prints.
 
-    Credentials: client key "sandbox", client secret "sandbox".
+    Credentials: client key "sandbox", client secret "sandbox". From the same machine,
+    GET /_sandbox/stats counts the requests that reached it and POST /_sandbox/advance with
+    {"days": 1} moves its clock.
     """
-    from .sandbox import SandboxConfig, serve
+    from .sandbox import serve
+    from .sandbox._options import serve_config
 
-    kw: dict[str, Any] = {"seed": seed, "search_id_ttl": search_id_ttl}
-    if n_videos is not None:
-        kw["n_videos"] = n_videos
-    if latency is not None:
-        kw["latency"] = latency
-    if rate_limit_qps is not None:
-        kw["rate_limit_qps"] = rate_limit_qps
-    if daily_quota is not None:
-        kw["daily_quota"] = {"research": daily_quota, "social": max(daily_quota, 20_000)}
-    serve(host=host, port=port, config=SandboxConfig(**kw))
+    try:
+        config, script = serve_config(
+            seed=seed, n_videos=n_videos, n_users=n_users, latency=latency,
+            rate_limit_qps=rate_limit_qps, search_id_ttl=search_id_ttl,
+            daily_quota=daily_quota, social_quota=social_quota, token_ttl=token_ttl,
+            quota_error=quota_error, expired_search_id=expired_search_id, faults=faults or [],
+            fault_seed=fault_seed, clock=clock, index_lag_hours=index_lag_hours,
+            removal_rate=removal_rate, count_growth=count_growth,
+            validation_processing=validation_processing,
+        )  # fmt: skip
+    except ValueError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_INVALID) from None
+    try:
+        serve(host=host, port=port, config=config, fault_script=script)
+    except OSError as exc:
+        _err(f"error: the sandbox cannot serve on {host}:{port} ({exc}); try another --port")
+        raise typer.Exit(EXIT_INVALID) from None
 
 
 @app.command()

@@ -22,12 +22,13 @@ Example:
 
 from __future__ import annotations
 
-from ._config import FAULT_KINDS, ClientSpec, FaultConfig, SandboxConfig
+from ._config import CHANGING_CORPUS, FAULT_KINDS, ClientSpec, FaultConfig, SandboxConfig
 from ._core import RequestRecord, Sandbox, SandboxResponse
 from ._corpus import Corpus
 from ._server import run_server, serve
 
 __all__ = [
+    "CHANGING_CORPUS",
     "FAULT_KINDS",
     "ClientSpec",
     "Corpus",

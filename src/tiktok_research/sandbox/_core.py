@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import random
 import threading
 import time
-from collections import OrderedDict, defaultdict, deque
-from collections.abc import Callable, Mapping
+from collections import Counter, OrderedDict, defaultdict, deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -21,9 +22,17 @@ from urllib.parse import parse_qsl
 import numpy as np
 import numpy.typing as npt
 
-from .._endpoints import ENDPOINTS, ENDPOINTS_BY_PATH, TOKEN_PATH, QuotaFamily
+from .._endpoints import (
+    ENDPOINTS,
+    ENDPOINTS_BY_PATH,
+    TOKEN_PATH,
+    VALIDATION_BY_PATH,
+    VALIDATION_ENDPOINTS,
+    QuotaFamily,
+)
+from ._compliance import ValidationTask
 from ._config import FAULT_KINDS, ClientSpec, SandboxConfig
-from ._corpus import Corpus
+from ._corpus import Comments, Corpus
 from ._handlers import HANDLERS, Ctx
 from ._params import ApiError
 
@@ -44,7 +53,12 @@ _MESSAGES = {
         "You have exceeded your daily quota of {quota} requests for this API; "
         "the quota resets at 00:00 UTC."
     ),
-    "access_token_invalid": "The access token is invalid or not found in the request.",
+    # SPEC §6.1 / §2: the DOC:ERR table's description of `access_token_invalid` for a token that
+    # is missing or unknown, and the DOC:ERR error example's message for one that has expired.
+    "access_token_invalid": (
+        "The access token is invalid or not found in the request. "
+        "Please refresh the token and retry."
+    ),
     "access_token_expired": "Access token is invalid, please refresh token and retry",
     "scope_not_authorized": (
         "The user did not authorize the scope required for completing this request."
@@ -105,6 +119,22 @@ class _ClientState:
     burst: int = 0
 
 
+#: Paths under this prefix are the sandbox's own admin API (never the Research API's).
+ADMIN_PREFIX = "/_sandbox/"
+
+
+def _running_clock(start: dt.datetime | None) -> Callable[[], float]:
+    """The real clock, or a clock that starts at ``start`` and runs at the speed of real time."""
+    if start is None:
+        return time.time
+    origin, t0 = start.timestamp(), time.monotonic()
+    return lambda: origin + (time.monotonic() - t0)
+
+
+def _iso(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 class _FaultRaised(Exception):
     def __init__(self, response: SandboxResponse, code: str) -> None:
         super().__init__(code)
@@ -117,9 +147,11 @@ class Sandbox:
 
     Args:
         config: corpus size, quotas, faults...; defaults to :class:`SandboxConfig()`.
-        clock: returns the current unix time in seconds (UTC); defaults to :func:`time.time`. It
-            drives token and ``search_id`` expiry, the daily quota reset, rate limits and the
-            index lag.
+        clock: returns the current unix time in seconds (UTC); defaults to :func:`time.time`, or
+            to a clock running from ``config.clock_start``. It drives token and ``search_id``
+            expiry, the daily quota reset, rate limits, the index lag, compliance tasks and the
+            corpus's changes over time. :meth:`advance` moves it forward on top of this function;
+            the sandbox's own reading is :attr:`clock` (use that one, not the function given).
 
     Example:
         >>> import httpx
@@ -137,7 +169,10 @@ class Sandbox:
         self, config: SandboxConfig | None = None, *, clock: Callable[[], float] | None = None
     ) -> None:
         self.config = config or SandboxConfig()
-        self.clock: Callable[[], float] = clock or time.time
+        self._base_clock: Callable[[], float] = clock or _running_clock(self.config.clock_start)
+        self._offset = 0.0
+        self._epoch: float | None = None
+        self.clock: Callable[[], float] = self._now
         self.corpus = Corpus.build(self.config)
         self._lock = threading.RLock()
         self._clients: dict[str, ClientSpec] = {c.key: c for c in self.config.clients}
@@ -150,11 +185,125 @@ class Sandbox:
         self._random_rng = np.random.default_rng([self.config.seed, 99])
         self._script: list[tuple[str, str | None]] = []
         self._log: list[RequestRecord] = []
+        self._reply_index: dict[int, tuple[int, int]] = {}
+        self._tasks: OrderedDict[int, ValidationTask] = OrderedDict()
+        self._hits: Counter[str] = Counter()
+        self._statuses: Counter[int] = Counter()
         self._app: Starlette | None = None
 
     def __repr__(self) -> str:
         c = self.corpus
         return f"Sandbox(n_videos={c.n_videos}, n_users={c.n_users}, seed={self.config.seed})"
+
+    # ------------------------------------------------------------------ the clock
+    def _now(self) -> float:
+        now = self._base_clock() + self._offset
+        if self._epoch is None:
+            self._epoch = now
+        return now
+
+    @property
+    def epoch(self) -> dt.datetime:
+        """When the corpus was exactly the generated one: the sandbox clock's first reading.
+
+        The corpus changes by whole days after it (see ``SandboxConfig.removal_rate``).
+        """
+        if self._epoch is None:
+            self.clock()
+        assert self._epoch is not None
+        return dt.datetime.fromtimestamp(self._epoch, dt.UTC)
+
+    @property
+    def now(self) -> dt.datetime:
+        """The sandbox clock's current reading, as an aware UTC datetime."""
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+
+    def days_passed(self, now: float | None = None) -> int:
+        """Whole days between the epoch and ``now`` (the sandbox clock when None); never < 0."""
+        t = self.clock() if now is None else now
+        if self._epoch is None:
+            self._epoch = t
+        return max(0, math.floor((t - self._epoch) / 86_400))
+
+    def advance(self, delta: dt.timedelta | float) -> dt.datetime:
+        """Move the sandbox clock forward by ``delta`` (timedelta or seconds); returns the new now.
+
+        Tokens and ``search_id``s expire, the daily quota resets at 00:00 UTC, compliance tasks
+        finish, and the corpus changes (videos removed, counts grown) as if the time had passed.
+
+        Example:
+            >>> import datetime as dt
+            >>> sb = Sandbox(SandboxConfig(n_videos=1_000), clock=lambda: 1_736_942_400.0)
+            >>> sb.advance(dt.timedelta(days=1)).isoformat()
+            '2025-01-16T12:00:00+00:00'
+        """
+        seconds = delta.total_seconds() if isinstance(delta, dt.timedelta) else float(delta)
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"the sandbox clock only moves forward; got {seconds} seconds")
+        with self._lock:
+            self.clock()  # the epoch is fixed before the clock moves
+            self._offset += seconds
+            return self.now
+
+    def delete_videos(self, ids: Iterable[int | str]) -> int:
+        """Delete (or make private) the videos ``ids`` from now on; returns how many were visible.
+
+        A deleted video is not returned by any endpoint any more and is not valid in compliance
+        downloads (``validation_task/download``). Unknown ids are ignored.
+
+        Example:
+            >>> sb = Sandbox(SandboxConfig(n_videos=1_000), clock=lambda: 1_736_942_400.0)
+            >>> sb.delete_videos(sb.corpus.sample_video_ids(3))
+            3
+        """
+        with self._lock:
+            now = self.clock()
+            rows = [r for r in (self.corpus.row_of_id(int(i)) for i in ids) if r is not None]
+            visible = [
+                r
+                for r, g in zip(
+                    rows, self.corpus.gone(rows, self.days_passed(now), now), strict=True
+                )
+                if not g
+            ]
+            self.corpus.delete(rows, now)
+            return len(set(visible))
+
+    def delete_comments(self, ids: Iterable[int | str]) -> None:
+        """Delete the comments (or replies) ``ids`` from now on (not returned, not valid)."""
+        with self._lock:
+            self.corpus.delete_comments((int(i) for i in ids), self.clock())
+
+    def remember_replies(self, where: tuple[int, int], replies: Comments) -> None:
+        """Note the ids of replies the sandbox served (reply ids cannot be decoded like comment
+        ids, so compliance tasks recognise the replies this sandbox has listed)."""
+        for rid in replies.ids.tolist():
+            self._reply_index[int(rid)] = where
+
+    def stats(self) -> dict[str, Any]:
+        """Requests that reached the sandbox (admin requests excepted), the clock and the quotas.
+
+        Returns a JSON-ready dict: ``now`` and ``epoch`` (ISO 8601 UTC), ``days_passed``,
+        ``requests`` (every request answered, by endpoint name, ``"oauth_token"``, or
+        ``"unknown"`` for paths that are not endpoints), ``statuses`` (by HTTP status),
+        ``counted`` (quota-counted requests by client and endpoint), ``quota_remaining`` (by client
+        and quota family) and ``total``.
+        """
+        with self._lock:
+            now = self.clock()
+            return {
+                "now": _iso(now),
+                "epoch": self.epoch.isoformat().replace("+00:00", "Z"),
+                "days_passed": self.days_passed(now),
+                "total": sum(self._hits.values()),
+                "requests": dict(sorted(self._hits.items())),
+                "statuses": {str(k): v for k, v in sorted(self._statuses.items())},
+                "counted": {
+                    key: dict(sorted((k, v) for k, v in st.spent.items() if k != "oauth_token"))
+                    for key, st in sorted(self._state.items())
+                },
+                "quota_remaining": {key: self.quota_remaining(key) for key in sorted(self._state)},
+            }
 
     # ------------------------------------------------------------------ public helpers
     def transport(self) -> httpx.BaseTransport:
@@ -187,7 +336,8 @@ class Sandbox:
     def requests_spent(self, client_key: str = "sandbox") -> dict[str, int]:
         """Quota-counted requests of ``client_key`` since the sandbox started, per endpoint name.
 
-        Keys are endpoint names of ``_endpoints.ENDPOINTS`` plus ``"oauth_token"`` (tokens issued,
+        Keys are endpoint names of ``_endpoints.ENDPOINTS`` and ``VALIDATION_ENDPOINTS`` (batch
+        compliance, counted in the research family) plus ``"oauth_token"`` (tokens issued,
         which the service does not count against the quota). Endpoints never called are absent.
         """
         with self._lock:
@@ -221,8 +371,9 @@ class Sandbox:
                 raise ValueError(
                     f"unknown fault kind {kind!r}; choose from {', '.join(FAULT_KINDS)} or 'ok'"
                 )
-        if endpoint is not None and endpoint not in ENDPOINTS:
-            raise ValueError(f"unknown endpoint {endpoint!r}; choose from {', '.join(ENDPOINTS)}")
+        names = [*ENDPOINTS, *VALIDATION_ENDPOINTS]
+        if endpoint is not None and endpoint not in names:
+            raise ValueError(f"unknown endpoint {endpoint!r}; choose from {', '.join(names)}")
         with self._lock:
             self._script.extend((k, endpoint) for k in kinds)
 
@@ -244,11 +395,21 @@ class Sandbox:
         query: str | bytes,
         headers: Mapping[str, str],
         body: bytes,
+        *,
+        admin: bool = True,
     ) -> SandboxResponse:
-        """Answer one HTTP request (headers with lower-case names)."""
+        """Answer one HTTP request (headers with lower-case names).
+
+        ``admin``: whether the admin paths under ``/_sandbox/`` answer (the HTTP server allows
+        them to loopback clients only; elsewhere they are unknown paths).
+        """
         if isinstance(query, bytes):
             query = query.decode("latin-1")
         params = dict(parse_qsl(query, keep_blank_values=True))
+        if admin and path.startswith(ADMIN_PREFIX):
+            from ._admin import handle_admin
+
+            return handle_admin(self, method, path, params, headers, body)
         with self._lock:
             now = self.clock()
             if path == TOKEN_PATH:
@@ -256,6 +417,8 @@ class Sandbox:
             else:
                 response, record = self._data_endpoint(method, path, params, headers, body, now)
             self._log.append(record)
+            self._hits[record.endpoint or "unknown"] += 1
+            self._statuses[response.status] += 1
         response.latency = self._latency()
         return response
 
@@ -350,9 +513,10 @@ class Sandbox:
         return False
 
     # ------------------------------------------------------------------ faults
-    def _next_fault(self, ctx: Ctx, *, later_page: bool, paginated: bool) -> str | None:
-        name = ctx.endpoint.name
-        st = self._state[ctx.client_key]
+    def _next_fault(
+        self, name: str, client_key: str, *, later_page: bool, paginated: bool
+    ) -> str | None:
+        st = self._state[client_key]
         for i, (kind, endpoint) in enumerate(self._script):
             if endpoint is None or endpoint == name:
                 del self._script[i]
@@ -369,6 +533,8 @@ class Sandbox:
             rates["cursor_invalid"] = 0.0
         if not paginated:
             rates["empty_page"] = 0.0
+        if name != "validation_create":
+            rates["task_failed"] = 0.0
         if not any(rates.values()):
             return None
         u = self._fault_rng.random()
@@ -381,8 +547,7 @@ class Sandbox:
                 return kind
         return None
 
-    def _raise_fault(self, ctx: Ctx, kind: str) -> None:
-        now = ctx.now
+    def _raise_fault(self, now: float, kind: str) -> None:
         if kind == "gateway_timeout":
             resp = SandboxResponse(504, {"content-type": "text/html"}, _GATEWAY_HTML.encode())
             raise _FaultRaised(resp, "gateway_timeout")
@@ -439,12 +604,16 @@ class Sandbox:
         now: float,
     ) -> tuple[SandboxResponse, RequestRecord]:
         endpoint = ENDPOINTS_BY_PATH.get(path)
+        task_endpoint = VALIDATION_BY_PATH.get(path)
+        name = endpoint.name if endpoint else task_endpoint.name if task_endpoint else None
         body_obj: dict[str, Any] | None = None
-        try:
-            parsed = json.loads(raw) if raw.strip() else {}
-            body_obj = parsed if isinstance(parsed, dict) else None
-        except (ValueError, UnicodeDecodeError):
-            parsed = None
+        parsed: Any = None
+        if task_endpoint is None or task_endpoint.request == "json":
+            try:
+                parsed = json.loads(raw) if raw.strip() else {}
+                body_obj = parsed if isinstance(parsed, dict) else None
+            except (ValueError, UnicodeDecodeError):
+                parsed = None
 
         def record(
             resp: SandboxResponse, client: str | None, code: str | None, **kw: Any
@@ -452,7 +621,7 @@ class Sandbox:
             return RequestRecord(
                 now,
                 client,
-                endpoint.name if endpoint else None,
+                name,
                 body_obj,
                 params,
                 resp.status,
@@ -460,8 +629,9 @@ class Sandbox:
                 **kw,
             )
 
-        if endpoint is None:
-            hint = " (paths end with a slash)" if (path + "/") in ENDPOINTS_BY_PATH else ""
+        if name is None:
+            known = {**ENDPOINTS_BY_PATH, **VALIDATION_BY_PATH}
+            hint = " (paths end with a slash)" if (path + "/") in known else ""
             resp = self._error(404, "not_found", f"No API endpoint at {path}{hint}", now)
             return resp, record(resp, None, "not_found")
         if method != "POST":
@@ -480,10 +650,11 @@ class Sandbox:
             return resp, record(resp, tok.client_key if tok else None, "access_token_invalid")
         client_key = tok.client_key
         client = self._clients.get(client_key)
+        family: QuotaFamily = (endpoint or task_endpoint).quota_family  # type: ignore[union-attr]
         if (
             client is None
             or not client.approved
-            or (endpoint.quota_family == "social" and not client.followers_scope)
+            or (family == "social" and not client.followers_scope)
         ):
             resp = self._error(401, "scope_not_authorized", _MESSAGES["scope_not_authorized"], now)
             return resp, record(resp, client_key, "scope_not_authorized")
@@ -492,7 +663,6 @@ class Sandbox:
         if self._rate_limited(st, now):
             resp = self._error(429, "rate_limit_exceeded", _MESSAGES["rate_limit_exceeded"], now)
             return resp, record(resp, client_key, "rate_limit_exceeded")
-        family: QuotaFamily = endpoint.quota_family
         quota = self.config.daily_quota[family]
         if st.today[family] >= quota:
             code = self.config.quota_error_code
@@ -500,13 +670,25 @@ class Sandbox:
             resp = self._error(429, code, message, now)
             return resp, record(resp, client_key, code)
 
+        if task_endpoint is not None:
+            from ._compliance import handle_task
+
+            resp, code, fault, body_obj = handle_task(
+                self, task_endpoint, client_key, headers, raw, body_obj, now
+            )
+            counted = resp.status == 200 or resp.status >= 500
+            if counted:
+                st.today[family] += 1
+                st.spent[task_endpoint.name] += 1
+            return resp, record(resp, client_key, code, fault=fault, counted=counted)
+        assert endpoint is not None
+
         if body_obj is None:
             what = "not valid JSON" if parsed is None else "not a JSON object"
             resp = self._error(400, "invalid_params", f"The request body is {what}", now)
             return resp, record(resp, client_key, "invalid_params")
 
         ctx = Ctx(self, endpoint, client_key, body_obj, params, now)
-        fault: str | None = None
         try:
             data = HANDLERS[endpoint.name](ctx)
             log_id = self._log_id(now)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,10 @@ _MIX_K = 0x5BD1E995
 _COMMENT_BITS = 11  # comments materialised per video: at most 2**11
 MAX_COMMENTS_PER_VIDEO = 1100  # top-level comments kept per video (the API shows the top 1,000)
 MAX_REPLIES_PER_COMMENT = 1000
+COUNT_FIELDS = ("view_count", "like_count", "comment_count", "share_count", "favorites_count")
+_SALT_REMOVE_VIDEO = 0x5EED0001
+_SALT_REMOVE_COMMENT = 0x5EED0002
+_SALT_GROWTH = 0x5EED0003
 
 REGIONS: tuple[str, ...] = tuple(sorted(REGION_CODES))
 REGION_INDEX: dict[str, int] = {code: i for i, code in enumerate(REGIONS)}
@@ -48,6 +53,17 @@ def _mix32(x: int) -> int:
 def _unmix32(x: int) -> int:
     x ^= x >> 16
     return ((x * _MIX_CINV) & _M32) ^ _MIX_K
+
+
+def _unit(ids: npt.NDArray[np.int64], salt: int) -> npt.NDArray[np.float64]:
+    """A uniform number in [0, 1) per id, from a hash of the id (splitmix64's finaliser)."""
+    with np.errstate(over="ignore"):
+        x = ids.astype(np.uint64) ^ np.uint64(salt)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    result: npt.NDArray[np.float64] = (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    return result
 
 
 def _day_start(day: dt.date) -> int:
@@ -110,9 +126,48 @@ class Corpus:
         return cls(config or SandboxConfig())
 
     def _build_users(self) -> None:
-        n = self.config.users
-        rng = _rng(self.seed, 1)
-        self.n_users = n
+        # The accounts that post the videos come first, drawn exactly as they always were (the
+        # corpus at the epoch must not change); the audience (accounts that only follow) is drawn
+        # from a stream of its own and appended.
+        creators = self._make_accounts(_rng(self.seed, 1), self.config.users, 0, celebrities=True)
+        audience = self._make_accounts(
+            _rng(self.seed, 9), self.config.audience, self.config.users, celebrities=False
+        )
+        self.n_creators = self.config.users
+        self.n_users = self.n_creators + self.config.audience
+        names: list[str] = creators.pop("usernames")
+        seen = set(names)  # the creators' names are unique; the audience's never repeat them
+        for name in audience.pop("usernames"):
+            base, suffix = name, 1
+            while name in seen:
+                name = f"{base}{suffix}"
+                suffix += 1
+            seen.add(name)
+            names.append(name)
+        self.usernames: list[str] = names
+        self.user_index: dict[str, int] = {u: i for i, u in enumerate(names)}
+        self.display_names: list[str] = creators.pop("display_names") + audience.pop(
+            "display_names"
+        )
+        cols = {k: np.concatenate([creators[k], audience[k]]) for k in creators}
+        self.bio_idx: I32 = cols["bio_idx"].astype(np.int32)
+        self.user_region: I32 = cols["user_region"].astype(np.int32)
+        self.follower_count: I64 = cols["follower_count"].astype(np.int64)
+        self.following_count: I64 = cols["following_count"].astype(np.int64)
+        self.is_verified: B = cols["is_verified"].astype(bool)
+        self.is_private: B = cols["is_private"].astype(bool)
+        self.liked_public: B = cols["liked_public"].astype(bool)
+        self.following_public: B = cols["following_public"].astype(bool)
+        self.reposts_public: B = cols["reposts_public"].astype(bool)
+        self.has_bio_url: B = cols["has_bio_url"].astype(bool)
+        self.user_created: I64 = cols["user_created"].astype(np.int64)
+        self.public_accounts: I64 = np.flatnonzero(~self.is_private).astype(np.int64)
+
+    @staticmethod
+    def _make_accounts(
+        rng: np.random.Generator, n: int, offset: int, *, celebrities: bool
+    ) -> dict[str, Any]:
+        """``n`` accounts from ``rng`` (the draws of the creators' stream must never change)."""
         names: list[str] = []
         seen: set[str] = set()
         pattern = rng.integers(0, 7, size=n)
@@ -126,7 +181,7 @@ class Corpus:
             elif p == 1:
                 name = f"{word}_{first}{k % 1000}"
             elif p == 2:
-                name = f"user{k:06d}{i:05d}"
+                name = f"user{k:06d}{i + offset:05d}"
             elif p == 3:
                 name = f"its__{first}__{k % 100}"
             elif p == 4:
@@ -141,19 +196,16 @@ class Corpus:
                 suffix += 1
             seen.add(name)
             names.append(name)
-        self.usernames: list[str] = names
-        self.user_index: dict[str, int] = {u: i for i, u in enumerate(names)}
-
         deco = rng.integers(0, len(V.DISPLAY_DECOR), size=n)
         intl = rng.random(n) < 0.15
         intl_i = rng.integers(0, len(V.DISPLAY_NAMES_INTL), size=n)
-        self.display_names: list[str] = [
+        display_names = [
             V.DISPLAY_NAMES_INTL[intl_i[i]]
             if intl[i]
             else f"{V.DISPLAY_DECOR[deco[i]]}{V.FIRST[a[i]].title()} {V.WORDS[b[i]]}"
             for i in range(n)
         ]
-        self.bio_idx: I32 = rng.integers(0, len(V.BIOS), size=n).astype(np.int32)
+        bio_idx = rng.integers(0, len(V.BIOS), size=n).astype(np.int32)
         region_p = np.full(len(REGIONS), 0.0)
         rest = 1.0 - sum(V.REGION_WEIGHTS.values())
         others = [r for r in REGIONS if r not in V.REGION_WEIGHTS]
@@ -161,26 +213,34 @@ class Corpus:
             region_p[REGION_INDEX[r]] = rest / len(others)
         for r, w in V.REGION_WEIGHTS.items():
             region_p[REGION_INDEX[r]] = w
-        self.user_region: I32 = rng.choice(
-            len(REGIONS), size=n, p=region_p / region_p.sum()
-        ).astype(np.int32)
+        user_region = rng.choice(len(REGIONS), size=n, p=region_p / region_p.sum()).astype(np.int32)
         # heavy-tailed follower counts; a few celebrities with millions
         followers = np.floor(rng.pareto(1.1, size=n) * 150).astype(np.int64)
-        celeb = rng.choice(n, size=max(3, n // 500), replace=False)
-        followers[celeb] = rng.integers(6_000, 5_000_000, size=celeb.size)
-        self.follower_count: I64 = followers
-        self.following_count: I64 = np.minimum(
-            np.floor(rng.pareto(1.5, size=n) * 80), 9_999
-        ).astype(np.int64)
-        self.is_verified: B = (rng.random(n) < 0.01) | (followers > 1_000_000)
-        self.is_private: B = (rng.random(n) < 0.06) & ~self.is_verified
-        self.liked_public: B = (rng.random(n) < 0.12) & ~self.is_private
-        self.following_public: B = (rng.random(n) < 0.35) & ~self.is_private
-        self.reposts_public: B = (rng.random(n) < 0.40) & ~self.is_private
-        self.has_bio_url: B = rng.random(n) < 0.1
-        self.user_created: I64 = rng.integers(
-            _day_start(dt.date(2018, 1, 1)), _day_start(dt.date(2023, 12, 1)), size=n
-        )
+        if celebrities:
+            celeb = rng.choice(n, size=max(3, n // 500), replace=False)
+            followers[celeb] = rng.integers(6_000, 5_000_000, size=celeb.size)
+        else:
+            followers = np.minimum(followers, 2_000)  # the audience has no celebrities
+        following_count = np.minimum(np.floor(rng.pareto(1.5, size=n) * 80), 9_999).astype(np.int64)
+        is_verified = (rng.random(n) < 0.01) | (followers > 1_000_000)
+        is_private = (rng.random(n) < 0.06) & ~is_verified
+        return {
+            "usernames": names,
+            "display_names": display_names,
+            "bio_idx": bio_idx,
+            "user_region": user_region,
+            "follower_count": followers,
+            "following_count": following_count,
+            "is_verified": is_verified,
+            "is_private": is_private,
+            "liked_public": (rng.random(n) < 0.12) & ~is_private,
+            "following_public": (rng.random(n) < 0.35) & ~is_private,
+            "reposts_public": (rng.random(n) < 0.40) & ~is_private,
+            "has_bio_url": rng.random(n) < 0.1,
+            "user_created": rng.integers(
+                _day_start(dt.date(2018, 1, 1)), _day_start(dt.date(2023, 12, 1)), size=n
+            ),
+        }
 
     def _build_videos(self) -> None:
         cfg = self.config
@@ -200,9 +260,9 @@ class Corpus:
         self.id_hi: I64 = self.ids >> 32
 
         rng = _rng(self.seed, 3)
-        weights = 1.0 / np.arange(1, self.n_users + 1) ** 0.9
+        weights = 1.0 / np.arange(1, self.n_creators + 1) ** 0.9
         weights = rng.permutation(weights)
-        self.author: I32 = rng.choice(self.n_users, size=n, p=weights / weights.sum()).astype(
+        self.author: I32 = rng.choice(self.n_creators, size=n, p=weights / weights.sum()).astype(
             np.int32
         )
         self.region: I32 = self.user_region[self.author]
@@ -346,7 +406,7 @@ class Corpus:
             rng.random(n) < 0.08, rng.integers(0, len(V.STICKERS), size=n), -1
         ).astype(np.int32)
         self.mention: I32 = np.where(
-            rng.random(n) < 0.05, rng.integers(0, self.n_users, size=n), -1
+            rng.random(n) < 0.05, rng.integers(0, self.n_creators, size=n), -1
         ).astype(np.int32)
         election = topic_names.index("election")
         self.election_label: B = (self.topic == election) & (rng.random(n) < 0.6)
@@ -361,14 +421,20 @@ class Corpus:
         self.author_ptr: I64 = np.searchsorted(
             self.author[self.by_author], np.arange(self.n_users + 1)
         ).astype(np.int64)
-        self.video_count: I64 = np.diff(self.author_ptr) + np.floor(
-            _rng(self.seed, 6).pareto(1.3, size=self.n_users) * 5
-        ).astype(np.int64)
+        extra = np.concatenate(
+            [
+                _rng(self.seed, 6).pareto(1.3, size=self.n_creators),
+                _rng(self.seed, 10).pareto(1.3, size=self.n_users - self.n_creators),
+            ]
+        )
+        self.video_count: I64 = np.diff(self.author_ptr) + np.floor(extra * 5).astype(np.int64)
         likes_by_author = np.bincount(
             self.author, weights=self.like_count.astype(np.float64), minlength=self.n_users
         )
         self.likes_total: I64 = likes_by_author.astype(np.int64)
         self.video_index_of: dict[int, int] | None = None
+        self._deleted_at: npt.NDArray[np.float64] | None = None  # explicit deletions, unix time
+        self._deleted_comments: dict[int, float] = {}
 
     def _build_playlists(self) -> None:
         rng = _rng(self.seed, 7)
@@ -445,6 +511,69 @@ class Corpus:
             rng.pareto(1.1, size=(total, 5)) * np.array([10, 5, 10, 40, 200])
         ).astype(np.int64)
 
+    # ------------------------------------------------------------------ the corpus over time
+    # The corpus changes with the sandbox clock, counted in whole days since the epoch (the clock's
+    # first reading): at day 0 it is exactly the generated corpus. Each video (and comment) has a
+    # fixed uniform number u from a hash of its id; it is deleted or made private from the first
+    # day d with u > exp(-removal_rate * d), so removals only accumulate, deterministically for a
+    # seed and a day. Counts grow as log(1 + d): deterministic, never shrinking.
+    def gone(self, rows: Sequence[int] | I64, days: int = 0, now: float = -math.inf) -> B:
+        """Which of ``rows`` are not returned any more ``days`` days after the epoch, at ``now``.
+
+        Gone means hidden from the start (deleted or private before the epoch), removed as the
+        days passed (``removal_rate``), or deleted with :meth:`delete` at or before ``now``.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        out: B = self.hidden[rows].copy()
+        rate = self.config.removal_rate
+        if days > 0 and rate > 0 and rows.size:
+            out |= _unit(self.ids[rows], _SALT_REMOVE_VIDEO) > math.exp(-rate * days)
+        if self._deleted_at is not None and rows.size:
+            out |= self._deleted_at[rows] <= now
+        return out
+
+    def comment_gone(self, ids: I64, days: int = 0, now: float = -math.inf) -> B:
+        """Which comment (or reply) ``ids`` are gone ``days`` days after the epoch, at ``now``."""
+        ids = np.asarray(ids, dtype=np.int64)
+        out: B = np.zeros(ids.size, dtype=bool)
+        rate = self.config.removal_rate
+        if days > 0 and rate > 0 and ids.size:
+            out |= _unit(ids, _SALT_REMOVE_COMMENT) > math.exp(-rate * days)
+        if self._deleted_comments and ids.size:
+            out |= np.array(
+                [self._deleted_comments.get(int(c), math.inf) <= now for c in ids.tolist()],
+                dtype=bool,
+            )
+        return out
+
+    def delete(self, rows: Sequence[int] | I64, now: float) -> None:
+        """Delete the videos at ``rows`` from ``now`` on (tests: compliance, refresh)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self._deleted_at is None:
+            self._deleted_at = np.full(self.n_videos, math.inf)
+        self._deleted_at[rows] = np.minimum(self._deleted_at[rows], now)
+
+    def delete_comments(self, ids: Iterable[int], now: float) -> None:
+        """Delete the comments (or replies) ``ids`` from ``now`` on."""
+        for c in ids:
+            self._deleted_comments[int(c)] = min(self._deleted_comments.get(int(c), math.inf), now)
+
+    def counts_at(self, rows: Sequence[int] | I64, days: int) -> dict[str, I64]:
+        """View, like, comment, share and favorites counts of ``rows`` ``days`` days after the
+        epoch: the generated counts at day 0, then growing (never shrinking) with each day."""
+        rows = np.asarray(rows, dtype=np.int64)
+        base = {name: getattr(self, name)[rows] for name in COUNT_FIELDS}
+        growth = self.config.count_growth * math.log1p(max(days, 0))
+        if growth <= 0 or rows.size == 0:
+            return base
+        rate = 0.01 + 0.19 * _unit(self.ids[rows], _SALT_GROWTH)
+        out: dict[str, I64] = {}
+        for name, arr in base.items():
+            floor = 10.0 if name == "view_count" else 1.0  # views grow every day, even from 0
+            inc = np.floor((arr.astype(np.float64) * rate + floor) * growth).astype(np.int64)
+            out[name] = arr + inc
+        return out
+
     # ------------------------------------------------------------------ video lookups
     def row_of_id(self, video_id: int) -> int | None:
         """The row of a video id, or None."""
@@ -488,8 +617,12 @@ class Corpus:
         *,
         missing_counts: bool = False,
         nul_usernames: bool = False,
+        days: int = 0,
     ) -> list[dict[str, Any]]:
-        """Videos at ``rows`` as the API renders them: only ``fields``, absent values omitted."""
+        """Videos at ``rows`` as the API renders them: only ``fields``, absent values omitted.
+
+        ``days``: days passed since the epoch (counts grow with them, see :meth:`counts_at`).
+        """
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
             return []
@@ -505,6 +638,12 @@ class Corpus:
             "favorites_count": self.favorites_count,
             "video_duration": self.duration,
         }
+        if days > 0 and want.intersection(COUNT_FIELDS):
+            grown = self.counts_at(rows, days)
+            for name in COUNT_FIELDS:
+                del simple[name]
+                if name in want:
+                    cols[name] = grown[name].tolist()
         for name, arr in simple.items():
             if name in want:
                 cols[name] = arr[rows].tolist()
@@ -664,12 +803,17 @@ class Corpus:
     def _make_follow_list(self, user: int, kind: int) -> TimedList:
         rng = _rng(self.seed, 22 + kind, user)
         total = int(self.follower_count[user] if kind == 0 else self.following_count[user])
-        k = min(total, FOLLOWERS_CAP, self.n_users - 1)
+        # only public accounts are listed (SPEC §3.7), at most about FOLLOWERS_CAP of them
+        pool = self.public_accounts
+        me = int(np.searchsorted(pool, user))
+        in_pool = me < pool.size and int(pool[me]) == user
+        k = min(total, FOLLOWERS_CAP, pool.size - int(in_pool))
         if k <= 0:
             return TimedList(np.array([], dtype=np.int64), np.array([], dtype=np.int64))
-        others = rng.choice(self.n_users - 1, size=k, replace=False)
-        others = others + (others >= user)  # never the user themself
-        others = others[~self.is_private[others]]
+        pick = rng.choice(pool.size - int(in_pool), size=k, replace=False)
+        if in_pool:
+            pick = pick + (pick >= me)  # never the user themself
+        others = pool[pick]
         lo = int(self.user_created[user])
         hi = self.time_range[1]
         stamps = np.unique(rng.integers(lo, hi, size=others.size))
@@ -839,7 +983,8 @@ class Corpus:
             seed: sampling seed.
             kind: ``"public"`` (user info works, has videos), ``"private"`` (user info refused),
                 ``"liked_public"``, ``"following_public"``, ``"reposts_public"``,
-                ``"many_followers"`` (more than 5,000 followers) or ``"any"``.
+                ``"many_followers"`` (more than 5,000 followers) or ``"any"``. Picks come from
+                the accounts that post videos (``n_users``), never from the audience.
         """
         has_videos = np.diff(self.author_ptr) > 0
         masks = {
@@ -853,7 +998,7 @@ class Corpus:
         }
         if kind not in masks:
             raise ValueError(f"unknown kind {kind!r}; choose one of {sorted(masks)}")
-        pool = np.flatnonzero(masks[kind])
+        pool = np.flatnonzero(masks[kind][: self.n_creators])
         rng = np.random.default_rng(seed)
         chosen = rng.choice(pool, size=min(n, pool.size), replace=False)
         return [self.usernames[i] for i in chosen]

@@ -56,7 +56,9 @@ class Ctx:
         self, *, later_page: bool = False, search_id: str | None = None, paginated: bool = True
     ) -> None:
         """Call once the request is valid: draw (or take the scripted) fault; raise error faults."""
-        self.fault = self.sandbox._next_fault(self, later_page=later_page, paginated=paginated)
+        self.fault = self.sandbox._next_fault(
+            self.endpoint.name, self.client_key, later_page=later_page, paginated=paginated
+        )
         if self.fault is None:
             return
         kind = self.fault
@@ -69,7 +71,20 @@ class Ctx:
             raise invalid("Invalid count or cursor")
         if kind in ("internal_error", "gateway_timeout", "rate_limit"):
             self.applied.append(kind)
-            self.sandbox._raise_fault(self, kind)
+            self.sandbox._raise_fault(self.now, kind)
+
+    @property
+    def days(self) -> int:
+        """Whole days passed on the sandbox clock since the epoch (the corpus changes with them)."""
+        return self.sandbox.days_passed(self.now)
+
+    def gone(self, rows: I64) -> npt.NDArray[np.bool_]:
+        """Which of the video ``rows`` no endpoint returns any more (deleted or private)."""
+        return self.sandbox.corpus.gone(rows, self.days, self.now)
+
+    def visible(self, rows: I64) -> I64:
+        """``rows`` without the gone ones (order kept)."""
+        return rows[~self.gone(rows)]
 
     def take(self, kind: str) -> bool:
         """Whether the data fault ``kind`` applies to this answer (and record it as applied)."""
@@ -144,8 +159,10 @@ def video_query(ctx: Ctx) -> dict[str, Any]:
 
     if is_random:
         ctx.validated(paginated=False)
-        rows = evaluate(sb.corpus, query, start, end, ctx.now - sb.config.index_lag_hours * 3600)
-        rows = rows[~sb.corpus.hidden[rows]]
+        rows = evaluate(
+            sb.corpus, query, start, end, ctx.now - sb.config.index_lag_hours * 3600, ctx.days
+        )
+        rows = ctx.visible(rows)
         pick = sb._random_rows(rows, max_count)
         videos = _videos(ctx, pick, fields)
         return {"videos": videos, "cursor": len(videos), "has_more": False}
@@ -163,7 +180,9 @@ def video_query(ctx: Ctx) -> dict[str, Any]:
         raise invalid("Invalid count or cursor")
     ctx.validated(later_page=search_id is not None, search_id=search_id)
     if state is None:
-        rows = evaluate(sb.corpus, query, start, end, ctx.now - sb.config.index_lag_hours * 3600)
+        rows = evaluate(
+            sb.corpus, query, start, end, ctx.now - sb.config.index_lag_hours * 3600, ctx.days
+        )
         if rows.size == 0:
             return {"videos": [], "cursor": 0, "has_more": False}
         state = sb._store_search(rows, ctx.client_key, fingerprint, ctx.now)
@@ -172,7 +191,7 @@ def video_query(ctx: Ctx) -> dict[str, Any]:
     page = state.rows[cursor : cursor + max_count]
     has_more = cursor + max_count < state.size
     next_cursor = cursor + max_count if has_more else state.size
-    visible = page[~sb.corpus.hidden[page]]
+    visible = ctx.visible(page)
     if has_more and ctx.take("empty_page"):
         visible = visible[:0]
     return {
@@ -186,7 +205,9 @@ def video_query(ctx: Ctx) -> dict[str, Any]:
 def _videos(ctx: Ctx, rows: I64, fields: list[str]) -> list[dict[str, Any]]:
     missing = ctx.take("missing_counts")
     nul = ctx.take("nul_usernames")
-    return ctx.sandbox.corpus.video_records(rows, fields, missing_counts=missing, nul_usernames=nul)
+    return ctx.sandbox.corpus.video_records(
+        rows, fields, missing_counts=missing, nul_usernames=nul, days=ctx.days
+    )
 
 
 # ---------------------------------------------------------------------------------------- users
@@ -202,8 +223,15 @@ def user_info(ctx: Ctx) -> dict[str, Any]:
 def _timed_page(ctx: Ctx, items: TimedList) -> tuple[I64, int, bool]:
     """A timestamp-cursor page: items with timestamp <= cursor, newest first."""
     max_count = _count(ctx)
-    cursor = as_int(ctx.body, "cursor", default=int(ctx.now), minimum=0)
+    cursor = as_int(ctx.body, "cursor", default=0, minimum=0)
     assert cursor is not None
+    if cursor == 0:
+        # SPEC §11 "Timestamp cursor 0 or absent": 0 means "now", like a missing cursor (the docs'
+        # default is "the time this request was made"). Evidence: researchtikpy 0.2.2 starts every
+        # followers / following / liked list at `cursor: 0`, and its tests against the real service
+        # expect data on that first page (tests/test_get_followers.py: more than 70 followers on
+        # page 1, more than 400 over 6 pages), so the service cannot read 0 as "before 1970".
+        cursor = int(ctx.now)
     ctx.validated()
     start = int(np.searchsorted(-items.timestamps, -cursor, side="left"))
     page = np.arange(start, min(start + max_count, items.items.size))
@@ -226,7 +254,7 @@ def liked_videos(ctx: Ctx) -> dict[str, Any]:
     liked = corpus.liked(user)
     page, cursor, has_more = _timed_page(ctx, liked)
     return {
-        "user_liked_videos": _videos(ctx, liked.items[page], fields),
+        "user_liked_videos": _videos(ctx, ctx.visible(liked.items[page]), fields),
         "cursor": cursor,
         "has_more": has_more,
     }
@@ -264,7 +292,8 @@ def pinned_videos(ctx: Ctx) -> dict[str, Any]:
     fields = _fields(ctx)
     user = _user(ctx)
     ctx.validated(paginated=False)
-    return {"pinned_videos_list": _videos(ctx, ctx.sandbox.corpus.pinned(user), fields)}
+    pinned = ctx.visible(ctx.sandbox.corpus.pinned(user))
+    return {"pinned_videos_list": _videos(ctx, pinned, fields)}
 
 
 def _index_page(ctx: Ctx, total: int, default: int | None = None) -> tuple[int, int, int, bool]:
@@ -288,7 +317,7 @@ def reposted_videos(ctx: Ctx) -> dict[str, Any]:
         raise _private_list(corpus.usernames[user], "reposted videos")
     rows = corpus.reposted(user)
     start, stop, cursor, has_more = _index_page(ctx, rows.size)
-    page = rows[start:stop]
+    page = ctx.visible(rows[start:stop])
     if has_more and ctx.take("empty_page"):
         page = page[:0]
     return {"reposted_videos": _videos(ctx, page, fields), "cursor": cursor, "has_more": has_more}
@@ -311,24 +340,29 @@ def comments(ctx: Ctx) -> dict[str, Any]:
     max_count = _count(ctx)
     cursor = as_int(ctx.body, "cursor", default=0, minimum=0)
     assert cursor is not None
-    if cursor + max_count > COMMENTS_CAP:
+    # SPEC §11 "Comments cap": only the top 1,000 comments are served. A page that would cross the
+    # cap is served trimmed to it and says `has_more: false`, so the cursors the sandbox hands out
+    # are always accepted (with max_count=30: ..., cursor 960 -> 990, then 990 -> 1000, done). Only
+    # a cursor at or past the cap, which the sandbox never hands out, is refused.
+    if cursor >= COMMENTS_CAP:
         raise invalid(
             f"Invalid count or cursor: only the top {COMMENTS_CAP} comments can be returned, "
-            f"so cursor + max_count must be at most {COMMENTS_CAP} (got {cursor} + {max_count})"
+            f"so cursor must be below {COMMENTS_CAP} (got {cursor})"
         )
     target: Comments | None = None
     if has_video:
         vid = as_int(ctx.body, "video_id", minimum=0)
         assert vid is not None
         row = corpus.row_of_id(vid)
-        if row is not None:
+        if row is not None and not ctx.gone(np.array([row]))[0]:
             target = corpus.comments(row)
     else:
         cid = as_int(ctx.body, "comment_id", minimum=0)
         assert cid is not None
         where = corpus.locate_comment(cid) if cid < 2**63 else None
-        if where is not None:
+        if where is not None and not ctx.gone(np.array([where[0]]))[0]:
             target = corpus.replies(*where)
+            ctx.sandbox.remember_replies(where, target)
     ctx.validated(later_page=cursor > 0)
     total = 0 if target is None else min(target.ids.size, COMMENTS_CAP)
     stop = min(cursor + max_count, total)
@@ -336,7 +370,11 @@ def comments(ctx: Ctx) -> dict[str, Any]:
     next_cursor = cursor + max_count if has_more else max(cursor, total)
     items: list[dict[str, Any]] = []
     if target is not None and not (has_more and ctx.take("empty_page")):
+        # removed comments keep their positions (like removed videos in a video query)
+        removed = corpus.comment_gone(target.ids[cursor:stop], ctx.days, ctx.now)
         for k in range(cursor, stop):
+            if removed[k - cursor]:
+                continue
             rec = {
                 "id": int(target.ids[k]),
                 "video_id": target.video_id,
@@ -363,7 +401,7 @@ def playlist_info(ctx: Ctx) -> dict[str, Any]:
         raise invalid(f"`playlist_id: {pid}` is invalid: cannot find the playlist")
     rows = corpus.playlist_videos[index]
     start, stop, cursor, has_more = _index_page(ctx, rows.size)
-    ids = [int(corpus.ids[r]) for r in rows[start:stop]]
+    ids = [int(corpus.ids[r]) for r in ctx.visible(rows[start:stop])]
     return {
         "playlist_id": pid,
         "playlist_name": corpus.playlist_names[index],

@@ -129,7 +129,7 @@ def parse_query(raw: Any) -> VideoQuery:
     return VideoQuery(groups["and"], groups["or"], groups["not"])
 
 
-def _mask(corpus: Corpus, a: int, b: int, cond: Condition) -> B:
+def _mask(corpus: Corpus, a: int, b: int, cond: Condition, days: int = 0) -> B:
     field, op, values = cond.field_name, cond.operation, cond.field_values
     if field == "create_date":
         ct = corpus.create_time[a:b]
@@ -149,7 +149,10 @@ def _mask(corpus: Corpus, a: int, b: int, cond: Condition) -> B:
                 out |= ct <= de
         return out
     if field in ("view_count", "comment_count"):
-        arr = (corpus.view_count if field == "view_count" else corpus.comment_count)[a:b]
+        if days > 0:  # counts grow with the days passed since the epoch
+            arr = corpus.counts_at(np.arange(a, b), days)[field]
+        else:
+            arr = (corpus.view_count if field == "view_count" else corpus.comment_count)[a:b]
         nums = [int(v) for v in values]
         if op in ("EQ", "IN"):
             return np.isin(arr, nums)
@@ -183,12 +186,18 @@ def _mask(corpus: Corpus, a: int, b: int, cond: Condition) -> B:
 
 
 def evaluate(
-    corpus: Corpus, query: VideoQuery, start: dt.date, end: dt.date, newest: float
+    corpus: Corpus,
+    query: VideoQuery,
+    start: dt.date,
+    end: dt.date,
+    newest: float,
+    days: int = 0,
 ) -> npt.NDArray[np.int64]:
     """Rows of every candidate (hidden ones included) in decreasing id order.
 
     The window is ``[start 00:00:00, end 23:59:59]`` UTC; videos created after ``newest`` (the index
-    lag) are not candidates.
+    lag) are not candidates. ``days``: days passed since the epoch (count conditions see the
+    counts of that day).
     """
     t0 = _day_start(start)
     t1 = min(_day_start(end) + 86_399, int(newest))
@@ -200,14 +209,14 @@ def evaluate(
     for cond in query.and_:
         if not mask.any():
             break
-        mask &= _mask(corpus, a, b, cond)
+        mask &= _mask(corpus, a, b, cond, days)
     if query.or_ and mask.any():
         anyof = np.zeros(b - a, dtype=bool)
         for cond in query.or_:
-            anyof |= _mask(corpus, a, b, cond)
+            anyof |= _mask(corpus, a, b, cond, days)
         mask &= anyof
     for cond in query.not_:
         if not mask.any():
             break
-        mask &= ~_mask(corpus, a, b, cond)
+        mask &= ~_mask(corpus, a, b, cond, days)
     return (a + np.flatnonzero(mask))[::-1].astype(np.int64)

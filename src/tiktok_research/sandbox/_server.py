@@ -1,24 +1,24 @@
-"""The sandbox as a real HTTP server: a starlette app, served by uvicorn."""
+"""The sandbox as a real HTTP server: a starlette app, served by uvicorn.
+
+starlette and uvicorn are imported only when an app or a server is made, so that the in-process
+sandbox (``Client.sandbox()``, tests, notebooks) never loads them.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import ipaddress
 import logging
 import threading
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
 from ._config import SandboxConfig
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from ._core import Sandbox
 
 logger = logging.getLogger("tiktok_research.sandbox")
@@ -26,13 +26,35 @@ logger = logging.getLogger("tiktok_research.sandbox")
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def make_app(sandbox: Sandbox) -> Starlette:
-    """A starlette application answering every path with ``sandbox``."""
+    """A starlette application answering every path with ``sandbox``.
+
+    The admin paths under ``/_sandbox/`` answer loopback clients only (127.0.0.1, ::1); for any
+    other client they are unknown paths, like on the real service.
+    """
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
 
     async def endpoint(request: Request) -> Response:
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
-        answer = sandbox.handle(request.method, request.url.path, request.url.query, headers, body)
+        admin = _is_loopback(request.client.host if request.client else None)
+        answer = sandbox.handle(
+            request.method, request.url.path, request.url.query, headers, body, admin=admin
+        )
         if answer.latency > 0:
             await asyncio.sleep(answer.latency)
         return Response(answer.body, status_code=answer.status, headers=answer.headers)
@@ -61,6 +83,8 @@ def run_server(
         ...     httpx.post(url + "/v2/research/video/query/").status_code
         401
     """
+    import uvicorn
+
     from ._core import Sandbox
 
     sb = sandbox if sandbox is not None else Sandbox()
@@ -71,7 +95,7 @@ def run_server(
     deadline = time.monotonic() + 30
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the sandbox server could not start on {host}:{port}")
+            raise OSError(f"the sandbox server could not start on {host}:{port}")
         time.sleep(0.01)
     bound = server.servers[0].sockets[0].getsockname()[1]
     url_host = f"[{host}]" if ":" in host else host
@@ -82,21 +106,41 @@ def run_server(
         thread.join(timeout=10)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, config: SandboxConfig | None = None) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    config: SandboxConfig | None = None,
+    *,
+    fault_script: list[tuple[str, str | None]] | None = None,
+) -> None:
     """Run a sandbox HTTP server until interrupted (Ctrl-C), printing its base URL.
 
     Args:
         host: interface to bind.
         port: TCP port (0 picks a free one).
         config: sandbox configuration (defaults when None).
+        fault_script: scripted faults, in order: ``(kind, endpoint or None)`` pairs, ``"ok"``
+            for a request without a fault (see :meth:`Sandbox.script_faults`).
+
+    Example:
+        >>> serve(port=0, config=SandboxConfig(n_videos=2_000))  # doctest: +SKIP
+        TikTok Research API sandbox at http://127.0.0.1:54321 (client_key=sandbox, ...)
     """
     from ._core import Sandbox
 
     sandbox = Sandbox(config)
+    for kind, endpoint in fault_script or []:
+        sandbox.script_faults([kind], endpoint=endpoint)
     with run_server(sandbox, host, port) as (url, _):
         logger.info("TikTok Research API sandbox serving at %s", url)
         print(
             f"TikTok Research API sandbox at {url} (client_key=sandbox, client_secret=sandbox)",
+            flush=True,
+        )
+        print(
+            f"sandbox clock: {sandbox.now.isoformat().replace('+00:00', 'Z')}; admin (from this "
+            f"machine only): GET {url}/_sandbox/stats, POST {url}/_sandbox/advance "
+            'with {"days": 1}; Ctrl-C stops',
             flush=True,
         )
         try:
