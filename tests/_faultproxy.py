@@ -34,6 +34,7 @@ whether an ok page (same path, query string and body) was paid twice.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -373,7 +374,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_POST(self) -> None:
@@ -439,10 +440,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _reset(self) -> None:
         """Close the connection with a TCP reset (no FIN, no answer left)."""
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
 
 
 class _Server(ThreadingHTTPServer):

@@ -35,9 +35,8 @@ import polars as pl
 import pytest
 
 import tiktok_research as tr
-from tiktok_research.sandbox import Sandbox, SandboxConfig
-
 from _servers import SandboxServer, cli_env, no_traceback, run_cli, sandbox_server
+from tiktok_research.sandbox import Sandbox, SandboxConfig
 
 N_VIDEOS = 20_000  # the default sandbox corpus (so the CLI's --sandbox holds the same videos)
 QUERY = tr.Q.video_length.isin(["SHORT", "MID", "LONG", "EXTRA_LONG"])
