@@ -99,7 +99,7 @@ def clean() -> Clean:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SandboxServer]:
-    with sandbox_server("--n-videos", str(N_VIDEOS)) as srv:
+    with sandbox_server("--n-videos", str(N_VIDEOS), "--daily-quota", "1000000") as srv:
         yield srv
 
 
