@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -105,7 +106,13 @@ def sandbox_server(*args: str, timeout: float = 60.0) -> Iterator[SandboxServer]
 
 
 def cli_env(base_url: str | None = None, **extra: str) -> dict[str, str]:
-    """Environment of a CLI process: sandbox credentials, a base URL, the test's cache folder."""
+    """Environment of a CLI process: sandbox credentials, a base URL, the test's cache folder.
+
+    The quota ledger goes to ``$TIKTOK_RESEARCH_CACHE_DIR`` (set per test by conftest), or to a new
+    temporary folder when there is none (module-scoped fixtures run before conftest's), never to
+    the user's real cache.
+    """
+    cache = os.environ.get("TIKTOK_RESEARCH_CACHE_DIR") or tempfile.mkdtemp(prefix="attack-cache-")
     env = {
         **os.environ,
         "TIKTOK_CLIENT_KEY": "sandbox",
@@ -113,6 +120,7 @@ def cli_env(base_url: str | None = None, **extra: str) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         "NO_COLOR": "1",
         "COLUMNS": "200",
+        "TIKTOK_RESEARCH_CACHE_DIR": cache,
     }
     if base_url is not None:
         env["TIKTOK_RESEARCH_BASE_URL"] = base_url

@@ -25,7 +25,7 @@ import pytest
 
 import tiktok_research as tr
 from _faultproxy import FaultProxy
-from _servers import SandboxServer, cli_env, no_traceback, sandbox_server, start_cli
+from _servers import cli_env, no_traceback, sandbox_server, start_cli
 from tiktok_research.sandbox import Sandbox, SandboxConfig
 
 N_VIDEOS = 40_000
