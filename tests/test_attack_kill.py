@@ -71,7 +71,7 @@ def test_kill_9_at_random_moments_loses_nothing_and_pays_only_what_was_in_flight
                 in_flight.append(sum(1 for e in ledger.data() if e.status is None))
                 proc.send_signal(signal.SIGKILL)
             finally:
-                proc.wait(timeout=30)
+                proc.communicate(timeout=30)  # reaps it and closes its pipes
             assert proc.returncode == -signal.SIGKILL, "the collection ended before the kill"
             assert not out.exists()
         done = run_cli(args, env)
