@@ -45,7 +45,9 @@ def _windows(sb: Sandbox, since: int = 0) -> set[tuple[str, str]]:
     }
 
 
-def recording_client(sb: Sandbox, plan: FaultPlan | None = None, **kw: Any) -> tr.Client:
+def recording_client(
+    sb: Sandbox, plan: FaultPlan | None = None, **kw: Any
+) -> tuple[tr.Client, FaultTransport]:
     """A client of ``sb`` through a FaultTransport that sees every page (and can inject faults)."""
     transport = FaultTransport(sb.transport(), plan)
     kw.setdefault("sleep", lambda s: None)
@@ -58,8 +60,7 @@ def recording_client(sb: Sandbox, plan: FaultPlan | None = None, **kw: Any) -> t
         ledger=False,
         **kw,
     )
-    client.__dict__["_test_transport"] = transport
-    return client
+    return client, transport
 
 
 @dataclass
@@ -153,12 +154,12 @@ def test_twenty_seeded_5xx_storms_refetch_nothing_beyond_one_day_overlaps() -> N
     for seed in range(20):
         faults = FaultConfig(seed=seed, internal_error=0.05, gateway_timeout=0.02)
         sb = Sandbox(SandboxConfig(n_videos=N_VIDEOS, faults=faults))
-        client = recording_client(sb)
+        client, transport = recording_client(sb)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             got = tr.fetch_videos(QUERY, start, end, fields=fields, client=client, progress=False)
         assert got.report.complete and got.select(clean.table.columns).equals(clean.table)
-        ledger = client.__dict__["_test_transport"].ledger
+        ledger = transport.ledger
         extra = len(_windows(sb)) - len(clean.windows)
         again_total += ledger.rows_delivered_again()
         allowed_total += extra * clean.day_rows
@@ -224,7 +225,7 @@ def test_an_outage_does_not_fragment_windows(
         tr.fetch_videos(
             QUERY,
             *RANGE,
-            client=recording_client(sb, plan, max_requests=10),
+            client=recording_client(sb, plan, max_requests=10)[0],
             archive=tmp_path,
             progress=False,
         )
@@ -233,7 +234,7 @@ def test_an_outage_does_not_fragment_windows(
             plan.outage_token = kind
         else:
             plan.outage = kind
-        client = recording_client(sb, plan)
+        client = recording_client(sb, plan)[0]
         try:
             during = tr.fetch_videos(QUERY, *RANGE, client=client, archive=tmp_path, progress=False)
             assert not during.report.complete
@@ -244,7 +245,7 @@ def test_an_outage_does_not_fragment_windows(
         paid_during = _spent(sb) - first
         plan.outage = plan.outage_token = None
         after = tr.fetch_videos(
-            QUERY, *RANGE, client=recording_client(sb, plan), archive=tmp_path, progress=False
+            QUERY, *RANGE, client=recording_client(sb, plan)[0], archive=tmp_path, progress=False
         )
     assert after.report.complete and after.equals(three_windows.table)
     assert _windows(sb) == three_windows.windows, (
