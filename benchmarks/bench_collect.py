@@ -1,8 +1,9 @@
 """Collection speed and memory against the sandbox over real HTTP (issue 5).
 
-    python benchmarks/bench_collect.py                 # both parts
+    python benchmarks/bench_collect.py                 # all three parts
     python benchmarks/bench_collect.py --only speed    # fan-out and 90-day query, with baselines
     python benchmarks/bench_collect.py --only memory   # 130k, 250k, 500k videos into a dataset
+    python benchmarks/bench_collect.py --only storm    # requests paid per page held, in a storm
 
 Speed: the sandbox runs as a separate process (`tiktok-research sandbox serve`) with 300 ms of
 latency per answer; the client's limiter allows 10 requests/s. Figures:
@@ -14,6 +15,13 @@ latency per answer; the client's limiter allows 10 requests/s. Figures:
 Memory: `collect_videos` writes 100,000 and then 500,000 videos into a Parquet dataset with the raw
 archive, each in a fresh process against a sandbox in another process; the peak RSS of the
 collecting process (VmHWM) is reported for each, to show that it does not grow with the collection.
+
+Storm (issue 9): a 90-day video query plus the comments of 30 videos, through the seeded fault
+proxy of the test suite (`tests/_faultproxy.py`) in front of `sandbox serve`: 5% HTTP 500, 2% HTML
+504, 1% 429, 1% connection reset mid-answer, 1% truncated 200 body, 1% stall longer than the
+client's 2 s timeout. Figure: requests paid (received by the proxy) per page held (the ok pages a
+fault-free run needs, counted through the same proxy), next to its target, 1.00 plus the failed
+requests per page held; the excess is what was paid for twice. Per seed, and over all seeds.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from pathlib import Path
 
 LATENCY = 0.3
 LIMIT = 10.0
+TESTS = Path(__file__).resolve().parents[1] / "tests"
 
 
 def start_sandbox(*args: str) -> tuple[subprocess.Popen[str], str]:
@@ -169,17 +178,106 @@ def memory() -> dict[str, float]:
         proc.wait(timeout=10)
 
 
+def storm(seeds: tuple[int, ...] = (1, 2, 3, 4, 5)) -> dict[str, float]:
+    import dataclasses
+    import warnings
+
+    import tiktok_research as tr
+    from tiktok_research.sandbox import Sandbox, SandboxConfig
+
+    sys.path.insert(0, str(TESTS))
+    from _faultproxy import DEFAULT_STORM, FaultPlan, FaultProxy
+
+    n_videos = 40_000
+    query = tr.Q.hashtag_name.isin(["fyp", "foryou", "viral"])
+    start, end = "20240101", "20240330"
+    ids = Sandbox(SandboxConfig(n_videos=n_videos)).corpus.video_ids_with_comments(30)
+    retry = tr.RetryPolicy(
+        initial_delay=0.01, max_delay=0.05, jitter=0.0, rate_limit_delay=0.01, transient_delay=0.01
+    )
+
+    paths = {"videos": "/v2/research/video/query/", "comments": "/v2/research/video/comment/list/"}
+
+    def run(url: str, plan: FaultPlan) -> tuple[dict[str, tuple[int, int, int]], bool]:
+        """Per part: (requests received, ok pages, failed requests); and whether complete."""
+        with (
+            FaultProxy(url, plan, stall_seconds=4.0) as proxy,
+            tempfile.TemporaryDirectory() as tmp,
+        ):
+            client = tr.Client(
+                "sandbox", "sandbox", base_url=proxy.url, qps=None, timeout=2.0, retry=retry,
+                ledger=False,
+            )  # fmt: skip
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                v = tr.fetch_videos(query, start, end, client=client, archive=tmp, progress=False)
+                c = tr.fetch_comments(ids, client=client, archive=tmp, progress=False)
+            client.close()
+        led = proxy.ledger
+        figures = {
+            part: (led.received(p), led.ok_pages(p), sum(led.faults(p).values()))
+            for part, p in paths.items()
+        }
+        return figures, v.report.complete and c.report.complete
+
+    # the daily quota would stop the runs after ~1,000 requests: lift it
+    proc, url = start_sandbox("--n-videos", str(n_videos), "--daily-quota", "1000000")
+    out: dict[str, float] = {}
+    try:
+        calm, _ = run(url, FaultPlan())
+        held = {part: f[1] for part, f in calm.items()}
+        print(
+            f"storm: a fault-free run holds {held['videos']} video pages (90-day query) and "
+            f"{held['comments']} comment pages (30 videos)"
+        )
+        totals = {part: [0, 0] for part in (*paths, "all")}  # paid, failed
+        for seed in seeds:
+            figures, complete = run(url, FaultPlan(dataclasses.replace(DEFAULT_STORM, seed=seed)))
+            paid_all, ok_all, failed_all = (sum(f[i] for f in figures.values()) for i in range(3))
+            figures["all"] = (paid_all, ok_all, failed_all)
+            held["all"] = held["videos"] + held["comments"]
+            line = []
+            for part, (paid, _ok, failed) in figures.items():
+                totals[part][0] += paid
+                totals[part][1] += failed
+                h = held[part]
+                line.append(
+                    f"{part} {paid / h:.3f} (target {1 + failed / h:.3f}, "
+                    f"{paid - h - failed:+d} paid twice)"
+                )
+            print(
+                f"  seed {seed}: paid per page held: " + "; ".join(line) + f"; complete={complete}"
+            )
+        runs = len(seeds)
+        for part, (paid, failed) in totals.items():
+            h = held[part] * runs
+            ratio, target = paid / h, 1 + failed / h
+            print(
+                f"storm, {part}, {runs} seeds: {ratio:.3f} requests paid per page held; target "
+                f"{target:.3f} (1.00 + failed requests); excess {ratio - target:.3f} per page "
+                f"({paid - h - failed} requests paid twice in all)"
+            )
+            out[f"storm_{part}_paid_per_page"] = ratio
+            out[f"storm_{part}_target"] = target
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", choices=("speed", "memory"))
+    parser.add_argument("--only", choices=("speed", "memory", "storm"))
     args = parser.parse_args()
     os.environ.setdefault("TIKTOK_RESEARCH_CACHE_DIR", tempfile.mkdtemp())
     if args.only in (None, "speed"):
         speed()
     if args.only in (None, "memory"):
         memory()
+    if args.only in (None, "storm"):
+        storm()
     _ = resource
 
 

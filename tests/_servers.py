@@ -1,0 +1,167 @@
+"""Processes for the attack tests: ``tiktok-research sandbox serve`` and the command line.
+
+Everything runs as a subprocess through the public command (``python -m tiktok_research.cli``, the
+same code as the ``tiktok-research`` script), on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import httpx
+
+CLI = [sys.executable, "-m", "tiktok_research.cli"]
+_URL = re.compile(r"http://127\.0\.0\.1:\d+")
+FORM = {"client_key": "sandbox", "client_secret": "sandbox", "grant_type": "client_credentials"}
+
+
+class SandboxServer:
+    """A running ``tiktok-research sandbox serve`` process.
+
+    Attributes:
+        url: Its base URL, e.g. ``http://127.0.0.1:41234``.
+        proc: The process.
+        output: Lines it printed so far (stdout and stderr).
+    """
+
+    def __init__(self, proc: subprocess.Popen[str], url: str, output: list[str]) -> None:
+        self.proc = proc
+        self.url = url
+        self.output = output
+
+    def stop(self) -> None:
+        """Stop the server (SIGINT, then SIGTERM, then SIGKILL) and reap it."""
+        if self.proc.poll() is None:
+            for sig, wait in ((signal.SIGINT, 5), (signal.SIGTERM, 5), (signal.SIGKILL, 10)):
+                self.proc.send_signal(sig)
+                try:
+                    self.proc.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+
+
+def _pump(stream: object, sink: list[str]) -> None:
+    for line in stream:  # type: ignore[attr-defined]
+        sink.append(line)
+
+
+@contextlib.contextmanager
+def sandbox_server(*args: str, timeout: float = 60.0) -> Iterator[SandboxServer]:
+    """Start ``tiktok-research sandbox serve --port 0 ARGS`` and wait until it answers.
+
+    Args:
+        *args: Extra options, e.g. ``"--n-videos", "40000", "--latency", "0.05"``.
+        timeout: Seconds to wait for the server to answer a token request.
+
+    Yields:
+        The :class:`SandboxServer`; it is stopped when the block ends.
+    """
+    cmd = [*CLI, "sandbox", "serve", "--host", "127.0.0.1", "--port", "0", *args]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    output: list[str] = []
+    reader = threading.Thread(target=_pump, args=(proc.stdout, output), daemon=True)
+    reader.start()
+    server: SandboxServer | None = None
+    try:
+        deadline = time.monotonic() + timeout
+        url = None
+        while url is None:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"sandbox serve did not start: {''.join(output)!r}")
+            found = _URL.search("".join(output))
+            url = found.group(0) if found else None
+            time.sleep(0.02)
+        server = SandboxServer(proc, url, output)
+        while True:  # answers?
+            try:
+                if httpx.post(url + "/v2/oauth/token/", data=FORM, timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"sandbox serve does not answer: {''.join(output)!r}")
+            time.sleep(0.05)
+        yield server
+    finally:
+        if server is not None:
+            server.stop()
+        elif proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        reader.join(timeout=5)
+
+
+def cli_env(base_url: str | None = None, **extra: str) -> dict[str, str]:
+    """Environment of a CLI process: sandbox credentials, a base URL, the test's cache folder.
+
+    The quota ledger goes to ``$TIKTOK_RESEARCH_CACHE_DIR`` (set per test by conftest), or to a new
+    temporary folder when there is none (module-scoped fixtures run before conftest's), never to
+    the user's real cache.
+    """
+    cache = os.environ.get("TIKTOK_RESEARCH_CACHE_DIR") or tempfile.mkdtemp(prefix="attack-cache-")
+    env = {
+        **os.environ,
+        "TIKTOK_CLIENT_KEY": "sandbox",
+        "TIKTOK_CLIENT_SECRET": "sandbox",
+        "PYTHONUNBUFFERED": "1",
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+        "TIKTOK_RESEARCH_CACHE_DIR": cache,
+    }
+    if base_url is not None:
+        env["TIKTOK_RESEARCH_BASE_URL"] = base_url
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    cwd: Path | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``tiktok-research ARGS`` to completion, capturing its output."""
+    return subprocess.run(
+        [*CLI, *args],
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def start_cli(
+    args: Sequence[str], env: Mapping[str, str] | None = None, *, cwd: Path | None = None
+) -> subprocess.Popen[str]:
+    """Start ``tiktok-research ARGS`` in the background (output captured)."""
+    return subprocess.Popen(
+        [*CLI, *args],
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def no_traceback(text: str) -> bool:
+    """True when ``text`` shows no Python traceback."""
+    return "Traceback (most recent call last)" not in text
