@@ -11,8 +11,7 @@ the outcome must be one of:
 Never ``complete=True`` with rows missing. Requests are counted at the sandbox.
 
 Issue 9 items covered: 4 (damaged pages), 5 (journal lines that are not ours), 6 (missing journal
-of a finished collection), 11 (full disk). Tests that fail on the code of issue 9's report are
-marked ``xfail(strict=True)`` with the item number; remove the mark when the fix lands.
+of a finished collection), 11 (full disk). Each failed on the code of issue 9's report.
 """
 
 from __future__ import annotations
@@ -253,21 +252,16 @@ CORRUPTIONS: dict[str, Corruption] = {
     "flipped-bytes": flip_bytes,
 }
 
-XFAIL_4 = pytest.mark.xfail(
-    reason="issue 9 item 4: a damaged pages file loses rows silently and the report says complete",
-    strict=True,
-)
-
 
 @pytest.mark.parametrize(
     ("state", "name"),
     [
-        pytest.param("interrupted", "cut-2000-bytes", marks=XFAIL_4),
-        pytest.param("interrupted", "zero-length", marks=XFAIL_4),
-        pytest.param("interrupted", "garbage-mid-file", marks=XFAIL_4),
-        pytest.param("finished", "cut-2000-bytes", marks=XFAIL_4),  # a truncated .gz
-        pytest.param("finished", "zero-length", marks=XFAIL_4),
-        pytest.param("finished", "flipped-bytes", marks=XFAIL_4),  # a damaged .gz
+        ("interrupted", "cut-2000-bytes"),
+        ("interrupted", "zero-length"),
+        ("interrupted", "garbage-mid-file"),
+        ("finished", "cut-2000-bytes"),  # a truncated .gz
+        ("finished", "zero-length"),
+        ("finished", "flipped-bytes"),  # a damaged .gz
     ],
 )
 def test_a_damaged_pages_file_is_fetched_again_or_reported(
@@ -296,17 +290,13 @@ ODD_LINES = {
     "task-of-wrong-type": b'{"task": 5, "status": ["done"]}\n',
     "truncated-line": b'{"task": "20240101-2024',
 }
-XFAIL_5 = pytest.mark.xfail(
-    reason="issue 9 item 5: a journal line that is valid JSON but not ours raises (KeyError)",
-    strict=True,
-)
 _NOT_OURS = ("empty-object", "array", "string", "another-tools-line", "task-of-wrong-type")
 
 
 @pytest.mark.parametrize("state", ["interrupted", "finished"])
 @pytest.mark.parametrize(
     "line",
-    [pytest.param(k, marks=XFAIL_5) if k in _NOT_OURS else k for k in ODD_LINES],
+    ODD_LINES,
 )
 def test_an_odd_journal_line_is_skipped_with_a_warning(
     world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture, state: str, line: str
@@ -334,12 +324,6 @@ def test_an_odd_journal_line_is_skipped_with_a_warning(
 
 # ------------------------------------------------------------------ deleted bookkeeping files
 
-XFAIL_6 = pytest.mark.xfail(
-    reason="issue 9 item 6: without its journal a finished collection re-fetches every page "
-    "(replay ignores .gz page files)",
-    strict=True,
-)
-
 
 @pytest.mark.parametrize(
     ("state", "what"),
@@ -347,7 +331,7 @@ XFAIL_6 = pytest.mark.xfail(
         ("interrupted", "manifest"),
         ("finished", "manifest"),
         ("interrupted", "journal"),
-        pytest.param("finished", "journal", marks=XFAIL_6),
+        ("finished", "journal"),
         ("interrupted", "collection"),
         ("finished", "collection"),
     ],
@@ -395,9 +379,6 @@ def cli_want() -> pl.DataFrame:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 9 item 4: the CLI writes a table with rows missing and exits 0", strict=True
-)
 def test_cli_a_truncated_pages_file_is_fetched_again_or_reported(
     server: SandboxServer, cli_want: pl.DataFrame, tmp_path: Path
 ) -> None:
@@ -471,9 +452,6 @@ def test_an_interrupted_collection_on_a_read_only_archive_spends_nothing(
 
 @needs_root
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 9: on a read-only archive the CLI shows an OSError traceback", strict=True
-)
 def test_cli_on_a_read_only_archive_names_it_without_a_traceback(
     server: SandboxServer, tmp_path: Path
 ) -> None:
@@ -534,14 +512,7 @@ def _gz_size(world: World) -> int:
     return sum(p.stat().st_size for p in _folder(world.finished).glob("*.gz"))
 
 
-XFAIL_11 = pytest.mark.xfail(
-    reason="issue 9 item 11: a full disk gives a chained OSError that does not name the path",
-    strict=True,
-)
-
-
 @needs_root
-@XFAIL_11
 def test_a_full_disk_stops_with_the_path_and_the_next_run_completes(
     world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -564,11 +535,6 @@ def test_a_full_disk_stops_with_the_path_and_the_next_run_completes(
 
 
 @needs_root
-@pytest.mark.xfail(
-    reason="issue 9 item 11: a gzip failing at close turns a fully collected run into an error "
-    "and leaves a damaged .gz beside the .jsonl",
-    strict=True,
-)
 def test_no_space_to_compress_loses_nothing_and_costs_nothing_later(
     world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -596,7 +562,6 @@ def test_no_space_to_compress_loses_nothing_and_costs_nothing_later(
 
 @needs_root
 @pytest.mark.slow
-@XFAIL_11
 def test_cli_full_disk_names_the_path_without_a_traceback(
     server: SandboxServer, cli_want: pl.DataFrame, tmp_path: Path
 ) -> None:

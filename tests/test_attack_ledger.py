@@ -71,10 +71,5 @@ def test_two_processes_count_every_request_in_the_shared_ledger(tmp_path: Path) 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 9 item 12: the ledger's lock is fcntl only; without fcntl (Windows) two "
-    "processes overwrite each other's counts (about 444 of 600 counted)",
-    strict=True,
-)
 def test_two_processes_count_every_request_without_fcntl(tmp_path: Path) -> None:
     assert _two_processes(tmp_path, "no-fcntl") == 2 * N

@@ -1,8 +1,8 @@
 """Attacks on what a call is turned into before any request: max_total, windows, item cleaning.
 
 Issue 9 items 1 (``max_total`` is exact), 2 (``end_date_exclusive`` works in ``fetch_videos``) and
-3 (one username rule). Requests are counted at the in-process sandbox. Tests that fail on the code
-of issue 9's report are marked ``xfail(strict=True)`` with the item number.
+3 (one username rule). Requests are counted at the in-process sandbox. Each failed on the code of
+issue 9's report.
 """
 
 from __future__ import annotations
@@ -44,13 +44,7 @@ def _spent(sb: Sandbox, endpoint: str) -> int:
 
 # ------------------------------------------------------------------------- item 1: max_total
 
-XFAIL_1 = pytest.mark.xfail(
-    reason="issue 9 item 1: max_total is not exact (10 -> 95 rows, 50 -> 95, following 3 -> 88)",
-    strict=True,
-)
 
-
-@XFAIL_1
 @pytest.mark.parametrize("max_total", [10, 50, 150])
 def test_max_total_gives_exactly_that_many_videos_newest_first(
     sb: Sandbox, full: pl.DataFrame, max_total: int
@@ -74,7 +68,6 @@ def test_max_total_costs_no_request_more_than_the_rows_need(
     assert _spent(sb, "video_query") - before <= requests
 
 
-@XFAIL_1
 def test_max_total_holds_for_each_item_of_a_fan_out(sb: Sandbox) -> None:
     names = sb.corpus.sample_usernames(2, kind="following_public")
     before = _spent(sb, "following")
@@ -85,7 +78,6 @@ def test_max_total_holds_for_each_item_of_a_fan_out(sb: Sandbox) -> None:
     assert all(n <= 3 for n in per_item.values()), f"more than 3 rows per item: {per_item}"
 
 
-@XFAIL_1
 @pytest.mark.slow
 def test_cli_max_total_writes_that_many_rows(tmp_path: Path) -> None:
     out = tmp_path / "videos.parquet"
@@ -100,11 +92,6 @@ def test_cli_max_total_writes_that_many_rows(tmp_path: Path) -> None:
 # ------------------------------------------------------------- item 2: end_date_exclusive
 
 
-@pytest.mark.xfail(
-    reason="issue 9 item 2: fetch_videos with Client(end_date_exclusive=True) fails "
-    "('a window may span at most 29 days')",
-    strict=True,
-)
 def test_end_date_exclusive_works_over_a_90_day_range(sb: Sandbox, full: pl.DataFrame) -> None:
     client = _client(sb, end_date_exclusive=True)
     with warnings.catch_warnings():
@@ -133,13 +120,9 @@ FORMS = [
     ("@Foo", False),
     (" Foo\x00 ", False),
 ]
-XFAIL_3 = pytest.mark.xfail(
-    reason="issue 9 item 3: select.clean_usernames and the client disagree on this form",
-    strict=True,
-)
 
 
-@pytest.mark.parametrize("form", [pytest.param(f, marks=XFAIL_3) if bad else f for f, bad in FORMS])
+@pytest.mark.parametrize("form", [f for f, _ in FORMS])
 def test_one_username_rule_for_the_client_and_the_selection_helpers(sb: Sandbox, form: str) -> None:
     assert tr.select.clean_usernames([form]).to_list() == ["foo"]
     n = len(sb.request_log)

@@ -173,11 +173,6 @@ def test_the_accounting_of_the_storm_adds_up(storm: Run) -> None:
         assert led.errors_passed(path) == 0  # the sandbox itself never failed
 
 
-@pytest.mark.xfail(
-    reason="issue 9 item 7: two failures in a row split a window and both halves restart at "
-    "cursor 0, paying again for the pages held (seed 1: 1,238 rows delivered twice)",
-    strict=True,
-)
 def test_a_fault_storm_pays_no_page_twice(clean: Clean, storm: Run) -> None:
     led = storm.ledger
     assert not led.paid_twice(), f"ok pages answered twice: {led.paid_twice()}"

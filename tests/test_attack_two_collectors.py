@@ -108,11 +108,6 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     yield Scenario(procs["a"], procs["b"], received, clean_pages, want, folders)
 
 
-@pytest.mark.xfail(
-    reason="issue 9 item 9: two collectors on one archive pay twice (47 requests where 27 are "
-    "needed) and one reads a pages file the other gzipped ('file not found; skipped')",
-    strict=True,
-)
 def test_two_collectors_on_one_archive_pay_each_page_once(scenario: Scenario) -> None:
     assert len(scenario.folders) == 1, scenario.folders
     folder = scenario.folders[0]
@@ -132,11 +127,6 @@ def test_two_collectors_on_one_archive_pay_each_page_once(scenario: Scenario) ->
     )
 
 
-@pytest.mark.xfail(
-    reason="issue 9 item 9 (intended design): the second collector stops at once, exit 3, "
-    "naming the folder and the other process, without a request",
-    strict=True,
-)
 def test_the_second_collector_stops_at_once_naming_the_folder_and_the_first(
     scenario: Scenario,
 ) -> None:

@@ -92,11 +92,6 @@ def one_window() -> Clean:
     return _clean(*ONE_WINDOW)
 
 
-@pytest.mark.xfail(
-    reason="issue 9 item 7: two 500s after 10 pages split the window and both halves restart at "
-    "cursor 0 (30 requests where 17 pages + 2 failures are needed)",
-    strict=True,
-)
 def test_a_failing_window_does_not_pay_again_for_the_pages_it_holds(
     one_window: Clean, tmp_path: Path
 ) -> None:
@@ -118,11 +113,6 @@ def test_a_failing_window_does_not_pay_again_for_the_pages_it_holds(
     )
 
 
-@pytest.mark.xfail(
-    reason="issue 9 item 7: WINDOW_RETRIES=1 splits a window after two failures; the README "
-    "says a failing window is retried 'a few times'",
-    strict=True,
-)
 def test_a_failing_window_is_retried_a_few_times_before_it_is_narrowed(
     one_window: Clean, tmp_path: Path
 ) -> None:
@@ -142,11 +132,6 @@ def test_a_failing_window_is_retried_a_few_times_before_it_is_narrowed(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 9 item 7: over 20 seeded runs with 7% 5xx, window splits re-fetch thousands "
-    "of rows already held",
-    strict=True,
-)
 def test_twenty_seeded_5xx_storms_refetch_nothing_beyond_one_day_overlaps() -> None:
     start, end, fields = "20240101", "20240330", "id,create_time"
     clean = _clean(start, end, fields)
@@ -190,27 +175,17 @@ OUTAGES = {
     "data-connection-reset": ("data", "reset"),
     "data-read-timeout": ("data", "stall"),
 }
-XFAIL_8 = pytest.mark.xfail(
-    reason="issue 9 item 8: transport and token failures split windows as if they were too "
-    "heavy; the resumed run then pays for every fragment (61 requests instead of 40)",
-    strict=True,
-)
-XFAIL_8_TOKEN_500 = pytest.mark.xfail(
-    reason="issue 9 item 8: a 500 from the token endpoint is raised as AuthenticationError "
-    "(credentials rejected, CLI exit 4) instead of a service failure",
-    strict=True,
-)
 
 
 @pytest.mark.parametrize(
     "outage",
     [
-        pytest.param("token-endpoint-refuses", marks=XFAIL_8),
-        pytest.param("token-endpoint-500", marks=XFAIL_8_TOKEN_500),
+        "token-endpoint-refuses",
+        "token-endpoint-500",
         "data-connection-refused",
-        pytest.param("data-connection-dropped", marks=XFAIL_8),
-        pytest.param("data-connection-reset", marks=XFAIL_8),
-        pytest.param("data-read-timeout", marks=XFAIL_8),
+        "data-connection-dropped",
+        "data-connection-reset",
+        "data-read-timeout",
     ],
 )
 def test_an_outage_does_not_fragment_windows(
@@ -258,11 +233,6 @@ def test_an_outage_does_not_fragment_windows(
 # ----------------------------------------------- item 10: a stale search_id after a quota wait
 
 
-@pytest.mark.xfail(
-    reason="issue 9 item 10: after the quota wait the stale search_id is retried 4 times "
-    "(5 refused requests) before the search is re-opened",
-    strict=True,
-)
 def test_after_a_quota_wait_a_stale_search_is_reopened_with_one_request(
     one_window: Clean,
 ) -> None:

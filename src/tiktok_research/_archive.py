@@ -332,19 +332,24 @@ class FileLines:
 
 
 def _gunzip(path: Path) -> tuple[bytes, str | None]:
-    """Decompress as much of ``path`` as can be read; the reason it stopped early, if it did."""
+    """Decompress as much of ``path`` as can be read; the reason it stopped early, if it did.
+
+    The input is fed in small pieces, so damage in the middle of a file loses only what follows
+    it, not the whole file.
+    """
     out = bytearray()
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
     except OSError as e:
         return b"", f"cannot be read ({e.strerror or e})"
+    step = 1 << 14
     dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    pos = 0
     try:
-        pos = 0
         while pos < len(raw):
-            out += dec.decompress(raw[pos : pos + (1 << 20)])
-            pos += 1 << 20
+            out += dec.decompress(raw[pos : pos + step])
+            pos += step
             if dec.eof and dec.unused_data:  # concatenated gzip members
                 rest = dec.unused_data
                 dec = zlib.decompressobj(16 + zlib.MAX_WBITS)

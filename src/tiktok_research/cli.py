@@ -122,7 +122,9 @@ def _finish(result: Any, out: Path | None, kind: str) -> None:
 def _run(fn: Any) -> None:
     """Call ``fn`` and turn the package's errors into messages and exit codes."""
     from .errors import (
+        ArchiveError,
         AuthenticationError,
+        CollectionLockedError,
         InvalidRequestError,
         QuotaExhaustedError,
         ScopeNotAuthorizedError,
@@ -132,6 +134,9 @@ def _run(fn: Any) -> None:
 
     try:
         fn()
+    except (ArchiveError, CollectionLockedError) as e:
+        _err(f"stopped: {e}")
+        raise typer.Exit(EXIT_INCOMPLETE) from None
     except InvalidRequestError as e:
         _err(f"error: {e}")
         raise typer.Exit(EXIT_INVALID) from None
