@@ -86,6 +86,23 @@ class Http:
         )
         return self._send(request)
 
+    def post_multipart(
+        self,
+        path: str,
+        form: dict[str, str],
+        files: dict[str, tuple[str, bytes, str]],
+        token: str,
+    ) -> RawResponse:
+        """POST multipart form-data (``files``: name -> (file name, content, content type))."""
+        request = self._client.build_request(
+            "POST",
+            path,
+            data=form,
+            files=files,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        return self._send(request)
+
     def post_form(self, path: str, form: dict[str, str]) -> RawResponse:
         """POST a form-encoded body (the token endpoint)."""
         request = self._client.build_request(

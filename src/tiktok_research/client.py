@@ -19,6 +19,7 @@ planned in :mod:`tiktok_research.plan`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -34,7 +35,15 @@ from typing import Any
 
 from . import plan as planning
 from ._auth import TokenManager, resolve_credentials
-from ._endpoints import DAILY_QUOTA, DEFAULT_BASE_URL, ENDPOINTS, MAX_WINDOW_DAYS, Endpoint
+from ._endpoints import (
+    DAILY_QUOTA,
+    DEFAULT_BASE_URL,
+    ENDPOINTS,
+    MAX_WINDOW_DAYS,
+    VALIDATION_ENDPOINTS,
+    Endpoint,
+    ValidationEndpoint,
+)
 from ._http import Http, RawResponse, TransportFailure
 from ._ledger import Ledger
 from ._ratelimit import RateLimiter
@@ -309,6 +318,10 @@ class Client:
         """The current time on the client's clock (aware UTC)."""
         return self._now()
 
+    def sleep(self, seconds: float) -> None:
+        """Wait with the client's sleep function (tests pass one that does not wait)."""
+        self._sleep(seconds)
+
     def today(self) -> date:
         """Today (UTC) on the client's clock: the day the quota and the index lag refer to."""
         return self._now().date()
@@ -358,7 +371,9 @@ class Client:
         """A fresh retry budget for one page sequence, drawing also on the client's daily budget."""
         return RetryBudget(self.retry.budget, parent=self._retry_budget)
 
-    def _reserve_request(self, ep: Endpoint, counter: RequestCounter | None) -> None:
+    def _reserve_request(
+        self, ep: Endpoint | ValidationEndpoint, counter: RequestCounter | None
+    ) -> None:
         with self._lock:
             total = sum(self._spent.values())
             if self.max_requests is not None and total + 1 > self.max_requests:
@@ -371,7 +386,7 @@ class Client:
         if counter is not None:
             counter.add(ep.name)
 
-    def _unreserve(self, ep: Endpoint, counter: RequestCounter | None) -> None:
+    def _unreserve(self, ep: Endpoint | ValidationEndpoint, counter: RequestCounter | None) -> None:
         with self._lock:
             self._spent[ep.name] -= 1
             if self._spent[ep.name] <= 0:
@@ -379,7 +394,7 @@ class Client:
         if counter is not None:
             counter.add(ep.name, -1)
 
-    def _record_ledger(self, ep: Endpoint) -> None:
+    def _record_ledger(self, ep: Endpoint | ValidationEndpoint) -> None:
         if self._ledger is not None:
             try:
                 self._ledger.record(ep.name, self.today())
@@ -417,7 +432,7 @@ class Client:
 
     def request(
         self,
-        endpoint: str | Endpoint,
+        endpoint: str | Endpoint | ValidationEndpoint,
         body: dict[str, Any],
         *,
         params: dict[str, str] | None = None,
@@ -425,6 +440,7 @@ class Client:
         counter: RequestCounter | None = None,
         stale: bool = False,
         budget: RetryBudget | None = None,
+        upload: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> Reply:
         """Send one request (with the retries the policy allows) and return the ok answer.
 
@@ -442,6 +458,8 @@ class Client:
             stale: The body's ``search_id`` has probably expired: a refusal of it is not retried
                 (the page sequence re-opens the search instead).
             budget: The retry budget to draw on (default: a fresh one for this call).
+            upload: Files to send as multipart form-data (name -> (file name, content, type));
+                ``body`` then holds the form's other fields (the batch compliance upload).
 
         Returns:
             The :class:`~tiktok_research.pagination.Reply`.
@@ -451,7 +469,10 @@ class Client:
         """
         ep = _endpoint(endpoint)
         query_params = dict(params or {})
-        record = {"method": "POST", "path": ep.path, "params": query_params, "body": body}
+        sent = dict(body)
+        for name, (_, content, _) in (upload or {}).items():  # the archive keeps a summary
+            sent[name] = f"<{len(content):,} bytes, sha256 {hashlib.sha256(content).hexdigest()}>"
+        record = {"method": "POST", "path": ep.path, "params": query_params, "body": sent}
         waited = {"quota": False}
         refreshed = {"token": False}
 
@@ -469,7 +490,11 @@ class Client:
                     raise
                 self._limiter.acquire()
                 try:
-                    resp = self._http.post_json(ep.path, query_params, body, token)
+                    if upload is not None:
+                        form = {k: str(v) for k, v in body.items()}
+                        resp = self._http.post_multipart(ep.path, form, upload, token)
+                    else:
+                        resp = self._http.post_json(ep.path, query_params, body, token)
                 except TransportFailure as f:
                     if f.maybe_sent:
                         self._record_ledger(ep)
@@ -780,12 +805,18 @@ class Client:
         return self._all(self.pages("tts_review", {"product_id": product_id}, **kw))
 
 
-def parse_answer(ep: Endpoint, status: int, content: bytes) -> tuple[dict[str, Any], Any]:
+def parse_answer(
+    ep: Endpoint | ValidationEndpoint, status: int, content: bytes
+) -> tuple[dict[str, Any], Any]:
     """``(data, body)`` of an ok answer; the matching error of the tree otherwise.
 
-    An HTTP 500 whose body is a valid answer with data is accepted (SPEC §6.4.5).
+    An HTTP 500 whose body is a valid answer with data is accepted (SPEC §6.4.5). An endpoint
+    whose answer is a text file (the batch compliance download) gives ``{"text": ...}``.
     """
     resp = RawResponse(status, content, {})
+    if getattr(ep, "answer", "json") == "text" and status == 200:
+        if not content.lstrip().startswith(b"{"):
+            return {"text": content.decode("utf-8", errors="replace")}, None
     try:
         body = json.loads(resp.content)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -819,10 +850,12 @@ def parse_answer(ep: Endpoint, status: int, content: bytes) -> tuple[dict[str, A
 # ---------------------------------------------------------------------------- checks of pages()
 
 
-def _endpoint(endpoint: str | Endpoint) -> Endpoint:
-    if isinstance(endpoint, Endpoint):
+def _endpoint(endpoint: str | Endpoint | ValidationEndpoint) -> Any:
+    if isinstance(endpoint, (Endpoint, ValidationEndpoint)):
         return endpoint
-    ep = ENDPOINTS.get(endpoint) if isinstance(endpoint, str) else None
+    ep: Any = None
+    if isinstance(endpoint, str):
+        ep = ENDPOINTS.get(endpoint) or VALIDATION_ENDPOINTS.get(endpoint)
     if ep is None:
         import difflib
 

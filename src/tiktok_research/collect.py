@@ -615,7 +615,7 @@ class _Engine:
         )
 
     def _count(self, items: list[dict[str, Any]]) -> int:
-        if self.plan.query is None or self.plan.max_total is None:
+        if not self.plan.newest_first or self.plan.max_total is None:
             return len(items)
         new = 0
         with self.lock:
@@ -627,13 +627,13 @@ class _Engine:
                     new += 1
         return new
 
-    def _window_params(self, s: date, e: date) -> dict[str, Any]:
+    def _window_params(self, task: TaskSpec, s: date, e: date) -> dict[str, Any]:
         params: dict[str, Any] = {
-            "query": self.plan.query.to_dict() if self.plan.query is not None else None,
+            "query": task.params["query"],
             "start_date": format_date(s),
             "end_date": format_date(e + timedelta(days=1) if self.plan.end_date_exclusive else e),
         }
-        if self.plan.is_random:
+        if task.params.get("is_random"):
             params["is_random"] = True
         return params
 
@@ -654,7 +654,7 @@ class _Engine:
             try:
                 for page in iterate(
                     self.ep,
-                    self._window_params(s, e),
+                    self._window_params(task, s, e),
                     send,
                     start=st.pos,
                     stale=stale,
@@ -885,7 +885,7 @@ class _Engine:
                 st = _WindowState.load(start or {}, task.window)
                 if not st.windows:
                     continue
-                params = self._window_params(*st.windows[0])
+                params = self._window_params(task, *st.windows[0])
                 pos = st.pos
             else:
                 params = task.params

@@ -32,7 +32,14 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from . import _windows
-from ._endpoints import ENDPOINTS, MAX_WINDOW_DAYS, Endpoint
+from ._endpoints import (
+    ENDPOINTS,
+    MAX_WINDOW_DAYS,
+    VALIDATION_CATEGORIES,
+    VALIDATION_ENDPOINTS,
+    VALIDATION_MAX_IDS,
+    Endpoint,
+)
 from .errors import InvalidRequestError, NotYetIndexedWarning, QuotaWarning
 from .query import Query, as_query
 
@@ -46,7 +53,9 @@ __all__ = [
     "clean_ids",
     "clean_username",
     "clean_usernames",
+    "plan_compliance",
     "plan_items",
+    "plan_video_ids",
     "plan_videos",
     "refresh_quota",
     "username_expr",
@@ -425,7 +434,10 @@ class Plan:
         start_date, end_date: The range of a video query (after clipping to today).
         end_date_exclusive: The client treats ``end_date`` as exclusive on the wire.
         is_random: Random results (video query).
+        newest_first: The table is ordered newest id first (video queries); otherwise in the order
+            of the items given.
         item_key: The body key of a fan-out's items.
+        ids: The ids looked up (a look-up by id), in the order given.
         notes: Warnings to carry into the report (dates clipped, days not indexed yet...).
         min_requests: The least number of requests the run costs.
         quota_remaining: Requests left today for the endpoint's quota family, per the local
@@ -446,7 +458,9 @@ class Plan:
     end_date: date | None = None
     end_date_exclusive: bool = False
     is_random: bool = False
+    newest_first: bool = False
     item_key: str | None = None
+    ids: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     min_requests: int = 0
     max_note: str | None = None
@@ -454,8 +468,14 @@ class Plan:
 
     @property
     def ep(self) -> Endpoint:
-        """The endpoint."""
+        """The endpoint (a data endpoint; see :attr:`task_endpoint` for compliance tasks)."""
         return ENDPOINTS[self.endpoint]
+
+    @property
+    def quota_family(self) -> str:
+        """The quota family the run spends."""
+        found = ENDPOINTS.get(self.endpoint) or VALIDATION_ENDPOINTS.get(self.endpoint)
+        return found.quota_family if found is not None else "research"
 
     def fields_param(self) -> dict[str, str]:
         """The query-string parameters of every request."""
@@ -470,7 +490,22 @@ class Plan:
     def __str__(self) -> str:
         lines: list[str] = []
         n = len(self.tasks)
-        if self.query is not None:
+        if self.endpoint == "validation_create":
+            ids = sum(len(t.params.get("ids") or []) for t in self.tasks)
+            lines.append(
+                f"{self.kind}: {ids:,} id(s) in {n} task(s) of at most {VALIDATION_MAX_IDS:,}"
+            )
+        elif self.query is None and self.start_date is not None:
+            lines.append(f"{self.kind} ({self.endpoint}): {len(self.tasks)} request(s) by id")
+            for t in self.tasks[:5]:
+                assert t.window is not None
+                lines.append(
+                    f"    {t.window[0].isoformat()} .. {t.window[1].isoformat()}: "
+                    f"{len(t.params['query']['and'][0]['field_values'])} id(s)"
+                )
+            if n > 5:
+                lines.append(f"    ... {n - 5} more")
+        elif self.query is not None:
             assert self.start_date is not None and self.end_date is not None
             lines.append(f"{self.kind} ({self.endpoint}): {self.query}")
             lines.append(
@@ -500,7 +535,7 @@ class Plan:
             lines.append(f"  {self.max_note}")
         if self.quota_remaining is not None:
             lines.append(
-                f"  {self.quota_remaining:,} requests left today ({self.ep.quota_family} quota, "
+                f"  {self.quota_remaining:,} requests left today ({self.quota_family} quota, "
                 "local ledger)"
             )
             if self.over_quota():
@@ -508,7 +543,7 @@ class Plan:
                     "  WARNING: more than the quota left today: the run will stop when it runs "
                     "out; run the same call again after 00:00 UTC to continue"
                 )
-        if self.tasks:
+        if self.tasks and self.endpoint in ENDPOINTS:
             first = self.tasks[0]
             body = dict(first.params)
             if self.page_size and self.ep.count_key:
@@ -527,7 +562,7 @@ def _today(client: Client | None) -> date:
     return datetime.now(UTC).date()
 
 
-def _quota_left(client: Client | None, ep: Endpoint) -> int | None:
+def _quota_left(client: Client | None, ep: Any) -> int | None:
     if client is None:
         return None
     try:
@@ -540,7 +575,7 @@ def _warn_quota(plan: Plan, stacklevel: int) -> None:
     if plan.over_quota():
         message = (
             f"{plan.kind}: this run needs at least {plan.min_requests:,} requests but the local "
-            f"ledger shows {plan.quota_remaining:,} left today ({plan.ep.quota_family} quota): "
+            f"ledger shows {plan.quota_remaining:,} left today ({plan.quota_family} quota): "
             "it will stop when the quota runs out; run the same call again after 00:00 UTC to "
             "continue"
         )
@@ -672,6 +707,7 @@ def plan_videos(
         end_date=end,
         end_date_exclusive=exclusive,
         is_random=is_random,
+        newest_first=True,
         notes=notes,
         min_requests=n,
         max_note=None if is_random else "more when windows hold more than one page of results",
@@ -805,5 +841,195 @@ def refresh_quota(plan: Plan, client: Client) -> None:
     For plans made before the client was known (a client built from the environment).
     """
     if plan.quota_remaining is None:
-        plan.quota_remaining = _quota_left(client, plan.ep)
+        found = ENDPOINTS.get(plan.endpoint) or VALIDATION_ENDPOINTS.get(plan.endpoint)
+        plan.quota_remaining = _quota_left(client, found)
         _warn_quota(plan, stacklevel=4)
+
+
+# ---------------------------------------------------------------------- ids: hydrate, comply
+
+#: Video ids per ``video_id IN`` request. The real limit on ``IN`` values is undocumented (SPEC §4
+#: lists none); 100, a page's worth, is a conservative choice that keeps one request per batch.
+DEFAULT_ID_BATCH = 100
+#: An id's creation time (``id >> 32``) is 25 to 80 seconds before ``create_time`` (SPEC §8):
+#: a window covers the day of ``id >> 32`` and the day of ``id >> 32`` plus this margin.
+ID_TIME_MARGIN = 180
+_TIKTOK_START = datetime(2016, 1, 1, tzinfo=UTC).timestamp()
+
+
+def _id_days(video_id: int) -> tuple[date, date]:
+    t = video_id >> 32
+    first = datetime.fromtimestamp(t, UTC).date()
+    last = datetime.fromtimestamp(t + ID_TIME_MARGIN, UTC).date()
+    return first, last
+
+
+def plan_video_ids(
+    ids: Any,
+    *,
+    fields: Sequence[str] | str | None = None,
+    batch_size: int = DEFAULT_ID_BATCH,
+    client: Client | None = None,
+    warn: bool = True,
+    func: str = "fetch_videos_by_id",
+) -> Plan:
+    """Plan the look-up of videos by id: one ``video_id IN`` request per window and batch.
+
+    An id carries its creation time (``id >> 32``, SPEC §8), so each id's day is known: ids are
+    grouped into windows of at most 31 days (each window only as wide as its ids need), and each
+    window into batches of ``batch_size`` ids, newest first. Ids of one month cost one request
+    per batch.
+
+    Args:
+        ids: Video ids: a list, a Series, or a table with an ``id`` or ``video_id`` column.
+        fields: Video fields (default: all).
+        batch_size: Ids per request (1 to 100; the service's limit is undocumented).
+        client: The client that will run it (its clock, its quota ledger).
+        warn: Issue the plan's warnings as Python warnings.
+        func: The function name used in messages.
+
+    Example:
+        >>> plan = plan_video_ids([7320768196569599275, 7320768158545159950])
+        >>> len(plan.tasks), plan.tasks[0].window
+        (1, (datetime.date(2024, 1, 5), datetime.date(2024, 1, 6)))
+    """
+    client = check_client(client)
+    ep = ENDPOINTS["video_query"]
+    field_list = check_fields(ep, fields)
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or not 1 <= batch_size <= 100
+    ):
+        raise InvalidRequestError(
+            f"batch_size must be a whole number from 1 to 100, got {batch_size!r}"
+        )
+    raw = _items(ids, ("id", "video_id"), "video ids", func)
+    values = _unique(clean_ids(raw, what=f"{func}: video ids"))
+    today = _today(client)
+    notes: list[str] = []
+    usable = [v for v in values if _TIKTOK_START <= (v >> 32) <= datetime.now(UTC).timestamp()
+              + 86400 * 3650]  # fmt: skip
+    timeless = len(values) - len(usable)
+    if timeless:
+        notes.append(
+            f"{timeless} id(s) carry no plausible creation time (id >> 32), so no window can be "
+            "computed for them: they are reported as not found"
+        )
+    exclusive = bool(client.end_date_exclusive) if client is not None else False
+    span = timedelta(days=(MAX_WINDOW_DAYS - 1) if exclusive else MAX_WINDOW_DAYS)
+    ordered = sorted(usable, key=lambda v: v >> 32)
+    groups: list[list[int]] = []
+    start: date | None = None
+    for v in ordered:
+        first, last = _id_days(v)
+        if start is None or last - start > span:
+            groups.append([])
+            start = first
+        groups[-1].append(v)
+    tasks: list[TaskSpec] = []
+    for group in reversed(groups):  # newest first
+        group.sort(reverse=True)
+        for k in range(0, len(group), batch_size):
+            batch = group[k : k + batch_size]
+            days = [d for v in batch for d in _id_days(v)]
+            s, e = min(days), min(max(days), today)
+            query = {"and": [{"operation": "IN", "field_name": "video_id",
+                              "field_values": [str(v) for v in batch]}]}  # fmt: skip
+            tasks.append(
+                TaskSpec(
+                    key=f"{_windows.format_date(s)}-{_windows.format_date(e)}-{batch[0]}",
+                    item=None,
+                    params={
+                        "query": query,
+                        "start_date": _windows.format_date(s),
+                        "end_date": _windows.format_date(e + timedelta(days=1) if exclusive else e),
+                    },
+                    window=(s, e),
+                )
+            )
+    import hashlib
+
+    digest = hashlib.sha256(",".join(map(str, sorted(values))).encode()).hexdigest()
+    plan = Plan(
+        endpoint=ep.name,
+        kind="videos_by_id",
+        table=ep.table,
+        spec={"ids_sha256": digest, "ids": len(values), "fields": None if fields is None
+              else field_list, "batch_size": batch_size},
+        tasks=tasks,
+        fields=field_list,
+        page_size=ep.max_count,
+        start_date=min((t.window[0] for t in tasks if t.window), default=None),
+        end_date=max((t.window[1] for t in tasks if t.window), default=None),
+        end_date_exclusive=exclusive,
+        newest_first=True,
+        notes=notes,
+        min_requests=len(tasks),
+        max_note="one request per window and batch, more if a batch has hidden ids",
+        quota_remaining=_quota_left(client, ep),
+    )  # fmt: skip
+    plan.ids = values
+    if warn:
+        for note in notes:
+            warnings.warn(note, UserWarning, stacklevel=3)
+        _warn_quota(plan, stacklevel=3)
+    return plan
+
+
+def plan_compliance(
+    ids: Any,
+    category: str = "video",
+    *,
+    client: Client | None = None,
+    warn: bool = True,
+) -> Plan:
+    """Plan batch compliance tasks: the ids uploaded in tasks of at most 10,000 (SPEC §3.11).
+
+    Each task costs at least three requests: the upload, one status check or more, the download.
+
+    Args:
+        ids: Video or comment ids: a list, a Series, or a table with an ``id`` column.
+        category: ``"video"`` or ``"comment"``.
+        client: The client that will run it (its quota ledger).
+        warn: Issue the plan's warnings as Python warnings.
+
+    Example:
+        >>> len(plan_compliance(range(1, 25_001)).tasks)
+        3
+    """
+    client = check_client(client)
+    if category not in VALIDATION_CATEGORIES:
+        raise InvalidRequestError(
+            f"category must be {' or '.join(map(repr, VALIDATION_CATEGORIES))}, got {category!r}"
+        )
+    columns = ("id", "video_id") if category == "video" else ("id", "comment_id")
+    raw = _items(ids, columns, f"{category} ids", "check_compliance")
+    values = _unique(clean_ids(raw, what=f"check_compliance: {category} ids"))
+    tasks = [
+        TaskSpec(
+            key=f"task:{k // VALIDATION_MAX_IDS + 1}",
+            item=None,
+            params={"category": category, "ids": values[k : k + VALIDATION_MAX_IDS]},
+        )
+        for k in range(0, len(values), VALIDATION_MAX_IDS)
+    ]
+    import hashlib
+
+    digest = hashlib.sha256(",".join(map(str, values)).encode()).hexdigest()
+    endpoint = VALIDATION_ENDPOINTS["validation_create"]
+    plan = Plan(
+        endpoint=endpoint.name,
+        kind=f"compliance_{category}",
+        table="compliance",
+        spec={"category": category, "ids_sha256": digest, "ids": len(values)},
+        tasks=tasks,
+        fields=None,
+        page_size=None,
+        min_requests=3 * len(tasks),
+        max_note="one more status request each time a task is still Processing",
+        quota_remaining=_quota_left(client, endpoint),
+    )
+    if warn:
+        _warn_quota(plan, stacklevel=3)
+    return plan

@@ -970,7 +970,7 @@ def finish(items: pl.DataFrame, plan: Plan) -> pl.DataFrame:
         deduped = items.sort(
             ["_retrieved_at", "_k_file", "_order", "_k_sub"], nulls_last=False
         ).unique(subset=key, keep="last", maintain_order=True)
-    if plan.query is not None:  # a video query: newest first
+    if plan.newest_first:  # a video query: newest first
         out = deduped.sort("id", descending=True, nulls_last=True)
         if plan.max_total is not None:
             out = out.head(plan.max_total)
