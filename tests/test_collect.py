@@ -181,8 +181,12 @@ def test_without_an_archive_an_incomplete_run_keeps_its_pages(clean: pl.DataFram
     assert done.equals(clean) and paid(sb) - spent == 16 - 4
 
 
-def test_a_complete_run_without_an_archive_leaves_nothing(tmp_path: Path) -> None:
+def test_a_complete_run_without_an_archive_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # other tests' folders are elsewhere
 
     def archives() -> set[Path]:
         found = Path(tempfile.gettempdir()).glob("tiktok-research-*")

@@ -814,9 +814,9 @@ def parse_answer(
     whose answer is a text file (the batch compliance download) gives ``{"text": ...}``.
     """
     resp = RawResponse(status, content, {})
-    if getattr(ep, "answer", "json") == "text" and status == 200:
-        if not content.lstrip().startswith(b"{"):
-            return {"text": content.decode("utf-8", errors="replace")}, None
+    text_answer = getattr(ep, "answer", "json") == "text" and status == 200
+    if text_answer and not content.lstrip().startswith(b"{"):
+        return {"text": content.decode("utf-8", errors="replace")}, None
     try:
         body = json.loads(resp.content)
     except (json.JSONDecodeError, UnicodeDecodeError):
