@@ -16,7 +16,7 @@ import inspect
 import os
 import sys
 import traceback
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -111,7 +111,7 @@ def _describe(exc: BaseException) -> tuple[int, str]:
     return EXIT_ERROR, f"error: unexpected {type(exc).__name__}" + (f": {text}" if text else "")
 
 
-def _debug_requested(ctx: typer.Context) -> bool:
+def _debug_requested(ctx: Any) -> bool:
     flag = bool(ctx.find_root().params.get("debug"))
     return flag or os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
@@ -119,7 +119,7 @@ def _debug_requested(ctx: typer.Context) -> bool:
 class _Group(TyperGroup):
     """The root command group: turns every exception of every command into a message and a code."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except _PASS_THROUGH:
@@ -272,7 +272,9 @@ RetryFailedOpt = Annotated[
 MaxTotalPerItemOpt = Annotated[
     int | None, typer.Option(metavar="N", help="At most N rows per item.")
 ]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print what would be asked; send nothing.")]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Print what would be asked; send nothing.")
+]
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -301,7 +303,9 @@ def _check_writable_parent(path: Path, option: str) -> None:
         raise InputError(f"{option} {path}: cannot write in {parent} (permission denied)")
 
 
-def _check_output(path: Path, option: str = "--out", formats: tuple[str, ...] = OUTPUT_FORMATS) -> Path:
+def _check_output(
+    path: Path, option: str = "--out", formats: tuple[str, ...] = OUTPUT_FORMATS
+) -> Path:
     """Check an output file before anything is sent: known format, not a folder, writable."""
     suffix = _SUFFIXES.get(path.suffix.lower())
     if suffix not in formats:
@@ -354,10 +358,8 @@ def _read_text(path: Path, option: str) -> str:
 def _read_items(items: list[str] | None, from_file: Path | None) -> list[str]:
     values = list(items or [])
     if from_file is not None:
-        if str(from_file) == "-":
-            text = sys.stdin.read()
-        else:
-            text = _read_text(from_file, "--from-file")
+        stdin = str(from_file) == "-"
+        text = sys.stdin.read() if stdin else _read_text(from_file, "--from-file")
         values.extend(line.strip() for line in text.splitlines())
     elif not values and not sys.stdin.isatty():
         values.extend(line.strip() for line in sys.stdin.read().splitlines())
@@ -390,7 +392,7 @@ def _query_text(value: str) -> tuple[str, str]:
     shown = stripped if len(stripped) <= 40 else stripped[:40] + "..."
     raise InputError(
         f"--query takes JSON text or the path of a JSON file, not {shown!r}. For a keyword or a "
-        f"hashtag use --keyword {shown} or --hashtag {shown}; see README section 3 for the JSON form"
+        f"hashtag use --keyword {shown} or --hashtag {shown} (README section 3 shows the JSON)"
     )
 
 
@@ -512,7 +514,9 @@ def videos(
     ] = None,
     keyword: Annotated[
         list[str] | None,
-        typer.Option(metavar="WORD", help="Keyword in the description (repeat for any of several)."),
+        typer.Option(
+            metavar="WORD", help="Keyword in the description (repeat for any of several)."
+        ),
     ] = None,
     region: Annotated[
         list[str] | None,
@@ -523,9 +527,7 @@ def videos(
         typer.Option(metavar="NAME", help="Creator username (repeat for any of several)."),
     ] = None,
     fields: FieldsOpt = None,
-    max_total: Annotated[
-        int | None, typer.Option(metavar="N", help="Stop after N videos.")
-    ] = None,
+    max_total: Annotated[int | None, typer.Option(metavar="N", help="Stop after N videos.")] = None,
     dataset: Annotated[
         Path | None,
         typer.Option(
@@ -735,7 +737,9 @@ def merge(
 TableArg = Annotated[
     Path,
     typer.Argument(
-        metavar="TABLE", help="A table: .parquet, .csv, .jsonl, or a dataset folder.", show_default=False
+        metavar="TABLE",
+        help="A table: .parquet, .csv, .jsonl, or a dataset folder.",
+        show_default=False,
     ),
 ]
 
@@ -784,7 +788,9 @@ def select_video_ids_cmd(
     table: TableArg,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", metavar="FILE", help="Text file, one id per line (default: print)."),
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="Text file, one id per line (default: print)."
+        ),
     ] = None,
     min_comments: Annotated[
         int | None, typer.Option(metavar="N", help="Only videos with at least N comments.")
@@ -877,7 +883,7 @@ def select_usernames_cmd(
     _emit(names, out, "usernames")
 
 
-class By(str, Enum):
+class By(StrEnum):
     """Groupings of ``summary --by``."""
 
     day = "day"
@@ -912,7 +918,9 @@ def summary(
     ] = False,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", metavar="FILE", help="Also write the summary (.parquet, .csv, .jsonl)."),
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="Also write the summary (.parquet, .csv, .jsonl)."
+        ),
     ] = None,
 ) -> None:
     """Engagement summary of a videos table.

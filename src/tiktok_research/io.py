@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 import pyarrow as pa
@@ -280,7 +280,8 @@ def _decode(name: str, values: pl.Series, dtype: pl.DataType) -> pl.Series:
                 {"true": True, "false": False}, return_dtype=pl.Boolean
             )
         if dtype.is_integer():
-            return values.str.strip_chars().str.to_integer(dtype=dtype, strict=True)
+            integer = cast("pl.datatypes.IntegerType", dtype)
+            return values.str.strip_chars().str.to_integer(dtype=integer, strict=True)
         return values.cast(dtype, strict=True)
     except pl.exceptions.PolarsError as e:
         first = str(e).strip().splitlines()[0]
