@@ -55,7 +55,8 @@ def _errors() -> list[TikTokResearchError]:
     for (status, code, endpoint), text in itertools.product(ANSWERS, SERVICE_TEXTS):
         body = {"error": {"code": code, "message": text, "log_id": "20240101000000ABC"}}
         out.append(error_from_body(status, body, endpoint=endpoint))
-        out.append(error_from_body(status, {"error": code, "error_description": text}, endpoint="token"))  # fmt: skip
+        flat = {"error": code, "error_description": text}  # the OAuth form of the token endpoint
+        out.append(error_from_body(status, flat, endpoint="token"))
     reset = datetime(2024, 3, 2, tzinfo=UTC)
     for text in SERVICE_TEXTS:
         out.append(QuotaExhaustedError(text or "quota", reset_at=reset, state={"cursor": 100}))

@@ -308,18 +308,17 @@ def _check_output(
 ) -> Path:
     """Check an output file before anything is sent: known format, not a folder, writable."""
     suffix = _SUFFIXES.get(path.suffix.lower())
+    if _exists(path) and path.is_dir():
+        raise InputError(
+            f"{option} {path} is a folder; give a file name, e.g. {path / ('table' + formats[0])}"
+        )
     if suffix not in formats:
         shown = repr(path.suffix) if path.suffix else "no extension"
         raise InputError(
             f"{option} {path}: unknown output format ({shown}); use {', '.join(formats)}"
         )
-    if _exists(path):
-        if path.is_dir():
-            raise InputError(
-                f"{option} {path} is a folder; give a file name, e.g. {path / ('table' + suffix)}"
-            )
-        if not os.access(path, os.W_OK):
-            raise InputError(f"{option} {path}: the file is not writable (permission denied)")
+    if _exists(path) and not os.access(path, os.W_OK):
+        raise InputError(f"{option} {path}: the file is not writable (permission denied)")
     _check_writable_parent(path, option)
     return path
 
@@ -356,7 +355,7 @@ def _read_text(path: Path, option: str) -> str:
 
 
 def _read_items(items: list[str] | None, from_file: Path | None) -> list[str]:
-    values = list(items or [])
+    values = [v.strip() for v in items or []]
     if from_file is not None:
         stdin = str(from_file) == "-"
         text = sys.stdin.read() if stdin else _read_text(from_file, "--from-file")
@@ -552,13 +551,13 @@ def videos(
       tiktok-research videos --sandbox --hashtag climate --start 2024-01-01 --end 2024-03-31
       tiktok-research videos --query query.json --region US --start 2024-01-01 --end 2024-12-31 --out v.csv
     """  # noqa: E501
-    from .fetch import collect_videos, fetch_videos
-
-    q = _build_query(query, hashtag, keyword, region, username)
     target = _check_output(out or Path("videos.parquet"))
     _check_folder(archive, "--archive")
     if dataset is not None:
         _check_folder(dataset, "--dataset")
+    q = _build_query(query, hashtag, keyword, region, username)
+    from .fetch import collect_videos, fetch_videos
+
     client = _client(sandbox, max_requests)
     if dry_run:
         typer.echo(str(client.plan(q, start, end, max_total, fields=fields)))
@@ -745,10 +744,10 @@ TableArg = Annotated[
 
 
 def _read_input_table(path: Path) -> "pl.DataFrame":
-    from . import io as tio
-
     if not _exists(path):
         raise InputError(f"{path}: no such file or folder")
+    from . import io as tio
+
     try:
         return tio.read_table(path)
     except ValueError as e:
@@ -930,10 +929,6 @@ def summary(
       tiktok-research summary videos.parquet --by hashtag
       tiktok-research summary data/videos --by week --out weekly.csv
     """
-    import polars as pl
-
-    from .analysis import summarize
-
     if out is not None:
         _check_output(out)
     df = _read_input_table(table)
@@ -948,6 +943,10 @@ def summary(
             f"{table} is not a videos table (no {', '.join(missing)} column); its columns are: "
             f"{', '.join(df.columns)}"
         )
+    import polars as pl
+
+    from .analysis import summarize
+
     result = summarize(df, by=by.value)
     if out is not None:
         _write(result, out)
