@@ -14,8 +14,12 @@ check of the user's input (query, items, output paths) runs before the first req
 import errno
 import inspect
 import os
+import re
 import sys
 import traceback
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -61,8 +65,40 @@ _OS_MESSAGES = {
 }
 
 
+@contextmanager
+def _writing(path: Path | str) -> Iterator[None]:
+    """Name ``path`` in an OSError raised inside the block that names no file (a full disk
+    reported by a write() call, or by polars and pyarrow, carries no file name)."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is not None or isinstance(e, (ConnectionError, TimeoutError)):
+            raise
+        code = e.errno
+        if code is None:  # polars: "No space left on device (os error 28)"
+            found = re.search(r"os error (\d+)", str(e))
+            code = int(found.group(1)) if found else None
+        if code in _DISK_ERRORS:
+            raise OSError(code, os.strerror(code), str(path)) from e
+        raise
+
+
+@contextmanager
+def _collecting(archive: Path) -> Iterator[None]:
+    """Around a collection: a full disk names the archive, and the report (with the exit code
+    and a line saying to run again) replaces the Python warning about an incomplete run."""
+    from .collect import IncompleteCollectionWarning
+
+    with _writing(archive), warnings.catch_warnings():
+        warnings.simplefilter("ignore", IncompleteCollectionWarning)
+        yield
+
+
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EACCES}
+
+
 def _os_error(e: OSError) -> tuple[int, str]:
-    path = e.filename if e.filename is not None else "?"
+    path = e.filename if e.filename is not None else "the output"
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
         return EXIT_INCOMPLETE, (
             f"error: no space left on the disk while writing {path}. Free some space, then run "
@@ -105,6 +141,10 @@ def _describe(exc: BaseException) -> tuple[int, str]:
         return EXIT_SERVER, f"error: the service cannot be reached or kept failing: {exc}"
     if isinstance(exc, TikTokResearchError):
         return EXIT_ERROR, f"error: {exc}"
+    if isinstance(exc, (ConnectionError, TimeoutError)) or type(exc).__module__.startswith(
+        ("httpx", "httpcore")
+    ):
+        return EXIT_SERVER, f"error: the service cannot be reached: {exc}"
     if isinstance(exc, OSError):
         return _os_error(exc)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -116,12 +156,21 @@ def _debug_requested(ctx: Any) -> bool:
     return flag or os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
+def _format_warning(
+    message: Warning | str, category: type[Warning], *args: object, **kwargs: object
+) -> str:
+    return f"warning: {message}\n"
+
+
 class _Group(TyperGroup):
     """The root command group: turns every exception of every command into a message and a code."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                # a warning is one line for a terminal user, not a file name and a source line
+                warnings.formatwarning = _format_warning
+                return super().invoke(ctx)
         except _PASS_THROUGH:
             raise
         except (Exception, KeyboardInterrupt) as exc:
@@ -447,16 +496,17 @@ def _write(df: "pl.DataFrame", out: Path, table: str | None = None) -> Path:
     """Write ``df`` in the format of ``out``'s extension (checked by :func:`_check_output`)."""
     from . import io as tio
 
-    out.parent.mkdir(parents=True, exist_ok=True)
     suffix = _SUFFIXES.get(out.suffix.lower())
-    if suffix == ".csv":
-        tio.write_csv(df, out)
-    elif suffix == ".jsonl":
-        df.write_ndjson(out)
-    elif suffix == ".parquet":
-        tio.write_parquet(df, out, table=table)
-    else:  # _check_output runs first; this guards a new caller that forgets it
+    if suffix not in (".csv", ".jsonl", ".parquet"):  # a new caller forgot _check_output
         raise InputError(f"unknown output format {out.suffix!r}: use .parquet, .csv or .jsonl")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _writing(out):
+        if suffix == ".csv":
+            tio.write_csv(df, out)
+        elif suffix == ".jsonl":
+            df.write_ndjson(out)
+        else:
+            tio.write_parquet(df, out, table=table)
     return out
 
 
@@ -487,6 +537,12 @@ def _finish(result: "FetchResult", out: Path, kind: str) -> None:
         side.unlink()  # it listed the failures of an earlier run of this output, all done now
     typer.echo(f"wrote {result.height:,} rows to {target}")
     code = _exit_code(result.report)
+    if code == EXIT_INCOMPLETE:
+        typer.echo(
+            "incomplete: run the same command again to continue (pages already collected are "
+            "not asked for again)",
+            err=True,
+        )
     if code != EXIT_OK:
         raise typer.Exit(code)
 
@@ -563,34 +619,36 @@ def videos(
         typer.echo(str(client.plan(q, start, end, max_total, fields=fields)))
         return
     if dataset is not None:
-        report = collect_videos(
-            q,
-            start,
-            end,
-            dataset,
-            archive=archive,
-            fields=fields,
-            client=client,
-            resume=resume,
-            progress=progress,
-        )
+        with _collecting(archive):
+            report = collect_videos(
+                q,
+                start,
+                end,
+                dataset,
+                archive=archive,
+                fields=fields,
+                client=client,
+                resume=resume,
+                progress=progress,
+            )
         typer.echo(str(report))
         typer.echo(f"dataset: {dataset} ({report.rows:,} rows)")
         code = _exit_code(report)
         if code != EXIT_OK:
             raise typer.Exit(code)
         return
-    result = fetch_videos(
-        q,
-        start,
-        end,
-        fields=fields,
-        max_total=max_total,
-        client=client,
-        archive=archive,
-        resume=resume,
-        progress=progress,
-    )
+    with _collecting(archive):
+        result = fetch_videos(
+            q,
+            start,
+            end,
+            fields=fields,
+            max_total=max_total,
+            client=client,
+            archive=archive,
+            resume=resume,
+            progress=progress,
+        )
     _finish(result, target, "videos")
 
 
@@ -637,16 +695,17 @@ def _items_command(
         extra: dict[str, Any] = {"replies": kw["replies"]} if replies else {}
         if max_total:
             extra["max_total"] = kw["max_total"]
-        result = getattr(fetch, fetch_name)(
-            values,
-            fields=kw["fields"],
-            retry_failed=kw["retry_failed"],
-            client=_client(kw["sandbox"], kw["max_requests"]),
-            archive=kw["archive"],
-            resume=kw["resume"],
-            progress=kw["progress"],
-            **extra,
-        )
+        with _collecting(kw["archive"]):
+            result = getattr(fetch, fetch_name)(
+                values,
+                fields=kw["fields"],
+                retry_failed=kw["retry_failed"],
+                client=_client(kw["sandbox"], kw["max_requests"]),
+                archive=kw["archive"],
+                resume=kw["resume"],
+                progress=kw["progress"],
+                **extra,
+            )
         _finish(result, target, kind)
 
     items_arg = Annotated[
@@ -728,7 +787,8 @@ def merge(
     result = merge_dumps(paths)
     out.mkdir(parents=True, exist_ok=True)
     for table, df in result.tables.items():
-        write_parquet(df, out / f"{table}.parquet", table=table)
+        with _writing(out / f"{table}.parquet"):
+            write_parquet(df, out / f"{table}.parquet", table=table)
     typer.echo(result.summary())
     typer.echo(f"wrote {len(result.tables)} table(s) to {out}")
 
@@ -770,7 +830,8 @@ def _emit(values: "pl.Series", out: Path | None, what: str) -> None:
         if text:
             typer.echo(text)
     else:
-        write_lines(values, out)
+        with _writing(out):
+            write_lines(values, out)
         typer.echo(f"wrote {values.len():,} {what} to {out}", err=True)
 
 
@@ -1033,12 +1094,17 @@ def demo(
     _check_folder(out, "--out")
     from .demo import run_demo
 
-    run_demo(out, echo=typer.echo)
+    with _writing(out):
+        run_demo(out, echo=typer.echo)
 
 
 def main() -> None:
     """Entry point of the ``tiktok-research`` command."""
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C before a command started (while parsing, say)
+        typer.echo(_describe(KeyboardInterrupt())[1], err=True)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":
