@@ -141,3 +141,23 @@ def test_mypy_sees_real_signatures_through_the_lazy_init(tmp_path: Path) -> None
     assert "def (video_ids:" in out, out
     assert "tiktok_research.collect.FetchResult" in out, out
     assert 'incompatible type "int"; expected "str | Path"' in out, out
+
+
+def test_every_declared_dependency_is_imported_by_the_package() -> None:
+    """A dependency that nothing imports (pydantic was one) is removed from pyproject.toml."""
+    import re
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    root = INIT.parents[2]
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0].lower() for d in declared}
+    modules_of: dict[str, set[str]] = {}
+    for module, dists in packages_distributions().items():
+        for dist in dists:
+            modules_of.setdefault(dist.lower(), set()).add(module)
+    source = "\n".join(p.read_text() for p in (root / "src").rglob("*.py"))
+    for name in sorted(names):
+        modules = modules_of.get(name, {name.replace("-", "_")})
+        used = any(re.search(rf"^\s*(import|from)\s+{m}\b", source, re.M) for m in modules)
+        assert used, f"{name} is declared in pyproject.toml but nothing in src/ imports it"
