@@ -127,7 +127,8 @@ CASES: list[Bad] = [
     Bad("users-no-max-total", ("users", "alice", "--max-total", "3"), INVALID,
         ("no such option",)),
     # --- credentials
-    Bad("videos-no-credentials", V(), AUTH, ("tiktok_client_key",), credentials=False),
+    Bad("videos-no-credentials", V(), AUTH, ("tiktok_client_key", "--sandbox"),
+        credentials=False),
     Bad("users-no-credentials", ("users", "alice"), AUTH, ("tiktok_client_key",),
         credentials=False),
     Bad("quota-no-credentials", ("quota",), AUTH, ("tiktok_client_key",), credentials=False),

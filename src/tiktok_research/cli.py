@@ -15,6 +15,7 @@ import errno
 import inspect
 import os
 import re
+import shutil
 import sys
 import traceback
 import warnings
@@ -134,7 +135,10 @@ def _describe(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, InvalidRequestError):
         return EXIT_INVALID, f"error: {exc}"
     if isinstance(exc, (AuthenticationError, ScopeNotAuthorizedError)):
-        return EXIT_AUTH, f"error: {exc}"
+        tip = ""
+        if exc.http_status is None and "--sandbox" not in str(exc):  # nothing was sent
+            tip = "\n(or add --sandbox to try the command on the offline sandbox)"
+        return EXIT_AUTH, f"error: {exc}{tip}"
     if isinstance(exc, (QuotaExhaustedError, BudgetExhaustedError)):
         return EXIT_INCOMPLETE, f"stopped: {exc}\nRun the same command again to continue."
     if isinstance(exc, (RateLimitedError, ServerError)):
@@ -1018,10 +1022,23 @@ def summary(
             result.columns[0], "videos", *[c for c in result.columns if c in _SUMMARY_COLUMNS]
         )
     )
+    # fit the terminal: short headers and numbers, no dtype row (the file keeps full precision)
+    short = shown.rename(
+        {c: c.replace("_count", "").replace("engagement_rate", "eng") for c in shown.columns}
+    ).with_columns(pl.selectors.float().round(4))
+    width = shutil.get_terminal_size((120, 24)).columns
     with pl.Config(
-        tbl_rows=top, tbl_cols=-1 if wide else 10, tbl_width_chars=200, fmt_str_lengths=30
+        tbl_rows=top,
+        tbl_cols=-1 if wide else 10,
+        tbl_width_chars=width,
+        fmt_str_lengths=24,
+        tbl_hide_column_data_types=True,
+        tbl_hide_dataframe_shape=True,
+        thousands_separator=",",
     ):
-        typer.echo(str(shown.head(top)))
+        typer.echo(str(short.head(top)))
+    if result.height > top:
+        typer.echo(f"({top} of {result.height:,} rows; --top N shows more, --out FILE keeps all)")
 
 
 @app.command()
