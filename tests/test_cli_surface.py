@@ -242,6 +242,24 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(tmp_path:
         assert "Traceback" in debug.stderr and "RuntimeError: boom" in debug.stderr
 
 
+PANIC = """
+import tiktok_research.io as m
+class PanicException(BaseException):  # what a Rust panic inside polars raises
+    pass
+def panic(*a, **k):
+    raise PanicException("table width argument does not fit in u16")
+m.read_table = panic
+"""
+
+
+def test_a_panic_inside_polars_is_one_line_too(tmp_path: Path) -> None:
+    io.write_parquet(schemas.empty("videos"), tmp_path / "v.parquet", table="videos")
+    run = _patched(PANIC, "summary", "v.parquet", cwd=tmp_path)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert run.stderr.startswith("error: unexpected PanicException: table width")
+
+
 def _wait_until_reading(pid: int, timeout: float = 60) -> None:
     """Until the process blocks reading stdin (Linux: its wait channel), or a few seconds."""
     wchan = Path(f"/proc/{pid}/wchan")

@@ -177,7 +177,9 @@ class _Group(TyperGroup):
                 return super().invoke(ctx)
         except _PASS_THROUGH:
             raise
-        except (Exception, KeyboardInterrupt) as exc:
+        except BaseException as exc:  # a Rust panic in polars is a BaseException
+            if isinstance(exc, (SystemExit, GeneratorExit)):
+                raise
             code, message = _describe(exc)
             debug = _debug_requested(ctx)
             if debug:
@@ -1022,21 +1024,23 @@ def summary(
             result.columns[0], "videos", *[c for c in result.columns if c in _SUMMARY_COLUMNS]
         )
     )
-    # fit the terminal: short headers and numbers, no dtype row (the file keeps full precision)
+    # fit the terminal: short headers and numbers, no dtype row (the file keeps full precision);
+    # columns that do not fit are left out (--wide shows them all)
     short = shown.rename(
         {c: c.replace("_count", "").replace("engagement_rate", "eng") for c in shown.columns}
     ).with_columns(pl.selectors.float().round(4))
     width = shutil.get_terminal_size((120, 24)).columns
-    with pl.Config(
-        tbl_rows=top,
-        tbl_cols=-1 if wide else 10,
-        tbl_width_chars=width,
-        fmt_str_lengths=24,
-        tbl_hide_column_data_types=True,
-        tbl_hide_dataframe_shape=True,
-        thousands_separator=",",
-    ):
-        typer.echo(str(short.head(top)))
+    config = {"tbl_rows": top, "tbl_cols": -1, "tbl_width_chars": 10_000, "fmt_str_lengths": 24,
+              "tbl_hide_column_data_types": True, "tbl_hide_dataframe_shape": True,
+              "thousands_separator": ","}  # fmt: skip
+    with pl.Config(**config):  # type: ignore[arg-type]
+        text = str(short.head(top))
+        while not wide and short.width > 2 and max(map(len, text.splitlines())) > width:
+            short = short.drop(short.columns[-1])
+            text = str(short.head(top))
+    typer.echo(text)
+    if short.width < shown.width:
+        typer.echo(f"({shown.width - short.width} column(s) left out to fit; --wide shows them)")
     if result.height > top:
         typer.echo(f"({top} of {result.height:,} rows; --top N shows more, --out FILE keeps all)")
 
