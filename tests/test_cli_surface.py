@@ -317,3 +317,20 @@ def test_summary_out_and_jsonl_output(tmp_path: Path) -> None:
     run = cli("summary", "v.jsonl", "--by", "week", "--out", "weekly.csv", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "week" in pl.read_csv(tmp_path / "weekly.csv").columns
+
+
+@pytest.mark.skipif(
+    sys.platform == "win32" or os.geteuid() == 0, reason="root may write in any folder"
+)
+def test_an_output_folder_without_write_permission_is_refused_first(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        run = cli("videos", "--sandbox", "--hashtag", "cats", *FEB, "--out", locked / "v.parquet",
+                  cwd=tmp_path)  # fmt: skip
+    finally:
+        locked.chmod(0o700)
+    assert run.returncode == 2
+    assert "permission denied" in run.stderr
+    assert not (tmp_path / "tiktok-archive").exists()
