@@ -48,7 +48,7 @@ class InputError(Exception):
 
 # ------------------------------------------------------------------------------ error handling
 
-# typer >= 0.20 vendors click; find its ClickException without importing a private module
+# recent typer versions vendor click: find its ClickException without a private import
 _CLICK_EXCEPTION: type[Exception] = next(
     c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
 )
@@ -64,6 +64,9 @@ _OS_MESSAGES = {
     errno.ENAMETOOLONG: "file name too long",
     errno.EROFS: "read-only file system",
 }
+
+
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EACCES}
 
 
 @contextmanager
@@ -93,9 +96,6 @@ def _collecting(archive: Path) -> Iterator[None]:
     with _writing(archive), warnings.catch_warnings():
         warnings.simplefilter("ignore", IncompleteCollectionWarning)
         yield
-
-
-_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EACCES}
 
 
 def _os_error(e: OSError) -> tuple[int, str]:
@@ -686,11 +686,11 @@ def _items_command(
     """
 
     def command(**kw: Any) -> None:
-        from . import fetch
-
         target = _check_output(kw["out"] or Path(f"{kind}.parquet"))
         _check_folder(kw["archive"], "--archive")
         values = _read_items(kw["items"], kw["from_file"])
+        from . import fetch
+
         if kw["dry_run"]:
             note = "; --replies adds one or more per comment that has replies" if replies else ""
             typer.echo(
