@@ -1,29 +1,113 @@
 """tiktok_research: the TikTok Research API as polars DataFrames, with an offline sandbox.
 
 The public surface is listed in ``__all__``. Submodules are imported lazily so that
-``import tiktok_research`` stays fast and heavy dependencies (matplotlib, pandas) load when used.
+``import tiktok_research`` stays fast and heavy dependencies (matplotlib, pandas) load when used;
+the ``TYPE_CHECKING`` block below imports every lazy name so that type checkers and editors see
+the real signatures (tests/test_public_api.py keeps it in step with ``_LAZY``).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+import importlib as _importlib
+from typing import TYPE_CHECKING
 
 from ._version import __version__
 
-# name -> submodule that defines it. Keep sorted by module.
+if TYPE_CHECKING:
+    from . import analysis as analysis
+    from . import client as client
+    from . import collect as collect
+    from . import demo as demo
+    from . import errors as errors
+    from . import fetch as fetch
+    from . import io as io
+    from . import merge as merge
+    from . import pagination as pagination
+    from . import plan as plan
+    from . import plots as plots
+    from . import query as query
+    from . import sandbox as sandbox
+    from . import schemas as schemas
+    from . import select as select
+    from . import tables as tables
+    from ._endpoints import Endpoint as Endpoint
+    from ._retry import RetryBudget as RetryBudget
+    from ._retry import RetryPolicy as RetryPolicy
+    from ._windows import split_windows as split_windows
+    from .analysis import engagement as engagement
+    from .analysis import summarize as summarize
+    from .client import Client as Client
+    from .client import QuotaStatus as QuotaStatus
+    from .client import use as use
+    from .collect import CollectionReport as CollectionReport
+    from .collect import FetchResult as FetchResult
+    from .collect import IncompleteCollectionWarning as IncompleteCollectionWarning
+    from .errors import ArchiveError as ArchiveError
+    from .errors import AuthenticationError as AuthenticationError
+    from .errors import BudgetExhaustedError as BudgetExhaustedError
+    from .errors import CollectionLockedError as CollectionLockedError
+    from .errors import InvalidRequestError as InvalidRequestError
+    from .errors import NotYetIndexedWarning as NotYetIndexedWarning
+    from .errors import QuotaExhaustedError as QuotaExhaustedError
+    from .errors import QuotaWarning as QuotaWarning
+    from .errors import RateLimitedError as RateLimitedError
+    from .errors import ScopeNotAuthorizedError as ScopeNotAuthorizedError
+    from .errors import ServerError as ServerError
+    from .errors import TikTokResearchError as TikTokResearchError
+    from .errors import UnavailableError as UnavailableError
+    from .fetch import collect_videos as collect_videos
+    from .fetch import fetch_comments as fetch_comments
+    from .fetch import fetch_followers as fetch_followers
+    from .fetch import fetch_following as fetch_following
+    from .fetch import fetch_liked_videos as fetch_liked_videos
+    from .fetch import fetch_pinned_videos as fetch_pinned_videos
+    from .fetch import fetch_playlists as fetch_playlists
+    from .fetch import fetch_products as fetch_products
+    from .fetch import fetch_reposted_videos as fetch_reposted_videos
+    from .fetch import fetch_reviews as fetch_reviews
+    from .fetch import fetch_shops as fetch_shops
+    from .fetch import fetch_user_info as fetch_user_info
+    from .fetch import fetch_videos as fetch_videos
+    from .io import read_csv as read_csv
+    from .io import read_table as read_table
+    from .io import to_pandas as to_pandas
+    from .io import write_csv as write_csv
+    from .io import write_dataset as write_dataset
+    from .io import write_parquet as write_parquet
+    from .merge import FileReport as FileReport
+    from .merge import MergeResult as MergeResult
+    from .merge import merge_dumps as merge_dumps
+    from .pagination import Page as Page
+    from .pagination import Reply as Reply
+    from .plan import Plan as Plan
+    from .plan import plan_items as plan_items
+    from .plan import plan_videos as plan_videos
+    from .query import Criteria as Criteria
+    from .query import Q as Q
+    from .query import Query as Query
+    from .query import as_query as as_query
+    from .schemas import UnknownColumnWarning as UnknownColumnWarning
+    from .select import select_usernames as select_usernames
+    from .select import select_video_ids as select_video_ids
+    from .tables import DataWarning as DataWarning
+
+# name -> submodule that defines it (a name equal to its module is the module itself).
 _LAZY: dict[str, str] = {
     # client layer
     "Client": "client",
+    "QuotaStatus": "client",
     "Q": "query",
     "Criteria": "query",
     "Query": "query",
     "as_query": "query",
     "Page": "pagination",
+    "Reply": "pagination",
+    "RetryBudget": "_retry",
+    "Endpoint": "_endpoints",
     "use": "client",
     "RetryPolicy": "_retry",
     "split_windows": "_windows",
-    # error tree (one place: errors.py)
+    # error tree and warnings (one place each: errors.py; data warnings where the data is made)
     "TikTokResearchError": "errors",
     "InvalidRequestError": "errors",
     "AuthenticationError": "errors",
@@ -37,14 +121,20 @@ _LAZY: dict[str, str] = {
     "CollectionLockedError": "errors",
     "NotYetIndexedWarning": "errors",
     "QuotaWarning": "errors",
+    "IncompleteCollectionWarning": "collect",
+    "DataWarning": "tables",
+    "UnknownColumnWarning": "schemas",
     # tables layer
-    "schemas": "schemas",
     "merge_dumps": "merge",
+    "MergeResult": "merge",
+    "FileReport": "merge",
     "select_video_ids": "select",
     "select_usernames": "select",
     "write_parquet": "io",
     "write_dataset": "io",
     "write_csv": "io",
+    "read_csv": "io",
+    "read_table": "io",
     "to_pandas": "io",
     # planning (validation, tasks, cost) and the collection layer
     "Plan": "plan",
@@ -52,7 +142,6 @@ _LAZY: dict[str, str] = {
     "plan_items": "plan",
     "FetchResult": "collect",
     "CollectionReport": "collect",
-    "IncompleteCollectionWarning": "collect",
     "fetch_videos": "fetch",
     "collect_videos": "fetch",
     "fetch_user_info": "fetch",
@@ -69,33 +158,37 @@ _LAZY: dict[str, str] = {
     # analysis layer
     "engagement": "analysis",
     "summarize": "analysis",
-    "plots": "plots",
     # submodules reached as attributes (tr.io.read_dataset, tr.select.write_lines, ...)
     "analysis": "analysis",
+    "client": "client",
     "collect": "collect",
+    "demo": "demo",
     "errors": "errors",
     "fetch": "fetch",
     "io": "io",
     "plan": "plan",
+    "merge": "merge",
+    "pagination": "pagination",
+    "plots": "plots",
     "query": "query",
+    "sandbox": "sandbox",
+    "schemas": "schemas",
     "select": "select",
     "tables": "tables",
-    # sandbox
-    "sandbox": "sandbox",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'tiktok_research' has no attribute {name!r}")
-    module = importlib.import_module(f".{module_name}", __name__)
+    module = _importlib.import_module(f".{module_name}", __name__)
     value = module if name == module_name else getattr(module, name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(__all__)

@@ -1,49 +1,296 @@
 """``tiktok-research``: a thin command line over the public functions.
 
-Exit codes: 0 done and complete; 1 unexpected error; 2 invalid input (nothing was sent);
-3 incomplete (quota, budget or items left: run the same command again to continue);
-4 credentials or scope rejected; 5 the service kept failing.
+Exit codes (also in ``tiktok-research --help`` and README section 10): 0 done and complete;
+1 unexpected error; 2 invalid input (nothing was sent); 3 incomplete (quota, budget, items left
+or a full disk: run the same command again to continue); 4 credentials or scope rejected; 5 the
+service cannot be reached or kept failing; 130 interrupted (Ctrl-C).
+
+Every command runs inside :class:`_Group`, the one place where an exception becomes a one-line
+message and its exit code (:func:`_describe`); nothing else catches errors, and no command ever
+shows a Python traceback unless ``--debug`` (or ``TIKTOK_RESEARCH_DEBUG=1``) asks for it. Every
+check of the user's input (query, items, output paths) runs before the first request.
 """
 
-import json
+import errno
+import inspect
+import os
+import re
+import shutil
 import sys
+import traceback
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from .collect import CollectionReport, FetchResult
+
+EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_INCOMPLETE, EXIT_AUTH, EXIT_SERVER = 0, 1, 2, 3, 4, 5
+EXIT_INTERRUPTED = 130
+
+DEBUG_ENV = "TIKTOK_RESEARCH_DEBUG"
+OUTPUT_FORMATS = (".parquet", ".csv", ".jsonl")
+_SUFFIXES = {".parquet": ".parquet", ".pq": ".parquet", ".csv": ".csv", ".jsonl": ".jsonl",
+             ".ndjson": ".jsonl"}  # fmt: skip
+
+
+class InputError(Exception):
+    """Invalid command-line input found before anything was sent (exit code 2)."""
+
+
+# ------------------------------------------------------------------------------ error handling
+
+# recent typer versions vendor click: find its ClickException without a private import
+_CLICK_EXCEPTION: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+_PASS_THROUGH = (typer.Exit, typer.Abort, _CLICK_EXCEPTION, BrokenPipeError)
+
+_OS_MESSAGES = {
+    errno.ENOENT: "no such file or folder",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EISDIR: "is a folder, not a file",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EEXIST: "already exists and is not a folder",
+    errno.ENAMETOOLONG: "file name too long",
+    errno.EROFS: "read-only file system",
+}
+
+
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EACCES}
+
+
+@contextmanager
+def _writing(path: Path | str) -> Iterator[None]:
+    """Name ``path`` in an OSError raised inside the block that names no file (a full disk
+    reported by a write() call, or by polars and pyarrow, carries no file name)."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is not None or isinstance(e, (ConnectionError, TimeoutError)):
+            raise
+        code = e.errno
+        if code is None:  # polars: "No space left on device (os error 28)"
+            found = re.search(r"os error (\d+)", str(e))
+            code = int(found.group(1)) if found else None
+        if code in _DISK_ERRORS:
+            raise OSError(code, os.strerror(code), str(path)) from e
+        raise
+
+
+@contextmanager
+def _collecting(archive: Path) -> Iterator[None]:
+    """Around a collection: a full disk names the archive, and the report (with the exit code
+    and a line saying to run again) replaces the Python warning about an incomplete run."""
+    from .collect import IncompleteCollectionWarning
+
+    with _writing(archive), warnings.catch_warnings():
+        warnings.simplefilter("ignore", IncompleteCollectionWarning)
+        yield
+
+
+def _os_error(e: OSError) -> tuple[int, str]:
+    path = e.filename if e.filename is not None else "the output"
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return EXIT_INCOMPLETE, (
+            f"error: no space left on the disk while writing {path}. Free some space, then run "
+            "the same command again: pages already collected are kept in the archive"
+        )
+    what = _OS_MESSAGES.get(e.errno or -1)
+    if what is not None:
+        shown = str(path) if len(str(path)) <= 200 else str(path)[:100] + "..."
+        return EXIT_INVALID, f"error: {shown}: {what}"
+    return EXIT_ERROR, f"error: {e.strerror or e}: {path}"
+
+
+def _describe(exc: BaseException) -> tuple[int, str]:
+    """The exit code and the one-line message (or a few lines) for an exception."""
+    from .errors import (
+        ArchiveError,
+        AuthenticationError,
+        BudgetExhaustedError,
+        CollectionLockedError,
+        InvalidRequestError,
+        QuotaExhaustedError,
+        RateLimitedError,
+        ScopeNotAuthorizedError,
+        ServerError,
+        TikTokResearchError,
+    )
+
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED, (
+            "interrupted: pages already collected are kept in the archive; "
+            "run the same command again to continue"
+        )
+    if isinstance(exc, InputError):
+        return EXIT_INVALID, f"error: {exc}"
+    if isinstance(exc, InvalidRequestError):
+        return EXIT_INVALID, f"error: {exc}"
+    if isinstance(exc, (AuthenticationError, ScopeNotAuthorizedError)):
+        tip = ""
+        if exc.http_status is None and "--sandbox" not in str(exc):  # nothing was sent
+            tip = "\n(or add --sandbox to try the command on the offline sandbox)"
+        return EXIT_AUTH, f"error: {exc}{tip}"
+    if isinstance(exc, (QuotaExhaustedError, BudgetExhaustedError)):
+        return EXIT_INCOMPLETE, f"stopped: {exc}\nRun the same command again to continue."
+    if isinstance(exc, (ArchiveError, CollectionLockedError)):
+        return EXIT_INCOMPLETE, f"stopped: {exc}"
+    if isinstance(exc, (RateLimitedError, ServerError)):
+        return EXIT_SERVER, f"error: the service cannot be reached or kept failing: {exc}"
+    if isinstance(exc, TikTokResearchError):
+        return EXIT_ERROR, f"error: {exc}"
+    if isinstance(exc, (ConnectionError, TimeoutError)) or type(exc).__module__.startswith(
+        ("httpx", "httpcore")
+    ):
+        return EXIT_SERVER, f"error: the service cannot be reached: {exc}"
+    if isinstance(exc, OSError):
+        return _os_error(exc)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return EXIT_ERROR, f"error: unexpected {type(exc).__name__}" + (f": {text}" if text else "")
+
+
+def _debug_requested(ctx: Any) -> bool:
+    flag = bool(ctx.find_root().params.get("debug"))
+    return flag or os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _format_warning(
+    message: Warning | str, category: type[Warning], *args: object, **kwargs: object
+) -> str:
+    return f"warning: {message}\n"
+
+
+class _Group(TyperGroup):
+    """The root command group: turns every exception of every command into a message and a code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            with warnings.catch_warnings():
+                # a warning is one line for a terminal user, not a file name and a source line
+                warnings.formatwarning = _format_warning
+                return super().invoke(ctx)
+        except _PASS_THROUGH:
+            raise
+        except BaseException as exc:  # a Rust panic in polars is a BaseException
+            if isinstance(exc, (SystemExit, GeneratorExit)):
+                raise
+            code, message = _describe(exc)
+            debug = _debug_requested(ctx)
+            if debug:
+                traceback.print_exception(exc)
+            typer.echo(message, err=True)
+            if code == EXIT_ERROR and not debug:
+                typer.echo(
+                    f"(run again with --debug, or {DEBUG_ENV}=1, to see the traceback)", err=True
+                )
+            raise typer.Exit(code) from None
+
+
+HELP = """Collect TikTok Research API data into Parquet, CSV or JSON Lines.
+
+Credentials come from TIKTOK_CLIENT_KEY / TIKTOK_CLIENT_SECRET; TIKTOK_RESEARCH_BASE_URL points at
+another server (e.g. `tiktok-research sandbox serve`). Add --sandbox to any collection command to
+use the built-in offline sandbox instead (no credentials).
+
+Every collection command checks its input (query, items, output file) before the first request,
+keeps every page in the raw archive (--archive, default tiktok-archive/) and continues an
+interrupted run when it is run again.
+
+\b
+Examples:
+  tiktok-research videos --sandbox --hashtag climate --region US --start 2024-01-01 --end 2024-03-31 --out videos.parquet
+  tiktok-research select video-ids videos.parquet --min-comments 1 --out ids.txt
+  tiktok-research comments --sandbox --from-file ids.txt --out comments.parquet
+  tiktok-research demo --out demo-output
+
+\b
+Exit codes:
+  0    done, and the collection is complete
+  1    unexpected error (add --debug to see the traceback)
+  2    invalid input: nothing was sent
+  3    incomplete (quota, --max-requests, items left, disk full): run the same command again
+  4    credentials or scope rejected
+  5    the service cannot be reached or kept failing
+  130  interrupted (Ctrl-C): run the same command again to continue
+"""  # noqa: E501
 
 app = typer.Typer(
     name="tiktok-research",
-    help=(
-        "Collect TikTok Research API data into Parquet, CSV or JSON Lines.\n\n"
-        "Credentials come from TIKTOK_CLIENT_KEY / TIKTOK_CLIENT_SECRET; TIKTOK_RESEARCH_BASE_URL "
-        "points at another server (e.g. `tiktok-research sandbox serve`). Add --sandbox to any "
-        "collection command to use the built-in offline sandbox instead.\n\n"
-        "Examples:\n\n"
-        "  tiktok-research videos --hashtag climate --region US --start 2024-01-01 "
-        "--end 2024-03-31 --out videos.parquet\n\n"
-        "  tiktok-research select video-ids videos.parquet --min-comments 1 --out ids.txt\n\n"
-        "  tiktok-research comments --from-file ids.txt --out comments.parquet\n\n"
-        "  tiktok-research demo --out demo-output"
-    ),
+    cls=_Group,
+    help=HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 100},
 )
-sandbox_app = typer.Typer(help="The offline emulator of the Research API.", no_args_is_help=True)
-select_app = typer.Typer(help="Pick ids or usernames for the next query.", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="The offline emulator of the Research API.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+select_app = typer.Typer(
+    help=(
+        "Pick ids or usernames from a table for the next query.\n\n"
+        "Example: tiktok-research select video-ids videos.parquet --min-comments 1 --out ids.txt"
+    ),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(select_app, name="select")
 
-EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_INCOMPLETE, EXIT_AUTH, EXIT_SERVER = 0, 1, 2, 3, 4, 5
+
+def _version(value: bool) -> None:
+    if value:
+        from ._version import __version__
+
+        typer.echo(f"tiktok-research {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help=f"Show the Python traceback of an error (or {DEBUG_ENV}=1)."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """The root options (the help text is HELP)."""
+
+
+# ------------------------------------------------------------------------------------ options
 
 ArchiveOpt = Annotated[
-    Path, typer.Option(help="Raw archive folder: every page is kept here; needed to resume.")
+    Path,
+    typer.Option(
+        metavar="DIR", help="Raw archive folder: every page is kept here; needed to resume."
+    ),
 ]
 OutOpt = Annotated[
     Path | None,
     typer.Option(
-        "--out", "-o", help="Output file: .parquet, .csv or .jsonl (default: <kind>.parquet)."
+        "--out",
+        "-o",
+        metavar="FILE",
+        help="Output file: .parquet, .csv or .jsonl (default: <command>.parquet). Items that "
+        "failed go beside it, in <name>_failures.<ext>.",
     ),
 ]
 ResumeOpt = Annotated[
@@ -53,105 +300,158 @@ ProgressOpt = Annotated[
     bool | None,
     typer.Option("--progress/--no-progress", help="Progress bars (default: on a terminal)."),
 ]
-SandboxOpt = Annotated[bool, typer.Option("--sandbox", help="Use the built-in offline sandbox.")]
+SandboxOpt = Annotated[
+    bool, typer.Option("--sandbox", help="Use the built-in offline sandbox (no credentials).")
+]
 BudgetOpt = Annotated[
-    int | None, typer.Option("--max-requests", help="Stop cleanly before spending more requests.")
+    int | None,
+    typer.Option(
+        "--max-requests", metavar="N", help="Stop cleanly before spending more than N requests."
+    ),
 ]
 FromFileOpt = Annotated[
     Path | None,
-    typer.Option("--from-file", "-f", help="Read items from a file, one per line ('-' for stdin)."),
+    typer.Option(
+        "--from-file",
+        "-f",
+        metavar="FILE",
+        help="Read items from a text file, one per line ('-' for stdin; '#' starts a comment).",
+    ),
+]
+FieldsOpt = Annotated[
+    str | None,
+    typer.Option(metavar="LIST", help="Comma-separated fields to ask for (default: all)."),
+]
+RetryFailedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--retry-failed", help="Ask again for items that failed for good in an earlier run."
+    ),
+]
+MaxTotalPerItemOpt = Annotated[
+    int | None, typer.Option(metavar="N", help="At most N rows per item.")
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Print what would be asked; send nothing.")
 ]
 
 
-def _err(message: str) -> None:
-    typer.echo(message, err=True)
+# ----------------------------------------------------------------------------- input checks
 
 
-def _client(sandbox: bool, max_requests: int | None) -> Any:
-    from .client import Client
+def _exists(path: Path) -> bool:
+    """``path.exists()``, with a file name too long for the system counted as invalid input."""
+    try:
+        return path.exists()
+    except OSError as e:
+        if e.errno == errno.ENAMETOOLONG:
+            raise InputError(f"file name too long: {str(path)[:60]}...") from None
+        raise
 
-    if sandbox:
-        return Client.sandbox(max_requests=max_requests)
-    return Client(max_requests=max_requests)
+
+def _check_writable_parent(path: Path, option: str) -> None:
+    """The first existing ancestor of ``path`` must be a folder we may write in."""
+    parent = path.parent
+    while not _exists(parent):
+        if parent == parent.parent:
+            break
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise InputError(f"{option} {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{option} {path}: cannot write in {parent} (permission denied)")
+
+
+def _check_output(
+    path: Path, option: str = "--out", formats: tuple[str, ...] = OUTPUT_FORMATS
+) -> Path:
+    """Check an output file before anything is sent: known format, not a folder, writable."""
+    suffix = _SUFFIXES.get(path.suffix.lower())
+    if _exists(path) and path.is_dir():
+        raise InputError(
+            f"{option} {path} is a folder; give a file name, e.g. {path / ('table' + formats[0])}"
+        )
+    if suffix not in formats:
+        shown = repr(path.suffix) if path.suffix else "no extension"
+        raise InputError(
+            f"{option} {path}: unknown output format ({shown}); use {', '.join(formats)}"
+        )
+    if _exists(path) and not os.access(path, os.W_OK):
+        raise InputError(f"{option} {path}: the file is not writable (permission denied)")
+    _check_writable_parent(path, option)
+    return path
+
+
+def _check_folder(path: Path, option: str) -> Path:
+    """Check a folder the command will write in: not a file, and writable."""
+    if _exists(path):
+        if not path.is_dir():
+            raise InputError(f"{option} {path} is a file; give a folder (it is created if needed)")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise InputError(f"{option} {path}: cannot write in this folder (permission denied)")
+        return path
+    _check_writable_parent(path, option)
+    return path
+
+
+def _read_text(path: Path, option: str) -> str:
+    """The text of a small input file, with a clear message when it is missing or not text."""
+    if not _exists(path):
+        raise InputError(f"{option} {path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{option} {path} is a folder, not a file")
+    data = path.read_bytes()
+    try:
+        if b"\x00" in data:
+            raise UnicodeDecodeError("utf-8", data, data.index(b"\x00"), data.index(b"\x00") + 1,
+                                     "NUL byte")  # fmt: skip
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"{option} {path} is not a text file (UTF-8): byte {e.start} cannot be read. "
+            "Give a text file with one value per line"
+        ) from None
 
 
 def _read_items(items: list[str] | None, from_file: Path | None) -> list[str]:
-    values = list(items or [])
+    values = [v.strip() for v in items or []]
     if from_file is not None:
-        text = sys.stdin.read() if str(from_file) == "-" else from_file.read_text(encoding="utf-8")
+        stdin = str(from_file) == "-"
+        text = sys.stdin.read() if stdin else _read_text(from_file, "--from-file")
         values.extend(line.strip() for line in text.splitlines())
     elif not values and not sys.stdin.isatty():
         values.extend(line.strip() for line in sys.stdin.read().splitlines())
     values = [v for v in values if v and not v.startswith("#")]
     if not values:
-        raise typer.BadParameter("give items as arguments, with --from-file FILE, or on stdin")
+        where = f" ({from_file} has none)" if from_file is not None else ""
+        raise InputError(
+            f"no items{where}: give them as arguments, with --from-file FILE, or on stdin"
+        )
     return values
 
 
-def _write(df: Any, out: Path) -> Path:
-    from . import io as tio
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    suffix = out.suffix.lower()
-    if suffix == ".csv":
-        tio.write_csv(df, out)
-    elif suffix in (".jsonl", ".ndjson"):
-        df.write_ndjson(out)
-    elif suffix in (".parquet", ".pq"):
-        tio.write_parquet(df, out)
-    else:
-        raise typer.BadParameter(
-            f"unknown output format {out.suffix!r}: use .parquet, .csv or .jsonl"
-        )
-    return out
-
-
-def _finish(result: Any, out: Path | None, kind: str) -> None:
-    target = _write(result, out or Path(f"{kind}.parquet"))
-    typer.echo(str(result.report))
-    failures = result.failures
-    if failures.height:
-        typer.echo(f"{failures.height} item(s) failed:")
-        for row in failures.head(20).iter_rows(named=True):
-            typer.echo(f"  {row['item']}: {row['code']}: {row['message']} (log_id {row['log_id']})")
-    typer.echo(f"wrote {result.height:,} rows to {target}")
-    if not result.report.complete:
-        raise typer.Exit(EXIT_INCOMPLETE)
-
-
-def _run(fn: Any) -> None:
-    """Call ``fn`` and turn the package's errors into messages and exit codes."""
-    from .errors import (
-        ArchiveError,
-        AuthenticationError,
-        CollectionLockedError,
-        InvalidRequestError,
-        QuotaExhaustedError,
-        ScopeNotAuthorizedError,
-        ServerError,
-        TikTokResearchError,
-    )
-
+def _query_text(value: str) -> tuple[str, str]:
+    """``--query`` as (JSON text, where it came from): JSON text or the path of a JSON file."""
+    stripped = value.strip()
+    if stripped.startswith(("{", "[")):
+        return stripped, "--query"
+    path = Path(stripped)
     try:
-        fn()
-    except (ArchiveError, CollectionLockedError) as e:
-        _err(f"stopped: {e}")
-        raise typer.Exit(EXIT_INCOMPLETE) from None
-    except InvalidRequestError as e:
-        _err(f"error: {e}")
-        raise typer.Exit(EXIT_INVALID) from None
-    except (AuthenticationError, ScopeNotAuthorizedError) as e:
-        _err(f"error: {e}")
-        raise typer.Exit(EXIT_AUTH) from None
-    except QuotaExhaustedError as e:
-        _err(f"stopped: {e}\nRun the same command after the reset to continue.")
-        raise typer.Exit(EXIT_INCOMPLETE) from None
-    except ServerError as e:
-        _err(f"error: the service kept failing: {e}")
-        raise typer.Exit(EXIT_SERVER) from None
-    except TikTokResearchError as e:
-        _err(f"error: {e}")
-        raise typer.Exit(EXIT_ERROR) from None
+        is_file = path.is_file()
+    except OSError:  # e.g. a value too long to be a file name
+        is_file = False
+    if is_file:
+        return _read_text(path, "--query"), f"--query file {path}"
+    looks_like_path = path.suffix.lower() == ".json" or "/" in stripped or os.sep in stripped
+    if looks_like_path:
+        if _exists(path):
+            raise InputError(f"--query {path} is a folder, not a JSON file")
+        raise InputError(f"--query {path}: no such file")
+    shown = stripped if len(stripped) <= 40 else stripped[:40] + "..."
+    raise InputError(
+        f"--query takes JSON text or the path of a JSON file, not {shown!r}. For a keyword or a "
+        f"hashtag use --keyword {shown} or --hashtag {shown} (README section 3 shows the JSON)"
+    )
 
 
 def _build_query(
@@ -161,13 +461,17 @@ def _build_query(
     region: list[str] | None,
     username: list[str] | None,
 ) -> Any:
+    """``--query`` and the condition flags, combined with AND."""
+    from .errors import InvalidRequestError
     from .query import Q, as_query
 
-    if query_json:
-        path = Path(query_json)
-        text = path.read_text(encoding="utf-8") if path.exists() else query_json
-        return as_query(json.loads(text))
     parts: list[Any] = []
+    if query_json:
+        text, source = _query_text(query_json)
+        try:
+            parts.append(as_query(text))
+        except InvalidRequestError as e:
+            raise InputError(f"{source}: {e.message}") from None
     for name, values in (
         ("hashtag_name", hashtag),
         ("keyword", keyword),
@@ -178,8 +482,8 @@ def _build_query(
             f = getattr(Q, name)
             parts.append(f.eq(values[0]) if len(values) == 1 else f.isin(values))
     if not parts:
-        raise typer.BadParameter(
-            "give --query, or at least one of --hashtag/--keyword/--region/--username"
+        raise InputError(
+            "no query: give --query, or at least one of --hashtag/--keyword/--region/--username"
         )
     expr = parts[0]
     for p in parts[1:]:
@@ -187,29 +491,129 @@ def _build_query(
     return as_query(expr)
 
 
+# ---------------------------------------------------------------------------------- outputs
+
+
+def _client(sandbox: bool, max_requests: int | None) -> Any:
+    from .client import Client
+
+    if sandbox:
+        return Client.sandbox(max_requests=max_requests)
+    return Client(max_requests=max_requests)
+
+
+def _write(df: "pl.DataFrame", out: Path, table: str | None = None) -> Path:
+    """Write ``df`` in the format of ``out``'s extension (checked by :func:`_check_output`)."""
+    from . import io as tio
+
+    suffix = _SUFFIXES.get(out.suffix.lower())
+    if suffix not in (".csv", ".jsonl", ".parquet"):  # a new caller forgot _check_output
+        raise InputError(f"unknown output format {out.suffix!r}: use .parquet, .csv or .jsonl")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _writing(out):
+        if suffix == ".csv":
+            tio.write_csv(df, out)
+        elif suffix == ".jsonl":
+            df.write_ndjson(out)
+        else:
+            tio.write_parquet(df, out, table=table)
+    return out
+
+
+def failures_path(out: Path) -> Path:
+    """Where the failures of a fan-out go: beside ``out``, as ``<name>_failures.<ext>`` (as the
+    demo's ``users_failures.parquet``)."""
+    return out.with_name(f"{out.stem}_failures{out.suffix}")
+
+
+def _exit_code(report: "CollectionReport", failures: Any = None) -> int:
+    """The exit code of a finished collection.
+
+    4 when the project lacks the scope of the endpoint (every item is then refused), 5 when the
+    run stopped because the service could not be reached or kept failing, 3 when it is otherwise
+    incomplete.
+    """
+    scope = ("scope_not_authorized", "scope_permission_missed")
+    if failures is not None and failures.height and failures["code"].is_in(scope).any():
+        return EXIT_AUTH
+    if report.complete:
+        return EXIT_OK
+    if report.stop_kind in ("unreachable", "server"):
+        return EXIT_SERVER
+    return EXIT_INCOMPLETE
+
+
+def _finish(result: "FetchResult", out: Path, kind: str) -> None:
+    target = _write(result, out, table=kind)
+    typer.echo(str(result.report))
+    failures = result.failures
+    side = failures_path(out)
+    if failures.height:
+        _write(failures, side)
+        typer.echo(f"{failures.height} item(s) failed (all of them in {side}):")
+        for row in failures.head(20).iter_rows(named=True):
+            typer.echo(f"  {row['item']}: {row['code']}: {row['message']} (log_id {row['log_id']})")
+        if failures.height > 20:
+            typer.echo(f"  ... and {failures.height - 20} more")
+    elif side.is_file():
+        side.unlink()  # it listed the failures of an earlier run of this output, all done now
+    typer.echo(f"wrote {result.height:,} rows to {target}")
+    code = _exit_code(result.report, result.failures)
+    if code == EXIT_INCOMPLETE:
+        typer.echo(
+            "incomplete: run the same command again to continue (pages already collected are "
+            "not asked for again)",
+            err=True,
+        )
+    if code != EXIT_OK:
+        raise typer.Exit(code)
+
+
+# --------------------------------------------------------------------------------- commands
+
+
 @app.command()
 def videos(
-    start: Annotated[str, typer.Option(help="First day (UTC), YYYY-MM-DD or YYYYMMDD.")],
-    end: Annotated[str, typer.Option(help="Last day (UTC, inclusive).")],
-    query: Annotated[str | None, typer.Option(help="Query as JSON text or a JSON file.")] = None,
+    start: Annotated[
+        str, typer.Option(metavar="DATE", help="First day (UTC), YYYY-MM-DD or YYYYMMDD.")
+    ],
+    end: Annotated[str, typer.Option(metavar="DATE", help="Last day (UTC, inclusive).")],
+    query: Annotated[
+        str | None,
+        typer.Option(
+            metavar="JSON|FILE",
+            help="Query as JSON text or a JSON file; the flags below are added to it with AND.",
+        ),
+    ] = None,
     hashtag: Annotated[
-        list[str] | None, typer.Option(help="Hashtag (repeat for any of several).")
+        list[str] | None,
+        typer.Option(metavar="NAME", help="Hashtag, without # (repeat for any of several)."),
     ] = None,
-    keyword: Annotated[list[str] | None, typer.Option(help="Keyword in the description.")] = None,
-    region: Annotated[list[str] | None, typer.Option(help="Region code, e.g. US.")] = None,
-    username: Annotated[list[str] | None, typer.Option(help="Creator username.")] = None,
-    fields: Annotated[
-        str | None, typer.Option(help="Comma-separated fields (default: all).")
+    keyword: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="WORD", help="Keyword in the description (repeat for any of several)."
+        ),
     ] = None,
-    max_total: Annotated[int | None, typer.Option(help="Stop after this many videos.")] = None,
+    region: Annotated[
+        list[str] | None,
+        typer.Option(metavar="CODE", help="Region code, e.g. US (repeat for any of several)."),
+    ] = None,
+    username: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAME", help="Creator username (repeat for any of several)."),
+    ] = None,
+    fields: FieldsOpt = None,
+    max_total: Annotated[int | None, typer.Option(metavar="N", help="Stop after N videos.")] = None,
     dataset: Annotated[
         Path | None,
         typer.Option(
-            help="Write a Parquet dataset (by month) window by window, for large collections."
+            metavar="DIR",
+            help="Write a Parquet dataset (by month) window by window, for large collections.",
         ),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the request plan and its cost.")
+        bool, typer.Option("--dry-run", help="Print the request plan and its cost; send nothing.")
     ] = False,
     out: OutOpt = None,
     archive: ArchiveOpt = Path("tiktok-archive"),
@@ -218,25 +622,30 @@ def videos(
     sandbox: SandboxOpt = False,
     max_requests: BudgetOpt = None,
 ) -> None:
-    """Videos matching a query. Conditions given as flags are combined with AND.
+    """Videos matching a query. --query and the condition flags are combined with AND.
 
-    Example: tiktok-research videos --hashtag climate --start 2024-01-01 --end 2024-03-31
-    """
+    \b
+    Examples:
+      tiktok-research videos --sandbox --hashtag climate --start 2024-01-01 --end 2024-03-31
+      tiktok-research videos --query query.json --region US --start 2024-01-01 --end 2024-12-31 --out v.csv
+    """  # noqa: E501
+    target = _check_output(out or Path("videos.parquet"))
+    _check_folder(archive, "--archive")
+    if dataset is not None:
+        _check_folder(dataset, "--dataset")
+    q = _build_query(query, hashtag, keyword, region, username)
+    from .fetch import collect_videos, fetch_videos
 
-    def go() -> None:
-        from .fetch import fetch_videos
+    if dry_run:  # a plan needs no credentials and sends nothing
         from .plan import plan_videos
 
-        q = _build_query(query, hashtag, keyword, region, username)
-        if dry_run:  # a plan needs no credentials and sends nothing
-            planner = _client(True, None) if sandbox else None
-            typer.echo(str(plan_videos(q, start, end, max_total=max_total, fields=fields,
-                                       client=planner)))  # fmt: skip
-            return
-        client = _client(sandbox, max_requests)
-        if dataset is not None:
-            from .fetch import collect_videos
-
+        planner = _client(True, None) if sandbox else None
+        plan = plan_videos(q, start, end, max_total=max_total, fields=fields, client=planner)
+        typer.echo(str(plan))
+        return
+    client = _client(sandbox, max_requests)
+    if dataset is not None:
+        with _collecting(archive):
             report = collect_videos(
                 q,
                 start,
@@ -248,11 +657,13 @@ def videos(
                 resume=resume,
                 progress=progress,
             )
-            typer.echo(str(report))
-            typer.echo(f"dataset: {dataset} ({report.rows:,} rows)")
-            if not report.complete:
-                raise typer.Exit(EXIT_INCOMPLETE)
-            return
+        typer.echo(str(report))
+        typer.echo(f"dataset: {dataset} ({report.rows:,} rows)")
+        code = _exit_code(report)
+        if code != EXIT_OK:
+            raise typer.Exit(code)
+        return
+    with _collecting(archive):
         result = fetch_videos(
             q,
             start,
@@ -264,139 +675,322 @@ def videos(
             resume=resume,
             progress=progress,
         )
-        _finish(result, out, "videos")
-
-    _run(go)
+    _finish(result, target, "videos")
 
 
-def _items_command(name: str, fetch_name: str, kind: str, what: str) -> None:
-    def command(
-        items: Annotated[
-            list[str] | None, typer.Argument(help=f"{what} (or --from-file / stdin).")
-        ] = None,
-        from_file: FromFileOpt = None,
-        out: OutOpt = None,
-        archive: ArchiveOpt = Path("tiktok-archive"),
-        resume: ResumeOpt = True,
-        progress: ProgressOpt = None,
-        sandbox: SandboxOpt = False,
-        max_requests: BudgetOpt = None,
-        dry_run: Annotated[
-            bool, typer.Option("--dry-run", help="Print what would be asked.")
-        ] = False,
-    ) -> None:
-        def go() -> None:
-            from . import fetch
+RepliesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--replies",
+        help="Also collect the replies of every comment that has some (one or more requests "
+        "per such comment).",
+    ),
+]
 
-            values = _read_items(items, from_file)
-            if dry_run:
-                typer.echo(
-                    f"{name}: {len(values)} item(s); at least {len(values)} request(s) "
-                    "(one per item; more for items with several pages)"
-                )
-                return
-            fn = getattr(fetch, fetch_name)
-            result = fn(
+
+def _items_command(
+    name: str,
+    fetch_name: str,
+    kind: str,
+    what: str,
+    example: str,
+    *,
+    replies: bool = False,
+    max_total: bool = True,
+    fields: bool = True,
+) -> None:
+    """Register the command of a fan-out endpoint (one request sequence per item).
+
+    The command's options are the common ones plus ``--replies`` (comments) and ``--max-total``
+    (endpoints that can give several rows per item); its signature is built here so that typer
+    sees exactly the options this endpoint has.
+    """
+
+    def command(**kw: Any) -> None:
+        target = _check_output(kw["out"] or Path(f"{kind}.parquet"))
+        _check_folder(kw["archive"], "--archive")
+        values = _read_items(kw["items"], kw["from_file"])
+        from . import fetch
+
+        if kw["dry_run"]:  # a plan needs no credentials and sends nothing
+            from .plan import plan_items
+
+            planner = _client(True, None) if kw["sandbox"] else None
+            plan = plan_items(
+                kind, values, fields=kw.get("fields"), max_total=kw.get("max_total"),
+                client=planner, func=name,
+            )  # fmt: skip
+            typer.echo(str(plan))
+            return
+        extra: dict[str, Any] = {"replies": kw["replies"]} if replies else {}
+        if max_total:
+            extra["max_total"] = kw["max_total"]
+        if fields:
+            extra["fields"] = kw["fields"]
+        with _collecting(kw["archive"]):
+            result = getattr(fetch, fetch_name)(
                 values,
-                client=_client(sandbox, max_requests),
-                archive=archive,
-                resume=resume,
-                progress=progress,
+                retry_failed=kw["retry_failed"],
+                client=_client(kw["sandbox"], kw["max_requests"]),
+                archive=kw["archive"],
+                resume=kw["resume"],
+                progress=kw["progress"],
+                **extra,
             )
-            _finish(result, out, kind)
+        _finish(result, target, kind)
 
-        _run(go)
-
+    items_arg = Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="ITEMS", help=f"{what.capitalize()} (or --from-file, or stdin).",
+            show_default=False,
+        ),
+    ]  # fmt: skip
+    options: list[tuple[str, Any, Any]] = [
+        ("items", items_arg, None),
+        ("from_file", FromFileOpt, None),
+        *([("replies", RepliesOpt, False)] if replies else []),
+        ("out", OutOpt, None),
+        *([("max_total", MaxTotalPerItemOpt, None)] if max_total else []),
+        *([("fields", FieldsOpt, None)] if fields else []),
+        ("retry_failed", RetryFailedOpt, False),
+        ("archive", ArchiveOpt, Path("tiktok-archive")),
+        ("resume", ResumeOpt, True),
+        ("progress", ProgressOpt, None),
+        ("sandbox", SandboxOpt, False),
+        ("max_requests", BudgetOpt, None),
+        ("dry_run", DryRunOpt, False),
+    ]
+    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=d, annotation=t)
+            for n, t, d in options
+        ]
+    )
     title = kind.replace("_", " ").capitalize()
     command.__doc__ = (
         f"{title} for each of the {what} given.\n\n"
-        f"Example: tiktok-research {name} --from-file items.txt --out {kind}.parquet"
+        f"\b\nExamples:\n  tiktok-research {name} --sandbox {example}\n"
+        f"  tiktok-research {name} --from-file items.txt --out {kind}.csv"
     )
     app.command(name=name)(command)
 
 
-_items_command("users", "fetch_user_info", "users", "usernames")
-_items_command("comments", "fetch_comments", "comments", "video ids")
-_items_command("liked", "fetch_liked_videos", "liked_videos", "usernames")
-_items_command("pinned", "fetch_pinned_videos", "pinned_videos", "usernames")
-_items_command("reposted", "fetch_reposted_videos", "reposted_videos", "usernames")
-_items_command("followers", "fetch_followers", "followers", "usernames")
-_items_command("following", "fetch_following", "following", "usernames")
-_items_command("playlists", "fetch_playlists", "playlists", "playlist ids")
-_items_command("shops", "fetch_shops", "shops", "shop names")
-_items_command("products", "fetch_products", "products", "shop ids")
-_items_command("reviews", "fetch_reviews", "reviews", "product ids")
+_items_command("users", "fetch_user_info", "users", "usernames", "alice bob", max_total=False)
+_items_command(
+    "comments", "fetch_comments", "comments", "video ids", "7320768158545159950 --replies",
+    replies=True,
+)  # fmt: skip
+_items_command("liked", "fetch_liked_videos", "liked_videos", "usernames", "alice")
+_items_command("pinned", "fetch_pinned_videos", "pinned_videos", "usernames", "alice")
+_items_command("reposted", "fetch_reposted_videos", "reposted_videos", "usernames", "alice")
+_items_command(
+    "followers", "fetch_followers", "followers", "usernames", "alice --max-total 500",
+    fields=False,
+)  # fmt: skip
+_items_command("following", "fetch_following", "following", "usernames", "alice", fields=False)
+_items_command(
+    "playlists", "fetch_playlists", "playlists", "playlist ids", "7320768158545159950",
+    max_total=False,
+)  # fmt: skip
+_items_command("shops", "fetch_shops", "shops", "shop names", "'green shop'", max_total=False)
+_items_command("products", "fetch_products", "products", "shop ids", "7320768158545159950")
+_items_command("reviews", "fetch_reviews", "reviews", "product ids", "7320768158545159950")
 
 
 @app.command()
 def merge(
-    paths: Annotated[list[str], typer.Argument(help="Files, folders or globs of JSON dumps.")],
+    paths: Annotated[
+        list[str], typer.Argument(metavar="PATHS", help="Files, folders or globs of JSON dumps.")
+    ],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for one Parquet file per table.")
+        Path,
+        typer.Option("--out", "-o", metavar="DIR", help="Folder for one Parquet file per table."),
     ] = Path("merged"),
 ) -> None:
-    """Merge JSON dumps (our archive, raw responses, curl-script and official-wrapper files).
+    """Merge JSON dumps from our archive and other tools into tables.
 
-    Example: tiktok-research merge 'dumps/*.json' --out merged/
+    It reads our raw archive, raw API responses, curl-script output and the official wrapper's
+    files, and writes one Parquet file per table.
+
+    \b
+    Example:
+      tiktok-research merge 'dumps/*.json' old_archive/ --out merged/
     """
+    _check_folder(out, "--out")
     from .io import write_parquet
     from .merge import merge_dumps
 
     result = merge_dumps(paths)
     out.mkdir(parents=True, exist_ok=True)
     for table, df in result.tables.items():
-        write_parquet(df, out / f"{table}.parquet", table=table)
+        with _writing(out / f"{table}.parquet"):
+            write_parquet(df, out / f"{table}.parquet", table=table)
     typer.echo(result.summary())
     typer.echo(f"wrote {len(result.tables)} table(s) to {out}")
 
 
+TableArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="TABLE",
+        help="A table: .parquet, .csv, .jsonl, or a dataset folder.",
+        show_default=False,
+    ),
+]
+
+
+def _read_input_table(path: Path) -> "pl.DataFrame":
+    if not _exists(path):
+        raise InputError(f"{path}: no such file or folder")
+    from . import io as tio
+
+    try:
+        return tio.read_table(path)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+
+
+def _need_column(df: "pl.DataFrame", column: str, path: Path, why: str) -> None:
+    if column not in df.columns:
+        raise InputError(
+            f"{path} has no {column!r} column{why}; its columns are: {', '.join(df.columns)}. "
+            "Pick one with --column"
+        )
+
+
+def _emit(values: "pl.Series", out: Path | None, what: str) -> None:
+    from .select import write_lines
+
+    if out is None:
+        text = "\n".join(str(v) for v in values.to_list())
+        if text:
+            typer.echo(text)
+    else:
+        with _writing(out):
+            write_lines(values, out)
+        typer.echo(f"wrote {values.len():,} {what} to {out}", err=True)
+
+
+def _check_lines_output(out: Path | None) -> None:
+    if out is None:
+        return
+    if _exists(out) and out.is_dir():
+        raise InputError(f"--out {out} is a folder; give a file name, e.g. {out / 'ids.txt'}")
+    _check_writable_parent(out, "--out")
+
+
 @select_app.command("video-ids")
 def select_video_ids_cmd(
-    table: Annotated[Path, typer.Argument(help="A videos table (.parquet).")],
+    table: TableArg,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Text file, one id per line.")
+        Path | None,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="Text file, one id per line (default: print)."
+        ),
     ] = None,
     min_comments: Annotated[
-        int | None, typer.Option(help="Only videos with this many comments.")
+        int | None, typer.Option(metavar="N", help="Only videos with at least N comments.")
     ] = None,
-    top: Annotated[int | None, typer.Option(help="Keep the first N.")] = None,
-    by: Annotated[str, typer.Option(help="Rank by this column.")] = "comment_count",
+    top: Annotated[int | None, typer.Option(metavar="N", help="Keep the first N.")] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            metavar="COLUMN",
+            help="Rank by this column (default: comment_count, or the number of rows per id).",
+        ),
+    ] = None,
+    column: Annotated[
+        str | None,
+        typer.Option(
+            metavar="COLUMN", help="Column holding the video ids (default: video_id, else id)."
+        ),
+    ] = None,
 ) -> None:
-    """Video ids for a follow-up query (e.g. comments).
+    """Video ids for a follow-up query, most commented first.
 
-    Example: tiktok-research select video-ids videos.parquet --min-comments 1 --out ids.txt
+    The ids go to `tiktok-research comments` (or any command that takes video ids).
+
+    \b
+    Examples:
+      tiktok-research select video-ids videos.parquet --min-comments 1 --top 200 --out ids.txt
+      tiktok-research select video-ids comments.csv --column video_id
     """
-    import polars as pl
+    from .select import select_video_ids
 
-    from .select import select_video_ids, write_lines
-
-    ids = select_video_ids(pl.read_parquet(table), min_comments=min_comments, top=top, by=by)
-    if out is None:
-        typer.echo("\n".join(str(v) for v in ids.to_list()))
-    else:
-        write_lines(ids, out)
-        typer.echo(f"wrote {ids.len():,} ids to {out}", err=True)
+    _check_lines_output(out)
+    df = _read_input_table(table)
+    col = column or ("video_id" if "video_id" in df.columns else "id")
+    _need_column(df, col, table, " (video ids)")
+    if by is not None:
+        _need_column(df, by, table, " to rank by")
+    if min_comments is not None and "comment_count" not in df.columns:
+        raise InputError(
+            f"--min-comments needs a comment_count column, which {table} lacks; its columns "
+            f"are: {', '.join(df.columns)}"
+        )
+    try:
+        ids = select_video_ids(df, min_comments=min_comments, top=top, by=by, column=col)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    _emit(ids, out, "ids")
 
 
 @select_app.command("usernames")
 def select_usernames_cmd(
-    table: Annotated[Path, typer.Argument(help="A videos, comments or users table (.parquet).")],
+    table: TableArg,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Text file, one name per line.")
+        Path | None,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="Text file, one name per line (default: print)."
+        ),
     ] = None,
-    top: Annotated[int | None, typer.Option(help="Keep the N most active.")] = None,
+    top: Annotated[int | None, typer.Option(metavar="N", help="Keep the N most active.")] = None,
+    column: Annotated[
+        str | None,
+        typer.Option(
+            metavar="COLUMN",
+            help="Column holding the usernames (default: username; e.g. source_username).",
+        ),
+    ] = None,
 ) -> None:
-    """Unique usernames, most active first, for user-info or follower queries."""
-    import polars as pl
+    """Unique usernames, most active first, for user-info or follower queries.
 
-    from .select import select_usernames, write_lines
+    Works on videos, users, followers/following and liked/pinned/reposted tables (the comments
+    table has no usernames: the API does not return comment authors).
 
-    names = select_usernames(pl.read_parquet(table), top=top)
-    if out is None:
-        typer.echo("\n".join(names.to_list()))
-    else:
-        write_lines(names, out)
-        typer.echo(f"wrote {names.len():,} usernames to {out}", err=True)
+    \b
+    Examples:
+      tiktok-research select usernames videos.parquet --top 100 --out names.txt
+      tiktok-research select usernames followers.csv --column source_username
+    """
+    from .select import select_usernames
+
+    _check_lines_output(out)
+    df = _read_input_table(table)
+    col = column or "username"
+    why = " (a comments table has none: the API does not return comment authors)" if (
+        column is None and "parent_comment_id" in df.columns
+    ) else ""  # fmt: skip
+    _need_column(df, col, table, why)
+    try:
+        names = select_usernames(df, top=top, column=col)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    _emit(names, out, "usernames")
+
+
+class By(StrEnum):
+    """Groupings of ``summary --by``."""
+
+    day = "day"
+    week = "week"
+    month = "month"
+    hashtag = "hashtag"
+    region = "region"
+    creator = "creator"
+    video_length = "video_length"
+    music = "music"
 
 
 _SUMMARY_COLUMNS = (
@@ -408,36 +1002,50 @@ _SUMMARY_COLUMNS = (
     "engagement_rate_median",
     "engagement_rate_pooled",
 )
+_SUMMARY_NEEDS = ("view_count", "like_count", "comment_count", "share_count")
 
 
 @app.command()
 def summary(
-    table: Annotated[Path, typer.Argument(help="A videos table (.parquet) or dataset folder.")],
-    by: Annotated[
-        str, typer.Option(help="day, week, month, hashtag, region, creator, video_length, music")
-    ] = "month",
-    top: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+    table: TableArg,
+    by: Annotated[By, typer.Option(help="The grouping.")] = By.month,
+    top: Annotated[int, typer.Option(metavar="N", help="Rows to show.")] = 20,
     wide: Annotated[
         bool, typer.Option("--wide", help="Every column (sums and quantiles).")
     ] = False,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the summary (.csv/.parquet).")
+        Path | None,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="Also write the summary (.parquet, .csv, .jsonl)."
+        ),
     ] = None,
 ) -> None:
     """Engagement summary of a videos table.
 
-    Example: tiktok-research summary videos.parquet --by hashtag
+    \b
+    Examples:
+      tiktok-research summary videos.parquet --by hashtag
+      tiktok-research summary data/videos --by week --out weekly.csv
     """
+    if out is not None:
+        _check_output(out)
+    df = _read_input_table(table)
+    missing = [c for c in _SUMMARY_NEEDS if c not in df.columns]
+    key = {"day": "create_time", "week": "create_time", "month": "create_time",
+           "hashtag": "hashtag_names", "region": "region_code", "creator": "username",
+           "video_length": "video_duration", "music": "music_id"}[by.value]  # fmt: skip
+    if key not in df.columns:
+        missing.append(key)
+    if missing:
+        raise InputError(
+            f"{table} is not a videos table (no {', '.join(missing)} column); its columns are: "
+            f"{', '.join(df.columns)}"
+        )
     import polars as pl
 
     from .analysis import summarize
 
-    df = (
-        pl.read_parquet(table)
-        if table.is_file()
-        else pl.scan_parquet(f"{table}/**/*.parquet").collect()
-    )
-    result = summarize(df, by=by)  # type: ignore[arg-type]
+    result = summarize(df, by=by.value)
     if out is not None:
         _write(result, out)
     shown = (
@@ -447,23 +1055,41 @@ def summary(
             result.columns[0], "videos", *[c for c in result.columns if c in _SUMMARY_COLUMNS]
         )
     )
-    with pl.Config(
-        tbl_rows=top, tbl_cols=-1 if wide else 10, tbl_width_chars=200, fmt_str_lengths=30
-    ):
-        typer.echo(str(shown.head(top)))
+    # fit the terminal: short headers and numbers, no dtype row (the file keeps full precision);
+    # columns that do not fit are left out (--wide shows them all)
+    short = shown.rename(
+        {c: c.replace("_count", "").replace("engagement_rate", "eng") for c in shown.columns}
+    ).with_columns(pl.selectors.float().round(4))
+    width = shutil.get_terminal_size((120, 24)).columns
+    config = {"tbl_rows": top, "tbl_cols": -1, "tbl_width_chars": 10_000, "fmt_str_lengths": 24,
+              "tbl_hide_column_data_types": True, "tbl_hide_dataframe_shape": True,
+              "thousands_separator": ","}  # fmt: skip
+    with pl.Config(**config):  # type: ignore[arg-type]
+        text = str(short.head(top))
+        while not wide and short.width > 2 and max(map(len, text.splitlines())) > width:
+            short = short.drop(short.columns[-1])
+            text = str(short.head(top))
+    typer.echo(text)
+    if short.width < shown.width:
+        typer.echo(f"({shown.width - short.width} column(s) left out to fit; --wide shows them)")
+    if result.height > top:
+        typer.echo(f"({top} of {result.height:,} rows; --top N shows more, --out FILE keeps all)")
 
 
 @app.command()
 def quota(
     sandbox: SandboxOpt = False,
 ) -> None:
-    """Requests used and left today (UTC) for your client key, from the local ledger."""
+    """Requests used and left today (UTC), from the local ledger.
 
-    def go() -> None:
-        client = _client(sandbox, None)
-        typer.echo(str(client.quota))
+    The ledger counts the requests sent from this machine with your client key.
 
-    _run(go)
+    \b
+    Example:
+      tiktok-research quota
+    """
+    client = _client(sandbox, None)
+    typer.echo(str(client.quota))
 
 
 @sandbox_app.command("serve")
@@ -546,6 +1172,10 @@ def sandbox_serve(
     Credentials: client key "sandbox", client secret "sandbox". From the same machine,
     GET /_sandbox/stats counts the requests that reached it and POST /_sandbox/advance with
     {"days": 1} moves its clock.
+
+    \b
+    Example:
+      tiktok-research sandbox serve --port 8000
     """
     from .sandbox import serve
     from .sandbox._options import serve_config
@@ -561,30 +1191,46 @@ def sandbox_serve(
             validation_processing=validation_processing,
         )  # fmt: skip
     except ValueError as exc:
-        _err(f"error: {exc}")
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
     try:
         serve(host=host, port=port, config=config, fault_script=script)
     except OSError as exc:
-        _err(f"error: the sandbox cannot serve on {host}:{port} ({exc}); try another --port")
+        typer.echo(
+            f"error: the sandbox cannot serve on {host}:{port} ({exc}); try another --port",
+            err=True,
+        )
         raise typer.Exit(EXIT_INVALID) from None
 
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's output.")] = Path(
-        "demo-output"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for the demo's output.")
+    ] = Path("demo-output"),
 ) -> None:
-    """The end-to-end demo on the sandbox: videos, comments, users, Parquet, summary and plots."""
+    """The end-to-end demo on the offline sandbox.
+
+    Videos, comments, users, Parquet tables, an engagement summary and plots, in one folder.
+
+    \b
+    Example:
+      tiktok-research demo --out demo-output
+    """
+    _check_folder(out, "--out")
     from .demo import run_demo
 
-    run_demo(out, echo=typer.echo)
+    with _writing(out):
+        run_demo(out, echo=typer.echo)
 
 
 def main() -> None:
     """Entry point of the ``tiktok-research`` command."""
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C before a command started (while parsing, say)
+        typer.echo(_describe(KeyboardInterrupt())[1], err=True)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -52,7 +52,33 @@ __all__ = [
     "TikTokResearchError",
     "UnavailableError",
     "error_from_body",
+    "sentences",
 ]
+
+
+def sentences(*parts: str | None) -> str:
+    """Join parts of a message into sentences, with exactly one full stop between two parts.
+
+    Every message that adds our advice to the service's text (which may or may not end with a
+    full stop) is built here, so that no message reads "incorrect.. Check". A part ending in
+    ``?`` or ``!`` keeps its mark; empty parts are left out; the last part is kept as written.
+
+    Example:
+        >>> sentences("Client key or secret is incorrect.", "Check TIKTOK_CLIENT_KEY")
+        'Client key or secret is incorrect. Check TIKTOK_CLIENT_KEY'
+        >>> sentences("resets at 00:00 UTC", None, "Pass wait_for_quota=True.")
+        'resets at 00:00 UTC. Pass wait_for_quota=True.'
+    """
+    texts = [p.strip() for p in parts if p is not None and p.strip()]
+    out = ""
+    for i, text in enumerate(texts):
+        if i < len(texts) - 1:
+            while text.endswith(".") and not text.endswith("..."):
+                text = text[:-1].rstrip()
+        if out:
+            out += " " if out.endswith(("?", "!", "...")) else ". "
+        out += text
+    return out
 
 
 class TikTokResearchError(Exception):
@@ -159,9 +185,9 @@ class QuotaExhaustedError(RateLimitedError):
     def __str__(self) -> str:
         base = super().__str__()
         if self.reset_at is not None:
-            base += f"; the quota resets at {self.reset_at:%Y-%m-%d %H:%M} UTC"
+            base = sentences(base, f"The quota resets at {self.reset_at:%Y-%m-%d %H:%M} UTC")
         if self.state is not None:
-            base += "; resume later with state=err.state"
+            base = sentences(base, "Resume later with state=err.state")
         return base
 
 
@@ -277,27 +303,32 @@ def error_from_body(
 
     if is_quota_error(code, message, http_status):
         return QuotaExhaustedError(
-            f"{message}. The daily quota (1,000 requests; 20,000 for followers/following) is used "
-            "up; it resets at 00:00 UTC. Pass wait_for_quota=True to wait for the reset",
+            sentences(
+                message,
+                "The daily quota (1,000 requests; 20,000 for followers/following) is used up; it "
+                "resets at 00:00 UTC",
+                "Pass wait_for_quota=True to wait for the reset",
+            ),
             **kw,
         )
     if code == "rate_limit_exceeded" or http_status == 429:
         return RateLimitedError(
-            f"{message}. Lower qps= or wait a few seconds before trying again", **kw
+            sentences(message, "Lower qps= or wait a few seconds before trying again"), **kw
         )
     if code == "access_token_invalid" or (
         endpoint == "token" and code in ("invalid_client", "invalid_request")
     ):
-        hint = ""
+        hint = None
         if code == "invalid_client":
-            hint = (
-                ". Check TIKTOK_CLIENT_KEY / TIKTOK_CLIENT_SECRET (or client_key=/client_secret=)"
-            )
-        return AuthenticationError(message + hint, **kw)
+            hint = "Check TIKTOK_CLIENT_KEY / TIKTOK_CLIENT_SECRET (or client_key=/client_secret=)"
+        return AuthenticationError(sentences(message, hint), **kw)
     if code in ("scope_not_authorized", "scope_permission_missed"):
         return ScopeNotAuthorizedError(
-            f"{message}. Your research application is not approved for this endpoint "
-            "(followers/following may need a separate approval)",
+            sentences(
+                message,
+                "Your research application is not approved for this endpoint "
+                "(followers/following may need a separate approval)",
+            ),
             **kw,
         )
     if http_status == 401 or endpoint == "token":

@@ -1,4 +1,4 @@
-"""Writers: Parquet with provenance, a hive-partitioned dataset, CSV with ids as text, pandas.
+"""Writers and readers: Parquet with provenance, hive-partitioned datasets, exact CSV, pandas.
 
 Parquet files carry, in their key-value metadata, ``tiktok_research.schema_version``,
 ``tiktok_research.table``, ``tiktok_research.version`` and ``tiktok_research.provenance`` (a JSON
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 import pyarrow as pa
@@ -27,12 +27,19 @@ from . import schemas
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["read_dataset", "to_pandas", "write_csv", "write_dataset", "write_parquet"]
+__all__ = [
+    "guess_table",
+    "read_csv",
+    "read_dataset",
+    "read_metadata",
+    "read_table",
+    "to_pandas",
+    "write_csv",
+    "write_dataset",
+    "write_parquet",
+]
 
 _KEY = "tiktok_research"
-_ID_COLUMNS = frozenset(
-    {"id", "video_id", "music_id", "playlist_id", "parent_comment_id", "shop_id", "product_id"}
-)
 
 
 def _metadata(table: str | None, provenance: dict[str, Any] | None) -> dict[bytes, bytes]:
@@ -178,26 +185,207 @@ def read_dataset(root: str | Path, table: str | None = None) -> pl.LazyFrame:
     )
 
 
-def write_csv(df: pl.DataFrame, path: str | Path) -> Path:
-    """Write CSV for spreadsheets: ids as text (never rounded), lists/structs as JSON text.
+def _is_id(name: str, dtype: pl.DataType) -> bool:
+    return dtype.is_integer() and (name == "id" or name.endswith("_id"))
 
-    Id columns (``id``, ``video_id``, ``music_id``...) are written as quoted strings so that Excel
-    or LibreOffice keep all 19 digits when the cells are imported as text. Times are ISO 8601 UTC.
+
+def write_csv(df: pl.DataFrame, path: str | Path) -> Path:
+    """Write CSV for spreadsheets and other tools, in one convention that :func:`read_csv` reverses.
+
+    The convention (UTF-8, comma-separated, one header line):
+
+    * a null, whatever its type (lists and structs included), is an empty, unquoted field;
+    * text is always quoted, so an empty string is ``""`` and differs from a null; commas,
+      quotes, newlines and emoji are kept as they are;
+    * ids (``id`` and every ``*_id`` integer column) are quoted digits, so Excel or LibreOffice keep
+      all 19 digits when the cells are imported as text; other numbers are bare;
+    * lists and structs are JSON text (``[]`` is an empty list, ``["a","b"]``, ``{"content":"x"}``);
+    * times are ISO 8601 in UTC with their offset (``2024-01-05T23:59:56.000000+00:00``);
+    * booleans are ``true`` / ``false``.
+
+    Args:
+        df: the table.
+        path: target file.
+
+    Returns:
+        ``path``.
+
+    Example:
+        >>> import tempfile
+        >>> df = pl.DataFrame({"id": [7320768158545159950], "hashtag_names": [["a", "b"]]})
+        >>> p = write_csv(df, Path(tempfile.mkdtemp()) / "v.csv")
+        >>> print(p.read_text(), end="")
+        "id","hashtag_names"
+        "7320768158545159950","[""a"",""b""]"
     """
     exprs: list[pl.Expr] = []
     for name, dtype in df.schema.items():
-        if name in _ID_COLUMNS and dtype.is_integer():
-            exprs.append(pl.col(name).cast(pl.String))
-        elif isinstance(dtype, (pl.List, pl.Struct)):
-            exprs.append(pl.col(name).struct.json_encode() if isinstance(dtype, pl.Struct) else
-                         pl.struct(pl.col(name).alias("v")).struct.json_encode()
-                         .str.slice(5).str.head(-1).alias(name))  # fmt: skip
+        col = pl.col(name)
+        if _is_id(name, dtype):
+            exprs.append(col.cast(pl.String))
+        elif isinstance(dtype, pl.Struct):
+            exprs.append(pl.when(col.is_not_null()).then(col.struct.json_encode()).alias(name))
+        elif isinstance(dtype, (pl.List, pl.Array)):
+            # json_encode works on structs: wrap the list in {"v": ...} and cut the wrapper off
+            encoded = pl.struct(col.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
+            exprs.append(pl.when(col.is_not_null()).then(encoded).alias(name))
         else:
-            exprs.append(pl.col(name))
+            exprs.append(col)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    df.select(exprs).write_csv(target, quote_style="non_numeric")
+    df.select(exprs).write_csv(
+        target, quote_style="non_numeric", datetime_format=_CSV_DATETIME, null_value=""
+    )
     return target
+
+
+_CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.6f%:z"
+
+
+def guess_table(columns: list[str] | set[str]) -> str | None:
+    """The declared table whose columns best match ``columns`` (None when none shares a column).
+
+    Tables with the same columns (liked, pinned and reposted videos) give the first of them, which
+    has the same schema.
+
+    Example:
+        >>> guess_table(["id", "video_id", "text", "like_count"])
+        'comments'
+    """
+    names = set(columns)
+    best: tuple[int, int, str] | None = None
+    for table, schema in schemas.SCHEMAS.items():
+        shared = len(names & set(schema.names()))
+        if shared == 0:
+            continue
+        # most shared columns first, then fewest declared columns left unmatched
+        score = (shared, -(len(schema) - shared), table)
+        if best is None or score[:2] > best[:2]:
+            best = score
+    return best[2] if best is not None else None
+
+
+def _decode(name: str, values: pl.Series, dtype: pl.DataType) -> pl.Series:
+    """One CSV column (text) -> ``dtype``, strictly: a value that does not fit raises ValueError."""
+    try:
+        if dtype == pl.String:
+            return values
+        if isinstance(dtype, (pl.List, pl.Array, pl.Struct)):
+            return values.str.json_decode(dtype)
+        if isinstance(dtype, pl.Datetime):
+            parsed = values.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", time_unit="us", strict=True)
+            return parsed.dt.convert_time_zone("UTC").cast(dtype)
+        if dtype == pl.Boolean:
+            return values.str.to_lowercase().replace_strict(
+                {"true": True, "false": False}, return_dtype=pl.Boolean
+            )
+        if dtype.is_integer():
+            integer = cast("pl.datatypes.IntegerType", dtype)
+            return values.str.strip_chars().str.to_integer(dtype=integer, strict=True)
+        return values.cast(dtype, strict=True)
+    except pl.exceptions.PolarsError as e:
+        first = str(e).strip().splitlines()[0]
+        raise ValueError(f"column {name!r} cannot be read as {dtype}: {first}") from None
+
+
+def read_csv(path: str | Path, table: str | None = None) -> pl.DataFrame:
+    """Read a CSV written by :func:`write_csv` back into the declared schema of ``table``, exactly.
+
+    Ids come back as exact ``Int64`` (never through float), lists and structs are decoded from
+    their JSON text, times are ``Datetime("us", "UTC")``, empty fields are nulls and ``""`` is an
+    empty string. Declared columns the file lacks are added as nulls; columns the table does not
+    know are left out and reported (:class:`~tiktok_research.schemas.UnknownColumnWarning`).
+
+    Args:
+        path: a CSV file.
+        table: the table it holds (``"videos"``, ``"comments"``...); when None, the table whose
+            columns best match the header.
+
+    Returns:
+        A DataFrame whose schema equals ``tiktok_research.schemas.SCHEMAS[table]``.
+
+    Raises:
+        ValueError: the file holds no known table, or a value does not fit its column.
+
+    Example:
+        >>> import tempfile
+        >>> p = write_csv(pl.DataFrame({"playlist_id": [7320768158545159950, None]}),
+        ...               Path(tempfile.mkdtemp()) / "p.csv")
+        >>> read_csv(p, table="playlists")["playlist_id"].to_list()
+        [7320768158545159950, None]
+    """
+    raw = pl.read_csv(path, infer_schema=False)
+    if table is None:
+        table = guess_table(raw.columns)
+        if table is None:
+            raise ValueError(
+                f"{path}: no known table has the columns {', '.join(raw.columns) or '(none)'}; "
+                f"pass table= (one of {', '.join(schemas.SCHEMAS)})"
+            )
+    declared = schemas._check_table(table)
+    decoded = raw.with_columns(
+        _decode(name, raw[name], dtype) for name, dtype in declared.items() if name in raw.columns
+    )
+    return schemas.cast(decoded, table)
+
+
+def read_table(path: str | Path, table: str | None = None) -> pl.DataFrame:
+    """Read a table the package wrote, whatever the format: Parquet, CSV, JSON Lines or a dataset.
+
+    Args:
+        path: a ``.parquet`` file, a ``.csv`` file (read with :func:`read_csv`), a ``.jsonl`` /
+            ``.ndjson`` file, or a dataset folder (read with :func:`read_dataset`).
+        table: cast to this declared table (for CSV and JSON Lines: the best match of the header
+            when None); Parquet files and datasets are returned as stored when None.
+
+    Returns:
+        The table.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the file is not one of these formats, or cannot be read as one.
+
+    Example:
+        >>> import tempfile
+        >>> p = write_csv(schemas.empty("users"), Path(tempfile.mkdtemp()) / "users.csv")
+        >>> read_table(p).schema == schemas.USERS
+        True
+    """
+    source = Path(path)
+    if not source.exists():
+        raise FileNotFoundError(2, "No such file or directory", str(source))
+    try:
+        if source.is_dir():
+            if not any(source.rglob("*.parquet")):
+                raise ValueError(f"{source} is a folder without Parquet files")
+            return read_dataset(source, table).collect()
+        suffix = source.suffix.lower()
+        if suffix in (".parquet", ".pq"):
+            df = pl.read_parquet(source)
+            return schemas.cast(df, table) if table is not None else df
+        if suffix == ".csv":
+            return read_csv(source, table)
+        if suffix in (".jsonl", ".ndjson"):
+            df = pl.read_ndjson(source, infer_schema_length=None)
+            name = table or guess_table(df.columns)
+            if name is None:
+                return df
+            declared = schemas.SCHEMAS[name]
+            return schemas.cast(
+                df.with_columns(
+                    pl.col(c).str.to_datetime(time_unit="us", time_zone="UTC")
+                    for c, t in declared.items()
+                    if c in df.columns and isinstance(t, pl.Datetime) and df.schema[c] == pl.String
+                ),
+                name,
+            )
+    except pl.exceptions.PolarsError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"cannot read {source}: {first}") from None
+    raise ValueError(
+        f"cannot read {source}: unknown format {source.suffix or '(no extension)'!r}; "
+        "use .parquet, .csv, .jsonl or a dataset folder"
+    )
 
 
 def to_pandas(df: pl.DataFrame) -> pd.DataFrame:

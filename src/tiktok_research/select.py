@@ -21,23 +21,31 @@ def select_video_ids(
     *,
     min_comments: int | None = None,
     top: int | None = None,
-    by: str = "comment_count",
+    by: str | None = None,
     min_views: int | None = None,
     usernames: Iterable[str] | None = None,
+    column: str | None = None,
 ) -> pl.Series:
     """Video ids worth a follow-up query, most relevant first.
 
     Args:
-        videos: a videos table (or liked / pinned / reposted videos).
+        videos: a videos table (or liked / pinned / reposted videos, or a comments table, whose
+            ``video_id`` column is used).
         min_comments: keep videos with at least this many comments (``1``: only videos with
             comments, the usual filter before ``fetch_comments``).
         top: keep the first ``top`` ids after sorting by ``by`` (descending).
-        by: column to rank by (default ``comment_count``; ties broken by id, descending).
+        by: column to rank by (default ``comment_count`` when the table has it, otherwise the
+            number of rows per id; ties broken by id, descending).
         min_views: keep videos with at least this many views.
         usernames: keep only videos by these accounts.
+        column: the column holding the video ids (default ``video_id`` when the table has it,
+            otherwise ``id``).
 
     Returns:
         A unique ``Int64`` Series named ``video_id`` (exact ids, no nulls).
+
+    Raises:
+        ValueError: a column it needs is missing (the message lists the table's columns).
 
     Example:
         >>> df = pl.DataFrame({"id": [7, 8, 9], "comment_count": [0, 5, 2]})
@@ -46,11 +54,21 @@ def select_video_ids(
     """
     df = videos.lazy()
     names = df.collect_schema().names()
-    if "id" not in names:
-        raise ValueError("select_video_ids needs an 'id' column (a videos table)")
-    if by not in names:
-        raise ValueError(f"cannot rank by {by!r}: not a column ({', '.join(names)})")
-    df = df.filter(pl.col("id").is_not_null())
+    have = ", ".join(names)
+    col = column or ("video_id" if "video_id" in names else "id")
+    needed = {col: "the video ids"}
+    if by is not None:
+        needed[by] = "to rank by"
+    if min_comments is not None:
+        needed["comment_count"] = "for min_comments"
+    if min_views is not None:
+        needed["view_count"] = "for min_views"
+    if usernames is not None:
+        needed["username"] = "for usernames"
+    for name, why in needed.items():
+        if name not in names:
+            raise ValueError(f"no {name!r} column ({why}); the table has: {have}")
+    df = df.filter(pl.col(col).is_not_null())
     if min_comments is not None:
         df = df.filter(pl.col("comment_count").fill_null(0) >= min_comments)
     if min_views is not None:
@@ -58,11 +76,17 @@ def select_video_ids(
     if usernames is not None:
         wanted = clean_usernames(pl.Series(list(usernames), dtype=pl.String)).to_list()
         df = df.filter(_clean_expr(pl.col("username")).is_in(wanted))
-    df = df.sort([by, "id"], descending=True, nulls_last=True)
-    df = df.unique("id", keep="first", maintain_order=True)
+    rank = by or ("comment_count" if "comment_count" in names else None)
+    ids = pl.col(col).cast(pl.Int64).alias("video_id")
+    if rank is None:  # e.g. a comments table: the ids with most rows first
+        ranked = df.group_by(ids).agg(pl.len().alias("_rank"))
+    else:
+        ranked = df.select(ids, pl.col(rank).alias("_rank"))
+    ranked = ranked.sort(["_rank", "video_id"], descending=True, nulls_last=True)
+    ranked = ranked.unique("video_id", keep="first", maintain_order=True)
     if top is not None:
-        df = df.head(top)
-    return df.select(pl.col("id").cast(pl.Int64).alias("video_id")).collect().to_series()
+        ranked = ranked.head(top)
+    return ranked.select("video_id").collect().to_series()
 
 
 def _clean_expr(expr: pl.Expr) -> pl.Expr:
