@@ -281,3 +281,26 @@ def test_page_positions_survive_a_round_trip() -> None:
     pos = Position(cursor=300, search_id="7", skip_to=900)
     assert Position.from_state(pos.to_state()) == pos
     assert isinstance(Page, type)
+
+
+def test_ctrl_c_stops_a_collection_at_once_and_the_next_run_continues(tmp_path: Path) -> None:
+    import os
+    import signal
+    import threading
+    import time
+
+    sb = Sandbox(SandboxConfig(n_videos=20_000, seed=1, latency=0.05))
+    year = ("2024-01-01", "2024-06-30")
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        tr.fetch_videos(MANY, *year, client=Client.sandbox(sb), archive=tmp_path, max_workers=4)
+    assert time.monotonic() - started < 3  # the whole range takes several seconds
+    interrupted = paid(sb)
+    done = tr.fetch_videos(MANY, *year, client=Client.sandbox(sb), archive=tmp_path)
+    truth = Sandbox(SandboxConfig(n_videos=20_000, seed=1))
+    clean = tr.fetch_videos(MANY, *year, client=Client.sandbox(truth))
+    assert done.equals(clean) and done.report.complete
+    assert 0 < interrupted < paid(truth)
+    assert paid(sb) <= paid(truth) + 4  # at most the requests in flight at the interrupt

@@ -119,7 +119,8 @@ class CollectionReport:
         archive: The collection folder.
         warnings: Messages about the data (dates clipped, days not indexed yet, pages repaired...).
         stopped_by: Why the run stopped early (quota, budget, the service, the disk), or None.
-        stop_kind: ``"quota"``, ``"budget"``, ``"server"``, ``"unreachable"``, ``"disk"`` or None.
+        stop_kind: ``"quota"``, ``"budget"``, ``"server"``, ``"unreachable"``, ``"disk"``,
+            ``"interrupted"`` or None.
         repaired: Pages fetched again because their archived copy could not be read.
         damaged: Files of the archive that could not be read whole.
         temporary: The archive is a temporary folder (no ``archive=`` was given).
@@ -1036,21 +1037,34 @@ class _Engine:
         if not todo:
             return
         workers = 1 if self.plan.sequential else max(1, min(self.max_workers, len(todo)))
-        if workers == 1:
-            for task in todo:
-                if self.enough():
-                    break
-                self.run_task(task)
-            return
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.plan.kind) as pool:
-            futures: list[Future[None]] = [pool.submit(self.run_task, t) for t in todo]
-            wait(futures, return_when=FIRST_EXCEPTION)
-            for fut in futures:
-                if fut.done() and fut.exception() is not None:
+        try:
+            if workers == 1:
+                for task in todo:
+                    if self.enough():
+                        break
+                    self.run_task(task)
+                return
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.plan.kind) as pool:
+                futures: list[Future[None]] = [pool.submit(self.run_task, t) for t in todo]
+                try:
+                    # short waits, so that a Ctrl-C reaches this thread at once
+                    while wait(futures, timeout=0.2, return_when=FIRST_EXCEPTION).not_done:
+                        if any(f.done() and f.exception() is not None for f in futures):
+                            break
+                except BaseException:  # Ctrl-C: the tasks in flight stop before their next request
                     self.stop.set()
-                    for other in futures:
-                        other.cancel()
-                    raise fut.exception()  # type: ignore[misc]
+                    for fut in futures:
+                        fut.cancel()
+                    raise
+                for fut in futures:
+                    if fut.done() and not fut.cancelled() and fut.exception() is not None:
+                        self.stop.set()
+                        for other in futures:
+                            other.cancel()
+                        raise fut.exception()  # type: ignore[misc]
+        except KeyboardInterrupt:
+            self._stop("interrupted", "interrupted (Ctrl-C); everything collected is kept")
+            raise
 
     def _table(self) -> pl.DataFrame:
         if self.streaming:
