@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from . import errors as errors
     from . import fetch as fetch
     from . import io as io
+    from . import maintain as maintain
     from . import merge as merge
     from . import pagination as pagination
     from . import plan as plan
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from .errors import ServerError as ServerError
     from .errors import TikTokResearchError as TikTokResearchError
     from .errors import UnavailableError as UnavailableError
+    from .fetch import check_compliance as check_compliance
     from .fetch import collect_videos as collect_videos
     from .fetch import fetch_comments as fetch_comments
     from .fetch import fetch_followers as fetch_followers
@@ -68,12 +70,16 @@ if TYPE_CHECKING:
     from .fetch import fetch_shops as fetch_shops
     from .fetch import fetch_user_info as fetch_user_info
     from .fetch import fetch_videos as fetch_videos
+    from .fetch import fetch_videos_by_id as fetch_videos_by_id
     from .io import read_csv as read_csv
     from .io import read_table as read_table
     from .io import to_pandas as to_pandas
     from .io import write_csv as write_csv
     from .io import write_dataset as write_dataset
     from .io import write_parquet as write_parquet
+    from .maintain import dehydrate as dehydrate
+    from .maintain import refresh_videos as refresh_videos
+    from .maintain import update_videos as update_videos
     from .merge import FileReport as FileReport
     from .merge import MergeResult as MergeResult
     from .merge import merge_dumps as merge_dumps
@@ -155,6 +161,11 @@ _LAZY: dict[str, str] = {
     "fetch_shops": "fetch",
     "fetch_products": "fetch",
     "fetch_reviews": "fetch",
+    "fetch_videos_by_id": "fetch",
+    "check_compliance": "fetch",
+    "refresh_videos": "maintain",
+    "update_videos": "maintain",
+    "dehydrate": "maintain",
     # analysis layer
     "engagement": "analysis",
     "summarize": "analysis",
@@ -166,6 +177,7 @@ _LAZY: dict[str, str] = {
     "errors": "errors",
     "fetch": "fetch",
     "io": "io",
+    "maintain": "maintain",
     "plan": "plan",
     "merge": "merge",
     "pagination": "pagination",

@@ -52,6 +52,7 @@ from ._archive import (
     PageRef,
     ReplayIndex,
     TaskRecord,
+    compress_file,
 )
 from ._endpoints import Endpoint
 from ._progress import enabled as progress_enabled
@@ -80,6 +81,7 @@ __all__ = [
     "IncompleteCollectionWarning",
     "bound_memory",
     "run",
+    "run_compliance",
 ]
 
 FAILURE_SCHEMA = pl.Schema(
@@ -124,6 +126,7 @@ class CollectionReport:
         repaired: Pages fetched again because their archived copy could not be read.
         damaged: Files of the archive that could not be read whole.
         temporary: The archive is a temporary folder (no ``archive=`` was given).
+        not_found: Ids looked up and not found (:func:`tiktok_research.fetch_videos_by_id`).
     """
 
     endpoint: str
@@ -143,6 +146,7 @@ class CollectionReport:
     repaired: int = 0
     damaged: list[str] = field(default_factory=list)
     temporary: bool = False
+    not_found: list[int] = field(default_factory=list)
 
     def __str__(self) -> str:
         label = self.kind or self.endpoint
@@ -1211,3 +1215,188 @@ def run(
         else pl.DataFrame(schema=FAILURE_SCHEMA)
     )
     return FetchResult._wrap(table, failures, report)
+
+
+# -------------------------------------------------------------------------- batch compliance
+
+#: Seconds between status checks of a compliance task: the first wait, and the longest (each
+#: check is a request against the quota, so the waits double).
+POLL_FIRST, POLL_MAX = 10.0, 300.0
+
+
+def run_compliance(
+    plan: Plan,
+    client: Client,
+    *,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    retry_failed: bool = False,
+    poll: tuple[float, float] = (POLL_FIRST, POLL_MAX),
+) -> FetchResult:
+    """Run batch compliance tasks (SPEC §3.11): upload, wait for ``Completed``, download.
+
+    Each task's id is journalled as soon as the service gives it, so a run that stops (a crash,
+    the quota) continues with the same task: it is neither uploaded nor paid for again. Status
+    checks wait ``poll[0]`` seconds, doubling up to ``poll[1]``. Every answer is archived, the
+    downloads included (text files of ids), and the table is read back from the archive.
+
+    Args:
+        plan: From :func:`tiktok_research.plan.plan_compliance`.
+        client: The client that sends the requests.
+        archive: Archive folder (None: a temporary one, kept when the run is incomplete).
+        resume: Continue an earlier run of the same check found in the archive.
+        progress: Show a progress bar (None: only on a terminal or in a notebook).
+        retry_failed: Upload again the ids of tasks the service reported ``Failed``.
+        poll: First and longest wait between status checks, in seconds.
+
+    Returns:
+        A :class:`FetchResult` with :data:`tiktok_research.schemas.COMPLIANCE` (``id``,
+        ``valid``) for every id given, in order.
+    """
+    from ._endpoints import VALIDATION_CREATE, VALIDATION_DOWNLOAD, VALIDATION_STATUS
+
+    temp = tempfile.mkdtemp(prefix="tiktok-research-") if archive is None else None
+    root = temp if temp is not None else archive
+    assert root is not None
+    counter = RequestCounter()
+    report = CollectionReport(
+        endpoint=plan.endpoint, kind=plan.kind, tasks_total=len(plan.tasks),
+        warnings=list(plan.notes), temporary=temp is not None,
+    )  # fmt: skip
+    failures: list[dict[str, Any]] = []
+    with Collection.open(root, kind=plan.kind, endpoint=plan.endpoint, spec=plan.spec) as col:
+        report.archive = col.folder
+        view = col.journal.load() if resume else JournalView()
+        report.resumed = bool(view.tasks)
+        writer = ArchiveWriter(col.run_file(), run=col.run)
+        bar = _Progress(progress_enabled(progress), len(plan.tasks), plan.kind, counter, client,
+                        "research")  # fmt: skip
+
+        def on_response(
+            name: str, req: dict[str, Any], status: int, raw: bytes, at: datetime
+        ) -> PageRef:
+            sent = {k: req.get(k) for k in ("path", "params", "body")}
+            return writer.write(endpoint=name, request=sent, status=status, body=raw,
+                                retrieved_at=at)  # fmt: skip
+
+        def send(endpoint: Any, body: dict[str, Any], **kw: Any) -> Reply:
+            return client.request(endpoint, body, on_response=on_response, counter=counter, **kw)
+
+        def one(task: TaskSpec, state: dict[str, Any] | None) -> None:
+            task_id = (state or {}).get("task_id")
+            if not isinstance(task_id, int):
+                ids = task.params["ids"]
+                content = "".join(f"{i}\n" for i in ids).encode("ascii")
+                reply = send(
+                    VALIDATION_CREATE,
+                    {"category": task.params["category"]},
+                    upload={"file_data": (f"ids_{task.key.split(':')[-1]}.txt", content,
+                                          "text/plain")},
+                )  # fmt: skip
+                task_id = int(reply.data["task_id"])
+                col.journal.append(
+                    {"task": task.key, "event": "pending", "state": {"task_id": task_id},
+                     "reason": "uploaded; waiting for the service"}
+                )  # fmt: skip
+            wait_for = poll[0]
+            while True:
+                status = send(VALIDATION_STATUS, {"task_id": task_id}).data.get("task_status")
+                if status == "Completed":
+                    break
+                if status == "Failed":
+                    raise InvalidRequestError(
+                        f"the service reports compliance task {task_id} Failed; run again with "
+                        "retry_failed=True to upload its ids again",
+                        code="task_failed",
+                        endpoint=VALIDATION_STATUS.name,
+                    )
+                client.sleep(wait_for)
+                wait_for = min(wait_for * 2, poll[1])
+            reply = send(VALIDATION_DOWNLOAD, {"task_id": task_id})
+            ref = reply.archived
+            col.journal.append(
+                {"task": task.key, "event": "page", "run": ref.run, "page": ref.page,
+                 "from": {"task_id": task_id}, "state": None}
+            )  # fmt: skip
+            col.journal.append({"task": task.key, "event": "done"})
+
+        try:
+            for task in plan.tasks:
+                rec = view.task(task.key)
+                if rec.status == "done":
+                    report.tasks_done += 1
+                    continue
+                if rec.status == "failed" and not retry_failed:
+                    report.tasks_done += 1
+                    failures.append({"item": task.key, **(rec.error or {})})
+                    continue
+                if report.stopped_by:
+                    report.pending[task.key] = _STOPPED
+                    continue
+                state = rec.state if rec.status == "pending" else None
+                try:
+                    one(task, state)
+                    report.tasks_done += 1
+                    bar.task_done()
+                except _STOPS as e:
+                    report.stop_kind, report.stopped_by = _stop_reason(e)
+                    report.pending[task.key] = _STOPPED
+                except InvalidRequestError as e:
+                    if e.code == "task_failed" or e.code == "invalid_file_upload":
+                        err = {"code": e.code, "message": e.message, "log_id": e.log_id,
+                               "http_status": e.http_status}  # fmt: skip
+                        col.journal.append({"task": task.key, "event": "failed", "error": err})
+                        failures.append({"item": task.key, **err})
+                        report.tasks_done += 1
+                    else:
+                        report.pending[task.key] = f"{type(e).__name__}: {e}"
+                except ServerError as e:
+                    report.pending[task.key] = f"{type(e).__name__}: {e}"
+                    if e.code == "connect":
+                        report.stop_kind = "unreachable"
+                        report.stopped_by = f"the service cannot be reached ({e.message})"
+        finally:
+            bar.close()
+            writer.close(compress=False)
+        table, readable, damage = tables.compliance_from_archive(col.page_files(), plan)
+        held = col.journal.load(quiet=True)
+        for task in plan.tasks:
+            rec = held.task(task.key)
+            if rec.status == "done" and not any(ref in readable for ref, _ in rec.pages):
+                report.pending[task.key] = (
+                    "the archived download of this task cannot be read ("
+                    + ", ".join(damage)
+                    + "); run again to download it once more"
+                )
+                col.journal.append(
+                    {"task": task.key, "event": "pending",
+                     "state": {"task_id": next((s or {}).get("task_id") for _, s in rec.pages)},
+                     "reason": "download unreadable"}
+                )  # fmt: skip
+                report.damaged.extend(f for f in damage if f not in report.damaged)
+        report.requests_spent = counter.total
+        report.pages = counter.total
+        report.rows = table.height
+        report.complete = not report.pending
+        if report.complete:
+            for path in col.page_files():
+                if path.name.endswith(".jsonl") and path.stat().st_size:
+                    compress_file(path)
+    if temp is not None and report.complete:
+        import shutil
+
+        shutil.rmtree(temp, ignore_errors=True)
+        report.archive = None
+    if not report.complete:
+        warnings.warn(
+            f"{plan.kind}: the check is incomplete ({len(report.pending)} task(s) left"
+            + (f"; {report.stopped_by}" if report.stopped_by else "")
+            + "). "
+            + report.how_to_continue(),
+            IncompleteCollectionWarning,
+            stacklevel=3,
+        )
+    fail_df = pl.DataFrame(failures, schema=FAILURE_SCHEMA) if failures else pl.DataFrame(
+        schema=FAILURE_SCHEMA)  # fmt: skip
+    return FetchResult._wrap(table, fail_df, report)

@@ -29,11 +29,22 @@ import polars as pl
 
 from . import client as client_module
 from .client import Client
-from .collect import CollectionReport, FetchResult, run
+from .collect import CollectionReport, FetchResult, run, run_compliance
 from .errors import InvalidRequestError
-from .plan import Plan, check_client, check_folder, plan_items, plan_videos, refresh_quota
+from .plan import (
+    DEFAULT_ID_BATCH,
+    Plan,
+    check_client,
+    check_folder,
+    plan_compliance,
+    plan_items,
+    plan_video_ids,
+    plan_videos,
+    refresh_quota,
+)
 
 __all__ = [
+    "check_compliance",
     "collect_videos",
     "fetch_comments",
     "fetch_followers",
@@ -47,6 +58,7 @@ __all__ = [
     "fetch_shops",
     "fetch_user_info",
     "fetch_videos",
+    "fetch_videos_by_id",
 ]
 
 #: What ``fetch_*`` accept as items: a list, a polars or pandas Series, a numpy or Arrow array,
@@ -677,3 +689,122 @@ def fetch_comments(
     report.stop_kind = report.stop_kind or more.report.stop_kind
     report.rows = table.height
     return FetchResult._wrap(table, pl.concat([top.failures, more.failures]), report)
+
+
+def fetch_videos_by_id(
+    ids: Items,
+    *,
+    fields: Sequence[str] | str | None = None,
+    batch_size: int = DEFAULT_ID_BATCH,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 4,
+) -> FetchResult:
+    """Look videos up by id (hydrate a shared id list) with as few requests as the ids allow.
+
+    A video query by id needs a date window of at most 30 days that holds the video's creation
+    day; guessing it is why users find that ``video_id`` queries "often return no results"
+    (SPEC §4). An id carries its creation time (``id >> 32``, SPEC §8), so the right window is
+    computed for every id: ids of one month share one window, and each window is asked in batches
+    of ``batch_size`` ids (``video_id IN [...]``), one request per batch.
+
+    Args:
+        ids: Video ids: a list, a Series, or a table (polars, pandas, Arrow) with an ``id`` or
+            ``video_id`` column.
+        fields: Video fields (default: all).
+        batch_size: Ids per request, 1 to 100. The real limit on ``IN`` values is undocumented;
+            100 (one page's worth) is the conservative default.
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Batches asked at the same time.
+
+    Returns:
+        The videos found (:data:`tiktok_research.schemas.VIDEOS`), newest first. Ids that were
+        not found (deleted, private, or not video ids) are in ``.report.not_found``.
+
+    Example:
+        >>> import tiktok_research as tr
+        >>> v = tr.fetch_videos_by_id([7320768196569599275])  # doctest: +SKIP
+    """
+    c = _planning_client(client)
+    _check_common(archive, resume, max_workers)
+    plan = plan_video_ids(ids, fields=fields, batch_size=batch_size, client=c)
+    result = _run(plan, c, archive=archive, resume=resume, progress=progress,
+                  max_workers=max_workers)  # fmt: skip
+    found = set(result.get_column("id").to_list()) if result.height else set()
+    result.report.not_found = [i for i in plan.ids if i not in found]
+    if result.report.not_found:
+        result.report.warnings.append(
+            f"{len(result.report.not_found):,} of the {len(plan.ids):,} ids were not found "
+            "(deleted, private, not yet indexed, or not video ids): see report.not_found"
+        )
+    return result
+
+
+def check_compliance(
+    ids: Items,
+    category: str = "video",
+    *,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    retry_failed: bool = False,
+    poll: tuple[float, float] = (10.0, 300.0),
+) -> FetchResult:
+    """Which videos (or comments) are still valid: the Research API's batch compliance check.
+
+    The terms of the Research API ask researchers to keep their data current and to drop content
+    that was deleted or made private. The ids are uploaded in tasks of at most 10,000
+    (``validation_task/create``), each task's status is checked until it is ``Completed``
+    (``validation_task_status/get``; waits of ``poll[0]`` seconds, doubling up to ``poll[1]``: each
+    check is a request), and the list of still-valid ids is downloaded
+    (``validation_task/download``). Every answer is archived; a run that stops continues with the
+    same task ids, nothing uploaded twice.
+
+    Args:
+        ids: Video or comment ids: a list, a Series, or a table with an ``id`` column.
+        category: ``"video"`` or ``"comment"``.
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        retry_failed: Upload again the ids of tasks the service reported ``Failed``.
+        poll: First and longest wait between status checks, in seconds.
+
+    Returns:
+        :data:`tiktok_research.schemas.COMPLIANCE`: ``id`` and ``valid`` for every id given, in
+        order.
+
+    Example:
+        >>> import tiktok_research as tr
+        >>> ok = tr.check_compliance([7320768196569599275])  # doctest: +SKIP
+        >>> ok.filter(~ok["valid"])["id"].to_list()  # doctest: +SKIP
+    """
+    c = _planning_client(client)
+    _check_common(archive, resume, 1)
+    if (
+        not isinstance(poll, tuple)
+        or len(poll) != 2
+        or not all(isinstance(p, (int, float)) and p >= 0 for p in poll)
+    ):
+        raise InvalidRequestError(
+            f"poll must be (first wait, longest wait) in seconds, got {poll!r}"
+        )
+    plan = plan_compliance(ids, category, client=c)
+    client_ = c if c is not None else client_module.default_client()
+    if c is None:
+        refresh_quota(plan, client_)
+    return run_compliance(
+        plan,
+        client_,
+        archive=archive,
+        resume=resume,
+        progress=progress,
+        retry_failed=retry_failed,
+        poll=(float(poll[0]), float(poll[1])),
+    )

@@ -236,6 +236,13 @@ _PRIMARY_KEYS: dict[str, list[str]] = {
 
 assert set(SCHEMAS) == {e.table for e in ep.ENDPOINTS.values()}, "a table lacks a schema"
 
+#: The answer of a batch compliance check (:func:`tiktok_research.check_compliance`): every id
+#: given, and whether it is still valid (neither deleted nor made private).
+COMPLIANCE = pl.Schema({"id": pl.Int64(), "valid": pl.Boolean()})
+#: A videos table refreshed by :func:`tiktok_research.refresh_videos`: the videos columns and
+#: when each row's values were retrieved.
+REFRESHED_VIDEOS = pl.Schema({**dict(VIDEOS), "retrieved_at": TIMESTAMP})
+
 
 class UnknownColumnWarning(UserWarning):
     """A column or API field that no declared schema knows; it was left out of the table."""

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ArchiveRead",
     "DataWarning",
+    "compliance_from_archive",
     "finish",
     "from_archive",
     "from_items",
@@ -1000,3 +1001,34 @@ def from_archive(files: Sequence[Path], plan: Plan) -> tuple[pl.DataFrame, Archi
     """A collection's table from its page files (see :func:`read_archive` and :func:`finish`)."""
     read = read_archive(files, plan)
     return finish(read.items, plan), read
+
+
+def compliance_from_archive(
+    files: Sequence[Path], plan: Plan
+) -> tuple[pl.DataFrame, set[PageRef], dict[str, list[str]]]:
+    """The answer of a batch compliance collection: every id of the plan and whether it is valid.
+
+    The still-valid ids are those of the downloads archived in ``files`` (text files of ids, kept
+    verbatim as ``response_text``). Returns the table (:data:`schemas.COMPLIANCE`, in the order
+    of the ids given), the downloads read, and what could not be read.
+    """
+    valid: set[int] = set()
+    readable: set[PageRef] = set()
+    damage: dict[str, list[str]] = {}
+    for path in files:
+        lines = read_file_lines(path, check=True)
+        if lines.damage:
+            damage[str(path)] = lines.damage
+        for line in (lines.data or b"").split(b"\n"):
+            if b'"validation_download"' not in line[:300]:
+                continue
+            env = json.loads(line)
+            meta = env.get("meta") or {}
+            text = env.get("response_text")
+            if meta.get("http_status") != 200 or not isinstance(text, str):
+                continue  # an error answer (JSON) or another layout
+            readable.add(PageRef(str(meta.get("run")), int(meta.get("page") or 0)))
+            valid.update(int(t) for t in text.split() if t.isdigit())
+    ids = [i for t in plan.tasks for i in t.params.get("ids") or []]
+    table = pl.DataFrame({"id": ids, "valid": [i in valid for i in ids]}, schema=schemas.COMPLIANCE)
+    return table, readable, damage

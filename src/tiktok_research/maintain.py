@@ -1,0 +1,445 @@
+"""Keep a dataset true after the first collection: compliant, current, and growing.
+
+* :func:`refresh_videos`: which videos of a table or dataset are gone (the batch compliance check),
+  and current counts for the rest (looked up by id); removed content is dropped by default, as the
+  Research API's terms ask.
+* :func:`update_videos`: continue a monitoring collection from the day after the last one held up
+  to the newest day the service has indexed, appending to a Parquet dataset.
+* :func:`dehydrate`: the id list to share a dataset (others hydrate it with
+  :func:`tiktok_research.fetch_videos_by_id`).
+
+All of them plan first (nothing is sent for a mistake), archive every answer and can be run again
+after an interruption at no cost for what is held.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import schemas
+from ._windows import NOT_INDEXED_DAYS, format_date
+from .client import Client
+from .collect import CollectionReport, FetchResult
+from .errors import InvalidRequestError
+from .plan import check_client, check_day, check_folder
+
+__all__ = ["RefreshReport", "dehydrate", "refresh_videos", "update_videos"]
+
+_COUNTS = ("view_count", "like_count", "comment_count", "share_count", "favorites_count")
+UPDATE_STATE = "_tiktok_research_update.json"
+
+
+@dataclass
+class RefreshReport(CollectionReport):
+    """What :func:`refresh_videos` did.
+
+    Attributes:
+        removed: Ids the compliance check found deleted or private.
+        not_refreshed: Ids still valid whose current values could not be fetched (kept with their
+            old values and no ``retrieved_at``).
+        changed: Rows whose counts changed.
+        totals: ``{count column: (sum before, sum after)}`` over the rows kept.
+        dropped: Whether removed rows were dropped from the table.
+    """
+
+    removed: list[int] = field(default_factory=list)
+    not_refreshed: list[int] = field(default_factory=list)
+    changed: int = 0
+    totals: dict[str, tuple[int, int]] = field(default_factory=dict)
+    dropped: bool = True
+
+    def __str__(self) -> str:
+        head = CollectionReport.__str__(self).splitlines()
+        lines = [head[0]]
+        what = "dropped" if self.dropped else "kept (drop_removed=False)"
+        lines.append(f"  removed (deleted or private): {len(self.removed):,}, {what}")
+        lines.append(f"  counts changed on {self.changed:,} video(s)")
+        for column, (before, after) in self.totals.items():
+            lines.append(f"    {column}: {before:,} -> {after:,}")
+        if self.not_refreshed:
+            lines.append(f"  not refreshed (valid but not found now): {len(self.not_refreshed):,}")
+        return "\n".join(lines + head[1:])
+
+
+def _videos(videos: Any) -> tuple[pl.DataFrame, Path | None]:
+    """A videos table from a table (polars/pandas/Arrow), a Parquet file or a dataset folder."""
+    if isinstance(videos, (str, Path)):
+        path = Path(videos).expanduser()
+        if not path.exists():
+            raise InvalidRequestError(f"{path} does not exist; pass a videos table or dataset")
+        if path.is_dir():
+            from .io import read_dataset
+
+            if not any(path.rglob("*.parquet")):
+                raise InvalidRequestError(f"{path} holds no Parquet files")
+            return read_dataset(path, table="videos").drop(
+                "create_month", strict=False
+            ).collect(), path
+        return pl.read_parquet(path), None
+    if isinstance(videos, pl.LazyFrame):
+        return videos.collect(), None
+    if isinstance(videos, pl.DataFrame):
+        return videos, None
+    module = type(videos).__module__.split(".")[0]
+    if module == "pandas":
+        return pl.from_pandas(videos), None
+    if module == "pyarrow":
+        frame = pl.from_arrow(videos)
+        if isinstance(frame, pl.DataFrame):
+            return frame, None
+    raise InvalidRequestError(
+        f"refresh_videos needs a videos table (polars, pandas or Arrow), a Parquet file or a "
+        f"dataset folder, got {type(videos).__name__}"
+    )
+
+
+def refresh_videos(
+    videos: Any,
+    *,
+    drop_removed: bool = True,
+    fields: Sequence[str] | str | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    poll: tuple[float, float] = (10.0, 300.0),
+) -> FetchResult:
+    """Refresh a videos table: drop what is gone, and fetch current counts for the rest.
+
+    Two steps, both archived and resumable: the batch compliance check of every id
+    (:func:`tiktok_research.check_compliance`), then a look-up by id of the videos still valid
+    (:func:`tiktok_research.fetch_videos_by_id`, one request per window and batch of 100).
+    Counts (views, likes, comments, shares) are archived values that grow; the refreshed table
+    says when each row was retrieved.
+
+    A dataset folder is rewritten in place, safely: the new files are written beside it, then the
+    folders are swapped, so there is never a half-written dataset.
+
+    Args:
+        videos: A videos table (polars, pandas, Arrow), a Parquet file, or a dataset folder
+            (rewritten in place).
+        drop_removed: Drop deleted and private videos (default: keeping them is what the terms
+            forbid). With False they are kept with their old values and no ``retrieved_at``.
+        fields: Fields to fetch again (default: the table's columns that the API returns).
+        client: As for :func:`tiktok_research.fetch_videos`.
+        archive: As for :func:`tiktok_research.fetch_videos`.
+        resume: As for :func:`tiktok_research.fetch_videos`.
+        progress: As for :func:`tiktok_research.fetch_videos`.
+        poll: As for :func:`tiktok_research.check_compliance`.
+
+    Returns:
+        The refreshed table (:data:`tiktok_research.schemas.REFRESHED_VIDEOS`), in the order of
+        the input, with ``.report`` a :class:`RefreshReport`.
+
+    Example:
+        >>> import tiktok_research as tr
+        >>> fresh = tr.refresh_videos("data/videos", archive="archive/")  # doctest: +SKIP
+        >>> print(fresh.report)  # doctest: +SKIP
+    """
+    from .fetch import check_compliance, fetch_videos_by_id
+
+    check_client(client)
+    check_folder(archive, "archive")
+    if not isinstance(drop_removed, bool):
+        raise InvalidRequestError(f"drop_removed must be True or False, got {drop_removed!r}")
+    old, dataset = _videos(videos)
+    if "id" not in old.columns:
+        raise InvalidRequestError(
+            f"the videos table has no id column (it has {', '.join(old.columns[:12])})"
+        )
+    old = schemas.cast(old.select([c for c in old.columns if c in schemas.VIDEOS]), "videos")
+    ids = old.get_column("id").drop_nulls().unique(maintain_order=True)
+    if fields is None:
+        fields = [
+            c for c in old.columns if c in schemas.VIDEOS and old[c].null_count() < old.height
+        ]
+        fields = fields if "id" in fields else ["id", *fields]
+    valid = check_compliance(
+        ids, "video", client=client, archive=archive, resume=resume, progress=progress, poll=poll
+    )
+    still = valid.filter(pl.col("valid")).get_column("id")
+    fresh = (
+        fetch_videos_by_id(
+            still, fields=fields, client=client, archive=archive, resume=resume, progress=progress
+        )
+        if still.len()
+        else None
+    )
+    report = RefreshReport(endpoint="video_query", kind="refresh", dropped=drop_removed)
+    report.removed = valid.filter(~pl.col("valid")).get_column("id").to_list()
+    parts = [valid.report] + ([fresh.report] if fresh is not None else [])
+    report.requests_spent = sum(p.requests_spent for p in parts)
+    report.pages = sum(p.pages for p in parts)
+    report.tasks_total = sum(p.tasks_total for p in parts)
+    report.tasks_done = sum(p.tasks_done for p in parts)
+    report.complete = all(p.complete for p in parts)
+    report.pending = {k: v for p in parts for k, v in p.pending.items()}
+    report.stopped_by = next((p.stopped_by for p in parts if p.stopped_by), None)
+    report.stop_kind = next((p.stop_kind for p in parts if p.stop_kind), None)
+    report.warnings = [w for p in parts for w in p.warnings]
+    report.archive = parts[-1].archive
+    new = _retrieved(fresh) if fresh is not None else pl.DataFrame(schema=schemas.REFRESHED_VIDEOS)
+    report.not_refreshed = [i for i in still.to_list() if i not in set(new["id"].to_list())]
+    keep_ids = old.select("id").filter(
+        ~pl.col("id").is_in(report.removed) if drop_removed else pl.lit(True)
+    )
+    stale = old.join(new.select("id"), on="id", how="anti").with_columns(
+        pl.lit(None, schemas.TIMESTAMP).alias("retrieved_at")
+    )
+    merged = pl.concat(
+        [new.join(keep_ids, on="id", how="semi"), stale.join(keep_ids, on="id", how="semi")],
+        how="vertical",
+    )
+    order = old.select("id").with_row_index("_order")
+    table = (
+        merged.join(order, on="id", how="left")
+        .sort("_order")
+        .drop("_order")
+        .unique("id", keep="first", maintain_order=True)
+    )
+    table = table.select(list(schemas.REFRESHED_VIDEOS)).cast(dict(schemas.REFRESHED_VIDEOS))  # type: ignore[arg-type]
+    _compare(old, table, report)
+    report.rows = table.height
+    if dataset is not None and report.complete:
+        _rewrite_dataset(dataset, table)
+    failures = valid.failures if fresh is None else pl.concat([valid.failures, fresh.failures])
+    return FetchResult._wrap(table, failures, report)
+
+
+def _retrieved(fresh: FetchResult) -> pl.DataFrame:
+    """The fetched rows with when they were retrieved (read back from the archive)."""
+    from . import tables
+
+    report = fresh.report
+    at: pl.DataFrame | None = None
+    if report.archive is not None and report.archive.exists():
+        from .plan import Plan
+
+        plan = Plan(
+            endpoint="video_query",
+            kind="x",
+            table="videos",
+            spec={},
+            tasks=[],
+            fields=None,
+            page_size=None,
+            newest_first=True,
+        )
+        read = tables.read_archive(tables_page_files(report.archive), plan)
+        if read.items.height:
+            at = (
+                read.items.select("id", "_retrieved_at")
+                .group_by("id")
+                .agg(pl.col("_retrieved_at").max().alias("retrieved_at"))
+            )
+    frame = pl.DataFrame(fresh)
+    if at is None:
+        from datetime import UTC
+
+        return frame.with_columns(
+            pl.lit(datetime.now(UTC), schemas.TIMESTAMP).alias("retrieved_at")
+        )
+    return frame.join(at, on="id", how="left")
+
+
+def tables_page_files(folder: Path) -> list[Path]:
+    """The page files of a collection folder."""
+    from ._archive import page_files
+
+    return page_files(folder)
+
+
+def _compare(old: pl.DataFrame, new: pl.DataFrame, report: RefreshReport) -> None:
+    columns = [c for c in _COUNTS if c in old.columns and c in new.columns]
+    both = old.select("id", *columns).join(
+        new.filter(pl.col("retrieved_at").is_not_null()).select("id", *columns),
+        on="id",
+        suffix="_new",
+    )
+    if not columns or both.height == 0:
+        return
+    changed = pl.any_horizontal(
+        [pl.col(c).fill_null(-1) != pl.col(f"{c}_new").fill_null(-1) for c in columns]
+    )
+    report.changed = int(both.filter(changed).height)
+    for c in columns:
+        report.totals[c] = (
+            int(both[c].fill_null(0).sum()),
+            int(both[f"{c}_new"].fill_null(0).sum()),
+        )
+
+
+def _rewrite_dataset(folder: Path, table: pl.DataFrame) -> None:
+    """Replace a dataset by ``table``: new files beside it, then a swap of the two folders."""
+    from .io import write_dataset
+
+    stamp = uuid.uuid4().hex[:8]
+    staging = folder.with_name(f".{folder.name}.new-{stamp}")
+    retired = folder.with_name(f".{folder.name}.old-{stamp}")
+    write_dataset(
+        table.drop("retrieved_at"),
+        staging,
+        table="videos",
+        run_id=f"refresh-{stamp}",
+        provenance={"refreshed_at": str(table["retrieved_at"].max())},
+    )
+    for extra in folder.glob(UPDATE_STATE):
+        shutil.copy2(extra, staging / extra.name)
+    folder.rename(retired)
+    staging.rename(folder)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def update_videos(
+    query: Any,
+    dataset: str | Path,
+    start_date: date | datetime | str | None = None,
+    *,
+    fields: Sequence[str] | str | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    progress: bool | None = None,
+    max_workers: int = 4,
+) -> FetchResult:
+    """Continue a monitoring collection: the days since the last run, appended to a dataset.
+
+    The dataset remembers its query and the last day collected (a small JSON file in it). Each run
+    collects from the day after that up to the newest day the service has fully indexed (the day
+    before the one that began 48 hours ago, on the service's clock) and appends the new videos as
+    new files; a run with nothing new to collect (the same day again) costs nothing.
+
+    Args:
+        query: The video query (as for :func:`tiktok_research.fetch_videos`); it must stay the
+            same from run to run.
+        dataset: The Parquet dataset folder (created by the first run).
+        start_date: The first day to collect; needed only for the first run.
+        fields: Video fields (default: all).
+        client: As for :func:`tiktok_research.fetch_videos`.
+        archive: As for :func:`tiktok_research.fetch_videos`.
+        progress: As for :func:`tiktok_research.fetch_videos`.
+        max_workers: As for :func:`tiktok_research.fetch_videos`.
+
+    Returns:
+        The videos added by this run (empty when there was nothing new), with ``.report``.
+
+    Example:
+        >>> import tiktok_research as tr
+        >>> q = tr.Q.hashtag_name.eq("climate")
+        >>> new = tr.update_videos(q, "data/climate", start_date="2024-01-01")  # doctest: +SKIP
+    """
+    from . import client as client_module
+    from .fetch import fetch_videos
+    from .io import write_dataset
+    from .query import as_query
+
+    c = check_client(client) or client_module.current_default()
+    folder = check_folder(dataset, "dataset")
+    assert folder is not None
+    q = as_query(query)
+    state_file = folder / UPDATE_STATE
+    state: dict[str, Any] = {}
+    if state_file.is_file():
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        if state.get("query") != q.to_dict():
+            raise InvalidRequestError(
+                f"the dataset {folder} is kept up to date with another query "
+                f"({json.dumps(state.get('query'))}); use another dataset folder for this one"
+            )
+    if state.get("through"):
+        first = check_day(state["through"], "the last day collected") + timedelta(days=1)
+    elif start_date is not None:
+        first = check_day(start_date, "start_date")
+    else:
+        held = _last_day(folder)
+        if held is None:
+            raise InvalidRequestError(
+                f"{folder} holds no videos yet: give start_date= for the first run"
+            )
+        first = held + timedelta(days=1)
+    c = c if c is not None else client_module.default_client()
+    # The service indexes new videos within 48 hours (SPEC §6.4.8): the day that began 48 hours
+    # ago is only partly indexed, so the newest day collected is the one before it. (Collecting
+    # "today minus 2" would leave the rest of that day out of every later run.)
+    newest = (c.now() - timedelta(days=NOT_INDEXED_DAYS)).date() - timedelta(days=1)
+    if first > newest:
+        report = CollectionReport(
+            endpoint="video_query", kind="update", complete=True, archive=folder
+        )
+        through = format_date(first - timedelta(days=1))
+        report.warnings.append(
+            f"nothing new: the dataset holds every day up to {through} and the service has indexed "
+            f"up to {format_date(newest)}"
+        )
+        return FetchResult._wrap(schemas.empty("videos"), pl.DataFrame(), report)
+    result = fetch_videos(
+        q,
+        first,
+        newest,
+        fields=fields,
+        client=c,
+        archive=archive,
+        progress=progress,
+        max_workers=max_workers,
+    )
+    if result.report.complete:
+        run = f"update-{format_date(first)}-{format_date(newest)}"
+        write_dataset(
+            pl.DataFrame(result),
+            folder,
+            table="videos",
+            run_id=run,
+            provenance={"query": q.to_dict(), "from": str(first), "to": str(newest)},
+        )
+        state = {
+            "query": q.to_dict(),
+            "start": state.get("start") or format_date(first),
+            "through": format_date(newest),
+        }
+        tmp = state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
+        tmp.replace(state_file)
+    return result
+
+
+def _last_day(folder: Path) -> date | None:
+    if not folder.is_dir() or not any(folder.rglob("*.parquet")):
+        return None
+    from .io import read_dataset
+
+    last = read_dataset(folder, table="videos").select(pl.col("create_time").max()).collect().item()
+    return last.date() if last is not None else None
+
+
+def dehydrate(videos: Any, path: str | Path, *, column: str = "id") -> Path:
+    """Write the ids of a table, one per line: the shareable form of a dataset.
+
+    Others look the videos up again with :func:`tiktok_research.fetch_videos_by_id` (the Research
+    API's terms do not let you share the collected data itself).
+
+    Args:
+        videos: A table (polars, pandas, Arrow), a Parquet file or a dataset folder.
+        path: The text file to write.
+        column: The id column.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> import tiktok_research as tr
+        >>> tr.dehydrate(videos, "ids.txt")  # doctest: +SKIP
+    """
+    from .select import write_lines
+
+    table, _ = _videos(videos)
+    if column not in table.columns:
+        raise InvalidRequestError(f"no {column!r} column; columns: {', '.join(table.columns)}")
+    return write_lines(table.get_column(column).drop_nulls().unique(maintain_order=True), path)
