@@ -71,7 +71,7 @@ def test_the_readme_python_examples_run_in_order(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    exec(compile(code, f"README.md:{line}", "exec"), namespace)  # noqa: S102
+                    exec(compile(code, f"README.md:{line}", "exec"), namespace)
                 except Exception as e:  # pragma: no cover - the message says which block
                     pytest.fail(f"the README block at line {line} fails: {type(e).__name__}: {e}")
     finally:

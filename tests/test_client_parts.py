@@ -1,4 +1,5 @@
-"""Windows, the retry policy, the rate limiter and the quota ledger, each tested alone."""
+"""The client's parts, each tested alone: date windows, the retry policy, the rate limiter, the quota
+ledger."""
 
 from __future__ import annotations
 
