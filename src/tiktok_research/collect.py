@@ -1101,6 +1101,36 @@ class _Engine:
         return table
 
 
+def _result(
+    plan: Plan,
+    table: pl.DataFrame,
+    failures: list[dict[str, Any]],
+    report: CollectionReport,
+    temp: str | None,
+) -> FetchResult:
+    """The result of a run: a temporary archive removed when complete, a warning when not."""
+    if temp is not None and report.complete:
+        import shutil
+
+        shutil.rmtree(temp, ignore_errors=True)
+        report.archive = None
+    if not report.complete:
+        warnings.warn(
+            f"{plan.kind}: the collection is incomplete ({len(report.pending)} task(s) left"
+            + (f"; {report.stopped_by}" if report.stopped_by else "")
+            + "). "
+            + report.how_to_continue(),
+            IncompleteCollectionWarning,
+            stacklevel=4,
+        )
+    frame = (
+        pl.DataFrame(failures, schema=FAILURE_SCHEMA)
+        if failures
+        else pl.DataFrame(schema=FAILURE_SCHEMA)
+    )
+    return FetchResult._wrap(table, frame, report)
+
+
 def _stop_reason(e: TikTokResearchError) -> tuple[str, str]:
     """The kind and the one-line reason of a quota or budget stop."""
     if isinstance(e, QuotaExhaustedError):
@@ -1195,26 +1225,7 @@ def run(
     report.temporary = temp is not None
     if engine.fatal is not None:
         raise engine.fatal
-    if temp is not None and report.complete:
-        import shutil
-
-        shutil.rmtree(temp, ignore_errors=True)
-        report.archive = None
-    if not report.complete:
-        warnings.warn(
-            f"{plan.kind}: the collection is incomplete ({len(report.pending)} task(s) left"
-            + (f"; {report.stopped_by}" if report.stopped_by else "")
-            + "). "
-            + report.how_to_continue(),
-            IncompleteCollectionWarning,
-            stacklevel=3,
-        )
-    failures = (
-        pl.DataFrame(engine.failures, schema=FAILURE_SCHEMA)
-        if engine.failures
-        else pl.DataFrame(schema=FAILURE_SCHEMA)
-    )
-    return FetchResult._wrap(table, failures, report)
+    return _result(plan, table, engine.failures, report, temp)
 
 
 # -------------------------------------------------------------------------- batch compliance
@@ -1383,20 +1394,4 @@ def run_compliance(
             for path in col.page_files():
                 if path.name.endswith(".jsonl") and path.stat().st_size:
                     compress_file(path)
-    if temp is not None and report.complete:
-        import shutil
-
-        shutil.rmtree(temp, ignore_errors=True)
-        report.archive = None
-    if not report.complete:
-        warnings.warn(
-            f"{plan.kind}: the check is incomplete ({len(report.pending)} task(s) left"
-            + (f"; {report.stopped_by}" if report.stopped_by else "")
-            + "). "
-            + report.how_to_continue(),
-            IncompleteCollectionWarning,
-            stacklevel=3,
-        )
-    fail_df = pl.DataFrame(failures, schema=FAILURE_SCHEMA) if failures else pl.DataFrame(
-        schema=FAILURE_SCHEMA)  # fmt: skip
-    return FetchResult._wrap(table, fail_df, report)
+    return _result(plan, table, failures, report, temp)
