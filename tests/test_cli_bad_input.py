@@ -71,6 +71,7 @@ CASES: list[Bad] = [
         ("did you mean 'and'",)),
     Bad("query-empty", ("videos", "--query", '{"and": []}', *DATES), INVALID, ("empty",)),
     Bad("query-5000-chars", ("videos", "--query", LONG, *DATES), INVALID, ("--query takes json",)),
+    Bad("hashtag-5000-chars", ("videos", "--hashtag", LONG, *DATES), INVALID, ("too long",)),
     Bad("query-and-bad-region", ("videos", "--query", "{data}/good.json", "--region", "UK",
                                  *DATES), INVALID, ("'uk'", "gb")),
     Bad("no-conditions", ("videos", *DATES), INVALID, ("no query", "--hashtag")),

@@ -90,6 +90,7 @@ CASES: list[Case] = [
     ),
     ("bad length", lambda c, t: V(Q.video_length.eq("TINY"), *GOOD, client=c), "SHORT"),
     ("hashtag with #", lambda c, t: V(Q.hashtag_name.eq("#cats"), *GOOD, client=c), "#"),
+    ("5,000 characters", lambda c, t: V(Q.keyword.eq("a" * 5000), *GOOD, client=c), "too long"),
     # -- the dates
     ("month 13", lambda c, t: V(Q1, "2024-13-01", "20240201", client=c), "not a date"),
     ("slashes", lambda c, t: V(Q1, "2024/01/01", "20240201", client=c), "not a date"),

@@ -147,9 +147,20 @@ def _value_to_str(field: str, value: Any) -> str:
     raise _bad(f"{field}: values must be strings (or ints for ids), got {type(value).__name__}")
 
 
+#: The longest value a condition takes. TikTok caps descriptions at a few thousand characters and
+#: hashtags and usernames far below; the API documents no limit, so this only catches mistakes
+#: (a pasted text, a whole file) before they cost a request.
+MAX_VALUE_LENGTH = 500
+
+
 def _check_value(field: str, value: str) -> None:
     if value == "":
         raise _bad(f"{field}: empty string value; remove it or give a value")
+    if len(value) > MAX_VALUE_LENGTH:
+        raise _bad(
+            f"{field}: a value of {len(value):,} characters ({value[:30]!r}...) is too long "
+            f"(at most {MAX_VALUE_LENGTH}); give the word, hashtag or id itself"
+        )
     if field == "region_code":
         if value not in REGION_CODES:
             up = value.upper()
