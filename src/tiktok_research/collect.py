@@ -615,8 +615,8 @@ class _Engine:
         """A video query with ``max_total`` holds enough rows."""
         return (
             self.plan.max_total is not None
-            and self.plan.query is not None
-            and (len(self.seen) >= self.plan.max_total)
+            and self.plan.newest_first
+            and len(self.seen) >= self.plan.max_total
         )
 
     def _count(self, items: list[dict[str, Any]]) -> int:
