@@ -99,12 +99,14 @@ def _run(
     )
 
 
-def _check_common(archive: Any, resume: Any, max_workers: Any) -> None:
-    check_folder(archive, "archive")
+def _check_common(archive: Any, resume: Any, max_workers: Any) -> Path | None:
+    """Check the options every collection takes; return the archive folder (``~`` expanded)."""
+    folder = check_folder(archive, "archive")
     if not isinstance(resume, bool):
         raise InvalidRequestError(f"resume must be True or False, got {resume!r}")
     if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
         raise InvalidRequestError(f"max_workers must be a whole number >= 1, got {max_workers!r}")
+    return folder
 
 
 def fetch_videos(
@@ -160,8 +162,8 @@ def fetch_videos(
         True
     """
     c = _planning_client(client)
-    _check_common(archive, resume, max_workers)
-    check_folder(dataset, "dataset")
+    archive = _check_common(archive, resume, max_workers)
+    dataset = check_folder(dataset, "dataset")
     if max_total is not None and dataset is not None and not materialize:
         raise InvalidRequestError(
             "max_total keeps the newest videos of the whole range, which a dataset written "
@@ -257,7 +259,7 @@ def _fan_out(
     retry_failed: bool,
 ) -> FetchResult:
     c = _planning_client(client)
-    _check_common(archive, resume, max_workers)
+    archive = _check_common(archive, resume, max_workers)
     if not isinstance(retry_failed, bool):
         raise InvalidRequestError(f"retry_failed must be True or False, got {retry_failed!r}")
     plan = plan_items(kind, items, fields=fields, max_total=max_total, client=c, func=func)
@@ -731,7 +733,7 @@ def fetch_videos_by_id(
         >>> v = tr.fetch_videos_by_id([7320768196569599275])  # doctest: +SKIP
     """
     c = _planning_client(client)
-    _check_common(archive, resume, max_workers)
+    archive = _check_common(archive, resume, max_workers)
     plan = plan_video_ids(ids, fields=fields, batch_size=batch_size, client=c)
     result = _run(plan, c, archive=archive, resume=resume, progress=progress,
                   max_workers=max_workers)  # fmt: skip
@@ -786,7 +788,7 @@ def check_compliance(
         >>> ok.filter(~ok["valid"])["id"].to_list()  # doctest: +SKIP
     """
     c = _planning_client(client)
-    _check_common(archive, resume, 1)
+    archive = _check_common(archive, resume, 1)
     if (
         not isinstance(poll, tuple)
         or len(poll) != 2
