@@ -548,7 +548,8 @@ class Plan:
             body = dict(first.params)
             if self.page_size and self.ep.count_key:
                 body[self.ep.count_key] = self.page_size
-            lines.append(f"  first request: POST {self.ep.path} {self.fields_param() or ''}")
+            query = "&".join(f"{k}={v}" for k, v in self.fields_param().items())
+            lines.append(f"  first request: POST {self.ep.path}" + (f"?{query}" if query else ""))
             import json
 
             lines.append("    " + json.dumps(body, ensure_ascii=False, default=str))
