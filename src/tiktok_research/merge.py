@@ -430,9 +430,13 @@ class _Input:
         if self._d.eof:
             self._tail = self._d.unused_data + self._tail
             self._d = None
-        self._out += out
-        self._produced += len(out)
         ratio, cap = self.limits.max_ratio, self.limits.max_bytes
+        if cap is not None and self._produced + len(out) > cap:
+            out = out[: max(0, cap - self._produced)]
+            self._produced = cap + 1  # stopped below
+        else:
+            self._produced += len(out)
+        self._out += out
         if cap is not None and self._produced > cap:
             self.stopped = (
                 f"decompression stopped at max_inflated_bytes={cap:,}: the rest of the file was "
@@ -833,6 +837,8 @@ class _FileReader:
             try:
                 self._read_from(src)
             except RecursionError:
+                if self.report.layout == "?":
+                    self.report.layout = "JSON"
                 self.skip(None, f"{_TOO_DEEP}; the rest of the file was not read")
             except OSError as exc:
                 self.skip(None, f"cannot read file ({exc.strerror or exc})")
@@ -868,6 +874,9 @@ class _FileReader:
             found = more.find(b"\n")
             nl = len(buf) + found if found >= 0 else -1
             buf += more
+        if nl < 0 and src.stopped:
+            self.report.layout = "not read"  # its first line alone passes the limit
+            return
         first_line = buf[start : nl if nl >= 0 else len(buf)]
         try:
             first = json.loads(first_line)
