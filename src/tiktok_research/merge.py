@@ -47,6 +47,7 @@ a JSON array or a pretty-printed file is read whole, so memory is bounded by the
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import io
 import itertools
@@ -1442,7 +1443,12 @@ class _ToDataset:
         folder.mkdir(parents=True, exist_ok=True)
         self.seq += 1
         path = folder / f"{self.seq:07d}.parquet"
-        df.write_parquet(path, compression="lz4", statistics=False)
+        try:
+            df.write_parquet(path, compression="lz4", statistics=False)
+        except pl.exceptions.ComputeError as exc:  # polars' I/O errors (e.g. the disk is full)
+            found = re.search(r"os error (\d+)", str(exc))
+            code = int(found.group(1)) if found else errno.EIO
+            raise OSError(code, os.strerror(code), str(path)) from exc
         return path, int(df.estimated_size())
 
     def _spill(self) -> None:
@@ -1553,7 +1559,7 @@ def _prepare_dataset(target: Path, overwrite: bool) -> Path:
     replaces the tables in it once the new ones are complete (nothing is replaced on failure).
     """
     if target.exists() and not target.is_dir():
-        raise FileExistsError(f"{target} is a file; dataset= needs a folder (it is created)")
+        raise FileExistsError(f"{target} is a file: give a folder for the datasets")
     if target.is_dir() and not overwrite:
         inside = sorted(p.name for p in target.iterdir())
         if inside:
