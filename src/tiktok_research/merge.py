@@ -95,7 +95,8 @@ INFLATE_FLOOR = 64 << 20
 
 _BLOCK = 1 << 16  # bytes read at a time from disk
 _SEGMENT = 32 << 20  # a JSON-lines file is parsed this many bytes at a time
-_BATCH = 32 << 20  # small JSON-lines files are parsed together up to this many bytes
+_BATCH = 32 << 20  # JSON-lines files are parsed in batches of up to this many bytes
+_SMALL = 1 << 20  # batched files up to this size are parsed in one call (larger: one each)
 _PENDING = 128 << 20  # bytes held by all batches waiting to be parsed
 _SPILL = 32 << 20  # dataset merge: rows held in memory (estimated size) before spilling
 _BUCKET_INPUT = 128 << 20  # dataset merge: JSON bytes of input per spill partition (estimate)
@@ -388,6 +389,18 @@ class _Input:
             self._out.clear()
             return head + self._fh.read(n - len(head)) if n > len(head) else head
         return self._fh.read(n)
+
+    def last_line(self) -> bytes:
+        """The last non-blank line of a plain file (read from its end)."""
+        block = _BLOCK
+        while True:
+            pos = max(0, self.size - block)
+            self._fh.seek(pos)
+            tail = self._fh.read(self.size - pos).rstrip()
+            nl = tail.rfind(b"\n")
+            if nl >= 0 or pos == 0:
+                return tail[nl + 1 :].strip()
+            block *= 4
 
     def read_all(self) -> bytes:
         if not self.gzip:
@@ -699,6 +712,7 @@ class _FileReader:
         self.sink = sink
         self.report = FileReport(str(item.path))
         self.mtime = datetime.fromtimestamp(0, tz=UTC)
+        self.size = 0
 
     def skip(self, line: int | None, why: str, *, expected: bool = False) -> None:
         """Report a skipped item; ``expected`` ones (an archived error page) are logged at INFO.
@@ -763,14 +777,16 @@ class _FileReader:
             src = _Input(self.path, self.limits)
         except OSError:
             return None  # reported by read()
+        self.mtime, self.size = src.mtime, src.size
         with src:
             if src.gzip or src.size > _SEGMENT:
                 return None
             try:
+                if src.size > _SMALL:
+                    return self._probe_large(src)
                 data = src.read_all()
-            except OSError:
+            except (OSError, RecursionError):
                 return None
-        self.mtime = src.mtime
         if data[:3] == b"\xef\xbb\xbf":
             return None  # the careful path decodes it
         stop = len(data.rstrip())
@@ -781,6 +797,30 @@ class _FileReader:
             return self._probe_lines(data, start, stop) or self._probe_objects(data)
         except RecursionError:
             return None
+
+    def _probe_large(self, src: _Input) -> _Probe | None:
+        """A larger file: only its first and last lines are read (pyarrow reads it from disk)."""
+        head = src.read(_BLOCK)
+        start = len(head) - len(head.lstrip())
+        if head[:3] == b"\xef\xbb\xbf" or head[start : start + 1] != b"{":
+            return None
+        nl = head.find(b"\n", start)
+        while nl < 0 and (more := src.read(_BLOCK)):
+            found = more.find(b"\n")
+            nl = len(head) + found if found >= 0 else -1
+            head += more
+        first_line = head[start : nl if nl >= 0 else len(head)]
+        last_line = src.last_line()
+        try:
+            first = json.loads(first_line)
+            last = json.loads(last_line) if last_line.strip() != first_line.strip() else first
+        except ValueError:
+            return None
+        kind = _kind(first)
+        if kind not in ("envelope", "response"):
+            return None
+        self.report.layout = _LAYOUTS[kind]
+        return self._probe_done(None, None, kind, first, [first, last])
 
     def _probe_lines(self, data: bytes, start: int, stop: int) -> _Probe | None:
         nl = data.find(b"\n", start)
@@ -822,7 +862,12 @@ class _FileReader:
         )
 
     def _probe_done(
-        self, data: bytes, numbers: Sequence[int], kind: str, first: Any, sample: list[Any]
+        self,
+        data: bytes | None,
+        numbers: Sequence[int] | None,
+        kind: str,
+        first: Any,
+        sample: list[Any],
     ) -> _Probe:
         self.sniff(sample)
         guess = self.endpoint or _endpoint_of(first, kind == "envelope")
@@ -1202,8 +1247,24 @@ class _Probe:
     kind: str  # "envelope" | "response"
     guess: str | None  # endpoint of the first page (or the one forced)
     mtime: datetime
-    data: bytes  # its pages, one per line (no blank line), ending with a newline
-    numbers: Sequence[int]  # line number of each page in the file
+    # a small file's pages, one per line (no blank line), ending with a newline; None: larger
+    # files are parsed by pyarrow straight from disk
+    data: bytes | None
+    numbers: Sequence[int] | None  # line number of each page (None: counted when needed)
+
+    @property
+    def size(self) -> int:
+        return len(self.data) if self.data is not None else self.reader.size
+
+    def line_numbers(self) -> Sequence[int]:
+        """Line number of each non-blank line (pyarrow's reader skips blank lines)."""
+        if self.numbers is None:
+            try:
+                lines = self.reader.path.read_bytes().split(b"\n")
+            except OSError:
+                lines = []
+            self.numbers = [i + 1 for i, ln in enumerate(lines) if ln.strip()]
+        return self.numbers
 
 
 def _read_batch(batch: list[_Probe], endpoint: str | None) -> list[_Probe]:
@@ -1221,32 +1282,38 @@ def _read_batch(batch: list[_Probe], endpoint: str | None) -> list[_Probe]:
     kind, guess = batch[0].kind, batch[0].guess
     envelope = kind == "envelope"
     schema = tables._arrow_schema(tables.read_schema([guess] if guess else None, envelope=envelope))
-    expected = [len(p.numbers) for p in batch]
     raws: list[pl.DataFrame] = []
     members: list[_Probe] = []
+    counts: list[int] = []
     rest: list[_Probe] = []
-    try:
-        whole = _parse_lines(b"".join(p.data for p in batch), schema)
-        if whole.height == sum(expected):
-            raws, members = [whole], list(batch)
-    except (pa.ArrowException, pl.exceptions.PolarsError):
-        pass
-    if not members:
-        for probe, n in zip(batch, expected, strict=True):
-            try:
+    small = [p for p in batch if p.data is not None]
+    expected = [len(p.numbers or ()) for p in small]
+    if len(small) > 1:
+        # many small files: one parse call (its fixed cost dominates for small files)
+        try:
+            whole = _parse_lines(b"".join(p.data or b"" for p in small), schema)
+            if whole.height == sum(expected):
+                raws, members, counts, small = [whole], small, expected, []
+        except (pa.ArrowException, pl.exceptions.PolarsError):
+            pass
+    for probe in [*small, *(p for p in batch if p.data is None)]:
+        try:
+            if probe.data is not None:
                 raw = _parse_lines(probe.data, schema)
-            except (pa.ArrowException, pl.exceptions.PolarsError):
-                rest.append(probe)
-                continue
-            if raw.height != n or n == 0:
-                rest.append(probe)
-                continue
-            raws.append(raw)
-            members.append(probe)
+            else:
+                raw = tables.read_ndjson_file(probe.reader.path, schema)
+        except (pa.ArrowException, OSError, pl.exceptions.PolarsError):
+            rest.append(probe)
+            continue
+        if raw.height == 0 or (probe.numbers is not None and raw.height != len(probe.numbers)):
+            rest.append(probe)
+            continue
+        raws.append(raw)
+        members.append(probe)
+        counts.append(raw.height)
     pa.default_memory_pool().release_unused()  # give parse buffers back to the OS
     if not members:
         return rest
-    counts = [len(p.numbers) for p in members]
     raw = pl.concat(raws, how="vertical", rechunk=False) if len(raws) > 1 else raws[0]
     raws.clear()
     pages = tables.pages_from_raw(raw, envelope=envelope, src="", default_endpoint=endpoint)
@@ -1302,7 +1369,7 @@ def _read_batch(batch: list[_Probe], endpoint: str | None) -> list[_Probe]:
     if unusable is not None:
         for m, row, code in unusable.iter_rows():
             reader = members[m].reader
-            lines = members[m].numbers
+            lines = members[m].line_numbers()
             line = lines[row] if row < len(lines) else None
             if code is not None and code != "ok":
                 reader.skip(line, f"error page ({code})", expected=True)
@@ -1682,11 +1749,13 @@ def merge_dumps(
 def _read_all(readers: list[_FileReader], endpoint: str | None) -> None:
     """Read every file: small JSON-lines files in batches, every other one on its own."""
     batches: dict[tuple[str, str | None], list[_Probe]] = {}
-    sizes: dict[tuple[str, str | None], int] = {}
+    sizes: dict[tuple[str, str | None], int] = {}  # bytes to parse
+    held: dict[tuple[str, str | None], int] = {}  # bytes held in memory until then
     careful: list[_FileReader] = []
 
     def flush(key: tuple[str, str | None]) -> None:
         sizes.pop(key)
+        held.pop(key)
         careful.extend(p.reader for p in _read_batch(batches.pop(key), endpoint))
 
     for reader in readers:
@@ -1696,11 +1765,12 @@ def _read_all(readers: list[_FileReader], endpoint: str | None) -> None:
             continue
         key = (probe.kind, probe.guess)
         batches.setdefault(key, []).append(probe)
-        sizes[key] = sizes.get(key, 0) + len(probe.data)
+        sizes[key] = sizes.get(key, 0) + probe.size
+        held[key] = held.get(key, 0) + (probe.size if probe.data is not None else 0)
         if sizes[key] >= _BATCH:
             flush(key)
-        elif sum(sizes.values()) >= _PENDING:
-            flush(max(sizes, key=sizes.__getitem__))
+        elif sum(held.values()) >= _PENDING:
+            flush(max(held, key=held.__getitem__))
     for key in list(batches):
         flush(key)
     for reader in sorted(careful, key=lambda r: r.index):
