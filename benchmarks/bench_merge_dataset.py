@@ -25,6 +25,13 @@ that the dataset merge and the in-memory merge can be compared on the same input
 
 ``--small-files N`` writes N small files (one response of 10 videos each: one JSON line, a
 pretty-printed response or ``comments_{video_id}.json``) and merges them both ways.
+
+``--before SRC`` also runs the in-memory merge of another version of the package (``SRC`` holds
+its ``tiktok_research`` folder, e.g. ``git archive <commit> src | tar -x -C /tmp/before`` then
+``--before /tmp/before/src``), on the same files, for a before / after comparison.
+
+Wall times on a shared machine depend on the other jobs: CPU times (user + system, all threads of
+the child) are printed beside them.
 """
 
 from __future__ import annotations
@@ -203,16 +210,15 @@ def child(mode: str, listing: str, out: str) -> None:
 
     paths = Path(listing).read_text().split("\n")
     before = _status_kib("VmRSS")
+    c0 = time.process_time()
     t0 = time.perf_counter()
+    options = {"dataset": out} if mode == "dataset" else {}  # an earlier version has no dataset=
+    result = merge_dumps(paths, **options)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    peak = _status_kib("VmHWM")
     if mode == "dataset":
-        result = merge_dumps(paths, dataset=out)
-        seconds = time.perf_counter() - t0
-        peak = _status_kib("VmHWM")
         frames = {t: result.scan(t) for t in result.rows}
     else:
-        result = merge_dumps(paths)
-        seconds = time.perf_counter() - t0
-        peak = _status_kib("VmHWM")
         frames = {t: df.lazy() for t, df in result.tables.items()}
     check = {
         t: lf.select(pl.len(), pl.col("id").hash(7).sum()).collect().row(0)
@@ -222,6 +228,7 @@ def child(mode: str, listing: str, out: str) -> None:
         json.dumps(
             {
                 "seconds": seconds,
+                "cpu": cpu,
                 "peak_kib": peak,
                 "before_kib": before,
                 "check": check,
@@ -231,14 +238,20 @@ def child(mode: str, listing: str, out: str) -> None:
     )
 
 
-def run_child(mode: str, paths: list[Path], work: Path) -> dict[str, object]:
-    listing = work / f"list-{mode}-{len(paths)}.txt"
+def run_child(
+    mode: str, paths: list[Path], work: Path, src: str | None = None
+) -> dict[str, object]:
+    listing = work / f"list-{len(paths)}.txt"
     listing.write_text("\n".join(str(p) for p in paths))
     out = work / f"out-{mode}-{len(paths)}"
+    env = dict(os.environ)
+    if src:
+        env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")])
     proc = subprocess.run(
         [sys.executable, __file__, "--child", mode, str(listing), str(out)],
         capture_output=True,
         text=True,
+        env=env,
     )
     shutil.rmtree(out, ignore_errors=True)
     if proc.returncode != 0:
@@ -250,7 +263,9 @@ def run_child(mode: str, paths: list[Path], work: Path) -> dict[str, object]:
 def _fmt(r: dict[str, object]) -> str:
     if "error" in r:
         return f"failed: {r['error']}"
-    return f"{r['seconds']:7.1f} s  peak {int(r['peak_kib']) / 1024:7.0f} MB"  # type: ignore[call-overload]
+    return (
+        f"{r['seconds']:6.1f} s (CPU {r['cpu']:5.1f} s)  peak {int(r['peak_kib']) / 1024:6.0f} MB"  # type: ignore[call-overload]
+    )
 
 
 def main() -> None:
@@ -261,11 +276,14 @@ def main() -> None:
     parser.add_argument("--small-files", type=int, default=0, help="N small files instead")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--before", help="src folder of another version: its in-memory merge too")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
+    if args.before and not (Path(args.before) / "tiktok_research" / "merge.py").is_file():
+        parser.error(f"--before {args.before}: no tiktok_research/merge.py there")
     work = Path(tempfile.mkdtemp(prefix="bench-merge-", dir=args.workdir))
     dumps = work / "dumps"
     dumps.mkdir()
@@ -278,15 +296,17 @@ def main() -> None:
             print(f"generated {len(files):,} files, {size / 1e6:.0f} MB in "
                   f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
             runs = {m: run_child(m, files, work) for m in ("memory", "dataset")}
+            if args.before:
+                runs["before (in memory)"] = run_child("memory", files, work, args.before)
             for mode, r in runs.items():
-                print(f"{mode:8s} {_fmt(r)}  {r.get('check')}")
+                print(f"{mode:19s} {_fmt(r)}  {r.get('check')}")
             return
         sizes = [int(float(s) * GB) for s in args.sizes.split(",")]
         t0 = time.perf_counter()
         inputs = generate_large(dumps, sizes)
         print(f"generated in {time.perf_counter() - t0:.0f} s")
-        print("| input (on disk) | files | JSON bytes | dataset: time | dataset: peak RSS "
-              "| in memory: time | in memory: peak RSS | same rows and ids |")  # fmt: skip
+        print("| input (on disk) | files | JSON bytes | dataset: time (CPU) | dataset: peak RSS "
+              "| in memory: time (CPU) | in memory: peak RSS | same rows and ids |")  # fmt: skip
         print("|---|---|---|---|---|---|---|---|")
         for size in sorted(inputs):
             files = inputs[size]
@@ -321,7 +341,7 @@ def _cell(r: dict[str, object], key: str) -> str:
     if "error" in r:
         return str(r["error"]) if r["error"] == "not run" else f"failed ({r['error']})"
     if key == "seconds":
-        return f"{float(r[key]):.1f} s"  # type: ignore[arg-type]
+        return f"{float(r[key]):.1f} s ({float(r['cpu']):.1f} s)"  # type: ignore[arg-type]
     return f"{int(r[key]) / 1024:.0f} MB"  # type: ignore[call-overload]
 
 

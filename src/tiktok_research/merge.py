@@ -71,6 +71,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.json as pa_json
+import pyarrow.parquet as pq
 
 from . import _endpoints as ep
 from . import schemas, tables
@@ -99,8 +100,9 @@ _BATCH = 32 << 20  # JSON-lines files are parsed in batches of up to this many b
 _SMALL = 1 << 20  # batched files up to this size are parsed in one call (larger: one each)
 _PENDING = 128 << 20  # bytes held by all batches waiting to be parsed
 _SPILL = 32 << 20  # dataset merge: rows held in memory (estimated size) before spilling
-_BUCKET_INPUT = 128 << 20  # dataset merge: JSON bytes of input per spill partition (estimate)
-_BUCKET_MAX = 256 << 20  # a spill partition larger than this (in memory) is split again
+_BUCKET_INPUT = 32 << 20  # dataset merge: JSON bytes of input per spill partition (estimate)
+_BUCKETS_MAX = 512  # partitions at most (past ~16 GB of input they grow, and split at the end)
+_BUCKET_MAX = 128 << 20  # a spill partition larger than this (in memory) is split again
 _OUTPUT = 32 << 20  # dataset merge: rows written per file group (estimated size)
 _GZIP_GUESS = 8  # how much a gzip dump inflates, to size the spill partitions
 
@@ -1473,13 +1475,17 @@ def _buckets(df: pl.DataFrame, table: str, n: int, seed: int) -> pl.Series:
     return (h % n).cast(pl.Int32).alias("_bucket")
 
 
+_Piece = tuple[Path, int, int]  # spill file, row group, estimated size in memory
+
+
 class _ToDataset:
     """Streams rows into hive Parquet datasets in bounded memory (see the module docstring).
 
-    Rows are buffered per table; past ``_SPILL`` bytes they are written to temporary Parquet files,
-    one folder per table and hash partition of the primary key. At the end each partition (all the
-    rows that can share a key) is read back alone, de-duplicated exactly as in memory and appended
-    to the table's dataset. A partition that came out larger than ``_BUCKET_MAX`` is split again.
+    Rows are buffered; past ``_SPILL`` bytes each table's rows are hash-partitioned on the primary
+    key and written to one temporary Parquet file, one row group per partition. At the end each
+    partition (all the rows that can share a key) is read back alone from every spill file,
+    de-duplicated exactly as in memory and written to the table's dataset. A partition that came
+    out larger than ``_BUCKET_MAX`` (skewed keys, or more input than foreseen) is split again.
     Everything is written under a staging folder inside the target and moved into place at the end.
     """
 
@@ -1492,7 +1498,7 @@ class _ToDataset:
         self.run = staging.name.removeprefix(".merge-")
         self.buffers: dict[str, list[pl.DataFrame]] = {}
         self.buffered = 0
-        self.spilled: dict[str, dict[int, list[tuple[Path, int]]]] = {}
+        self.spilled: dict[str, dict[int, list[_Piece]]] = {}
         self.seq = 0
         self.rows: dict[str, int] = {}
         self._out: dict[str, list[pl.DataFrame]] = {}
@@ -1505,18 +1511,32 @@ class _ToDataset:
         if self.buffered > _SPILL:
             self._spill()
 
-    def _write_spill(self, table: str, bucket: int, df: pl.DataFrame) -> tuple[Path, int]:
-        folder = self.spill_dir / table / f"{bucket:05d}"
+    def _write_spill(self, table: str, df: pl.DataFrame, n: int, seed: int) -> dict[int, _Piece]:
+        """Write ``df`` hash-partitioned in ``n`` to one file, one row group per partition."""
+        if n > 1:
+            parts = df.with_columns(_buckets(df, table, n, seed)).partition_by(
+                "_bucket", as_dict=True, include_key=False, maintain_order=True
+            )
+            items = sorted((int(k[0]), v) for k, v in parts.items())  # type: ignore[call-overload]
+            del parts
+        else:
+            items = [(0, df)]
+        del df
+        folder = self.spill_dir / table
         folder.mkdir(parents=True, exist_ok=True)
         self.seq += 1
         path = folder / f"{self.seq:07d}.parquet"
+        pieces: dict[int, _Piece] = {}
         try:
-            df.write_parquet(path, compression="lz4", statistics=False)
-        except pl.exceptions.ComputeError as exc:  # polars' I/O errors (e.g. the disk is full)
-            found = re.search(r"os error (\d+)", str(exc))
-            code = int(found.group(1)) if found else errno.EIO
-            raise OSError(code, os.strerror(code), str(path)) from exc
-        return path, int(df.estimated_size())
+            with pq.ParquetWriter(
+                path, _spill_schema(table), compression="lz4", write_statistics=False
+            ) as writer:
+                for group, (bucket, part) in enumerate(items):
+                    writer.write_table(part.to_arrow(), row_group_size=max(1, part.height))
+                    pieces[bucket] = (path, group, int(part.estimated_size()))
+        except OSError as exc:  # e.g. the disk is full: say which file
+            raise OSError(exc.errno or errno.EIO, str(exc), str(path)) from exc
+        return pieces
 
     def _spill(self) -> None:
         for table, frames in self.buffers.items():
@@ -1525,16 +1545,8 @@ class _ToDataset:
             df = pl.concat(frames, how="vertical", rechunk=False)
             frames.clear()
             spilled = self.spilled.setdefault(table, {})
-            if self.n == 1:
-                spilled.setdefault(0, []).append(self._write_spill(table, 0, df))
-                continue
-            parts = df.with_columns(_buckets(df, table, self.n, 0)).partition_by(
-                "_bucket", as_dict=True, include_key=False, maintain_order=True
-            )
-            del df
-            for (bucket,), part in sorted(parts.items()):
-                b = int(bucket)
-                spilled.setdefault(b, []).append(self._write_spill(table, b, part))
+            for bucket, piece in self._write_spill(table, df, self.n, 0).items():
+                spilled.setdefault(bucket, []).append(piece)
         self.buffered = 0
 
     def finish(self) -> dict[str, int]:
@@ -1550,34 +1562,28 @@ class _ToDataset:
             if frames:
                 self.buffers[table] = frames
                 self._spill()
-            for _, files in sorted(self.spilled.pop(table).items()):
-                self._finish_bucket(table, files, depth=1)
+            for _, pieces in sorted(self.spilled.pop(table).items()):
+                self._finish_bucket(table, pieces, depth=1)
             self._flush(table)
+            shutil.rmtree(self.spill_dir / table, ignore_errors=True)
         return self.rows
 
-    def _finish_bucket(self, table: str, files: list[tuple[Path, int]], depth: int) -> None:
-        size = sum(s for _, s in files)
-        if size > _BUCKET_MAX and len(files) > 1 and depth <= 3:
+    def _finish_bucket(self, table: str, pieces: list[_Piece], depth: int) -> None:
+        size = sum(s for _, _, s in pieces)
+        if size > _BUCKET_MAX and len(pieces) > 1 and depth <= 3:
             m = math.ceil(size / (_BUCKET_MAX // 2))
-            sub: dict[int, list[tuple[Path, int]]] = {}
-            for path, _ in files:
-                df = pl.read_parquet(path)
-                parts = df.with_columns(_buckets(df, table, m, depth)).partition_by(
-                    "_bucket", as_dict=True, include_key=False, maintain_order=True
-                )
-                del df
-                for (bucket,), part in parts.items():
-                    b = int(bucket)
-                    sub.setdefault(b, []).append(self._write_spill(f"{table}.{depth}", b, part))
-                path.unlink()
-            for _, sub_files in sorted(sub.items()):
-                self._finish_bucket(table, sub_files, depth + 1)
+            sub: dict[int, list[_Piece]] = {}
+            for piece in pieces:
+                for bucket, part in self._write_spill(table, _read_piece(piece), m, depth).items():
+                    sub.setdefault(bucket, []).append(part)
+            for _, sub_pieces in sorted(sub.items()):
+                self._finish_bucket(table, sub_pieces, depth + 1)
             return
-        # rows of one page (the only ones that can tie on retrieval and order) are in one spill
-        # file in reading order, so _dedup breaks ties as the in-memory merge does without a sort
-        df = pl.read_parquet([p for p, _ in files])
-        for p, _ in files:
-            p.unlink()
+        # rows of one page (the only ones that can tie on retrieval and order) are in one piece
+        # in reading order, so _dedup breaks ties as the in-memory merge does without a sort
+        parts = [_read_piece(piece) for piece in pieces]
+        df = pl.concat(parts, how="vertical", rechunk=False) if len(parts) > 1 else parts[0]
+        del parts
         self._emit(table, _dedup(df, table))
 
     def _emit(self, table: str, df: pl.DataFrame) -> None:
@@ -1616,6 +1622,22 @@ class _ToDataset:
         for (key,), part in sorted(parts.items()):
             path = root / f"create_month={key}" / f"part-{run}-0.parquet"
             write_parquet(part, path, table=table, provenance=provenance)
+
+
+def _spill_schema(table: str) -> pa.Schema:
+    """Arrow schema of spilled rows: the declared schema plus ``_retrieved_at`` and ``_order``."""
+    return (
+        schemas.arrow_schema(table)
+        .append(pa.field("_retrieved_at", pa.timestamp("us", tz="UTC")))
+        .append(pa.field("_order", pa.int64()))
+    )
+
+
+def _read_piece(piece: _Piece) -> pl.DataFrame:
+    path, group, _ = piece
+    frame = pl.from_arrow(pq.ParquetFile(path).read_row_group(group))
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 def _prepare_dataset(target: Path, overwrite: bool) -> Path:
@@ -1724,7 +1746,7 @@ def merge_dumps(
         memory = _InMemory()
         writer: _ToDataset | None = None
         if staging is not None:
-            n = max(1, math.ceil(_input_bytes(items) / _BUCKET_INPUT))
+            n = min(_BUCKETS_MAX, max(1, math.ceil(_input_bytes(items) / _BUCKET_INPUT)))
             writer = _ToDataset(staging, n, {"made_by": "merge_dumps", "files": len(items)})
         sink: _Sink = writer.add if writer is not None else memory.add
         sniff = _Sniffer(endpoint)
