@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -49,13 +50,25 @@ def assert_same(memory: MergeResult, dataset: MergeResult) -> None:
     assert dataset.report == memory.report
 
 
-@pytest.fixture
-def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Spill after a few rows into several partitions, and split partitions again at the end."""
-    monkeypatch.setattr(merge_mod, "_SPILL", 20_000)
-    monkeypatch.setattr(merge_mod, "_BUCKET_INPUT", 5_000)
-    monkeypatch.setattr(merge_mod, "_BUCKET_MAX", 30_000)
+@pytest.fixture(params=["many partitions", "one partition split at the end"])
+def small_chunks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Spill after a few rows, into many partitions or into one that is split again at the end."""
+    monkeypatch.setattr(merge_mod, "_SPILL", 8_000)
     monkeypatch.setattr(merge_mod, "_OUTPUT", 20_000)
+    monkeypatch.setattr(merge_mod, "_BUCKET_MAX", 8_000)
+    many = request.param == "many partitions"
+    monkeypatch.setattr(merge_mod, "_BUCKET_INPUT", 5_000 if many else 1 << 40)
+    depths: list[int] = []
+    finish = merge_mod._ToDataset._finish_bucket
+
+    def counting(self: merge_mod._ToDataset, table: str, pieces: list[object], depth: int) -> None:
+        depths.append(depth)
+        finish(self, table, pieces, depth)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(merge_mod._ToDataset, "_finish_bucket", counting)
+    yield
+    if depths:  # the path under test was taken: many partitions, or one split at the end
+        assert depths.count(1) > 1 if many else max(depths) > 1, depths
 
 
 def test_sample_dumps_give_the_in_memory_tables(tmp_path: Path) -> None:

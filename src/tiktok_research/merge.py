@@ -1570,7 +1570,7 @@ class _ToDataset:
 
     def _finish_bucket(self, table: str, pieces: list[_Piece], depth: int) -> None:
         size = sum(s for _, _, s in pieces)
-        if size > _BUCKET_MAX and len(pieces) > 1 and depth <= 3:
+        if size > _BUCKET_MAX and depth <= 3:
             m = math.ceil(size / (_BUCKET_MAX // 2))
             sub: dict[int, list[_Piece]] = {}
             for piece in pieces:
