@@ -70,8 +70,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.ipc
 import pyarrow.json as pa_json
-import pyarrow.parquet as pq
 
 from . import _endpoints as ep
 from . import schemas, tables
@@ -1475,14 +1475,15 @@ def _buckets(df: pl.DataFrame, table: str, n: int, seed: int) -> pl.Series:
     return (h % n).cast(pl.Int32).alias("_bucket")
 
 
-_Piece = tuple[Path, int, int]  # spill file, row group, estimated size in memory
+_Piece = tuple[Path, int, int, int]  # spill file, first batch, batches, estimated size in memory
 
 
 class _ToDataset:
     """Streams rows into hive Parquet datasets in bounded memory (see the module docstring).
 
     Rows are buffered; past ``_SPILL`` bytes each table's rows are hash-partitioned on the primary
-    key and written to one temporary Parquet file, one row group per partition. At the end each
+    key and written to one temporary Arrow IPC file (lz4), partition after partition (Parquet's
+    encoding costs milliseconds per partition and file, Arrow's almost nothing). At the end each
     partition (all the rows that can share a key) is read back alone from every spill file,
     de-duplicated exactly as in memory and written to the table's dataset. A partition that came
     out larger than ``_BUCKET_MAX`` (skewed keys, or more input than foreseen) is split again.
@@ -1525,15 +1526,21 @@ class _ToDataset:
         folder = self.spill_dir / table
         folder.mkdir(parents=True, exist_ok=True)
         self.seq += 1
-        path = folder / f"{self.seq:07d}.parquet"
+        path = folder / f"{self.seq:07d}.arrow"
         pieces: dict[int, _Piece] = {}
+        options = pa.ipc.IpcWriteOptions(compression="lz4")
         try:
-            with pq.ParquetWriter(
-                path, _spill_schema(table), compression="lz4", write_statistics=False
-            ) as writer:
-                for group, (bucket, part) in enumerate(items):
-                    writer.write_table(part.to_arrow(), row_group_size=max(1, part.height))
-                    pieces[bucket] = (path, group, int(part.estimated_size()))
+            with (
+                pa.OSFile(str(path), "wb") as sink,
+                pa.ipc.new_file(sink, _spill_schema(table), options=options) as writer,
+            ):
+                first = 0
+                for bucket, part in items:
+                    batches = part.to_arrow().to_batches()
+                    for batch in batches:
+                        writer.write_batch(batch)
+                    pieces[bucket] = (path, first, len(batches), int(part.estimated_size()))
+                    first += len(batches)
         except OSError as exc:  # e.g. the disk is full: say which file
             raise OSError(exc.errno or errno.EIO, str(exc), str(path)) from exc
         return pieces
@@ -1569,12 +1576,13 @@ class _ToDataset:
         return self.rows
 
     def _finish_bucket(self, table: str, pieces: list[_Piece], depth: int) -> None:
-        size = sum(s for _, _, s in pieces)
+        size = sum(piece[3] for piece in pieces)
         if size > _BUCKET_MAX and depth <= 3:
             m = math.ceil(size / (_BUCKET_MAX // 2))
             sub: dict[int, list[_Piece]] = {}
             for piece in pieces:
-                for bucket, part in self._write_spill(table, _read_piece(piece), m, depth).items():
+                df = _read_piece(piece)
+                for bucket, part in self._write_spill(table, df, m, depth).items():
                     sub.setdefault(bucket, []).append(part)
             for _, sub_pieces in sorted(sub.items()):
                 self._finish_bucket(table, sub_pieces, depth + 1)
@@ -1634,8 +1642,13 @@ def _spill_schema(table: str) -> pa.Schema:
 
 
 def _read_piece(piece: _Piece) -> pl.DataFrame:
-    path, group, _ = piece
-    frame = pl.from_arrow(pq.ParquetFile(path).read_row_group(group))
+    """The rows of one partition in one spill file."""
+    path, first, count, _ = piece
+    with pa.OSFile(str(path)) as source:
+        reader = pa.ipc.open_file(source)
+        batches = [reader.get_batch(i) for i in range(first, first + count)]
+        table = pa.Table.from_batches(batches, schema=reader.schema)
+    frame = pl.from_arrow(table, rechunk=False)
     assert isinstance(frame, pl.DataFrame)
     return frame
 
