@@ -330,6 +330,10 @@ def main() -> None:
             if "error" not in ds:
                 print(f"  rows: {ds['check']}, RSS after imports "
                       f"{int(ds['before_kib']) / 1024:.0f} MB", flush=True)  # type: ignore[call-overload]  # fmt: skip
+            if args.before and size <= args.in_memory_up_to * GB:
+                old = run_child("memory", files, work, args.before)
+                print(f"  before (in memory): {_fmt(old)}, same rows and ids: "
+                      f"{old.get('check') == mem.get('check')}", flush=True)  # fmt: skip
     finally:
         if args.keep:
             print(f"kept {work}")
