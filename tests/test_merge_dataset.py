@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -228,3 +229,18 @@ def test_a_large_json_lines_file_is_read_in_segments(
     assert skipped == {8: "error page (invalid_params)", 21: "not valid JSON",
                        42: "truncated last line"}  # fmt: skip
     assert whole["videos"].height == 76
+
+
+def test_leftovers_of_a_killed_merge_and_output_inside_the_input(tmp_path: Path) -> None:
+    dumps = tmp_path / "dumps"
+    shutil.copytree(DUMPS / "curl", dumps)
+    target = dumps / "merged"  # inside the folder merged
+    (target / ".merge-20250101T000000-abcdef" / "spill").mkdir(parents=True)  # a kill -9
+    with pytest.raises(FileExistsError, match="leftovers of an interrupted merge"):
+        merge_dumps(dumps, dataset=target)
+    first = merge_dumps(dumps, dataset=target, overwrite=True)
+    assert sorted(p.name for p in target.iterdir()) == sorted(first.rows)  # leftovers cleared
+    again = merge_dumps(dumps, dataset=target, overwrite=True)
+    # the first merge's Parquet files are its output, not input: same files, same rows
+    assert [r.path for r in again.report] == [r.path for r in first.report]
+    assert again.rows == first.rows and not again.skipped

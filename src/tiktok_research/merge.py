@@ -1664,6 +1664,11 @@ def _prepare_dataset(target: Path, overwrite: bool) -> Path:
         raise FileExistsError(f"{target} is a file: give a folder for the datasets")
     if target.is_dir() and not overwrite:
         inside = sorted(p.name for p in target.iterdir())
+        if inside and all(name.startswith(".merge-") for name in inside):
+            raise FileExistsError(
+                f"{target} holds the leftovers of an interrupted merge ({', '.join(inside)}): "
+                "pass overwrite=True (--overwrite) to clear them, or choose another folder"
+            )
         if inside:
             shown = ", ".join(inside[:5]) + (", ..." if len(inside) > 5 else "")
             raise FileExistsError(
@@ -1676,8 +1681,12 @@ def _prepare_dataset(target: Path, overwrite: bool) -> Path:
     return staging
 
 
-def _publish(target: Path, staging: Path) -> None:
-    """Move the new tables into place, replacing (all) the tables of an earlier merge."""
+def _publish(target: Path, staging: Path, overwrite: bool) -> None:
+    """Move the new tables into place, replacing (all) the tables of an earlier merge.
+
+    With ``overwrite``, the staging folders that interrupted merges left are removed too (without
+    it the folder was empty when this merge began: another one would be a merge running now).
+    """
     old = staging / "old"
     old.mkdir()
     for table in schemas.SCHEMAS:
@@ -1687,7 +1696,7 @@ def _publish(target: Path, staging: Path) -> None:
     if out.exists():
         for folder in out.iterdir():
             folder.rename(target / folder.name)
-    for stale in target.glob(".merge-*"):
+    for stale in target.glob(".merge-*") if overwrite else []:
         if stale != staging:
             shutil.rmtree(stale, ignore_errors=True)
 
@@ -1726,7 +1735,8 @@ def merge_dumps(
             bounded memory instead of returning them (for dumps larger than memory). Tables with
             a ``create_time`` (videos, comments...) are partitioned by ``create_month``.
         overwrite: with ``dataset``: replace the tables of an earlier merge in that folder. Without
-            it a folder that is not empty is refused (the rows would be there twice).
+            it a folder that is not empty is refused (the rows would be there twice). Files
+            inside ``dataset`` are never read as input.
         max_inflate_ratio: stop inflating a gzip file whose output passes this many times its
             compressed size (checked after the first 64 MiB); ``None`` for no limit.
         max_inflated_bytes: stop inflating a gzip file after this many bytes (default: no limit).
@@ -1756,6 +1766,9 @@ def merge_dumps(
     staging = _prepare_dataset(target, overwrite) if target is not None else None
     try:
         items = _expand(paths_or_globs)
+        if target is not None:  # the merge's own output (a run with overwrite) is not input
+            inside = target.resolve()
+            items = [i for i in items if not i.path.resolve().is_relative_to(inside)]
         memory = _InMemory()
         writer: _ToDataset | None = None
         if staging is not None:
@@ -1773,7 +1786,7 @@ def merge_dumps(
             return MergeResult(memory.finish(), reports)
         assert target is not None and staging is not None
         rows = writer.finish()
-        _publish(target, staging)
+        _publish(target, staging, overwrite)
         ordered = {t: rows[t] for t in schemas.SCHEMAS if t in rows}
         return MergeResult({}, reports, dataset=target, rows=ordered)
     finally:
