@@ -383,7 +383,12 @@ class _Input:
         if self.gzip:
             while len(self._out) < n and self._inflate():
                 pass
-            out = bytes(self._out[:n])
+            if len(self._out) <= n:
+                out = bytes(self._out)
+                self._out = bytearray()
+                return out
+            with memoryview(self._out) as view:
+                out = bytes(view[:n])
             del self._out[:n]
             return out
         if self._out:
@@ -502,6 +507,29 @@ def _objects(text: str) -> tuple[list[tuple[int, str]], Any, bool]:
             first = value
         out.append((text.count("\n", 0, pos) + 1, text[pos:end]))
         pos = end
+
+
+def _blank(data: bytes) -> bool:
+    """Only whitespace (without copying ``data``, as ``data.strip()`` would)."""
+    return not data or data.isspace()
+
+
+def _stop(data: bytes) -> int:
+    """Length of ``data`` without its trailing whitespace (looking at its end only)."""
+    tail = data[-4096:]
+    kept = len(tail.rstrip())
+    if kept or len(tail) == len(data):
+        return len(data) - len(tail) + kept
+    return len(data.rstrip())
+
+
+def _start(data: bytes) -> int:
+    """Length of the leading whitespace of ``data`` (looking at its start only)."""
+    head = data[:4096]
+    kept = len(head.lstrip())
+    if kept or len(head) == len(data):
+        return len(head) - kept
+    return len(data) - len(data.lstrip())
 
 
 def _kind(first: Any) -> str:
@@ -961,37 +989,40 @@ class _FileReader:
                 cut = len(pending) + found + 1 if found >= 0 else 0
                 pending += more
             segment, pending = pending[:cut], pending[cut:]
-            while not eof and not pending.strip():  # is anything left after this segment?
+            while not eof and _blank(pending):  # is anything left after this segment?
                 more = src.read(_SEGMENT)
                 pending, eof = pending + more, not more
-            final = eof and not pending.strip()
+            final = eof and _blank(pending)
             if final:
                 segment, pending = segment + pending, b""
                 if src.stopped:  # a limit cut the last line short: not the file's fault
                     segment = segment[: segment.rfind(b"\n") + 1]
-            if segment.strip():
+            newlines = segment.count(b"\n")
+            if not _blank(segment):
                 if kind == "records" and table is not None:
                     done += self._records_segment(segment, table, done, first_segment)
                 elif kind in ("envelope", "response"):
-                    done += self._lines_segment(segment, line_no, kind, done, final)
+                    done += self._lines_segment(segment, line_no, newlines, kind, done, final)
                 else:
                     lines = segment.split(b"\n")
                     first_no = next(line_no + i for i, ln in enumerate(lines) if ln.strip())
                     self.skip(first_no, "first value is not a JSON object")
                     return
                 first_segment = False
-            line_no += segment.count(b"\n")
+            line_no += newlines
             if final:
                 return
 
-    def _lines_segment(self, seg: bytes, line_no: int, kind: str, done: int, final: bool) -> int:
-        """Parse one segment of JSON lines (whole lines; line ``line_no`` first). Returns pages."""
-        stop = len(seg.rstrip())
-        start = len(seg) - len(seg.lstrip())
+    def _lines_segment(
+        self, seg: bytes, line_no: int, newlines: int, kind: str, done: int, final: bool
+    ) -> int:
+        """Parse one segment of JSON lines (whole lines, ``newlines`` of them, line ``line_no``
+        first). Returns the number of pages."""
+        stop, start = _stop(seg), _start(seg)
         kept: list[bytes]
         if start == 0 and _BLANK_LINE.search(seg, 0, stop) is None:
             # no blank lines: page i is line i + line_no (no copy of the lines needed)
-            n = seg.count(b"\n", 0, stop) + 1
+            n = newlines - seg.count(b"\n", stop) + 1
             numbers = list(range(line_no, line_no + n))
             nl = seg.find(b"\n", 0, stop)
             first_line = seg[: nl if nl >= 0 else stop].strip()
