@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -56,7 +57,8 @@ def test_fifos_sockets_and_devices_are_reported_never_opened(
     os.mkfifo(dumps / "pipe.json")  # nobody writes to it: opening it to read would block
     os.mkfifo(tmp_path / "given.json")
     sock = socket.socket(socket.AF_UNIX)
-    sock.bind(str(dumps / "sock.json"))
+    with contextlib.suppress(OSError):  # a temporary path too long for a socket (macOS)
+        sock.bind(str(dumps / "sock.json"))
     try:
         result = merge_dumps(
             [dumps, tmp_path / "given.json", "/dev/null"],
@@ -66,12 +68,15 @@ def test_fifos_sockets_and_devices_are_reported_never_opened(
         sock.close()
     assert result["videos"]["id"].to_list() == [1]
     skipped = {Path(p).name: why for p, _, why in result.skipped}
-    assert skipped == {
+    expected = {
         "pipe.json": "a FIFO (named pipe); not opened",
         "given.json": "a FIFO (named pipe); not opened",
         "sock.json": "a socket; not opened",
         "null": "a character device; not opened",
     }
+    if not (dumps / "sock.json").exists():
+        del expected["sock.json"]
+    assert skipped == expected
     assert "merged 1 file(s)" in str(result)
 
 
