@@ -1,5 +1,5 @@
-"""The client's parts, each tested alone: date windows, the retry policy, the rate limiter, the quota
-ledger."""
+"""The client's parts, each tested alone: date windows, the retry policy, the rate limiter,
+the quota ledger."""
 
 from __future__ import annotations
 

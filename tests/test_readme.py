@@ -1,7 +1,7 @@
 """The README's Python examples run as written, in order, in a fresh session on the sandbox.
 
 Each ```python block of README.md runs in one namespace, in a scratch folder that holds a copy of
-the sample dumps as ``dumps/``, with ``TIKTOK_RESEARCH_SANDBOX=1`` (the README's own first block
+the sample dumps at the same place as in the repository (``data/sample/dumps``), with ``TIKTOK_RESEARCH_SANDBOX=1`` (the README's own first block
 makes the sandbox the session's default too). A block preceded by a line
 ``<!-- not run by tests/test_readme.py: ... -->`` is skipped (it needs real credentials or a
 cluster); the reason is part of the marker.
@@ -59,7 +59,7 @@ def test_the_readme_python_examples_run_in_order(
     matplotlib.use("Agg")
     from tiktok_research import client as client_module
 
-    shutil.copytree(ROOT / "data" / "sample" / "dumps", tmp_path / "dumps")
+    shutil.copytree(ROOT / "data" / "sample" / "dumps", tmp_path / "data" / "sample" / "dumps")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TIKTOK_RESEARCH_SANDBOX", "1")
     monkeypatch.setattr(client_module, "_default", None)

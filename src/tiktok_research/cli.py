@@ -798,36 +798,117 @@ _items_command("products", "fetch_products", "products", "shop ids", "7320768158
 _items_command("reviews", "fetch_reviews", "reviews", "product ids", "7320768158545159950")
 
 
-@app.command()
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+_MERGE_HELP = (
+    "Merge JSON dumps (our archive, raw responses, curl-script and official-wrapper files) into "
+    "one Parquet file per table, or with --dataset into hive Parquet datasets in bounded memory. "
+    "Rows are de-duplicated on each table's key, keeping the most recently retrieved; every item "
+    "skipped (a FIFO or device, a broken line, an error page, a gzip bomb...) is listed with its "
+    "file and reason.\n\n"
+    "Exit codes: 0 merged; 2 invalid input, nothing written (a path that does not exist, a "
+    "pattern that matches no file, --out that is a file, --dataset that is a file or is not empty "
+    "without --overwrite); 1 the tables could not be written (disk full, permission denied): the "
+    "message names the path, and no half-written table is left in place.\n\n"
+    "Example: tiktok-research merge 'dumps/*.json' --out merged/"
+)
+
+
+@app.command(help=_MERGE_HELP)
 def merge(
     paths: Annotated[
         list[str], typer.Argument(metavar="PATHS", help="Files, folders or globs of JSON dumps.")
     ],
     out: Annotated[
-        Path,
-        typer.Option("--out", "-o", metavar="DIR", help="Folder for one Parquet file per table."),
-    ] = Path("merged"),
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="DIR",
+            help="Folder for one Parquet file per table (default: merged/).",
+        ),
+    ] = None,
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Instead of --out: stream into hive Parquet datasets DIR/<table>/ in bounded "
+            "memory (dumps larger than memory).",
+        ),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the tables of an earlier --dataset merge.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="One line per file, not only per file skipped.")
+    ] = False,
 ) -> None:
-    """Merge JSON dumps from our archive and other tools into tables.
+    """Merge JSON dumps (the help text is _MERGE_HELP)."""
+    import logging
 
-    It reads our raw archive, raw API responses, curl-script output and the official wrapper's
-    files, and writes one Parquet file per table.
+    from .merge import merge_dumps, missing_inputs
 
-    \b
-    Example:
-      tiktok-research merge 'dumps/*.json' old_archive/ --out merged/
-    """
-    _check_folder(out, "--out")
+    # each skipped item is logged as it is met and listed in the summary: print it once
+    logging.getLogger("tiktok_research.merge").setLevel(logging.ERROR)
+    problems = missing_inputs(paths)
+    if problems:
+        _err("\n".join(f"error: {p}" for p in problems))
+        raise typer.Exit(EXIT_INVALID)
+    if out is not None and dataset is not None:
+        _err("error: give --out (one file per table) or --dataset (Parquet datasets), not both")
+        raise typer.Exit(EXIT_INVALID)
+    folder = out if out is not None else Path("merged")
+    if dataset is None and folder.exists() and not folder.is_dir():
+        _err(f"error: --out {folder} is a file; give a folder (one Parquet file per table)")
+        raise typer.Exit(EXIT_INVALID)
+    try:
+        try:
+            result = merge_dumps(paths, dataset=dataset, overwrite=overwrite)
+        except FileExistsError as exc:  # raised before anything is read or written
+            _err(f"error: --dataset {exc}".replace("overwrite=True (--overwrite)", "--overwrite"))
+            raise typer.Exit(EXIT_INVALID) from None
+        if not result.report:
+            _err(f"error: no file found in {', '.join(paths)}")
+            raise typer.Exit(EXIT_INVALID)
+        if dataset is None:
+            _write_tables(result.tables, folder)
+    except typer.Exit:
+        raise
+    except OSError as exc:
+        where = exc.filename or dataset or folder
+        _err(
+            f"error: cannot write {where}: {exc.strerror or exc}. Nothing was replaced: free "
+            "space (or fix the permissions) and run the same command again."
+        )
+        raise typer.Exit(EXIT_ERROR) from None
+    except Exception as exc:  # never a traceback
+        _err(f"error: unexpected {type(exc).__name__}: {exc} (please report it)")
+        raise typer.Exit(EXIT_ERROR) from None
+    typer.echo(result.summary(verbose=verbose))
+    if dataset is None:
+        typer.echo(f"wrote {len(result.tables)} table(s) to {folder}")
+
+
+def _write_tables(tables: dict[str, Any], folder: Path) -> None:
+    """One Parquet file per table, each written aside and renamed into place when complete."""
+    import os
+
     from .io import write_parquet
-    from .merge import merge_dumps
 
-    result = merge_dumps(paths)
-    out.mkdir(parents=True, exist_ok=True)
-    for table, df in result.tables.items():
-        with _writing(out / f"{table}.parquet"):
-            write_parquet(df, out / f"{table}.parquet", table=table)
-    typer.echo(result.summary())
-    typer.echo(f"wrote {len(result.tables)} table(s) to {out}")
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[tuple[Path, Path]] = []
+    try:
+        for table, df in tables.items():
+            tmp = folder / f".{table}.parquet.tmp"
+            written.append((tmp, folder / f"{table}.parquet"))
+            write_parquet(df, tmp, table=table)
+        for tmp, final in written:
+            os.replace(tmp, final)
+    finally:
+        for tmp, _ in written:
+            tmp.unlink(missing_ok=True)
 
 
 TableArg = Annotated[
