@@ -1,8 +1,9 @@
 """The README's Python examples run as written, in order, in a fresh session on the sandbox.
 
-Each ```python block of README.md runs in one namespace, in a scratch folder that holds a copy of
-the sample dumps at the same place as in the repository (``data/sample/dumps``), with ``TIKTOK_RESEARCH_SANDBOX=1`` (the README's own first block
-makes the sandbox the session's default too). A block preceded by a line
+Each ```python block of README.md runs in one namespace, in a scratch folder that holds a copy
+of the sample dumps at the same place as in the repository (``data/sample/dumps``), with
+``TIKTOK_RESEARCH_SANDBOX=1`` (the README's own first block makes the sandbox the session's
+default too). A block preceded by a line
 ``<!-- not run by tests/test_readme.py: ... -->`` is skipped (it needs real credentials or a
 cluster); the reason is part of the marker.
 """
