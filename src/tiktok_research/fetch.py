@@ -736,7 +736,10 @@ def fetch_videos_by_id(
     result = _run(plan, c, archive=archive, resume=resume, progress=progress,
                   max_workers=max_workers)  # fmt: skip
     found = set(result.get_column("id").to_list()) if result.height else set()
-    result.report.not_found = [i for i in plan.ids if i not in found]
+    # ids of batches not asked yet (an incomplete run) are not known to be missing
+    waiting = {int(v) for t in plan.tasks if t.key in result.report.pending
+               for v in t.params["query"]["and"][0]["field_values"]}  # fmt: skip
+    result.report.not_found = [i for i in plan.ids if i not in found and i not in waiting]
     if result.report.not_found:
         result.report.warnings.append(
             f"{len(result.report.not_found):,} of the {len(plan.ids):,} ids were not found "
@@ -778,7 +781,7 @@ def check_compliance(
 
     Returns:
         :data:`tiktok_research.schemas.COMPLIANCE`: ``id`` and ``valid`` for every id given, in
-        order.
+        order (``valid`` is null for the ids of a task that did not finish or that failed).
 
     Example:
         >>> import tiktok_research as tr

@@ -84,7 +84,14 @@ def _videos(videos: Any) -> tuple[pl.DataFrame, Path | None]:
             return read_dataset(path, table="videos").drop(
                 "create_month", strict=False
             ).collect(), path
-        return pl.read_parquet(path), None
+        from .io import read_table
+
+        try:  # a .parquet, .csv or .jsonl file the package (or the command line) wrote
+            return read_table(path), None
+        except ValueError as e:
+            raise InvalidRequestError(
+                f"{e}; pass a videos table, a .parquet, .csv or .jsonl file, or a dataset folder"
+            ) from None
     if isinstance(videos, pl.LazyFrame):
         return videos.collect(), None
     if isinstance(videos, pl.DataFrame):
@@ -155,6 +162,12 @@ def refresh_videos(
     if "id" not in old.columns:
         raise InvalidRequestError(
             f"the videos table has no id column (it has {', '.join(old.columns[:12])})"
+        )
+    if old.schema["id"].is_float():  # e.g. a pandas column with a NaN: the ids are rounded
+        raise InvalidRequestError(
+            "the id column holds floats, which cannot hold 19-digit ids exactly (they may "
+            "already have lost digits). Read the table with ids as Int64 or text (pandas: "
+            "dtype={'id': 'Int64'} or str), never float"
         )
     old = schemas.cast(old.select([c for c in old.columns if c in schemas.VIDEOS]), "videos")
     ids = old.get_column("id").drop_nulls().unique(maintain_order=True)
@@ -343,7 +356,8 @@ def update_videos(
 
     c = check_client(client) or client_module.current_default()
     folder = check_folder(dataset, "dataset")
-    assert folder is not None
+    if folder is None:
+        raise InvalidRequestError("update_videos needs a dataset folder, e.g. 'data/monitor'")
     q = as_query(query)
     state_file = folder / UPDATE_STATE
     state: dict[str, Any] = {}
