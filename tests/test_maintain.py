@@ -188,10 +188,6 @@ def test_a_crash_during_a_compliance_task_resumes_with_the_same_task_id(tmp_path
                                                           "validation_download")]  # fmt: skip
     assert {int(r.body["task_id"]) for r in polled if r.body} == {sb_task_id(sb)}
     assert counted["validation_download"] == 1
-    # a third run holds everything: nothing is sent
-    before = len(sb.request_log)
-    tr.check_compliance(ids, client=client_of(sb), archive=archive, progress=False)
-    assert len(sb.request_log) == before
 
 
 def test_a_task_the_service_no_longer_knows_is_uploaded_again(tmp_path: Path) -> None:
@@ -249,6 +245,26 @@ def test_an_incomplete_look_up_lists_no_id_as_not_found() -> None:
         part = tr.fetch_videos_by_id(ids, client=client_of(sb, max_requests=2), progress=False)
     assert not part.report.complete and part.height == 6
     assert part.report.not_found == [], "the batches not asked yet are not 'not found'"
+
+
+def test_a_finished_check_is_never_reused_the_same_check_later_checks_again(
+    tmp_path: Path,
+) -> None:
+    sb = make_sandbox()
+    ids = ids_from_months(sb, per_month=4)
+    archive = tmp_path / "archive"
+    first = tr.check_compliance(ids, client=client_of(sb), archive=archive, progress=False)
+    assert first["valid"].all()
+    sb.delete_videos(ids[:3])
+    later = tr.check_compliance(ids, client=client_of(sb), archive=archive, progress=False)
+    assert later.filter(~pl.col("valid"))["id"].to_list() == ids[:3], "not last time's answer"
+    assert spent(sb)["validation_create"] == 2
+    # with resume=False, a new check too (never the union of the two downloads)
+    sb.delete_videos(ids[3:4])
+    afresh = tr.check_compliance(
+        ids, client=client_of(sb), archive=archive, resume=False, progress=False
+    )
+    assert afresh.filter(~pl.col("valid"))["id"].to_list() == ids[:4]
 
 
 def sb_task_id(sb: Sandbox) -> int:
@@ -385,6 +401,46 @@ def test_refresh_of_a_dataset_that_stops_leaves_it_untouched(
     assert tr.io.read_dataset(folder).collect().height == fresh.height < 250
 
 
+def test_a_refresh_later_with_the_same_archive_refreshes_again(
+    collected: tuple[Sandbox, tr.Client, pl.DataFrame, list[int]], tmp_path: Path
+) -> None:
+    sb, client, old, deleted = collected
+    archive = tmp_path / "archive"
+    first = tr.refresh_videos(old, client=client, archive=archive, progress=False)
+    assert first.report.complete and first.report.requests_spent > 0
+    more = first["id"].to_list()[:5]
+    sb.delete_videos(more)
+    sb.advance(dt.timedelta(days=30))
+    # the same table again (the same ids, as a dataset refreshed each month with no removal,
+    # or kept with drop_removed=False)
+    second = tr.refresh_videos(old, client=client, archive=archive, progress=False)
+    assert second.report.requests_spent > 0, "a month later, the service is asked again"
+    assert set(more) | set(deleted) <= set(second.report.removed)
+    both = first.join(second, on="id", suffix="_new")
+    assert (both["view_count_new"] > both["view_count"]).all(), "the counts of now, not then"
+
+
+def test_a_refresh_that_stops_in_its_look_up_continues_it(
+    collected: tuple[Sandbox, tr.Client, pl.DataFrame, list[int]], tmp_path: Path
+) -> None:
+    sb, _, old, _ = collected
+    archive = tmp_path / "archive"
+    lookups = spent(sb)["video_query"]
+    # the check: upload and download, and status checks while it is Processing; then 2 of the
+    # 5 look-ups
+    budget = 2 + 3 + 2
+    with pytest.warns(tr.IncompleteCollectionWarning):
+        part = tr.refresh_videos(
+            old, client=client_of(sb, max_requests=budget), archive=archive, progress=False
+        )
+    assert not part.report.complete and spent(sb)["video_query"] - lookups == 2
+    done = tr.refresh_videos(old, client=client_of(sb), archive=archive, progress=False)
+    assert done.report.complete
+    assert spent(sb)["validation_create"] == 1, "the same check"
+    assert spent(sb)["video_query"] - lookups == 5, "the look-ups held are not asked again"
+    assert done.height == 250 - len(done.report.removed)
+
+
 # ------------------------------------------------------------------------------------ update
 
 
@@ -423,6 +479,36 @@ def test_update_on_three_successive_days_appends_each_new_day_once(tmp_path: Pat
     # the same days collected in one go give the same videos
     at_once = tr.fetch_videos(q, "2024-06-10", "2024-06-19", client=client_of(sb), progress=False)
     assert sorted(held["id"].to_list()) == sorted(at_once["id"].to_list())
+
+
+def test_an_update_that_stops_is_continued_over_the_same_days_the_next_day(
+    tmp_path: Path,
+) -> None:
+    sb = make_sandbox(dt.datetime(2024, 6, 20, 12, 0, tzinfo=dt.UTC))
+    q = tr.Q.region_code.eq("US")
+    folder, archive = tmp_path / "monitor", tmp_path / "archive"
+    with pytest.warns(tr.IncompleteCollectionWarning):
+        part = tr.update_videos(
+            q, folder, "2024-04-01", client=client_of(sb, max_requests=2), archive=archive,
+            progress=False,
+        )  # fmt: skip
+    assert not part.report.complete
+    assert not list(folder.rglob("*.parquet")), "nothing appended before the run is complete"
+    sb.advance(dt.timedelta(days=1))  # after midnight: the quota is back, one more day indexed
+    done = tr.update_videos(q, folder, client=client_of(sb), archive=archive, progress=False)
+    assert done.report.complete
+    # the same days in one run, for comparison
+    clean = make_sandbox(dt.datetime(2024, 6, 20, 12, 0, tzinfo=dt.UTC))
+    tr.fetch_videos(q, "2024-04-01", "2024-06-17", client=client_of(clean), progress=False)
+    # no page asked twice; the two windows begun before midnight hold a search_id that expired
+    # overnight, and each is opened again with one request (README section 12)
+    assert spent(sb)["video_query"] <= spent(clean)["video_query"] + 2
+    assert max(done["create_time"].dt.date().to_list()) == dt.date(2024, 6, 17)
+    state = json.loads((folder / UPDATE_STATE).read_text())
+    assert state["through"] == "20240617" and "pending_to" not in state
+    # the day indexed since comes with the next run
+    new = tr.update_videos(q, folder, client=client_of(sb), archive=archive, progress=False)
+    assert set(new["create_time"].dt.date().to_list()) == {dt.date(2024, 6, 18)}
 
 
 def test_update_continues_a_dataset_collected_before(tmp_path: Path) -> None:
