@@ -604,6 +604,8 @@ BAD: list[tuple[str, Callable[[Path, tr.Client], Any], tuple[str, ...]]] = [
         pl.DataFrame({"id": [None]}, schema={"id": pl.Int64}), client=c), ("no video ids",)),
     ("refresh-drop-removed", lambda r, c: tr.refresh_videos(
         pl.DataFrame({"id": [ID]}), drop_removed="yes", client=c), ("drop_removed",)),
+    ("refresh-unknown-field", lambda r, c: tr.refresh_videos(
+        pl.DataFrame({"id": [ID]}), fields="id,views", client=c), ("unknown field 'views'",)),
     ("refresh-dict", lambda r, c: tr.refresh_videos({"id": [ID]}, client=c),
      ("videos table", "dict")),
     ("update-dataset-is-a-file", lambda r, c: tr.update_videos(

@@ -26,11 +26,12 @@ from typing import Any
 import polars as pl
 
 from . import schemas
+from ._endpoints import ENDPOINTS
 from ._windows import NOT_INDEXED_DAYS, format_date
 from .client import Client
 from .collect import CollectionReport, FetchResult
 from .errors import InvalidRequestError
-from .plan import check_client, check_day, check_folder
+from .plan import check_client, check_day, check_fields, check_folder
 
 __all__ = ["RefreshReport", "dehydrate", "refresh_videos", "update_range", "update_videos"]
 
@@ -158,6 +159,7 @@ def refresh_videos(
 
     check_client(client)
     check_folder(archive, "archive")
+    check_fields(ENDPOINTS["video_query"], fields)  # before the compliance check spends anything
     if not isinstance(drop_removed, bool):
         raise InvalidRequestError(f"drop_removed must be True or False, got {drop_removed!r}")
     old, dataset = _videos(videos)
