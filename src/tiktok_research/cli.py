@@ -1,6 +1,6 @@
 """``tiktok-research``: a thin command line over the public functions.
 
-Exit codes (also in ``tiktok-research --help`` and README section 10): 0 done and complete;
+Exit codes (also in ``tiktok-research --help`` and README section 11): 0 done and complete;
 1 unexpected error; 2 invalid input (nothing was sent); 3 incomplete (quota, budget, items left
 or a full disk: run the same command again to continue); 4 credentials or scope rejected; 5 the
 service cannot be reached or kept failing; 130 interrupted (Ctrl-C).
@@ -212,6 +212,7 @@ Examples:
   tiktok-research videos --sandbox --hashtag climate --region US --start 2024-01-01 --end 2024-03-31 --out videos.parquet
   tiktok-research select video-ids videos.parquet --min-comments 1 --out ids.txt
   tiktok-research comments --sandbox --from-file ids.txt --out comments.parquet
+  tiktok-research refresh videos.parquet
   tiktok-research demo --out demo-output
 
 \b
@@ -1218,7 +1219,7 @@ def compliance(
     max_requests: BudgetOpt = None,
     dry_run: DryRunOpt = False,
 ) -> None:
-    """Which videos (or comments) are still there: the Research API's batch compliance check.
+    """Which ids are still valid (the batch compliance check).
 
     The terms of the Research API ask you to drop content that was deleted or made private. The
     ids are uploaded in tasks of up to 10,000; each task is checked until the service has done it
@@ -1322,7 +1323,7 @@ def refresh(
     max_requests: BudgetOpt = None,
     dry_run: DryRunOpt = False,
 ) -> None:
-    """Refresh a videos table: drop the videos that are gone, fetch current counts for the rest.
+    """Refresh a videos table: drop what is gone, update counts.
 
     Two steps: the batch compliance check of every id (at least 3 requests per 10,000 ids), then
     the videos still there looked up by id (one request per month of creation and 100 ids).
@@ -1453,7 +1454,7 @@ def update(
     max_requests: BudgetOpt = None,
     dry_run: DryRunOpt = False,
 ) -> None:
-    """Keep a monitoring dataset up to date: collect the days since the last run and append them.
+    """Append the days since the last run to a monitoring dataset.
 
     Each run collects from the day after the last one in DATASET up to the newest day the service
     has indexed in full (three days ago: it indexes within 48 hours), and adds the videos as new
