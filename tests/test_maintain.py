@@ -420,6 +420,19 @@ def test_a_refresh_later_with_the_same_archive_refreshes_again(
     assert (both["view_count_new"] > both["view_count"]).all(), "the counts of now, not then"
 
 
+def test_a_refresh_never_takes_the_answer_of_an_earlier_plain_check(
+    collected: tuple[Sandbox, tr.Client, pl.DataFrame, list[int]], tmp_path: Path
+) -> None:
+    sb, client, old, deleted = collected
+    archive = tmp_path / "archive"
+    tr.check_compliance(old, client=client, archive=archive, progress=False)  # last month's
+    more = old["id"].to_list()[-3:]
+    sb.delete_videos(more)
+    fresh = tr.refresh_videos(old, client=client, archive=archive, progress=False)
+    assert set(more) | set(deleted) <= set(fresh.report.removed)
+    assert spent(sb)["validation_create"] == 2
+
+
 def test_a_refresh_that_stops_in_its_look_up_continues_it(
     collected: tuple[Sandbox, tr.Client, pl.DataFrame, list[int]], tmp_path: Path
 ) -> None:

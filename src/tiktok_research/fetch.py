@@ -828,6 +828,7 @@ def compliance_round(
     retry_failed: bool = False,
     poll: tuple[float, float] = (10.0, 300.0),
     finished: Callable[[Path], bool] | None = None,
+    part_of: str | None = None,
 ) -> FetchResult:
     """:func:`check_compliance`, with the rule that says when an earlier check is finished.
 
@@ -840,6 +841,8 @@ def compliance_round(
         finished: Whether the round in a collection folder is finished (default: every task of
             the check is done). :func:`tiktok_research.refresh_videos` counts a round finished
             only when its look-up is done too.
+        part_of: Names the larger collection the check is a step of (``"refresh"``): its rounds
+            are then its own, never those of a plain check of the same ids.
     """
     c = _planning_client(client)
     _check_common(archive, resume, 1)
@@ -852,6 +855,8 @@ def compliance_round(
             f"poll must be (first wait, longest wait) in seconds, got {poll!r}"
         )
     plan = plan_compliance(ids, category, client=c)
+    if part_of is not None:
+        plan.spec["part_of"] = part_of
     if archive is not None:
         plan.spec = _round(plan, Path(archive), resume, finished or _all_done(plan))
     client_ = c if c is not None else client_module.default_client()

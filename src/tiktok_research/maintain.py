@@ -184,7 +184,7 @@ def refresh_videos(
     # new round in the archive); one that stopped is continued, its compliance task included.
     valid = compliance_round(
         ids, "video", client=client, archive=archive, resume=resume, progress=progress,
-        poll=poll, finished=lambda folder: (folder / REFRESH_DONE).is_file(),
+        poll=poll, finished=lambda folder: (folder / REFRESH_DONE).is_file(), part_of="refresh",
     )  # fmt: skip
     round_folder = valid.report.archive if archive is not None else None
     still = valid.filter(pl.col("valid")).get_column("id")
