@@ -1257,10 +1257,15 @@ def compliance(
     valid = result.get_column("valid")
     n_valid, n_gone = int(valid.sum()), int((~valid).sum())
     unknown = valid.null_count()
-    typer.echo(
-        f"{n_valid:,} of the {valid.len():,} {category.value} id(s) are still valid; "
+    gone = (
         f"{n_gone:,} are gone (deleted or made private: drop them from your data, as the terms "
-        "of the Research API ask)" + (f"; {unknown:,} not checked yet" if unknown else "")
+        "of the Research API ask)"
+        if n_gone
+        else "none is gone"
+    )
+    later = f"; {unknown:,} not checked yet (run the same command again)" if unknown else ""
+    typer.echo(
+        f"{n_valid:,} of the {valid.len():,} {category.value} id(s) are still valid; {gone}{later}"
     )
     _finish(result, target, None)
 
