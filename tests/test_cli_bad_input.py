@@ -12,6 +12,7 @@ files (see :func:`data`) and ``{tmp}`` the empty working folder of the run.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -167,6 +168,60 @@ CASES: list[Bad] = [
     Bad("demo-out-is-a-file", ("demo", "--out", "{data}/afile.txt"), INVALID, ("is a file",),
         collects=False),
     Bad("unknown-command", ("vidoes",), INVALID, ("no such command", "videos"), collects=False),
+    # --- keeping data compliant and current: hydrate, compliance, refresh, update
+    Bad("hydrate-no-ids", ("hydrate",), INVALID, ("no items", "--from-file")),
+    Bad("hydrate-letters", ("hydrate", "abc"), INVALID, ("'abc'", "not an id")),
+    Bad("hydrate-float", ("hydrate", "7.3e18"), INVALID, ("'7.3e18'", "not an id"),
+        collects=False),
+    Bad("hydrate-batch-size-0", ("hydrate", ID, "--batch-size", "0"), INVALID,
+        ("batch_size", "1 to 100"), collects=False),
+    Bad("hydrate-batch-size-word", ("hydrate", ID, "--batch-size", "many"), INVALID,
+        ("--batch-size",), collects=False),
+    Bad("hydrate-out-xlsx", ("hydrate", ID, "--out", "v.xlsx"), INVALID,
+        ("unknown output format",), collects=False),
+    Bad("hydrate-unknown-field", ("hydrate", ID, "--fields", "id,views"), INVALID,
+        ("'views'",), collects=False),
+    Bad("hydrate-from-file-binary", ("hydrate", "--from-file", "{data}/binary.bin"), INVALID,
+        ("not a text file",), collects=False),
+    Bad("hydrate-no-credentials", ("hydrate", ID), AUTH, ("tiktok_client_key", "--sandbox"),
+        credentials=False),
+    Bad("compliance-category-videos", ("compliance", ID, "--category", "videos"), INVALID,
+        ("'videos'", "'video'")),
+    Bad("compliance-no-ids", ("compliance",), INVALID, ("no items",), collects=False),
+    Bad("compliance-decimal", ("compliance", "1.5"), INVALID, ("'1.5'", "not an id"),
+        collects=False),
+    Bad("compliance-out-folder", ("compliance", ID, "--out", "{data}/adir"), INVALID,
+        ("is a folder",), collects=False),
+    Bad("compliance-archive-file", ("compliance", ID, "--archive", "{data}/afile.txt"), INVALID,
+        ("--archive", "is a file"), collects=False),
+    Bad("refresh-missing", ("refresh", "missing.parquet"), INVALID,
+        ("missing.parquet", "no such file")),
+    Bad("refresh-not-videos", ("refresh", "{data}/users.csv"), INVALID,
+        ("no 'id' column", "videos table"), collects=False),
+    Bad("refresh-empty-folder", ("refresh", "{data}/emptydir"), INVALID, ("without parquet",),
+        collects=False),
+    Bad("refresh-text-file", ("refresh", "{data}/afile.txt"), INVALID, ("unknown format",),
+        collects=False),
+    Bad("refresh-damaged-parquet", ("refresh", "{data}/bad.parquet"), INVALID, ("cannot read",),
+        collects=False),
+    Bad("refresh-out-xlsx", ("refresh", "{data}/videos.parquet", "--out", "r.xlsx"), INVALID,
+        ("unknown output format",), collects=False),
+    Bad("refresh-unknown-field", ("refresh", "{data}/videos.parquet", "--out", "r.parquet",
+                                  "--fields", "id,views"), INVALID, ("'views'",)),
+    Bad("update-no-query", ("update", "{tmp}/monitor"), INVALID, ("no query", "--hashtag"),
+        collects=False),
+    Bad("update-first-run-without-start", ("update", "{tmp}/monitor", "--hashtag", "cats"),
+        INVALID, ("holds no videos yet", "--start")),
+    Bad("update-other-query", ("update", "{data}/monitor", "--hashtag", "dogs"), INVALID,
+        ("another query", "cats")),
+    Bad("update-dataset-is-a-file", ("update", "{data}/afile.txt", "--hashtag", "cats",
+                                     "--start", "2024-01-01"), INVALID, ("is a file",),
+        collects=False),
+    Bad("update-start-not-a-date", ("update", "{tmp}/monitor", "--hashtag", "cats", "--start",
+                                    "yesterday"), INVALID, ("'yesterday' is not a date",),
+        collects=False),
+    Bad("update-region-typo", ("update", "{tmp}/monitor", "--region", "UK", "--start",
+                               "2024-01-01"), INVALID, ("gb",), collects=False),
 ]  # fmt: skip
 
 
@@ -194,6 +249,9 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "good.json").write_text(Q.keyword.eq("cats").to_query().to_json())
     (root / "adir").mkdir()
     (root / "emptydir").mkdir()
+    (root / "monitor").mkdir()  # a dataset kept up to date with a query on cats
+    state = {"query": Q.hashtag_name.eq("cats").to_query().to_dict(), "through": "20240110"}
+    (root / "monitor" / "_tiktok_research_update.json").write_text(json.dumps(state))
     return root
 
 
@@ -250,6 +308,7 @@ def test_bad_invocation(
     ), "pages were archived"
     written = [p.name for p in tmp_path.iterdir() if p.suffix in (".parquet", ".csv", ".jsonl")]
     assert not written, f"output written by a failed command: {written}"
+    assert not (tmp_path / "monitor").exists(), "a dataset folder was created"
 
 
 def test_rejected_credentials_exit_4_after_one_token_request(

@@ -37,6 +37,10 @@ def test_help_lists_every_command_with_examples() -> None:
         "quota",
         "sandbox",
         "demo",
+        "hydrate",
+        "compliance",
+        "refresh",
+        "update",
     ):
         assert command in result.output
     assert "Examples" in result.output

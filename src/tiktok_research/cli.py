@@ -1,6 +1,6 @@
 """``tiktok-research``: a thin command line over the public functions.
 
-Exit codes (also in ``tiktok-research --help`` and README section 10): 0 done and complete;
+Exit codes (also in ``tiktok-research --help`` and README section 11): 0 done and complete;
 1 unexpected error; 2 invalid input (nothing was sent); 3 incomplete (quota, budget, items left
 or a full disk: run the same command again to continue); 4 credentials or scope rejected; 5 the
 service cannot be reached or kept failing; 130 interrupted (Ctrl-C).
@@ -21,6 +21,7 @@ import traceback
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -211,6 +212,7 @@ Examples:
   tiktok-research videos --sandbox --hashtag climate --region US --start 2024-01-01 --end 2024-03-31 --out videos.parquet
   tiktok-research select video-ids videos.parquet --min-comments 1 --out ids.txt
   tiktok-research comments --sandbox --from-file ids.txt --out comments.parquet
+  tiktok-research refresh videos.parquet
   tiktok-research demo --out demo-output
 
 \b
@@ -498,7 +500,14 @@ def _client(sandbox: bool, max_requests: int | None) -> Any:
     from .client import Client
 
     if sandbox:
-        return Client.sandbox(max_requests=max_requests)
+        from .sandbox import Sandbox
+
+        sb = Sandbox()
+        # The built-in sandbox lives as long as the command: a wait (a compliance task still
+        # Processing, a retry) moves its clock on instead of holding the terminal.
+        return Client.sandbox(
+            sb, max_requests=max_requests, sleep=lambda s: sb.advance(timedelta(seconds=s))
+        )
     return Client(max_requests=max_requests)
 
 
@@ -543,7 +552,7 @@ def _exit_code(report: "CollectionReport", failures: Any = None) -> int:
     return EXIT_INCOMPLETE
 
 
-def _finish(result: "FetchResult", out: Path, kind: str) -> None:
+def _finish(result: "FetchResult", out: Path, kind: str | None) -> None:
     target = _write(result, out, table=kind)
     typer.echo(str(result.report))
     failures = result.failures
@@ -1155,6 +1164,440 @@ def summary(
         typer.echo(f"({shown.width - short.width} column(s) left out to fit; --wide shows them)")
     if result.height > top:
         typer.echo(f"({top} of {result.height:,} rows; --top N shows more, --out FILE keeps all)")
+
+
+# ----------------------------------------------------------- keeping data compliant and current
+
+IdsArg = Annotated[
+    list[str] | None,
+    typer.Argument(metavar="IDS", help="Ids (or --from-file, or stdin).", show_default=False),
+]
+
+
+def not_found_path(out: Path) -> Path:
+    """Where ``hydrate`` lists the ids it did not find: beside ``out``, ``<name>_not_found.txt``."""
+    return out.with_name(f"{out.stem}_not_found.txt")
+
+
+def removed_path(target: Path) -> Path:
+    """Where ``refresh`` lists the ids found gone: beside ``target``, ``<name>_removed.txt``."""
+    return target.with_name(f"{target.stem if target.suffix else target.name}_removed.txt")
+
+
+def _list_ids(ids: list[int], side: Path, what: str) -> None:
+    """Print ``ids`` (the first 20) and write them all to ``side``; remove a stale ``side``."""
+    from .select import write_lines
+
+    if not ids:
+        if side.is_file():
+            side.unlink()  # it listed the ids of an earlier run of this output
+        return
+    with _writing(side):
+        write_lines(ids, side)
+    typer.echo(f"{len(ids):,} id(s) {what} (all of them in {side}):")
+    for i in ids[:20]:
+        typer.echo(f"  {i}")
+    if len(ids) > 20:
+        typer.echo(f"  ... and {len(ids) - 20} more")
+
+
+@app.command()
+def hydrate(
+    items: IdsArg = None,
+    from_file: FromFileOpt = None,
+    out: OutOpt = None,
+    fields: FieldsOpt = None,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            metavar="N",
+            help="Ids per request, 1 to 100. The service's limit on the values of an IN "
+            "condition is undocumented; 100 (a page) is the safe choice.",
+        ),
+    ] = 100,
+    archive: ArchiveOpt = Path("tiktok-archive"),
+    resume: ResumeOpt = True,
+    progress: ProgressOpt = None,
+    sandbox: SandboxOpt = False,
+    max_requests: BudgetOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Videos by id: hydrate a shared list of video ids.
+
+    An id tells when its video was made, so the ids are grouped into windows of at most 31 days
+    and asked up to 100 at a time (video_id IN [...]): ids of one month cost one request per 100.
+    Ids not found (deleted, private, not yet indexed) are listed and written beside --out, in
+    <name>_not_found.txt.
+
+    \b
+    Examples:
+      tiktok-research hydrate --from-file ids.txt --out videos.parquet
+      tiktok-research select video-ids old_videos.parquet | tiktok-research hydrate --sandbox --dry-run
+    """  # noqa: E501
+    target = _check_output(out or Path("videos.parquet"))
+    _check_folder(archive, "--archive")
+    values = _read_items(items, from_file)
+    from .plan import plan_video_ids
+
+    planner = _client(True, None) if sandbox and dry_run else None
+    # every id is checked before a client (and its credentials) is needed
+    plan = plan_video_ids(
+        values, fields=fields, batch_size=batch_size, client=planner, warn=dry_run, func="hydrate"
+    )
+    if dry_run:  # a plan needs no credentials and sends nothing
+        typer.echo(str(plan))
+        return
+    from .fetch import fetch_videos_by_id
+
+    with _collecting(archive):
+        result = fetch_videos_by_id(
+            values,
+            fields=fields,
+            batch_size=batch_size,
+            client=_client(sandbox, max_requests),
+            archive=archive,
+            resume=resume,
+            progress=progress,
+        )
+    _list_ids(result.report.not_found, not_found_path(target), "not found (deleted or private?)")
+    _finish(result, target, "videos")
+
+
+class Category(StrEnum):
+    """What ``compliance`` checks."""
+
+    video = "video"
+    comment = "comment"
+
+
+@app.command()
+def compliance(
+    items: IdsArg = None,
+    from_file: FromFileOpt = None,
+    category: Annotated[
+        Category, typer.Option(help="What the ids are: video or comment ids.")
+    ] = Category.video,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="FILE",
+            help="Output file, a row per id with valid true/false: .parquet, .csv or .jsonl "
+            "(default: compliance.parquet).",
+        ),
+    ] = None,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed", help="Upload again the ids of tasks the service reported Failed."
+        ),
+    ] = False,
+    archive: ArchiveOpt = Path("tiktok-archive"),
+    resume: ResumeOpt = True,
+    progress: ProgressOpt = None,
+    sandbox: SandboxOpt = False,
+    max_requests: BudgetOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Which ids are still valid (the batch compliance check).
+
+    The terms of the Research API ask you to drop content that was deleted or made private. The
+    ids are uploaded in tasks of up to 10,000; each task is checked until the service has done it
+    (a request per check, waits growing from 10 seconds to 5 minutes), then the ids still valid
+    are downloaded: at least 3 requests per task. Run the same command again after a stop: a task
+    already uploaded is not uploaded again.
+
+    \b
+    Examples:
+      tiktok-research compliance --from-file ids.txt --out valid.csv
+      tiktok-research select video-ids videos.parquet | tiktok-research compliance --sandbox
+    """
+    target = _check_output(out or Path("compliance.parquet"))
+    _check_folder(archive, "--archive")
+    values = _read_items(items, from_file)
+    from .plan import plan_compliance
+
+    planner = _client(True, None) if sandbox and dry_run else None
+    plan = plan_compliance(values, category.value, client=planner, warn=dry_run)
+    if dry_run:  # a plan needs no credentials and sends nothing
+        typer.echo(str(plan))
+        return
+    from .fetch import check_compliance
+
+    with _collecting(archive):
+        result = check_compliance(
+            values,
+            category.value,
+            client=_client(sandbox, max_requests),
+            archive=archive,
+            resume=resume,
+            progress=progress,
+            retry_failed=retry_failed,
+        )
+    valid = result.get_column("valid")
+    n_valid, n_gone = int(valid.sum()), int((~valid).sum())
+    unknown = valid.null_count()
+    gone = (
+        f"{n_gone:,} are gone (deleted or made private: drop them from your data, as the terms "
+        "of the Research API ask)"
+        if n_gone
+        else "none is gone"
+    )
+    later = f"; {unknown:,} not checked yet (run the same command again)" if unknown else ""
+    typer.echo(
+        f"{n_valid:,} of the {valid.len():,} {category.value} id(s) are still valid; {gone}{later}"
+    )
+    _finish(result, target, None)
+
+
+def _quiet_read(path: Path) -> "pl.DataFrame":
+    """A table to refresh, read without the warning about ``retrieved_at``: that column, which a
+    refresh adds, is not in the videos schema, and it is replaced anyway."""
+    from .schemas import UnknownColumnWarning
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "(?s).*retrieved_at", UnknownColumnWarning)
+        return _read_input_table(path)
+
+
+def _replace_file(df: "pl.DataFrame", path: Path) -> None:
+    """Rewrite ``path`` with ``df`` (same format) safely: a new file beside it, then a rename."""
+    staging = path.with_name(f".{path.stem}.refresh-{os.getpid()}{path.suffix}")
+    try:
+        _write(df, staging)
+        with _writing(path):
+            os.replace(staging, path)
+    finally:
+        if staging.exists():
+            staging.unlink()
+
+
+@app.command()
+def refresh(
+    table: Annotated[
+        Path,
+        typer.Argument(
+            metavar="TABLE",
+            help="A videos table: .parquet, .csv, .jsonl, or a dataset folder.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="FILE",
+            help="Write the refreshed table to FILE (.parquet, .csv or .jsonl) and leave TABLE "
+            "as it is. Default: TABLE itself is rewritten, once the refresh is complete.",
+        ),
+    ] = None,
+    keep_removed: Annotated[
+        bool,
+        typer.Option(
+            "--keep-removed",
+            help="Keep deleted and private videos, with their old values (the terms of the "
+            "Research API ask you to drop them).",
+        ),
+    ] = False,
+    fields: FieldsOpt = None,
+    archive: ArchiveOpt = Path("tiktok-archive"),
+    resume: ResumeOpt = True,
+    progress: ProgressOpt = None,
+    sandbox: SandboxOpt = False,
+    max_requests: BudgetOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Refresh a videos table: drop what is gone, update counts.
+
+    Two steps: the batch compliance check of every id (at least 3 requests per 10,000 ids), then
+    the videos still there looked up by id (one request per month of creation and 100 ids).
+    Without --out the table is rewritten in place, in its own format, only once the refresh is
+    complete: a file is replaced by a new one, a dataset folder is swapped for a new one (never
+    half-written). The ids found gone are written beside the output, in <name>_removed.txt.
+
+    \b
+    Examples:
+      tiktok-research refresh videos.parquet
+      tiktok-research refresh data/videos --archive archive/
+      tiktok-research refresh videos.csv --out videos_2025-03.csv
+    """
+    if out is not None:
+        _check_output(out)
+    _check_folder(archive, "--archive")
+    df = _quiet_read(table)  # it exists, and it is a table
+    if "id" not in df.columns:
+        raise InputError(
+            f"{table} has no 'id' column: refresh takes a videos table; its columns are: "
+            f"{', '.join(df.columns)}"
+        )
+    if out is not None:
+        target = out
+    elif table.is_dir():
+        target = _check_folder(table, "TABLE")
+        _check_writable_parent(table.parent / ".new", "TABLE")  # the new folder goes beside it
+    else:
+        target = _check_output(table, "TABLE")  # rewritten in its own format
+    in_place_dataset = out is None and table.is_dir()
+    from .plan import plan_compliance, plan_video_ids
+
+    if dry_run:  # plans need no credentials and send nothing
+        planner = _client(True, None) if sandbox else None
+        checks = plan_compliance(df, "video", client=planner)
+        looks = plan_video_ids(df, fields=fields, client=planner, func="refresh")
+        typer.echo(f"refresh of {table}: {df.height:,} rows, {len(checks.tasks)} task(s)")
+        typer.echo("1. " + str(checks))
+        typer.echo("2. the videos still valid, by id (at most):\n" + str(looks))
+        typer.echo(
+            f"in all: at least {checks.min_requests:,} request(s), at most about "
+            f"{checks.min_requests + looks.min_requests:,} plus the status checks"
+        )
+        return
+    from .maintain import refresh_videos
+
+    with _collecting(archive):
+        result = refresh_videos(
+            table if in_place_dataset else df,
+            drop_removed=not keep_removed,
+            fields=fields,
+            client=_client(sandbox, max_requests),
+            archive=archive,
+            resume=resume,
+            progress=progress,
+        )
+    report = result.report
+    typer.echo(str(report))
+    code = _exit_code(report, result.failures)
+    if not report.complete:
+        typer.echo(
+            f"incomplete: {target} was not written; run the same command again to continue "
+            "(what is held in the archive is not asked for again)",
+            err=True,
+        )
+        raise typer.Exit(code)
+    removed = getattr(report, "removed", [])
+    _list_ids(removed, removed_path(target), "gone (deleted or made private)")
+    if in_place_dataset:
+        typer.echo(f"rewrote the dataset {target}: {result.height:,} videos")
+    elif out is None:
+        _replace_file(result, target)
+        typer.echo(f"rewrote {target}: {result.height:,} videos")
+    else:
+        _write(result, target)
+        typer.echo(f"wrote {result.height:,} videos to {target}")
+    if code != EXIT_OK:
+        raise typer.Exit(code)
+
+
+@app.command()
+def update(
+    dataset: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DATASET",
+            help="The dataset folder (created by the first run).",
+            show_default=False,
+        ),
+    ],
+    query: Annotated[
+        str | None,
+        typer.Option(
+            metavar="JSON|FILE",
+            help="Query as JSON text or a JSON file; the flags below are added to it with AND.",
+        ),
+    ] = None,
+    hashtag: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAME", help="Hashtag, without # (repeat for any of several)."),
+    ] = None,
+    keyword: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="WORD", help="Keyword in the description (repeat for any of several)."
+        ),
+    ] = None,
+    region: Annotated[
+        list[str] | None,
+        typer.Option(metavar="CODE", help="Region code, e.g. US (repeat for any of several)."),
+    ] = None,
+    username: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAME", help="Creator username (repeat for any of several)."),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            help="First day (UTC), for the first run only: later runs continue from the day "
+            "after the last one collected.",
+        ),
+    ] = None,
+    fields: FieldsOpt = None,
+    archive: ArchiveOpt = Path("tiktok-archive"),
+    progress: ProgressOpt = None,
+    sandbox: SandboxOpt = False,
+    max_requests: BudgetOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Append the days since the last run to a monitoring dataset.
+
+    Each run collects from the day after the last one in DATASET up to the newest day the service
+    has indexed in full (three days ago: it indexes within 48 hours), and adds the videos as new
+    files. Run it every day or every week with the same query; a run with nothing new costs
+    nothing. DATASET remembers its query (in _tiktok_research_update.json) and refuses another.
+
+    \b
+    Examples:
+      tiktok-research update data/climate --hashtag climate --start 2025-01-01
+      tiktok-research update data/climate --hashtag climate --dry-run
+    """
+    _check_folder(dataset, "DATASET")
+    _check_folder(archive, "--archive")
+    q = _build_query(query, hashtag, keyword, region, username)
+    from .maintain import UPDATE_STATE, update_range, update_videos
+
+    state = dataset / UPDATE_STATE
+    if start is None and not state.is_file() and not any(dataset.rglob("*.parquet")):
+        raise InputError(f"{dataset} holds no videos yet: give --start DATE for the first run")
+    first, last = update_range(q, dataset, start)  # checks the dataset, its query and --start
+    if start is not None and state.is_file():
+        typer.echo(f"note: --start is for the first run only; {dataset} continues from {first}")
+    if dry_run:  # a plan needs no credentials and sends nothing
+        planner = _client(True, None) if sandbox else None
+        first, last = update_range(q, dataset, start, now=planner.now() if planner else None)
+        if first > last:
+            typer.echo(f"nothing new: {dataset} holds every day up to {first - timedelta(days=1)}")
+            return
+        from .plan import plan_videos
+
+        typer.echo(str(plan_videos(q, first, last, fields=fields, client=planner, warn=False)))
+        return
+    client = _client(sandbox, max_requests)
+    first, last = update_range(q, dataset, start, now=client.now())  # on the service's clock
+    with _collecting(archive):
+        result = update_videos(
+            q,
+            dataset,
+            start,
+            fields=fields,
+            client=client,
+            archive=archive,
+            progress=progress,
+        )
+    report = result.report
+    typer.echo(str(report))
+    code = _exit_code(report, result.failures)
+    if code == EXIT_INCOMPLETE:
+        typer.echo(
+            f"incomplete: nothing was added to {dataset}; run the same command again to continue "
+            "(what is held in the archive is not asked for again)",
+            err=True,
+        )
+    elif report.complete and result.height:
+        typer.echo(f"added {result.height:,} videos ({first} .. {last}) to {dataset}")
+    if code != EXIT_OK:
+        raise typer.Exit(code)
 
 
 @app.command()

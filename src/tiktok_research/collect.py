@@ -1263,7 +1263,8 @@ def run_compliance(
 
     Returns:
         A :class:`FetchResult` with :data:`tiktok_research.schemas.COMPLIANCE` (``id``,
-        ``valid``) for every id given, in order.
+        ``valid``) for every id given, in order; ``valid`` is null for the ids of a task that did
+        not finish or that failed.
     """
     from ._endpoints import VALIDATION_CREATE, VALIDATION_DOWNLOAD, VALIDATION_STATUS
 
@@ -1294,25 +1295,40 @@ def run_compliance(
         def send(endpoint: Any, body: dict[str, Any], **kw: Any) -> Reply:
             return client.request(endpoint, body, on_response=on_response, counter=counter, **kw)
 
+        def upload(task: TaskSpec) -> int:
+            ids = task.params["ids"]
+            content = "".join(f"{i}\n" for i in ids).encode("ascii")
+            reply = send(
+                VALIDATION_CREATE,
+                {"category": task.params["category"]},
+                upload={"file_data": (f"ids_{task.key.split(':')[-1]}.txt", content,
+                                      "text/plain")},
+            )  # fmt: skip
+            task_id = int(reply.data["task_id"])
+            col.journal.append(
+                {"task": task.key, "event": "pending", "state": {"task_id": task_id},
+                 "reason": "uploaded; waiting for the service"}
+            )  # fmt: skip
+            return task_id
+
         def one(task: TaskSpec, state: dict[str, Any] | None) -> None:
             task_id = (state or {}).get("task_id")
+            earlier = isinstance(task_id, int)  # uploaded by an earlier run
             if not isinstance(task_id, int):
-                ids = task.params["ids"]
-                content = "".join(f"{i}\n" for i in ids).encode("ascii")
-                reply = send(
-                    VALIDATION_CREATE,
-                    {"category": task.params["category"]},
-                    upload={"file_data": (f"ids_{task.key.split(':')[-1]}.txt", content,
-                                          "text/plain")},
-                )  # fmt: skip
-                task_id = int(reply.data["task_id"])
-                col.journal.append(
-                    {"task": task.key, "event": "pending", "state": {"task_id": task_id},
-                     "reason": "uploaded; waiting for the service"}
-                )  # fmt: skip
+                task_id = upload(task)
             wait_for = poll[0]
             while True:
-                status = send(VALIDATION_STATUS, {"task_id": task_id}).data.get("task_status")
+                try:
+                    status = send(VALIDATION_STATUS, {"task_id": task_id}).data.get("task_status")
+                except InvalidRequestError as e:
+                    if not (earlier and e.code == "invalid_params"):
+                        raise
+                    # The service no longer knows the task an earlier run uploaded (how long it
+                    # keeps tasks is undocumented; a new sandbox knows none): without this, every
+                    # later run would stop on the same refusal. Upload the ids again, once.
+                    earlier = False
+                    task_id = upload(task)
+                    continue
                 if status == "Completed":
                     break
                 if status == "Failed":
@@ -1386,6 +1402,13 @@ def run_compliance(
                      "reason": "download unreadable"}
                 )  # fmt: skip
                 report.damaged.extend(f for f in damage if f not in report.damaged)
+        open_ = {f["item"] for f in failures} | set(report.pending)
+        if open_:  # ids whose task has no download are not known to be valid or gone
+            unknown = {i for t in plan.tasks if t.key in open_ for i in t.params["ids"]}
+            table = table.with_columns(
+                pl.when(pl.col("id").is_in(list(unknown))).then(None).otherwise(pl.col("valid"))
+                .alias("valid")
+            )  # fmt: skip
         report.requests_spent = counter.total
         report.pages = counter.total
         report.rows = table.height

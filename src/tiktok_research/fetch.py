@@ -20,7 +20,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 import polars as pl
 
 from . import client as client_module
+from ._archive import JOURNAL_FILE, Journal, collection_dir
 from .client import Client
 from .collect import CollectionReport, FetchResult, run, run_compliance
 from .errors import InvalidRequestError
@@ -732,13 +733,40 @@ def fetch_videos_by_id(
         >>> import tiktok_research as tr
         >>> v = tr.fetch_videos_by_id([7320768196569599275])  # doctest: +SKIP
     """
+    return videos_by_id(ids, fields=fields, batch_size=batch_size, client=client,
+                        archive=archive, resume=resume, progress=progress,
+                        max_workers=max_workers)  # fmt: skip
+
+
+def videos_by_id(
+    ids: Items,
+    *,
+    fields: Sequence[str] | str | None = None,
+    batch_size: int = DEFAULT_ID_BATCH,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 4,
+    part_of: str | None = None,
+) -> FetchResult:
+    """:func:`fetch_videos_by_id`, as one part of a larger collection.
+
+    ``part_of`` names that collection (a round of :func:`tiktok_research.refresh_videos`): the
+    look-up is then a collection of its own in the archive, continued only by the same round.
+    """
     c = _planning_client(client)
     archive = _check_common(archive, resume, max_workers)
     plan = plan_video_ids(ids, fields=fields, batch_size=batch_size, client=c)
+    if part_of is not None:
+        plan.spec["part_of"] = part_of
     result = _run(plan, c, archive=archive, resume=resume, progress=progress,
                   max_workers=max_workers)  # fmt: skip
     found = set(result.get_column("id").to_list()) if result.height else set()
-    result.report.not_found = [i for i in plan.ids if i not in found]
+    # ids of batches not asked yet (an incomplete run) are not known to be missing
+    waiting = {int(v) for t in plan.tasks if t.key in result.report.pending
+               for v in t.params["query"]["and"][0]["field_values"]}  # fmt: skip
+    result.report.not_found = [i for i in plan.ids if i not in found and i not in waiting]
     if result.report.not_found:
         result.report.warnings.append(
             f"{len(result.report.not_found):,} of the {len(plan.ids):,} ids were not found "
@@ -780,12 +808,43 @@ def check_compliance(
 
     Returns:
         :data:`tiktok_research.schemas.COMPLIANCE`: ``id`` and ``valid`` for every id given, in
-        order.
+        order (``valid`` is null for the ids of a task that did not finish or that failed).
 
     Example:
         >>> import tiktok_research as tr
         >>> ok = tr.check_compliance([7320768196569599275])  # doctest: +SKIP
         >>> ok.filter(~ok["valid"])["id"].to_list()  # doctest: +SKIP
+    """
+    return compliance_round(ids, category, client=client, archive=archive, resume=resume,
+                            progress=progress, retry_failed=retry_failed, poll=poll)  # fmt: skip
+
+
+def compliance_round(
+    ids: Items,
+    category: str = "video",
+    *,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    retry_failed: bool = False,
+    poll: tuple[float, float] = (10.0, 300.0),
+    finished: Callable[[Path], bool] | None = None,
+    part_of: str | None = None,
+) -> FetchResult:
+    """:func:`check_compliance`, with the rule that says when an earlier check is finished.
+
+    A check is a snapshot of the service at one moment, so a finished check in the archive is
+    never continued: the same check asked again is a new *round* (a collection folder of its
+    own). A check that did not finish (a crash, a quota stop) is continued, with its task ids.
+    ``resume=False`` always starts a new round.
+
+    Args:
+        finished: Whether the round in a collection folder is finished (default: every task of
+            the check is done). :func:`tiktok_research.refresh_videos` counts a round finished
+            only when its look-up is done too.
+        part_of: Names the larger collection the check is a step of (``"refresh"``): its rounds
+            are then its own, never those of a plain check of the same ids.
     """
     c = _planning_client(client)
     archive = _check_common(archive, resume, 1)
@@ -798,6 +857,10 @@ def check_compliance(
             f"poll must be (first wait, longest wait) in seconds, got {poll!r}"
         )
     plan = plan_compliance(ids, category, client=c)
+    if part_of is not None:
+        plan.spec["part_of"] = part_of
+    if archive is not None:
+        plan.spec = _round(plan, Path(archive), resume, finished or _all_done(plan))
     client_ = c if c is not None else client_module.default_client()
     if c is None:
         refresh_quota(plan, client_)
@@ -810,3 +873,24 @@ def check_compliance(
         retry_failed=retry_failed,
         poll=(float(poll[0]), float(poll[1])),
     )
+
+
+def _all_done(plan: Plan) -> Callable[[Path], bool]:
+    def done(folder: Path) -> bool:
+        view = Journal(folder / JOURNAL_FILE).load(quiet=True)
+        return all(view.task(t.key).status == "done" for t in plan.tasks)
+
+    return done
+
+
+def _round(
+    plan: Plan, archive: Path, resume: bool, finished: Callable[[Path], bool]
+) -> dict[str, Any]:
+    """The spec of the round to run: the first one not finished (``resume``) or not begun."""
+    k = 0
+    while True:
+        spec = {**plan.spec, "round": k} if k else plan.spec  # round 0: the plain spec
+        folder = collection_dir(archive, plan.kind, spec)
+        if not folder.is_dir() or (resume and not finished(folder)):
+            return spec
+        k += 1

@@ -19,23 +19,26 @@ import shutil
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from . import schemas
+from ._endpoints import ENDPOINTS
 from ._windows import NOT_INDEXED_DAYS, format_date
 from .client import Client
 from .collect import CollectionReport, FetchResult
 from .errors import InvalidRequestError
-from .plan import check_client, check_day, check_folder
+from .plan import check_client, check_day, check_fields, check_folder
 
-__all__ = ["RefreshReport", "dehydrate", "refresh_videos", "update_videos"]
+__all__ = ["RefreshReport", "dehydrate", "refresh_videos", "update_range", "update_videos"]
 
 _COUNTS = ("view_count", "like_count", "comment_count", "share_count", "favorites_count")
 UPDATE_STATE = "_tiktok_research_update.json"
+#: Written in the archive's compliance folder of a refresh when the refresh is complete.
+REFRESH_DONE = "manifest-refresh.json"
 
 
 @dataclass
@@ -84,7 +87,14 @@ def _videos(videos: Any) -> tuple[pl.DataFrame, Path | None]:
             return read_dataset(path, table="videos").drop(
                 "create_month", strict=False
             ).collect(), path
-        return pl.read_parquet(path), None
+        from .io import read_table
+
+        try:  # a .parquet, .csv or .jsonl file the package (or the command line) wrote
+            return read_table(path), None
+        except ValueError as e:
+            raise InvalidRequestError(
+                f"{e}; pass a videos table, a .parquet, .csv or .jsonl file, or a dataset folder"
+            ) from None
     if isinstance(videos, pl.LazyFrame):
         return videos.collect(), None
     if isinstance(videos, pl.DataFrame):
@@ -145,16 +155,23 @@ def refresh_videos(
         >>> fresh = tr.refresh_videos("data/videos", archive="archive/")  # doctest: +SKIP
         >>> print(fresh.report)  # doctest: +SKIP
     """
-    from .fetch import check_compliance, fetch_videos_by_id
+    from .fetch import compliance_round, videos_by_id
 
     check_client(client)
     check_folder(archive, "archive")
+    check_fields(ENDPOINTS["video_query"], fields)  # before the compliance check spends anything
     if not isinstance(drop_removed, bool):
         raise InvalidRequestError(f"drop_removed must be True or False, got {drop_removed!r}")
     old, dataset = _videos(videos)
     if "id" not in old.columns:
         raise InvalidRequestError(
             f"the videos table has no id column (it has {', '.join(old.columns[:12])})"
+        )
+    if old.schema["id"].is_float():  # e.g. a pandas column with a NaN: the ids are rounded
+        raise InvalidRequestError(
+            "the id column holds floats, which cannot hold 19-digit ids exactly (they may "
+            "already have lost digits). Read the table with ids as Int64 or text (pandas: "
+            "dtype={'id': 'Int64'} or str), never float"
         )
     old = schemas.cast(old.select([c for c in old.columns if c in schemas.VIDEOS]), "videos")
     ids = old.get_column("id").drop_nulls().unique(maintain_order=True)
@@ -163,17 +180,19 @@ def refresh_videos(
             c for c in old.columns if c in schemas.VIDEOS and old[c].null_count() < old.height
         ]
         fields = fields if "id" in fields else ["id", *fields]
-    valid = check_compliance(
-        ids, "video", client=client, archive=archive, resume=resume, progress=progress, poll=poll
-    )
+    # A refresh is a snapshot: one that finished is never continued (the same call later is a
+    # new round in the archive); one that stopped is continued, its compliance task included.
+    valid = compliance_round(
+        ids, "video", client=client, archive=archive, resume=resume, progress=progress,
+        poll=poll, finished=lambda folder: (folder / REFRESH_DONE).is_file(), part_of="refresh",
+    )  # fmt: skip
+    round_folder = valid.report.archive if archive is not None else None
     still = valid.filter(pl.col("valid")).get_column("id")
-    fresh = (
-        fetch_videos_by_id(
-            still, fields=fields, client=client, archive=archive, resume=resume, progress=progress
-        )
-        if still.len()
-        else None
-    )
+    fresh = None
+    if still.len():
+        part_of = round_folder.name if round_folder else None
+        fresh = videos_by_id(still, fields=fields, client=client, archive=archive,
+                             resume=resume, progress=progress, part_of=part_of)  # fmt: skip
     report = RefreshReport(endpoint="video_query", kind="refresh", dropped=drop_removed)
     report.removed = valid.filter(~pl.col("valid")).get_column("id").to_list()
     parts = [valid.report] + ([fresh.report] if fresh is not None else [])
@@ -211,6 +230,10 @@ def refresh_videos(
     report.rows = table.height
     if dataset is not None and report.complete:
         _rewrite_dataset(dataset, table)
+    if round_folder is not None and report.complete:
+        from ._archive import write_json
+
+        write_json(round_folder / REFRESH_DONE, {"rows": table.height, "removed": report.removed})
     failures = valid.failures if fresh is None else pl.concat([valid.failures, fresh.failures])
     return FetchResult._wrap(table, failures, report)
 
@@ -243,8 +266,6 @@ def _retrieved(fresh: FetchResult) -> pl.DataFrame:
             )
     frame = pl.DataFrame(fresh)
     if at is None:
-        from datetime import UTC
-
         return frame.with_columns(
             pl.lit(datetime.now(UTC), schemas.TIMESTAMP).alias("retrieved_at")
         )
@@ -342,34 +363,12 @@ def update_videos(
     from .query import as_query
 
     c = check_client(client) or client_module.current_default()
-    folder = check_folder(dataset, "dataset")
-    assert folder is not None
+    folder = _dataset_folder(dataset)
     q = as_query(query)
-    state_file = folder / UPDATE_STATE
-    state: dict[str, Any] = {}
-    if state_file.is_file():
-        state = json.loads(state_file.read_text(encoding="utf-8"))
-        if state.get("query") != q.to_dict():
-            raise InvalidRequestError(
-                f"the dataset {folder} is kept up to date with another query "
-                f"({json.dumps(state.get('query'))}); use another dataset folder for this one"
-            )
-    if state.get("through"):
-        first = check_day(state["through"], "the last day collected") + timedelta(days=1)
-    elif start_date is not None:
-        first = check_day(start_date, "start_date")
-    else:
-        held = _last_day(folder)
-        if held is None:
-            raise InvalidRequestError(
-                f"{folder} holds no videos yet: give start_date= for the first run"
-            )
-        first = held + timedelta(days=1)
+    state = _update_state(folder, q)
+    first = _first_day(folder, state, start_date)  # checked before a client is built
     c = c if c is not None else client_module.default_client()
-    # The service indexes new videos within 48 hours (SPEC §6.4.8): the day that began 48 hours
-    # ago is only partly indexed, so the newest day collected is the one before it. (Collecting
-    # "today minus 2" would leave the rest of that day out of every later run.)
-    newest = (c.now() - timedelta(days=NOT_INDEXED_DAYS)).date() - timedelta(days=1)
+    first, newest = update_range(q, folder, start_date, now=c.now())
     if first > newest:
         report = CollectionReport(
             endpoint="video_query", kind="update", complete=True, archive=folder
@@ -390,6 +389,14 @@ def update_videos(
         progress=progress,
         max_workers=max_workers,
     )
+    state_file = folder / UPDATE_STATE
+    if not result.report.complete:  # the next run continues these days first
+        folder.mkdir(parents=True, exist_ok=True)
+        pending = {"query": q.to_dict(), "start": state.get("start") or format_date(first),
+                   "pending_to": format_date(newest)}  # fmt: skip
+        if state.get("through"):
+            pending["through"] = state["through"]
+        _write_state(state_file, pending)
     if result.report.complete:
         run = f"update-{format_date(first)}-{format_date(newest)}"
         write_dataset(
@@ -404,10 +411,99 @@ def update_videos(
             "start": state.get("start") or format_date(first),
             "through": format_date(newest),
         }
-        tmp = state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
-        tmp.replace(state_file)
+        _write_state(state_file, state)
     return result
+
+
+def _write_state(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _dataset_folder(dataset: Any) -> Path:
+    folder = check_folder(dataset, "dataset")
+    if folder is None:
+        raise InvalidRequestError("update_videos needs a dataset folder, e.g. 'data/monitor'")
+    return folder
+
+
+def _update_state(folder: Path, q: Any) -> dict[str, Any]:
+    """The dataset's update state (empty before the first run), checked against the query."""
+    state_file = folder / UPDATE_STATE
+    if not state_file.is_file():
+        return {}
+    try:
+        state: Any = json.loads(state_file.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as e:
+        raise InvalidRequestError(
+            f"{state_file} cannot be read ({e}); it records the query and the last day collected"
+        ) from None
+    if not isinstance(state, dict) or state.get("query") != q.to_dict():
+        shown = json.dumps(state.get("query")) if isinstance(state, dict) else "?"
+        raise InvalidRequestError(
+            f"the dataset {folder} is kept up to date with another query "
+            f"({shown}); use another dataset folder for this one"
+        )
+    return state
+
+
+def _first_day(folder: Path, state: dict[str, Any], start_date: Any) -> date:
+    if state.get("through"):
+        return check_day(state["through"], "the last day collected") + timedelta(days=1)
+    if state.get("start"):  # a first run that did not finish
+        return check_day(state["start"], "the first day")
+    if start_date is not None:
+        return check_day(start_date, "start_date")
+    held = _last_day(folder)
+    if held is None:
+        raise InvalidRequestError(
+            f"{folder} holds no videos yet: give start_date= for the first run"
+        )
+    return held + timedelta(days=1)
+
+
+def update_range(
+    query: Any,
+    dataset: str | Path,
+    start_date: date | datetime | str | None = None,
+    *,
+    now: datetime | None = None,
+) -> tuple[date, date]:
+    """The days the next :func:`update_videos` run on ``dataset`` collects (a dry run).
+
+    Args:
+        query: The video query.
+        dataset: The dataset folder.
+        start_date: As for :func:`update_videos` (needed only before the first run).
+        now: The service's clock (default: now, UTC).
+
+    Returns:
+        ``(first, last)`` days, inclusive; ``first > last`` when there is nothing new yet.
+
+    Example:
+        >>> import tiktok_research as tr
+        >>> from datetime import datetime, UTC
+        >>> update_range(tr.Q.hashtag_name.eq("cats"), "no-such-folder", "2024-06-01",
+        ...              now=datetime(2024, 6, 20, 12, tzinfo=UTC))
+        (datetime.date(2024, 6, 1), datetime.date(2024, 6, 17))
+    """
+    from .query import as_query
+
+    folder = _dataset_folder(dataset)
+    q = as_query(query)
+    state = _update_state(folder, q)
+    first = _first_day(folder, state, start_date)
+    if state.get("pending_to"):
+        # a run that stopped (the quota, a crash) is continued over the same days, so that the
+        # pages it holds are not asked for again; the days since come with the next run
+        return first, check_day(state["pending_to"], "the last day of the run to continue")
+    clock = now if now is not None else datetime.now(UTC)
+    # The service indexes new videos within 48 hours (SPEC §6.4.8): the day that began 48 hours
+    # ago is only partly indexed, so the newest day collected is the one before it. (Collecting
+    # "today minus 2" would leave the rest of that day out of every later run.)
+    newest = (clock - timedelta(days=NOT_INDEXED_DAYS)).date() - timedelta(days=1)
+    return first, newest
 
 
 def _last_day(folder: Path) -> date | None:
