@@ -857,10 +857,21 @@ def merge(
     """Merge JSON dumps (the help text is _MERGE_HELP)."""
     import logging
 
+    # each skipped item is logged as it is met and listed in the summary: print it once
+    logger = logging.getLogger("tiktok_research.merge")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        _merge(paths, out, dataset, overwrite, verbose)
+    finally:
+        logger.setLevel(level)
+
+
+def _merge(
+    paths: list[str], out: Path | None, dataset: Path | None, overwrite: bool, verbose: bool
+) -> None:
     from .merge import merge_dumps, missing_inputs
 
-    # each skipped item is logged as it is met and listed in the summary: print it once
-    logging.getLogger("tiktok_research.merge").setLevel(logging.ERROR)
     problems = missing_inputs(paths)
     if problems:
         _err("\n".join(f"error: {p}" for p in problems))
