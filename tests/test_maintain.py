@@ -367,6 +367,7 @@ def test_refresh_a_dataset_rewrites_it_in_place(
     folder = tmp_path / "data" / "videos"
     tr.write_dataset(old, folder, table="videos", run_id="first")
     (folder / UPDATE_STATE).write_text('{"query": {}, "through": "2024-09-30"}')
+    (folder / "NOTES.md").write_text("how this dataset was made")  # a file of the user's
     as_read = tr.io.read_dataset(folder, table="videos").drop("create_month").collect()
     fresh = tr.refresh_videos(folder, client=client, progress=False)
     _check_refreshed(sb, as_read, fresh, fresh.report, deleted)
@@ -377,6 +378,7 @@ def test_refresh_a_dataset_rewrites_it_in_place(
         "the dataset holds the current values"
     )
     assert (folder / UPDATE_STATE).read_text().startswith('{"query"'), "its state is kept"
+    assert (folder / "NOTES.md").read_text() == "how this dataset was made", "the user's file too"
     assert sorted(p.name for p in folder.parent.iterdir()) == ["videos"], "no staging left"
     assert not list(folder.rglob("part-first-*")), "the old files are gone"
 

@@ -645,11 +645,13 @@ def videos(
     q = _build_query(query, hashtag, keyword, region, username)
     from .fetch import collect_videos, fetch_videos
 
-    if dry_run:  # a plan needs no credentials and sends nothing
-        from .plan import plan_videos
+    from .plan import plan_videos
 
-        planner = _client(True, None) if sandbox else None
-        plan = plan_videos(q, start, end, max_total=max_total, fields=fields, client=planner)
+    planner = _client(True, None) if sandbox else None
+    # everything is checked before the credentials are: a mistake is exit 2 with or without them
+    plan = plan_videos(q, start, end, max_total=max_total, fields=fields, client=planner,
+                       warn=dry_run)  # fmt: skip
+    if dry_run:  # a plan needs no credentials and sends nothing
         typer.echo(str(plan))
         return
     client = _client(sandbox, max_requests)
@@ -721,14 +723,15 @@ def _items_command(
         values = _read_items(kw["items"], kw["from_file"])
         from . import fetch
 
-        if kw["dry_run"]:  # a plan needs no credentials and sends nothing
-            from .plan import plan_items
+        from .plan import plan_items
 
-            planner = _client(True, None) if kw["sandbox"] else None
-            plan = plan_items(
-                kind, values, fields=kw.get("fields"), max_total=kw.get("max_total"),
-                client=planner, func=name,
-            )  # fmt: skip
+        planner = _client(True, None) if kw["sandbox"] else None
+        # everything is checked before the credentials are: a mistake is exit 2 with or without
+        plan = plan_items(
+            kind, values, fields=kw.get("fields"), max_total=kw.get("max_total"),
+            client=planner, func=name, warn=kw["dry_run"],
+        )  # fmt: skip
+        if kw["dry_run"]:  # a plan needs no credentials and sends nothing
             typer.echo(str(plan))
             return
         extra: dict[str, Any] = {"replies": kw["replies"]} if replies else {}

@@ -313,8 +313,12 @@ def _rewrite_dataset(folder: Path, table: pl.DataFrame) -> None:
         run_id=f"refresh-{stamp}",
         provenance={"refreshed_at": str(table["retrieved_at"].max())},
     )
-    for extra in folder.glob(UPDATE_STATE):
-        shutil.copy2(extra, staging / extra.name)
+    # every file that is not the dataset's data (the update state, a README, notes...) is kept
+    for extra in folder.rglob("*"):
+        if extra.is_file() and extra.suffix != ".parquet":
+            target = staging / extra.relative_to(folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(extra, target)
     folder.rename(retired)
     staging.rename(folder)
     shutil.rmtree(retired, ignore_errors=True)
