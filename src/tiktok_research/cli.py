@@ -644,7 +644,6 @@ def videos(
         _check_folder(dataset, "--dataset")
     q = _build_query(query, hashtag, keyword, region, username)
     from .fetch import collect_videos, fetch_videos
-
     from .plan import plan_videos
 
     planner = _client(True, None) if sandbox else None
@@ -722,7 +721,6 @@ def _items_command(
         _check_folder(kw["archive"], "--archive")
         values = _read_items(kw["items"], kw["from_file"])
         from . import fetch
-
         from .plan import plan_items
 
         planner = _client(True, None) if kw["sandbox"] else None
