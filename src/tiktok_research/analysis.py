@@ -255,7 +255,7 @@ def _session_time_zone(frame: _Frame) -> str:
     native = frame.lf.to_native()
     if frame.engine == "duckdb":
         row = native.limit(0).aggregate("current_setting('TimeZone') AS tz, count(*) AS n")
-        return str(row.fetchone()[0])
+        return str(row.fetchall()[0][0])
     return str(native.sparkSession.conf.get("spark.sql.session.timeZone"))
 
 
