@@ -108,6 +108,17 @@ GROUPINGS: dict[str, str] = {
     "video_length": "video_length_class",
     "music": "music_id",
 }
+#: Grouping name -> the input column it is computed from.
+_SOURCE: dict[str, str] = {
+    "day": "create_time",
+    "week": "create_time",
+    "month": "create_time",
+    "hashtag": "hashtag_names",
+    "region": "region_code",
+    "creator": "username",
+    "video_length": "video_duration",
+    "music": "music_id",
+}
 _TRUNCATE = {"day": "1d", "week": "1w", "month": "1mo"}
 _SQL_TRUNCATE = {"day": "day", "week": "week", "month": "month"}
 
@@ -444,7 +455,9 @@ def _tags(frame: _Frame, keep: Sequence[str]) -> _Frame:
     numbered = _numbered(frame.with_lf(frame.lf.select(*keep, "hashtag_names")))
     hashtag = ns.col("hashtag_names").str.strip_chars().str.to_lowercase().alias("hashtag")
     lf = (
-        numbered.lf.explode("hashtag_names")
+        # videos without hashtags drop out: no null row for empty or null lists (on sqlframe that
+        # would add a UNION to the query)
+        numbered.lf.explode("hashtag_names", empty_as_null=False, keep_nulls=False)
         .with_columns(hashtag)
         .filter(~ns.col("hashtag").is_null() & (ns.col("hashtag") != ""))
         .select(_VIDEO, *keep, "hashtag")
@@ -480,7 +493,7 @@ def _keyed(frame: _Frame, by: str) -> _Frame:
         return frame.with_lf(lf.with_columns(start.dt.date().alias(key)))
     if by == "hashtag":
         schema = _require(lf, ["hashtag_names"], "summarize(by='hashtag')")
-        keep = [c for c in schema if c != "hashtag_names" and c not in (_VIDEO, "hashtag")]
+        keep = [c for c in schema if c not in ("hashtag_names", _VIDEO, "hashtag")]
         return _tags(frame, keep)
     _require(lf, [key], f"summarize(by={by!r})")
     return frame
@@ -505,9 +518,16 @@ def _summary(
 ) -> _Frame:
     """The summary query; ``ordered=False`` leaves it unsorted for a caller that sorts it itself
     (sqlframe merges two consecutive sorts into one ORDER BY, the first one winning)."""
-    key = GROUPINGS.get(by, by)
-    with_creators = "username" in frame.schema() and by != "creator"
-    keyed = _keyed(_with_engagement(frame), by)
+    if by not in GROUPINGS:
+        raise ValueError(f"by must be one of {sorted(GROUPINGS)}, got {by!r}")
+    key = GROUPINGS[by]
+    schema = _require(frame.lf, [_SOURCE[by], *COUNT_COLUMNS], f"summarize(by={by!r})")
+    with_creators = "username" in schema and by != "creator"
+    # only the columns the summary reads: the engines then explode and shuffle less, and
+    # sqlframe builds a smaller query (polars would prune them itself)
+    needed = [*COUNT_COLUMNS, "username", _SOURCE[by]]
+    narrow = frame.with_lf(frame.lf.select(*[c for c in dict.fromkeys(needed) if c in schema]))
+    keyed = _keyed(_with_engagement(narrow), by)
     if approximate and keyed.engine is not None:
         grouped = _approximate_summary(keyed, key, quantiles, with_creators)
     else:
@@ -906,16 +926,17 @@ def _approximate_summary(
         ).alias("engagement_rate_pooled")
     )
     grouped = native.groupBy(key).agg(*aggs)
+    # element_at is 1-based everywhere (sqlframe passes [i] to DuckDB, whose lists start at 1)
     names = [key, "videos", *(["creators"] if with_creators else [])]
     select = [F.col(n) for n in names]
     for c in COUNT_COLUMNS:
         select.append(F.col(f"{c}_sum"))
         select += [
-            F.col(f"__tr_q_{c}")[i].cast("double").alias(f"{c}_{_quantile_name(q)}")
+            F.element_at(f"__tr_q_{c}", i + 1).cast("double").alias(f"{c}_{_quantile_name(q)}")
             for i, q in enumerate(quantiles)
         ]
     select += [
-        F.col("__tr_q_engagement_rate")[i].cast("double").alias(name)
+        F.element_at("__tr_q_engagement_rate", i + 1).cast("double").alias(name)
         for i, (name, _, _) in enumerate(
             x for x in _quantile_columns(quantiles) if x[1] == "engagement_rate"
         )
