@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+
 from test_analysis_summaries import (
     BIG,
     FUNCTIONS,
@@ -25,7 +26,6 @@ from test_analysis_summaries import (
     make_comments,
     make_videos,
 )
-
 from tiktok_research import analysis
 
 SPARK = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
