@@ -108,7 +108,7 @@ def write_edge_archive(root: Path) -> Path:
                  request={"path": "/v2/research/tts/review/", "body": {"product_id": BIG + 501}},
                  status=200, retrieved_at=when[22], body=_page("review_data", [
                      {"review_text": "good", "review_rating": "FIVE", "review_like_count": 2,
-                      "create_time": 1_704_499_196_000},
+                      "create_time": 1_704_499_196_250},
                  ]))  # fmt: skip
     for page, ids in enumerate(([BIG + 900, BIG + 901], [BIG + 902, BIG + 900])):
         second.write(run="b", page=3 + page, endpoint="playlist_info",
