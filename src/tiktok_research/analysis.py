@@ -37,8 +37,9 @@ Engines other than polars:
   twice, as polars does).
 * **Dask** cannot express these summaries through narwhals (no grouped quantiles, no ``explode``);
   the functions say so. Read with DuckDB or Spark, or ``.compute()`` to pandas first.
-* Ids stay ``Int64`` (``BIGINT`` / ``LongType``) throughout; sums are cast back to ``Int64`` so
-  an overflow raises instead of passing through float.
+* Ids stay ``Int64`` (``BIGINT`` / ``LongType``) throughout, never float. Sums are cast back to
+  ``Int64``: DuckDB then raises on an overflow, Spark does in ANSI mode (its default since 4.0);
+  polars, like Spark without ANSI, would wrap (no realistic count gets near 9.2e18).
 
 Memory: exact quantiles must hold the values being summarised (about 8 bytes per value and
 column), in polars and in DuckDB alike. Over 20 million videos, ``summarize(lazy, by="month")``
@@ -195,8 +196,9 @@ def _engine_of(data: object) -> str | None:
         )
     if root == "duckdb":
         return "duckdb" if type(data).__name__ == "DuckDBPyRelation" else None
-    if root in ("pyspark", "sqlframe") and type(data).__name__.endswith("DataFrame"):
-        return root
+    module, name = type(data).__module__, type(data).__name__
+    if module.startswith(("pyspark.sql", "sqlframe.")) and name.endswith("DataFrame"):
+        return root  # not pandas-on-Spark (pyspark.pandas), which narwhals does not know
     return None
 
 

@@ -143,7 +143,7 @@ def _no_nul(column: Column) -> Column:
     return F.regexp_replace(column, "\x00", "")
 
 
-def _endpoint_column(endpoint: ep.Endpoint, raw: DataFrame) -> Column:
+def _endpoint_column(endpoint: ep.Endpoint) -> Column:
     """Endpoint of a line: ``meta.endpoint``, else the request path, else the keys of ``data``."""
     from pyspark.sql import functions as F
 
@@ -221,7 +221,7 @@ def read_archive(
         F.col("_metadata.file_path").alias("_file"),
         _int(F.col("meta.page")).alias("_page"),
         F.monotonically_increasing_id().alias("_line"),
-        _endpoint_column(endpoint, raw).alias("_endpoint"),
+        _endpoint_column(endpoint).alias("_endpoint"),
         code.alias("_code"),
         *[v.alias(f"_req_{k}") for k, v in request.items()],
         F.col("response.data").alias("_data"),
