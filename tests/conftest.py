@@ -85,7 +85,11 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     Skips the test cleanly when pyspark or Java is missing. The Spark tests share one xdist group
     (``--dist loadgroup``), so a run starts one JVM, not one per worker.
     """
-    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -e '.[spark]')")
+    pytest.importorskip(
+        "pyspark",
+        reason="pyspark is not installed (pip install -e '.[spark]')",
+        exc_type=ImportError,
+    )
     reason = _java_missing()
     if reason:
         pytest.skip(reason)

@@ -30,7 +30,7 @@ def _same_rows(got: pl.DataFrame, expected: pl.DataFrame, table: str) -> None:
 
 
 def test_spark_schema_is_the_declared_schema_with_exact_types() -> None:
-    pytest.importorskip("pyspark")
+    pytest.importorskip("pyspark", exc_type=ImportError)
     from pyspark.sql import types as st
 
     def leaves(dtype: Any) -> list[Any]:
