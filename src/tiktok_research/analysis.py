@@ -530,8 +530,8 @@ def _summary(
     needed = [*COUNT_COLUMNS, "username", _SOURCE[by]]
     narrow = frame.with_lf(frame.lf.select(*[c for c in dict.fromkeys(needed) if c in schema]))
     keyed = _keyed(_with_engagement(narrow), by)
-    if approximate and keyed.engine is not None:
-        grouped = _approximate_summary(keyed, key, quantiles, with_creators)
+    if keyed.engine in ("pyspark", "sqlframe") or (approximate and keyed.engine == "duckdb"):
+        grouped = _native_summary(keyed, key, quantiles, with_creators, approximate)
     else:
         grouped = keyed.lf.group_by(key).agg(_summary_aggs(frame.ns, quantiles, with_creators))
     out = frame.with_lf(grouped)
@@ -894,10 +894,17 @@ def _quantile_columns(quantiles: Sequence[float]) -> list[tuple[str, str, float]
     return [(f"{c}_{_quantile_name(q)}", c, q) for c in columns for q in quantiles]
 
 
-def _approximate_summary(
-    keyed: _Frame, key: str, quantiles: Sequence[float], with_creators: bool
+def _native_summary(
+    keyed: _Frame, key: str, quantiles: Sequence[float], with_creators: bool, approximate: bool
 ) -> Any:
-    """The summary aggregation written natively, with the engine's approximate quantiles."""
+    """The summary aggregation written for the engine itself (same columns as the narwhals one).
+
+    Spark and sqlframe always come here: narwhals asks Spark for one ``percentile`` per quantile,
+    and each keeps its own copy of the group's values; one ``percentile(col, [q1, q2...])`` per
+    column computes them all from one buffer (4x faster on 1,000,000 videos, and what let the
+    hashtag summary fit Spark's default 1 GB heap). ``approximate`` swaps in
+    ``percentile_approx``. DuckDB comes here only for ``approx_quantile``.
+    """
     native = keyed.lf.to_native()
     if keyed.engine == "duckdb":
         cols = _sql_aggregates(quantiles, with_creators, approximate=True, key=key)
@@ -916,10 +923,11 @@ def _approximate_summary(
         aggs.append(F.countDistinct("username").cast("bigint").alias("creators"))
     for c in COUNT_COLUMNS:
         aggs.append(F.sum(c).cast("bigint").alias(f"{c}_sum"))
-    for c in [*COUNT_COLUMNS, "engagement_rate"]:
-        aggs.append(
-            F.percentile_approx(F.col(c).cast("double"), list(quantiles)).alias(f"__tr_q_{c}")
-        )
+    percentile = F.percentile_approx if approximate else F.percentile
+    if quantiles:
+        for c in [*COUNT_COLUMNS, "engagement_rate"]:
+            values = F.col(c).cast("double")
+            aggs.append(percentile(values, list(quantiles)).alias(f"__tr_q_{c}"))
     views = F.sum(F.when(has, F.col("view_count")))
     aggs.append(
         F.when(
