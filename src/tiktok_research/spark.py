@@ -175,7 +175,7 @@ def read_archive(
     nothing is read until you act on it (``.count()``, ``.write.parquet(...)``, a summary...).
 
     Args:
-        spark: the Spark session (local or a cluster's; Spark Connect works too).
+        spark: the Spark session (local or a cluster's).
         path: an archive file, a folder (read recursively: every ``*.jsonl`` and ``*.jsonl.gz``
             in it), a glob, or a list of them; any URI Spark can read (``s3a://``, ``dbfs:/``...).
         table: the table to build, e.g. ``"videos"``, ``"comments"``, ``"users"``
@@ -231,7 +231,7 @@ def read_archive(
     aux = ["_retrieved_at", "_file", "_page", "_line", *[f"_req_{k}" for k in _REQUEST_KEYS]]
     data_type = archive_schema(table)["response"].dataType["data"].dataType  # type: ignore[index]
     if endpoint.data_key is not None:
-        keys = [k for k in (endpoint.data_key, *endpoint.alt_data_keys)]
+        keys = [endpoint.data_key, *endpoint.alt_data_keys]
         lists = F.coalesce(*[F.col("_data")[k] for k in keys])
         items = pages.select(*aux, F.posexplode(lists).alias("_pos", "_item"))
         fields = [f.name for f in data_type[endpoint.data_key].dataType.elementType.fields]
