@@ -923,7 +923,10 @@ def _native_summary(
     has = F.col("engagement_rate").isNotNull()
     aggs = [F.count(F.lit(1)).cast("bigint").alias("videos")]
     if with_creators:
-        aggs.append(F.countDistinct("username").cast("bigint").alias("creators"))
+        # size(collect_set) rather than countDistinct: a distinct aggregate makes Spark group by
+        # (key, username) first and feed every percentile buffer per creator (month summary of
+        # 1,000,000 videos with percentile_approx: 135 s instead of 6 s)
+        aggs.append(F.size(F.collect_set("username")).cast("bigint").alias("creators"))
     for c in COUNT_COLUMNS:
         aggs.append(F.sum(c).cast("bigint").alias(f"{c}_sum"))
     percentile = F.percentile_approx if approximate else F.percentile
