@@ -926,7 +926,13 @@ def _native_summary(
         # size(collect_set) rather than countDistinct: a distinct aggregate makes Spark group by
         # (key, username) first and feed every percentile buffer per creator (month summary of
         # 1,000,000 videos with percentile_approx: 135 s instead of 6 s)
-        aggs.append(F.size(F.collect_set("username")).cast("bigint").alias("creators"))
+        # (sqlframe's collect_set keeps null on DuckDB; there the distinct aggregate is cheap)
+        creators = (
+            F.size(F.collect_set("username"))
+            if keyed.engine == "pyspark"
+            else F.countDistinct("username")
+        )
+        aggs.append(creators.cast("bigint").alias("creators"))
     for c in COUNT_COLUMNS:
         aggs.append(F.sum(c).cast("bigint").alias(f"{c}_sum"))
     percentile = F.percentile_approx if approximate else F.percentile
