@@ -70,6 +70,7 @@ _LAZY: dict[str, str] = {
     "io": "io",
     "query": "query",
     "select": "select",
+    "spark": "spark",
     "tables": "tables",
     # sandbox
     "sandbox": "sandbox",
