@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,3 +60,58 @@ def _isolated_environment(
     for var in ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET", "TIKTOK_RESEARCH_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
     yield cache
+
+
+# --------------------------------------------------------------------------------------------
+# One local Spark session per test run (tests marked ``spark``), bound to loopback only
+# --------------------------------------------------------------------------------------------
+
+
+def _java_missing() -> str | None:
+    import shutil
+
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return None
+    if shutil.which("java") is None:
+        return "Java is not installed (Spark needs Java 17 or later)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A local SparkSession: UTC, 2 shuffle partitions, no UI, 127.0.0.1 only; stopped at the end.
+
+    Skips the test cleanly when pyspark or Java is missing. The Spark tests share one xdist group
+    (``--dist loadgroup``), so a run starts one JVM, not one per worker.
+    """
+    pytest.importorskip(
+        "pyspark",
+        reason="pyspark is not installed (pip install -e '.[spark]')",
+        exc_type=ImportError,
+    )
+    reason = _java_missing()
+    if reason:
+        pytest.skip(reason)
+    from pyspark.sql import SparkSession
+
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    scratch = tmp_path_factory.mktemp("spark")
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("tiktok-research-tests")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.local.dir", str(scratch / "local"))
+        .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

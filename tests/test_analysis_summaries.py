@@ -16,6 +16,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from tiktok_research import analysis
+from tiktok_research.io import to_pandas
 from tiktok_research.schemas import COMMENTS, VIDEOS
 
 UTC = dt.UTC
@@ -173,14 +174,25 @@ def test_every_summary_returns_the_callers_kind_with_equal_values(
 def test_pandas_output_keeps_19_digit_ids_exact_even_with_nulls(videos: pl.DataFrame) -> None:
     data = _pandas(videos.select(SCALAR_COLUMNS))
     by_music = analysis.summarize(data, by="music")
-    assert str(by_music["music_id"].dtype) == "Int64"
+    assert str(by_music["music_id"].dtype) == "int64[pyarrow]"
     assert by_music["music_id"].isna().sum() == 1  # the null music group survives as <NA>
     expected = set(videos["music_id"].drop_nulls().to_list())
     assert set(by_music["music_id"].dropna().tolist()) == expected
     top = analysis.top_videos(data, n=3)
-    assert str(top["id"].dtype) == "Int64"
+    assert str(top["id"].dtype) == "int64[pyarrow]"
     assert top["id"].tolist() == analysis.top_videos(videos, n=3)["id"].to_list()
     assert all(i > BIG for i in top["id"].tolist())
+
+
+@pytest.mark.parametrize("name", ["summarize_music", "top_videos", "engagement", "cooccurrence"])
+def test_pandas_results_have_the_dtypes_of_io_to_pandas(videos: pl.DataFrame, name: str) -> None:
+    """One pandas convention in the package: Arrow-backed dtypes, as ``tr.io.to_pandas`` gives."""
+    data = videos.select(SCALAR_COLUMNS)
+    from_pandas = FUNCTIONS[name](_pandas(data))
+    via_io = to_pandas(FUNCTIONS[name](data))
+    assert dict(from_pandas.dtypes) == dict(via_io.dtypes)
+    assert all(isinstance(t, pd.ArrowDtype) for t in from_pandas.dtypes)
+    pd.testing.assert_frame_equal(from_pandas, via_io)
 
 
 def test_pandas_with_arrow_dtypes_is_accepted(videos: pl.DataFrame) -> None:

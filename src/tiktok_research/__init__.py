@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from . import sandbox as sandbox
     from . import schemas as schemas
     from . import select as select
+    from . import spark as spark
     from . import tables as tables
     from ._endpoints import Endpoint as Endpoint
     from ._retry import RetryBudget as RetryBudget
@@ -186,6 +187,7 @@ _LAZY: dict[str, str] = {
     "sandbox": "sandbox",
     "schemas": "schemas",
     "select": "select",
+    "spark": "spark",
     "tables": "tables",
 }
 

@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -64,6 +64,8 @@ from . import _endpoints as ep
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from pyspark.sql.types import DataType as SparkDataType
+    from pyspark.sql.types import StructType
 
 __all__ = [
     "COMMENTS",
@@ -85,6 +87,7 @@ __all__ = [
     "cast",
     "empty",
     "primary_key",
+    "spark_schema",
 ]
 
 logger = logging.getLogger(__name__)
@@ -356,3 +359,51 @@ def arrow_schema(table: str) -> pa.Schema:
         DataType(int64)
     """
     return empty(table).to_arrow().schema
+
+
+def spark_type(dtype: Any) -> SparkDataType:
+    """The Spark type of a polars type (a ``pl.DataType``) of the declared schemas.
+
+    ``Int64`` is ``LongType`` (exact 19-digit ids), ``Int128`` ``DecimalType(38, 0)``,
+    ``Datetime`` ``TimestampType`` (an instant; Spark shows it in the session time zone), lists
+    and structs keep their structure. Every field is nullable.
+    """
+    from pyspark.sql import types as st
+
+    simple: dict[type[pl.DataType], st.DataType] = {
+        pl.Int64: st.LongType(),
+        pl.Int32: st.IntegerType(),
+        pl.Int128: st.DecimalType(38, 0),
+        pl.Float64: st.DoubleType(),
+        pl.String: st.StringType(),
+        pl.Boolean: st.BooleanType(),
+        pl.Date: st.DateType(),
+        pl.Datetime: st.TimestampType(),
+    }
+    if isinstance(dtype, pl.List):
+        return st.ArrayType(spark_type(dtype.inner), containsNull=True)
+    if isinstance(dtype, pl.Struct):
+        return st.StructType(
+            [st.StructField(f.name, spark_type(f.dtype), nullable=True) for f in dtype.fields]
+        )
+    for kind, spark in simple.items():
+        if isinstance(dtype, kind):
+            return spark
+    raise TypeError(f"no Spark type for the polars type {dtype}")
+
+
+def spark_schema(table: str) -> StructType:
+    """The declared schema of ``table`` as a Spark ``StructType`` (pyspark is imported here).
+
+    Ids and counts are ``LongType`` (exact, never double), ``create_time`` is ``TimestampType``
+    (keep the session time zone at UTC to see it as the API's UTC time), lists are ``ArrayType``,
+    nested objects ``StructType``; every field is nullable. Use it to read our Parquet files or
+    to cast a Spark table to the package's columns.
+
+    Example:
+        >>> spark_schema("users")["follower_count"].dataType  # doctest: +SKIP
+        LongType()
+        >>> spark.read.schema(spark_schema("videos")).parquet("out/videos")  # doctest: +SKIP
+    """
+    struct = spark_type(pl.Struct(dict(_check_table(table))))
+    return struct  # type: ignore[return-value]
