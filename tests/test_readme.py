@@ -5,7 +5,8 @@ of the sample dumps at the same place as in the repository (``data/sample/dumps`
 ``TIKTOK_RESEARCH_SANDBOX=1`` (the README's own first block makes the sandbox the session's
 default too). A block preceded by a line
 ``<!-- not run by tests/test_readme.py: ... -->`` is skipped (it needs real credentials or a
-cluster); the reason is part of the marker.
+cluster); the reason is part of the marker. The section on other engines (DuckDB, Spark, Dask)
+runs in tests/test_readme_scale.py, on the demo's output and the test session's Spark.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def python_blocks(text: str) -> list[tuple[int, str, str | None]]:
     return out
 
 
-BLOCKS = python_blocks(README.read_text(encoding="utf-8"))
+ENGINES = "\n## 15. When one machine is not enough"
+BLOCKS = python_blocks(README.read_text(encoding="utf-8").split(ENGINES, 1)[0])
 
 
 def test_the_readme_has_examples_and_says_why_it_skips_one() -> None:

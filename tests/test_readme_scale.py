@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-HEADING = "## 14. When one machine is not enough"
+HEADING = "## 15. When one machine is not enough"
 
 
 def _blocks() -> list[str]:
