@@ -581,37 +581,43 @@ def _finish(result: "FetchResult", out: Path, kind: str | None) -> None:
 # --------------------------------------------------------------------------------- commands
 
 
+# The query flags of the commands that take a video query (videos, update).
+QueryOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="JSON|FILE",
+        help="Query as JSON text or a JSON file; the flags below are added to it with AND.",
+    ),
+]
+HashtagOpt = Annotated[
+    list[str] | None,
+    typer.Option(metavar="NAME", help="Hashtag, without # (repeat for any of several)."),
+]
+KeywordOpt = Annotated[
+    list[str] | None,
+    typer.Option(metavar="WORD", help="Keyword in the description (repeat for any of several)."),
+]
+RegionOpt = Annotated[
+    list[str] | None,
+    typer.Option(metavar="CODE", help="Region code, e.g. US (repeat for any of several)."),
+]
+UsernameOpt = Annotated[
+    list[str] | None,
+    typer.Option(metavar="NAME", help="Creator username (repeat for any of several)."),
+]
+
+
 @app.command()
 def videos(
     start: Annotated[
         str, typer.Option(metavar="DATE", help="First day (UTC), YYYY-MM-DD or YYYYMMDD.")
     ],
     end: Annotated[str, typer.Option(metavar="DATE", help="Last day (UTC, inclusive).")],
-    query: Annotated[
-        str | None,
-        typer.Option(
-            metavar="JSON|FILE",
-            help="Query as JSON text or a JSON file; the flags below are added to it with AND.",
-        ),
-    ] = None,
-    hashtag: Annotated[
-        list[str] | None,
-        typer.Option(metavar="NAME", help="Hashtag, without # (repeat for any of several)."),
-    ] = None,
-    keyword: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="WORD", help="Keyword in the description (repeat for any of several)."
-        ),
-    ] = None,
-    region: Annotated[
-        list[str] | None,
-        typer.Option(metavar="CODE", help="Region code, e.g. US (repeat for any of several)."),
-    ] = None,
-    username: Annotated[
-        list[str] | None,
-        typer.Option(metavar="NAME", help="Creator username (repeat for any of several)."),
-    ] = None,
+    query: QueryOpt = None,
+    hashtag: HashtagOpt = None,
+    keyword: KeywordOpt = None,
+    region: RegionOpt = None,
+    username: UsernameOpt = None,
     fields: FieldsOpt = None,
     max_total: Annotated[int | None, typer.Option(metavar="N", help="Stop after N videos.")] = None,
     dataset: Annotated[
@@ -1512,31 +1518,11 @@ def update(
             show_default=False,
         ),
     ],
-    query: Annotated[
-        str | None,
-        typer.Option(
-            metavar="JSON|FILE",
-            help="Query as JSON text or a JSON file; the flags below are added to it with AND.",
-        ),
-    ] = None,
-    hashtag: Annotated[
-        list[str] | None,
-        typer.Option(metavar="NAME", help="Hashtag, without # (repeat for any of several)."),
-    ] = None,
-    keyword: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="WORD", help="Keyword in the description (repeat for any of several)."
-        ),
-    ] = None,
-    region: Annotated[
-        list[str] | None,
-        typer.Option(metavar="CODE", help="Region code, e.g. US (repeat for any of several)."),
-    ] = None,
-    username: Annotated[
-        list[str] | None,
-        typer.Option(metavar="NAME", help="Creator username (repeat for any of several)."),
-    ] = None,
+    query: QueryOpt = None,
+    hashtag: HashtagOpt = None,
+    keyword: KeywordOpt = None,
+    region: RegionOpt = None,
+    username: UsernameOpt = None,
     start: Annotated[
         str | None,
         typer.Option(

@@ -53,7 +53,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import glob
-import io
 import itertools
 import json
 import logging
@@ -75,7 +74,6 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.ipc
-import pyarrow.json as pa_json
 
 from . import _endpoints as ep
 from . import schemas, tables
@@ -696,22 +694,7 @@ def _name_hints(path: Path) -> dict[str, str]:
 
 def _parse_lines(buf: bytes, schema: pa.Schema) -> pl.DataFrame:
     """JSON lines -> a frame of ``schema`` with pyarrow's reader, strictly (raises on a misfit)."""
-    parse = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-    try:
-        table = pa_json.read_json(
-            io.BytesIO(buf), read_options=pa_json.ReadOptions(block_size=1 << 20),
-            parse_options=parse,
-        )  # fmt: skip
-    except pa.ArrowInvalid as exc:
-        if "straddl" not in str(exc).lower() and "block" not in str(exc).lower():
-            raise
-        table = pa_json.read_json(
-            io.BytesIO(buf), read_options=pa_json.ReadOptions(block_size=len(buf) + 1),
-            parse_options=parse,
-        )  # fmt: skip
-    frame = pl.from_arrow(table, rechunk=False)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+    return tables.parse_json_lines(buf, schema)
 
 
 # ------------------------------------------------------------------------------------ readers

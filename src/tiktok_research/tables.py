@@ -258,6 +258,29 @@ def _arrow_schema(schema: pl.Schema) -> pa.Schema:
     return pa.schema([pa.field(k, _arrow_type(v)) for k, v in schema.items()])
 
 
+def parse_json_lines(buf: bytes, schema: pa.Schema, *, rechunk: bool = False) -> pl.DataFrame:
+    """JSON lines -> a frame of ``schema`` with pyarrow's reader, strictly (raises on a misfit).
+
+    Small blocks are parsed in parallel; a line longer than a block is read again in one block.
+    """
+    parse = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    try:
+        table = pa_json.read_json(
+            io.BytesIO(buf), read_options=pa_json.ReadOptions(block_size=1 << 20),
+            parse_options=parse,
+        )  # fmt: skip
+    except pa.ArrowInvalid as exc:
+        if "straddl" not in str(exc).lower() and "block" not in str(exc).lower():
+            raise
+        table = pa_json.read_json(
+            io.BytesIO(buf), read_options=pa_json.ReadOptions(block_size=len(buf) + 1),
+            parse_options=parse,
+        )  # fmt: skip
+    frame = pl.from_arrow(table, rechunk=rechunk)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
 def _read_ndjson(buf: bytes, schema: pl.Schema) -> pl.DataFrame:
     """Read newline-delimited JSON with an explicit schema, natively (no Python object per record).
 
@@ -269,26 +292,7 @@ def _read_ndjson(buf: bytes, schema: pl.Schema) -> pl.DataFrame:
     if not buf.strip():
         return pl.DataFrame(schema=schema)
     try:
-        arrow_schema = _arrow_schema(schema)
-        parse = pa_json.ParseOptions(
-            explicit_schema=arrow_schema, unexpected_field_behavior="ignore"
-        )
-        try:
-            # small blocks are parsed in parallel; a page longer than a block needs a retry
-            table = pa_json.read_json(
-                io.BytesIO(buf), read_options=pa_json.ReadOptions(block_size=1 << 20),
-                parse_options=parse,
-            )  # fmt: skip
-        except pa.ArrowInvalid as exc:
-            if "straddl" not in str(exc).lower() and "block" not in str(exc).lower():
-                raise
-            table = pa_json.read_json(
-                io.BytesIO(buf), read_options=pa_json.ReadOptions(block_size=len(buf) + 1),
-                parse_options=parse,
-            )  # fmt: skip
-        frame = pl.from_arrow(table)
-        assert isinstance(frame, pl.DataFrame)
-        del table
+        frame = parse_json_lines(buf, _arrow_schema(schema), rechunk=True)
         pa.default_memory_pool().release_unused()  # give parse buffers back to the OS
         return frame
     except (pa.ArrowException, TypeError):
