@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import threading
-import warnings
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -20,10 +19,9 @@ from hypothesis import strategies as st
 from tiktok_research._ledger import Ledger
 from tiktok_research._ratelimit import RateLimiter
 from tiktok_research._retry import RetryBudget, RetryPolicy, parse_retry_after, retry_kind
-from tiktok_research._windows import halve, parse_date, split_windows, warn_if_recent
+from tiktok_research._windows import halve, parse_date, split_windows
 from tiktok_research.errors import (
     InvalidRequestError,
-    NotYetIndexedWarning,
     QuotaExhaustedError,
     RateLimitedError,
     ServerError,
@@ -76,18 +74,6 @@ def test_halve_splits_without_overlap() -> None:
         (date(2024, 1, 2), date(2024, 1, 2)),
     ]
     assert halve(date(2024, 1, 1), date(2024, 1, 1)) == [(date(2024, 1, 1), date(2024, 1, 1))]
-
-
-def test_not_yet_indexed_warning_for_the_last_two_days() -> None:
-    today = date(2025, 6, 10)
-    with pytest.warns(NotYetIndexedWarning):
-        assert warn_if_recent(date(2025, 6, 8), today)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert not warn_if_recent(date(2025, 6, 7), today)
-
-
-# --- retry policy -----------------------------------------------------------------------------
 
 
 def test_what_is_retried() -> None:

@@ -16,13 +16,12 @@ layer, so a one-day overlap could never double-count.
 
 from __future__ import annotations
 
-import warnings
 from datetime import UTC, date, datetime, timedelta
 
 from ._endpoints import MAX_WINDOW_DAYS
-from .errors import InvalidRequestError, NotYetIndexedWarning
+from .errors import InvalidRequestError
 
-__all__ = ["check_range", "format_date", "parse_date", "split_windows", "warn_if_recent"]
+__all__ = ["check_range", "format_date", "halve", "parse_date", "split_windows"]
 
 NOT_INDEXED_DAYS = 2  # SPEC §3.1 / FAQ: new videos take up to 48 hours to be searchable
 
@@ -124,22 +123,3 @@ def halve(start: date, end: date) -> list[tuple[date, date]]:
         return [(start, end)]
     mid = start + timedelta(days=days // 2)
     return [(start, mid), (mid + timedelta(days=1), end)]
-
-
-def warn_if_recent(end: date, today: date, *, stacklevel: int = 3) -> bool:
-    """Warn with :class:`NotYetIndexedWarning` if ``end`` reaches into the not-yet-indexed days.
-
-    Returns:
-        True if a warning was issued.
-    """
-    limit = today - timedelta(days=NOT_INDEXED_DAYS)
-    if end >= limit:
-        warnings.warn(
-            f"the date range ends on {end.isoformat()}, within the last {NOT_INDEXED_DAYS} days "
-            f"(today is {today.isoformat()} UTC): the service has not indexed those videos yet, "
-            "so results for these days will be incomplete. Collect them again later.",
-            NotYetIndexedWarning,
-            stacklevel=stacklevel,
-        )
-        return True
-    return False

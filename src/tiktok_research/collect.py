@@ -56,7 +56,7 @@ from ._archive import (
 )
 from ._endpoints import Endpoint
 from ._progress import enabled as progress_enabled
-from ._windows import format_date, parse_date
+from ._windows import format_date, halve, parse_date
 from .client import Client, RequestCounter, parse_answer
 from .errors import (
     ArchiveError,
@@ -341,8 +341,7 @@ class _WindowState:
                 + " (that day again, nothing older held twice)"
             )
         elif s < e:
-            mid = s + timedelta(days=(e - s).days // 2)
-            new = [(mid + timedelta(days=1), e), (s, mid)]
+            new = list(reversed(halve(s, e)))  # newest half first
             how = "splitting it into " + ", ".join(f"{a}..{b}" for a, b in new)
         else:
             return None
