@@ -63,6 +63,7 @@ __all__ = [
     "iter_archive",
     "page_files",
     "read_file_lines",
+    "run_of",
 ]
 
 logger = logging.getLogger("tiktok_research")
@@ -313,6 +314,15 @@ def page_files(folder: Path, pattern: str = "pages-*") -> list[Path]:
         p for p in folder.glob(pattern) if p.name.endswith((".jsonl", ".jsonl.gz")) and p.is_file()
     ]
     return sorted(files, key=lambda p: p.name)
+
+
+def run_of(path: Path) -> str:
+    """The run that wrote a page file (``pages-<run>[--<task>].jsonl[.gz]``)."""
+    name = path.name[len("pages-") :]
+    for suffix in (".jsonl.gz", ".jsonl"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    return name.split("--")[0]
 
 
 @dataclass

@@ -53,6 +53,7 @@ from ._archive import (
     ReplayIndex,
     TaskRecord,
     compress_file,
+    run_of,
 )
 from ._endpoints import Endpoint
 from ._progress import enabled as progress_enabled
@@ -71,7 +72,7 @@ from .errors import (
     is_transient_message,
 )
 from .pagination import Page, Position, Reply, iterate
-from .plan import Plan, TaskSpec
+from .plan import Plan, TaskSpec, window_params
 
 log = logging.getLogger("tiktok_research")
 
@@ -529,7 +530,7 @@ class _Engine:
         if self.view.exists and not self.view.skipped and known:
             finished = self.col.finished_runs()
             # only runs that did not finish can hold pages the journal does not know
-            files = [f for f in files if _run_of(f) not in finished]
+            files = [f for f in files if run_of(f) not in finished]
         index = ReplayIndex.build(files, known) if files else None
         if index is not None and len(index):
             log.info(
@@ -632,14 +633,10 @@ class _Engine:
         return new
 
     def _window_params(self, task: TaskSpec, s: date, e: date) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "query": task.params["query"],
-            "start_date": format_date(s),
-            "end_date": format_date(e + timedelta(days=1) if self.plan.end_date_exclusive else e),
-        }
-        if task.params.get("is_random"):
-            params["is_random"] = True
-        return params
+        return window_params(
+            task.params["query"], s, e, exclusive=self.plan.end_date_exclusive,
+            is_random=bool(task.params.get("is_random")),
+        )  # fmt: skip
 
     def run_window(self, task: TaskSpec, rec: TaskRecord, writer: ArchiveWriter) -> bool:
         """Walk a window task; True when every window of it is done (False: enough rows)."""
@@ -1146,14 +1143,6 @@ def _narrowed(st: _WindowState, where: Position | None, budget: Any) -> str | No
     if not budget.take():
         return None
     return st.narrow()
-
-
-def _run_of(path: Path) -> str:
-    name = path.name[len("pages-") :]
-    for suffix in (".jsonl.gz", ".jsonl"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-    return name.split("--")[0]
 
 
 def _dataset_rows(root: Path, prefix: str) -> int:

@@ -245,19 +245,9 @@ def _retrieved(fresh: FetchResult) -> pl.DataFrame:
     report = fresh.report
     at: pl.DataFrame | None = None
     if report.archive is not None and report.archive.exists():
-        from .plan import Plan
+        from ._archive import page_files
 
-        plan = Plan(
-            endpoint="video_query",
-            kind="x",
-            table="videos",
-            spec={},
-            tasks=[],
-            fields=None,
-            page_size=None,
-            newest_first=True,
-        )
-        read = tables.read_archive(tables_page_files(report.archive), plan)
+        read = tables.read_archive(page_files(report.archive), "video_query")
         if read.items.height:
             at = (
                 read.items.select("id", "_retrieved_at")
@@ -270,13 +260,6 @@ def _retrieved(fresh: FetchResult) -> pl.DataFrame:
             pl.lit(datetime.now(UTC), schemas.TIMESTAMP).alias("retrieved_at")
         )
     return frame.join(at, on="id", how="left")
-
-
-def tables_page_files(folder: Path) -> list[Path]:
-    """The page files of a collection folder."""
-    from ._archive import page_files
-
-    return page_files(folder)
 
 
 def _compare(old: pl.DataFrame, new: pl.DataFrame, report: RefreshReport) -> None:

@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
 import re
 import warnings
@@ -59,6 +60,7 @@ __all__ = [
     "plan_videos",
     "refresh_quota",
     "username_expr",
+    "window_params",
 ]
 
 INT64_MAX = 2**63 - 1
@@ -584,6 +586,23 @@ def _warn_quota(plan: Plan, stacklevel: int) -> None:
         warnings.warn(message, QuotaWarning, stacklevel=stacklevel)
 
 
+def window_params(
+    query: dict[str, Any], start: date, end: date, *, exclusive: bool, is_random: bool = False
+) -> dict[str, Any]:
+    """The request body keys of one date window ``[start, end]`` (both days inclusive).
+
+    The one place ``end_date_exclusive`` is applied: such a service is sent ``end + 1 day``.
+    """
+    params: dict[str, Any] = {
+        "query": query,
+        "start_date": _windows.format_date(start),
+        "end_date": _windows.format_date(end + timedelta(days=1) if exclusive else end),
+    }
+    if is_random:
+        params["is_random"] = True
+    return params
+
+
 def plan_videos(
     query: Any,
     start_date: date | datetime | str,
@@ -672,12 +691,7 @@ def plan_videos(
         TaskSpec(
             key=f"{_windows.format_date(s)}-{_windows.format_date(e)}",
             item=None,
-            params={
-                "query": qdict,
-                "start_date": _windows.format_date(s),
-                "end_date": _windows.format_date(e + timedelta(days=1) if exclusive else e),
-                **({"is_random": True} if is_random else {}),
-            },
+            params=window_params(qdict, s, e, exclusive=exclusive, is_random=is_random),
             window=(s, e),
         )
         for s, e in windows
@@ -941,16 +955,10 @@ def plan_video_ids(
                 TaskSpec(
                     key=f"{_windows.format_date(s)}-{_windows.format_date(e)}-{batch[0]}",
                     item=None,
-                    params={
-                        "query": query,
-                        "start_date": _windows.format_date(s),
-                        "end_date": _windows.format_date(e + timedelta(days=1) if exclusive else e),
-                    },
+                    params=window_params(query, s, e, exclusive=exclusive),
                     window=(s, e),
                 )
             )
-    import hashlib
-
     digest = hashlib.sha256(",".join(map(str, sorted(values))).encode()).hexdigest()
     plan = Plan(
         endpoint=ep.name,
@@ -1015,8 +1023,6 @@ def plan_compliance(
         )
         for k in range(0, len(values), VALIDATION_MAX_IDS)
     ]
-    import hashlib
-
     digest = hashlib.sha256(",".join(map(str, values)).encode()).hexdigest()
     endpoint = VALIDATION_ENDPOINTS["validation_create"]
     plan = Plan(

@@ -887,15 +887,17 @@ def _page_rank(pagination: str) -> pl.Expr:
     return cursor.fill_null(0)
 
 
-def read_archive(files: Sequence[Path], plan: Plan) -> ArchiveRead:
-    """Read a collection's page files into the rows of its endpoint (no network).
+def read_archive(files: Sequence[Path], endpoint: str, item_key: str | None = None) -> ArchiveRead:
+    """Read a collection's page files into the rows of ``endpoint`` (no network).
+
+    ``item_key`` names the request key of a fan-out's items (``username``, ``video_id``...), so
+    that rows can be ordered and cut per item (see :func:`finish`).
 
     Intact files are read by pyarrow straight from disk; a file that does not read whole (a line
     cut by a crash, garbage, a damaged gzip) is read line by line, every readable line kept and
     the rest reported in ``damage``.
     """
-    e = ep.ENDPOINTS[plan.endpoint]
-    item_key = plan.item_key
+    e = ep.ENDPOINTS[endpoint]
     schema = read_schema([e.name], envelope=True, typed_request=True)
     frames: list[pl.DataFrame] = []
     readable: set[PageRef] = set()
@@ -1009,7 +1011,7 @@ def finish(items: pl.DataFrame, plan: Plan) -> pl.DataFrame:
 
 def from_archive(files: Sequence[Path], plan: Plan) -> tuple[pl.DataFrame, ArchiveRead]:
     """A collection's table from its page files (see :func:`read_archive` and :func:`finish`)."""
-    read = read_archive(files, plan)
+    read = read_archive(files, plan.endpoint, plan.item_key)
     return finish(read.items, plan), read
 
 
