@@ -8,7 +8,10 @@ endpoint name. ``str(err)`` shows all of them; it never shows a client secret or
 
     TikTokResearchError
     ├── InvalidRequestError        400 invalid_params, and local validation (http_status None)
-    │   └── UnavailableError       the user is not found / private / the list is not public
+    │   ├── UnavailableError       the user is not found / private / the list is not public
+    │   └── TransientRequestError  400 invalid_params that the same request outgrows (an expired
+    │                              search_id, "Invalid count or cursor"): retried, then left for
+    │                              the next run
     ├── AuthenticationError        401 access_token_invalid, token endpoint errors (invalid_client,
     │                              invalid_request), missing credentials
     ├── ScopeNotAuthorizedError    401 scope_not_authorized, 400 scope_permission_missed
@@ -50,6 +53,7 @@ __all__ = [
     "ScopeNotAuthorizedError",
     "ServerError",
     "TikTokResearchError",
+    "TransientRequestError",
     "UnavailableError",
     "error_from_body",
     "sentences",
@@ -150,6 +154,15 @@ class UnavailableError(InvalidRequestError):
     """
 
 
+class TransientRequestError(InvalidRequestError):
+    """A refusal (``400 invalid_params``) that the same request outgrows a few seconds later.
+
+    The service sends it now and then for a valid page request (SPEC §6.4.1): "Search Id ... is
+    invalid or expired", "Invalid count or cursor". The retry policy asks again; a collection that
+    still gets it leaves the task for the next run instead of failing the item.
+    """
+
+
 class AuthenticationError(TikTokResearchError):
     """Credentials are missing or were rejected, or the access token is invalid."""
 
@@ -168,6 +181,7 @@ class QuotaExhaustedError(RateLimitedError):
     Attributes:
         reset_at: When the quota resets (timezone-aware UTC datetime).
         state: Resumable position (pass it back as ``state=``), or None.
+        service_message: The service's own words (``message`` adds our advice to them), or None.
     """
 
     def __init__(
@@ -176,11 +190,13 @@ class QuotaExhaustedError(RateLimitedError):
         *,
         reset_at: datetime | None = None,
         state: dict[str, Any] | None = None,
+        service_message: str | None = None,
         **kw: Any,
     ) -> None:
         super().__init__(message, **kw)
         self.reset_at = reset_at
         self.state = state
+        self.service_message = service_message
 
     def __str__(self) -> str:
         base = super().__str__()
@@ -309,6 +325,7 @@ def error_from_body(
                 "resets at 00:00 UTC",
                 "Pass wait_for_quota=True to wait for the reset",
             ),
+            service_message=message,
             **kw,
         )
     if code == "rate_limit_exceeded" or http_status == 429:
@@ -336,6 +353,8 @@ def error_from_body(
     if code == "invalid_params" or 400 <= http_status < 500:
         if _UNAVAILABLE.search(message):
             return UnavailableError(message, **kw)
+        if is_transient_message(message):
+            return TransientRequestError(message, **kw)
         return InvalidRequestError(message, **kw)
     if http_status >= 500 or code == "internal_error":
         return ServerError(message, **kw)

@@ -192,21 +192,17 @@ def refresh_videos(
     if still.len():
         part_of = round_folder.name if round_folder else None
         fresh = videos_by_id(still, fields=fields, client=client, archive=archive,
-                             resume=resume, progress=progress, part_of=part_of)  # fmt: skip
-    report = RefreshReport(endpoint="video_query", kind="refresh", dropped=drop_removed)
-    report.removed = valid.filter(~pl.col("valid")).get_column("id").to_list()
+                             resume=resume, progress=progress, part_of=part_of,
+                             retrieved_at=True)  # fmt: skip
     parts = [valid.report] + ([fresh.report] if fresh is not None else [])
-    report.requests_spent = sum(p.requests_spent for p in parts)
-    report.pages = sum(p.pages for p in parts)
-    report.tasks_total = sum(p.tasks_total for p in parts)
-    report.tasks_done = sum(p.tasks_done for p in parts)
-    report.complete = all(p.complete for p in parts)
-    report.pending = {k: v for p in parts for k, v in p.pending.items()}
-    report.stopped_by = next((p.stopped_by for p in parts if p.stopped_by), None)
-    report.stop_kind = next((p.stop_kind for p in parts if p.stop_kind), None)
-    report.warnings = [w for p in parts for w in p.warnings]
-    report.archive = parts[-1].archive
-    new = _retrieved(fresh) if fresh is not None else pl.DataFrame(schema=schemas.REFRESHED_VIDEOS)
+    report = RefreshReport.combine(
+        parts, endpoint="video_query", kind="refresh", table="refreshed_videos",
+        archive=parts[-1].archive, dropped=drop_removed,
+    )  # fmt: skip
+    report.removed = valid.filter(~pl.col("valid")).get_column("id").to_list()
+    new = (
+        pl.DataFrame(fresh) if fresh is not None else pl.DataFrame(schema=schemas.REFRESHED_VIDEOS)
+    )
     report.not_refreshed = [i for i in still.to_list() if i not in set(new["id"].to_list())]
     keep_ids = old.select("id").filter(
         ~pl.col("id").is_in(report.removed) if drop_removed else pl.lit(True)
@@ -235,31 +231,7 @@ def refresh_videos(
 
         write_json(round_folder / REFRESH_DONE, {"rows": table.height, "removed": report.removed})
     failures = valid.failures if fresh is None else pl.concat([valid.failures, fresh.failures])
-    return FetchResult._wrap(table, failures, report)
-
-
-def _retrieved(fresh: FetchResult) -> pl.DataFrame:
-    """The fetched rows with when they were retrieved (read back from the archive)."""
-    from . import tables
-
-    report = fresh.report
-    at: pl.DataFrame | None = None
-    if report.archive is not None and report.archive.exists():
-        from ._archive import page_files
-
-        read = tables.read_archive(page_files(report.archive), "video_query")
-        if read.items.height:
-            at = (
-                read.items.select("id", "_retrieved_at")
-                .group_by("id")
-                .agg(pl.col("_retrieved_at").max().alias("retrieved_at"))
-            )
-    frame = pl.DataFrame(fresh)
-    if at is None:
-        return frame.with_columns(
-            pl.lit(datetime.now(UTC), schemas.TIMESTAMP).alias("retrieved_at")
-        )
-    return frame.join(at, on="id", how="left")
+    return FetchResult.wrap(table, report, failures)
 
 
 def _compare(old: pl.DataFrame, new: pl.DataFrame, report: RefreshReport) -> None:
@@ -358,14 +330,14 @@ def update_videos(
     first, newest = update_range(q, folder, start_date, now=c.now())
     if first > newest:
         report = CollectionReport(
-            endpoint="video_query", kind="update", complete=True, archive=folder
+            endpoint="video_query", kind="update", table="videos", complete=True, archive=folder
         )
         through = format_date(first - timedelta(days=1))
         report.warnings.append(
             f"nothing new: the dataset holds every day up to {through} and the service has indexed "
             f"up to {format_date(newest)}"
         )
-        return FetchResult._wrap(schemas.empty("videos"), pl.DataFrame(), report)
+        return FetchResult.wrap(schemas.empty("videos"), report)
     result = fetch_videos(
         q,
         first,

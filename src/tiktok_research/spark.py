@@ -50,16 +50,6 @@ if TYPE_CHECKING:
 __all__ = ["archive_schema", "read_archive"]
 
 _VIDEO_FAMILY = ("videos", "liked_videos", "pinned_videos", "reposted_videos")
-_FROM_REQUEST = {  # added column -> request key (``tables._added_columns``)
-    "liked_videos": ("source_username", "username"),
-    "pinned_videos": ("source_username", "username"),
-    "reposted_videos": ("source_username", "username"),
-    "followers": ("source_username", "username"),
-    "following": ("source_username", "username"),
-    "products": ("shop_id", "shop_id"),
-    "reviews": ("product_id", "product_id"),
-}
-_REQUEST_KEYS = ("username", "video_id", "shop_id", "product_id", "playlist_id")
 _INT = r"^[+-]?[0-9]{1,19}$"  # anything longer cannot fit a signed 64-bit integer
 _MS_THRESHOLD = schemas.MS_THRESHOLD
 
@@ -208,7 +198,7 @@ def read_archive(
     )
     request = {
         k: F.coalesce(F.col(f"request.body.{k}"), F.col(f"request.params.{k}"))
-        for k in _REQUEST_KEYS
+        for k in tables.REQUEST_KEYS
     }
     error = F.col("response.error")
     code = F.when(error.startswith("{"), F.get_json_object(error, "$.code")).otherwise(error)
@@ -228,7 +218,7 @@ def read_archive(
     ).filter(
         (F.col("_endpoint") == endpoint.name) & (F.col("_code").isNull() | (F.col("_code") == "ok"))
     )
-    aux = ["_retrieved_at", "_file", "_page", "_line", *[f"_req_{k}" for k in _REQUEST_KEYS]]
+    aux = ["_retrieved_at", "_file", "_page", "_line", *[f"_req_{k}" for k in tables.REQUEST_KEYS]]
     data_type = archive_schema(table)["response"].dataType["data"].dataType  # type: ignore[index]
     if endpoint.data_key is not None:
         keys = [endpoint.data_key, *endpoint.alt_data_keys]
@@ -258,8 +248,8 @@ def read_archive(
         )
     if table == "playlists":
         columns["playlist_id"] = F.coalesce(columns["playlist_id"], _int(F.col("_req_playlist_id")))
-    if table in _FROM_REQUEST:
-        name, key = _FROM_REQUEST[table]
+    if table in tables.FROM_REQUEST:
+        name, key = tables.FROM_REQUEST[table]
         columns[name] = _convert(F.col(f"_req_{key}"), declared[name])
     for name in ("username", "source_username"):
         if name in columns:
