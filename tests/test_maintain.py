@@ -456,6 +456,51 @@ def test_a_refresh_that_stops_in_its_look_up_continues_it(
     assert done.height == 250 - len(done.report.removed)
 
 
+def test_a_refresh_whose_look_up_repaired_pages_reports_them(tmp_path: Path) -> None:
+    # the first run stops in its look-up (2 of 5 windows held); their page file is then damaged
+    sb = make_sandbox(validation_processing_seconds=0)
+    ids = ids_from_months(sb, per_month=4)
+    old = pl.DataFrame(tr.fetch_videos_by_id(ids, client=client_of(sb), progress=False))
+    archive = tmp_path / "archive"
+    lookups = spent(sb)["video_query"]
+    with pytest.warns(tr.IncompleteCollectionWarning):
+        part = tr.refresh_videos(
+            old, client=client_of(sb, max_requests=3 + 2), archive=archive, progress=False
+        )
+    assert not part.report.complete and spent(sb)["video_query"] - lookups == 2
+    (held,) = archive.glob("videos_by_id-*/pages-*.jsonl")
+    held.write_bytes(b"\x00garbage where two pages were\n")
+    done = tr.refresh_videos(old, client=client_of(sb), archive=archive, progress=False)
+    report = done.report
+    assert report.complete and report.damaged == [] and done.height == old.height
+    assert report.repaired == 2, "the refresh says what its look-up fetched again"
+    assert any("fetched again" in w for w in report.warnings) and report.resumed
+    assert spent(sb)["video_query"] - lookups == 5 + 2, "3 windows not asked yet, 2 repaired"
+    assert "repaired" not in str(report) or "2 page(s)" in str(report)
+
+
+def test_a_damaged_compliance_download_is_downloaded_again_in_the_same_run(
+    tmp_path: Path,
+) -> None:
+    sb = make_sandbox(validation_processing_seconds=0)
+    visible = sb.corpus.ids[~sb.corpus.hidden][:10_020].tolist()
+    # task 1: upload, status, download; task 2: upload, then the budget stops the run
+    with pytest.warns(tr.IncompleteCollectionWarning):
+        tr.check_compliance(
+            visible, client=client_of(sb, max_requests=4), archive=tmp_path, progress=False
+        )
+    (held,) = tmp_path.glob("compliance_video-*/pages-*.jsonl")
+    lines = held.read_bytes().split(b"\n")
+    (i,) = [n for n, line in enumerate(lines) if b'"validation_download"' in line[:300]]
+    lines[i] = lines[i][: len(lines[i]) // 2]  # task 1's download, cut in the middle
+    held.write_bytes(b"\n".join(lines))
+    done = tr.check_compliance(visible, client=client_of(sb), archive=tmp_path, progress=False)
+    assert done.report.complete and done.report.repaired == 1 and done.report.damaged == []
+    assert done.height == 10_020 and done["valid"].all(), "every id known, none lost"
+    repaired = {"validation_create": 2, "validation_status": 3, "validation_download": 3}
+    assert spent(sb) == repaired, "no upload again: one status check and one download more"
+
+
 # ------------------------------------------------------------------------------------ update
 
 
