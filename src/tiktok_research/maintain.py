@@ -163,17 +163,7 @@ def refresh_videos(
     if not isinstance(drop_removed, bool):
         raise InvalidRequestError(f"drop_removed must be True or False, got {drop_removed!r}")
     old, dataset = _videos(videos)
-    if "id" not in old.columns:
-        raise InvalidRequestError(
-            f"the videos table has no id column (it has {', '.join(old.columns[:12])})"
-        )
-    if old.schema["id"].is_float():  # e.g. a pandas column with a NaN: the ids are rounded
-        raise InvalidRequestError(
-            "the id column holds floats, which cannot hold 19-digit ids exactly (they may "
-            "already have lost digits). Read the table with ids as Int64 or text (pandas: "
-            "dtype={'id': 'Int64'} or str), never float"
-        )
-    old = schemas.cast(old.select([c for c in old.columns if c in schemas.VIDEOS]), "videos")
+    old = _videos_table(old)
     ids = old.get_column("id").drop_nulls().unique(maintain_order=True)
     if fields is None:
         fields = [
@@ -204,9 +194,38 @@ def refresh_videos(
         pl.DataFrame(fresh) if fresh is not None else pl.DataFrame(schema=schemas.REFRESHED_VIDEOS)
     )
     report.not_refreshed = [i for i in still.to_list() if i not in set(new["id"].to_list())]
-    keep_ids = old.select("id").filter(
-        ~pl.col("id").is_in(report.removed) if drop_removed else pl.lit(True)
-    )
+    table = _refreshed(old, new, report.removed if drop_removed else [])
+    _compare(old, table, report)
+    report.rows = table.height
+    if dataset is not None and report.complete:
+        _rewrite_dataset(dataset, table)
+    if round_folder is not None and report.complete:
+        from ._archive import write_json
+
+        write_json(round_folder / REFRESH_DONE, {"rows": table.height, "removed": report.removed})
+    failures = valid.failures if fresh is None else pl.concat([valid.failures, fresh.failures])
+    return FetchResult.wrap(table, report, failures)
+
+
+def _videos_table(old: pl.DataFrame) -> pl.DataFrame:
+    """The videos columns of a table to refresh, typed; refused without exact ids."""
+    if "id" not in old.columns:
+        raise InvalidRequestError(
+            f"the videos table has no id column (it has {', '.join(old.columns[:12])})"
+        )
+    if old.schema["id"].is_float():  # e.g. a pandas column with a NaN: the ids are rounded
+        raise InvalidRequestError(
+            "the id column holds floats, which cannot hold 19-digit ids exactly (they may "
+            "already have lost digits). Read the table with ids as Int64 or text (pandas: "
+            "dtype={'id': 'Int64'} or str), never float"
+        )
+    return schemas.cast(old.select([c for c in old.columns if c in schemas.VIDEOS]), "videos")
+
+
+def _refreshed(old: pl.DataFrame, new: pl.DataFrame, removed: list[int]) -> pl.DataFrame:
+    """The rows of ``old`` (in its order) with the values of ``new`` where it has them, without
+    ``removed``; rows not fetched again keep their old values and no ``retrieved_at``."""
+    keep_ids = old.select("id").filter(~pl.col("id").is_in(removed))
     stale = old.join(new.select("id"), on="id", how="anti").with_columns(
         pl.lit(None, schemas.TIMESTAMP).alias("retrieved_at")
     )
@@ -221,17 +240,7 @@ def refresh_videos(
         .drop("_order")
         .unique("id", keep="first", maintain_order=True)
     )
-    table = table.select(list(schemas.REFRESHED_VIDEOS)).cast(dict(schemas.REFRESHED_VIDEOS))  # type: ignore[arg-type]
-    _compare(old, table, report)
-    report.rows = table.height
-    if dataset is not None and report.complete:
-        _rewrite_dataset(dataset, table)
-    if round_folder is not None and report.complete:
-        from ._archive import write_json
-
-        write_json(round_folder / REFRESH_DONE, {"rows": table.height, "removed": report.removed})
-    failures = valid.failures if fresh is None else pl.concat([valid.failures, fresh.failures])
-    return FetchResult.wrap(table, report, failures)
+    return table.select(list(schemas.REFRESHED_VIDEOS)).cast(dict(schemas.REFRESHED_VIDEOS))  # type: ignore[arg-type]
 
 
 def _compare(old: pl.DataFrame, new: pl.DataFrame, report: RefreshReport) -> None:
