@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from .errors import ScopeNotAuthorizedError as ScopeNotAuthorizedError
     from .errors import ServerError as ServerError
     from .errors import TikTokResearchError as TikTokResearchError
+    from .errors import TransientRequestError as TransientRequestError
     from .errors import UnavailableError as UnavailableError
     from .fetch import check_compliance as check_compliance
     from .fetch import collect_videos as collect_videos
@@ -123,6 +124,7 @@ _LAZY: dict[str, str] = {
     "QuotaExhaustedError": "errors",
     "ServerError": "errors",
     "UnavailableError": "errors",
+    "TransientRequestError": "errors",
     "BudgetExhaustedError": "errors",
     "ArchiveError": "errors",
     "CollectionLockedError": "errors",
