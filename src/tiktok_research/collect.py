@@ -380,7 +380,7 @@ class FetchResult(pl.DataFrame):
         """
         report = self.report
         frame = _declared(pl.DataFrame(self), report.table)
-        meta = parquet_metadata(
+        meta = _parquet_metadata(
             report.table or None,
             {
                 "endpoint": report.endpoint,
@@ -389,10 +389,10 @@ class FetchResult(pl.DataFrame):
                 "rows": self.height,
             },
         )
-        write_parquet_with(frame, file, meta, options)
+        _write_parquet_with(frame, file, meta, options)
 
 
-def parquet_metadata(table: str | None, provenance: dict[str, Any]) -> dict[str, str]:
+def _parquet_metadata(table: str | None, provenance: dict[str, Any]) -> dict[str, str]:
     """The key-value metadata our Parquet files carry (see :mod:`tiktok_research.io`)."""
     from .io import _metadata
 
@@ -415,7 +415,7 @@ def _polars_writes_metadata() -> bool:
     return "metadata" in inspect.signature(pl.DataFrame.write_parquet).parameters
 
 
-def write_parquet_with(
+def _write_parquet_with(
     frame: pl.DataFrame, file: str | Path | IO[bytes], meta: dict[str, str], options: dict[str, Any]
 ) -> None:
     """Write ``frame`` to Parquet with the key-value metadata ``meta``, under polars' options.
@@ -433,7 +433,7 @@ def write_parquet_with(
     else:
         merged = {**meta, **{str(k): str(v) for k, v in (mine or {}).items()}}
     use_pyarrow = bool(options.pop("use_pyarrow", False))
-    if options and not use_pyarrow and _polars_writes_metadata():
+    if (options or callable(merged)) and not use_pyarrow and _polars_writes_metadata():
         frame.write_parquet(file, metadata=merged, **options)
         return
     if callable(merged):
