@@ -267,6 +267,25 @@ def test_a_finished_check_is_never_reused_the_same_check_later_checks_again(
     assert afresh.filter(~pl.col("valid"))["id"].to_list() == ids[:4]
 
 
+def test_a_check_killed_after_its_last_download_is_finished_at_no_cost(tmp_path: Path) -> None:
+    # kill -9 after the last task's download was journalled, before the run returned its table
+    # (its manifest still says "running"): the next call finishes that check, it does not pay for
+    # a new one
+    sb = make_sandbox(validation_processing_seconds=0)
+    ids = ids_from_months(sb, per_month=4)
+    first = tr.check_compliance(ids, client=client_of(sb), archive=tmp_path, progress=False)
+    for manifest in tmp_path.glob("compliance_video-*/manifest-*.json"):  # as a kill leaves it
+        manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "status": "running"}))
+    before = spent(sb)
+    again = tr.check_compliance(ids, client=client_of(sb), archive=tmp_path, progress=False)
+    assert again.report.complete and again.equals(first)
+    assert spent(sb) == before, "not one request: the archive holds the answer"
+    assert len(list(tmp_path.glob("compliance_video-*"))) == 1
+    # once a run returned it, the same check later is a new one
+    later = tr.check_compliance(ids, client=client_of(sb), archive=tmp_path, progress=False)
+    assert later.report.requests_spent == 3 and len(list(tmp_path.glob("compliance_video-*"))) == 2
+
+
 def sb_task_id(sb: Sandbox) -> int:
     """The only task id the sandbox issued."""
     issued = list(sb._tasks)

@@ -59,13 +59,13 @@ __all__ = [
     "JournalView",
     "PageRef",
     "ReplayIndex",
+    "completed",
     "is_bookkeeping",
     "iter_archive",
     "page_files",
     "read_file_lines",
     "round_spec",
     "run_of",
-    "tasks_done",
 ]
 
 logger = logging.getLogger("tiktok_research")
@@ -755,10 +755,20 @@ def write_json(path: Path, value: Any) -> None:
         raise _disk_error(path, e) from None
 
 
-def tasks_done(keys: Sequence[str]) -> Callable[[Path], bool]:
-    """A test of a collection folder: its journal records every task of ``keys`` done."""
+def completed(keys: Sequence[str]) -> Callable[[Path], bool]:
+    """A test of a collection folder: a run completed the collection there.
+
+    A run that completes a collection says so in its manifest when it ends; a run killed after
+    its last task but before that (its table never returned) leaves the collection to be
+    continued, at no cost. A folder without any manifest (written before manifests were kept
+    for compliance checks) counts as completed when its journal records every task of ``keys``
+    done.
+    """
 
     def done(folder: Path) -> bool:
+        manifests = list(folder.glob("manifest-*.json"))
+        if manifests:
+            return bool(_finished_runs(manifests))
         view = Journal(folder / JOURNAL_FILE).load(quiet=True)
         return all(view.task(key).status == "done" for key in keys)
 
@@ -914,12 +924,17 @@ class Collection:
 
     def finished_runs(self) -> set[str]:
         """Runs whose manifest says they completed the collection."""
-        out: set[str] = set()
-        for path in self.folder.glob("manifest-*.json"):
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if isinstance(data, dict) and data.get("status") == "complete":
-                out.add(str(data.get("run")))
-        return out
+        return _finished_runs(self.folder.glob("manifest-*.json"))
+
+
+def _finished_runs(manifests: Iterable[Path]) -> set[str]:
+    """The runs whose manifest (among ``manifests``) says they completed the collection."""
+    out: set[str] = set()
+    for path in manifests:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("status") == "complete":
+            out.add(str(data.get("run")))
+    return out

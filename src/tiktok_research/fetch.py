@@ -28,7 +28,7 @@ from typing import Any
 import polars as pl
 
 from . import client as client_module
-from ._archive import round_spec, tasks_done
+from ._archive import completed, round_spec
 from .client import Client
 from .collect import CollectionReport, FetchResult, run
 from .errors import InvalidRequestError
@@ -836,9 +836,10 @@ def compliance_round(
     ``resume=False`` always starts a new round.
 
     Args:
-        finished: Whether the round in a collection folder is finished (default: every task of
-            the check is done). :func:`tiktok_research.refresh_videos` counts a round finished
-            only when its look-up is done too.
+        finished: Whether the round in a collection folder is finished (default: a run
+            completed it and returned its table; see :func:`tiktok_research._archive.completed`).
+            :func:`tiktok_research.refresh_videos` counts a round finished only when its look-up
+            is done too.
         part_of: Names the larger collection the check is a step of (``"refresh"``): its rounds
             are then its own, never those of a plain check of the same ids.
     """
@@ -858,7 +859,7 @@ def compliance_round(
     if archive is not None:
         plan.spec = round_spec(
             archive, plan.kind, plan.spec, resume=resume,
-            finished=finished or tasks_done([t.key for t in plan.tasks]),
+            finished=finished or completed([t.key for t in plan.tasks]),
         )  # fmt: skip
     # one task at a time: a stop (quota, budget) then leaves the later tasks not uploaded
     return _run(plan, c, archive=archive, resume=resume, progress=progress, max_workers=1,
