@@ -30,7 +30,7 @@ import polars as pl
 from . import client as client_module
 from ._archive import completed, round_spec
 from .client import Client
-from .collect import CollectionReport, FetchResult, run
+from .collect import POLL_FIRST, POLL_MAX, CollectionReport, FetchResult, run
 from .errors import InvalidRequestError
 from .plan import (
     DEFAULT_ID_BATCH,
@@ -83,13 +83,12 @@ def _run(
     retry_failed: bool = False,
     dataset: str | Path | None = None,
     materialize: bool = True,
-    poll: tuple[float, float] | None = None,
+    poll: tuple[float, float] = (POLL_FIRST, POLL_MAX),
     retrieved_at: bool = False,
 ) -> FetchResult:
     c = client if client is not None else client_module.default_client()
     if client is None:
         refresh_quota(plan, c)
-    extra: dict[str, Any] = {"poll": poll} if poll is not None else {}
     return run(
         plan,
         c,
@@ -100,8 +99,8 @@ def _run(
         retry_failed=retry_failed,
         dataset=dataset,
         materialize=materialize,
+        poll=poll,
         retrieved_at=retrieved_at,
-        **extra,
     )
 
 
