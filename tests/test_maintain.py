@@ -190,6 +190,25 @@ def test_a_crash_during_a_compliance_task_resumes_with_the_same_task_id(tmp_path
     assert counted["validation_download"] == 1
 
 
+def test_an_upload_archived_but_not_journalled_is_not_paid_again(tmp_path: Path) -> None:
+    # kill -9 between archiving the upload's answer and journalling its task id: the next run
+    # finds the upload in the archive (found with kill -9 at random moments: 3 uploads, 2 tasks)
+    sb = make_sandbox()
+    ids = ids_from_months(sb, per_month=10)
+    with pytest.warns(tr.IncompleteCollectionWarning):
+        tr.check_compliance(
+            ids, client=client_of(sb, max_requests=1), archive=tmp_path, progress=False
+        )
+    (journal,) = tmp_path.glob("compliance_video-*/journal.jsonl")
+    kept = [line for line in journal.read_text().splitlines() if '"task_id"' not in line]
+    journal.write_text("".join(f"{line}\n" for line in kept))
+    done = tr.check_compliance(ids, client=client_of(sb), archive=tmp_path, progress=False)
+    assert done.report.complete and done["valid"].all()
+    assert spent(sb)["validation_create"] == 1, "the upload in the archive was not paid again"
+    polled = [r for r in sb.request_log if r.endpoint == "validation_status"]
+    assert {int(r.body["task_id"]) for r in polled if r.body} == {sb_task_id(sb)}
+
+
 def test_a_task_the_service_no_longer_knows_is_uploaded_again(tmp_path: Path) -> None:
     # the first run uploads to one sandbox; the second finds a service that never heard of that
     # task (a new sandbox here; a task the real service no longer keeps): it uploads again, once,

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import inspect
 import json
 import logging
@@ -55,6 +56,7 @@ from ._archive import (
     PageRef,
     ReplayIndex,
     TaskRecord,
+    iter_archive,
     run_of,
 )
 from ._endpoints import (
@@ -998,21 +1000,58 @@ class _Engine:
         self.bar.page(0)
         return reply
 
-    def _upload(self, task: TaskSpec, writer: ArchiveWriter, budget: Any, held: _Held) -> int:
-        """Upload a task's ids; its task id is journalled at once, so it is never uploaded twice."""
+    def _upload(
+        self, task: TaskSpec, writer: ArchiveWriter, budget: Any, held: _Held, *, reuse: bool
+    ) -> int:
+        """Upload a task's ids; its task id is journalled at once, so it is never uploaded twice.
+
+        With ``reuse``, an upload of the same ids that an earlier run archived but did not
+        journal (killed in between) gives its task id instead, at no cost.
+        """
+        category = task.params["category"]
         content = "".join(f"{i}\n" for i in task.params["ids"]).encode("ascii")
-        name = f"ids_{task.key.split(':')[-1]}.txt"
-        reply = self._call(
-            VALIDATION_CREATE, {"category": task.params["category"]}, writer, budget,
-            upload={"file_data": (name, content, "text/plain")},
-        )  # fmt: skip
-        task_id = int(reply.data["task_id"])
+        task_id = self._archived_upload(category, content) if reuse and self.resume else None
+        if task_id is None:
+            name = f"ids_{task.key.split(':')[-1]}.txt"
+            reply = self._call(
+                VALIDATION_CREATE, {"category": category}, writer, budget,
+                upload={"file_data": (name, content, "text/plain")},
+            )  # fmt: skip
+            task_id = int(reply.data["task_id"])
         held.state = {"task_id": task_id}
         self.col.journal.append(
             {"task": task.key, "event": "pending", "state": held.state,
              "reason": "uploaded; waiting for the service"}
         )  # fmt: skip
         return task_id
+
+    def _archived_upload(self, category: str, content: bytes) -> int | None:
+        """The task id of an ok upload of ``content`` archived by an earlier run that the journal
+        does not know (the archive keeps an upload's size and sha256, never the file)."""
+        digest = hashlib.sha256(content).hexdigest()
+        records = self.view.tasks.values()
+        known = {(start or {}).get("task_id") for rec in records for _, start in rec.pages}
+        known |= {(rec.state or {}).get("task_id") for rec in records}
+        found: int | None = None
+        for env in iter_archive(self.col.page_files()):
+            meta, request = env.get("meta") or {}, env.get("request") or {}
+            if meta.get("endpoint") != VALIDATION_CREATE.name or meta.get("http_status") != 200:
+                continue
+            body = request.get("body") or {}
+            data = (env.get("response") or {}).get("data") or {}
+            task_id = data.get("task_id") if isinstance(data, dict) else None
+            if (
+                isinstance(task_id, int)
+                and task_id not in known
+                and body.get("category") == category
+                and digest in str(body.get("file_data") or "")
+            ):
+                found = task_id  # the latest such upload
+        if found is not None:
+            log.info(
+                "compliance task %s: uploaded by an earlier run, taken from the archive", found
+            )
+        return found
 
     def run_check(
         self,
@@ -1036,7 +1075,7 @@ class _Engine:
         held.state = {"task_id": task_id} if earlier else None
         budget = self.client.sequence_budget()
         if not isinstance(task_id, int):
-            task_id = self._upload(task, writer, budget, held)
+            task_id = self._upload(task, writer, budget, held, reuse=True)
         wait_for = self.poll[0]
         while True:
             try:
@@ -1045,7 +1084,7 @@ class _Engine:
                 if not (earlier and e.code == "invalid_params"):
                     raise
                 earlier = False
-                task_id = self._upload(task, writer, budget, held)
+                task_id = self._upload(task, writer, budget, held, reuse=False)
                 continue
             status = reply.data.get("task_status")
             if status == "Completed":
