@@ -130,14 +130,15 @@ def _day_start(day: dt.date) -> int:
     return calendar.timegm(day.timetuple())
 
 
-def _unique_ids(ids: I64) -> I64:
-    """``ids`` with the rare repeats made distinct by stepping their machine id (bits 7-0)."""
+def _id_order(ids: I64) -> tuple[I64, I64]:
+    """``ids`` with the rare repeats made distinct (their machine id, bits 7-0, stepped on), and
+    the order that sorts them."""
     while True:
         order = np.argsort(ids, kind="stable")
         ranked = ids[order]
         dup = order[np.flatnonzero(ranked[1:] == ranked[:-1]) + 1]
         if dup.size == 0:
-            return ids
+            return ids, order
         ids = ids.copy()
         ids[dup] = (ids[dup] & ~np.int64(255)) | ((ids[dup] + 1) & 255)
 
@@ -327,8 +328,7 @@ class Corpus:
         low = rng.integers(0, 1 << 32, size=n, dtype=np.int64)
         if cfg.id_layout == "published":
             low = _published_low(low, ENTITY_VIDEO)
-        ids = _unique_ids(((create - delay) << 32) | low)
-        order = np.argsort(ids, kind="stable")
+        ids, order = _id_order(((create - delay) << 32) | low)
         self.ids: I64 = ids[order]
         self.create_time: I64 = create[order]
         self.id_hi: I64 = self.ids >> 32
