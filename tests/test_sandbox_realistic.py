@@ -14,8 +14,15 @@ which is what later tests of the quality report, audits and samples will use.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime as dt
 import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +31,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from _servers import FORM, sandbox_server
 from tiktok_research._endpoints import ENDPOINTS
 from tiktok_research.sandbox import (
     ENTITY_COMMENT,
@@ -566,3 +574,79 @@ def test_the_default_corpus_changes_with_the_clock_and_a_frozen_one_does_not() -
             assert (grown > views).all()
     with pytest.raises(ValueError, match="frozen_corpus"):
         SandboxConfig(frozen_corpus=True, removal_rate=0.01)
+
+
+# ------------------------------------------------------------------------------ other processes
+@contextlib.contextmanager
+def served(config_code: str) -> Iterator[str]:
+    """A sandbox HTTP server in another process, made by ``serve()`` (what ``sandbox serve``
+    runs) with the configuration ``config_code``; yields its base URL."""
+    code = (
+        "from tiktok_research.sandbox import SandboxConfig, serve\n"
+        f"serve(port=0, config={config_code})\n"
+    )
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert found, line
+        deadline = time.monotonic() + 60
+        while httpx.post(found.group(0) + "/v2/oauth/token/", data=FORM).status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        yield found.group(0)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.mark.http
+def test_a_realistic_server_in_another_process_has_the_same_known_truths() -> None:
+    here = Sandbox(SandboxConfig.realistic(n_videos=5_000))
+    c = here.corpus
+    name = c.usernames[int(np.argmax(np.bincount(c.author[~c.hidden & ~c.unreturnable])))]
+    query = {"and": [cond("username", [name])]}
+    with (
+        served("SandboxConfig.realistic(n_videos=5_000)") as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
+        token = http.post("/v2/oauth/token/", data=FORM).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        truth = http.get("/_sandbox/truth").json()
+        assert truth["unreturnable_ids"] == here.truth.unreturnable_ids()
+        assert {k: v for k, v in truth.items() if k != "unreturnable_ids"} == here.truth.profile()
+        strays: list[int] = []
+        for start, end in WORKING[:6]:
+            body: dict[str, Any] = {"query": query, "start_date": start, "end_date": end,
+                                    "max_count": 100}  # fmt: skip
+            while True:
+                data = http.post(f"{VIDEO}?fields=id,username", json=body).json()["data"]
+                strays += [v["id"] for v in data["videos"] if v["username"] != name]
+                if not data["has_more"]:
+                    break
+                body.update(cursor=data["cursor"], search_id=data["search_id"])
+        expected = [i for w in WORKING[:6] for i in here.truth.query(query, *w).stray_ids]
+        assert strays == expected and strays  # the same strays in every process (no hash())
+        failing = {"query": {"and": [cond("hashtag_name", ["fyp"])]}, "start_date": "20240305",
+                   "end_date": "20240315"}  # fmt: skip
+        assert http.post(f"{VIDEO}?fields=id", json=failing).status_code == 500
+
+
+@pytest.mark.http
+def test_sandbox_serve_changes_with_its_clock_by_default() -> None:
+    with sandbox_server() as srv:
+        profile = httpx.get(srv.url + "/_sandbox/truth", timeout=10).json()
+        assert (profile["removal_rate"], profile["count_growth"]) == (0.002, 1.0)
+        assert profile["missing_video_rate"] == 0 and profile["id_layout"] == "random"
+    with sandbox_server("--removal-rate", "0", "--count-growth", "0") as srv:
+        profile = httpx.get(srv.url + "/_sandbox/truth", timeout=10).json()
+        assert (profile["removal_rate"], profile["count_growth"]) == (0, 0)

@@ -79,7 +79,7 @@ class RequestRecord:
     params: dict[str, str]
     status: int
     error_code: str | None  # "ok", an API error code, "gateway_timeout", or None
-    fault: str | None = None
+    fault: str | None = None  # a FAULT_KINDS name, or "failing_range" (a configured range)
     counted: bool = False  # whether it counted against the daily quota
 
 
