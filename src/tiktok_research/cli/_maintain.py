@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from ..collect import FetchResult
+    from ..maintain import RefreshDestination
 
 
 @app.command()
@@ -300,9 +301,15 @@ def refresh(
             err=True,
         )
         raise typer.Exit(code)
-    removed = getattr(report, "removed", [])
+    _keep(result, where)
+    _run.stop_unless_ok(code)
+
+
+def _keep(result: FetchResult, where: RefreshDestination) -> None:
+    """Write a complete refresh where it goes, and the ids found gone beside it."""
+    removed = getattr(result.report, "removed", [])
     list_ids(removed, removed_path(where.path), "gone (deleted or made private)")
-    if where.swap_dataset:
+    if where.swap_dataset:  # refresh_videos has swapped it already
         typer.echo(f"rewrote the dataset {where.path}: {result.height:,} videos")
     elif where.in_place:
         replace_file(result, where.path)
@@ -310,7 +317,6 @@ def refresh(
     else:
         write_table(result, where.path)
         typer.echo(f"wrote {result.height:,} videos to {where.path}")
-    _run.stop_unless_ok(code)
 
 
 @app.command()
