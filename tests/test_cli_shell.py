@@ -162,3 +162,22 @@ def test_an_unexpected_error_in_merge_goes_through_the_one_boundary(tmp_path: Pa
     assert debug.returncode == 1
     assert "Traceback" in debug.stderr and "RuntimeError: boom: a bug" in debug.stderr
     assert not (tmp_path / "merged").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE")
+def test_a_merge_that_cannot_write_is_one_message_with_its_exit_code(tmp_path: Path) -> None:
+    # merge documents exit 1 for tables it cannot write; the message is the whole output (a
+    # known condition: no hint to run again with --debug)
+    def limit() -> None:  # pragma: no cover - runs in the child
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes then fail with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (10_000, 10_000))
+
+    run = subprocess.run([*BASE, "merge", str(DUMPS), "--out", "target"], capture_output=True,
+                         text=True, cwd=tmp_path, timeout=120, preexec_fn=limit, check=False)  # fmt: skip
+    assert run.returncode == 1, run.stderr
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot write target"), run.stderr
+    assert not list((tmp_path / "target").iterdir())

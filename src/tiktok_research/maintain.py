@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -288,20 +289,41 @@ def _refresh_input(
 class RefreshPlan:
     """What :func:`refresh_videos` would ask and cost (:func:`plan_refresh`); nothing sent.
 
+    The table is checked when the plan is made; its two steps are planned when first asked for
+    (:attr:`checks`, :attr:`lookups`, the costs, ``str``), as planning the look-ups of a large
+    table takes seconds.
+
     Attributes:
         name: The table, as the plan names it (its path, or ``"the table"``).
         rows: Rows of the table.
-        checks: Step 1, the compliance check of every id
-            (:func:`tiktok_research.plan.plan_compliance`).
-        lookups: Step 2 at most, the look-up by id of every video with the fields a refresh asks
-            for (:func:`tiktok_research.plan.plan_video_ids`): only the videos still valid are
-            looked up.
+        ids: The unique ids of the table, in order.
+        fields: The fields the look-ups ask for.
     """
 
     name: str
     rows: int
-    checks: Plan
-    lookups: Plan
+    ids: pl.Series = field(repr=False)
+    fields: Sequence[str] | str
+    client: Client | None = field(default=None, repr=False)
+    warn: bool = field(default=True, repr=False)
+
+    @cached_property
+    def checks(self) -> Plan:
+        """Step 1, the compliance check of every id
+        (:func:`tiktok_research.plan.plan_compliance`)."""
+        from .plan import plan_compliance
+
+        return plan_compliance(self.ids, "video", client=self.client, warn=self.warn)
+
+    @cached_property
+    def lookups(self) -> Plan:
+        """Step 2 at most, the look-up by id of every video with the fields a refresh asks for
+        (:func:`tiktok_research.plan.plan_video_ids`): only the videos still valid are looked up.
+        """
+        from .plan import plan_video_ids
+
+        return plan_video_ids(self.ids, fields=self.fields, client=self.client, warn=self.warn,
+                              func="refresh_videos")  # fmt: skip
 
     @property
     def min_requests(self) -> int:
@@ -344,7 +366,10 @@ def plan_refresh(
         name: How the plan names the table (default: the path given, else "the table").
 
     Returns:
-        The two steps' plans and the cost of both.
+        The two steps and the cost of both (planned when first asked for).
+
+    Raises:
+        InvalidRequestError: as :func:`refresh_videos` would, before anything is sent.
 
     Example:
         >>> import polars as pl
@@ -352,15 +377,11 @@ def plan_refresh(
         >>> plan.min_requests, plan.max_requests, plan.lookups.fields
         (3, 4, ['id', 'view_count'])
     """
-    from .plan import plan_compliance, plan_video_ids
-
     client = check_client(client)
     old, _, ids, fields = _refresh_input(videos, fields)
-    checks = plan_compliance(ids, "video", client=client, warn=warn)
-    lookups = plan_video_ids(ids, fields=fields, client=client, warn=warn, func="refresh_videos")
     if name is None:
         name = str(videos) if isinstance(videos, (str, Path)) else "the table"
-    return RefreshPlan(name=name, rows=old.height, checks=checks, lookups=lookups)
+    return RefreshPlan(name, old.height, ids, fields, client=client, warn=warn)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,14 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from ._errors import DEBUG_ENV, EXIT_ERROR, EXIT_INTERRUPTED, INTERRUPTED, describe
+from ._errors import (
+    DEBUG_ENV,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    INTERRUPTED,
+    CommandError,
+    describe,
+)
 
 # recent typer versions vendor click: find its ClickException without a private import
 _CLICK_EXCEPTION: type[Exception] = next(
@@ -59,7 +66,7 @@ class Group(TyperGroup):
             if debug:
                 traceback.print_exception(exc)
             typer.echo(message, err=True)
-            if code == EXIT_ERROR and not debug:
+            if code == EXIT_ERROR and not debug and not isinstance(exc, CommandError):
                 typer.echo(
                     f"(run again with --debug, or {DEBUG_ENV}=1, to see the traceback)", err=True
                 )
