@@ -175,8 +175,10 @@ def test_a_merge_that_cannot_write_is_one_message_with_its_exit_code(tmp_path: P
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes then fail with EFBIG
         resource.setrlimit(resource.RLIMIT_FSIZE, (10_000, 10_000))
 
-    run = subprocess.run([*BASE, "merge", str(DUMPS), "--out", "target"], capture_output=True,
-                         text=True, cwd=tmp_path, timeout=120, preexec_fn=limit, check=False)  # fmt: skip
+    run = subprocess.run(
+        [*BASE, "merge", str(DUMPS), "--out", "target"], capture_output=True, text=True,
+        cwd=tmp_path, timeout=120, preexec_fn=limit, check=False,
+    )  # fmt: skip
     assert run.returncode == 1, run.stderr
     lines = run.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: cannot write target"), run.stderr
