@@ -189,7 +189,8 @@ def _is_pandas(data: object) -> bool:
 def _engine_of(data: object) -> str | None:
     """``"duckdb"`` / ``"pyspark"`` / ``"sqlframe"`` for the engines' frames, None otherwise.
 
-    Decided from the class's module, so that no engine is imported to find out.
+    Decided from the class's module (a DuckDB relation by its class, from an already imported
+    ``duckdb``), so that no engine is imported to find out.
     """
     root = type(data).__module__.split(".")[0]
     duckdb = sys.modules.get("duckdb")
