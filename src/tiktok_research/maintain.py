@@ -26,12 +26,13 @@ from typing import Any
 import polars as pl
 
 from . import schemas
+from ._checks import TableLike, check_day, check_fields, check_folder, format_date
 from ._endpoints import ENDPOINTS
-from ._windows import NOT_INDEXED_DAYS, format_date
-from .client import Client
+from ._windows import NOT_INDEXED_DAYS
+from .client import Client, check_client
 from .collect import CollectionReport, FetchResult
 from .errors import InvalidRequestError
-from .plan import check_client, check_day, check_fields, check_folder
+from .query import QueryLike
 
 __all__ = ["RefreshReport", "dehydrate", "refresh_videos", "update_range", "update_videos"]
 
@@ -73,7 +74,7 @@ class RefreshReport(CollectionReport):
         return "\n".join(lines + head[1:])
 
 
-def _videos(videos: Any) -> tuple[pl.DataFrame, Path | None]:
+def _videos(videos: TableLike | str | Path) -> tuple[pl.DataFrame, Path | None]:
     """A videos table from a table (polars/pandas/Arrow), a Parquet file or a dataset folder."""
     if isinstance(videos, (str, Path)):
         path = Path(videos).expanduser()
@@ -113,7 +114,7 @@ def _videos(videos: Any) -> tuple[pl.DataFrame, Path | None]:
 
 
 def refresh_videos(
-    videos: Any,
+    videos: TableLike | str | Path,
     *,
     drop_removed: bool = True,
     fields: Sequence[str] | str | None = None,
@@ -308,7 +309,7 @@ def _rewrite_dataset(folder: Path, table: pl.DataFrame) -> None:
 
 
 def update_videos(
-    query: Any,
+    query: QueryLike,
     dataset: str | Path,
     start_date: date | datetime | str | None = None,
     *,
@@ -451,7 +452,7 @@ def _first_day(folder: Path, state: dict[str, Any], start_date: Any) -> date:
 
 
 def update_range(
-    query: Any,
+    query: QueryLike,
     dataset: str | Path,
     start_date: date | datetime | str | None = None,
     *,
@@ -502,7 +503,7 @@ def _last_day(folder: Path) -> date | None:
     return last.date() if last is not None else None
 
 
-def dehydrate(videos: Any, path: str | Path, *, column: str = "id") -> Path:
+def dehydrate(videos: TableLike | str | Path, path: str | Path, *, column: str = "id") -> Path:
     """Write the ids of a table, one per line: the shareable form of a dataset.
 
     Others look the videos up again with :func:`tiktok_research.fetch_videos_by_id` (the Research
