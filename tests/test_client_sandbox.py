@@ -663,3 +663,53 @@ def test_resume_with_an_expired_search_id_costs_one_request_not_the_window() -> 
         got.extend(page.items)
     assert sorted(v["id"] for v in got) == sorted(v["id"] for v in full)  # nothing lost or doubled
     assert data_requests(sb) == len(full) // 20 + 1 + 1  # all pages + one new first page
+
+
+# --- the client and the sandbox meet through the sandbox's public attributes -----------------
+
+
+def test_client_sandbox_reads_the_sandbox_s_public_attributes() -> None:
+    """``Client.sandbox`` takes the transport, base URL, clock and ledger folder the sandbox
+    offers; the client neither reads nor writes the sandbox's private state (issue 17)."""
+    import ast
+    import inspect
+    import textwrap
+
+    sb = make_sandbox(clock=FakeClock(datetime(2024, 6, 1, 12, tzinfo=UTC)))
+    sb.advance(timedelta(days=3))
+    first, second = Client.sandbox(sb, **NO_SLEEP), Client.sandbox(sb, **NO_SLEEP)
+    assert first.base_url == second.base_url == sb.BASE_URL
+    assert first.now() == sb.now == datetime(2024, 6, 4, 12, tzinfo=UTC)
+    assert first.sandbox_instance is sb
+    assert sb.ledger_dir.is_dir() and sb.ledger_dir == sb.ledger_dir
+    first.user_info(sb.corpus.sample_usernames(1)[0])
+    assert second.quota.used["research"] == 1  # clients of one sandbox share its ledger
+    assert any(sb.ledger_dir.glob("*.json"))
+    other = Client.sandbox(make_sandbox(), **NO_SLEEP)
+    assert other.quota.used["research"] == 0  # a new sandbox, a fresh quota of its own
+    tree = ast.parse(textwrap.dedent(inspect.getsource(Client.sandbox)))
+    private = [
+        ast.unparse(n)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute)
+        and isinstance(n.value, ast.Name)
+        and n.value.id == "sandbox"
+        and n.attr.startswith("_")
+    ]
+    assert not private, private
+
+
+def test_query_videos_takes_a_plan_planned_above_the_client(sb: Sandbox, client: Client) -> None:
+    """The client plans no windows: ``query_videos`` walks those of ``plan_videos``, and refuses
+    what is not such a plan, or a plan made for another end-date rule, before any request."""
+    plan = plan_videos(MANY, "20240101", "20240215", max_total=150, client=client)
+    videos = client.query_videos(plan)
+    assert len(videos) == 150 and len({v["id"] for v in videos}) == 150
+    asked = [r for r in sb.request_log if r.endpoint == "video_query"]
+    assert asked[0].body["end_date"] == plan.tasks[0].params["end_date"]
+    exclusive = Client.sandbox(sb, end_date_exclusive=True, **NO_SLEEP)
+    with pytest.raises(InvalidRequestError, match="end_date_exclusive"):
+        exclusive.query_videos(plan)
+    with pytest.raises(TypeError, match="takes the plan of a video query"):
+        client.query_videos(Q.keyword.eq("x"))  # type: ignore[arg-type]
+    assert len([r for r in sb.request_log if r.endpoint == "video_query"]) == len(asked)

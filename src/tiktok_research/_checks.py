@@ -26,17 +26,16 @@ from __future__ import annotations
 
 import difflib
 import math
+import operator
 import re
 import warnings
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, SupportsIndex, TypeAlias
 
-import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from ._endpoints import Endpoint
 from .errors import InvalidRequestError
@@ -305,9 +304,9 @@ def _clean_id(value: object, what: str) -> int:
             "dtype=str / Int64, never float."
         )
     number: int | None = None
-    if isinstance(value, (int, np.integer)) or (
-        isinstance(value, Decimal) and value == value.to_integral_value()
-    ):
+    if isinstance(value, SupportsIndex):  # int, numpy's integers
+        number = operator.index(value)
+    elif isinstance(value, Decimal) and value == value.to_integral_value():
         number = int(value)
     elif isinstance(value, (str, bytes)):
         text = value.decode() if isinstance(value, bytes) else value
@@ -433,12 +432,12 @@ def read_items(values: object, columns: Sequence[str], what: str, func: str) -> 
         items = values.to_list()
     elif module == "pandas" and hasattr(values, "columns"):
         items = _column_values(values, columns, what, "pandas")
-    elif isinstance(values, pa.Table):
+    elif module == "pyarrow" and hasattr(values, "column_names"):
         items = _column_values(values, columns, what, "arrow")
-    elif isinstance(values, (pa.Array, pa.ChunkedArray)):
+    elif module == "pyarrow" and hasattr(values, "to_pylist"):  # an Arrow (chunked) array
         items = list(values.to_pylist())
-    elif isinstance(values, np.ndarray) or (module == "pandas" and hasattr(values, "tolist")):
-        items = list(values.tolist())  # type: ignore[union-attr]  # numpy array or pandas Series
+    elif module in ("pandas", "numpy") and hasattr(values, "tolist"):  # a Series, an array
+        items = list(values.tolist())
     elif isinstance(values, Iterable):
         items = list(values)
     else:

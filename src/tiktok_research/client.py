@@ -482,6 +482,50 @@ class Client:
 
     # ------------------------------------------------------------------ the one request path
 
+    def _token_for(self, ep: Endpoint | ValidationEndpoint, counter: RequestCounter | None) -> str:
+        """Reserve one request of the budget and get the token; without a token, nothing is
+        sent and the reservation is given back."""
+        self._reserve_request(ep, counter)
+        try:
+            return self._tokens.get()
+        except TikTokResearchError as err:
+            self._unreserve(ep, counter)
+            err.final = True  # the token fetch has retried it already
+            raise
+        except BaseException:
+            self._unreserve(ep, counter)
+            raise
+
+    def _post(
+        self,
+        ep: Endpoint | ValidationEndpoint,
+        token: str,
+        body: dict[str, Any],
+        query_params: dict[str, str],
+        upload: dict[str, tuple[str, bytes, str]] | None,
+        counter: RequestCounter | None,
+    ) -> tuple[RawResponse, datetime]:
+        """One HTTP exchange under the rate limiter, and when its answer came; counted in the
+        quota ledger when it may have reached the service; no answer is a :class:`ServerError`."""
+        self._limiter.acquire()
+        try:
+            if upload is not None:
+                form = {k: str(v) for k, v in body.items()}
+                resp = self._http.post_multipart(ep.path, form, upload, token)
+            else:
+                resp = self._http.post_json(ep.path, query_params, body, token)
+        except TransportFailure as f:
+            if f.maybe_sent:
+                self._record_ledger(ep)
+            else:
+                self._unreserve(ep, counter)
+            raise ServerError(
+                f"no answer from the service: {f.detail}", code=f.kind, endpoint=ep.name
+            ) from None
+        retrieved_at = self._now()
+        self._record_ledger(ep)
+        return resp, retrieved_at
+
     def request(
         self,
         endpoint: str | Endpoint | ValidationEndpoint,
@@ -530,33 +574,8 @@ class Client:
 
         def attempt() -> Reply:
             while True:
-                self._reserve_request(ep, counter)
-                try:
-                    token = self._tokens.get()
-                except TikTokResearchError as err:
-                    self._unreserve(ep, counter)
-                    err.final = True  # the token fetch has retried it already
-                    raise
-                except BaseException:
-                    self._unreserve(ep, counter)
-                    raise
-                self._limiter.acquire()
-                try:
-                    if upload is not None:
-                        form = {k: str(v) for k, v in body.items()}
-                        resp = self._http.post_multipart(ep.path, form, upload, token)
-                    else:
-                        resp = self._http.post_json(ep.path, query_params, body, token)
-                except TransportFailure as f:
-                    if f.maybe_sent:
-                        self._record_ledger(ep)
-                    else:
-                        self._unreserve(ep, counter)
-                    raise ServerError(
-                        f"no answer from the service: {f.detail}", code=f.kind, endpoint=ep.name
-                    ) from None
-                retrieved_at = self._now()
-                self._record_ledger(ep)
+                token = self._token_for(ep, counter)
+                resp, retrieved_at = self._post(ep, token, body, query_params, upload, counter)
                 archived = None
                 if on_response is not None:
                     archived = on_response(ep.name, record, resp.status, resp.content, retrieved_at)

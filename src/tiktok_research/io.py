@@ -294,7 +294,7 @@ def read_csv(path: str | Path, table: str | None = None) -> pl.DataFrame:
     Ids come back as exact ``Int64`` (never through float), lists and structs are decoded from
     their JSON text, times are ``Datetime("us", "UTC")``, empty fields are nulls and ``""`` is an
     empty string. Declared columns the file lacks are added as nulls; columns the table does not
-    know are left out and reported (:class:`~tiktok_research.schemas.UnknownColumnWarning`).
+    know are left out and reported (:class:`~tiktok_research.errors.UnknownColumnWarning`).
 
     Args:
         path: a CSV file.
