@@ -77,6 +77,7 @@ __all__ = [
     "PageOptions",
     "QuotaStatus",
     "VideoPlan",
+    "WindowTask",
     "use",
 ]
 

@@ -4,9 +4,9 @@ Everything a ``fetch_*`` call is given is checked here, before any request, with
 :mod:`tiktok_research._checks` (the query, the dates, the fields, the items: usernames and ids,
 one cleaning rule each, ``max_total``, the archive). Mistakes raise
 :class:`~tiktok_research.errors.InvalidRequestError` naming the problem and the fix, and cost
-nothing. A valid call becomes a :class:`Plan`: the tasks (date windows of a video
-query, or one task per item of a fan-out), the fields, the page size, the row limit, and what the
-run costs at least. ``print(plan)`` is a dry run; no plan needs credentials or a token.
+nothing. A valid call becomes a :class:`Plan`: the tasks (date windows of a video query, or one
+task per item of a fan-out), the fields, the page size, the row limit, and what the run costs at
+least. ``print(plan)`` is a dry run; no plan needs credentials or a token.
 
 Example:
     >>> import tiktok_research as tr
