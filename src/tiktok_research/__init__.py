@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from .errors import IncompleteCollectionWarning as IncompleteCollectionWarning
     from .errors import InvalidRequestError as InvalidRequestError
     from .errors import InvalidTypeError as InvalidTypeError
+    from .errors import MissingDependencyError as MissingDependencyError
     from .errors import MissingFileError as MissingFileError
     from .errors import NotYetIndexedWarning as NotYetIndexedWarning
     from .errors import QuotaExhaustedError as QuotaExhaustedError
@@ -138,6 +139,7 @@ _LAZY: dict[str, str] = {
     "ArchiveError": "errors",
     "CollectionLockedError": "errors",
     "TikTokResearchWarning": "errors",
+    "MissingDependencyError": "errors",
     "NotYetIndexedWarning": "errors",
     "QuotaWarning": "errors",
     "IncompleteCollectionWarning": "errors",

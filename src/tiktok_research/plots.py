@@ -23,6 +23,7 @@ import polars as pl
 from . import analysis
 from ._checks import TableLike
 from ._endpoints import COMMENTS_CAP
+from ._optional import require
 from .errors import InvalidRequestError
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ _ACCENT = "#d9822b"
 def _axes(ax: Axes | None, size: tuple[float, float] = (8.0, 4.5)) -> Axes:
     if ax is not None:
         return ax
+    require("matplotlib", extra="plots", feature="plotting")
     import matplotlib.pyplot as plt
 
     _, new = plt.subplots(figsize=size, layout="constrained")
