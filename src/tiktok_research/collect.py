@@ -43,7 +43,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Self
+from typing import IO, TYPE_CHECKING, Any, Self, TypedDict, Unpack
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -59,6 +59,7 @@ from ._archive import (
     iter_archive,
     run_of,
 )
+from ._checks import format_date, id_time, parse_date
 from ._endpoints import (
     VALIDATION_CREATE,
     VALIDATION_DOWNLOAD,
@@ -68,13 +69,15 @@ from ._endpoints import (
     ValidationEndpoint,
 )
 from ._progress import enabled as progress_enabled
-from ._windows import format_date, halve, parse_date
+from ._windows import halve, window_body
 from .client import Client, RequestCounter, parse_answer
 from .errors import (
     ArchiveError,
     AuthenticationError,
     BudgetExhaustedError,
+    IncompleteCollectionWarning,
     InvalidRequestError,
+    InvalidTypeError,
     QuotaExhaustedError,
     ScopeNotAuthorizedError,
     ServerError,
@@ -83,14 +86,17 @@ from .errors import (
     UnavailableError,
 )
 from .pagination import Page, Position, Reply, iterate
-from .plan import Plan, TaskSpec, window_params
+from .plan import Plan, TaskSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("tiktok_research")
 
 __all__ = [
     "CollectionReport",
     "FetchResult",
-    "IncompleteCollectionWarning",
+    "IncompleteCollectionWarning",  # defined in errors; kept importable from here
     "bound_memory",
     "run",
 ]
@@ -111,11 +117,26 @@ FAILURE_SCHEMA = pl.Schema(
 POLL_FIRST, POLL_MAX = 10.0, 300.0
 
 
-class IncompleteCollectionWarning(UserWarning):
-    """A collection stopped before it was complete; run the same call again to continue."""
-
-
 # ------------------------------------------------------------------------------------ results
+
+
+class ParquetOptions(TypedDict, total=False):
+    """The options of polars' ``DataFrame.write_parquet`` that :meth:`FetchResult.write_parquet`
+    passes on (those a polars release does not know are refused by it)."""
+
+    compression: str
+    compression_level: int | None
+    statistics: bool | str | dict[str, bool]
+    row_group_size: int | None
+    data_page_size: int | None
+    use_pyarrow: bool
+    pyarrow_options: dict[str, object] | None
+    partition_by: str | Sequence[str] | None
+    partition_chunk_size_bytes: int
+    storage_options: dict[str, object] | None
+    credential_provider: object
+    metadata: dict[str, str] | Callable[..., dict[str, str]] | None
+    mkdir: bool
 
 
 @dataclass
@@ -167,7 +188,7 @@ class CollectionReport:
     not_found: list[int] = field(default_factory=list)
 
     @classmethod
-    def combine(cls, parts: Sequence[CollectionReport], **fields: Any) -> Self:
+    def combine(cls, parts: Sequence[CollectionReport], **fields: object) -> Self:
         """One report for a collection made of several (comments and their replies; a refresh's
         compliance check and look-up).
 
@@ -184,7 +205,7 @@ class CollectionReport:
             (False, 5, 1)
         """
         if not parts:
-            raise ValueError("CollectionReport.combine needs at least one report")
+            raise InvalidRequestError("CollectionReport.combine needs at least one report")
         values = {name: rule(parts) for name, rule in _COMBINE.items()}
         stop = next((p for p in parts if p.stopped_by), None)
         values["stopped_by"] = stop.stopped_by if stop is not None else None
@@ -303,10 +324,10 @@ class FetchResult(pl.DataFrame):
     _report: CollectionReport
     _failures: pl.DataFrame
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> FetchResult:
+    def __new__(cls, *args: object, **kwargs: object) -> FetchResult:
         """A plain ``pl.DataFrame`` (of ``args``): results are built by :meth:`wrap` only."""
         if args or kwargs:
-            return pl.DataFrame(*args, **kwargs)  # type: ignore[return-value]
+            return pl.DataFrame(*args, **kwargs)  # type: ignore[arg-type,return-value]
         return pl.DataFrame.__new__(pl.DataFrame)  # type: ignore[return-value]
 
     @classmethod
@@ -358,20 +379,26 @@ class FetchResult(pl.DataFrame):
     def __reduce__(self) -> tuple[Any, ...]:
         return (FetchResult.wrap, (pl.DataFrame(self), self._report, self._failures))
 
-    def to_pandas(self, *args: Any, **kwargs: Any) -> Any:
+    def to_pandas(  # type: ignore[override]
+        self, *, use_pyarrow_extension_array: bool | None = None, **kwargs: object
+    ) -> pd.DataFrame:
         """A pandas DataFrame with exact ids: nullable Arrow-backed integers, never float.
 
         polars' own conversion turns an integer column with nulls (``playlist_id``,
         ``music_id``...) into float64, which rounds 19-digit ids; this one does not. Passing any
         argument gives polars' conversion unchanged.
         """
-        if args or kwargs:
-            return pl.DataFrame(self).to_pandas(*args, **kwargs)
+        if use_pyarrow_extension_array is not None or kwargs:
+            return pl.DataFrame(self).to_pandas(
+                use_pyarrow_extension_array=bool(use_pyarrow_extension_array), **kwargs
+            )
         from .io import to_pandas
 
         return to_pandas(pl.DataFrame(self))
 
-    def write_parquet(self, file: str | Path | IO[bytes], **options: Any) -> None:  # type: ignore[override]
+    def write_parquet(  # type: ignore[override]
+        self, file: str | Path | IO[bytes], **options: Unpack[ParquetOptions]
+    ) -> None:
         """Write Parquet with the table's declared schema, its name and its provenance.
 
         Without options it writes the same file as :func:`tiktok_research.io.write_parquet`
@@ -391,7 +418,7 @@ class FetchResult(pl.DataFrame):
                 "rows": self.height,
             },
         )
-        _write_parquet_with(frame, file, meta, options)
+        _write_parquet_with(frame, file, meta, dict(options))
 
 
 def _parquet_metadata(table: str | None, provenance: dict[str, Any]) -> dict[str, str]:
@@ -439,7 +466,7 @@ def _write_parquet_with(
         frame.write_parquet(file, metadata=merged, **options)
         return
     if callable(merged):
-        raise TypeError("write_parquet: a metadata= function needs polars' own writer")
+        raise InvalidTypeError("write_parquet: a metadata= function needs polars' own writer")
     plain = not options and not use_pyarrow  # the same file as io.write_parquet
     kwargs: dict[str, Any] = {"compression": "zstd", **(options.pop("pyarrow_options", None) or {})}
     for name, theirs in _PYARROW_NAMES.items():
@@ -450,7 +477,7 @@ def _write_parquet_with(
     if options.pop("mkdir", plain) and isinstance(file, (str, Path)):
         Path(file).parent.mkdir(parents=True, exist_ok=True)
     if options:
-        raise TypeError(
+        raise InvalidTypeError(
             f"write_parquet: {', '.join(sorted(options))} cannot be combined with "
             "use_pyarrow=True here (nor used with a polars whose writer takes no metadata=); "
             "pl.DataFrame(result).write_parquet(...) writes without the table's provenance"
@@ -474,7 +501,7 @@ def _oldest_time(items: list[dict[str, Any]]) -> int | None:
             continue
         vid = item.get("id", item.get("video_id"))
         if isinstance(vid, int) and vid > 0:
-            times.append(vid >> 32)
+            times.append(id_time(vid))
     return min(times) if times else None
 
 
@@ -882,7 +909,7 @@ class _Engine:
         return new
 
     def _window_params(self, task: TaskSpec, s: date, e: date) -> dict[str, Any]:
-        return window_params(
+        return window_body(
             task.params["query"], s, e, exclusive=self.plan.end_date_exclusive,
             is_random=bool(task.params.get("is_random")),
         )  # fmt: skip
@@ -922,7 +949,7 @@ class _Engine:
                     if self.stop.is_set() and st.windows:
                         raise _Stopped()
             except TikTokResearchError as err:
-                where = _position(err)
+                where = err.position
                 if _heavy(err) and st.windows and (how := _narrowed(st, where, budget)):
                     log.warning(
                         "video query: window %s..%s keeps failing (%s); %s", s, e, err.message, how
@@ -974,7 +1001,7 @@ class _Engine:
                 if self.stop.is_set():
                     raise _Stopped()
         except (TikTokResearchError, _Stopped) as err:
-            where = (_position(err) if isinstance(err, TikTokResearchError) else None) or position
+            where = (err.position if isinstance(err, TikTokResearchError) else None) or position
             held.state = {"pos": where.to_state() if where is not None else None, "rows": rows}
             raise
 
@@ -1503,12 +1530,6 @@ class _Engine:
 
             write_dataset(table, self.dataset, table=self.plan.table, run_id=self.col.folder.name)
         return table
-
-
-def _position(err: TikTokResearchError) -> Position | None:
-    """Where the page sequence stood when ``err`` was raised (set by ``pagination.iterate``)."""
-    where = getattr(err, "position", None)
-    return where if isinstance(where, Position) else None
 
 
 def _result(
