@@ -10,7 +10,9 @@ Every API answer is kept verbatim, one JSON line per answer, in an envelope (STY
 
 The response body is spliced in as received (raw CR/LF bytes, which can only be whitespace in valid
 JSON, become spaces), so 19-digit ids are never decoded and re-encoded. A body that is not JSON (an
-HTML gateway page) is kept as ``"response_text": "<text>"``. No token or secret is ever written.
+HTML gateway page) is kept as ``"response_text": "<text>"``. No token or secret is ever written: an
+answer that echoed them (a gateway's debug page) comes from the transport with each occurrence
+replaced by ``<redacted>``, and ``meta.redacted`` lists what was removed (``["access_token"]``).
 
 A *collection* (one ``fetch_*`` call) lives in its own folder ``<archive>/<kind>-<digest>/``::
 
@@ -175,6 +177,7 @@ class ArchiveWriter:
         retrieved_at: datetime,
         page: int | None = None,
         run: str | None = None,
+        redacted: Sequence[str] | None = None,
     ) -> PageRef:
         """Append one answer (one line); returns where it is, once it is on disk.
 
@@ -187,6 +190,8 @@ class ArchiveWriter:
             retrieved_at: when the response arrived (UTC).
             page: the answer's number within the run (default: the next one).
             run: the run id (default: the writer's).
+            redacted: what the client removed from the body (``"access_token"``...): kept in
+                the envelope's ``meta.redacted``.
 
         Raises:
             ArchiveError: the file cannot be written (disk full, read-only...), naming the path.
@@ -212,6 +217,8 @@ class ArchiveWriter:
                 "version": __version__,
                 "http_status": status,
             }
+            if redacted:
+                meta["redacted"] = list(redacted)
             line = b"".join(
                 (
                     b'{"meta":',

@@ -282,6 +282,7 @@ class Client:
         self._sleep = sleep if sleep is not None else time.sleep
         self._clock = clock
         self._http = Http(self.base_url, timeout, transport)
+        self._http.hide("client_secret", self._credentials.client_secret)
         self.qps = qps
         self._limiter = RateLimiter(qps, sleep=self._sleep)
         self.retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
@@ -579,7 +580,8 @@ class Client:
                 resp, retrieved_at = self._post(ep, token, body, query_params, upload, counter)
                 archived = None
                 if on_response is not None:
-                    archived = on_response(ep.name, record, resp.status, resp.content, retrieved_at)
+                    said = {**record, "redacted": list(resp.redacted)} if resp.redacted else record
+                    archived = on_response(ep.name, said, resp.status, resp.content, retrieved_at)
                 try:
                     data, parsed = parse_answer(ep, resp.status, resp.content)
                 except AuthenticationError as err:

@@ -803,8 +803,9 @@ class _Engine:
         ) -> PageRef:
             sent = {k: request.get(k) for k in ("path", "params", "body")}
             return writer.write(
-                endpoint=name, request=sent, status=status, body=raw, retrieved_at=at
-            )
+                endpoint=name, request=sent, status=status, body=raw, retrieved_at=at,
+                redacted=request.get("redacted"),
+            )  # fmt: skip
 
         return on_response
 
