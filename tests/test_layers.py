@@ -39,6 +39,7 @@ LAYERS: dict[str, int] = {
     "query": FOUNDATION,
     "_progress": FOUNDATION,
     "_optional": FOUNDATION,  # (packaging) which extra brings an optional dependency
+    "_signals": FOUNDATION,  # (attack3) SIGTERM handled like Ctrl-C, around requests
     # sockets, and the emulator behind a transport
     "_http": TRANSPORT,
     "sandbox": TRANSPORT,

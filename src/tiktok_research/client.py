@@ -53,6 +53,7 @@ from ._http import Http, RawResponse, Transport, TransportFailure
 from ._ledger import Ledger, by_family
 from ._ratelimit import RateLimiter
 from ._retry import MAX_RETRIES, RetryBudget, RetryPolicy, call_with_retries, parse_retry_after
+from ._signals import exchange
 from ._windows import window_body, window_days
 from .errors import (
     AuthenticationError,
@@ -577,11 +578,16 @@ class Client:
         def attempt() -> Reply:
             while True:
                 token = self._token_for(ep, counter)
-                resp, retrieved_at = self._post(ep, token, body, query_params, upload, counter)
-                archived = None
-                if on_response is not None:
-                    said = {**record, "redacted": list(resp.redacted)} if resp.redacted else record
-                    archived = on_response(ep.name, said, resp.status, resp.content, retrieved_at)
+                with exchange():  # a SIGTERM waits until the answer is archived
+                    resp, retrieved_at = self._post(ep, token, body, query_params, upload, counter)
+                    archived = None
+                    if on_response is not None:
+                        said = record
+                        if resp.redacted:  # the envelope says what was removed
+                            said = {**record, "redacted": list(resp.redacted)}
+                        archived = on_response(
+                            ep.name, said, resp.status, resp.content, retrieved_at
+                        )
                 try:
                     data, parsed = parse_answer(ep, resp.status, resp.content)
                 except AuthenticationError as err:

@@ -69,6 +69,7 @@ from ._endpoints import (
     ValidationEndpoint,
 )
 from ._progress import enabled as progress_enabled
+from ._signals import Terminated, sigterm_as_interrupt
 from ._windows import halve, window_body
 from .client import Client, RequestCounter, parse_answer
 from .errors import (
@@ -1478,6 +1479,13 @@ class _Engine:
         )
         self.col.write_manifest(manifest)
 
+    def cost_line(self) -> str:
+        """What this run spent, for a run that stopped with an error."""
+        return (
+            f"{self.plan.kind}: {self.counter.total:,} requests spent in this run "
+            f"({self.pages:,} pages archived in {self.col.folder})"
+        )
+
     def _run_all(self, todo: list[TaskSpec]) -> None:
         if not todo:
             return
@@ -1507,8 +1515,9 @@ class _Engine:
                         for other in futures:
                             other.cancel()
                         raise fut.exception()  # type: ignore[misc]
-        except KeyboardInterrupt:
-            self._stop("interrupted", "interrupted (Ctrl-C); everything collected is kept")
+        except KeyboardInterrupt as e:
+            how = "SIGTERM" if isinstance(e, Terminated) else "Ctrl-C"
+            self._stop("interrupted", f"interrupted ({how}); everything collected is kept")
             raise
 
     def _table(self) -> pl.DataFrame:
@@ -1645,9 +1654,15 @@ def run(
             poll=poll,
             retrieved_at=retrieved_at,
         )
-        table = engine.execute()
+        try:
+            with sigterm_as_interrupt():
+                table = engine.execute()
+        except BaseException as exc:  # a stop (Ctrl-C, SIGTERM, a full disk...) says its cost
+            exc.add_note(engine.cost_line())
+            raise
     report = engine.report
     report.temporary = temp is not None
     if engine.fatal is not None:
+        engine.fatal.add_note(engine.cost_line())
         raise engine.fatal
     return _result(plan, table, engine.failures, report, temp)

@@ -40,6 +40,7 @@ from ._errors import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_SERVER,
+    EXIT_TERMINATED,
 )
 from ._errors import describe as _describe  # noqa: F401  (tests/test_error_messages.py)
 
@@ -51,6 +52,7 @@ __all__ = [
     "EXIT_INVALID",
     "EXIT_OK",
     "EXIT_SERVER",
+    "EXIT_TERMINATED",
     "app",
     "main",
 ]
