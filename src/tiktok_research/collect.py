@@ -38,7 +38,7 @@ import logging
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
@@ -56,6 +56,7 @@ from ._archive import (
     PageRef,
     ReplayIndex,
     TaskRecord,
+    check_room,
     iter_archive,
     run_of,
 )
@@ -747,6 +748,8 @@ class _Engine:
         self.refused: list[TikTokResearchError] = []
         self.fatal: BaseException | None = None
         self.pages = 0
+        self.page_bytes = 0  # the largest page archived in this run (the free-space check)
+        self.in_flight = 0  # requests sent and not answered yet (the free-space check)
         self.seen: set[Any] = set()  # video ids held (a video query with max_total)
         self.report = CollectionReport(
             endpoint=plan.endpoint,
@@ -826,17 +829,34 @@ class _Engine:
                     return Reply(200, raw, data, parsed, at, request, archived=ref, replayed=True)
             if self.stop.is_set():
                 raise _Stopped()
-            return self.client.request(
-                ep,
-                full,
-                params=self.qparams,
-                on_response=on_response,
-                counter=self.counter,
-                stale=mode == "stale",
-                budget=budget,
-            )
+            with self._room(writer):
+                return self.client.request(
+                    ep,
+                    full,
+                    params=self.qparams,
+                    on_response=on_response,
+                    counter=self.counter,
+                    stale=mode == "stale",
+                    budget=budget,
+                )
 
         return send
+
+    @contextlib.contextmanager
+    def _room(self, writer: ArchiveWriter) -> Iterator[None]:
+        """Around one request: stop before it when the disk could not keep its answer (the
+        largest page seen so far in this run against the free space, counting the answers of
+        the requests in flight beside it)."""
+        with self.lock:
+            self.page_bytes = max(self.page_bytes, writer.largest, self.writer.largest)
+            need = self.page_bytes * (1 + self.in_flight)
+            self.in_flight += 1
+        try:
+            check_room(writer.path.parent, need)
+            yield
+        finally:
+            with self.lock:
+                self.in_flight -= 1
 
     def _writer(self, key: str) -> ArchiveWriter:
         """The file a task's answers go to: the run's, or the task's own when streaming."""
@@ -1020,10 +1040,11 @@ class _Engine:
         """One request of a compliance task (archived like every answer), unless told to stop."""
         if self.stop.is_set():
             raise _Stopped()
-        reply = self.client.request(
-            endpoint, body, on_response=self._on_response(writer), counter=self.counter,
-            budget=budget, **kw,
-        )  # fmt: skip
+        with self._room(writer):
+            reply = self.client.request(
+                endpoint, body, on_response=self._on_response(writer), counter=self.counter,
+                budget=budget, **kw,
+            )  # fmt: skip
         with self.lock:
             self.pages += 1
         self.bar.page(0)
