@@ -40,7 +40,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
 from ._auth import TokenManager, resolve_credentials
-from ._checks import check_day, check_fields, check_max_total, clean_ids, clean_usernames
+from ._checks import (
+    check_base_url,
+    check_day,
+    check_fields,
+    check_max_total,
+    check_positive,
+    clean_ids,
+    clean_usernames,
+)
 from ._endpoints import (
     DAILY_QUOTA,
     DEFAULT_BASE_URL,
@@ -273,7 +281,11 @@ class Client:
         progress: bool = True,
     ) -> None:
         self._credentials = resolve_credentials(client_key, client_secret)
-        self.base_url = (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url = check_base_url(
+            (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
+        )
+        timeout = check_positive(timeout, "timeout") or timeout
+        check_positive(qps, "qps", optional=True)
         if max_requests is not None and (
             isinstance(max_requests, bool) or not isinstance(max_requests, int) or max_requests < 0
         ):
@@ -544,7 +556,8 @@ class Client:
         """Send one request (with the retries the policy allows) and return the ok answer.
 
         Nothing is validated here: ``body`` is sent as given (see :mod:`tiktok_research.plan` for
-        the checks). An expired token is replaced once; an exhausted daily quota raises
+        the checks). A rejected token is replaced (twice at most: a server that revokes tokens
+        may reject the one fetched just before); an exhausted daily quota raises
         :class:`QuotaExhaustedError` (or is waited out with ``wait_for_quota=True``).
 
         Args:
@@ -573,7 +586,7 @@ class Client:
             sent[name] = f"<{len(content):,} bytes, sha256 {hashlib.sha256(content).hexdigest()}>"
         record = {"method": "POST", "path": ep.path, "params": query_params, "body": sent}
         waited = {"quota": False}
-        refreshed = {"token": False}
+        refreshed = {"token": 0}
 
         def attempt() -> Reply:
             while True:
@@ -591,10 +604,11 @@ class Client:
                 try:
                     data, parsed = parse_answer(ep, resp.status, resp.content)
                 except AuthenticationError as err:
-                    if err.code == "access_token_invalid" and not refreshed["token"]:
+                    # twice: a server that revokes tokens can reject the one fetched just before
+                    if err.code == "access_token_invalid" and refreshed["token"] < 2:
                         log.info("%s: access token rejected; fetching a new one", ep.name)
                         self._tokens.invalidate(token)
-                        refreshed["token"] = True
+                        refreshed["token"] += 1
                         continue
                     raise
                 except QuotaExhaustedError as err:

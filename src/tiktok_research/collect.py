@@ -1280,7 +1280,9 @@ class _Engine:
             self._finished()
         elif isinstance(err, ServerError):  # after every retry: try again in the next run
             self._retry_later(task, err, state)
-            if err.code == "connect":
+            # refused, reset or closed without an answer, after every retry: one stop, one
+            # exit code (a refusal and a reset say the same to the user)
+            if err.code in ("connect", "other"):
                 self._stop("unreachable", f"the service cannot be reached ({err.message})")
             elif self.client.sequence_budget().remaining == 0:
                 self._stop("server", f"the service keeps failing ({err.message})")

@@ -23,6 +23,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from . import schemas
+from ._checks import check_frame
 from ._optional import require
 from ._version import __version__
 from .errors import InvalidRequestError, MissingFileError
@@ -82,6 +83,7 @@ def write_parquet(
         >>> pq.read_metadata(p).metadata[b"tiktok_research.table"]
         b'videos'
     """
+    check_frame(df, "df", lazy=False)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     arrow = _typed(df, table).to_arrow()
