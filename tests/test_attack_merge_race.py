@@ -129,17 +129,17 @@ def test_merges_beside_a_real_collection_never_lose_rows(tmp_path: Path) -> None
     def collect() -> None:
         try:
             for region in ("DE", "FR", "US"):  # three collections, three runs gzipped at the end
-                result.append(
-                    tr.fetch_videos(
-                        tr.Q.region_code.eq(region),
-                        "2024-01-01",
-                        "2024-01-31",
-                        client=client,
-                        archive=archive,
-                        progress=False,
-                    )  # fmt: skip
+                query = tr.Q.region_code.eq(region)
+                videos = tr.fetch_videos(
+                    query,
+                    "2024-01-01",
+                    "2024-01-31",
+                    client=client,
+                    archive=archive,
+                    progress=False,
                 )
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
+                result.append(videos)
+        except BaseException as exc:  # re-raised below
             errors.append(exc)
 
     worker = threading.Thread(target=collect)
