@@ -106,16 +106,20 @@ class Source:
         return self._fh.read(n)
 
     def last_line(self) -> bytes:
-        """The last non-blank line of a plain file (read from its end)."""
-        block = _BLOCK
-        while True:
-            pos = max(0, self.size - block)
-            self._fh.seek(pos)
-            tail = self._fh.read(self.size - pos).rstrip()
-            nl = tail.rfind(b"\n")
-            if nl >= 0 or pos == 0:
-                return tail[nl + 1 :].strip()
-            block *= 4
+        """The last non-blank line of a plain file (read from its end; reading goes on from
+        where it was)."""
+        block, here = _BLOCK, self._fh.tell()
+        try:
+            while True:
+                pos = max(0, self.size - block)
+                self._fh.seek(pos)
+                tail = self._fh.read(self.size - pos).rstrip()
+                nl = tail.rfind(b"\n")
+                if nl >= 0 or pos == 0:
+                    return tail[nl + 1 :].strip()
+                block *= 4
+        finally:
+            self._fh.seek(here)
 
     def read_all(self) -> bytes:
         if not self.gzip:
