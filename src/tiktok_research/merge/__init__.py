@@ -68,7 +68,7 @@ from ._batch import read_all
 from ._dataset import ToDataset, partitions_for, prepare_dataset, publish
 from ._detect import Sniffer
 from ._file import Sink
-from ._inputs import expand, missing_inputs
+from ._inputs import check_paths, expand, missing_inputs
 from ._memory import InMemory
 from ._reader import FileReader
 from ._report import FileReport, MergeResult
@@ -84,14 +84,8 @@ __all__ = [
 ]
 
 
-def _check_inputs(paths_or_globs: object, endpoint: object, dataset: object) -> None:
-    """Refuse, before anything is read, inputs that are not paths and an unknown endpoint."""
-    given = [paths_or_globs] if isinstance(paths_or_globs, (str, Path)) else paths_or_globs
-    if given is None or isinstance(given, (bytes, dict)) or not isinstance(given, Iterable):
-        raise InvalidRequestError(
-            f"paths_or_globs must be a path, a folder, a glob pattern or a list of them, not "
-            f"{type(paths_or_globs).__name__}"
-        )
+def _check_options(endpoint: object, dataset: object) -> None:
+    """Refuse an unknown endpoint and a dataset that is not a path, before anything is read."""
     if endpoint is not None and endpoint not in ep.ENDPOINTS:
         raise InvalidRequestError(
             f"unknown endpoint {endpoint!r}; expected one of: {', '.join(ep.ENDPOINTS)}"
@@ -141,12 +135,13 @@ def merge_dumps(
         >>> result["videos"].height
         0
     """
-    _check_inputs(paths_or_globs, endpoint, dataset)
+    _check_options(endpoint, dataset)
+    paths = check_paths(paths_or_globs)
     limits = Limits(max_inflate_ratio, max_inflated_bytes)
     target = Path(dataset) if dataset is not None else None
     staging = prepare_dataset(target, overwrite) if target is not None else None
     try:
-        items = expand(paths_or_globs)
+        items = expand(paths)
         if target is not None:  # the merge's own output (a run with overwrite) is not input
             inside = target.resolve()
             items = [i for i in items if not i.path.resolve().is_relative_to(inside)]

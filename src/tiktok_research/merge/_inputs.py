@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import glob
+import os
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .._archive import gzipped_twin, is_bookkeeping
+from ..errors import InvalidRequestError
 
 _GLOB_CHARS = "*?["
 
@@ -102,15 +104,33 @@ def _without_twins(items: list[Item]) -> list[Item]:
     return out
 
 
+def check_paths(paths_or_globs: object) -> list[str | Path]:
+    """The inputs as a list of paths; an :class:`InvalidRequestError` for anything else."""
+    if isinstance(paths_or_globs, (str, os.PathLike)):
+        return (
+            [Path(paths_or_globs)] if isinstance(paths_or_globs, os.PathLike) else [paths_or_globs]
+        )
+    if isinstance(paths_or_globs, Iterable) and not isinstance(paths_or_globs, (bytes, dict)):
+        given = list(paths_or_globs)
+        odd = [p for p in given if not isinstance(p, (str, os.PathLike))]
+        if not odd:
+            return [p if isinstance(p, str) else Path(p) for p in given]
+        what = f"a list holding {type(odd[0]).__name__}"
+    else:
+        what = type(paths_or_globs).__name__
+    raise InvalidRequestError(
+        f"paths_or_globs must be a file, a folder, a glob pattern or a list of them, not {what}"
+    )
+
+
 def expand(paths_or_globs: str | Path | Iterable[str | Path]) -> list[Item]:
     """Inputs -> files: folders are read recursively, patterns expanded, the rest kept as given.
 
     Nothing is opened here; a path that names nothing, a pattern that matches nothing and a file
     that is not a regular file come back with the reason they cannot be read.
     """
-    given = [paths_or_globs] if isinstance(paths_or_globs, (str, Path)) else list(paths_or_globs)
     out: list[Item] = []
-    for item in given:
+    for item in check_paths(paths_or_globs):
         _expand_one(item, out)
     return _without_twins(out)
 
@@ -119,6 +139,9 @@ def missing_inputs(paths_or_globs: str | Path | Iterable[str | Path]) -> list[st
     """The inputs that name nothing: paths that do not exist, patterns that match no file.
 
     ``merge_dumps`` reports them and goes on with the rest; the command line refuses them.
+
+    Raises:
+        InvalidRequestError: the inputs are not paths (``None``, a number...).
 
     Example:
         >>> missing_inputs(["no/such/folder", "no/such/*.json"])

@@ -41,17 +41,20 @@ class _Chained:
     """A file-like object over bytes already read followed by the rest of a source (for pyarrow)."""
 
     def __init__(self, head: bytes, src: Source) -> None:
-        self._head, self._src = head, src
+        self._head, self._pos, self._src = head, 0, src
         self.closed = False
 
     def read(self, n: int = -1) -> bytes:
-        if self._head:
-            if 0 <= n < len(self._head):
-                out, self._head = self._head[:n], self._head[n:]
-                return out
-            out, self._head = self._head, b""
-            return out + (self._src.read(n - len(out)) if n > len(out) else b"")
-        return self._src.read(n)
+        left = len(self._head) - self._pos
+        if not left:
+            return self._src.read(n)
+        if 0 <= n < left:
+            out = self._head[self._pos : self._pos + n]
+            self._pos += n
+            return out
+        out = self._head[self._pos :]
+        self._head, self._pos = b"", 0
+        return out + (self._src.read(n - len(out)) if n > len(out) else b"")
 
     def readable(self) -> bool:
         return True
@@ -148,7 +151,7 @@ class FileReader(FileState):
             self.skip(1, "file is not JSON (e.g. an HTML error page)")
             return
         nl = buf.find(b"\n", start)
-        while nl < 0 and (more := src.read(SEGMENT)):
+        while nl < 0 and (more := src.read(len(buf))):  # a long first line: read on, doubling
             found = more.find(b"\n")
             nl = len(buf) + found if found >= 0 else -1
             buf += more
