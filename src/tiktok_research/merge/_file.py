@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from .. import _endpoints as ep
 from .. import tables
@@ -115,10 +116,21 @@ class FileState:
     def _parse(
         self, buf: bytes, envelope: bool, endpoints: list[str] | None
     ) -> tuple[pl.DataFrame, bool]:
-        return tables.pages_from_ndjson(
-            buf, envelope=envelope, src=str(self.path), default_retrieved_at=self.mtime,
-            default_endpoint=self.endpoint, endpoints=endpoints,
+        """Pages of JSON lines: pyarrow's strict reader (no copy of its result), else the careful
+        reader of ``tables`` (ids beyond int64 and numbers sent as text read leniently)."""
+        schema = tables.read_schema(endpoints, envelope=envelope)
+        try:
+            raw = tables.parse_json_lines(buf, tables._arrow_schema(schema))
+        except (pa.ArrowException, TypeError):
+            return tables.pages_from_ndjson(
+                buf, envelope=envelope, src=str(self.path), default_retrieved_at=self.mtime,
+                default_endpoint=self.endpoint, endpoints=endpoints,
+            )  # fmt: skip
+        pages = tables.pages_from_raw(
+            raw, envelope=envelope, src=str(self.path), default_retrieved_at=self.mtime,
+            default_endpoint=self.endpoint,
         )  # fmt: skip
+        return pages, False
 
     def _line_by_line(
         self, buf: bytes, numbers: Sequence[int], envelope: bool, final: bool
