@@ -15,6 +15,7 @@ read whole:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -28,7 +29,7 @@ from ._detect import LAYOUTS, NO_TABLE, TOO_DEEP, Sniffer, endpoint_of, guess_ta
 from ._file import FileState, Sink
 from ._inputs import TWIN_READ, Item
 from ._source import Limits, NotRegularError, Source, open_source
-from ._split import Splitter
+from ._split import Splitter, Values, ahead
 
 _BLOCK = 1 << 16  # bytes read to sniff a file
 SEGMENT = 32 << 20  # JSON lines read this many bytes at a time on the segment path
@@ -286,26 +287,37 @@ class FileReader(FileState):
         """Concatenated (pretty-printed) objects or one JSON array: split into JSON lines."""
         splitter = Splitter(src.read, buf, array=array)
         kind, table, done = "", None, 0
-        for values in splitter:
-            if not kind:
-                first = json.loads(values.lines[: values.lines.find(b"\n")])
-                kind = kind_of(first)
-                self.report.layout = _values_layout(kind, array)
-                if kind == "records":
-                    table = guess_table(first, self.path.name, self.endpoint)
-                    if table is None:
-                        self.skip(None, NO_TABLE)
+        with contextlib.closing(ahead(splitter)) as blocks:
+            for values in blocks:
+                if not kind:
+                    kind, table = self._first_value(values, array)
+                    if table is None and kind in ("records", "unknown"):
                         return
-                elif kind == "unknown":
-                    self.skip(values.numbers[0], "first value is not a JSON object")
-                    return
-            if table is not None:
-                self.records(values.lines, table, array=False, order_offset=done,
-                             new_page=not done)  # fmt: skip
-            else:
-                self.pages_from_lines(values.lines, values.numbers, kind, row_offset=done,
-                                      final=False)  # fmt: skip
-            done += len(values.numbers)
+                if table is not None:
+                    self.records(values.lines, table, array=False, order_offset=done,
+                                 new_page=not done)  # fmt: skip
+                else:
+                    self.pages_from_lines(values.lines, values.numbers, kind, row_offset=done,
+                                          final=False)  # fmt: skip
+                done += len(values.numbers)
+        self._values_done(splitter, kind, array)
+
+    def _first_value(self, values: Values, array: bool) -> tuple[str, str | None]:
+        """The kind of the values (and the table of records) from the first one; reported."""
+        first = json.loads(values.lines[: values.lines.find(b"\n")])
+        kind = kind_of(first)
+        self.report.layout = _values_layout(kind, array)
+        table = None
+        if kind == "records":
+            table = guess_table(first, self.path.name, self.endpoint)
+            if table is None:
+                self.skip(None, NO_TABLE)
+        elif kind == "unknown":
+            self.skip(values.numbers[0], "first value is not a JSON object")
+        return kind, table
+
+    def _values_done(self, splitter: Splitter, kind: str, array: bool) -> None:
+        """The layout once every value is read, and what stopped the split early."""
         if not kind:
             self.report.layout = "JSON array (empty)" if array else "JSON"
         elif kind == "response" and not array and splitter.values == 1:
