@@ -298,7 +298,9 @@ def run_pretty(args: argparse.Namespace, n_pages: int) -> None:
                            args.before)  # fmt: skip
     best = {k: min(w for w, _ in v) for k, v in runs.items()}
     cpu = {k: min(c for _, c in v) for k, v in runs.items()}
-    extra = f", before {best['before']:.2f} s" if "before" in best else ""
+    extra = (
+        f", before {best['before']:.2f} s (CPU {cpu['before']:.2f} s)" if "before" in best else ""
+    )
     print(f"{n_pages * args.per_page:>9,} rows  pretty {size / 1e6:6.1f} MB: "
           f"{best['pretty']:.2f} s (CPU {cpu['pretty']:.2f} s, {size / 1e6 / best['pretty']:.0f} "
           f"MB/s); as JSON lines {best['lines']:.2f} s (CPU {cpu['lines']:.2f} s){extra}; load "

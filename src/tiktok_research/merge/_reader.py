@@ -139,7 +139,7 @@ class FileReader(FileState):
             buf = buf[3:]
         while _blank(buf) and (more := src.read(SEGMENT)):
             buf += more
-        start = len(buf) - len(buf[:_BLOCK].lstrip()) if buf[:_BLOCK].strip() else len(buf)
+        start = len(buf) - len(buf.lstrip())  # (buf holds 64 KiB unless it began blank)
         if start >= len(buf):
             self.report.layout = "empty"
             self.skip(None, "empty file")
