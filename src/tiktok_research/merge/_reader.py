@@ -28,7 +28,7 @@ from .. import tables
 from ._detect import LAYOUTS, NO_TABLE, TOO_DEEP, Sniffer, endpoint_of, guess_table, kind_of
 from ._file import FileState, Sink
 from ._inputs import TWIN_READ, Item
-from ._source import Limits, NotRegularError, Source, open_source
+from ._source import Limits, Source, _NotRegular, open_source
 from ._split import Splitter, Values, ahead
 
 _BLOCK = 1 << 16  # bytes read to sniff a file
@@ -93,7 +93,7 @@ class FileReader(FileState):
             return None
         try:
             src = open_source(self.path, self.limits)
-        except NotRegularError as exc:
+        except _NotRegular as exc:
             self.report.layout = "not a regular file"
             self.skip(None, str(exc))
             return None

@@ -33,7 +33,7 @@ class Limits:
     max_bytes: int | None
 
 
-class NotRegularError(OSError):
+class _NotRegular(OSError):
     """The path is a FIFO, a socket, a device or a folder: it is not opened."""
 
 
@@ -53,7 +53,7 @@ class Source:
             st = os.fstat(fd)
             kind = not_regular(st.st_mode)
             if kind:
-                raise NotRegularError(f"{kind}; not opened")
+                raise _NotRegular(f"{kind}; not opened")
             self._fh = os.fdopen(fd, "rb")
         except BaseException:
             os.close(fd)
@@ -198,7 +198,7 @@ def open_source(path: Path, limits: Limits) -> Source:
     """Open ``path``; a page file gzipped since it was listed is opened as its ``.gz`` twin.
 
     Raises:
-        NotRegularError: ``path`` is not a regular file.
+        _NotRegular: ``path`` is not a regular file.
         OSError: it cannot be opened (``FileNotFoundError`` when neither it nor its twin exists).
     """
     try:
