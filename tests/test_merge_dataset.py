@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from tiktok_research import schemas
+from tiktok_research.errors import OutputExistsError
 from tiktok_research.io import read_dataset
 from tiktok_research.merge import MergeResult, _dataset, _reader, merge_dumps
 
@@ -153,8 +154,10 @@ def test_a_second_merge_into_the_same_folder_is_refused_or_replaces(tmp_path: Pa
     target = tmp_path / "merged"
     first = merge_dumps(DUMPS, dataset=target)
     files = sorted(target.rglob("*.parquet"))
-    with pytest.raises(FileExistsError, match=r"not empty.*overwrite=True"):
+    with pytest.raises(FileExistsError, match=r"not empty.*overwrite=True") as refused:
         merge_dumps(DUMPS, dataset=target)
+    # of the error tree (the CLI's exit 2), and still the FileExistsError it was
+    assert isinstance(refused.value, OutputExistsError) and refused.value.path == target
     assert sorted(target.rglob("*.parquet")) == files  # untouched
     # overwrite: the tables of the earlier merge are replaced, not added to
     only_curl = merge_dumps(DUMPS / "curl", dataset=target, overwrite=True)
@@ -163,7 +166,7 @@ def test_a_second_merge_into_the_same_folder_is_refused_or_replaces(tmp_path: Pa
         "videos"]  # fmt: skip
     assert not any(p.name.startswith(".merge-") for p in target.iterdir())
     (tmp_path / "file").write_text("x")
-    with pytest.raises(FileExistsError, match="is a file"):
+    with pytest.raises(OutputExistsError, match="is a file"):
         merge_dumps(DUMPS, dataset=tmp_path / "file")
 
 
@@ -238,7 +241,7 @@ def test_leftovers_of_a_killed_merge_and_output_inside_the_input(tmp_path: Path)
     shutil.copytree(DUMPS / "curl", dumps)
     target = dumps / "merged"  # inside the folder merged
     (target / ".merge-20250101T000000-abcdef" / "spill").mkdir(parents=True)  # a kill -9
-    with pytest.raises(FileExistsError, match="leftovers of an interrupted merge"):
+    with pytest.raises(OutputExistsError, match="leftovers of an interrupted merge"):
         merge_dumps(dumps, dataset=target)
     first = merge_dumps(dumps, dataset=target, overwrite=True)
     assert sorted(p.name for p in target.iterdir()) == sorted(first.rows)  # leftovers cleared

@@ -449,7 +449,7 @@ def read_file_lines(path: Path, *, check: bool = True) -> FileLines:
 def _current(path: Path) -> Path:
     """``path``, or its ``.gz`` twin when ``path`` is gone because its run compressed it."""
     if path.name.endswith(".jsonl") and not path.exists():
-        twin = path.with_name(path.name + ".gz")
+        twin = gzipped_twin(path)
         if twin.exists():
             return twin
     return path

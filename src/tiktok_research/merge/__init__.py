@@ -126,8 +126,8 @@ def merge_dumps(
 
     Raises:
         InvalidRequestError: an unknown ``endpoint``, or inputs that are not paths (``None``).
-        FileExistsError: ``dataset`` is a file, or a folder that is not empty (and no
-            ``overwrite``); checked before anything is read.
+        OutputExistsError: ``dataset`` is a file, or a folder that is not empty (and no
+            ``overwrite``); checked before anything is read. (Also a ``FileExistsError``.)
         OSError: the dataset cannot be written (e.g. the disk is full); nothing is replaced.
 
     Example:

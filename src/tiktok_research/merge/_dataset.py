@@ -11,7 +11,6 @@ under a staging folder inside the target and moved into place at the end.
 
 from __future__ import annotations
 
-import errno
 import math
 import shutil
 import uuid
@@ -24,6 +23,7 @@ import pyarrow as pa
 import pyarrow.ipc
 
 from .. import schemas
+from ..errors import OutputExistsError
 from ._inputs import Item
 from ._memory import dedup
 
@@ -122,8 +122,10 @@ class ToDataset:
                         writer.write_batch(batch)
                     pieces[bucket] = (path, first, len(batches), int(part.estimated_size()))
                     first += len(batches)
-        except OSError as exc:  # e.g. the disk is full: say which file
-            raise OSError(exc.errno or errno.EIO, str(exc), str(path)) from exc
+        except OSError as exc:  # e.g. the disk is full: the error the disk gave, naming the file
+            if exc.filename is None:
+                exc.filename = str(path)
+            raise
         return pieces
 
     def _spill(self) -> None:
@@ -242,20 +244,22 @@ def prepare_dataset(target: Path, overwrite: bool) -> Path:
     replaces the tables in it once the new ones are complete (nothing is replaced on failure).
     """
     if target.exists() and not target.is_dir():
-        raise FileExistsError(f"{target} is a file: give a folder for the datasets")
+        raise OutputExistsError(f"{target} is a file: give a folder for the datasets", path=target)
     if target.is_dir() and not overwrite:
         inside = sorted(p.name for p in target.iterdir())
         if inside and all(name.startswith(".merge-") for name in inside):
-            raise FileExistsError(
+            raise OutputExistsError(
                 f"{target} holds the leftovers of an interrupted merge ({', '.join(inside)}): "
-                "pass overwrite=True (--overwrite) to clear them, or choose another folder"
+                "pass overwrite=True (--overwrite) to clear them, or choose another folder",
+                path=target,
             )
         if inside:
             shown = ", ".join(inside[:5]) + (", ..." if len(inside) > 5 else "")
-            raise FileExistsError(
+            raise OutputExistsError(
                 f"{target} is not empty ({shown}): a second merge into it would hold every row "
                 "twice. Choose an empty or new folder, or pass overwrite=True (--overwrite) to "
-                "replace the tables in it"
+                "replace the tables in it",
+                path=target,
             )
     staging = target / f".merge-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     staging.mkdir(parents=True)
