@@ -74,6 +74,7 @@ BAD_CALLS: dict[str, Callable[[], object]] = {
     "select_video_ids(None)": lambda: tr.select_video_ids(None),  # type: ignore[arg-type]
     "select_usernames(None)": lambda: tr.select_usernames(None),  # type: ignore[arg-type]
     "select_video_ids(top=-1)": lambda: tr.select_video_ids(pl.DataFrame({"id": [1]}), top=-1),
+    "merge_dumps(None)": lambda: tr.merge_dumps(None),  # type: ignore[arg-type]
     "write_parquet(None, p)": lambda: tr.write_parquet(None, "never.parquet"),  # type: ignore[arg-type]
 }
 
