@@ -197,7 +197,7 @@ def test_every_fault_kind_over_http(tmp_path: Path) -> None:
         assert counted["requests"]["video_query"] == 11
         assert counted["requests"]["user_info"] == 12 and counted["requests"]["oauth_token"] == 1
         assert counted["statuses"]["504"] == 1
-        # 5xx count against the quota, 4xx (and 429) do not (SPEC §11)
+        # 5xx count against the quota, 4xx (and 429) do not (api-notes §11)
         assert counted["counted"]["sandbox"]["video_query"] == 8
 
 

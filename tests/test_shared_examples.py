@@ -1,7 +1,20 @@
-from _shared import EXAMPLES
+"""The recorded API examples ship with the repository, each with its provenance."""
+
+from __future__ import annotations
+
+import re
+
+from _shared import BUNDLED
 
 
-def test_the_shared_api_examples_are_found() -> None:
+def test_the_examples_ship_with_the_repository() -> None:
     """The conformance and parsing tests read these; without them they would test nothing."""
-    assert EXAMPLES.is_dir(), f"shared/api/examples not found (looked for {EXAMPLES})"
-    assert len(list(EXAMPLES.glob("*__200__*.json"))) >= 20
+    assert BUNDLED.is_dir(), f"the API examples are missing from the repository ({BUNDLED})"
+    assert len(list(BUNDLED.glob("*__200__*.json"))) >= 20
+
+
+def test_every_example_says_where_it_comes_from() -> None:
+    readme = (BUNDLED / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([\w.]+\.(?:json|html))`", readme))
+    files = {p.name for p in BUNDLED.iterdir() if p.suffix in {".json", ".html"}}
+    assert files <= named, f"examples without a provenance row: {sorted(files - named)}"

@@ -810,7 +810,7 @@ def parse_answer(
 ) -> tuple[dict[str, Any], Any]:
     """``(data, body)`` of an ok answer; the matching error of the tree otherwise.
 
-    An HTTP 500 whose body is a valid answer with data is accepted (SPEC §6.4.5). An endpoint
+    An HTTP 500 whose body is a valid answer with data is accepted (api-notes §6.4.5). An endpoint
     whose answer is a text file (the batch compliance download) gives ``{"text": ...}``.
     """
     resp = RawResponse(status, content, {})

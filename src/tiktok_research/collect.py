@@ -270,7 +270,7 @@ class FetchResult(pl.DataFrame):
 
 
 def _oldest_time(items: list[dict[str, Any]]) -> int | None:
-    """The creation time (unix s) of the oldest item, from ``create_time`` or the id (SPEC §8)."""
+    """The creation time (unix s) of the oldest item: ``create_time``, or the id (api-notes §8)."""
     times: list[int] = []
     for item in items:
         t = item.get("create_time")
@@ -1233,7 +1233,7 @@ def run_compliance(
     retry_failed: bool = False,
     poll: tuple[float, float] = (POLL_FIRST, POLL_MAX),
 ) -> FetchResult:
-    """Run batch compliance tasks (SPEC §3.11): upload, wait for ``Completed``, download.
+    """Run batch compliance tasks (api-notes §3.11): upload, wait for ``Completed``, download.
 
     Each task's id is journalled as soon as the service gives it, so a run that stops (a crash,
     the quota) continues with the same task: it is neither uploaded nor paid for again. Status

@@ -134,7 +134,7 @@ def run_demo(
     per = ", ".join(f"{k} {v}" for k, v in sorted(spent.items()) if k != "oauth_token")
     echo(
         f"\nquota charged by the sandbox: {total} requests ({per}); 400 answers are not charged"
-        " (SPEC §11). A real project has 1,000 a day."
+        " (docs/api-notes.md §11). A real project has 1,000 a day."
     )
     echo(
         f"wrote {out}/videos.parquet, comments.parquet, users.parquet, archive/, plots/ "

@@ -709,9 +709,9 @@ def fetch_videos_by_id(
 
     A video query by id needs a date window of at most 30 days that holds the video's creation
     day; guessing it is why users find that ``video_id`` queries "often return no results"
-    (SPEC §4). An id carries its creation time (``id >> 32``, SPEC §8), so the right window is
-    computed for every id: ids of one month share one window, and each window is asked in batches
-    of ``batch_size`` ids (``video_id IN [...]``), one request per batch.
+    (api-notes §4). An id carries its creation time (``id >> 32``, api-notes §8), so the right
+    window is computed for every id: ids of one month share one window, and each window is asked in
+    batches of ``batch_size`` ids (``video_id IN [...]``), one request per batch.
 
     Args:
         ids: Video ids: a list, a Series, or a table (polars, pandas, Arrow) with an ``id`` or

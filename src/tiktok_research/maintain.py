@@ -486,9 +486,9 @@ def update_range(
         # pages it holds are not asked for again; the days since come with the next run
         return first, check_day(state["pending_to"], "the last day of the run to continue")
     clock = now if now is not None else datetime.now(UTC)
-    # The service indexes new videos within 48 hours (SPEC §6.4.8): the day that began 48 hours
-    # ago is only partly indexed, so the newest day collected is the one before it. (Collecting
-    # "today minus 2" would leave the rest of that day out of every later run.)
+    # The service indexes new videos within 48 hours (api-notes §6.4.8): the day that began 48
+    # hours ago is only partly indexed, so the newest day collected is the one before it.
+    # (Collecting "today minus 2" would leave the rest of that day out of every later run.)
     newest = (clock - timedelta(days=NOT_INDEXED_DAYS)).date() - timedelta(days=1)
     return first, newest
 

@@ -65,8 +65,8 @@ __all__ = [
 
 INT64_MAX = 2**63 - 1
 
-# A TikTok handle: letters, digits, "_" and "." (SPEC §8), lower-case. TikTok allows 24 characters
-# today; older accounts may have longer handles, so up to 50 are let through.
+# A TikTok handle: letters, digits, "_" and "." (api-notes §8), lower-case. TikTok allows 24
+# characters today; older accounts may have longer handles, so up to 50 are let through.
 _HANDLE = re.compile(r"^[a-z0-9._]{1,50}$")
 _PROFILE_URL = r"(?i)^(?:https?://)?(?:[a-z0-9-]+\.)*tiktok\.com/@([^/?#]*)"
 
@@ -112,7 +112,7 @@ def username_expr(expr: pl.Expr) -> pl.Expr:
 
     NULs and surrounding spaces go, a profile address (``https://www.tiktok.com/@name/video/1``,
     ``vm.tiktok.com/@Name?lang=en``, with or without scheme) becomes its handle, a leading ``@``
-    goes, and the handle is lower-cased (SPEC §8: handles are lower-case).
+    goes, and the handle is lower-cased (api-notes §8: handles are lower-case).
     """
     text = expr.cast(pl.String).str.replace_all("\x00", "", literal=True).str.strip_chars()
     from_url = text.str.extract(_PROFILE_URL, 1)
@@ -863,10 +863,11 @@ def refresh_quota(plan: Plan, client: Client) -> None:
 
 # ---------------------------------------------------------------------- ids: hydrate, comply
 
-#: Video ids per ``video_id IN`` request. The real limit on ``IN`` values is undocumented (SPEC §4
-#: lists none); 100, a page's worth, is a conservative choice that keeps one request per batch.
+#: Video ids per ``video_id IN`` request. The real limit on ``IN`` values is undocumented
+#: (api-notes §4 lists none); 100, a page's worth, is a conservative choice that keeps one request
+#: per batch.
 DEFAULT_ID_BATCH = 100
-#: An id's creation time (``id >> 32``) is 25 to 80 seconds before ``create_time`` (SPEC §8):
+#: An id's creation time (``id >> 32``) is 25 to 80 seconds before ``create_time`` (api-notes §8):
 #: a window covers the day of ``id >> 32`` and the day of ``id >> 32`` plus this margin.
 ID_TIME_MARGIN = 180
 _TIKTOK_START = datetime(2016, 1, 1, tzinfo=UTC).timestamp()
@@ -890,8 +891,8 @@ def plan_video_ids(
 ) -> Plan:
     """Plan the look-up of videos by id: one ``video_id IN`` request per window and batch.
 
-    An id carries its creation time (``id >> 32``, SPEC §8), so each id's day is known: ids are
-    grouped into windows of at most 31 days (each window only as wide as its ids need), and each
+    An id carries its creation time (``id >> 32``, api-notes §8), so each id's day is known: ids
+    are grouped into windows of at most 31 days (each window only as wide as its ids need), and each
     window into batches of ``batch_size`` ids, newest first. Ids of one month cost one request
     per batch.
 
@@ -993,7 +994,7 @@ def plan_compliance(
     client: Client | None = None,
     warn: bool = True,
 ) -> Plan:
-    """Plan batch compliance tasks: the ids uploaded in tasks of at most 10,000 (SPEC §3.11).
+    """Plan batch compliance tasks: the ids uploaded in tasks of at most 10,000 (api-notes §3.11).
 
     Each task costs at least three requests: the upload, one status check or more, the download.
 

@@ -1,4 +1,4 @@
-"""The query language of the video query (SPEC §4), validated locally before any request is spent.
+"""The query language of the video query (api-notes §4), checked locally before a request is spent.
 
 Three equivalent ways to write a query:
 

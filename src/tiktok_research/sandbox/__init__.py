@@ -1,4 +1,4 @@
-"""An offline emulator of the TikTok Research API (SPEC.md §1-9 with the §11 decisions).
+"""An offline emulator of the TikTok Research API (api-notes §1-9 with the §11 decisions).
 
 It answers exactly like the service (paths, envelopes, error bodies, pagination, quotas, quirks)
 over a deterministic synthetic corpus, in-process as an httpx transport or as a real HTTP server.

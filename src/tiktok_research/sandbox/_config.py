@@ -30,7 +30,7 @@ FAULT_KINDS: tuple[str, ...] = (
 CHANGING_CORPUS: dict[str, float] = {"removal_rate": 0.002, "count_growth": 1.0}
 
 #: Accounts in a corpus with the default ``n_audience``: enough for follower lists to reach the
-#: documented cap of about 5,000 (SPEC §3.7) once private accounts are left out.
+#: documented cap of about 5,000 (api-notes §3.7) once private accounts are left out.
 MIN_ACCOUNTS = 8_000
 
 
@@ -105,7 +105,7 @@ class SandboxConfig:
         n_audience: further accounts that post nothing in the corpus but follow and are followed
             (they have user info, followers, following and liked lists). ``None`` means enough to
             make ``MIN_ACCOUNTS`` accounts in all, so that the biggest accounts' follower lists
-            stop at the documented cap of about 5,000 (SPEC §3.7) even in a small corpus.
+            stop at the documented cap of about 5,000 (api-notes §3.7) even in a small corpus.
         clock_start: where the sandbox clock starts (an aware datetime, UTC). ``None``: the real
             time. The clock then runs at the speed of real time from there; :meth:`Sandbox.advance`
             moves it forward. Ignored when a ``clock`` function is given to :class:`Sandbox`.
@@ -120,7 +120,7 @@ class SandboxConfig:
         latency: seconds added to every answer: a number, or a ``(low, high)`` range (uniform).
         expired_search_id: what a later page with an expired or unknown ``search_id`` gets:
             ``"error"`` (400 "Search Id N is invalid or expired") or ``"reissue"`` (the search is
-            run again and the page answered under a new ``search_id``, as seen in SPEC §5.7).
+            run again and the page answered under a new ``search_id``, as seen in api-notes §5.7).
         index_lag_hours: videos created less than this many hours before "now" are not searchable.
         faults: seeded fault rates.
         clients: the client registry; by default one client ``sandbox`` / ``sandbox``.

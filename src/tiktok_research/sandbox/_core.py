@@ -53,8 +53,8 @@ _MESSAGES = {
         "You have exceeded your daily quota of {quota} requests for this API; "
         "the quota resets at 00:00 UTC."
     ),
-    # SPEC §6.1 / §2: the DOC:ERR table's description of `access_token_invalid` for a token that
-    # is missing or unknown, and the DOC:ERR error example's message for one that has expired.
+    # api-notes §6.1 / §2: the DOC:ERR table's description of `access_token_invalid` for a token
+    # that is missing or unknown, and the DOC:ERR error example's message for one that has expired.
     "access_token_invalid": (
         "The access token is invalid or not found in the request. "
         "Please refresh the token and retry."

@@ -803,7 +803,7 @@ class Corpus:
     def _make_follow_list(self, user: int, kind: int) -> TimedList:
         rng = _rng(self.seed, 22 + kind, user)
         total = int(self.follower_count[user] if kind == 0 else self.following_count[user])
-        # only public accounts are listed (SPEC §3.7), at most about FOLLOWERS_CAP of them
+        # only public accounts are listed (api-notes §3.7), at most about FOLLOWERS_CAP of them
         pool = self.public_accounts
         me = int(np.searchsorted(pool, user))
         in_pool = me < pool.size and int(pool[me]) == user

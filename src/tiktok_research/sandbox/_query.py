@@ -1,4 +1,4 @@
-"""The video-query language (SPEC §4): validation into conditions, and vectorised evaluation."""
+"""The video-query language (api-notes §4): validated into conditions, evaluated vectorised."""
 
 from __future__ import annotations
 
