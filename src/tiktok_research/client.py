@@ -1,11 +1,13 @@
 """The client of the TikTok Research API: auth, limits, retries, quota, and the pages of a sequence.
 
-Example (offline, against the sandbox)::
+Example (offline, against the sandbox):
 
-    from tiktok_research import Client, Q
-
-    client = Client.sandbox()
-    videos = client.query_videos(Q.hashtag_name.eq("climate"), "20240101", "20240131", max_total=50)
+    >>> from tiktok_research import Client, Q
+    >>> client = Client.sandbox()
+    >>> q = Q.hashtag_name.eq("climate")
+    >>> videos = client.query_videos(q, "20240101", "20240131", max_total=50)
+    >>> 0 < len(videos) <= 50
+    True
 
 Every request goes through one path (:meth:`Client.request`): the client-side ``max_requests``
 budget, the token, the shared rate limiter, the HTTP call, the quota ledger, the ``on_response``
@@ -189,8 +191,12 @@ class Client:
         AuthenticationError: if credentials are missing (naming the environment variables).
 
     Example:
-        >>> client = Client.sandbox()  # doctest: +SKIP
-        >>> client.user_info("some_user")  # doctest: +SKIP
+        >>> from tiktok_research import Q
+        >>> client = Client.sandbox()  # offline: no credentials, nothing real spent
+        >>> videos = client.query_videos(Q.hashtag_name.eq("climate"), "20240101", "20240131")
+        >>> [user] = client.user_info(videos[0]["username"])
+        >>> user["username"] == videos[0]["username"], "follower_count" in user
+        (True, True)
     """
 
     def __init__(
@@ -968,8 +974,11 @@ def use(client: Client | None) -> Client | None:
 
     Example:
         >>> import tiktok_research as tr
-        >>> tr.use(tr.Client.sandbox())  # doctest: +SKIP
-        >>> tr.fetch_user_info(["some_user"])  # runs on the sandbox  # doctest: +SKIP
+        >>> client = tr.Client.sandbox()
+        >>> _ = tr.use(client)
+        >>> users = tr.fetch_user_info(["some_user"])  # runs on the sandbox
+        >>> client.requests_spent
+        {'user_info': 1}
     """
     global _default
     planning.check_client(client)

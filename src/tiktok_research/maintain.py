@@ -152,8 +152,12 @@ def refresh_videos(
 
     Example:
         >>> import tiktok_research as tr
-        >>> fresh = tr.refresh_videos("data/videos", archive="archive/")  # doctest: +SKIP
-        >>> print(fresh.report)  # doctest: +SKIP
+        >>> q = tr.Q.hashtag_name.eq("climate")
+        >>> videos = tr.fetch_videos(q, "2024-01-01", "2024-01-31", max_total=50)
+        >>> _ = tr.write_dataset(videos, "data/videos", table="videos")
+        >>> fresh = tr.refresh_videos("data/videos", archive="archive/")
+        >>> fresh.report.complete, fresh.height <= videos.height
+        (True, True)
     """
     from .fetch import compliance_round, videos_by_id
 
@@ -342,7 +346,7 @@ def update_videos(
     Example:
         >>> import tiktok_research as tr
         >>> q = tr.Q.hashtag_name.eq("climate")
-        >>> new = tr.update_videos(q, "data/climate", start_date="2024-01-01")  # doctest: +SKIP
+        >>> new = tr.update_videos(q, "data/climate", start_date="2024-01-01")
     """
     from . import client as client_module
     from .fetch import fetch_videos
@@ -518,7 +522,10 @@ def dehydrate(videos: Any, path: str | Path, *, column: str = "id") -> Path:
 
     Example:
         >>> import tiktok_research as tr
-        >>> tr.dehydrate(videos, "ids.txt")  # doctest: +SKIP
+        >>> videos = tr.fetch_videos(tr.Q.hashtag_name.eq("climate"), "2024-01-01", "2024-01-31")
+        >>> _ = tr.dehydrate(videos, "ids.txt")
+        >>> len(open("ids.txt").read().split()) == videos.height
+        True
     """
     from .select import write_lines
 

@@ -10,8 +10,8 @@ run costs at least. ``print(plan)`` is a dry run; no plan needs credentials or a
 Example:
     >>> import tiktok_research as tr
     >>> plan = tr.plan_videos(tr.Q.hashtag_name.eq("climate"), "2024-01-01", "2024-03-31")
-    >>> [t.key for t in plan.tasks]
-    ['20240101-20240131', '20240201-20240302', '20240303-20240331']
+    >>> [t.key for t in plan.tasks]  # newest window first, as the service orders its results
+    ['20240303-20240331', '20240201-20240302', '20240101-20240131']
     >>> plan.min_requests
     3
 """
@@ -640,7 +640,16 @@ def plan_videos(
 
     Example:
         >>> import tiktok_research as tr
-        >>> print(tr.plan_videos(tr.Q.keyword.eq("cat"), "20240101", "20240315"))  # doctest: +SKIP
+        >>> print(tr.plan_videos(tr.Q.keyword.eq("cat"), "20240101", "20240315"))
+        videos (video_query): keyword = "cat"
+          range 2024-01-01 .. 2024-03-15 (inclusive) -> 3 window(s) of at most 31 days:
+            2024-03-03 .. 2024-03-15
+            2024-02-01 .. 2024-03-02
+            2024-01-01 .. 2024-01-31
+          100 per request
+          fields: id, video_description, ...
+          at least 3 request(s)
+        ...
     """
     client = check_client(client)
     ep = ENDPOINTS["video_query"]

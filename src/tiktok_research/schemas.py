@@ -401,9 +401,13 @@ def spark_schema(table: str) -> StructType:
     to cast a Spark table to the package's columns.
 
     Example:
-        >>> spark_schema("users")["follower_count"].dataType  # doctest: +SKIP
+        >>> spark_schema("users")["follower_count"].dataType
         LongType()
-        >>> spark.read.schema(spark_schema("videos")).parquet("out/videos")  # doctest: +SKIP
+        >>> import tiktok_research as tr
+        >>> videos = tr.fetch_videos(tr.Q.hashtag_name.eq("climate"), "2024-01-01", "2024-01-31")
+        >>> folder = str(tr.write_dataset(videos, "out/videos", table="videos").absolute())
+        >>> spark.read.schema(spark_schema("videos")).parquet(folder).count() == videos.height
+        True
     """
     struct = spark_type(pl.Struct(dict(_check_table(table))))
     return struct  # type: ignore[return-value]
