@@ -64,7 +64,7 @@ def serving() -> Iterator[str]:
         yield line.split(" at ", 1)[1].split(" ", 1)[0]
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.communicate(timeout=10)  # waits, and closes the pipes
 
 
 def run_client(script: str, url: str, args: dict[str, Any]) -> dict[str, Any]:

@@ -95,7 +95,7 @@ def test_the_serve_command_prints_its_base_url_and_answers() -> None:
         assert token.status_code == 200 and token.json()["expires_in"] == 7200
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.communicate(timeout=10)  # waits, and closes the pipes
 
 
 def curl(url: str, path: str, body: str, *headers: str) -> tuple[int, dict[str, Any]]:

@@ -48,7 +48,7 @@ def serving(*options: str) -> Iterator[str]:
         yield line.split(" at ", 1)[1].split(" ", 1)[0]
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.communicate(timeout=10)  # waits, and closes the pipes
 
 
 def token(http: httpx.Client) -> str:

@@ -195,6 +195,9 @@ class _Group(TyperGroup):
                     f"(run again with --debug, or {DEBUG_ENV}=1, to see the traceback)", err=True
                 )
             raise typer.Exit(code) from None
+        finally:
+            while _OPEN_CLIENTS:
+                _OPEN_CLIENTS.pop().close()
 
 
 HELP = """Collect TikTok Research API data into Parquet, CSV or JSON Lines.
@@ -497,6 +500,7 @@ def _build_query(
 
 
 def _client(sandbox: bool, max_requests: int | None) -> Any:
+    """The command's client; its HTTP connections are closed when the command ends."""
     from .client import Client
 
     if sandbox:
@@ -505,10 +509,17 @@ def _client(sandbox: bool, max_requests: int | None) -> Any:
         sb = Sandbox()
         # The built-in sandbox lives as long as the command: a wait (a compliance task still
         # Processing, a retry) moves its clock on instead of holding the terminal.
-        return Client.sandbox(
+        client = Client.sandbox(
             sb, max_requests=max_requests, sleep=lambda s: sb.advance(timedelta(seconds=s))
         )
-    return Client(max_requests=max_requests)
+    else:
+        client = Client(max_requests=max_requests)
+    _OPEN_CLIENTS.append(client)
+    return client
+
+
+#: The clients a command opened; the root group closes them when the command ends.
+_OPEN_CLIENTS: list[Any] = []
 
 
 def _write(df: "pl.DataFrame", out: Path, table: str | None = None) -> Path:

@@ -87,6 +87,7 @@ def run_demo(
             users.failures.write_parquet(out / "users_failures.parquet")
         write_parquet(users, out / "users.parquet", table="users")
         spent = sb.requests_spent("sandbox")
+        client.close()  # its connections to the server, before the server stops
 
     echo("\nengagement by month:")
     by_month = analysis.summarize(videos, by="month")

@@ -524,7 +524,8 @@ def dehydrate(videos: Any, path: str | Path, *, column: str = "id") -> Path:
         >>> import tiktok_research as tr
         >>> videos = tr.fetch_videos(tr.Q.hashtag_name.eq("climate"), "2024-01-01", "2024-01-31")
         >>> _ = tr.dehydrate(videos, "ids.txt")
-        >>> len(open("ids.txt").read().split()) == videos.height
+        >>> from pathlib import Path
+        >>> len(Path("ids.txt").read_text().split()) == videos.height
         True
     """
     from .select import write_lines
