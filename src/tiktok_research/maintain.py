@@ -8,6 +8,8 @@
 * :func:`dehydrate`: the id list to share a dataset (others hydrate it with
   :func:`tiktok_research.fetch_videos_by_id`).
 
+:func:`plan_refresh` and :func:`plan_update` say what a refresh or an update would ask and cost
+(a dry run), and :func:`refresh_destination` where a refresh of a table file or folder writes.
 All of them plan first (nothing is sent for a mistake), archive every answer and can be run again
 after an interruption at no cost for what is held.
 """
@@ -19,7 +21,9 @@ import shutil
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +35,22 @@ from ._windows import NOT_INDEXED_DAYS, format_date
 from .client import Client
 from .collect import CollectionReport, FetchResult
 from .errors import InvalidRequestError
-from .plan import check_client, check_day, check_fields, check_folder
+from .plan import Plan, check_client, check_day, check_fields, check_folder
 
-__all__ = ["RefreshReport", "dehydrate", "refresh_videos", "update_range", "update_videos"]
+__all__ = [
+    "RefreshDestination",
+    "RefreshPlan",
+    "RefreshReport",
+    "UpdatePlan",
+    "UpdateReport",
+    "dehydrate",
+    "plan_refresh",
+    "plan_update",
+    "refresh_destination",
+    "refresh_videos",
+    "update_range",
+    "update_videos",
+]
 
 _COUNTS = ("view_count", "like_count", "comment_count", "share_count", "favorites_count")
 UPDATE_STATE = "_tiktok_research_update.json"
@@ -71,6 +88,26 @@ class RefreshReport(CollectionReport):
         if self.not_refreshed:
             lines.append(f"  not refreshed (valid but not found now): {len(self.not_refreshed):,}")
         return "\n".join(lines + head[1:])
+
+
+@dataclass
+class UpdateReport(CollectionReport):
+    """What :func:`update_videos` did.
+
+    Attributes:
+        first: The first day the run collected (UTC).
+        last: The last day the run collected, inclusive; before ``first`` when there was
+            nothing new.
+    """
+
+    first: date | None = None
+    last: date | None = None
+
+    @classmethod
+    def of(cls, report: CollectionReport, first: date, last: date) -> UpdateReport:
+        """``report`` with the days of the run."""
+        values = {f.name: getattr(report, f.name) for f in dataclass_fields(CollectionReport)}
+        return cls(**values, first=first, last=last)
 
 
 def _videos(videos: Any) -> tuple[pl.DataFrame, Path | None]:
@@ -163,27 +200,9 @@ def refresh_videos(
 
     check_client(client)
     check_folder(archive, "archive")
-    check_fields(ENDPOINTS["video_query"], fields)  # before the compliance check spends anything
     if not isinstance(drop_removed, bool):
         raise InvalidRequestError(f"drop_removed must be True or False, got {drop_removed!r}")
-    old, dataset = _videos(videos)
-    if "id" not in old.columns:
-        raise InvalidRequestError(
-            f"the videos table has no id column (it has {', '.join(old.columns[:12])})"
-        )
-    if old.schema["id"].is_float():  # e.g. a pandas column with a NaN: the ids are rounded
-        raise InvalidRequestError(
-            "the id column holds floats, which cannot hold 19-digit ids exactly (they may "
-            "already have lost digits). Read the table with ids as Int64 or text (pandas: "
-            "dtype={'id': 'Int64'} or str), never float"
-        )
-    old = schemas.cast(old.select([c for c in old.columns if c in schemas.VIDEOS]), "videos")
-    ids = old.get_column("id").drop_nulls().unique(maintain_order=True)
-    if fields is None:
-        fields = [
-            c for c in old.columns if c in schemas.VIDEOS and old[c].null_count() < old.height
-        ]
-        fields = fields if "id" in fields else ["id", *fields]
+    old, dataset, ids, fields = _refresh_input(videos, fields)
     # A refresh is a snapshot: one that finished is never continued (the same call later is a
     # new round in the archive); one that stopped is continued, its compliance task included.
     valid = compliance_round(
@@ -240,6 +259,170 @@ def refresh_videos(
         write_json(round_folder / REFRESH_DONE, {"rows": table.height, "removed": report.removed})
     failures = valid.failures if fresh is None else pl.concat([valid.failures, fresh.failures])
     return FetchResult._wrap(table, failures, report)
+
+
+def _refresh_input(
+    videos: Any, fields: Sequence[str] | str | None
+) -> tuple[pl.DataFrame, Path | None, pl.Series, Sequence[str] | str]:
+    """The table to refresh, checked and cast to the videos schema; the dataset folder it came
+    from (or None); its unique ids; and the fields to fetch again (default: the table's columns
+    that hold a value). Raises before anything is sent."""
+    check_fields(ENDPOINTS["video_query"], fields)  # before the compliance check spends anything
+    old, dataset = _videos(videos)
+    if "id" not in old.columns:
+        raise InvalidRequestError(
+            f"the videos table has no id column (it has {', '.join(old.columns[:12])})"
+        )
+    if old.schema["id"].is_float():  # e.g. a pandas column with a NaN: the ids are rounded
+        raise InvalidRequestError(
+            "the id column holds floats, which cannot hold 19-digit ids exactly (they may "
+            "already have lost digits). Read the table with ids as Int64 or text (pandas: "
+            "dtype={'id': 'Int64'} or str), never float"
+        )
+    old = schemas.cast(old.select([c for c in old.columns if c in schemas.VIDEOS]), "videos")
+    ids = old.get_column("id").drop_nulls().unique(maintain_order=True)
+    if fields is None:
+        fields = [
+            c for c in old.columns if c in schemas.VIDEOS and old[c].null_count() < old.height
+        ]
+        fields = fields if "id" in fields else ["id", *fields]
+    return old, dataset, ids, fields
+
+
+@dataclass
+class RefreshPlan:
+    """What :func:`refresh_videos` would ask and cost (:func:`plan_refresh`); nothing sent.
+
+    The table is checked when the plan is made; its two steps are planned when first asked for
+    (:attr:`checks`, :attr:`lookups`, the costs, ``str``), as planning the look-ups of a large
+    table takes seconds.
+
+    Attributes:
+        name: The table, as the plan names it (its path, or ``"the table"``).
+        rows: Rows of the table.
+        ids: The unique ids of the table, in order.
+        fields: The fields the look-ups ask for.
+    """
+
+    name: str
+    rows: int
+    ids: pl.Series = field(repr=False)
+    fields: Sequence[str] | str
+    client: Client | None = field(default=None, repr=False)
+    warn: bool = field(default=True, repr=False)
+
+    @cached_property
+    def checks(self) -> Plan:
+        """Step 1, the compliance check of every id
+        (:func:`tiktok_research.plan.plan_compliance`)."""
+        from .plan import plan_compliance
+
+        return plan_compliance(self.ids, "video", client=self.client, warn=self.warn)
+
+    @cached_property
+    def lookups(self) -> Plan:
+        """Step 2 at most, the look-up by id of every video with the fields a refresh asks for
+        (:func:`tiktok_research.plan.plan_video_ids`): only the videos still valid are looked up.
+        """
+        from .plan import plan_video_ids
+
+        return plan_video_ids(self.ids, fields=self.fields, client=self.client, warn=self.warn,
+                              func="refresh_videos")  # fmt: skip
+
+    @property
+    def min_requests(self) -> int:
+        """The least the refresh costs: the compliance tasks, each checked once."""
+        return self.checks.min_requests
+
+    @property
+    def max_requests(self) -> int:
+        """About the most it costs, without the status checks of tasks still Processing."""
+        return self.checks.min_requests + self.lookups.min_requests
+
+    def __str__(self) -> str:
+        return "\n".join(
+            [
+                f"refresh of {self.name}: {self.rows:,} rows, {len(self.checks.tasks)} task(s)",
+                "1. " + str(self.checks),
+                "2. the videos still valid, by id (at most):\n" + str(self.lookups),
+                f"in all: at least {self.min_requests:,} request(s), at most about "
+                f"{self.max_requests:,} plus the status checks",
+            ]
+        )
+
+
+def plan_refresh(
+    videos: Any,
+    *,
+    fields: Sequence[str] | str | None = None,
+    client: Client | None = None,
+    warn: bool = True,
+    name: str | None = None,
+) -> RefreshPlan:
+    """What :func:`refresh_videos` would ask and cost, checked as it checks; nothing sent.
+
+    Args:
+        videos: As for :func:`refresh_videos`.
+        fields: As for :func:`refresh_videos` (default: the table's columns that hold a value,
+            the fields a refresh asks for).
+        client: The client that will run it (its clock, its quota ledger).
+        warn: Issue the plans' warnings as Python warnings.
+        name: How the plan names the table (default: the path given, else "the table").
+
+    Returns:
+        The two steps and the cost of both (planned when first asked for).
+
+    Raises:
+        InvalidRequestError: as :func:`refresh_videos` would, before anything is sent.
+
+    Example:
+        >>> import polars as pl
+        >>> plan = plan_refresh(pl.DataFrame({"id": [7320768158545159950], "view_count": [5]}))
+        >>> plan.min_requests, plan.max_requests, plan.lookups.fields
+        (3, 4, ['id', 'view_count'])
+    """
+    client = check_client(client)
+    old, _, ids, fields = _refresh_input(videos, fields)
+    if name is None:
+        name = str(videos) if isinstance(videos, (str, Path)) else "the table"
+    return RefreshPlan(name, old.height, ids, fields, client=client, warn=warn)
+
+
+@dataclass(frozen=True)
+class RefreshDestination:
+    """Where a refresh of a table file or dataset folder writes (:func:`refresh_destination`).
+
+    Attributes:
+        path: The file or folder the refreshed table goes to.
+        in_place: ``path`` is the table itself, rewritten only once the refresh is complete.
+        swap_dataset: ``path`` is a dataset folder that :func:`refresh_videos`, given that
+            folder, rewrites itself (new files beside it, then a swap of the folders). Otherwise
+            the caller writes the refreshed table to ``path`` (a file: in its own format).
+    """
+
+    path: Path
+    in_place: bool
+    swap_dataset: bool
+
+
+def refresh_destination(table: str | Path, out: str | Path | None = None) -> RefreshDestination:
+    """Where a refresh of ``table`` (a file or a dataset folder) writes, as ``refresh`` does.
+
+    The table is made current: ``table`` itself is rewritten in its own format (a dataset
+    folder is swapped for a new one), unless ``out`` names another file, in which case
+    ``table`` is left as it is.
+
+    Example:
+        >>> where = refresh_destination("videos.csv")
+        >>> str(where.path), where.in_place, where.swap_dataset
+        ('videos.csv', True, False)
+        >>> refresh_destination("videos.csv", "current.parquet").in_place
+        False
+    """
+    if out is not None:
+        return RefreshDestination(Path(out), in_place=False, swap_dataset=False)
+    path = Path(table)
+    return RefreshDestination(path, in_place=True, swap_dataset=path.is_dir())
 
 
 def _retrieved(fresh: FetchResult) -> pl.DataFrame:
@@ -361,9 +544,10 @@ def update_videos(
     c = c if c is not None else client_module.default_client()
     first, newest = update_range(q, folder, start_date, now=c.now())
     if first > newest:
-        report = CollectionReport(
-            endpoint="video_query", kind="update", complete=True, archive=folder
-        )
+        report = UpdateReport(
+            endpoint="video_query", kind="update", complete=True, archive=folder, first=first,
+            last=newest,
+        )  # fmt: skip
         through = format_date(first - timedelta(days=1))
         report.warnings.append(
             f"nothing new: the dataset holds every day up to {through} and the service has indexed "
@@ -403,7 +587,9 @@ def update_videos(
             "through": format_date(newest),
         }
         _write_state(state_file, state)
-    return result
+    return FetchResult._wrap(
+        pl.DataFrame(result), result.failures, UpdateReport.of(result.report, first, newest)
+    )
 
 
 def _write_state(path: Path, state: dict[str, Any]) -> None:
@@ -449,7 +635,8 @@ def _first_day(folder: Path, state: dict[str, Any], start_date: Any) -> date:
     held = _last_day(folder)
     if held is None:
         raise InvalidRequestError(
-            f"{folder} holds no videos yet: give start_date= for the first run"
+            f"{folder} holds no videos yet: give the first day to collect for the first run "
+            "(start_date=; --start on the command line)"
         )
     return held + timedelta(days=1)
 
@@ -495,6 +682,84 @@ def update_range(
     # (Collecting "today minus 2" would leave the rest of that day out of every later run.)
     newest = (clock - timedelta(days=NOT_INDEXED_DAYS)).date() - timedelta(days=1)
     return first, newest
+
+
+@dataclass
+class UpdatePlan:
+    """What the next :func:`update_videos` run on a dataset collects and costs; nothing sent.
+
+    Attributes:
+        dataset: The dataset folder.
+        first: The first day the run collects.
+        last: The last day it collects, inclusive; before ``first`` when there is nothing new.
+        videos: The plan of the video query over those days (None when there is nothing new).
+        start_ignored: A ``start_date`` was given, but the dataset continues from the days it
+            holds (it is for the first run only).
+    """
+
+    dataset: Path
+    first: date
+    last: date
+    videos: Plan | None
+    start_ignored: bool = False
+
+    @property
+    def nothing_new(self) -> bool:
+        """True when the dataset holds every day the service has indexed: the run costs 0."""
+        return self.videos is None
+
+    def __str__(self) -> str:
+        if self.videos is None:
+            through = self.first - timedelta(days=1)
+            return f"nothing new: {self.dataset} holds every day up to {through}"
+        return str(self.videos)
+
+
+def plan_update(
+    query: Any,
+    dataset: str | Path,
+    start_date: date | datetime | str | None = None,
+    *,
+    fields: Sequence[str] | str | None = None,
+    client: Client | None = None,
+    warn: bool = True,
+) -> UpdatePlan:
+    """What the next :func:`update_videos` run would collect and cost, checked as it checks.
+
+    Args:
+        query: As for :func:`update_videos`.
+        dataset: As for :func:`update_videos`.
+        start_date: As for :func:`update_videos`.
+        fields: As for :func:`update_videos`.
+        client: The client that will run it: its clock says the newest day indexed (default:
+            now, UTC), its ledger the quota left.
+        warn: Issue the plan's warnings as Python warnings.
+
+    Example:
+        >>> import tiktok_research as tr
+        >>> from datetime import datetime, UTC
+        >>> at = datetime(2024, 6, 20, 12, tzinfo=UTC).timestamp()  # the service's clock
+        >>> sb = tr.sandbox.Sandbox(tr.sandbox.SandboxConfig(n_videos=100), clock=lambda: at)
+        >>> plan = plan_update(tr.Q.hashtag_name.eq("cats"), "no-such-folder", "2024-06-01",
+        ...                    client=tr.Client.sandbox(sb, ledger=False))
+        >>> plan.first, plan.last, plan.videos.min_requests
+        (datetime.date(2024, 6, 1), datetime.date(2024, 6, 17), 1)
+    """
+    from .plan import plan_videos
+    from .query import as_query
+
+    client = check_client(client)
+    folder = _dataset_folder(dataset)
+    q = as_query(query)
+    check_fields(ENDPOINTS["video_query"], fields)
+    state = _update_state(folder, q)
+    now = client.now() if client is not None else None
+    first, last = update_range(q, folder, start_date, now=now)
+    videos = None
+    if first <= last:
+        videos = plan_videos(q, first, last, fields=fields, client=client, warn=warn)
+    ignored = start_date is not None and bool(state.get("through") or state.get("start"))
+    return UpdatePlan(folder, first, last, videos, start_ignored=ignored)
 
 
 def _last_day(folder: Path) -> date | None:

@@ -1,0 +1,166 @@
+"""The ``tiktok-research`` application: its root options, the error boundary and ``main``.
+
+Every command runs inside :class:`Group`, the one place where an exception becomes a one-line
+message and its exit code (:func:`tiktok_research.cli._errors.describe`); nothing else catches
+errors, and no command ever shows a Python traceback unless ``--debug`` (or
+``TIKTOK_RESEARCH_DEBUG=1``) asks for it. :func:`main` is the one place that handles a signal
+that arrives outside a command (Ctrl-C while the arguments are parsed); a handler for SIGTERM
+belongs beside it. Options that every command shares (``--debug``, ``--version``; logging and a
+configuration file later) are the root options of :func:`_root`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+import warnings
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from ._errors import (
+    DEBUG_ENV,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    INTERRUPTED,
+    CommandError,
+    describe,
+)
+from ._run import close_clients
+
+# recent typer versions vendor click: find its ClickException without a private import
+_CLICK_EXCEPTION: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+_PASS_THROUGH = (typer.Exit, typer.Abort, _CLICK_EXCEPTION, BrokenPipeError)
+
+
+def _debug_requested(ctx: Any) -> bool:
+    flag = bool(ctx.find_root().params.get("debug"))
+    return flag or os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _format_warning(
+    message: Warning | str, category: type[Warning], *args: object, **kwargs: object
+) -> str:
+    return f"warning: {message}\n"
+
+
+class Group(TyperGroup):
+    """The root command group: turns every exception of every command into a message and a code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            with warnings.catch_warnings():
+                # a warning is one line for a terminal user, not a file name and a source line
+                warnings.formatwarning = _format_warning
+                return super().invoke(ctx)
+        except _PASS_THROUGH:
+            raise
+        except BaseException as exc:  # a Rust panic in polars is a BaseException
+            if isinstance(exc, (SystemExit, GeneratorExit)):
+                raise
+            code, message = describe(exc)
+            debug = _debug_requested(ctx)
+            if debug:
+                traceback.print_exception(exc)
+            typer.echo(message, err=True)
+            if code == EXIT_ERROR and not debug and not isinstance(exc, CommandError):
+                typer.echo(
+                    f"(run again with --debug, or {DEBUG_ENV}=1, to see the traceback)", err=True
+                )
+            raise typer.Exit(code) from None
+        finally:
+            close_clients()
+
+
+HELP = """Collect TikTok Research API data into Parquet, CSV or JSON Lines.
+
+Credentials come from TIKTOK_CLIENT_KEY / TIKTOK_CLIENT_SECRET; TIKTOK_RESEARCH_BASE_URL points at
+another server (e.g. `tiktok-research sandbox serve`). Add --sandbox to any collection command to
+use the built-in offline sandbox instead (no credentials).
+
+Every collection command checks its input (query, items, output file) before the first request,
+keeps every page in the raw archive (--archive, default tiktok-archive/) and continues an
+interrupted run when it is run again.
+
+\b
+Examples:
+  tiktok-research videos --sandbox --hashtag climate --region US --start 2024-01-01 --end 2024-03-31 --out videos.parquet
+  tiktok-research select video-ids videos.parquet --min-comments 1 --out ids.txt
+  tiktok-research comments --sandbox --from-file ids.txt --out comments.parquet
+  tiktok-research refresh videos.parquet
+  tiktok-research demo --out demo-output
+
+\b
+Exit codes:
+  0    done, and the collection is complete
+  1    unexpected error (add --debug to see the traceback)
+  2    invalid input: nothing was sent
+  3    incomplete (quota, --max-requests, items left, disk full): run the same command again
+  4    credentials or scope rejected
+  5    the service cannot be reached or kept failing
+  130  interrupted (Ctrl-C): run the same command again to continue
+"""  # noqa: E501
+
+app = typer.Typer(
+    name="tiktok-research",
+    cls=Group,
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 100},
+)
+# The command groups (their commands live in _sandbox.py and _tables.py).
+sandbox_app = typer.Typer(
+    help="The offline emulator of the Research API.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+select_app = typer.Typer(
+    help=(
+        "Pick ids or usernames from a table for the next query.\n\n"
+        "Example: tiktok-research select video-ids videos.parquet --min-comments 1 --out ids.txt"
+    ),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(select_app, name="select")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .._version import __version__
+
+        typer.echo(f"tiktok-research {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help=f"Show the Python traceback of an error (or {DEBUG_ENV}=1)."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """The root options (the help text is HELP)."""
+
+
+def main() -> None:
+    """Entry point of the ``tiktok-research`` command."""
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C before a command started (while parsing, say)
+        typer.echo(INTERRUPTED, err=True)
+        sys.exit(EXIT_INTERRUPTED)

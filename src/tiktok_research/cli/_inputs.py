@@ -1,0 +1,140 @@
+"""Reading what the user gives: items, ``--query`` and its flags, text files and tables.
+
+Each reader raises :class:`~tiktok_research.cli._errors.InputError` (exit 2) with a message that
+names the problem, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._errors import InputError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from ..query import Query
+
+
+def exists(path: Path) -> bool:
+    """``path.exists()``, with a file name too long for the system counted as invalid input."""
+    try:
+        return path.exists()
+    except OSError as e:
+        if e.errno == errno.ENAMETOOLONG:
+            raise InputError(f"file name too long: {str(path)[:60]}...") from None
+        raise
+
+
+def read_text(path: Path, option: str) -> str:
+    """The text of a small input file, with a clear message when it is missing or not text."""
+    if not exists(path):
+        raise InputError(f"{option} {path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{option} {path} is a folder, not a file")
+    data = path.read_bytes()
+    try:
+        if b"\x00" in data:
+            raise UnicodeDecodeError("utf-8", data, data.index(b"\x00"), data.index(b"\x00") + 1,
+                                     "NUL byte")  # fmt: skip
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"{option} {path} is not a text file (UTF-8): byte {e.start} cannot be read. "
+            "Give a text file with one value per line"
+        ) from None
+
+
+def read_items(items: list[str] | None, from_file: Path | None) -> list[str]:
+    """The items of a fan-out command: arguments, then ``--from-file`` (or stdin when piped)."""
+    values = [v.strip() for v in items or []]
+    if from_file is not None:
+        stdin = str(from_file) == "-"
+        text = sys.stdin.read() if stdin else read_text(from_file, "--from-file")
+        values.extend(line.strip() for line in text.splitlines())
+    elif not values and not sys.stdin.isatty():
+        values.extend(line.strip() for line in sys.stdin.read().splitlines())
+    values = [v for v in values if v and not v.startswith("#")]
+    if not values:
+        where = f" ({from_file} has none)" if from_file is not None else ""
+        raise InputError(
+            f"no items{where}: give them as arguments, with --from-file FILE, or on stdin"
+        )
+    return values
+
+
+def _query_text(value: str) -> tuple[str, str]:
+    """``--query`` as (JSON text, where it came from): JSON text or the path of a JSON file."""
+    stripped = value.strip()
+    if stripped.startswith(("{", "[")):
+        return stripped, "--query"
+    path = Path(stripped)
+    try:
+        is_file = path.is_file()
+    except OSError:  # e.g. a value too long to be a file name
+        is_file = False
+    if is_file:
+        return read_text(path, "--query"), f"--query file {path}"
+    looks_like_path = path.suffix.lower() == ".json" or "/" in stripped or os.sep in stripped
+    if looks_like_path:
+        if exists(path):
+            raise InputError(f"--query {path} is a folder, not a JSON file")
+        raise InputError(f"--query {path}: no such file")
+    shown = stripped if len(stripped) <= 40 else stripped[:40] + "..."
+    raise InputError(
+        f"--query takes JSON text or the path of a JSON file, not {shown!r}. For a keyword or a "
+        f"hashtag use --keyword {shown} or --hashtag {shown} (README section 3 shows the JSON)"
+    )
+
+
+def build_query(
+    query_json: str | None,
+    hashtag: list[str] | None,
+    keyword: list[str] | None,
+    region: list[str] | None,
+    username: list[str] | None,
+) -> Query:
+    """``--query`` and the condition flags, combined with AND."""
+    from ..errors import InvalidRequestError
+    from ..query import Q, as_query
+
+    parts: list[Any] = []
+    if query_json:
+        text, source = _query_text(query_json)
+        try:
+            parts.append(as_query(text))
+        except InvalidRequestError as e:
+            raise InputError(f"{source}: {e.message}") from None
+    for name, values in (
+        ("hashtag_name", hashtag),
+        ("keyword", keyword),
+        ("region_code", region),
+        ("username", username),
+    ):
+        if values:
+            f = getattr(Q, name)
+            parts.append(f.eq(values[0]) if len(values) == 1 else f.isin(values))
+    if not parts:
+        raise InputError(
+            "no query: give --query, or at least one of --hashtag/--keyword/--region/--username"
+        )
+    expr = parts[0]
+    for p in parts[1:]:
+        expr = expr & p
+    return as_query(expr)
+
+
+def read_table(path: Path) -> pl.DataFrame:
+    """A table the user names: a .parquet, .csv or .jsonl file or a dataset folder."""
+    if not exists(path):
+        raise InputError(f"{path}: no such file or folder")
+    from .. import io as tio
+
+    try:
+        return tio.read_table(path)
+    except ValueError as e:
+        raise InputError(str(e)) from None
