@@ -604,10 +604,10 @@ def served(config_code: str) -> Iterator[str]:
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=10)
+            proc.communicate(timeout=10)  # waits, and closes the pipe
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait(timeout=10)
+            proc.communicate(timeout=10)
 
 
 @pytest.mark.http
