@@ -22,6 +22,8 @@ Example:
 
 from __future__ import annotations
 
+from ._adlib import AdlibConfig
+from ._adlib_corpus import AdLibrary
 from ._config import CHANGING_CORPUS, FAULT_KINDS, ClientSpec, FaultConfig, SandboxConfig
 from ._core import RequestRecord, Sandbox, SandboxResponse
 from ._corpus import Corpus
@@ -30,6 +32,8 @@ from ._server import run_server, serve
 __all__ = [
     "CHANGING_CORPUS",
     "FAULT_KINDS",
+    "AdLibrary",
+    "AdlibConfig",
     "ClientSpec",
     "Corpus",
     "FaultConfig",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .._endpoints import DAILY_QUOTA, QuotaFamily
+from ._adlib import AdlibConfig
 
 #: Names of the fault kinds the sandbox can inject (a contract: tests and clients use these names).
 FAULT_KINDS: tuple[str, ...] = (
@@ -90,6 +91,9 @@ class ClientSpec:
     secret: str = field(repr=False)
     approved: bool = True
     followers_scope: bool = True
+    #: holds `research.adlib.basic` (the Commercial Content API, SPEC §12.1), approved apart from
+    #: the Research API: ``approved=False, adlib_scope=True`` is an ad-library-only project.
+    adlib_scope: bool = True
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,8 @@ class SandboxConfig:
             days passed since the epoch (0, the default, freezes them); counts never shrink.
         validation_processing_seconds: how long, on the sandbox clock, a batch compliance task
             (``validation_task/create``) stays ``Processing`` before it is ``Completed``.
+        adlib: the ad library of the Commercial Content API (its size, and one setting per
+            documentation conflict: :class:`~tiktok_research.sandbox.AdlibConfig`).
     """
 
     seed: int = 0
@@ -156,6 +162,7 @@ class SandboxConfig:
     removal_rate: float = 0.0
     count_growth: float = 0.0
     validation_processing_seconds: float = 30.0
+    adlib: AdlibConfig = field(default_factory=AdlibConfig)
 
     def __post_init__(self) -> None:
         if not 1 <= self.n_videos <= 2_000_000:
