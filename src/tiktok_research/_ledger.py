@@ -30,7 +30,7 @@ from typing import Any
 import filelock
 import platformdirs
 
-from ._endpoints import DAILY_QUOTA, ENDPOINTS, VALIDATION_ENDPOINTS
+from ._endpoints import ADLIB_ENDPOINTS, DAILY_QUOTA, ENDPOINTS, VALIDATION_ENDPOINTS
 
 __all__ = ["Ledger", "cache_dir"]
 
@@ -54,7 +54,11 @@ def _key_hash(client_key: str) -> str:
 
 def family_of(endpoint: str) -> str:
     """Quota family of an endpoint name (``research`` or ``social``)."""
-    ep = ENDPOINTS.get(endpoint) or VALIDATION_ENDPOINTS.get(endpoint)
+    ep = (
+        ENDPOINTS.get(endpoint)
+        or ADLIB_ENDPOINTS.get(endpoint)
+        or VALIDATION_ENDPOINTS.get(endpoint)
+    )
     return ep.quota_family if ep is not None else "research"
 
 

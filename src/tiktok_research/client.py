@@ -36,6 +36,7 @@ from typing import Any
 from . import plan as planning
 from ._auth import TokenManager, resolve_credentials
 from ._endpoints import (
+    ADLIB_ENDPOINTS,
     DAILY_QUOTA,
     DEFAULT_BASE_URL,
     ENDPOINTS,
@@ -341,7 +342,8 @@ class Client:
         by_ep = self._ledger.by_endpoint(day) if self._ledger is not None else dict(self._spent)
         used: dict[str, int] = dict.fromkeys(DAILY_QUOTA, 0)
         for name, n in by_ep.items():
-            fam = ENDPOINTS[name].quota_family if name in ENDPOINTS else "research"
+            found = ENDPOINTS.get(name) or ADLIB_ENDPOINTS.get(name)
+            fam = found.quota_family if found is not None else "research"
             used[fam] = used.get(fam, 0) + n
         return QuotaStatus(day, used, {str(k): v for k, v in DAILY_QUOTA.items()}, by_ep)
 
@@ -855,14 +857,19 @@ def _endpoint(endpoint: str | Endpoint | ValidationEndpoint) -> Any:
         return endpoint
     ep: Any = None
     if isinstance(endpoint, str):
-        ep = ENDPOINTS.get(endpoint) or VALIDATION_ENDPOINTS.get(endpoint)
+        ep = (
+            ENDPOINTS.get(endpoint)
+            or ADLIB_ENDPOINTS.get(endpoint)
+            or VALIDATION_ENDPOINTS.get(endpoint)
+        )
     if ep is None:
         import difflib
 
-        close = difflib.get_close_matches(str(endpoint), list(ENDPOINTS), n=1)
+        names = [*ENDPOINTS, *ADLIB_ENDPOINTS]
+        close = difflib.get_close_matches(str(endpoint), names, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise InvalidRequestError(
-            f"unknown endpoint {endpoint!r}.{hint} Endpoints: {', '.join(ENDPOINTS)}"
+            f"unknown endpoint {endpoint!r}.{hint} Endpoints: {', '.join(names)}"
         )
     return ep
 
@@ -896,6 +903,10 @@ def _check_params(ep: Endpoint, params: Any) -> dict[str, Any]:
                 "state= instead of putting it in params",
                 endpoint=ep.name,
             )
+    if ep.quota_family == "adlib":
+        from ._adlib_checks import check_pages_params
+
+        return check_pages_params(ep, params)
     if ep.name == "video_query":
         unknown = set(params) - {"query", "start_date", "end_date", "is_random"}
         if unknown:
