@@ -20,11 +20,13 @@ exact Int64 and text keys.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import warnings
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -41,7 +43,7 @@ from ._endpoints import (
 )
 from .errors import InvalidRequestError
 
-__all__ = ["adlib_rows", "join_ads_advertisers", "link_commercial_content"]
+__all__ = ["adlib_rows", "join_ads_advertisers", "link_commercial_content", "read_adlib_archive"]
 
 log = logging.getLogger("tiktok_research")
 
@@ -328,6 +330,91 @@ def adlib_rows(endpoint: str, answers: Iterable[tuple[Any, dict[str, Any]]]) -> 
         return schemas.empty(ep.table)
     frame = pl.DataFrame(rows, schema=_read_schema(schema))
     return schemas.cast(frame, ep.table)
+
+
+_POSITIONS = {
+    "_retrieved_at": pl.Datetime("us", "UTC"),
+    "_order": pl.Int64(),
+    "_k_item": pl.String(),
+    "_k_rank": pl.Int64(),
+    "_k_file": pl.Int64(),
+    "_k_sub": pl.Int64(),
+}
+
+
+def read_adlib_archive(
+    files: Sequence[Path], endpoint: str, item_key: str | None = None
+) -> tuple[pl.DataFrame, set[tuple[str, int]], dict[str, list[str]]]:
+    """The rows of ``endpoint`` held by a collection's page files (see
+    :func:`tiktok_research.tables.read_archive`, which calls this for the ad library).
+
+    Every file is opened by :func:`tiktok_research._archive.read_file_lines` (every readable line
+    kept, the rest reported); each ok answer of ``endpoint`` gives its rows with the positions
+    :func:`tiktok_research.tables.finish` orders and cuts by: the answer's item (the request's
+    ``item_key``), and its place in the archive (file, then page number: the order it arrived in).
+
+    Returns:
+        ``(rows, readable (run, page) pairs, damage by file)``.
+    """
+    from ._archive import read_file_lines
+
+    frames: list[pl.DataFrame] = []
+    readable: set[tuple[str, int]] = set()
+    damage: dict[str, list[str]] = {}
+    for index, path in enumerate(files):
+        lines = read_file_lines(path, check=True)
+        if lines.damage:
+            damage[str(path)] = lines.damage
+            log.warning("%s: %s", path, "; ".join(lines.damage[:5]))
+        for raw in (lines.data or b"").split(b"\n"):
+            if not raw.strip() or f'"{endpoint}"'.encode() not in raw[:400]:
+                continue
+            try:
+                env = json.loads(raw)
+            except ValueError:
+                continue
+            meta = env.get("meta") if isinstance(env, dict) else None
+            body = env.get("response")
+            if not isinstance(meta, dict) or meta.get("endpoint") != endpoint:
+                continue
+            err = body.get("error") if isinstance(body, dict) else None
+            code = err.get("code") if isinstance(err, dict) else err
+            if not isinstance(body, dict) or code not in (None, "ok"):
+                continue
+            number = meta.get("page")
+            page = number if isinstance(number, int) else 0
+            readable.add((str(meta.get("run")), page))
+            request = (env.get("request") or {}).get("body") or {}
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                rows = adlib_rows(endpoint, [(body, request)])
+            for w in caught:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            if rows.height == 0:
+                continue
+            item = request.get(item_key) if item_key else None
+            at = meta.get("retrieved_at")
+            try:
+                when = datetime.fromisoformat(str(at).replace("Z", "+00:00")) if at else None
+            except ValueError:
+                when = None
+            frames.append(
+                rows.with_columns(
+                    pl.lit(when, _POSITIONS["_retrieved_at"]).alias("_retrieved_at"),
+                    pl.int_range(pl.len(), dtype=pl.Int64).alias("_order"),
+                    pl.lit(None if item is None else str(item), pl.String).alias("_k_item"),
+                    pl.lit(index * 1_000_000_000 + page, pl.Int64).alias("_k_rank"),
+                    pl.lit(index, pl.Int64).alias("_k_file"),
+                    pl.lit(0, pl.Int64).alias("_k_sub"),
+                )
+            )
+    if not frames:
+        table = ADLIB_ENDPOINTS[endpoint].table
+        empty = schemas.empty(table).with_columns(
+            *(pl.lit(None, dtype).alias(name) for name, dtype in _POSITIONS.items())
+        )
+        return empty, readable, damage
+    return pl.concat(frames, how="vertical"), readable, damage
 
 
 def _read_schema(schema: pl.Schema) -> pl.Schema:

@@ -706,6 +706,7 @@ class _Engine:
                 task.params,
                 send,
                 start=start,
+                max_count=self.plan.page_size,
                 stale=start is not None and bool(start.search_id),
                 reopen=budget.take,
             ):
@@ -895,8 +896,9 @@ class _Engine:
             target = pos.to_state() if pos is not None else None
             try:
                 for page in iterate(
-                    self.ep, params, send, start=pos, stale=True, reopen=budget.take
-                ):
+                    self.ep, params, send, start=pos, max_count=self.plan.page_size,
+                    stale=True, reopen=budget.take,
+                ):  # fmt: skip
                     if page.position.skip_to:  # the re-opened search's first page
                         continue
                     if target is None or page.position.cursor == (pos.cursor if pos else None):

@@ -34,6 +34,7 @@ import polars as pl
 
 from . import _windows
 from ._endpoints import (
+    ADLIB_ENDPOINTS,
     ENDPOINTS,
     MAX_WINDOW_DAYS,
     VALIDATION_CATEGORIES,
@@ -471,12 +472,16 @@ class Plan:
     @property
     def ep(self) -> Endpoint:
         """The endpoint (a data endpoint; see :attr:`task_endpoint` for compliance tasks)."""
-        return ENDPOINTS[self.endpoint]
+        return ENDPOINTS.get(self.endpoint) or ADLIB_ENDPOINTS[self.endpoint]
 
     @property
     def quota_family(self) -> str:
         """The quota family the run spends."""
-        found = ENDPOINTS.get(self.endpoint) or VALIDATION_ENDPOINTS.get(self.endpoint)
+        found = (
+            ENDPOINTS.get(self.endpoint)
+            or ADLIB_ENDPOINTS.get(self.endpoint)
+            or VALIDATION_ENDPOINTS.get(self.endpoint)
+        )
         return found.quota_family if found is not None else "research"
 
     def fields_param(self) -> dict[str, str]:
@@ -545,7 +550,7 @@ class Plan:
                     "  WARNING: more than the quota left today: the run will stop when it runs "
                     "out; run the same call again after 00:00 UTC to continue"
                 )
-        if self.tasks and self.endpoint in ENDPOINTS:
+        if self.tasks and (self.endpoint in ENDPOINTS or self.endpoint in ADLIB_ENDPOINTS):
             first = self.tasks[0]
             body = dict(first.params)
             if self.page_size and self.ep.count_key:

@@ -897,6 +897,11 @@ def read_archive(files: Sequence[Path], endpoint: str, item_key: str | None = No
     cut by a crash, garbage, a damaged gzip) is read line by line, every readable line kept and
     the rest reported in ``damage``.
     """
+    if endpoint in ep.ADLIB_ENDPOINTS:  # the ad library's answers have rows of their own
+        from ._adlib_tables import read_adlib_archive
+
+        rows, held, damaged = read_adlib_archive(files, endpoint, item_key)
+        return ArchiveRead(rows, {PageRef(r, p) for r, p in held}, damaged)
     e = ep.ENDPOINTS[endpoint]
     schema = read_schema([e.name], envelope=True, typed_request=True)
     frames: list[pl.DataFrame] = []
@@ -969,7 +974,7 @@ def finish(items: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     given, then the order of the pages within each item, and keeps at most ``max_total`` rows per
     item. This is the one place a collection's rows are made and cut.
     """
-    e = ep.ENDPOINTS[plan.endpoint]
+    e = ep.ENDPOINTS.get(plan.endpoint) or ep.ADLIB_ENDPOINTS[plan.endpoint]
     table = e.table
     if items.height == 0:
         return schemas.empty(table)
