@@ -138,7 +138,7 @@ def split_range(first: date, last: date) -> list[tuple[date, date]]:
         ...  split_range(date(2023, 1, 1), date(2024, 6, 30))]
         [('2024-01-01', '2024-06-30'), ('2023-01-01', '2023-12-31')]
     """
-    windows = split_windows(first, last, ADLIB_MAX_RANGE_DAYS)
+    windows = split_windows(first, last, ADLIB_MAX_RANGE_DAYS - 1)
     windows.reverse()
     return windows
 
@@ -328,7 +328,7 @@ def _check_filters_object(filters: Any, range_key: str, allowed: Sequence[str]) 
         raise InvalidRequestError(
             f"filters.{range_key}.min is before {EARLIEST.isoformat()}, the library's first day"
         )
-    if (last - first).days > ADLIB_MAX_RANGE_DAYS:
+    if (last - first).days + 1 > ADLIB_MAX_RANGE_DAYS:
         raise InvalidRequestError(
             f"filters.{range_key} spans more than {ADLIB_MAX_RANGE_DAYS} days; one page sequence "
             "takes at most a year (tr.fetch_ads and tr.fetch_commercial_content split longer "

@@ -571,7 +571,8 @@ ADLIB_BY_PATH: dict[str, Endpoint] = {e.path: e for e in ADLIB_ENDPOINTS.values(
 #: The docs say "after 2022-10-01"; minet's default `--min-date` is 20221001 itself, so the day is
 #: taken as allowed.
 ADLIB_EARLIEST = "20221001"
-#: Longest `min`..`max` range sent in one request, in days. No TikTok page states a limit; 2026
+#: Most days (both ends counted) of the `min`..`max` range of one request. No TikTok page states a
+#: limit; 2026
 #: third-party notes say a range may span at most one year (SPEC §12.2 CONFLICT, UNVERIFIED), so a
 #: longer range is split into year-long ranges (one search each): this works under either rule.
 ADLIB_MAX_RANGE_DAYS = 365

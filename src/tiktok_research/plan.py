@@ -502,6 +502,13 @@ class Plan:
             lines.append(
                 f"{self.kind}: {ids:,} id(s) in {n} task(s) of at most {VALIDATION_MAX_IDS:,}"
             )
+        elif self.endpoint in ADLIB_ENDPOINTS:  # the ad library: searches or items
+            lines.append(f"{self.kind} ({self.endpoint}, the ad library): {n} request sequence(s)")
+            shown = self.tasks if n <= 8 else self.tasks[:4] + self.tasks[-3:]
+            for i, t in enumerate(shown):
+                if n > 8 and i == 4:
+                    lines.append(f"    ... {n - 7} more")
+                lines.append(f"    {t.key}")
         elif self.query is None and self.start_date is not None:
             lines.append(f"{self.kind} ({self.endpoint}): {len(self.tasks)} request(s) by id")
             for t in self.tasks[:5]:

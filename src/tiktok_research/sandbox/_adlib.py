@@ -62,8 +62,8 @@ class AdlibConfig:
             for the ad query). A larger one is refused with ``invalid_params``.
         earliest: ``"2022-10-01"``: a range's ``min`` may not be before 2022-10-01 (the docs);
             ``"one_year"``: ``min`` must lie within the last year (2026 third-party notes).
-        max_range_days: Longest ``min``..``max`` range, in days (None: no limit, as the docs;
-            365 for the one-year limit of 2026 third-party notes).
+        max_range_days: Most days (both ends counted) of a ``min``..``max`` range (None: no
+            limit, as the docs; 365 for the one-year limit of 2026 third-party notes).
         funding_key: The key of the funding source in answers: ``"paid_by"`` (the doc table and
             examples) or ``"paid_for_by"`` (the requested field's name).
         label: Commercial-content ``label`` as ``"text"`` (the doc example: ``Paid
@@ -162,10 +162,10 @@ def _range(ctx: Ctx, filters: dict[str, Any], key: str) -> tuple[dt.date, dt.dat
             )
     elif low < _EARLIEST:
         raise invalid(f"filters.{key}.min must be on or after {_EARLIEST:%Y%m%d}")
-    if cfg.max_range_days is not None and (high - low).days > cfg.max_range_days:
+    if cfg.max_range_days is not None and (high - low).days + 1 > cfg.max_range_days:
         raise invalid(
             f"filters.{key}: the range may span at most {cfg.max_range_days} days "
-            f"({low:%Y%m%d} to {high:%Y%m%d} is {(high - low).days})"
+            f"({low:%Y%m%d} to {high:%Y%m%d} is {(high - low).days + 1})"
         )
     return low, high
 
