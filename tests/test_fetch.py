@@ -232,7 +232,7 @@ def test_playlists_and_shop_endpoints(sandbox: Sandbox) -> None:
 
 def test_quota_stop_then_resume_on_the_next_utc_day(tmp_path: Path) -> None:
     now = [datetime(2025, 3, 10, 22, 0, tzinfo=UTC).timestamp()]
-    config = SandboxConfig(n_videos=20_000, daily_quota={"research": 6, "social": 100})
+    config = SandboxConfig(daily_quota={"research": 6, "social": 100}, frozen_corpus=True)
     sb = Sandbox(config, clock=lambda: now[0])
     client = _client(sb, clock=lambda: now[0], ledger=tmp_path / "ledger")
     query = tr.Q.hashtag_name.isin(["fyp", "foryou"])

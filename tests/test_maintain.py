@@ -461,7 +461,7 @@ def test_a_refresh_that_stops_in_its_look_up_continues_it(
 
 def test_update_on_three_successive_days_appends_each_new_day_once(tmp_path: Path) -> None:
     start = dt.datetime(2024, 6, 20, 12, 0, tzinfo=dt.UTC)
-    sb = make_sandbox(start)
+    sb = make_sandbox(start, frozen_corpus=True)
     q = tr.Q.region_code.eq("US")
     folder = tmp_path / "monitor"
     archive = tmp_path / "archive"

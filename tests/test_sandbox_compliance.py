@@ -340,8 +340,8 @@ def test_counts_grow_in_the_answers_and_removed_videos_leave_compliance() -> Non
     assert gone == expected and 0 < len(gone) < 40  # about 4 % after 20 days
 
 
-def test_without_changes_switched_on_days_change_nothing() -> None:
-    sb, _, clock = make(n_videos=2_000)
+def test_a_frozen_corpus_does_not_change_with_the_days() -> None:
+    sb, _, clock = make(n_videos=2_000, frozen_corpus=True)
     rows = np.arange(sb.corpus.n_videos)
     sb.clock()
     clock.t += 400 * 86_400

@@ -48,7 +48,7 @@ _RemovalRateOpt = Annotated[
     float | None,
     typer.Option(
         help="Share of videos and comments deleted or made private per sandbox day "
-        "(default 0: the corpus never changes; 0.002 is about 6 % a month)."
+        "(default 0.002, about 6 % a month; 0 with --count-growth 0: the corpus never changes)."
     ),
 ]
 
@@ -88,7 +88,7 @@ def sandbox_serve(
     removal_rate: _RemovalRateOpt = None,
     count_growth: Annotated[
         float | None,
-        typer.Option(help="How fast counts grow with sandbox days (default 0: frozen; try 1)."),
+        typer.Option(help="How fast counts grow with sandbox days (default 1; 0: frozen)."),
     ] = None,
     validation_processing: Annotated[
         float | None,

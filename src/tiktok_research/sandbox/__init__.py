@@ -2,6 +2,9 @@
 
 It answers exactly like the service (paths, envelopes, error bodies, pagination, quotas, quirks)
 over a deterministic synthetic corpus, in-process as an httpx transport or as a real HTTP server.
+The corpus changes with the sandbox clock like the real one (``SandboxConfig(frozen_corpus=True)``
+keeps it as generated); ``SandboxConfig.realistic()`` switches on the data-quality findings of
+SPEC §14, and ``Sandbox.truth`` says exactly what they did.
 
 Example:
     >>> import httpx
@@ -24,19 +27,36 @@ from __future__ import annotations
 
 from ._adlib import AdlibConfig
 from ._adlib_corpus import AdLibrary
-from ._config import CHANGING_CORPUS, FAULT_KINDS, ClientSpec, FaultConfig, SandboxConfig
-from ._core import RequestRecord, Sandbox, SandboxResponse
+from ._config import (
+    CHANGING_CORPUS,
+    ENTITY_COMMENT,
+    ENTITY_VIDEO,
+    FAULT_KINDS,
+    ClientSpec,
+    FailingRange,
+    FaultConfig,
+    SandboxConfig,
+)
+from ._core import RandomDraw, RequestRecord, Sandbox, SandboxResponse
 from ._corpus import Corpus
 from ._server import run_server, serve
+from ._truth import VIDEO_STATUSES, KnownTruths, QueryTruth
 
 __all__ = [
     "CHANGING_CORPUS",
+    "ENTITY_COMMENT",
+    "ENTITY_VIDEO",
     "FAULT_KINDS",
+    "VIDEO_STATUSES",
     "AdLibrary",
     "AdlibConfig",
     "ClientSpec",
     "Corpus",
+    "FailingRange",
     "FaultConfig",
+    "KnownTruths",
+    "QueryTruth",
+    "RandomDraw",
     "RequestRecord",
     "Sandbox",
     "SandboxConfig",

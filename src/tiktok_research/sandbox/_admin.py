@@ -10,6 +10,11 @@ in-process transports always answer them. Admin requests are neither logged nor 
 | ``GET /_sandbox/stats`` | - | :meth:`Sandbox.stats`: requests per endpoint, quotas, clock |
 | ``POST /_sandbox/advance`` | ``seconds``, ``minutes``, ``hours`` and/or ``days`` | the new clock |
 | ``POST /_sandbox/delete`` | ``ids`` (list, or comma-separated), ``category`` (``video``) | count |
+| ``GET /_sandbox/truth`` | - | the data-quality profile in force, unreturnable video ids |
+| ``POST /_sandbox/truth/query`` | ``query``, ``start_date``, ``end_date``, per, by | truth |
+| ``POST /_sandbox/truth/ids`` | ``ids`` | what a look-up of each video id finds now |
+
+The truth paths answer what :attr:`Sandbox.truth` answers (see ``_truth.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,12 @@ PATHS: dict[str, str] = {
     "GET /_sandbox/stats": "requests that reached the sandbox per endpoint, quotas, clock",
     "POST /_sandbox/advance": "move the clock forward: {'seconds'|'minutes'|'hours'|'days': N}",
     "POST /_sandbox/delete": "delete videos (or comments): {'ids': [...], 'category': 'video'}",
+    "GET /_sandbox/truth": "the data-quality profile in force and the unreturnable video ids",
+    "POST /_sandbox/truth/query": (
+        "one query's truth: {'query': {...}, 'start_date': 'YYYYMMDD', 'end_date': 'YYYYMMDD', "
+        "'per': 'day'|'week'|'month', 'by': ['region_code']}"
+    ),
+    "POST /_sandbox/truth/ids": "what a look-up of each video id finds now: {'ids': [...]}",
 }
 
 
@@ -86,6 +97,32 @@ def _ids(value: Any) -> list[int]:
     return out
 
 
+def _query_truth(sandbox: Sandbox, args: Mapping[str, Any]) -> dict[str, Any]:
+    missing = [k for k in ("query", "start_date", "end_date") if k not in args]
+    if missing:
+        raise _AdminError(400, f"give {', '.join(missing)} (the body of a video query)")
+    by = args.get("by") or []
+    if isinstance(by, str):
+        by = [b.strip() for b in by.split(",") if b.strip()]
+    try:
+        truth = sandbox.truth.query(args["query"], str(args["start_date"]), str(args["end_date"]))
+        strata = truth.strata(per=args.get("per"), by=by)
+    except ValueError as exc:
+        raise _AdminError(400, str(exc)) from None
+    if "period" in strata.columns:
+        strata = strata.with_columns(strata["period"].cast(str))
+    return {
+        "fails": truth.fails,
+        "slots": truth.slots,
+        "returned": truth.returned,
+        "hidden_slots": truth.hidden_slots,
+        "hidden_share": truth.hidden_share,
+        "stray_ids": truth.stray_ids,
+        "missing_ids": list(truth.missing_ids),
+        "strata": strata.to_dicts(),
+    }
+
+
 def handle_admin(
     sandbox: Sandbox,
     method: str,
@@ -108,7 +145,15 @@ def handle_admin(
             raise _AdminError(404, f"no admin path {path}; the admin paths are {', '.join(PATHS)}")
         if route == "GET /_sandbox/stats":
             return _answer(200, sandbox.stats())
+        if route == "GET /_sandbox/truth":
+            truth = sandbox.truth
+            return _answer(200, {**truth.profile(), "unreturnable_ids": truth.unreturnable_ids()})
         args = _fields(params, headers, body)
+        if route == "POST /_sandbox/truth/query":
+            return _answer(200, _query_truth(sandbox, args))
+        if route == "POST /_sandbox/truth/ids":
+            frame = sandbox.truth.video_status(_ids(args.get("ids")))
+            return _answer(200, {"statuses": frame.to_dicts()})
         if route == "POST /_sandbox/advance":
             units = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86_400}
             unknown = sorted(set(args) - set(units))

@@ -1,12 +1,14 @@
-"""Configuration of the sandbox: corpus size, clocks, quotas, rate limits, latency and faults."""
+"""Configuration of the sandbox: corpus size, clocks, quotas, rate limits, latency, faults, and
+the data-quality findings of SPEC §14 (the ``realistic`` profile)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from .._endpoints import DAILY_QUOTA, QuotaFamily
+from .._endpoints import CONDITION_FIELDS, DAILY_QUOTA, REGION_CODES, QuotaFamily
 from ._adlib import AdlibConfig
 
 #: Names of the fault kinds the sandbox can inject (a contract: tests and clients use these names).
@@ -24,11 +26,35 @@ FAULT_KINDS: tuple[str, ...] = (
 )
 
 
-#: A corpus that changes with the sandbox clock like the real one: about 0.2 % of the videos and
+#: How the corpus changes with the sandbox clock, like the real one: about 0.2 % of the videos and
 #: comments deleted or made private a day (about 6 % a month), counts growing as log(1 + days).
-#: Use as ``SandboxConfig(**CHANGING_CORPUS)`` (``sandbox serve --removal-rate 0.002
-#: --count-growth 1``).
+#: These are the defaults of :class:`SandboxConfig`; ``SandboxConfig(frozen_corpus=True)`` keeps
+#: the corpus as generated at every clock time. (Kept for code written when changing was opt-in:
+#: ``SandboxConfig(**CHANGING_CORPUS)`` is the default configuration.)
 CHANGING_CORPUS: dict[str, float] = {"removal_rate": 0.002, "count_growth": 1.0}
+
+#: Video ids: ``"random"`` (``id >> 32`` is the creation second, the low 32 bits random) or
+#: ``"published"`` (the layout of SPEC §8: milliseconds, sequence, entity type, machine id).
+IdLayout = Literal["random", "published"]
+
+#: Entity type (bits 11-8) of the sandbox's ids in the published layout. 13 is the published type
+#: of a video (Steel et al., arXiv:2504.13279; SPEC §8). The paper names no type for comments; the
+#: sandbox gives comments and replies 2, a value the paper does not list, so that no comment id
+#: decodes as a video (13) or an account (0 or 4). The Research API returns no user ids.
+ENTITY_VIDEO = 13
+ENTITY_COMMENT = 2
+
+#: ``voice_to_text`` weights of the realistic profile: present twice as often for US and GB
+#: creators (SPEC §14 #6: more often for American creators), 1.5 times in other English-speaking
+#: regions; the overall share stays at ``voice_to_text_rate``.
+REALISTIC_VOICE_WEIGHTS: dict[str, float] = {
+    "US": 2.0,
+    "GB": 2.0,
+    "CA": 1.5,
+    "AU": 1.5,
+    "IE": 1.5,
+    "NZ": 1.5,
+}
 
 #: Accounts in a corpus with the default ``n_audience``: enough for follower lists to reach the
 #: documented cap of about 5,000 (SPEC §3.7) once private accounts are left out.
@@ -81,6 +107,46 @@ class FaultConfig:
 
 
 @dataclass(frozen=True)
+class FailingRange:
+    """Creation dates for which video queries always answer HTTP 500 ``internal_error`` (SPEC §14
+    #8: hashtag queries for 2021-03 to 2022-07 and parts of 2023-10 failed for months).
+
+    Every video-query request (first page, later page or ``is_random``) whose window
+    ``[start_date, end_date]`` shares a day with ``[start, end]`` fails, every time, and counts
+    against the quota like every 5xx; a narrower window that does not touch the range works, so
+    narrowing isolates the failing days. With ``field`` set, only queries that have a condition on
+    that field (in any group) fail.
+
+    Example:
+        >>> r = FailingRange(dt.date(2024, 3, 10), dt.date(2024, 3, 12), field="hashtag_name")
+        >>> r.overlaps(dt.date(2024, 3, 1), dt.date(2024, 3, 10)), r.overlaps(
+        ...     dt.date(2024, 3, 13), dt.date(2024, 3, 31))
+        (True, False)
+    """
+
+    start: dt.date
+    end: dt.date
+    field: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"FailingRange: end {self.end} is before start {self.start}")
+        if self.field is not None and self.field not in CONDITION_FIELDS:
+            raise ValueError(
+                f"FailingRange.field must be a query field ({', '.join(CONDITION_FIELDS)}) or "
+                f"None, got {self.field!r}"
+            )
+
+    def overlaps(self, start: dt.date, end: dt.date) -> bool:
+        """Whether the window ``[start, end]`` (inclusive days) shares a day with this range."""
+        return start <= self.end and end >= self.start
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The range as JSON-ready text (``YYYY-MM-DD``)."""
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "field": self.field}
+
+
+@dataclass(frozen=True)
 class ClientSpec:
     """One registered API client (a research project's credentials).
 
@@ -130,14 +196,46 @@ class SandboxConfig:
         clients: the client registry; by default one client ``sandbox`` / ``sandbox``.
         removal_rate: share of the corpus's videos (and, separately, comments) deleted or made
             private per day that passes on the sandbox clock after its first reading (the
-            *epoch*). 0 (the default) keeps the corpus as generated at every clock time;
-            ``CHANGING_CORPUS`` holds realistic values (about 6 % removed a month).
+            *epoch*): 0.002 by default (about 6 % a month), like the real service. At the epoch
+            the corpus is always exactly the generated one.
         count_growth: how fast view, like, comment, share and favorites counts grow with the
-            days passed since the epoch (0, the default, freezes them); counts never shrink.
+            days passed since the epoch (1 by default: as log(1 + days)); counts never shrink.
+        frozen_corpus: ``True`` keeps the corpus as generated at every clock time (no removals,
+            no count growth), for tests that compare collections made on different sandbox days.
+            ``removal_rate`` and ``count_growth`` must then keep their defaults (or be 0).
         validation_processing_seconds: how long, on the sandbox clock, a batch compliance task
             (``validation_task/create``) stays ``Processing`` before it is ``Completed``.
         adlib: the ad library of the Commercial Content API (its size, and one setting per
             documentation conflict: :class:`~tiktok_research.sandbox.AdlibConfig`).
+
+    The data-quality findings of SPEC §14 (all off by default, each on its own; see
+    :meth:`realistic` for a profile that switches them all on, and ``Sandbox.truth`` for what
+    they did):
+
+    Attributes:
+        comment_hidden_share: share of comments and replies that are deleted or private: they
+            keep their cursor positions (the page comes back short) but are never returned.
+        failing_ranges: :class:`FailingRange` s: video queries whose window touches one always
+            answer HTTP 500 ``internal_error`` (counted against the quota).
+        missing_video_rate: share of the visible videos that exist but are never returned, by a
+            query or by id, stable over time (SPEC §14 #1: about 1 in 8). They are not
+            candidates at all (the cursor does not count them); comments, playlists and batch
+            compliance still know them.
+        missing_account_share: how much of ``missing_video_rate`` comes from whole accounts
+            (every video of some accounts missing); the rest is drawn per video.
+        username_stray_rate: share of the rows returned for a query with a ``username`` EQ/IN
+            condition in its ``and`` group that belong to other accounts (SPEC §14 #5). Strays
+            meet every other condition and the window; they are stable for a query and window.
+        voice_to_text_rate: share of videos that have ``voice_to_text`` (0.2 by default).
+        voice_to_text_region_weights: relative weights by ``region_code`` (others weigh 1),
+            keeping the overall share at ``voice_to_text_rate`` (SPEC §14 #6); ``None``: even.
+        random_yield: ``(low, high)``: an ``is_random`` request returns a share drawn uniformly
+            in that range (per request, from the seed) of what it would return otherwise,
+            rounded down (SPEC §14 #7: at most about 65 %); ``None``: everything asked for.
+        id_layout: ``"random"`` (``id >> 32`` = creation second minus 25-80 s, the rest
+            random) or ``"published"``: the published bit layout (SPEC §8; Steel et al.,
+            arXiv:2504.13279) for video ids (entity type 13) and comment ids (entity type 2,
+            the sandbox's choice: the paper names none).
     """
 
     seed: int = 0
@@ -159,9 +257,19 @@ class SandboxConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
     clients: tuple[ClientSpec, ...] = (ClientSpec("sandbox", "sandbox"),)
     clock_start: dt.datetime | None = None
-    removal_rate: float = 0.0
-    count_growth: float = 0.0
+    removal_rate: float = CHANGING_CORPUS["removal_rate"]
+    count_growth: float = CHANGING_CORPUS["count_growth"]
+    frozen_corpus: bool = False
     validation_processing_seconds: float = 30.0
+    comment_hidden_share: float = 0.0
+    failing_ranges: tuple[FailingRange, ...] = ()
+    missing_video_rate: float = 0.0
+    missing_account_share: float = 0.5
+    username_stray_rate: float = 0.0
+    voice_to_text_rate: float = 0.2
+    voice_to_text_region_weights: Mapping[str, float] | None = None
+    random_yield: tuple[float, float] | None = None
+    id_layout: IdLayout = "random"
     adlib: AdlibConfig = field(default_factory=AdlibConfig)
 
     def __post_init__(self) -> None:
@@ -203,6 +311,129 @@ class SandboxConfig:
                 "validation_processing_seconds must be 0 or more, "
                 f"got {self.validation_processing_seconds}"
             )
+        if self.frozen_corpus and (
+            self.removal_rate not in (0.0, CHANGING_CORPUS["removal_rate"])
+            or self.count_growth not in (0.0, CHANGING_CORPUS["count_growth"])
+        ):
+            raise ValueError(
+                "frozen_corpus=True keeps the corpus as generated: drop removal_rate and "
+                "count_growth, or set frozen_corpus=False to let the corpus change"
+            )
+        self._check_quality()
+
+    def _check_quality(self) -> None:
+        for name in (
+            "hidden_share",
+            "comment_hidden_share",
+            "missing_video_rate",
+            "missing_account_share",
+            "voice_to_text_rate",
+        ):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be a share in [0, 1], got {value}")
+        if not 0.0 <= self.username_stray_rate < 1.0:
+            raise ValueError(
+                f"username_stray_rate must be a share in [0, 1), got {self.username_stray_rate}"
+            )
+        for item in self.failing_ranges:
+            if not isinstance(item, FailingRange):
+                raise ValueError(f"failing_ranges holds FailingRange objects, got {item!r}")
+        for region, weight in (self.voice_to_text_region_weights or {}).items():
+            if region not in REGION_CODES:
+                raise ValueError(f"voice_to_text_region_weights: unknown region code {region!r}")
+            if not weight >= 0:
+                raise ValueError(
+                    f"voice_to_text_region_weights: the weight of {region} must be 0 or more"
+                )
+        if self.random_yield is not None:
+            low, high = self.random_yield
+            if not 0.0 <= low <= high <= 1.0:
+                raise ValueError(
+                    f"random_yield must be (low, high) with 0 <= low <= high <= 1, "
+                    f"got {self.random_yield!r}"
+                )
+        if self.id_layout not in ("random", "published"):
+            raise ValueError(f"id_layout must be 'random' or 'published', got {self.id_layout!r}")
+
+    @classmethod
+    def realistic(cls, **overrides: Any) -> SandboxConfig:
+        """A sandbox with every data-quality finding of SPEC §14 switched on, at documented rates.
+
+        The rates, and where they come from:
+
+        - **hidden slots** (deleted or private items the cursor still counts; ``hidden_share``,
+          ``comment_hidden_share``): 10 % of videos, 5 % of comments. No published rate: one
+          real page returned 27 videos for a cursor step of 100 (SPEC §5); 10 % makes short
+          pages common without hiding most of the data.
+        - **windows that always answer 500** (``failing_ranges``): ``hashtag_name`` queries
+          touching 3 days 19 % into the corpus's dates (2024-03-10..12 in the default corpus),
+          and every query touching one day 77 % into them (2024-10-08). The shape of SPEC §14
+          #8 (hashtag queries, for months there; shortened so that a workshop can see one).
+        - **videos that exist but are never returned** (``missing_video_rate``,
+          ``missing_account_share``): 12.5 % of the visible videos (1 in 8, Entrena-Serrano et
+          al., arXiv:2506.09746), half of them as whole accounts.
+        - **strays for username filters** (``username_stray_rate``): 5 % of the rows of a
+          username query. The audit (SPEC §14 #5) gives no rate; 5 % is the sandbox's choice.
+        - **sparse, skewed voice_to_text** (``voice_to_text_rate``,
+          ``voice_to_text_region_weights``): 15 % overall (about 10 % and 20 % in the two
+          studies of SPEC §14 #6), twice as often for US and GB creators as elsewhere, 1.5
+          times in CA, AU, IE and NZ (``REALISTIC_VOICE_WEIGHTS``).
+        - **short random samples** (``random_yield``): 40-65 % of what was asked (at most about
+          65 %, Corso et al., arXiv:2402.13855).
+        - **ids with the published bit layout** (``id_layout="published"``; Steel et al.,
+          arXiv:2504.13279; SPEC §8).
+
+        The corpus also changes with the clock, as by default. ``Sandbox.truth`` reads what each
+        behaviour did (which ranges fail, which ids are never returned, which rows were strays,
+        the hidden slots and the per-stratum size of a query's result).
+
+        Args:
+            **overrides: any other :class:`SandboxConfig` field (``seed``, ``n_videos``...), or
+                one of the settings above to change its rate (0 switches it off). The failing
+                ranges follow ``start_date`` and ``end_date``.
+
+        Example:
+            >>> cfg = SandboxConfig.realistic(n_videos=2_000)
+            >>> cfg.missing_video_rate, cfg.random_yield, cfg.id_layout
+            (0.125, (0.4, 0.65), 'published')
+            >>> [r.start.isoformat() for r in cfg.failing_ranges]
+            ['2024-03-10', '2024-10-08']
+        """
+        start = overrides.get("start_date", cls.start_date)
+        end = overrides.get("end_date", cls.end_date)
+        span = max(0, (end - start).days)
+        hashtag_day = start + dt.timedelta(days=round(span * 0.19))
+        any_day = start + dt.timedelta(days=round(span * 0.77))
+        profile: dict[str, Any] = {
+            "hidden_share": 0.10,
+            "comment_hidden_share": 0.05,
+            "failing_ranges": (
+                FailingRange(
+                    hashtag_day, min(end, hashtag_day + dt.timedelta(days=2)), "hashtag_name"
+                ),
+                FailingRange(any_day, any_day),
+            ),
+            "missing_video_rate": 0.125,
+            "missing_account_share": 0.5,
+            "username_stray_rate": 0.05,
+            "voice_to_text_rate": 0.15,
+            "voice_to_text_region_weights": dict(REALISTIC_VOICE_WEIGHTS),
+            "random_yield": (0.40, 0.65),
+            "id_layout": "published",
+        }
+        profile.update(overrides)
+        return cls(**profile)
+
+    @property
+    def active_removal_rate(self) -> float:
+        """The removal rate in force: ``removal_rate``, or 0 for a frozen corpus."""
+        return 0.0 if self.frozen_corpus else self.removal_rate
+
+    @property
+    def active_count_growth(self) -> float:
+        """The count growth in force: ``count_growth``, or 0 for a frozen corpus."""
+        return 0.0 if self.frozen_corpus else self.count_growth
 
     @property
     def users(self) -> int:

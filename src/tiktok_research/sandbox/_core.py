@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from ._adlib_corpus import AdLibrary
+    from ._truth import KnownTruths
 
 logger = logging.getLogger("tiktok_research.sandbox")
 
@@ -82,8 +83,19 @@ class RequestRecord:
     params: dict[str, str]
     status: int
     error_code: str | None  # "ok", an API error code, "gateway_timeout", or None
-    fault: str | None = None
+    fault: str | None = None  # a FAULT_KINDS name, or "failing_range" (a configured range)
     counted: bool = False  # whether it counted against the daily quota
+
+
+@dataclass(frozen=True)
+class RandomDraw:
+    """One ``is_random`` answer: what was asked, how many videos matched, how many came back."""
+
+    asked: int  # max_count
+    available: int  # videos the query would return in full (visible, returnable)
+    returned: int
+    share: float  # the yield drawn for this request (1.0 without ``random_yield``)
+    body: Mapping[str, Any] | None = None  # the request body (query, dates, max_count)
 
 
 @dataclass
@@ -188,6 +200,8 @@ class Sandbox:
         self._fault_rng = random.Random(f"faults-{self.config.faults.seed}")
         self._latency_rng = random.Random(f"latency-{self.config.seed}")
         self._random_rng = np.random.default_rng([self.config.seed, 99])
+        self._yield_rng = random.Random(f"random-yield-{self.config.seed}")
+        self._random_draws: list[RandomDraw] = []
         self._script: list[tuple[str, str | None]] = []
         self._log: list[RequestRecord] = []
         self._reply_index: dict[int, tuple[int, int]] = {}
@@ -345,6 +359,14 @@ class Sandbox:
 
             self._app = make_app(self)
         return self._app
+
+    @property
+    def truth(self) -> KnownTruths:
+        """The known truths of the data-quality behaviours (failing ranges, unreturnable ids,
+        strays, hidden slots, stratum sizes...), as of the sandbox clock."""
+        from ._truth import KnownTruths
+
+        return KnownTruths(self)
 
     @property
     def request_log(self) -> list[RequestRecord]:
@@ -618,12 +640,22 @@ class Sandbox:
             return None
         return state
 
-    def _random_rows(self, rows: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.int64]:
-        if rows.size <= k:
+    def _random_rows(
+        self, rows: npt.NDArray[np.int64], k: int, *, body: Mapping[str, Any] | None = None
+    ) -> npt.NDArray[np.int64]:
+        """An ``is_random`` pick of at most ``k`` of ``rows``; with ``random_yield``, only a
+        share drawn in that range of it (rounded down), as the audits found (SPEC §14 #7)."""
+        want = min(k, int(rows.size))
+        share = 1.0
+        if self.config.random_yield is not None:
+            share = self._yield_rng.uniform(*self.config.random_yield)
+            want = math.floor(want * share)
+        self._random_draws.append(RandomDraw(k, int(rows.size), want, share, body))
+        if want >= rows.size:
             picked = rows.copy()
             self._random_rng.shuffle(picked)
             return picked
-        return self._random_rng.choice(rows, size=k, replace=False)
+        return self._random_rng.choice(rows, size=want, replace=False)
 
     # ------------------------------------------------------------------ data endpoints
     def _data_endpoint(

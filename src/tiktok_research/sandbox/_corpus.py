@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+import hashlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import pyarrow as pa
 
 from .._endpoints import COMMENTS_CAP, FOLLOWERS_CAP, REGION_CODES, VIDEO_LENGTH_BOUNDS
 from . import _vocab as V
-from ._config import SandboxConfig
+from ._config import ENTITY_COMMENT, ENTITY_VIDEO, SandboxConfig
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -39,15 +40,14 @@ COUNT_FIELDS = ("view_count", "like_count", "comment_count", "share_count", "fav
 _SALT_REMOVE_VIDEO = 0x5EED0001
 _SALT_REMOVE_COMMENT = 0x5EED0002
 _SALT_GROWTH = 0x5EED0003
+_SALT_HIDDEN_COMMENT = 0x5EED0004
+_SALT_MISSING_VIDEO = 0x5EED0005
+_SALT_MISSING_ACCOUNT = 0x5EED0006
+_SALT_STRAY = 0x5EED0007
+_COMMENT_TS_MOD = 17  # published layout: part of a comment's position rides in its id's second
 
 REGIONS: tuple[str, ...] = tuple(sorted(REGION_CODES))
 REGION_INDEX: dict[str, int] = {code: i for i, code in enumerate(REGIONS)}
-
-
-def _mix32(x: int) -> int:
-    """A bijection on 32-bit integers (so comment ids can be decoded without a lookup table)."""
-    x = ((x ^ _MIX_K) * _MIX_C) & _M32
-    return x ^ (x >> 16)
 
 
 def _unmix32(x: int) -> int:
@@ -66,8 +66,81 @@ def _unit(ids: npt.NDArray[np.int64], salt: int) -> npt.NDArray[np.float64]:
     return result
 
 
+def _mix32(x: I64) -> I64:
+    """A bijection on 32-bit integers, elementwise (so comment ids can be decoded without a
+    lookup table; :func:`_unmix32` inverts it)."""
+    x = ((x ^ _MIX_K) * _MIX_C) & _M32
+    result: I64 = x ^ (x >> 16)
+    return result
+
+
+def _published_low(bits: I64, entity: int) -> I64:
+    """Low 32 bits in the published layout (SPEC §8) from 32 random bits: milliseconds 0-999 in
+    bits 31-22, sequence in 18-14, ``entity`` in 11-8, machine id in 7-0; 21-19 and 13-12 zero."""
+    ms = ((bits >> 22) * 1000) >> 10
+    result: I64 = (ms << 22) | (((bits >> 14) & 31) << 14) | (entity << 8) | (bits & 255)
+    return result
+
+
+def _comment_ids_published(loc: I64, create: I64, delay_draw: I64) -> I64:
+    """Comment ids in the published layout that still encode their position ``loc``.
+
+    ``loc`` (video row << 11 | comment index, 32 bits) is mixed, then written in mixed radix into
+    the milliseconds (0-999), machine id, sequence, the two bit fields the paper calls unused, and
+    the id's second modulo 17 (the second is ``create`` minus 25-75 s, as in real ids); the entity
+    type is ``ENTITY_COMMENT``. :func:`_comment_loc_published` reads it back.
+    """
+    m = _mix32(loc)
+    ms, r = m % 1000, m // 1000
+    machine, r = r & 255, r >> 8
+    seq, r = r & 31, r >> 5
+    spare, q = r & 31, r >> 5  # q in 0..16
+    delay = 25 + (create - 25 - q) % _COMMENT_TS_MOD + _COMMENT_TS_MOD * ((delay_draw - 25) % 3)
+    low = (
+        (ms << 22)
+        | ((spare >> 2) << 19)
+        | (seq << 14)
+        | ((spare & 3) << 12)
+        | (ENTITY_COMMENT << 8)
+        | machine
+    )
+    result: I64 = ((create - delay) << 32) | low
+    return result
+
+
+def _comment_loc_published(comment_id: int) -> int | None:
+    """The position encoded in a comment id of the published layout (None: not one of ours)."""
+    low = comment_id & _M32
+    ms = low >> 22
+    if ms >= 1000 or (low >> 8) & 15 != ENTITY_COMMENT:
+        return None
+    spare = (((low >> 19) & 7) << 2) | ((low >> 12) & 3)
+    seq, machine = (low >> 14) & 31, low & 255
+    q = (comment_id >> 32) % _COMMENT_TS_MOD
+    m = ms + 1000 * (machine + 256 * (seq + 32 * (spare + 32 * q)))
+    return _unmix32(m) if m <= _M32 else None
+
+
+def _key(text: str) -> int:
+    """A stable 63-bit number from a text (Python's ``hash`` differs between processes)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()) >> 1
+
+
 def _day_start(day: dt.date) -> int:
     return calendar.timegm(day.timetuple())
+
+
+def _id_order(ids: I64) -> tuple[I64, I64]:
+    """``ids`` with the rare repeats made distinct (their machine id, bits 7-0, stepped on), and
+    the order that sorts them."""
+    while True:
+        order = np.argsort(ids, kind="stable")
+        ranked = ids[order]
+        dup = order[np.flatnonzero(ranked[1:] == ranked[:-1]) + 1]
+        if dup.size == 0:
+            return ids, order
+        ids = ids.copy()
+        ids[dup] = (ids[dup] & ~np.int64(255)) | ((ids[dup] + 1) & 255)
 
 
 def _rng(seed: int, *stream: int) -> np.random.Generator:
@@ -253,8 +326,9 @@ class Corpus:
         create = rng.integers(t0, t1, size=n, dtype=np.int64)
         delay = rng.integers(25, 81, size=n, dtype=np.int64)
         low = rng.integers(0, 1 << 32, size=n, dtype=np.int64)
-        ids = ((create - delay) << 32) | low
-        order = np.argsort(ids, kind="stable")
+        if cfg.id_layout == "published":
+            low = _published_low(low, ENTITY_VIDEO)
+        ids, order = _id_order(((create - delay) << 32) | low)
         self.ids: I64 = ids[order]
         self.create_time: I64 = create[order]
         self.id_hi: I64 = self.ids >> 32
@@ -384,7 +458,9 @@ class Corpus:
         self.description: pl.Series = desc
 
         self.voice_idx: I32 = np.where(
-            rng.random(n) < 0.2, rng.integers(0, len(V.VOICE_PHRASES), size=n), -1
+            rng.random(n) < self._voice_share_by_region()[self.region],
+            rng.integers(0, len(V.VOICE_PHRASES), size=n),
+            -1,
         ).astype(np.int32)
         n_music = max(50, n // 15)
         m_rng = _rng(self.seed, 5)
@@ -435,6 +511,54 @@ class Corpus:
         self.video_index_of: dict[int, int] | None = None
         self._deleted_at: npt.NDArray[np.float64] | None = None  # explicit deletions, unix time
         self._deleted_comments: dict[int, float] = {}
+        self.unreturnable: B = self._pick_unreturnable()
+
+    def _voice_share_by_region(self) -> npt.NDArray[np.float64]:
+        """The chance of ``voice_to_text`` for a video of each region (index of ``REGIONS``):
+        ``voice_to_text_rate`` on average over the corpus, in proportion to the region weights."""
+        rate = self.config.voice_to_text_rate
+        weights = np.ones(len(REGIONS))
+        for code, w in (self.config.voice_to_text_region_weights or {}).items():
+            weights[REGION_INDEX[code]] = w
+        mean = float(
+            (np.bincount(self.region, minlength=len(REGIONS)) * weights).sum() / self.n_videos
+        )
+        share: npt.NDArray[np.float64] = np.minimum(1.0, rate * weights / mean) if mean else weights
+        return share
+
+    def _pick_unreturnable(self) -> B:
+        """The visible videos that exist but are never returned (``missing_video_rate``).
+
+        Exactly ``round(rate x visible videos)`` of them, stable for a seed: whole accounts first
+        (in an order fixed by a hash of the account and the seed, each account that still fits)
+        up to ``missing_account_share`` of that number, then single videos with the lowest hash
+        of their id.
+        """
+        out: B = np.zeros(self.n_videos, dtype=bool)
+        rate = self.config.missing_video_rate
+        visible = ~self.hidden
+        target = round(rate * int(visible.sum()))
+        if target == 0:
+            return out
+        per_author = np.bincount(self.author[visible], minlength=self.n_creators)
+        salt = (_SALT_MISSING_ACCOUNT ^ (self.seed << 32)) % (1 << 64)
+        order = np.argsort(_unit(np.arange(self.n_creators, dtype=np.int64), salt), kind="stable")
+        room = int(target * self.config.missing_account_share)
+        taken: list[int] = []
+        for user in order.tolist():  # accounts that still fit, in the hashed order
+            size = int(per_author[user])
+            if 0 < size <= room:
+                taken.append(user)
+                room -= size
+                if room == 0:
+                    break
+        out[np.isin(self.author, taken) & visible] = True
+        rest = np.flatnonzero(visible & ~out)
+        more = target - int(out.sum())
+        if more > 0:
+            u = _unit(self.ids[rest], _SALT_MISSING_VIDEO)
+            out[rest[np.argpartition(u, more - 1)[:more]]] = True
+        return out
 
     def _build_playlists(self) -> None:
         rng = _rng(self.seed, 7)
@@ -525,7 +649,7 @@ class Corpus:
         """
         rows = np.asarray(rows, dtype=np.int64)
         out: B = self.hidden[rows].copy()
-        rate = self.config.removal_rate
+        rate = self.config.active_removal_rate
         if days > 0 and rate > 0 and rows.size:
             out |= _unit(self.ids[rows], _SALT_REMOVE_VIDEO) > math.exp(-rate * days)
         if self._deleted_at is not None and rows.size:
@@ -536,7 +660,10 @@ class Corpus:
         """Which comment (or reply) ``ids`` are gone ``days`` days after the epoch, at ``now``."""
         ids = np.asarray(ids, dtype=np.int64)
         out: B = np.zeros(ids.size, dtype=bool)
-        rate = self.config.removal_rate
+        hidden = self.config.comment_hidden_share
+        if hidden > 0 and ids.size:  # deleted or private from the start
+            out |= _unit(ids, _SALT_HIDDEN_COMMENT) < hidden
+        rate = self.config.active_removal_rate
         if days > 0 and rate > 0 and ids.size:
             out |= _unit(ids, _SALT_REMOVE_COMMENT) > math.exp(-rate * days)
         if self._deleted_comments and ids.size:
@@ -563,7 +690,7 @@ class Corpus:
         epoch: the generated counts at day 0, then growing (never shrinking) with each day."""
         rows = np.asarray(rows, dtype=np.int64)
         base = {name: getattr(self, name)[rows] for name in COUNT_FIELDS}
-        growth = self.config.count_growth * math.log1p(max(days, 0))
+        growth = self.config.active_count_growth * math.log1p(max(days, 0))
         if growth <= 0 or rows.size == 0:
             return base
         rate = 0.01 + 0.19 * _unit(self.ids[rows], _SALT_GROWTH)
@@ -849,8 +976,12 @@ class Corpus:
         replies = np.where(
             rng.random(n) < 0.3, np.floor(rng.pareto(1.3, size=n) * 2).astype(np.int64) + 1, 0
         )
-        low = np.array([_mix32((row << _COMMENT_BITS) | c) for c in range(n)], dtype=np.int64)
-        ids = ((ct - rng.integers(25, 81, size=n)) << 32) | low
+        loc = (row << _COMMENT_BITS) | np.arange(n, dtype=np.int64)
+        delay = rng.integers(25, 81, size=n)
+        if self.config.id_layout == "published":
+            ids = _comment_ids_published(loc, ct, delay)
+        else:
+            ids = ((ct - delay) << 32) | _mix32(loc)
         text = rng.integers(0, len(V.COMMENT_TEXTS), size=n).astype(np.int32)
         return Comments(
             ids, ct.astype(np.int64), likes, replies.astype(np.int64), text, video_id, video_id
@@ -863,7 +994,13 @@ class Corpus:
 
     def locate_comment(self, comment_id: int) -> tuple[int, int] | None:
         """``(video row, comment index)`` of a top-level comment id; None for replies or unknown."""
-        x = _unmix32(comment_id & _M32)
+        if self.config.id_layout == "published":
+            found = _comment_loc_published(comment_id)
+            if found is None:
+                return None
+            x = found
+        else:
+            x = _unmix32(comment_id & _M32)
         row, idx = x >> _COMMENT_BITS, x & ((1 << _COMMENT_BITS) - 1)
         if row >= self.n_videos:
             return None
@@ -884,6 +1021,8 @@ class Corpus:
         )
         likes = np.sort(np.floor(rng.pareto(1.4, size=n)).astype(np.int64))[::-1]
         ids = ((ct - rng.integers(25, 81, size=n)) << 32) | rng.integers(0, 1 << 32, size=n)
+        if self.config.id_layout == "published":
+            ids = (ids & ~np.int64(_M32)) | _published_low(ids & _M32, ENTITY_COMMENT)
         text = rng.integers(0, len(V.COMMENT_TEXTS), size=n).astype(np.int32)
         return Comments(
             ids, ct, likes, np.zeros(n, dtype=np.int64), text, parent_id, int(self.ids[row])
@@ -1004,14 +1143,18 @@ class Corpus:
         return [self.usernames[i] for i in chosen]
 
     def video_ids_with_comments(self, n: int = 10, *, min_comments: int = 1) -> list[int]:
-        """Ids of ``n`` visible videos with at least ``min_comments`` comments, most first."""
-        ok = np.flatnonzero(~self.hidden & (self.comment_count >= min_comments))
+        """Ids of ``n`` visible, returnable videos with at least ``min_comments`` comments, most
+        first (never one of the ``unreturnable`` videos)."""
+        ok = np.flatnonzero(
+            ~self.hidden & ~self.unreturnable & (self.comment_count >= min_comments)
+        )
         top = ok[np.argsort(-self.comment_count[ok], kind="stable")][:n]
         return [int(self.ids[r]) for r in top]
 
     def sample_video_ids(self, n: int = 10, seed: int = 0) -> list[int]:
-        """Ids of ``n`` visible videos, reproducible from ``seed``."""
-        pool = np.flatnonzero(~self.hidden)
+        """Ids of ``n`` visible, returnable videos, reproducible from ``seed`` (never one of the
+        ``unreturnable`` videos: ``Sandbox.truth`` lists those)."""
+        pool = np.flatnonzero(~self.hidden & ~self.unreturnable)
         rng = np.random.default_rng(seed)
         return [int(self.ids[r]) for r in rng.choice(pool, size=min(n, pool.size), replace=False)]
 
@@ -1028,18 +1171,24 @@ class Corpus:
                 "comment_count": self.comment_count,
                 "video_duration": self.duration,
                 "video_description": self.description,
+                "has_voice_to_text": self.voice_idx >= 0,
                 "hidden": self.hidden,
+                "unreturnable": self.unreturnable,
             }
         )
 
     def comment_summary(self, video_id: int) -> dict[str, int]:
-        """Ground truth for one video: top-level comments, how many the API returns, replies."""
+        """Ground truth for one video at the epoch: top-level comments, how many the API returns
+        (the top 1,000 less the hidden ones), hidden slots among those 1,000, and replies."""
         row = self.row_of_id(video_id)
         if row is None:
-            return {"comments": 0, "returnable": 0, "replies": 0}
+            return {"comments": 0, "returnable": 0, "hidden": 0, "replies": 0}
         c = self.comments(row)
+        top = c.ids[:COMMENTS_CAP]
+        hidden = int(self.comment_gone(top).sum())
         return {
             "comments": int(c.ids.size),
-            "returnable": int(min(c.ids.size, COMMENTS_CAP)),
+            "returnable": int(top.size) - hidden,
+            "hidden": hidden,
             "replies": int(c.reply_count.sum()),
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ from .._endpoints import (
 from . import _vocab as V
 from ._corpus import Comments, TimedList
 from ._params import ApiError, as_bool, as_int, as_str, invalid, parse_date, parse_fields
-from ._query import evaluate, parse_query
+from ._query import VideoQuery, evaluate, failing_range, parse_query
 
 if TYPE_CHECKING:
     from ._core import Sandbox
@@ -85,6 +86,16 @@ class Ctx:
     def visible(self, rows: I64) -> I64:
         """``rows`` without the gone ones (order kept)."""
         return rows[~self.gone(rows)]
+
+    def fail_in_range(self, query: VideoQuery, start: dt.date, end: dt.date) -> None:
+        """Answer 500 ``internal_error`` if the window touches a configured failing range.
+
+        Checked after the request is found valid and before any fault is drawn: such a request
+        fails every time (SPEC §14 #8), and counts against the quota like every 5xx.
+        """
+        if failing_range(self.sandbox.config.failing_ranges, query, start, end) is not None:
+            self.applied.append("failing_range")
+            self.sandbox._raise_fault(self.now, "internal_error")
 
     def take(self, kind: str) -> bool:
         """Whether the data fault ``kind`` applies to this answer (and record it as applied)."""
@@ -158,12 +169,13 @@ def video_query(ctx: Ctx) -> dict[str, Any]:
     fingerprint = f"{query.fingerprint()}|{start:%Y%m%d}|{end:%Y%m%d}"
 
     if is_random:
+        ctx.fail_in_range(query, start, end)
         ctx.validated(paginated=False)
         rows = evaluate(
             sb.corpus, query, start, end, ctx.now - sb.config.index_lag_hours * 3600, ctx.days
         )
         rows = ctx.visible(rows)
-        pick = sb._random_rows(rows, max_count)
+        pick = sb._random_rows(rows, max_count, body=ctx.body)
         videos = _videos(ctx, pick, fields)
         return {"videos": videos, "cursor": len(videos), "has_more": False}
 
@@ -178,6 +190,7 @@ def video_query(ctx: Ctx) -> dict[str, Any]:
             raise invalid(f"Search Id {search_id} is invalid or expired")
     if state is not None and cursor > state.size:
         raise invalid("Invalid count or cursor")
+    ctx.fail_in_range(query, start, end)
     ctx.validated(later_page=search_id is not None, search_id=search_id)
     if state is None:
         rows = evaluate(

@@ -170,8 +170,19 @@ def serve_config(
     removal_rate: float | None,
     count_growth: float | None,
     validation_processing: float | None,
+    realistic: bool = False,
+    frozen_corpus: bool = False,
 ) -> tuple[SandboxConfig, FaultScript]:
-    """The configuration and fault script of ``sandbox serve`` from its option values."""
+    """The configuration and fault script of ``sandbox serve`` from its option values.
+
+    ``realistic``: start from :meth:`SandboxConfig.realistic` (every data-quality finding of
+    SPEC §14 on; the other options still apply). ``frozen_corpus``: the corpus never changes
+    with the clock (``--removal-rate`` and ``--count-growth`` cannot be given with it).
+    """
+    if frozen_corpus and (removal_rate is not None or count_growth is not None):
+        raise ValueError(
+            "--frozen-corpus keeps the corpus as generated: drop --removal-rate and --count-growth"
+        )
     if quota_error not in ("daily_quota_limit_exceeded", "rate_limit_exceeded"):
         raise ValueError(
             f"--quota-error must be daily_quota_limit_exceeded or rate_limit_exceeded, "
@@ -210,8 +221,10 @@ def serve_config(
     kw["daily_quota"] = quota
     if clock is not None:
         kw["clock_start"] = parse_clock(clock)
+    if frozen_corpus:
+        kw["frozen_corpus"] = True
     try:
-        return SandboxConfig(**kw), script
+        return (SandboxConfig.realistic(**kw) if realistic else SandboxConfig(**kw)), script
     except ValueError as exc:  # name the option, not the field
         message = str(exc)
         for field, option in (

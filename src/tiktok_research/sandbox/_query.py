@@ -17,7 +17,8 @@ from .._endpoints import (
     VIDEO_LENGTH_BOUNDS,
     VIDEO_LENGTHS,
 )
-from ._corpus import REGION_INDEX, Corpus, _day_start
+from ._config import FailingRange
+from ._corpus import _SALT_STRAY, REGION_INDEX, Corpus, _day_start, _key, _unit
 from ._params import invalid, parse_date, suggestion
 
 B = npt.NDArray[np.bool_]
@@ -185,6 +186,17 @@ def _mask(corpus: Corpus, a: int, b: int, cond: Condition, days: int = 0) -> B:
     return out
 
 
+def failing_range(
+    ranges: tuple[FailingRange, ...], query: VideoQuery, start: dt.date, end: dt.date
+) -> FailingRange | None:
+    """The first of ``ranges`` that makes a request for ``query`` over ``[start, end]`` fail."""
+    fields = {c.field_name for c in (*query.and_, *query.or_, *query.not_)}
+    for r in ranges:
+        if r.overlaps(start, end) and (r.field is None or r.field in fields):
+            return r
+    return None
+
+
 def evaluate(
     corpus: Corpus,
     query: VideoQuery,
@@ -196,20 +208,49 @@ def evaluate(
     """Rows of every candidate (hidden ones included) in decreasing id order.
 
     The window is ``[start 00:00:00, end 23:59:59]`` UTC; videos created after ``newest`` (the index
-    lag) are not candidates. ``days``: days passed since the epoch (count conditions see the
-    counts of that day).
+    lag) are not candidates, nor are the videos the service never returns
+    (``Corpus.unreturnable``). ``days``: days passed since the epoch (count conditions see the
+    counts of that day). With ``username_stray_rate``, a query with a ``username`` EQ/IN condition
+    in its ``and`` group also gets stray rows of other accounts (see :func:`evaluate_detail`).
     """
+    return evaluate_detail(corpus, query, start, end, newest, days)[0]
+
+
+def evaluate_detail(
+    corpus: Corpus,
+    query: VideoQuery,
+    start: dt.date,
+    end: dt.date,
+    newest: float,
+    days: int = 0,
+    *,
+    with_unreturnable: bool = False,
+) -> tuple[npt.NDArray[np.int64], B]:
+    """:func:`evaluate`'s rows, and which of them are planted strays (same order).
+
+    Strays (SPEC §14 #5): rows that meet every condition and the window except the ``username``
+    EQ/IN conditions of the ``and`` group, visible when generated, each drawn with the chance that
+    makes them about ``username_stray_rate`` of the visible rows returned. The draw is a hash of
+    the video id and the requested usernames: the same query and window get the same strays.
+    ``with_unreturnable``: keep the videos the service never returns (for the known truths).
+    """
+    empty = np.array([], dtype=np.int64)
     t0 = _day_start(start)
     t1 = min(_day_start(end) + 86_399, int(newest))
     if t1 < t0:
-        return np.array([], dtype=np.int64)
+        return empty, np.array([], dtype=bool)
     a, b = corpus.window_rows(t0, t1)
     ct = corpus.create_time[a:b]
     mask = (ct >= t0) & (ct <= t1)
+    if corpus.config.missing_video_rate > 0 and not with_unreturnable:
+        mask &= ~corpus.unreturnable[a:b]
+    rate = corpus.config.username_stray_rate
+    by_user = [c for c in query.and_ if c.field_name == "username"] if rate > 0 else []
     for cond in query.and_:
         if not mask.any():
             break
-        mask &= _mask(corpus, a, b, cond, days)
+        if cond not in by_user:
+            mask &= _mask(corpus, a, b, cond, days)
     if query.or_ and mask.any():
         anyof = np.zeros(b - a, dtype=bool)
         for cond in query.or_:
@@ -219,4 +260,19 @@ def evaluate(
         if not mask.any():
             break
         mask &= ~_mask(corpus, a, b, cond, days)
-    return (a + np.flatnonzero(mask))[::-1].astype(np.int64)
+    strays = np.zeros(b - a, dtype=bool)
+    if by_user:
+        others = mask.copy()
+        for cond in by_user:
+            mask &= _mask(corpus, a, b, cond, days)
+        visible = ~corpus.hidden[a:b]
+        pool = others & ~mask & visible
+        n_pool = int(pool.sum())
+        if n_pool:
+            wanted = rate / (1.0 - rate) * int((mask & visible).sum())
+            names = sorted({v.lower() for c in by_user for v in c.field_values})
+            salt = (_SALT_STRAY ^ _key(f"{corpus.seed}|{'|'.join(names)}")) % (1 << 64)
+            strays = pool & (_unit(corpus.ids[a:b], salt) < wanted / n_pool)
+            mask |= strays
+    hit = np.flatnonzero(mask)[::-1]
+    return (a + hit).astype(np.int64), strays[hit]
