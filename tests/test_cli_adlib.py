@@ -102,3 +102,36 @@ def test_dry_run_prints_the_plan_without_credentials(tmp_path: Path) -> None:
     assert code == 0, out
     assert "FR:20240101-20240630" in out and "FR:20230101-20231231" in out
     assert '"search_term": "shoes"' in out
+
+
+ADLIB_SECTION = "\n## 16. TikTok's ad library"
+
+
+@pytest.mark.slow
+def test_the_readme_ad_library_examples_run_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Section 16's Python blocks run in order (tests/test_readme.py runs sections 1 to 14);
+    its command lines name commands and options that exist."""
+    import shlex
+    import warnings
+
+    from test_readme import README, python_blocks
+
+    section = README.read_text(encoding="utf-8").split(ADLIB_SECTION, 1)[1].split("\n## ", 1)[0]
+    blocks = python_blocks(section)
+    assert len(blocks) == 2 and all(why is None for _, _, why in blocks)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": "__readme__"}
+    for line, code, _ in blocks:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exec(compile(code, f"README.md section 16, block at {line}", "exec"), namespace)
+    assert namespace["joined"].height > 0  # type: ignore[attr-defined]
+    commands = section.split("```bash", 1)[1].split("```", 1)[0].strip().splitlines()
+    assert len(commands) == 5
+    for command in commands:
+        args = shlex.split(command)[1:]
+        result = runner.invoke(app, [*args, "--dry-run"]) if "--from-file" not in args else None
+        if result is not None:
+            assert result.exit_code == 0, (command, result.output)
