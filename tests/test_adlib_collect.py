@@ -331,3 +331,26 @@ def test_dry_run_says_what_it_will_send() -> None:
         "search_term": "shoes", "max_count": 50,
     }  # fmt: skip
     assert re.search(r"note: ads stay searchable for about a year", text)
+
+
+def test_a_refused_search_id_on_resume_restarts_the_search_once(tmp_path: Path) -> None:
+    """An opaque search_id carries no offset: when the one a resumed run holds is refused (it
+    expired), the search starts again from its first page; the rows it had are not doubled."""
+    sb = sandbox()
+    args = ("2024-03-01", "2024-05-31")
+    with pytest.warns(tr.IncompleteCollectionWarning):
+        tr.fetch_ads(*args, client=client(sb, max_requests=3), archive=tmp_path,
+                     progress=False, max_count=10)  # fmt: skip
+    sb.script_faults(["search_id_invalid"], endpoint="ad_query")
+    done = tr.fetch_ads(*args, client=client(sb), archive=tmp_path, progress=False, max_count=10)
+    assert done.report.complete
+    whole = tr.fetch_ads(*args, client=client(sandbox()), progress=False, max_count=10)
+    assert done.equals(whole)
+    refused = [r for r in sb.request_log if r.endpoint == "ad_query" and r.status == 400]
+    assert len(refused) == 1
+    first_pages = [
+        r
+        for r in sb.request_log
+        if r.endpoint == "ad_query" and r.status == 200 and "search_id" not in r.body
+    ]
+    assert len(first_pages) == 2  # the first run's, and the restart's
