@@ -13,10 +13,12 @@ import pytest
 
 from tiktok_research import errors
 from tiktok_research._archive import Collection, _disk_error
+from tiktok_research._optional import require
 from tiktok_research.cli import _describe
 from tiktok_research.errors import (
     BudgetExhaustedError,
     CollectionLockedError,
+    MissingDependencyError,
     QuotaExhaustedError,
     TikTokResearchError,
     error_from_body,
@@ -75,6 +77,10 @@ def _errors() -> list[TikTokResearchError]:
     for text in SERVICE_TEXTS:
         out.append(QuotaExhaustedError(text or "quota", reset_at=reset, state={"cursor": 100}))
         out.append(BudgetExhaustedError(text or "budget", state={"cursor": 100}))
+    try:
+        require("tiktok_research_no_such_module", extra="plots", feature="plotting")
+    except MissingDependencyError as missing:
+        out.append(missing)
     return out
 
 

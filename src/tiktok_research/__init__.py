@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from .errors import BudgetExhaustedError as BudgetExhaustedError
     from .errors import CollectionLockedError as CollectionLockedError
     from .errors import InvalidRequestError as InvalidRequestError
+    from .errors import MissingDependencyError as MissingDependencyError
     from .errors import NotYetIndexedWarning as NotYetIndexedWarning
     from .errors import QuotaExhaustedError as QuotaExhaustedError
     from .errors import QuotaWarning as QuotaWarning
@@ -139,6 +140,7 @@ _LAZY: dict[str, str] = {
     "BudgetExhaustedError": "errors",
     "ArchiveError": "errors",
     "CollectionLockedError": "errors",
+    "MissingDependencyError": "errors",
     "NotYetIndexedWarning": "errors",
     "QuotaWarning": "errors",
     "IncompleteCollectionWarning": "collect",

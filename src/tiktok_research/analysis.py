@@ -76,6 +76,7 @@ import polars as pl
 import pyarrow as pa
 
 from ._endpoints import COMMENTS_CAP, VIDEO_LENGTH_BOUNDS, VIDEO_LENGTHS
+from ._optional import require
 
 if TYPE_CHECKING:
     import duckdb
@@ -128,6 +129,8 @@ _SQL_TRUNCATE = {"day": "day", "week": "week", "month": "month"}
 
 #: Engines other than polars/pandas/Arrow, by top-level module of the frame's class.
 ENGINES: dict[str, str] = {"duckdb": "DuckDB", "pyspark": "PySpark", "sqlframe": "sqlframe"}
+#: Engine -> the extra that installs what its summaries need (narwhals).
+_ENGINE_EXTRAS: dict[str, str] = {"duckdb": "duckdb", "pyspark": "spark", "sqlframe": "sqlframe"}
 
 #: The interaction counts that summaries report (API field names).
 COUNT_COLUMNS: tuple[str, ...] = ("view_count", "like_count", "comment_count", "share_count")
@@ -186,9 +189,15 @@ def _is_pandas(data: object) -> bool:
 def _engine_of(data: object) -> str | None:
     """``"duckdb"`` / ``"pyspark"`` / ``"sqlframe"`` for the engines' frames, None otherwise.
 
-    Decided from the class's module, so that no engine is imported to find out.
+    Decided from the class's module (a DuckDB relation by its class, from an already imported
+    ``duckdb``), so that no engine is imported to find out.
     """
     root = type(data).__module__.split(".")[0]
+    duckdb = sys.modules.get("duckdb")
+    if duckdb is not None and isinstance(data, duckdb.DuckDBPyRelation):
+        # by type, not by module name: the class lives in `duckdb.duckdb` (1.3), `_duckdb`
+        # (1.4, 1.5) or `duckdb` (2.0)
+        return "duckdb"
     if root in ("dask", "dask_expr", "dask_cudf"):
         raise TypeError(
             "a Dask DataFrame cannot compute these summaries: narwhals' Dask backend has no "
@@ -197,15 +206,14 @@ def _engine_of(data: object) -> str | None:
             ".compute() and pass the pandas DataFrame (read with dtype_backend='pyarrow' so ids "
             "stay exact)"
         )
-    if root == "duckdb":
-        return "duckdb" if type(data).__name__ == "DuckDBPyRelation" else None
     module, name = type(data).__module__, type(data).__name__
     if module.startswith(("pyspark.sql", "sqlframe.")) and name.endswith("DataFrame"):
         return root  # not pandas-on-Spark (pyspark.pandas), which narwhals does not know
     return None
 
 
-def _nw() -> Any:
+def _nw(engine: str) -> Any:
+    require("narwhals", extra=_ENGINE_EXTRAS[engine], feature=f"a summary on {ENGINES[engine]}")
     import narwhals.stable.v2 as nw
 
     return nw
@@ -215,7 +223,7 @@ def _frame(data: Any) -> _Frame:
     """Any supported table -> a :class:`_Frame` that can give back the caller's kind."""
     engine = _engine_of(data)
     if engine is not None:
-        nw = _nw()
+        nw = _nw(engine)
         return _Frame(nw.from_native(data), nw, engine, lambda out: out.to_native())
     lf, back = _as_lazy(data)
     return _Frame(lf, pl, None, back)
@@ -1090,7 +1098,8 @@ def summarize_sql(
         parquet: a Parquet file, folder glob (``"out/videos/**/*.parquet"``) or list of them; hive
             partition folders are understood.
         by: the grouping, as in :func:`summarize`.
-        connection: a DuckDB connection (default: a new in-memory one).
+        connection: a DuckDB connection (default: DuckDB's default in-memory connection, the
+            one ``duckdb.sql`` uses, which stays open while the relation is read).
         quantiles: the quantiles to report.
         approximate: use bounded-memory approximate quantiles (see :func:`summary_sql`).
 
@@ -1100,13 +1109,21 @@ def summarize_sql(
     Example:
         >>> summarize_sql("out/videos/**/*.parquet", by="month").pl()  # doctest: +SKIP
     """
+    require("duckdb", extra="duckdb", feature="summarize_sql")
     import duckdb
 
-    con = connection if connection is not None else duckdb.connect()
+    # Not a connection made here: the relation does not keep its connection alive, so one that
+    # only this function referenced was closed before the caller read the result ("Connection
+    # has already been closed" on DuckDB 1.0 to 1.4).
+    def run(query: str) -> duckdb.DuckDBPyRelation:
+        rel = connection.sql(query) if connection is not None else duckdb.sql(query)
+        assert rel is not None  # a SELECT always gives a relation
+        return rel
+
     paths = [parquet] if isinstance(parquet, str) else list(parquet)
     listing = "[" + ", ".join(_sql_quote(str(p)) for p in paths) + "]"
     source = f"read_parquet({listing}, hive_partitioning = true, union_by_name = true)"
-    columns = {row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    columns = {row[0] for row in run(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     sql = summary_sql(
         by,
         source=source,
@@ -1114,4 +1131,4 @@ def summarize_sql(
         with_creators="username" in columns,
         approximate=approximate,
     )
-    return con.sql(sql)
+    return run(sql)

@@ -19,7 +19,9 @@ endpoint name. ``str(err)`` shows all of them; it never shows a client secret or
     ├── BudgetExhaustedError       the client's ``max_requests`` budget would be exceeded (.state)
     ├── ArchiveError               the archive cannot be written or read (disk full, read-only,
     │                              a file where a folder is expected); ``.path`` names it
-    └── CollectionLockedError      another process is collecting into the same collection folder
+    ├── CollectionLockedError      another process is collecting into the same collection folder
+    └── MissingDependencyError     an optional dependency is not installed (also an ImportError);
+                                   ``.extra`` names the extra that brings it
 
 Warnings:
 
@@ -43,6 +45,7 @@ __all__ = [
     "BudgetExhaustedError",
     "CollectionLockedError",
     "InvalidRequestError",
+    "MissingDependencyError",
     "NotYetIndexedWarning",
     "QuotaExhaustedError",
     "QuotaWarning",
@@ -231,6 +234,25 @@ class CollectionLockedError(TikTokResearchError):
     def __init__(self, message: str, *, path: Any = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.path = path
+
+
+class MissingDependencyError(TikTokResearchError, ImportError):
+    """An optional dependency of the function called is not installed; nothing was sent.
+
+    It is also an :class:`ImportError`, so code written for the bare ``ModuleNotFoundError``
+    still catches it.
+
+    Attributes:
+        name: The module that is missing (as on :class:`ImportError`).
+        extra: The extra that installs it: ``pip install 'tiktok-research[<extra>]'``.
+    """
+
+    extra: str
+
+    def __init__(self, message: str, *, name: str, extra: str, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.name = name
+        self.extra = extra
 
 
 class NotYetIndexedWarning(UserWarning):

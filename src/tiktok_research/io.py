@@ -23,6 +23,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from . import schemas
+from ._optional import require
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -397,6 +398,7 @@ def to_pandas(df: pl.DataFrame) -> pd.DataFrame:
         >>> to_pandas(pl.DataFrame({"id": [7320768158545159950, None]}))["id"].tolist()
         [7320768158545159950, <NA>]
     """
+    require("pandas", extra="pandas", feature="tr.io.to_pandas")
     import pandas as pd
 
     return df.to_pandas(types_mapper=pd.ArrowDtype)

@@ -22,6 +22,7 @@ import polars as pl
 
 from . import analysis
 from ._endpoints import COMMENTS_CAP
+from ._optional import require
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -66,6 +67,7 @@ _ACCENT = "#d9822b"
 def _axes(ax: Axes | None, size: tuple[float, float] = (8.0, 4.5)) -> Axes:
     if ax is not None:
         return ax
+    require("matplotlib", extra="plots", feature="plotting")
     import matplotlib.pyplot as plt
 
     _, new = plt.subplots(figsize=size, layout="constrained")

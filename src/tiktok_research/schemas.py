@@ -490,6 +490,9 @@ def spark_type(dtype: Any) -> SparkDataType:
     ``Datetime`` ``TimestampType`` (an instant; Spark shows it in the session time zone), lists
     and structs keep their structure. Every field is nullable.
     """
+    from ._optional import require
+
+    require("pyspark", extra="spark", feature="the Spark schemas")
     from pyspark.sql import types as st
 
     simple: dict[type[pl.DataType], st.DataType] = {
