@@ -3,6 +3,11 @@ built-in sandbox: tables written, mistakes exit 2 before any request, dry runs, 
 
 from __future__ import annotations
 
+import ast
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -66,6 +71,53 @@ def test_every_command_writes_its_table(tmp_path: Path) -> None:
     assert pl.read_parquet(tmp_path / "c2.parquet").equals(content)
 
 
+@pytest.mark.filterwarnings("ignore:.*stay searchable:UserWarning")
+def test_ids_are_exact_in_pandas_and_duckdb(tmp_path: Path) -> None:
+    """The ids of the tables the commands write (19 digits, past 2**53) come back exact from
+    pandas with its defaults and from DuckDB, from Parquet and from CSV."""
+    pd = pytest.importorskip("pandas")
+    duckdb = pytest.importorskip("duckdb")
+    runs = {
+        "ads": ["ads", "--start", "2024-06-01", "--end", "2024-06-30", "--country", "DE"],
+        "advertisers": ["advertisers", "coffee", "bank"],
+        "content": ["commercial-content", "--start", "2024-01-01", "--end", "2024-03-31"],
+    }
+    for name, args in runs.items():
+        for ext in ("parquet", "csv"):
+            code, out = run(tmp_path, *args, *COMMON, "--out", str(tmp_path / f"{name}.{ext}"))
+            assert code == 0, out
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(map(str, pl.read_parquet(tmp_path / "ads.parquet")["ad_id"][:5])))
+    for ext in ("parquet", "csv"):
+        code, out = run(tmp_path, "ad-details", *COMMON, "--from-file", str(ids),
+                        "--out", str(tmp_path / f"details.{ext}"))  # fmt: skip
+        assert code == 0, out
+    checked = 0
+    for name, cols in {"ads": ["ad_id", "business_id"], "details": ["ad_id", "business_id"],
+                       "advertisers": ["business_id"]}.items():  # fmt: skip
+        truth = pl.read_parquet(tmp_path / f"{name}.parquet")
+        for col in cols:
+            want = truth[col].to_list()
+            assert max(want) > 2**53, (name, col)  # floats would round these
+            for ext in ("parquet", "csv"):
+                path = tmp_path / f"{name}.{ext}"
+                frame = pd.read_parquet(path) if ext == "parquet" else pd.read_csv(path)
+                assert frame[col].dtype.kind in "iu" or str(frame[col].dtype) == "Int64"
+                assert [int(v) for v in frame[col]] == want, (name, col, ext)
+                reader = "read_parquet" if ext == "parquet" else "read_csv"
+                got = duckdb.sql(f"select {col} from {reader}('{path}')").fetchall()
+                assert [int(r[0]) for r in got] == want, (name, col, ext, "duckdb")
+                checked += 1
+    # the videos of commercial content: nested Research API video ids, exact in DuckDB
+    content = pl.read_parquet(tmp_path / "content.parquet")
+    want = content.explode("videos")["videos"].struct.field("id").to_list()
+    got = duckdb.sql(
+        f"select unnest(videos).id from read_parquet('{tmp_path / 'content.parquet'}')"
+    ).fetchall()
+    assert [r[0] for r in got] == want and max(want) > 2**53
+    assert checked == 10
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -81,8 +133,8 @@ def test_every_command_writes_its_table(tmp_path: Path) -> None:
         (["advertisers", "x" * 51], "at most 50"),
         (["commercial-content", "--start", "2024-01-01", "--end", "2024-02-01", "--country",
           "CH"], "EEA only"),
-        (["ads", "--start", "2024-01-01", "--end", "2024-02-01", "--out", "ads.xlsx"],
-         "xlsx"),
+        (["ads", "--start", "2024-01-01", "--end", "2024-02-01", "--out", "ads.docx"],
+         "docx"),
     ],
 )  # fmt: skip
 def test_mistakes_exit_2_before_any_request_even_without_credentials(
@@ -128,6 +180,25 @@ def test_the_readme_ad_library_examples_run_as_written(
             warnings.simplefilter("ignore")
             exec(compile(code, f"README.md section 16, block at {line}", "exec"), namespace)
     assert namespace["joined"].height > 0  # type: ignore[attr-defined]
+    # every fetch costs what its comment says, and the two blocks what the text above them says
+    spent: dict[str, int] = {"adlib": 0, "research": 0}
+    for _, code, _ in blocks:
+        lines = code.splitlines()
+        for node in ast.walk(ast.parse(code)):
+            if not (isinstance(node, ast.Assign) and "tr.fetch_" in ast.unparse(node.value)):
+                continue
+            said = re.search(
+                r"# (\d+) requests?\b", "\n".join(lines[node.lineno - 1 : node.end_lineno])
+            )
+            name = ast.unparse(node.targets[0])
+            assert said is not None, f"README section 16: {name} = ... says no cost"
+            paid = namespace[name].report.requests_spent  # type: ignore[attr-defined]
+            assert paid == int(said.group(1)), (name, paid)
+            spent["adlib" if "fetch_ad" in ast.unparse(node.value) or "commercial" in
+                  ast.unparse(node.value) else "research"] += paid  # fmt: skip
+    total = re.search(r"spend (\d+) requests of the ad library and (\d+) of the Research", section)
+    assert total is not None and (int(total.group(1)), int(total.group(2))) == (
+        spent["adlib"], spent["research"]), spent  # fmt: skip
     commands = section.split("```bash", 1)[1].split("```", 1)[0].strip().splitlines()
     assert len(commands) == 5
     for command in commands:
@@ -137,3 +208,63 @@ def test_the_readme_ad_library_examples_run_as_written(
             result = runner.invoke(app, [*args, "--dry-run"]) if "--from-file" not in args else None
         if result is not None:
             assert result.exit_code == 0, (command, result.output)
+
+
+ADLIB_COMMANDS = ("ads", "ad-details", "ad-report", "advertisers", "commercial-content")
+SPENT = re.compile(r"(\d+) requests? spent in this run")
+ROWS = re.compile(r"complete; ([\d,]+) rows; (\d+)/\d+ tasks")
+
+
+def help_examples(command: str) -> list[str]:
+    """The command lines under ``Examples`` of ``command --help``, as a user would copy them."""
+    page = runner.invoke(app, [command, "--help"], terminal_width=200).output
+    block = page.split("Examples", 1)[1].split(":", 1)[1]
+    lines = []
+    for line in block.splitlines()[1:]:
+        if not line.strip():
+            break
+        lines.append(line.strip())
+    return lines
+
+
+@pytest.mark.slow
+def test_help_examples_run_as_written_and_cost_what_they_say(tmp_path: Path) -> None:
+    """Every example of the five commands' --help runs in a shell as printed: those on the
+    sandbox for real (one request per page of 50 or per item, never a page twice; the ad-details
+    example costs the 1 + 10 requests its heading says), the others as a dry run (exit 0, no
+    credentials needed)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONWARNINGS"] = "ignore"
+    ran: dict[str, list[int]] = {}
+    for command in ADLIB_COMMANDS:
+        examples = help_examples(command)
+        assert examples, command
+        for line in examples:
+            sandbox = "--sandbox" in line or not line.startswith("tiktok-research")
+            shell = line if sandbox else f"{line} --dry-run"
+            done = subprocess.run(["bash", "-c", shell], cwd=tmp_path, env=env,
+                                  capture_output=True, text=True, timeout=120)  # fmt: skip
+            assert done.returncode == 0, (line, done.stdout, done.stderr)
+            if not line.startswith("tiktok-research"):
+                continue
+            if not sandbox:
+                assert "request(s)" in done.stdout, line
+                continue
+            said = done.stdout + done.stderr  # the report: stdout, or stderr with --out -
+            spent = int(SPENT.search(said).group(1))  # type: ignore[union-attr]
+            found = ROWS.search(said)
+            assert found is not None, (line, said)
+            rows, tasks = int(found.group(1).replace(",", "")), int(found.group(2))
+            ran.setdefault(command, []).append(spent)
+            which = line.split()[1]  # the command of this line (ad-details' page runs ads first)
+            if which in ("ads", "commercial-content"):  # a request per page of 50 of each search
+                assert tasks <= spent <= tasks + rows // 50, (line, spent, rows, tasks)
+            elif which == "ad-report":  # one request per year-long range (2024 has 366 days)
+                assert spent == tasks, line
+            elif which == "advertisers":
+                assert spent == len(line.split("--sandbox", 1)[1].split()), line
+            else:  # the heading's promise: one request per ad of the file
+                assert spent == rows == 10, line
+    assert ran["ad-details"] == [1, 10]  # the ads search, then one request per ad
+    assert sorted(ran) == sorted(ADLIB_COMMANDS)

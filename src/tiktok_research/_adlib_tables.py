@@ -20,6 +20,7 @@ exact Int64 and text keys.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -43,7 +44,14 @@ from ._endpoints import (
 )
 from .errors import InvalidRequestError
 
-__all__ = ["adlib_rows", "join_ads_advertisers", "link_commercial_content", "read_adlib_archive"]
+__all__ = [
+    "adlib_endpoint_of",
+    "adlib_pages",
+    "adlib_rows",
+    "join_ads_advertisers",
+    "link_commercial_content",
+    "read_adlib_archive",
+]
 
 log = logging.getLogger("tiktok_research")
 
@@ -415,6 +423,102 @@ def read_adlib_archive(
         )
         return empty, readable, damage
     return pl.concat(frames, how="vertical"), readable, damage
+
+
+# ------------------------------------------------------------------ pages of dumps (merge_dumps)
+
+#: The key of ``data`` that tells each endpoint's answer apart (the detail answer: objects ``ad``
+#: and ``advertiser``). None of them is a key of a Research API answer's ``data``.
+_DATA_KEYS: tuple[tuple[str, str], ...] = (
+    ("ads", AD_QUERY.name),
+    ("count_time_series_by_country", AD_REPORT.name),
+    ("advertisers", ADVERTISER_QUERY.name),
+    ("commercial_contents", COMMERCIAL_CONTENT_QUERY.name),
+    ("commercial_content", COMMERCIAL_CONTENT_QUERY.name),
+)
+
+
+def adlib_endpoint_of(value: Any) -> str | None:
+    """The ad library endpoint of one decoded page of a dump, or None for anything else.
+
+    An archive envelope names it (``meta.endpoint``); a bare answer is told by the keys of its
+    ``data`` (an error answer, whose ``data`` is empty, is told by nothing: None).
+
+    Example:
+        >>> adlib_endpoint_of({"data": {"ads": [], "has_more": False, "search_id": ""}})
+        'ad_query'
+        >>> adlib_endpoint_of({"data": {"videos": []}}) is None
+        True
+    """
+    if not isinstance(value, dict):
+        return None
+    meta = value.get("meta")
+    if isinstance(meta, dict) and ("response" in value or "response_text" in value):
+        name = meta.get("endpoint")
+        return name if isinstance(name, str) and name in ADLIB_ENDPOINTS else None
+    data = value.get("data")
+    if not isinstance(data, dict):
+        return None
+    for key, name in _DATA_KEYS:
+        if key in data:
+            return name
+    if isinstance(data.get("ad"), dict) or isinstance(data.get("advertiser"), dict):
+        return AD_DETAIL.name
+    return None
+
+
+def _when(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
+def adlib_pages(
+    pages: Sequence[tuple[int, Any]], default_retrieved_at: datetime
+) -> tuple[dict[str, pl.DataFrame], list[tuple[int, str | None]]]:
+    """Rows of decoded dump pages of the ad library, for :func:`tiktok_research.merge_dumps`.
+
+    Args:
+        pages: ``(order, page)`` pairs: archive envelopes or bare answers, in reading order
+            (``order`` grows with the position in the input; the rows of a page share it, and
+            of two rows with one key and one retrieval time the later one is kept).
+        default_retrieved_at: When a bare answer was retrieved (the file's modification time).
+
+    Returns:
+        ``(rows by table, unusable pages)``: each table's rows carry ``_retrieved_at`` and
+        ``_order`` (the merge keeps the latest row of each key); an unusable page is
+        ``(order, error code)``: an error answer, or None for a page of no ad library endpoint.
+    """
+    by_endpoint: dict[str, list[pl.DataFrame]] = {}
+    unusable: list[tuple[int, str | None]] = []
+    for order, page in pages:
+        endpoint = adlib_endpoint_of(page)
+        body, request, when = page, {}, default_retrieved_at
+        if isinstance(page, dict) and isinstance(page.get("meta"), dict):
+            body = page.get("response")
+            if body is None and isinstance(page.get("response_text"), str):
+                with contextlib.suppress(ValueError, RecursionError):
+                    body = json.loads(page["response_text"])
+            request = (page.get("request") or {}).get("body") or {}
+            when = _when(page["meta"].get("retrieved_at")) or default_retrieved_at
+        err = body.get("error") if isinstance(body, dict) else None
+        code = err.get("code") if isinstance(err, dict) else err
+        if endpoint is None or not isinstance(body, dict) or code not in (None, "ok"):
+            unusable.append((order, None if code is None else str(code)))
+            continue
+        rows = adlib_rows(endpoint, [(body, request if isinstance(request, dict) else {})])
+        by_endpoint.setdefault(endpoint, []).append(
+            rows.with_columns(
+                pl.lit(when, _POSITIONS["_retrieved_at"]).alias("_retrieved_at"),
+                pl.lit(order, pl.Int64).alias("_order"),
+            )
+        )
+    out = {
+        ADLIB_ENDPOINTS[name].table: pl.concat(frames, how="vertical")
+        for name, frames in by_endpoint.items()
+    }
+    return out, unusable
 
 
 def _read_schema(schema: pl.Schema) -> pl.Schema:

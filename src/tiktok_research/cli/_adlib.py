@@ -165,9 +165,10 @@ def ad_details(
     """Details of ads (reach by country, age and gender; targeting; advertiser), one request each.
 
     \b
-    Examples:
-      tiktok-research ad-details --sandbox --from-file ad_ids.txt
-      tiktok-research select ... | tiktok-research ad-details --out ad_details.csv
+    Examples (the first 10 ads of a search: 1 request, then 10, one per ad):
+      tiktok-research ads --sandbox --start 2024-06-01 --end 2024-06-30 --country DE --out ads.csv
+      cut -d, -f1 ads.csv | tail -n +2 | tr -d '"' | head -n 10 > ad_ids.txt
+      tiktok-research ad-details --sandbox --from-file ad_ids.txt --out ad_details.csv
     """
     check_output(out or Path("ad_details.parquet"))
     check_folder(archive, "--archive")
