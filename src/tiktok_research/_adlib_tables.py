@@ -494,7 +494,9 @@ def adlib_pages(
     unusable: list[tuple[int, str | None]] = []
     for order, page in pages:
         endpoint = adlib_endpoint_of(page)
-        body, request, when = page, {}, default_retrieved_at
+        body: Any = page
+        request: Any = {}
+        when = default_retrieved_at
         if isinstance(page, dict) and isinstance(page.get("meta"), dict):
             body = page.get("response")
             if body is None and isinstance(page.get("response_text"), str):
