@@ -268,3 +268,20 @@ def test_help_examples_run_as_written_and_cost_what_they_say(tmp_path: Path) -> 
                 assert spent == rows == 10, line
     assert ran["ad-details"] == [1, 10]  # the ads search, then one request per ad
     assert sorted(ran) == sorted(ADLIB_COMMANDS)
+
+
+def test_the_retention_note_is_said_once(tmp_path: Path) -> None:
+    """A search older than a year: the note is one line of the report (or of the plan), not a
+    Python warning as well."""
+    args = ["ads", *COMMON, "--start", "2024-01-01", "--end", "2024-01-31", "--country", "FR"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
+    env["PYTHONWARNINGS"] = "default"
+    for extra in ([], ["--dry-run"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "tiktok_research", *args, *extra, "--archive",
+             str(tmp_path / "archive"), "--out", str(tmp_path / f"ads{len(extra)}.parquet")],
+            env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        )  # fmt: skip
+        said = done.stdout + done.stderr
+        assert done.returncode == 0, said
+        assert said.count("stay searchable") == 1, said

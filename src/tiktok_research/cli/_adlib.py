@@ -8,6 +8,8 @@ or without credentials), ``--dry-run`` prints the plan, else the command calls i
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -75,11 +77,13 @@ def _run_plan(
     **options: Any,
 ) -> None:
     """Print ``plan`` with ``--dry-run``, else run ``fetch(*args, **options)`` and write it."""
-    if dry_run:  # a plan needs no credentials and sends nothing
+    if dry_run:  # a plan needs no credentials and sends nothing; its notes are in its text
         typer.echo(str(plan))
         return
     target = check_output(out or Path(f"{table}.parquet"))
-    with _run.collecting(archive):
+    with _run.collecting(archive), warnings.catch_warnings():
+        for note in plan.notes:  # the report prints them: one line each, not two
+            warnings.filterwarnings("ignore", re.escape(f"{plan.kind}: {note}"), UserWarning)
         result = fetch(
             *args, client=_run.client(sandbox, max_requests), archive=archive, resume=resume,
             progress=progress, **options,
@@ -136,7 +140,7 @@ def ads(
         "advertiser_ids": advertiser_id or None, "reach": reach, "fields": fields,
         "max_count": max_count, "max_total": max_total,
     }  # fmt: skip
-    plan = plan_ads(start, end, client=_run.planner(sandbox), warn=dry_run, **options)
+    plan = plan_ads(start, end, client=_run.planner(sandbox), warn=False, **options)
     _run_plan(
         plan, fetch_ads, "ads", out, archive=archive, resume=resume, progress=progress,
         sandbox=sandbox, max_requests=max_requests, dry_run=dry_run, args=(start, end), **options,
@@ -176,7 +180,7 @@ def ad_details(
     from .._adlib_plan import plan_ad_details
     from ..fetch import fetch_ad_details
 
-    plan = plan_ad_details(values, fields=fields, client=_run.planner(sandbox), warn=dry_run)
+    plan = plan_ad_details(values, fields=fields, client=_run.planner(sandbox), warn=False)
     _run_plan(
         plan, fetch_ad_details, "ad_details", out, archive=archive, resume=resume,
         progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
@@ -212,7 +216,7 @@ def ad_report(
 
     options: dict[str, Any] = {"countries": country or None,
                                "advertiser_ids": advertiser_id or None}  # fmt: skip
-    plan = plan_ad_report(start, end, client=_run.planner(sandbox), warn=dry_run, **options)
+    plan = plan_ad_report(start, end, client=_run.planner(sandbox), warn=False, **options)
     _run_plan(
         plan, fetch_ad_report, "ad_reports", out, archive=archive, resume=resume,
         progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
@@ -253,7 +257,7 @@ def advertisers(
     from ..fetch import fetch_advertisers
 
     plan = plan_advertisers(values, fields=fields, max_count=max_count,
-                            client=_run.planner(sandbox), warn=dry_run)  # fmt: skip
+                            client=_run.planner(sandbox), warn=False)  # fmt: skip
     _run_plan(
         plan, fetch_advertisers, "advertisers", out, archive=archive, resume=resume,
         progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
@@ -304,7 +308,7 @@ def commercial_content(
         "countries": country or None, "usernames": username or None, "fields": fields,
         "max_count": max_count, "max_total": max_total,
     }  # fmt: skip
-    plan = plan_commercial_content(start, end, client=_run.planner(sandbox), warn=dry_run,
+    plan = plan_commercial_content(start, end, client=_run.planner(sandbox), warn=False,
                                    **options)  # fmt: skip
     _run_plan(
         plan, fetch_commercial_content, "commercial_content", out, archive=archive,
