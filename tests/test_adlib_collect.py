@@ -354,3 +354,33 @@ def test_a_refused_search_id_on_resume_restarts_the_search_once(tmp_path: Path) 
         if r.endpoint == "ad_query" and r.status == 200 and "search_id" not in r.body
     ]
     assert len(first_pages) == 2  # the first run's, and the restart's
+
+
+def test_a_search_table_has_one_order_whatever_the_arrival(tmp_path: Path) -> None:
+    """Pages of several searches (a country each) arrive in any order, and an ad shown in two
+    countries comes twice: the table is the same whatever the order of the countries given, the
+    number of workers or an archive, newest first."""
+    args = ("2024-01-01", "2024-11-30")
+    tables = []
+    for i, (countries, workers) in enumerate(
+        [(["FR", "DE", "IT"], 1), (["IT", "DE", "FR"], 1), (["DE", "FR", "IT"], 4)]
+    ):
+        c = client(sandbox())
+        tables.append(tr.fetch_ads(*args, countries=countries, client=c, progress=False,
+                                   max_count=10, max_workers=workers,
+                                   archive=tmp_path / str(i)))  # fmt: skip
+    assert tables[0].height > 100
+    assert all(t.equals(tables[0]) for t in tables[1:])
+    days = tables[0]["first_shown_date"]
+    assert days.is_sorted(descending=True)
+    content = [
+        tr.fetch_commercial_content(*args, countries=countries, client=client(sandbox()),
+                                    progress=False, max_count=10)  # fmt: skip
+        for countries in (["DE", "FR"], ["FR", "DE"])
+    ]
+    assert content[0].height > 10 and content[0].equals(content[1])
+    reports = [
+        tr.fetch_ad_report(*args, countries=countries, client=client(sandbox()), progress=False)
+        for countries in (["DE", "FR"], ["FR", "DE"])
+    ]
+    assert reports[0].equals(reports[1])

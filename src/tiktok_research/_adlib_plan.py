@@ -122,7 +122,8 @@ def plan_ads(
         reach: ``(min, max)`` unique users seen, in the library's sizes (``("10K", "1M")``).
         fields: Dotted fields (default: all of the ad query).
         max_count: Ads per request (default 50, the documented maximum).
-        max_total: Stop each search once it holds this many ads, and keep this many in all.
+        max_total: Stop each search once it holds this many ads, and keep the newest this many
+            in all.
         client: The client that will run it (its clock and ledger).
         today: Today (UTC); default: the client's clock, else the computer's.
         warn: Issue the plan's notes as warnings.

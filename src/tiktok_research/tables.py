@@ -966,6 +966,16 @@ def read_archive(files: Sequence[Path], endpoint: str, item_key: str | None = No
     return ArchiveRead(items, readable, damage)
 
 
+#: The order of the ad library's searches, whose pages arrive from several searches at once (a
+#: country and a year each) and whose rows repeat across them (an ad shown in two countries): the
+#: newest first, then by key, whatever the order of arrival or of the countries given.
+SEARCH_ORDER: dict[str, tuple[list[str], bool]] = {
+    "ad_query": (["first_shown_date", "ad_id"], True),
+    "commercial_content_query": (["create_timestamp", "id"], True),
+    "ad_report": (["country", "date"], False),
+}
+
+
 def finish(items: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     """The collection's table from its rows: de-duplicated, ordered, cut, declared schema.
 
@@ -988,6 +998,12 @@ def finish(items: pl.DataFrame, plan: Plan) -> pl.DataFrame:
         deduped = items.sort(
             ["_retrieved_at", "_k_file", "_order", "_k_sub"], nulls_last=False
         ).unique(subset=key, keep="last", maintain_order=True)
+    if plan.endpoint in SEARCH_ORDER:  # an ad library search: rows in a stable order
+        columns, descending = SEARCH_ORDER[plan.endpoint]
+        out = deduped.sort(columns, descending=descending, nulls_last=True)
+        if plan.max_total is not None:
+            out = out.head(plan.max_total)
+        return schemas.cast(out.select([c for c in out.columns if not c.startswith("_")]), table)
     if plan.newest_first:  # a video query: newest first
         out = deduped.sort("id", descending=True, nulls_last=True)
         if plan.max_total is not None:
