@@ -374,8 +374,9 @@ def test_a_search_table_has_one_order_whatever_the_arrival(tmp_path: Path) -> No
     days = tables[0]["first_shown_date"]
     assert days.is_sorted(descending=True)
     content = [
-        tr.fetch_commercial_content(*args, countries=countries, client=client(sandbox()),
-                                    progress=False, max_count=10)  # fmt: skip
+        tr.fetch_commercial_content(
+            *args, countries=countries, client=client(sandbox()), progress=False, max_count=10
+        )
         for countries in (["DE", "FR"], ["FR", "DE"])
     ]
     assert content[0].height > 10 and content[0].equals(content[1])
