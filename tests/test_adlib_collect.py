@@ -303,19 +303,39 @@ def test_sigkill_then_resume_pays_no_page_twice(tmp_path: Path) -> None:
         proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL and not out.exists()
         before = len(_page_keys(sb))
+        held = _archived_keys(archive)  # the pages the killed run had kept
         done = subprocess.run(args, env=env, capture_output=True, timeout=300)
         assert done.returncode == 0, done.stderr.decode()
         assert done.stdout.decode().startswith("complete")
         keys = _page_keys(sb)
-        print(f"kill -9 resume: {before} pages before the kill, {len(keys)} in all, "
-              f"{len(set(keys))} distinct")  # fmt: skip
+        print(f"kill -9 resume: {before} pages answered before the kill, {len(held)} archived, "
+              f"{len(keys)} in all, {len(set(keys))} distinct")  # fmt: skip
         assert len(keys) > before  # the second run continued the work
-        assert len(keys) == len(set(keys)), "a page was requested twice"
+        assert held and not held & set(keys[before:]), "a page held in the archive was paid again"
+        # only a page in flight at the kill (answered, never archived; one worker) is asked again
+        assert len(keys) - len(set(keys)) <= before - len(held) <= 1
     resumed = pl.read_parquet(out)
     whole = tr.fetch_ads("20240101", "20241130", client=client(sandbox()), progress=False,
                          max_count=10)  # fmt: skip
     assert resumed.equals(whole) and resumed.height > 300
-    assert len(keys) == whole.report.requests_spent  # exactly the pages of one clean run
+    assert len(set(keys)) == whole.report.requests_spent  # the pages of one clean run
+
+
+def _archived_keys(archive: Path) -> set[str]:
+    """The (filters, search_id) of every answer kept in ``archive``'s page files."""
+    import gzip
+
+    out = set()
+    for path in archive.rglob("pages-*.jsonl*"):
+        raw = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+        for line in raw.splitlines():
+            try:
+                env = json.loads(line)
+            except ValueError:
+                continue  # a line cut by the kill: not held
+            body = env["request"]["body"]
+            out.add(json.dumps([body.get("filters"), body.get("search_id")], sort_keys=True))
+    return out
 
 
 def test_dry_run_says_what_it_will_send() -> None:

@@ -13,8 +13,8 @@ from _shared import EXAMPLES
 from tiktok_research import schemas
 from tiktok_research._adlib_tables import adlib_rows
 from tiktok_research._endpoints import ADLIB_ENDPOINTS
+from tiktok_research.errors import DataWarning
 from tiktok_research.pagination import Position, next_position
-from tiktok_research.tables import DataWarning
 
 
 def example(name: str) -> dict[str, object]:

@@ -32,6 +32,7 @@ from typing import Any
 
 import polars as pl
 
+from ._checks import TableLike
 from .errors import InvalidRequestError
 
 __all__ = ["REACH_BANDS", "reach_band", "reach_value", "summarize_ads"]
@@ -126,7 +127,7 @@ def _rows(ads: Any, keys: Sequence[str]) -> pl.LazyFrame:
     return lf
 
 
-def summarize_ads(ads: Any, by: str | Sequence[str] = "advertiser") -> pl.DataFrame:
+def summarize_ads(ads: TableLike, by: str | Sequence[str] = "advertiser") -> pl.DataFrame:
     """Ads counted by advertiser, country and/or month, with their reach bands.
 
     Args:

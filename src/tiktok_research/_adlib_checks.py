@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from ._checks import check_day, clean_ids, format_date, parse_date
 from ._endpoints import (
     AD_COUNTRIES,
     AD_DETAIL,
@@ -44,7 +45,7 @@ from ._endpoints import (
     EEA_COUNTRIES,
     Endpoint,
 )
-from ._windows import format_date, parse_date, split_windows
+from ._windows import split_windows
 from .errors import InvalidRequestError
 
 __all__ = [
@@ -65,11 +66,11 @@ _SIZE = re.compile(r"^(\d{1,3})([KMB])$")
 
 
 def _day(value: Any, what: str) -> date:
-    if value is None:
-        raise InvalidRequestError(f"{what} is required, e.g. '2024-01-31'")
     try:
-        return parse_date(value)
+        return check_day(value, what)
     except InvalidRequestError as e:
+        if value is None:
+            raise
         raise InvalidRequestError(f"{what}: {e.message}") from None
 
 
@@ -297,8 +298,6 @@ def check_business_ids(values: Any) -> list[int] | None:
     """Advertiser business ids as exact ints (None for none)."""
     if values is None:
         return None
-    from .plan import clean_ids
-
     raw = [values] if isinstance(values, (int, str)) else list(values)
     if not raw:
         raise InvalidRequestError("advertiser_ids is empty; leave it out for every advertiser")
@@ -384,8 +383,6 @@ def check_pages_params(ep: Endpoint, params: dict[str, Any]) -> dict[str, Any]:
     if ep.name == ADVERTISER_QUERY.name:
         check_search_term(params.get("search_term"), required=True)
     if ep.name == AD_DETAIL.name:
-        from .plan import clean_ids
-
         if params.get("ad_id") is None:
             raise InvalidRequestError("ad_detail: ad_id is required", endpoint=ep.name)
         return {"ad_id": clean_ids([params["ad_id"]], what="ad_id")[0]}

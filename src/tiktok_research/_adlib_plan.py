@@ -23,9 +23,17 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import _adlib_checks as checks
+from ._checks import (
+    ItemsLike,
+    check_fields,
+    check_max_total,
+    clean_ids,
+    clean_usernames,
+    read_items,
+)
 from ._endpoints import (
     AD_DETAIL,
     AD_QUERY,
@@ -35,11 +43,9 @@ from ._endpoints import (
     COMMERCIAL_CONTENT_QUERY,
     Endpoint,
 )
+from .client import Client, check_client
 from .errors import InvalidRequestError
-from .plan import Plan, TaskSpec, check_client, check_fields, check_max_total
-
-if TYPE_CHECKING:
-    from .client import Client
+from .plan import Plan, TaskSpec
 
 __all__ = [
     "USERNAME_BATCH",
@@ -100,8 +106,8 @@ def plan_ads(
     countries: str | Sequence[str] | None = None,
     search_term: str | None = None,
     search_type: str | None = None,
-    advertiser_ids: Any = None,
-    reach: Any = None,
+    advertiser_ids: ItemsLike | None = None,
+    reach: tuple[str | None, str | None] | None = None,
     fields: Sequence[str] | str | None = None,
     max_count: int | None = None,
     max_total: int | None = None,
@@ -186,7 +192,7 @@ def plan_ad_report(
     end_date: date | datetime | str,
     *,
     countries: str | Sequence[str] | None = None,
-    advertiser_ids: Any = None,
+    advertiser_ids: ItemsLike | None = None,
     client: Client | None = None,
     today: date | None = None,
     warn: bool = True,
@@ -228,7 +234,7 @@ def plan_commercial_content(
     end_date: date | datetime | str,
     *,
     countries: str | Sequence[str] | None = None,
-    usernames: Any = None,
+    usernames: ItemsLike | None = None,
     fields: Sequence[str] | str | None = None,
     max_count: int | None = None,
     max_total: int | None = None,
@@ -238,15 +244,13 @@ def plan_commercial_content(
 ) -> Plan:
     """Plan a commercial-content search (SPEC §12.3.5): content published in the range by
     creators in the EEA (all of them, some countries, or some creators)."""
-    from .plan import _items, clean_usernames
-
     client = check_client(client)
     day = _today(client, today)
     first, last, notes = checks.check_published_range(start_date, end_date, today=day, ads=False)
     codes = checks.check_countries(countries, content=True)
     names: list[str] | None = None
     if usernames is not None:
-        raw = _items(usernames, ("creator_username", "username"), "usernames",
+        raw = read_items(usernames, ("creator_username", "username"), "usernames",
                      "fetch_commercial_content")  # fmt: skip
         names = list(dict.fromkeys(clean_usernames(raw, what="usernames")))
     field_list = check_fields(COMMERCIAL_CONTENT_QUERY, fields)
@@ -286,7 +290,7 @@ def plan_commercial_content(
 
 
 def plan_ad_details(
-    ad_ids: Any,
+    ad_ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
@@ -296,10 +300,8 @@ def plan_ad_details(
 
     ``ad_ids``: a list, a Series, or a table with an ``ad_id`` column (an ``ads`` table).
     """
-    from .plan import _items, clean_ids
-
     client = check_client(client)
-    raw = _items(ad_ids, ("ad_id",), "ad ids", "fetch_ad_details")
+    raw = read_items(ad_ids, ("ad_id",), "ad ids", "fetch_ad_details")
     ids = list(dict.fromkeys(clean_ids(raw, what="fetch_ad_details: ad ids")))
     field_list = check_fields(AD_DETAIL, fields)
     tasks = [TaskSpec(key=f"ad_id:{i}", item=str(i), params={"ad_id": i}) for i in ids]
@@ -314,7 +316,7 @@ def plan_ad_details(
 
 
 def plan_advertisers(
-    search_terms: Any,
+    search_terms: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_count: int | None = None,
@@ -323,10 +325,8 @@ def plan_advertisers(
 ) -> Plan:
     """Plan an advertiser search (Query Advertisers, SPEC §12.3.4): one request per term, at most
     ``max_count`` advertisers each (no pages are documented)."""
-    from .plan import _items
-
     client = check_client(client)
-    raw = _items(search_terms, ("search_term", "business_name"), "search terms",
+    raw = read_items(search_terms, ("search_term", "business_name"), "search terms",
                  "fetch_advertisers")  # fmt: skip
     terms: list[str] = []
     for value in raw:

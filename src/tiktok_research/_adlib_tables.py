@@ -27,7 +27,6 @@ import re
 import warnings
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -42,7 +41,7 @@ from ._endpoints import (
     COMMERCIAL_CONTENT_QUERY,
     CONTENT_LABELS,
 )
-from .errors import InvalidRequestError
+from .errors import DataWarning, InvalidRequestError
 
 __all__ = [
     "adlib_endpoint_of",
@@ -325,8 +324,6 @@ def adlib_rows(endpoint: str, answers: Iterable[tuple[Any, dict[str, Any]]]) -> 
             items = data.get("commercial_contents", data.get("commercial_content")) or []
             rows.extend(_content_columns(r, it) for it in items if isinstance(it, dict))
     if r.lost:
-        from .tables import DataWarning
-
         message = (
             f"{ep.table}: {len(r.lost)} value(s) could not be represented and were set to null "
             f"(e.g. {', '.join(r.lost[:3])}); the raw archive keeps them"
@@ -351,30 +348,22 @@ _POSITIONS = {
 
 
 def read_adlib_archive(
-    files: Sequence[Path], endpoint: str, item_key: str | None = None
-) -> tuple[pl.DataFrame, set[tuple[str, int]], dict[str, list[str]]]:
-    """The rows of ``endpoint`` held by a collection's page files (see
-    :func:`tiktok_research.tables.read_archive`, which calls this for the ad library).
+    files: Sequence[bytes], endpoint: str, item_key: str | None = None
+) -> tuple[pl.DataFrame, set[tuple[str, int]]]:
+    """The rows of ``endpoint`` held by a collection's page files, given as the readable lines of
+    each (:func:`tiktok_research.tables.read_archive` reads the files and reports their damage).
 
-    Every file is opened by :func:`tiktok_research._archive.read_file_lines` (every readable line
-    kept, the rest reported); each ok answer of ``endpoint`` gives its rows with the positions
+    Each ok answer of ``endpoint`` gives its rows with the positions
     :func:`tiktok_research.tables.finish` orders and cuts by: the answer's item (the request's
     ``item_key``), and its place in the archive (file, then page number: the order it arrived in).
 
     Returns:
-        ``(rows, readable (run, page) pairs, damage by file)``.
+        ``(rows, readable (run, page) pairs)``.
     """
-    from ._archive import read_file_lines
-
     frames: list[pl.DataFrame] = []
     readable: set[tuple[str, int]] = set()
-    damage: dict[str, list[str]] = {}
-    for index, path in enumerate(files):
-        lines = read_file_lines(path, check=True)
-        if lines.damage:
-            damage[str(path)] = lines.damage
-            log.warning("%s: %s", path, "; ".join(lines.damage[:5]))
-        for raw in (lines.data or b"").split(b"\n"):
+    for index, data in enumerate(files):
+        for raw in data.split(b"\n"):
             if not raw.strip() or f'"{endpoint}"'.encode() not in raw[:400]:
                 continue
             try:
@@ -401,11 +390,7 @@ def read_adlib_archive(
             if rows.height == 0:
                 continue
             item = request.get(item_key) if item_key else None
-            at = meta.get("retrieved_at")
-            try:
-                when = datetime.fromisoformat(str(at).replace("Z", "+00:00")) if at else None
-            except ValueError:
-                when = None
+            when = _when(meta.get("retrieved_at"))
             frames.append(
                 rows.with_columns(
                     pl.lit(when, _POSITIONS["_retrieved_at"]).alias("_retrieved_at"),
@@ -421,8 +406,8 @@ def read_adlib_archive(
         empty = schemas.empty(table).with_columns(
             *(pl.lit(None, dtype).alias(name) for name, dtype in _POSITIONS.items())
         )
-        return empty, readable, damage
-    return pl.concat(frames, how="vertical"), readable, damage
+        return empty, readable
+    return pl.concat(frames, how="vertical"), readable
 
 
 # ------------------------------------------------------------------ pages of dumps (merge_dumps)

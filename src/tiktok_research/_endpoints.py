@@ -605,3 +605,25 @@ AD_COUNTRY_KEYS: tuple[str, ...] = ("country_code", "country_code_list", "countr
 #: Commercial-content labels: the doc example answers text; minet's constants map the codes "1"
 #: and "2" (SPEC §12.3.5): both are read, text is kept.
 CONTENT_LABELS: dict[str, str] = {"1": "Paid partnership", "2": "Promotional content"}
+
+
+def endpoint_named(name: str) -> Endpoint | ValidationEndpoint | None:
+    """The data endpoint (of the Research API or the ad library) or batch compliance endpoint
+    called ``name``, or None for an unknown name."""
+    return ENDPOINTS.get(name) or ADLIB_ENDPOINTS.get(name) or VALIDATION_ENDPOINTS.get(name)
+
+
+def quota_family(name: str) -> QuotaFamily:
+    """The daily quota an endpoint's requests count against (``research``, ``social``, or
+    ``adlib``: the ad library's own count, with no documented limit).
+
+    The registry says it (``Endpoint.quota_family``); a name it does not know (a ledger written by
+    another version) counts as ``research``, the scarcer quota, so that what is left is never
+    overstated.
+
+    Example:
+        >>> quota_family("followers"), quota_family("validation_create"), quota_family("ad_query")
+        ('social', 'research', 'adlib')
+    """
+    found = endpoint_named(name)
+    return found.quota_family if found is not None else "research"

@@ -29,20 +29,20 @@ import polars as pl
 
 from . import client as client_module
 from ._archive import JOURNAL_FILE, Journal, collection_dir
-from .client import Client
+from ._checks import ItemsLike, check_folder
+from .client import Client, check_client
 from .collect import CollectionReport, FetchResult, run, run_compliance
 from .errors import InvalidRequestError
 from .plan import (
     DEFAULT_ID_BATCH,
     Plan,
-    check_client,
-    check_folder,
     plan_compliance,
     plan_items,
     plan_video_ids,
     plan_videos,
     refresh_quota,
 )
+from .query import QueryLike
 
 __all__ = [
     "check_compliance",
@@ -66,10 +66,6 @@ __all__ = [
     "fetch_videos",
     "fetch_videos_by_id",
 ]
-
-#: What ``fetch_*`` accept as items: a list, a polars or pandas Series, a numpy or Arrow array,
-#: or a table (polars, pandas, Arrow) with the usual column.
-Items = Any
 
 
 def _planning_client(client: Any) -> Client | None:
@@ -116,7 +112,7 @@ def _check_common(archive: Any, resume: Any, max_workers: Any) -> Path | None:
 
 
 def fetch_videos(
-    query: Any,
+    query: QueryLike,
     start_date: date | datetime | str,
     end_date: date | datetime | str,
     *,
@@ -192,7 +188,7 @@ def fetch_videos(
 
 
 def collect_videos(
-    query: Any,
+    query: QueryLike,
     start_date: date | datetime | str,
     end_date: date | datetime | str,
     dataset: str | Path,
@@ -252,7 +248,7 @@ def collect_videos(
 
 def _fan_out(
     kind: str,
-    items: Items,
+    items: ItemsLike,
     *,
     func: str,
     fields: Sequence[str] | str | None,
@@ -281,7 +277,7 @@ def _fan_out(
 
 
 def fetch_user_info(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
@@ -320,7 +316,7 @@ def fetch_user_info(
 
 
 def fetch_liked_videos(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -355,7 +351,7 @@ def fetch_liked_videos(
 
 
 def fetch_pinned_videos(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -390,7 +386,7 @@ def fetch_pinned_videos(
 
 
 def fetch_reposted_videos(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -425,7 +421,7 @@ def fetch_reposted_videos(
 
 
 def fetch_followers(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     max_total: int | None = None,
     client: Client | None = None,
@@ -458,7 +454,7 @@ def fetch_followers(
 
 
 def fetch_following(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     max_total: int | None = None,
     client: Client | None = None,
@@ -491,7 +487,7 @@ def fetch_following(
 
 
 def fetch_playlists(
-    playlist_ids: Items,
+    playlist_ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
@@ -525,7 +521,7 @@ def fetch_playlists(
 
 
 def fetch_shops(
-    shop_names: Items,
+    shop_names: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
@@ -558,7 +554,7 @@ def fetch_shops(
 
 
 def fetch_products(
-    shop_ids: Items,
+    shop_ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -593,7 +589,7 @@ def fetch_products(
 
 
 def fetch_reviews(
-    product_ids: Items,
+    product_ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -628,7 +624,7 @@ def fetch_reviews(
 
 
 def fetch_comments(
-    video_ids: Items,
+    video_ids: ItemsLike,
     *,
     replies: bool = False,
     fields: Sequence[str] | str | None = None,
@@ -700,7 +696,7 @@ def fetch_comments(
 
 
 def fetch_videos_by_id(
-    ids: Items,
+    ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     batch_size: int = DEFAULT_ID_BATCH,
@@ -744,7 +740,7 @@ def fetch_videos_by_id(
 
 
 def videos_by_id(
-    ids: Items,
+    ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     batch_size: int = DEFAULT_ID_BATCH,
@@ -781,7 +777,7 @@ def videos_by_id(
 
 
 def check_compliance(
-    ids: Items,
+    ids: ItemsLike,
     category: str = "video",
     *,
     client: Client | None = None,
@@ -825,7 +821,7 @@ def check_compliance(
 
 
 def compliance_round(
-    ids: Items,
+    ids: ItemsLike,
     category: str = "video",
     *,
     client: Client | None = None,
@@ -937,8 +933,8 @@ def fetch_ads(
     countries: str | Sequence[str] | None = None,
     search_term: str | None = None,
     search_type: str | None = None,
-    advertiser_ids: Items = None,
-    reach: Any = None,
+    advertiser_ids: ItemsLike | None = None,
+    reach: tuple[str | None, str | None] | None = None,
     fields: Sequence[str] | str | None = None,
     max_count: int | None = None,
     max_total: int | None = None,
@@ -1000,7 +996,7 @@ def fetch_ads(
 
 
 def fetch_ad_details(
-    ad_ids: Items,
+    ad_ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
@@ -1048,7 +1044,7 @@ def fetch_ad_report(
     end_date: date | datetime | str,
     *,
     countries: str | Sequence[str] | None = None,
-    advertiser_ids: Items = None,
+    advertiser_ids: ItemsLike | None = None,
     client: Client | None = None,
     archive: str | Path | None = None,
     resume: bool = True,
@@ -1089,7 +1085,7 @@ def fetch_ad_report(
 
 
 def fetch_advertisers(
-    search_terms: Items,
+    search_terms: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_count: int | None = None,
@@ -1138,7 +1134,7 @@ def fetch_commercial_content(
     end_date: date | datetime | str,
     *,
     countries: str | Sequence[str] | None = None,
-    usernames: Items = None,
+    usernames: ItemsLike | None = None,
     fields: Sequence[str] | str | None = None,
     max_count: int | None = None,
     max_total: int | None = None,
