@@ -405,3 +405,12 @@ def test_a_search_table_has_one_order_whatever_the_arrival(tmp_path: Path) -> No
         for countries in (["DE", "FR"], ["FR", "DE"])
     ]
     assert reports[0].equals(reports[1])
+
+
+def test_the_retention_note_is_a_declared_warning() -> None:
+    """A search older than a year warns with tr.AdLibraryWarning (a TikTokResearchWarning), so
+    that users can filter it by class."""
+    with pytest.warns(tr.AdLibraryWarning, match="stay searchable") as caught:
+        tr.plan_ads("2023-01-01", "2024-06-30", countries="FR", today=dt.date(2024, 7, 1))
+    assert all(issubclass(w.category, tr.TikTokResearchWarning) for w in caught)
+    assert caught[0].filename == __file__  # it points at the caller's line

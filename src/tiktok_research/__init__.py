@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from .client import use as use
     from .collect import CollectionReport as CollectionReport
     from .collect import FetchResult as FetchResult
+    from .errors import AdLibraryWarning as AdLibraryWarning
     from .errors import ArchiveError as ArchiveError
     from .errors import AuthenticationError as AuthenticationError
     from .errors import BudgetExhaustedError as BudgetExhaustedError
@@ -158,6 +159,7 @@ _LAZY: dict[str, str] = {
     "IncompleteCollectionWarning": "errors",
     "DataWarning": "errors",
     "UnknownColumnWarning": "errors",
+    "AdLibraryWarning": "errors",
     # tables layer
     "merge_dumps": "merge",
     "MergeResult": "merge",

@@ -20,9 +20,11 @@ Example:
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from . import _adlib_checks as checks
@@ -44,7 +46,7 @@ from ._endpoints import (
     Endpoint,
 )
 from .client import Client, check_client
-from .errors import InvalidRequestError
+from .errors import AdLibraryWarning, InvalidRequestError
 from .plan import Plan, TaskSpec
 
 __all__ = [
@@ -93,10 +95,18 @@ def _page_size(ep: Endpoint, max_count: Any) -> int:
 
 
 def _issue(plan: Plan, warn: bool) -> Plan:
+    """Issue the plan's notes as warnings that point at the user's line (the first frame outside
+    the package: ``plan_ads`` called directly, or through ``fetch_ads``)."""
     if warn:
+        level, frame = 1, sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+            level, frame = level + 1, frame.f_back  # type: ignore[assignment]
         for note in plan.notes:
-            warnings.warn(f"{plan.kind}: {note}", UserWarning, stacklevel=4)
+            warnings.warn(f"{plan.kind}: {note}", AdLibraryWarning, stacklevel=level + 1)
     return plan
+
+
+_PACKAGE = str(Path(__file__).parent)  # as the frames name their files (not resolved)
 
 
 def plan_ads(

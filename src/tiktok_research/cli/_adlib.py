@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..errors import AdLibraryWarning
 from . import _run
 from ._app import app
 from ._inputs import read_items
@@ -83,7 +84,7 @@ def _run_plan(
     target = check_output(out or Path(f"{table}.parquet"))
     with _run.collecting(archive), warnings.catch_warnings():
         for note in plan.notes:  # the report prints them: one line each, not two
-            warnings.filterwarnings("ignore", re.escape(f"{plan.kind}: {note}"), UserWarning)
+            warnings.filterwarnings("ignore", re.escape(f"{plan.kind}: {note}"), AdLibraryWarning)
         result = fetch(
             *args, client=_run.client(sandbox, max_requests), archive=archive, resume=resume,
             progress=progress, **options,
