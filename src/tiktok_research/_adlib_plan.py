@@ -34,6 +34,7 @@ from ._checks import (
     check_max_total,
     clean_ids,
     clean_usernames,
+    format_date,
     read_items,
 )
 from ._endpoints import (
@@ -180,10 +181,10 @@ def plan_ads(
                 # spellings that the sandbox can be set to require (AdlibConfig.country_keys)
                 filters["country_code"] = country
             filters.update(extra)
-            tasks.append(TaskSpec(key=f"{country}:{s:%Y%m%d}-{e:%Y%m%d}", item=None,
+            tasks.append(TaskSpec(key=f"{country}:{format_date(s)}-{format_date(e)}", item=None,
                                   params={"filters": filters, **body}))  # fmt: skip
     spec = {
-        "start_date": f"{first:%Y%m%d}", "end_date": f"{last:%Y%m%d}", "countries": codes,
+        "start_date": format_date(first), "end_date": format_date(last), "countries": codes,
         "search_term": term, "search_type": kind, "advertiser_ids": ids, "reach": size_range,
         "fields": None if fields is None else field_list, "max_count": size, "max_total": limit,
     }  # fmt: skip
@@ -225,10 +226,10 @@ def plan_ad_report(
                 filters["country_code"] = country
             if ids is not None:
                 filters["advertiser_business_ids"] = ids
-            tasks.append(TaskSpec(key=f"{country}:{s:%Y%m%d}-{e:%Y%m%d}", item=None,
+            tasks.append(TaskSpec(key=f"{country}:{format_date(s)}-{format_date(e)}", item=None,
                                   params={"filters": filters}))  # fmt: skip
-    spec = {"start_date": f"{first:%Y%m%d}", "end_date": f"{last:%Y%m%d}", "countries": codes,
-            "advertiser_ids": ids}  # fmt: skip
+    spec = {"start_date": format_date(first), "end_date": format_date(last),
+            "countries": codes, "advertiser_ids": ids}  # fmt: skip
     plan = Plan(
         endpoint=AD_REPORT.name, kind="ad_reports", table=AD_REPORT.table, spec=spec,
         tasks=tasks, fields=list(AD_REPORT.fields), page_size=None, start_date=first,
@@ -281,10 +282,10 @@ def plan_commercial_content(
                 if batch is not None:
                     filters["creator_usernames"] = batch
                 suffix = f":users{k + 1}" if len(batches) > 1 else ""
-                tasks.append(TaskSpec(key=f"{country}:{s:%Y%m%d}-{e:%Y%m%d}{suffix}", item=None,
-                                      params={"filters": filters}))  # fmt: skip
+                key = f"{country}:{format_date(s)}-{format_date(e)}{suffix}"
+                tasks.append(TaskSpec(key=key, item=None, params={"filters": filters}))
     spec = {
-        "start_date": f"{first:%Y%m%d}", "end_date": f"{last:%Y%m%d}", "countries": codes,
+        "start_date": format_date(first), "end_date": format_date(last), "countries": codes,
         "usernames": names, "fields": None if fields is None else field_list, "max_count": size,
         "max_total": limit,
     }  # fmt: skip
