@@ -1,4 +1,4 @@
-"""Collections of the Commercial Content API (SPEC §12) on the sandbox: every endpoint, every
+"""Collections of the Commercial Content API (api-notes §12) on the sandbox: every endpoint, every
 filter mistake (a clear error and no request), resume without paying a page twice (also after
 kill -9), and the joins."""
 

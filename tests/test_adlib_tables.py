@@ -1,5 +1,6 @@
-"""The ad library's answers as TikTok's documentation shows them (shared/api/examples/adlib_*)
-become the declared tables, every spelling read (SPEC §12.2 conflicts)."""
+"""The ad library's answers as TikTok's documentation shows them
+(tests/fixtures/api-examples/adlib_*)
+become the declared tables, every spelling read (api-notes §12.2 conflicts)."""
 
 from __future__ import annotations
 

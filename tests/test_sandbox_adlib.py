@@ -1,4 +1,4 @@
-"""The sandbox's Commercial Content API (SPEC §12): the five endpoints, the scope check, the
+"""The sandbox's Commercial Content API (api-notes §12): the five endpoints, the scope check, the
 envelope, the opaque search_id, validation, faults, quotas, and one setting per doc conflict."""
 
 from __future__ import annotations

@@ -197,7 +197,7 @@ _LAZY: dict[str, str] = {
     "fetch_reviews": "fetch",
     "fetch_videos_by_id": "fetch",
     "check_compliance": "fetch",
-    # the Commercial Content API (TikTok's ad library, SPEC §12)
+    # the Commercial Content API (TikTok's ad library, api-notes §12)
     "fetch_ads": "fetch",
     "fetch_ad_details": "fetch",
     "fetch_ad_report": "fetch",

@@ -1,4 +1,4 @@
-"""The Commercial Content API's filters, checked before any request (SPEC §12): one home.
+"""The Commercial Content API's filters, checked before any request (api-notes §12): one home.
 
 Every mistake raises :class:`~tiktok_research.errors.InvalidRequestError` naming the problem and
 the fix, and costs nothing. What the checks assume where the documentation is unsure (each also
@@ -206,7 +206,7 @@ def check_countries(value: Any, *, content: bool) -> list[str]:
 
 
 def check_search_term(value: Any, *, required: bool, what: str = "search_term") -> str | None:
-    """A free-text term of at most 50 characters (SPEC §12.2), stripped; None when absent."""
+    """A free-text term of at most 50 characters (api-notes §12.2), stripped; None when absent."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise InvalidRequestError(f"{what} is required: give the text to search for")

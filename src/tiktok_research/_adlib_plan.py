@@ -1,4 +1,5 @@
-"""Plans of the Commercial Content API's collections (SPEC §12): checked once, turned into tasks.
+"""Plans of the Commercial Content API's collections (api-notes §12): checked once, turned into
+tasks.
 
 The same :class:`~tiktok_research.plan.Plan` as the Research API's collections, run by the same
 engine (:mod:`tiktok_research.collect`): an archive, resume, a lock, retries, budgets, progress, a
@@ -126,7 +127,8 @@ def plan_ads(
     today: date | None = None,
     warn: bool = True,
 ) -> Plan:
-    """Plan an ad search (Query Ads, SPEC §12.3.1): ads first shown in ``[start_date, end_date]``.
+    """Plan an ad search (Query Ads, api-notes §12.3.1): ads first shown in ``[start_date,
+    end_date]``.
 
     Args:
         start_date: First day (2022-10-01 or later).
@@ -177,7 +179,7 @@ def plan_ads(
         for country in codes:
             filters: dict[str, Any] = {"ad_published_date_range": checks.date_range(s, e)}
             if country != ALL_COUNTRIES:
-                # `country_code` (a string) per the newest docs; SPEC §12.3.1 lists two other
+                # `country_code` (a string) per the newest docs; api-notes §12.3.1 lists two other
                 # spellings that the sandbox can be set to require (AdlibConfig.country_keys)
                 filters["country_code"] = country
             filters.update(extra)
@@ -208,7 +210,7 @@ def plan_ad_report(
     today: date | None = None,
     warn: bool = True,
 ) -> Plan:
-    """Plan an ad report (Get Ad Report, SPEC §12.3.3): ads published per day and country.
+    """Plan an ad report (Get Ad Report, api-notes §12.3.3): ads published per day and country.
 
     One request per year-long range and per country (``"ALL"``, the default, answers every
     country at once).
@@ -253,7 +255,7 @@ def plan_commercial_content(
     today: date | None = None,
     warn: bool = True,
 ) -> Plan:
-    """Plan a commercial-content search (SPEC §12.3.5): content published in the range by
+    """Plan a commercial-content search (api-notes §12.3.5): content published in the range by
     creators in the EEA (all of them, some countries, or some creators)."""
     client = check_client(client)
     day = _today(client, today)
@@ -307,7 +309,7 @@ def plan_ad_details(
     client: Client | None = None,
     warn: bool = True,
 ) -> Plan:
-    """Plan the details of ads (Get Ad Details, SPEC §12.3.2): one request per ad id.
+    """Plan the details of ads (Get Ad Details, api-notes §12.3.2): one request per ad id.
 
     ``ad_ids``: a list, a Series, or a table with an ``ad_id`` column (an ``ads`` table).
     """
@@ -334,7 +336,8 @@ def plan_advertisers(
     client: Client | None = None,
     warn: bool = True,
 ) -> Plan:
-    """Plan an advertiser search (Query Advertisers, SPEC §12.3.4): one request per term, at most
+    """Plan an advertiser search (Query Advertisers, api-notes §12.3.4): one request per term, at
+    most
     ``max_count`` advertisers each (no pages are documented)."""
     client = check_client(client)
     raw = read_items(search_terms, ("search_term", "business_name"), "search terms",

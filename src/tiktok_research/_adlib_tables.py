@@ -1,4 +1,4 @@
-"""Rows of the Commercial Content API's answers (SPEC §12), and the joins users need.
+"""Rows of the Commercial Content API's answers (api-notes §12), and the joins users need.
 
 The ad library's answers are small (at most 50 items a page; one ad per detail request) and
 irregular (maps keyed by country, age or gender; two spellings of some keys; days as numbers or
@@ -6,8 +6,9 @@ strings), so each answer is normalised here item by item from the parsed JSON (P
 stay exact) and the rows are then cast to the declared schemas of :mod:`tiktok_research.schemas`.
 Every spelling the documentation shows is read:
 
-* ``paid_by`` and ``paid_for_by`` (the funding source; SPEC §12.2 CONFLICT), ``business_id`` and
-  the doc example's ``buisness_id``, ``unique_users_seen`` and ``unique_user_seen``;
+* ``paid_by`` and ``paid_for_by`` (the funding source; api-notes §12.2 CONFLICT),
+  ``business_id`` and the doc example's ``buisness_id``, ``unique_users_seen`` and
+  ``unique_user_seen``;
 * ``targeting_info`` and the 2024 example's ``target``; ``videos`` and the table's ``ad_videos``
   or ``video``; ``commercial_contents`` and ``commercial_content``;
 * ``has_more`` and dates as JSON values or text; a commercial-content ``label`` as text or as the
@@ -560,7 +561,7 @@ def link_commercial_content(
 ) -> pl.DataFrame:
     """One row per video of each commercial content, joined to Research API videos and users.
 
-    The commercial content's videos are ordinary TikTok posts (SPEC §12.3.5): their ``id`` is a
+    The commercial content's videos are ordinary TikTok posts (api-notes §12.3.5): their ``id`` is a
     Research API video ``id``, and ``creator_username`` a ``username`` of the users table.
 
     Args:

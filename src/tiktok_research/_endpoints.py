@@ -1,6 +1,6 @@
 """What the TikTok Research API looks like: one registry for the client, the tables and the sandbox.
 
-Everything here comes from ``shared/api/SPEC.md`` (section numbers in comments). Nothing in this
+Everything here comes from ``docs/api-notes.md`` (its section numbers in comments). Nothing in this
 module does I/O; it is plain data so that every layer agrees on paths, fields, body keys and limits.
 """
 
@@ -14,10 +14,11 @@ TOKEN_PATH = "/v2/oauth/token/"
 
 Pagination = Literal["search", "index", "timestamp", "page", "search_id", "none"]
 FieldsIn = Literal["query", "body", "none"]
-# "adlib": the Commercial Content API (SPEC §12), a product of its own with no documented quota.
+# "adlib": the Commercial Content API (api-notes §12), a product of its own with no documented
+# quota.
 QuotaFamily = Literal["research", "social", "adlib"]
 
-# SPEC §3.1: the complete list of returnable video fields (current docs).
+# api-notes §3.1: the complete list of returnable video fields (current docs).
 VIDEO_FIELDS: tuple[str, ...] = (
     "id",
     "video_description",
@@ -44,8 +45,9 @@ VIDEO_FIELDS: tuple[str, ...] = (
     "video_tag",
 )
 
-# SPEC §3.4-3.6: liked / pinned / reposted return the same family minus effect_ids, playlist_id and
-# voice_to_text. The docs spell `favourites_count` on some pages; SPEC §11 picks `favorites_count`.
+# api-notes §3.4-3.6: liked / pinned / reposted return the same family minus effect_ids,
+# playlist_id and voice_to_text. The docs spell `favourites_count` on some pages; api-notes §11
+# picks `favorites_count`.
 USER_VIDEO_FIELDS: tuple[str, ...] = (
     "id",
     "create_time",
@@ -69,7 +71,7 @@ USER_VIDEO_FIELDS: tuple[str, ...] = (
     "video_tag",
 )
 
-# SPEC §3.2 (current docs). `username` is not echoed by the real service.
+# api-notes §3.2 (current docs). `username` is not echoed by the real service.
 USER_INFO_FIELDS: tuple[str, ...] = (
     "display_name",
     "bio_description",
@@ -82,7 +84,7 @@ USER_INFO_FIELDS: tuple[str, ...] = (
     "bio_url",
 )
 
-# SPEC §3.3
+# api-notes §3.3
 COMMENT_FIELDS: tuple[str, ...] = (
     "id",
     "video_id",
@@ -93,10 +95,11 @@ COMMENT_FIELDS: tuple[str, ...] = (
     "create_time",
 )
 
-# SPEC §3.7 / §3.8: no `fields` parameter; each item has these keys.
+# api-notes §3.7 / §3.8: no `fields` parameter; each item has these keys.
 FOLLOW_ITEM_KEYS: tuple[str, ...] = ("display_name", "username")
 
-# SPEC §3.9: keys of `data` (no documented `fields`; the doc example sends `?fields=playlist_id`).
+# api-notes §3.9: keys of `data` (no documented `fields`; the doc example sends
+# `?fields=playlist_id`).
 PLAYLIST_FIELDS: tuple[str, ...] = (
     "playlist_id",
     "playlist_name",
@@ -105,7 +108,7 @@ PLAYLIST_FIELDS: tuple[str, ...] = (
     "playlist_last_updated",
 )
 
-# SPEC §3.10
+# api-notes §3.10
 SHOP_FIELDS: tuple[str, ...] = (
     "shop_name",
     "shop_rating",
@@ -137,7 +140,7 @@ REVIEW_FIELDS: tuple[str, ...] = (
     "review_rating",
 )
 
-# SPEC §4: the query language of the video query.
+# api-notes §4: the query language of the video query.
 CONDITION_FIELDS: tuple[str, ...] = (
     "create_date",
     "username",
@@ -153,7 +156,7 @@ CONDITION_FIELDS: tuple[str, ...] = (
 )
 OPERATIONS: tuple[str, ...] = ("EQ", "IN", "GT", "GTE", "LT", "LTE")
 VIDEO_LENGTHS: tuple[str, ...] = ("SHORT", "MID", "LONG", "EXTRA_LONG")
-# Seconds: SHORT < 15 <= MID <= 60 < LONG <= 300 < EXTRA_LONG (SPEC §4 table).
+# Seconds: SHORT < 15 <= MID <= 60 < LONG <= 300 < EXTRA_LONG (api-notes §4 table).
 VIDEO_LENGTH_BOUNDS: dict[str, tuple[int, int]] = {
     "SHORT": (0, 14),
     "MID": (15, 60),
@@ -174,19 +177,21 @@ _REGION_TEXT = (
 )
 REGION_CODES: frozenset[str] = frozenset(_REGION_TEXT.split())
 
-MAX_WINDOW_DAYS = 30  # SPEC §3.1 / §11: end_date - start_date may be at most 30 days
-COMMENTS_CAP = 1000  # SPEC §3.3: cursor + max_count <= 1000
-FOLLOWERS_CAP = 5000  # SPEC §3.7: about 5,000 per account
+MAX_WINDOW_DAYS = 30  # api-notes §3.1 / §11: end_date - start_date may be at most 30 days
+COMMENTS_CAP = 1000  # api-notes §3.3: cursor + max_count <= 1000
+FOLLOWERS_CAP = 5000  # api-notes §3.7: about 5,000 per account
 
-# SPEC §7. The Commercial Content API ("adlib") documents no daily quota (SPEC §12.1): it has no
+# api-notes §7. The Commercial Content API ("adlib") documents no daily quota (api-notes §12.1): it
+# has no
 # entry here, so nothing is counted against a limit that nobody has seen.
 DAILY_QUOTA: dict[QuotaFamily, int] = {"research": 1000, "social": 20000}
 
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One data endpoint of the Research API (SPEC §3 rows 1 to 12) or of the Commercial Content
-    API (SPEC §12: ``quota_family="adlib"``)."""
+    """One data endpoint of the Research API (api-notes §3 rows 1 to 12) or of the Commercial
+    Content
+    API (api-notes §12: ``quota_family="adlib"``)."""
 
     name: str
     table: str  # name of the table its items become (see tiktok_research.schemas)
@@ -310,7 +315,7 @@ FOLLOWING = Endpoint(
     item_key="username",
     quota_family="social",
 )
-# SPEC §3.9: default / max page size undocumented; the doc example asks 10, clients ask 100.
+# api-notes §3.9: default / max page size undocumented; the doc example asks 10, clients ask 100.
 PLAYLIST_INFO = Endpoint(
     name="playlist_info",
     table="playlists",
@@ -324,7 +329,7 @@ PLAYLIST_INFO = Endpoint(
     count_key="max_count",
     item_key="playlist_id",
 )
-# SPEC §3.10: every doc example and client puts `fields` in the JSON body.
+# api-notes §3.10: every doc example and client puts `fields` in the JSON body.
 TTS_SHOP = Endpoint(
     name="tts_shop",
     table="shops",
@@ -386,18 +391,18 @@ ENDPOINTS_BY_PATH: dict[str, Endpoint] = {e.path: e for e in ENDPOINTS.values()}
 
 
 def video_url(username: str, video_id: int) -> str:
-    """The public web address of a video (SPEC §8)."""
+    """The public web address of a video (api-notes §8)."""
     return f"https://www.tiktok.com/@{username}/video/{video_id}"
 
 
-# ------------------------------------------------------------------ batch compliance (SPEC §3.11)
+# ------------------------------------------------------------- batch compliance (api-notes §3.11)
 # Plain data, kept out of ENDPOINTS: these endpoints take a multipart upload or answer a text file,
 # not pages of items, so the table and paging machinery that walks ENDPOINTS has nothing to do
 # with them. The sandbox counts them against the "research" daily quota, like the other data
-# endpoints (the spec is silent on their quota).
+# endpoints (api-notes §7 is silent on their quota).
 @dataclass(frozen=True, slots=True)
 class ValidationEndpoint:
-    """One batch compliance endpoint (SPEC §3 rows 13 to 15)."""
+    """One batch compliance endpoint (api-notes §3 rows 13 to 15)."""
 
     name: str
     path: str
@@ -426,15 +431,17 @@ VALIDATION_MAX_IDS = 10_000  # ids per uploaded file
 VALIDATION_STATUSES: tuple[str, ...] = ("Processing", "Completed", "Failed")  # `task_status`
 
 
-# ------------------------------------------------------- Commercial Content API (SPEC §12, "adlib")
+# ------------------------------------------------------- Commercial Content API (api-notes §12,
+# "adlib")
 # TikTok's ad library for researchers: same host and token flow as the Research API, its own scope
 # (`research.adlib.basic`) and no documented quota. Kept out of ENDPOINTS (whose tables, fields and
 # paging are the Research API's); :func:`endpoint_named` finds these too. Where two versions of
-# TikTok's documentation disagree, the client sends what the newest copy says (SPEC §0: the zh-Hans
+# TikTok's documentation disagree, the client sends what the newest copy says (api-notes §0: the
+# zh-Hans
 # pages of 2026-08/09 for Getting Started, Query Ads, Get Ad Details and Query Commercial Content;
 # the 2024 copy for Get Ad Report and Query Advertisers) and reads every spelling seen.
 
-#: The scope each quota family needs (SPEC §2, §12.1); a token without it gets 401
+#: The scope each quota family needs (api-notes §2, §12.1); a token without it gets 401
 #: `scope_not_authorized`.
 SCOPES: dict[QuotaFamily, str] = {
     "research": "research.data.basic",
@@ -442,7 +449,7 @@ SCOPES: dict[QuotaFamily, str] = {
     "adlib": "research.adlib.basic",
 }
 
-# SPEC §12.3 A1. Dotted names: `prefix.name` comes back as key `name` inside object `prefix`.
+# api-notes §12.3 A1. Dotted names: `prefix.name` comes back as key `name` inside object `prefix`.
 AD_FIELDS: tuple[str, ...] = (
     "ad.id",
     "ad.first_shown_date",
@@ -454,11 +461,12 @@ AD_FIELDS: tuple[str, ...] = (
     "ad.reach",
     "advertiser.business_id",
     "advertiser.business_name",
-    # Requested as `paid_for_by`; the doc table and examples answer `paid_by` (SPEC §12.2
+    # Requested as `paid_for_by`; the doc table and examples answer `paid_by` (api-notes §12.2
     # CONFLICT): both are read.
     "advertiser.paid_for_by",
 )
-# SPEC §12.3 A2: A1's list, the advertiser's account and the targeting (2024), the five fields the
+# api-notes §12.3 A2: A1's list, the advertiser's account and the targeting (2024), the five fields
+# the
 # 2026 zh-Hans page adds, and `ad.rejection_info`: in the doc's answer but in neither field list;
 # two published clients (TC, a 2026 script) ask for it, so it is taken as accepted (UNVERIFIED).
 AD_DETAIL_FIELDS: tuple[str, ...] = (
@@ -474,9 +482,10 @@ AD_DETAIL_FIELDS: tuple[str, ...] = (
     "ad.advertising_objective",
     "ad.rejection_info",
 )
-AD_REPORT_FIELDS: tuple[str, ...] = ("count_time_series_by_country",)  # SPEC §12.3.3
+AD_REPORT_FIELDS: tuple[str, ...] = ("count_time_series_by_country",)  # api-notes §12.3.3
 ADVERTISER_FIELDS: tuple[str, ...] = ("business_id", "business_name", "country_code")  # §12.3.4
-# SPEC §12.3.5. minet asks for `create_date_utc` instead of `create_date` (not a documented field):
+# api-notes §12.3.5. minet asks for `create_date_utc` instead of `create_date` (not a documented
+# field):
 # the sandbox accepts it, as the real service must for minet to work; the client never sends it.
 COMMERCIAL_CONTENT_FIELDS: tuple[str, ...] = (
     "id",
@@ -496,7 +505,7 @@ AD_QUERY = Endpoint(
     fields_in="query",
     data_key="ads",
     pagination="search_id",
-    # 50 per DOC:CCA-2024 and the 2026 zh-Hans page (the newest); a 2026 script says 10 (SPEC
+    # 50 per DOC:CCA-2024 and the 2026 zh-Hans page (the newest); a 2026 script says 10 (api-notes
     # §12.2 CONFLICT). 50 is sent; a service that answers fewer per page is followed all the same.
     max_count=50,
     default_count=10,
@@ -539,7 +548,7 @@ ADVERTISER_QUERY = Endpoint(
     fields=ADVERTISER_FIELDS,
     fields_in="query",
     data_key="advertisers",
-    pagination="none",  # no has_more / search_id documented (SPEC §12.3.4)
+    pagination="none",  # no has_more / search_id documented (api-notes §12.3.4)
     max_count=50,
     default_count=10,
     count_key="max_count",
@@ -559,7 +568,9 @@ COMMERCIAL_CONTENT_QUERY = Endpoint(
     count_key="max_count",
     item_key=None,
     quota_family="adlib",
-    alt_data_keys=("commercial_content",),  # the doc table's spelling of the list (SPEC §12.3.5)
+    alt_data_keys=(
+        "commercial_content",
+    ),  # the doc table's spelling of the list (api-notes §12.3.5)
 )
 
 ADLIB_ENDPOINTS: dict[str, Endpoint] = {
@@ -567,22 +578,25 @@ ADLIB_ENDPOINTS: dict[str, Endpoint] = {
 }
 ADLIB_BY_PATH: dict[str, Endpoint] = {e.path: e for e in ADLIB_ENDPOINTS.values()}
 
-#: The earliest day of both libraries: a range's `min` must not be before it (SPEC §12.2, §12.4).
+#: The earliest day of both libraries: a range's `min` must not be before it (api-notes §12.2,
+#: §12.4).
 #: The docs say "after 2022-10-01"; minet's default `--min-date` is 20221001 itself, so the day is
 #: taken as allowed.
 ADLIB_EARLIEST = "20221001"
 #: Most days (both ends counted) of the `min`..`max` range of one request. No TikTok page states a
 #: limit; 2026
-#: third-party notes say a range may span at most one year (SPEC §12.2 CONFLICT, UNVERIFIED), so a
+#: third-party notes say a range may span at most one year (api-notes §12.2 CONFLICT, UNVERIFIED),
+#: so a
 #: longer range is split into year-long ranges (one search each): this works under either rule.
 ADLIB_MAX_RANGE_DAYS = 365
-#: Ads stay searchable for about a year after they were last shown (SPEC §12.4; third-party notes,
+#: Ads stay searchable for about a year after they were last shown (api-notes §12.4; third-party
+#: notes,
 #: UNVERIFIED): a range that starts longer ago than this may miss ads that ran then.
 ADLIB_RETENTION_DAYS = 365
-ADLIB_SEARCH_TERM_MAX = 50  # characters of `search_term` (SPEC §12.2, §12.3.4)
-ADLIB_SEARCH_TYPES: tuple[str, ...] = ("exact_phrase", "fuzzy_phrase")  # SPEC §12.2
+ADLIB_SEARCH_TERM_MAX = 50  # characters of `search_term` (api-notes §12.2, §12.3.4)
+ADLIB_SEARCH_TYPES: tuple[str, ...] = ("exact_phrase", "fuzzy_phrase")  # api-notes §12.2
 
-#: Countries the libraries cover (SPEC §12.4): the 27 EU member states, then Iceland,
+#: Countries the libraries cover (api-notes §12.4): the 27 EU member states, then Iceland,
 #: Liechtenstein and Norway (the EEA).
 EEA_COUNTRIES: tuple[str, ...] = (
     "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
@@ -590,20 +604,21 @@ EEA_COUNTRIES: tuple[str, ...] = (
     "IS", "LI", "NO",
 )  # fmt: skip
 #: Ad targeting countries: the EEA plus the UK and Switzerland, which the 2024 supported-countries
-#: page lists under "continental Europe" (ad coverage is a CONFLICT in SPEC §12.4; commercial
+#: page lists under "continental Europe" (ad coverage is a CONFLICT in api-notes §12.4; commercial
 #: content is EEA only, the page says: not the UK, not Switzerland).
 AD_COUNTRIES: tuple[str, ...] = (*EEA_COUNTRIES, "GB", "CH")
 COMMERCIAL_CONTENT_COUNTRIES: tuple[str, ...] = EEA_COUNTRIES
 ALL_COUNTRIES = "ALL"  # the documented default of every country filter
 
-#: Spellings of the ad query's country filter (SPEC §12.3.1 CONFLICT): `country_code` (a string;
+#: Spellings of the ad query's country filter (api-notes §12.3.1 CONFLICT): `country_code` (a
+#: string;
 #: the 2024 table and the newest, 2026 zh-Hans, Getting Started example: the one sent),
 #: `country_code_list` (a list; 2026 third-party code citing the English table), `country` (the
 #: 2024 Getting Started example).
 AD_COUNTRY_KEYS: tuple[str, ...] = ("country_code", "country_code_list", "country")
 
 #: Commercial-content labels: the doc example answers text; minet's constants map the codes "1"
-#: and "2" (SPEC §12.3.5): both are read, text is kept.
+#: and "2" (api-notes §12.3.5): both are read, text is kept.
 CONTENT_LABELS: dict[str, str] = {"1": "Paid partnership", "2": "Promotional content"}
 
 

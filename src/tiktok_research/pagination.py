@@ -12,7 +12,7 @@ timestamp  liked_videos, followers, following          ``cursor`` = answer's cur
                                                        the first request sends none = "now")
 page       tts_product, tts_review                     ``page_start`` + 1 (starts at 1)
 search_id  ad_query, commercial_content_query          ``search_id`` = answer's ``search_id`` (an
-           (the Commercial Content API, SPEC §12)      opaque text, a new one on every page; no
+           (the Commercial Content API, api-notes §12)      opaque text, a new one on every page; no
                                                        cursor)
 none       user_info, pinned_videos, tts_shop,         no next request
            ad_detail, ad_report, advertiser_query
@@ -22,7 +22,7 @@ A sequence ends when ``has_more`` is false, when the cursor would not move (prot
 service that keeps answering ``has_more: true`` without progress), when a comments cursor reaches
 the cap of 1,000, or when a page-numbered list returns a short page. It never ends just because a
 page came back short or empty while ``has_more`` is true: hidden videos still occupy cursor
-positions (SPEC §5.3, §6.4.7).
+positions (api-notes §5.3, §6.4.7).
 
 Page size: full pages always (the endpoint's maximum, or the caller's ``max_count``), also on the
 last page of a ``max_total`` run; rows are cut locally. The quota counts requests, not rows, and
@@ -215,7 +215,7 @@ def build_body(
     if ep.count_key is not None and size is not None:
         body[ep.count_key] = size
     if ep.pagination == "search_id":
-        if pos.search_id:  # the first page sends none (SPEC §12.2)
+        if pos.search_id:  # the first page sends none (api-notes §12.2)
             body["search_id"] = pos.search_id
     elif ep.pagination in ("search", "index"):
         body["cursor"] = pos.cursor if pos.cursor is not None else 0
@@ -256,7 +256,7 @@ def _as_int(value: Any) -> int | None:
 
 def as_bool(value: Any) -> bool | None:
     """``has_more`` as a bool: JSON booleans, and the strings ``"true"``/``"false"`` of the
-    Commercial Content API's 2024 examples (SPEC §12.2); None when absent or unreadable."""
+    Commercial Content API's 2024 examples (api-notes §12.2); None when absent or unreadable."""
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
@@ -295,7 +295,7 @@ def next_position(
     if kind == "search":
         prev = pos.cursor or 0
         if cursor is None or cursor <= prev:
-            # The offset always advances by the page size while has_more is true (SPEC §5.3).
+            # The offset always advances by the page size while has_more is true (api-notes §5.3).
             if size is None:
                 return None
             log.warning(

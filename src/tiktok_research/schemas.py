@@ -14,7 +14,7 @@ Conventions (STYLE.md "Tables"):
 * Counts are ``Int64`` (follower and like counts exceed 2**31).
 * Lists and nested objects keep their structure (``List``, ``Struct``).
 
-Nested shapes that no source has verified (SPEC §10) follow
+Nested shapes that no source has verified (api-notes §10) follow
 ``examples/video_query__200__extended_fields__SHAPE_UNVERIFIED.json``:
 
 * ``hashtag_info_list``: ``List(Struct(hashtag_id Int64, hashtag_name String, hashtag_description
@@ -167,7 +167,7 @@ _FIELD_TYPES: dict[str, pl.DataType] = {
     "playlist_name": pl.String(),
     "playlist_video_ids": pl.List(pl.Int64()),
     "playlist_item_total": pl.Int64(),
-    "playlist_last_updated": pl.Int64(),  # unit unverified (SPEC §3.9): kept as the raw integer
+    "playlist_last_updated": pl.Int64(),  # unit unverified (api-notes §3.9): the raw integer
     # shops / products / reviews
     "shop_name": pl.String(),
     "shop_rating": pl.String(),  # the API sends a string such as "4.5"
@@ -212,7 +212,8 @@ SHOPS = _schema(*ep.SHOP_FIELDS)
 PRODUCTS = _schema("shop_id", *(f for f in ep.PRODUCT_FIELDS if f != "shop_id"))
 REVIEWS = _schema("product_id", *ep.REVIEW_FIELDS)
 
-# ------------------------------------------------ the Commercial Content API (SPEC §12, "adlib")
+# ------------------------------------------------ the Commercial Content API (api-notes §12,
+# "adlib")
 # Dotted fields become flat columns: `ad.id` -> ad_id, `advertiser.business_name` ->
 # business_name; the funding source is `paid_for_by` whether the answer said `paid_by` or
 # `paid_for_by`. Days (`first_shown_date`, `create_date`) are `Date`, read from YYYYMMDD numbers or
@@ -242,7 +243,7 @@ def _reach_by(key: str) -> pl.List:
     return pl.List(pl.Struct({key: pl.String(), "unique_users_seen": pl.String()}))
 
 
-#: Get Ad Details (SPEC §12.3.2): the ad query's columns and what only the detail answers.
+#: Get Ad Details (api-notes §12.3.2): the ad query's columns and what only the detail answers.
 #: ``advertiser_username`` is added: the handle in ``profile_url`` (joins to Research API users).
 AD_DETAILS = pl.Schema(
     {
@@ -282,9 +283,9 @@ AD_DETAILS = pl.Schema(
         "advertiser_username": pl.String(),
     }
 )
-#: Get Ad Report (SPEC §12.3.3): ads published per day and country.
+#: Get Ad Report (api-notes §12.3.3): ads published per day and country.
 AD_REPORTS = pl.Schema({"country": pl.String(), "date": pl.Date(), "count": pl.Int64()})
-#: Query Advertisers (SPEC §12.3.4); ``search_term`` is added: the term that found the row.
+#: Query Advertisers (api-notes §12.3.4); ``search_term`` is added: the term that found the row.
 ADVERTISERS = pl.Schema(
     {
         "business_id": pl.Int64(),
@@ -293,7 +294,7 @@ ADVERTISERS = pl.Schema(
         "search_term": pl.String(),
     }
 )
-#: Query Commercial Content (SPEC §12.3.5). ``label`` is text ("Paid partnership", "Promotional
+#: Query Commercial Content (api-notes §12.3.5). ``label`` is text ("Paid partnership", "Promotional
 #: content") also when the answer gave a code ("1", "2"); ``creator_username`` is
 #: ``creator.username``; a video's ``id`` is read from the answer or, failing that, its ``url``.
 COMMERCIAL_CONTENT = pl.Schema(
@@ -523,9 +524,13 @@ def spark_schema(table: str) -> StructType:
     to cast a Spark table to the package's columns.
 
     Example:
-        >>> spark_schema("users")["follower_count"].dataType  # doctest: +SKIP
+        >>> spark_schema("users")["follower_count"].dataType
         LongType()
-        >>> spark.read.schema(spark_schema("videos")).parquet("out/videos")  # doctest: +SKIP
+        >>> import tiktok_research as tr
+        >>> videos = tr.fetch_videos(tr.Q.hashtag_name.eq("climate"), "2024-01-01", "2024-01-31")
+        >>> folder = str(tr.write_dataset(videos, "out/videos", table="videos").absolute())
+        >>> spark.read.schema(spark_schema("videos")).parquet(folder).count() == videos.height
+        True
     """
     struct = spark_type(pl.Struct(dict(_check_table(table))))
     return struct  # type: ignore[return-value]

@@ -1,4 +1,4 @@
-"""The ad library's commands (the Commercial Content API, SPEC §12): ``ads``, ``ad-details``,
+"""The ad library's commands (the Commercial Content API, api-notes §12): ``ads``, ``ad-details``,
 ``ad-report``, ``advertisers``, ``commercial-content``.
 
 As every collection command: the input is checked and planned first (exit 2 for a mistake, with

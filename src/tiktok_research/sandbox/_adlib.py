@@ -1,11 +1,12 @@
-"""The Commercial Content API (SPEC §12) in the sandbox: its settings and its five endpoints.
+"""The Commercial Content API (api-notes §12) in the sandbox: its settings and its five endpoints.
 
 The endpoints answer over :class:`~tiktok_research.sandbox._adlib_corpus.AdLibrary`, with the
-conventions of SPEC §12.2: ``fields`` in the query string with dotted names, ``filters`` objects,
+conventions of api-notes §12.2: ``fields`` in the query string with dotted names, ``filters``
+objects,
 ``YYYYMMDD`` dates as strings or numbers, pagination by an opaque ``search_id`` (base64 of
 ``{"last_sort": [...]}``, a new one on every page), and ``error.http_status_code`` in every
 envelope. Where TikTok's documentation disagrees with itself, :class:`AdlibConfig` has a setting
-for each side (SPEC §12.6); the defaults follow the newest copy of the documentation.
+for each side (api-notes §12.6); the defaults follow the newest copy of the documentation.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ class AdlibConfig:
         has_more_text: ``has_more`` as the string ``"true"``/``"false"`` (the 2024 examples)
             instead of a JSON bool.
         retention_days: Ads leave the library this many days after they were last shown (None:
-            never). Third-party notes say a year (SPEC §12.4, UNVERIFIED); off by default so that
+            never). Third-party notes say a year (api-notes §12.4, UNVERIFIED); off by default so
+            that
             the fixed dates of the corpus stay searchable whatever the clock says.
     """
 
@@ -116,7 +118,8 @@ class AdlibConfig:
 
 
 def _date(value: Any, key: str) -> dt.date:
-    """A ``YYYYMMDD`` day sent as a string or a number (SPEC §12.2: both appear in the docs)."""
+    """A ``YYYYMMDD`` day sent as a string or a number (api-notes §12.2: both appear in the
+    docs)."""
     if value is None or value == "":
         raise invalid(f"{key} is required (a date written YYYYMMDD, e.g. 20240131)")
     text = str(value).strip()
@@ -359,7 +362,7 @@ def _page_data(
 
 
 def _pick_ad(ctx: Ctx, values: dict[str, Any], fields: list[str]) -> dict[str, Any]:
-    """The objects of one ad answer holding only the fields asked for (SPEC §12.2: ``ad.id`` ->
+    """The objects of one ad answer holding only the fields asked for (api-notes §12.2: ``ad.id`` ->
     ``{"ad": {"id": ...}}``; the advertiser's account fields under ``advertiser.tiktok_account``;
     ``advertiser.paid_for_by`` answered under the configured funding key)."""
     cfg: AdlibConfig = ctx.sandbox.config.adlib
@@ -511,7 +514,8 @@ def advertiser_query(ctx: Ctx) -> dict[str, Any]:
 def commercial_content_query(ctx: Ctx) -> dict[str, Any]:
     """``/v2/research/adlib/commercial_content/query/`` (A5): labelled content of creators in the
     EEA, by ``search_id``."""
-    # `create_date_utc`: what minet asks for instead of `create_date` (SPEC §12.3.5). minet works
+    # `create_date_utc`: what minet asks for instead of `create_date` (api-notes §12.3.5). minet
+    # works
     # against the real service, so the name must be accepted there; nothing extra is answered.
     fields = _fields(ctx, extra=("create_date_utc",))
     keys = ("content_published_date_range", "creator_country_code", "creator_usernames")

@@ -1,4 +1,4 @@
-"""The sandbox's ad library (SPEC §12): advertisers, their ads, and commercial content.
+"""The sandbox's ad library (api-notes §12): advertisers, their ads, and commercial content.
 
 Built from the Research corpus on first use (so a sandbox that never sees an ad query pays
 nothing for it), deterministic from the seed:
@@ -14,7 +14,7 @@ nothing for it), deterministic from the seed:
   paid partnership or promotional content and naming brands, so that commercial content joins to
   Research API videos and accounts by video id and username.
 
-Reach by age and by gender: a 2026 script describes them without a captured shape (SPEC
+Reach by age and by gender: a 2026 script describes them without a captured shape (api-notes
 §12.3.2); the sandbox answers them as maps like ``unique_users_seen_by_country``
 (``unique_users_seen_by_age``, ``unique_users_seen_by_gender``): an assumption, not a fact.
 """
@@ -97,7 +97,8 @@ _HEADLINES = (
 
 
 def bucket(n: int) -> str:
-    """A count as the library writes it: a whole number below 1000 and K, M or B (SPEC §12.3.1).
+    """A count as the library writes it: a whole number below 1000 and K, M or B (api-notes
+    §12.3.1).
 
     Example:
         >>> bucket(450), bucket(11_900), bucket(2_400_000)
