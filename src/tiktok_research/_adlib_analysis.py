@@ -6,13 +6,13 @@ number of thousands, millions or billions). :func:`reach_band` puts each ad in o
 (``reach_at_least``), never estimates.
 
 Example:
+    >>> from datetime import date
     >>> import polars as pl
     >>> import tiktok_research as tr
     >>> ads = pl.DataFrame({"ad_id": [1, 2, 3], "business_id": [7, 7, 8],
     ...                     "business_name": ["A", "A", "B"], "status": ["active"] * 3,
-    ...                     "first_shown_date": [pl.date(2024, 1, 5)] * 3,
-    ...                     "unique_users_seen": ["0K", "12K", "2M"]}).with_columns(
-    ...     pl.col("first_shown_date").cast(pl.Date))
+    ...                     "first_shown_date": [date(2024, 1, 5)] * 3,
+    ...                     "unique_users_seen": ["0K", "12K", "2M"]})
     >>> tr.summarize_ads(ads, by="advertiser").select("business_name", "ads", "reach_at_least")
     shape: (2, 3)
     ┌───────────────┬─────┬────────────────┐

@@ -952,9 +952,13 @@ def fetch_ads(
         InvalidRequestError: a mistake in the filters, before any request.
 
     Example:
+        >>> import warnings
         >>> import tiktok_research as tr
+        >>> warnings.simplefilter("ignore", tr.AdLibraryWarning)  # the note on ads over a year old
         >>> ads = tr.fetch_ads("2024-01-01", "2024-03-31", countries="FR",
-        ...                    client=tr.Client.sandbox())  # doctest: +SKIP
+        ...                    client=tr.Client.sandbox(), progress=False)
+        >>> ads.schema == tr.schemas.ADS, ads.report.complete
+        (True, True)
     """
     from ._adlib_plan import plan_ads
 
@@ -1002,8 +1006,15 @@ def fetch_ad_details(
         ads the library no longer has are in ``.failures``.
 
     Example:
+        >>> import warnings
         >>> import tiktok_research as tr
-        >>> details = tr.fetch_ad_details(ads, client=tr.Client.sandbox())  # doctest: +SKIP
+        >>> warnings.simplefilter("ignore", tr.AdLibraryWarning)  # the note on ads over a year old
+        >>> client = tr.Client.sandbox()
+        >>> ads = tr.fetch_ads("2024-06-01", "2024-06-30", countries="DE", client=client,
+        ...                    progress=False)
+        >>> details = tr.fetch_ad_details(ads.head(2), client=client, progress=False)
+        >>> details["ad_id"].to_list() == ads["ad_id"].head(2).to_list()
+        True
     """
     from ._adlib_plan import plan_ad_details
 
@@ -1043,9 +1054,13 @@ def fetch_ad_report(
         The report table (:data:`tiktok_research.schemas.AD_REPORTS`): country, date, count.
 
     Example:
+        >>> import warnings
         >>> import tiktok_research as tr
-        >>> report = tr.fetch_ad_report("2024-01-01", "2024-12-31",
-        ...                             client=tr.Client.sandbox())  # doctest: +SKIP
+        >>> warnings.simplefilter("ignore", tr.AdLibraryWarning)  # the note on ads over a year old
+        >>> report = tr.fetch_ad_report("2024-06-01", "2024-06-30", countries="FR",
+        ...                             client=tr.Client.sandbox(), progress=False)
+        >>> report.columns
+        ['country', 'date', 'count']
     """
     from ._adlib_plan import plan_ad_report
 
@@ -1093,7 +1108,9 @@ def fetch_advertisers(
 
     Example:
         >>> import tiktok_research as tr
-        >>> found = tr.fetch_advertisers(["coffee"], client=tr.Client.sandbox())  # doctest: +SKIP
+        >>> found = tr.fetch_advertisers(["coffee"], client=tr.Client.sandbox(), progress=False)
+        >>> found.schema == tr.schemas.ADVERTISERS
+        True
     """
     from ._adlib_plan import plan_advertisers
 
@@ -1146,7 +1163,9 @@ def fetch_commercial_content(
     Example:
         >>> import tiktok_research as tr
         >>> cc = tr.fetch_commercial_content("2024-01-01", "2024-01-31", countries="DE",
-        ...                                  client=tr.Client.sandbox())  # doctest: +SKIP
+        ...                                  client=tr.Client.sandbox(), progress=False)
+        >>> cc.schema == tr.schemas.COMMERCIAL_CONTENT
+        True
     """
     from ._adlib_plan import plan_commercial_content
 
