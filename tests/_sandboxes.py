@@ -1,8 +1,9 @@
 """The one home of the tests' sandboxes, clients and clocks (issue 17: no hand-built sandboxes).
 
 A test asks for the factory fixtures of ``tests/conftest.py``: ``make_sandbox(...)``,
-``make_client(sb, ...)`` (its clients are closed when the test ends) and ``make_server(sb)``
-(a sandbox served on 127.0.0.1 for the test). A fixture of module or session scope cannot ask a
+``make_client(sb, ...)`` (its clients are closed when the test ends), ``make_http(sb)`` (a raw
+HTTP client over the sandbox, for tests of the sandbox itself) and ``make_server(sb)`` (a sandbox
+served on 127.0.0.1 for the test). A fixture of module or session scope cannot ask a
 function-scoped fixture; it calls :func:`new_sandbox` / :func:`new_client` below (and closes what
 it opens). Every knob is a ``SandboxConfig`` field or a ``Client`` argument, named as there.
 """
@@ -14,15 +15,19 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+
 import tiktok_research as tr
 from tiktok_research.sandbox import Sandbox, SandboxConfig
 
 __all__ = [
     "Clock",
     "MakeClient",
+    "MakeHttp",
     "MakeSandbox",
     "MakeServer",
     "new_client",
+    "new_http",
     "new_sandbox",
     "no_sleep",
     "paid",
@@ -98,6 +103,16 @@ def new_client(sandbox: Sandbox | None = None, **options: Any) -> tr.Client:
     return tr.Client.sandbox(sandbox if sandbox is not None else new_sandbox(), **options)
 
 
+def new_http(sb: Sandbox, *, token: bool = True) -> httpx.Client:
+    """A raw ``httpx.Client`` over ``sb``'s in-process transport (base URL ``Sandbox.BASE_URL``),
+    with the bearer token of a fresh access token unless ``token=False``. Close it when done; the
+    ``make_http`` fixture does that for a test."""
+    http = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
+    if token:
+        http.headers["Authorization"] = f"Bearer {sb.issue_token()}"
+    return http
+
+
 def spent(sb: Sandbox, endpoint: str = "video_query") -> int:
     """Requests that reached ``sb`` for ``endpoint`` (counted by the sandbox)."""
     return sb.requests_spent().get(endpoint, 0)
@@ -108,7 +123,8 @@ def paid(sb: Sandbox) -> int:
     return sum(n for ep, n in sb.requests_spent().items() if ep != "oauth_token")
 
 
-#: The types of the conftest fixtures ``make_sandbox``, ``make_client`` and ``make_server``.
+#: The types of the conftest fixtures make_sandbox, make_client, make_server and make_http.
 MakeSandbox = Callable[..., Sandbox]
 MakeClient = Callable[..., tr.Client]
 MakeServer = Callable[..., tuple[str, Sandbox]]
+MakeHttp = Callable[..., httpx.Client]

@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-from _sandboxes import MakeClient, MakeSandbox, MakeServer, new_client, new_sandbox
+from _sandboxes import (
+    MakeClient,
+    MakeHttp,
+    MakeSandbox,
+    MakeServer,
+    new_client,
+    new_http,
+    new_sandbox,
+)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -96,6 +104,22 @@ def make_client() -> Iterator[MakeClient]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def make_http() -> Iterator[MakeHttp]:
+    """``make_http(sandbox, token=True)``: a raw httpx client over the sandbox's transport (with a
+    fresh bearer token), closed after the test."""
+    opened: list[Any] = []
+
+    def make(sandbox: Any, *, token: bool = True) -> Any:
+        http = new_http(sandbox, token=token)
+        opened.append(http)
+        return http
+
+    yield make
+    for http in opened:
+        http.close()
 
 
 @pytest.fixture
