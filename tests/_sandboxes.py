@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -21,6 +21,7 @@ import tiktok_research as tr
 from tiktok_research.sandbox import Sandbox, SandboxConfig
 
 __all__ = [
+    "TOKEN_FORM",
     "Clock",
     "MakeClient",
     "MakeHttp",
@@ -87,6 +88,14 @@ def new_sandbox(
     return Sandbox(config, clock=clock)
 
 
+#: The form a client posts to ``/v2/oauth/token/`` for the sandbox's default client.
+TOKEN_FORM = {
+    "client_key": "sandbox",
+    "client_secret": "sandbox",
+    "grant_type": "client_credentials",
+}
+
+
 def no_sleep(seconds: float) -> None:
     """A client's ``sleep`` that does not wait (retries and quota waits return at once)."""
 
@@ -103,12 +112,19 @@ def new_client(sandbox: Sandbox | None = None, **options: Any) -> tr.Client:
     return tr.Client.sandbox(sandbox if sandbox is not None else new_sandbox(), **options)
 
 
-def new_http(sb: Sandbox, *, token: bool = True) -> httpx.Client:
-    """A raw ``httpx.Client`` over ``sb``'s in-process transport (base URL ``Sandbox.BASE_URL``),
-    with the bearer token of a fresh access token unless ``token=False``. Close it when done; the
-    ``make_http`` fixture does that for a test."""
+def new_http(sb: Sandbox, *, token: bool | Literal["request"] = True) -> httpx.Client:
+    """A raw ``httpx.Client`` over ``sb``'s in-process transport (base URL ``Sandbox.BASE_URL``).
+
+    ``token``: ``True`` sends a fresh access token of the client ``sandbox`` (``issue_token``, no
+    request); ``"request"`` asks ``/v2/oauth/token/`` for it as a client would (the request reaches
+    the sandbox's log); ``False`` sends none. Close it when done; the ``make_http`` fixture does
+    that for a test.
+    """
     http = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
-    if token:
+    if token == "request":
+        answer = http.post("/v2/oauth/token/", data=TOKEN_FORM)
+        http.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+    elif token:
         http.headers["Authorization"] = f"Bearer {sb.issue_token()}"
     return http
 

@@ -109,10 +109,11 @@ def make_client() -> Iterator[MakeClient]:
 @pytest.fixture
 def make_http() -> Iterator[MakeHttp]:
     """``make_http(sandbox, token=True)``: a raw httpx client over the sandbox's transport (with a
-    fresh bearer token), closed after the test."""
+    fresh bearer token; ``token="request"`` asks the token endpoint for it), closed after the
+    test (see ``tests/_sandboxes.new_http``)."""
     opened: list[Any] = []
 
-    def make(sandbox: Any, *, token: bool = True) -> Any:
+    def make(sandbox: Any, *, token: Any = True) -> Any:
         http = new_http(sandbox, token=token)
         opened.append(http)
         return http
