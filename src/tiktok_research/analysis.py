@@ -76,6 +76,8 @@ import polars as pl
 import pyarrow as pa
 
 from ._endpoints import COMMENTS_CAP, VIDEO_LENGTH_BOUNDS, VIDEO_LENGTHS
+from ._optional import require
+from .errors import InvalidRequestError, InvalidTypeError
 
 if TYPE_CHECKING:
     import duckdb
@@ -128,6 +130,8 @@ _SQL_TRUNCATE = {"day": "day", "week": "week", "month": "month"}
 
 #: Engines other than polars/pandas/Arrow, by top-level module of the frame's class.
 ENGINES: dict[str, str] = {"duckdb": "DuckDB", "pyspark": "PySpark", "sqlframe": "sqlframe"}
+#: Engine -> the extra that installs what its summaries need (narwhals).
+_ENGINE_EXTRAS: dict[str, str] = {"duckdb": "duckdb", "pyspark": "spark", "sqlframe": "sqlframe"}
 
 #: The interaction counts that summaries report (API field names).
 COUNT_COLUMNS: tuple[str, ...] = ("view_count", "like_count", "comment_count", "share_count")
@@ -186,26 +190,31 @@ def _is_pandas(data: object) -> bool:
 def _engine_of(data: object) -> str | None:
     """``"duckdb"`` / ``"pyspark"`` / ``"sqlframe"`` for the engines' frames, None otherwise.
 
-    Decided from the class's module, so that no engine is imported to find out.
+    Decided from the class's module (a DuckDB relation by its class, from an already imported
+    ``duckdb``), so that no engine is imported to find out.
     """
     root = type(data).__module__.split(".")[0]
+    duckdb = sys.modules.get("duckdb")
+    if duckdb is not None and isinstance(data, duckdb.DuckDBPyRelation):
+        # by type, not by module name: the class lives in `duckdb.duckdb` (1.3), `_duckdb`
+        # (1.4, 1.5) or `duckdb` (2.0)
+        return "duckdb"
     if root in ("dask", "dask_expr", "dask_cudf"):
-        raise TypeError(
+        raise InvalidTypeError(
             "a Dask DataFrame cannot compute these summaries: narwhals' Dask backend has no "
             "grouped quantile, no explode and no conditional aggregation. Read the same Parquet "
             "files with DuckDB (duckdb.read_parquet(...)) or Spark and pass that, or call "
             ".compute() and pass the pandas DataFrame (read with dtype_backend='pyarrow' so ids "
             "stay exact)"
         )
-    if root == "duckdb":
-        return "duckdb" if type(data).__name__ == "DuckDBPyRelation" else None
     module, name = type(data).__module__, type(data).__name__
     if module.startswith(("pyspark.sql", "sqlframe.")) and name.endswith("DataFrame"):
         return root  # not pandas-on-Spark (pyspark.pandas), which narwhals does not know
     return None
 
 
-def _nw() -> Any:
+def _nw(engine: str) -> Any:
+    require("narwhals", extra=_ENGINE_EXTRAS[engine], feature=f"a summary on {ENGINES[engine]}")
     import narwhals.stable.v2 as nw
 
     return nw
@@ -215,7 +224,7 @@ def _frame(data: Any) -> _Frame:
     """Any supported table -> a :class:`_Frame` that can give back the caller's kind."""
     engine = _engine_of(data)
     if engine is not None:
-        nw = _nw()
+        nw = _nw(engine)
         return _Frame(nw.from_native(data), nw, engine, lambda out: out.to_native())
     lf, back = _as_lazy(data)
     return _Frame(lf, pl, None, back)
@@ -233,7 +242,7 @@ def _as_lazy(data: Any) -> tuple[pl.LazyFrame, Callable[[pl.LazyFrame], Any]]:
         return frame.lazy(), lambda lf: lf.collect().to_arrow()
     if _is_pandas(data):
         return pl.from_pandas(data).lazy(), lambda lf: _to_pandas(lf.collect())
-    raise TypeError(
+    raise InvalidTypeError(
         "expected a polars DataFrame or LazyFrame, a pandas DataFrame, a pyarrow Table, a DuckDB "
         f"relation, a PySpark DataFrame or a sqlframe DataFrame, got {type(data).__name__}; "
         "convert it first, e.g. with pl.from_pandas(...)"
@@ -251,7 +260,7 @@ def _require(lf: Any, columns: Sequence[str], what: str) -> dict[str, Any]:
     schema = dict(lf.collect_schema())
     missing = [c for c in columns if c not in schema]
     if missing:
-        raise ValueError(
+        raise InvalidRequestError(
             f"{what} needs the column(s) {missing}, which the table lacks; request those fields "
             f"when collecting (present: {list(schema)})"
         )
@@ -260,7 +269,7 @@ def _require(lf: Any, columns: Sequence[str], what: str) -> dict[str, Any]:
 
 def _quantile_name(q: float) -> str:
     if not 0.0 <= q <= 1.0:
-        raise ValueError(f"quantiles must lie between 0 and 1, got {q}")
+        raise InvalidRequestError(f"quantiles must lie between 0 and 1, got {q}")
     if q == 0.5:
         return "median"
     return "p" + f"{q * 100:g}".replace(".", "_")
@@ -289,7 +298,7 @@ def _check_utc(frame: _Frame, what: str) -> None:
         fix = "con.execute(\"SET TimeZone = 'UTC'\") on the relation's connection"
     else:
         fix = 'spark.conf.set("spark.sql.session.timeZone", "UTC")'
-    raise ValueError(
+    raise InvalidRequestError(
         f"{what} groups by UTC calendar periods, but the {ENGINES[frame.engine]} session time "
         f"zone is {zone!r}: timestamps would be cut at {zone} midnight and land in the wrong "
         f"day, week or month. Set the session to UTC first ({fix}) and keep it so until the "
@@ -482,7 +491,7 @@ def _week_start(ns: Any, time: Any) -> Any:
 
 def _keyed(frame: _Frame, by: str) -> _Frame:
     if by not in GROUPINGS:
-        raise ValueError(f"by must be one of {sorted(GROUPINGS)}, got {by!r}")
+        raise InvalidRequestError(f"by must be one of {sorted(GROUPINGS)}, got {by!r}")
     key = GROUPINGS[by]
     ns, lf = frame.ns, frame.lf
     if by in _TRUNCATE:
@@ -524,7 +533,7 @@ def _summary(
     """The summary query; ``ordered=False`` leaves it unsorted for a caller that sorts it itself
     (sqlframe merges two consecutive sorts into one ORDER BY, the first one winning)."""
     if by not in GROUPINGS:
-        raise ValueError(f"by must be one of {sorted(GROUPINGS)}, got {by!r}")
+        raise InvalidRequestError(f"by must be one of {sorted(GROUPINGS)}, got {by!r}")
     key = GROUPINGS[by]
     schema = _require(frame.lf, [_SOURCE[by], *COUNT_COLUMNS], f"summarize(by={by!r})")
     with_creators = "username" in schema and by != "creator"
@@ -601,7 +610,7 @@ def _top(summary: Any, n: int, by: str) -> Any:
     column = by if by in schema else f"{by}_sum"
     if column not in schema:
         choices = [c for c in schema if c == "videos" or c.endswith(("_sum", "_median", "_pooled"))]
-        raise ValueError(f"cannot rank by {by!r}; choose one of {choices}")
+        raise InvalidRequestError(f"cannot rank by {by!r}; choose one of {choices}")
     key = next(iter(schema))
     return summary.sort([column, key], descending=[True, False], nulls_last=True).head(n)
 
@@ -1037,7 +1046,7 @@ def summary_sql(
           region_code,
     """
     if by not in GROUPINGS:
-        raise ValueError(f"by must be one of {sorted(GROUPINGS)}, got {by!r}")
+        raise InvalidRequestError(f"by must be one of {sorted(GROUPINGS)}, got {by!r}")
     key = GROUPINGS[by]
     views = "view_count"
     interactions = "(like_count + comment_count + share_count)"
@@ -1090,7 +1099,8 @@ def summarize_sql(
         parquet: a Parquet file, folder glob (``"out/videos/**/*.parquet"``) or list of them; hive
             partition folders are understood.
         by: the grouping, as in :func:`summarize`.
-        connection: a DuckDB connection (default: a new in-memory one).
+        connection: a DuckDB connection (default: DuckDB's default in-memory connection, the
+            one ``duckdb.sql`` uses, which stays open while the relation is read).
         quantiles: the quantiles to report.
         approximate: use bounded-memory approximate quantiles (see :func:`summary_sql`).
 
@@ -1105,13 +1115,21 @@ def summarize_sql(
         >>> by_month["videos"].sum() == videos.height
         True
     """
+    require("duckdb", extra="duckdb", feature="summarize_sql")
     import duckdb
 
-    con = connection if connection is not None else duckdb.connect()
+    # Not a connection made here: the relation does not keep its connection alive, so one that
+    # only this function referenced was closed before the caller read the result ("Connection
+    # has already been closed" on DuckDB 1.0 to 1.4).
+    def run(query: str) -> duckdb.DuckDBPyRelation:
+        rel = connection.sql(query) if connection is not None else duckdb.sql(query)
+        assert rel is not None  # a SELECT always gives a relation
+        return rel
+
     paths = [parquet] if isinstance(parquet, str) else list(parquet)
     listing = "[" + ", ".join(_sql_quote(str(p)) for p in paths) + "]"
     source = f"read_parquet({listing}, hive_partitioning = true, union_by_name = true)"
-    columns = {row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    columns = {row[0] for row in run(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     sql = summary_sql(
         by,
         source=source,
@@ -1119,4 +1137,4 @@ def summarize_sql(
         with_creators="username" in columns,
         approximate=approximate,
     )
-    return con.sql(sql)
+    return run(sql)

@@ -32,6 +32,9 @@ def run_demo(
     Returns:
         A dict with the tables and the number of requests each step spent.
     """
+    from ._optional import require
+
+    require("matplotlib", "starlette", "uvicorn", extra="demo", feature="the demo")
     import matplotlib
 
     matplotlib.use("Agg")

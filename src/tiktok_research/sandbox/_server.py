@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from .._optional import require
 from ._config import SandboxConfig
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def make_app(sandbox: Sandbox) -> Starlette:
     """
     import asyncio
 
+    require("starlette", extra="sandbox", feature="the sandbox server")
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
@@ -83,6 +85,7 @@ def run_server(
         ...     httpx.post(url + "/v2/research/video/query/").status_code
         401
     """
+    require("starlette", "uvicorn", extra="sandbox", feature="the sandbox server")
     import uvicorn
 
     from ._core import Sandbox
@@ -128,6 +131,7 @@ def serve(
     """
     from ._core import Sandbox
 
+    require("starlette", "uvicorn", extra="sandbox", feature="the sandbox server")
     sandbox = Sandbox(config)
     for kind, endpoint in fault_script or []:
         sandbox.script_faults([kind], endpoint=endpoint)
