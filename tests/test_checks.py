@@ -143,6 +143,16 @@ def test_ids_stay_exact_and_carry_their_creation_time() -> None:
     assert plan.tasks[0].window is not None and plan.tasks[0].window[0] == date(2024, 1, 5)
 
 
+def test_parse_date_accepts_the_documented_forms() -> None:
+    d = date(2024, 1, 31)
+    assert parse_date(d) == parse_date("20240131") == parse_date("2024-01-31") == d
+    assert parse_date(datetime(2024, 1, 31, 23, 0)) == d
+    # an aware datetime is taken on its UTC day
+    assert parse_date(datetime(2024, 2, 1, 1, 0, tzinfo=timezone(timedelta(hours=5)))) == d
+    with pytest.raises(InvalidRequestError, match="YYYYMMDD"):
+        parse_date("31/01/2024")
+
+
 def test_a_datetime_is_its_utc_day_everywhere() -> None:
     """The query's ``create_date`` values and the range's days follow one rule: a datetime
     means its UTC day (the query used the clock's local day before)."""
