@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tiktok_research as tr
+from _sandboxes import MakeClient
 from tiktok_research import _checks
 from tiktok_research._checks import (
     clean_ids,
@@ -172,7 +173,9 @@ def test_a_datetime_is_its_utc_day_everywhere() -> None:
 
 
 @pytest.mark.parametrize("name", [*ENDPOINTS, *VALIDATION_ENDPOINTS])
-def test_the_registry_says_the_quota_family_and_everyone_asks_it(name: str, tmp_path: Path) -> None:
+def test_the_registry_says_the_quota_family_and_everyone_asks_it(
+    name: str, tmp_path: Path, make_client: MakeClient
+) -> None:
     """``_ledger.family_of``, ``client.quota``, ``Plan.quota_family`` and ``refresh_quota`` each
     computed it before; they all read the endpoint registry now."""
     family = (ENDPOINTS.get(name) or VALIDATION_ENDPOINTS[name]).quota_family
@@ -181,8 +184,8 @@ def test_the_registry_says_the_quota_family_and_everyone_asks_it(name: str, tmp_
     ledger = Ledger("key", tmp_path)
     ledger.record(name, day, 3)
     assert ledger.used(day)[family] == 3 and sum(ledger.used(day).values()) == 3
-    client = tr.Client.sandbox(ledger=tmp_path, client_key="key")
-    client._ledger.record(name, client.today(), 2)  # type: ignore[union-attr]
+    client = make_client(ledger=tmp_path, client_key="key")
+    ledger.record(name, client.today(), 2)  # the client's ledger: same key, same folder
     assert client.quota.used[family] == 2
     plan = tr.Plan(name, "x", "t", {}, [], None, None)
     assert plan.quota_family == family
