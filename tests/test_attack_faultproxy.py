@@ -16,11 +16,11 @@ from _faultproxy import (
     FaultTransport,
     Storm,
 )
-from _sandboxes import MakeSandbox, new_sandbox
+from _sandboxes import TOKEN_FORM, MakeSandbox, new_sandbox
 from tiktok_research.sandbox import Sandbox, run_server
 
 USERS = "/v2/research/user/info/"
-FORM = {"client_key": "sandbox", "client_secret": "sandbox", "grant_type": "client_credentials"}
+FORM = TOKEN_FORM
 
 
 @pytest.fixture(scope="module")
