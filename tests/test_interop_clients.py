@@ -353,7 +353,7 @@ def test_researchtikpy_every_function(truth: Truth) -> None:
 def test_minet_search_commercials(tmp_path: Path) -> None:
     """minet's `minet tiktok search-commercials` (the Commercial Content API) collects every
     commercial content of a country and date range, with its search_id pages, unchanged."""
-    sb = Sandbox(SandboxConfig())  # the served corpus: the ground truth
+    sb = new_sandbox()  # the served corpus (default configuration): the ground truth
     lib = sb.ad_library
     first, last = dt.date(2024, 1, 1), dt.date(2024, 12, 31)
     expected = lib.content_matching(first, last, country=None, usernames=None)
