@@ -1,7 +1,8 @@
 """A dataset folder holds each row key once: the writer replaces what it supersedes.
 
-A dataset (``data/videos/``) is hive-partitioned Parquet (``create_month=2024-01/part-<run>-0.parquet``)
-that several collections, updates and refreshes add to. Its rows are a set keyed by the table's
+A dataset (``data/videos/``) is hive-partitioned Parquet
+(``create_month=2024-01/part-<run>-0.parquet``) that several collections, updates and refreshes
+add to. Its rows are a set keyed by the table's
 primary key (``id`` for videos). :func:`write` keeps it so on disk, not in one reader: the rows of
 a new write take the place of the copies other files hold (those files are rewritten without them,
 or removed when nothing is left), unless a file's copy was retrieved later than the new rows, in
@@ -275,7 +276,7 @@ def _keys_held(path: Path, key: list[str], probe: pl.DataFrame) -> pl.DataFrame:
         held = pl.read_parquet(path, columns=key, hive_partitioning=False)
     except (pl.exceptions.PolarsError, OSError):
         return probe.clear()
-    held = held.cast(dict(probe.schema), strict=False)
+    held = held.cast(probe.schema, strict=False)
     return held.join(probe, on=key, how="semi").unique()
 
 
@@ -300,12 +301,14 @@ def write(
         new = cast(pl.DataFrame, pl.from_arrow(arrow))
         complete = pl.all_horizontal([pl.col(k).is_not_null() for k in key])
         new = pl.concat(
-            [new.filter(complete).unique(subset=key, keep="last", maintain_order=True),
-             new.filter(~complete)]  # fmt: skip
+            [
+                new.filter(complete).unique(subset=key, keep="last", maintain_order=True),
+                new.filter(~complete),
+            ]
         )
         probe = new.filter(complete).select(key)
         if drop and len(key) == 1:
-            gone = pl.DataFrame({key[0]: drop}).cast(dict(probe.schema), strict=False)
+            gone = pl.DataFrame({key[0]: drop}).cast(probe.schema, strict=False)
             probe = pl.concat([probe, gone]).unique()
         own = f"part-{run}-"
         token = uuid.uuid4().hex[:10]

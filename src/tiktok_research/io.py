@@ -79,13 +79,15 @@ def is_id_column(name: str, dtype: pl.DataType) -> bool:
     return inner is not None and inner.is_integer()
 
 
-def text_ids(dtype: pl.DataType, name: str = "") -> pl.DataType:
+def text_ids(dtype: Any, name: str = "") -> pl.DataType:
     """``dtype`` with every id inside it (at any depth of lists and structs) typed ``String``.
 
     Example:
         >>> text_ids(pl.List(pl.Struct({"hashtag_id": pl.Int64, "hashtag_name": pl.String})))
         List(Struct({'hashtag_id': String, 'hashtag_name': String}))
     """
+    if isinstance(dtype, type):  # a class such as pl.Int64 stands for its instance
+        dtype = dtype()
     if isinstance(dtype, pl.Struct):
         return pl.Struct({f.name: text_ids(f.dtype, f.name) for f in dtype.fields})
     if isinstance(dtype, pl.List):
@@ -98,7 +100,7 @@ def text_ids(dtype: pl.DataType, name: str = "") -> pl.DataType:
         return pl.List(text_ids(dtype.inner, name))
     if dtype.is_integer() and is_id_column(name, dtype):
         return pl.String()
-    return dtype
+    return cast(pl.DataType, dtype)
 
 
 def _with_text_ids(df: pl.DataFrame) -> pl.DataFrame:
@@ -413,9 +415,7 @@ def read_dataset(root: str | Path, table: str | None = None) -> pl.LazyFrame:
                 "empty table of its schema"
             )
         return schemas.empty(table).lazy()
-    lf = pl.scan_parquet(
-        str(folder / "**" / "*.parquet"), hive_partitioning=True, hive_schema=None
-    )
+    lf = pl.scan_parquet(str(folder / "**" / "*.parquet"), hive_partitioning=True, hive_schema=None)
     if table is None:
         return lf
     names = lf.collect_schema().names()
@@ -443,7 +443,7 @@ _EXCEL_FORMULA_MAX = 7_000  # characters of text a formula can carry (Excel: 8,1
 def _excel_text(value: pl.Expr) -> pl.Expr:
     """Text as a spreadsheet keeps it: ``="..."``, a formula whose value is the text itself, cut
     in literals of ``_EXCEL_CHUNK`` characters joined by ``&`` (``="ab"&"cd"``)."""
-    chunks = value.str.extract_all(r"(?s).{1,%d}" % _EXCEL_CHUNK).list.eval(
+    chunks = value.str.extract_all(f"(?s).{{1,{_EXCEL_CHUNK}}}").list.eval(
         pl.element().str.replace_all('"', '""', literal=True)
     )
     return pl.concat_str(pl.lit('="'), chunks.list.join('"&"'), pl.lit('"'))
@@ -511,12 +511,11 @@ def write_csv(df: pl.DataFrame, path: str | Path, *, excel: bool = False) -> Pat
             exprs.append(col)
     frame = df.select(exprs)
     target = Path(path)
-    with _replacing(target) as tmp:
-        with open(tmp, "wb") as fh:
-            if excel:
-                fh.write(_BOM)
-            frame.write_csv(fh, quote_style="non_numeric", datetime_format=_CSV_DATETIME,
-                            null_value="")  # fmt: skip
+    with _replacing(target) as tmp, open(tmp, "wb") as fh:
+        if excel:
+            fh.write(_BOM)
+        frame.write_csv(fh, quote_style="non_numeric", datetime_format=_CSV_DATETIME,
+                        null_value="")  # fmt: skip
     return target
 
 
@@ -536,7 +535,9 @@ def _unformula(values: pl.Series) -> pl.Series:
         .list.eval(pl.element().str.slice(1).str.head(-1).str.replace_all('""', '"', literal=True))
         .list.join("")
     )
-    return pl.select(pl.when(is_formula).then(text).otherwise(values)).to_series().alias(values.name)
+    return (
+        pl.select(pl.when(is_formula).then(text).otherwise(values)).to_series().alias(values.name)
+    )
 
 
 def guess_table(columns: list[str] | set[str]) -> str | None:
