@@ -237,6 +237,30 @@ class FetchResult(pl.DataFrame):
 
         return to_pandas(self)
 
+    def write_csv(self, file: Any = None, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Write CSV in the package's convention (:func:`tiktok_research.io.write_csv`).
+
+        polars' own ``write_csv`` refuses the list and struct columns of most tables ("CSV
+        format does not support nested data"); this one writes them as JSON text, ids as quoted
+        digits, and :func:`tiktok_research.io.read_csv` reads the file back exactly. Any other
+        argument (or no file: the text returned) gives polars' writer, for tables without
+        nested columns; with nested ones its error names ``tr.io.write_csv``.
+        """
+        if file is not None and not args and not kwargs and isinstance(file, (str, Path)):
+            from .io import write_csv
+
+            write_csv(pl.DataFrame(self), file)
+            return None
+        try:
+            return pl.DataFrame(self).write_csv(file, *args, **kwargs)
+        except pl.exceptions.ComputeError as e:
+            if "nested" not in str(e):
+                raise
+            raise pl.exceptions.ComputeError(
+                f"{e}; tr.io.write_csv(df, path) writes lists and structs as JSON text, and "
+                "tr.io.read_csv reads them back"
+            ) from None
+
     def write_parquet(self, file: Any, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Write Parquet with the table's declared schema and its provenance in the metadata.
 
@@ -934,8 +958,9 @@ class _Engine:
                 self._damaged(task.key, missing, read.damage)
                 return
             write_dataset(
-                table, self.dataset, table=self.ep.table, run_id=f"{self.col.folder.name}-{slug}"
-            )
+                table, self.dataset, table=self.ep.table, run_id=f"{self.col.folder.name}-{slug}",
+                query=self.plan.query,
+            )  # fmt: skip
             del table
             release_memory()
         self.col.journal.append({"task": task.key, "event": "converted"})
@@ -1093,7 +1118,8 @@ class _Engine:
         if self.dataset is not None:
             from .io import write_dataset
 
-            write_dataset(table, self.dataset, table=self.ep.table, run_id=self.col.folder.name)
+            write_dataset(table, self.dataset, table=self.ep.table, run_id=self.col.folder.name,
+                          query=self.plan.query)  # fmt: skip
         return table
 
 

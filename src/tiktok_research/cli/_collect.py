@@ -109,7 +109,7 @@ def videos(
     plan = plan_videos(q, start, end, max_total=max_total, fields=fields,
                        client=_run.planner(sandbox), warn=dry_run)  # fmt: skip
     if dataset is not None:
-        check_dataset(dataset, table="videos", query=q)  # a dataset holds one query
+        check_dataset(dataset, table="videos", query=plan.query)  # a dataset holds one query
     if target is not None:
         target.claim("videos", plan.kind, plan.spec)
     if dry_run:  # a plan needs no credentials and sends nothing
