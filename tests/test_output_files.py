@@ -133,7 +133,7 @@ def test_out_is_checked_before_any_request(
 def test_out_dash_writes_json_lines_on_stdout_and_messages_on_stderr(
     served: tuple[str, Sandbox],
 ) -> None:
-    url, sb = served
+    url, _ = served
     env = {"TIKTOK_RESEARCH_BASE_URL": url, "TIKTOK_CLIENT_KEY": "sandbox",
            "TIKTOK_CLIENT_SECRET": "sandbox"}  # fmt: skip
     result = CliRunner().invoke(
@@ -316,9 +316,10 @@ def test_xlsx_round_trip_is_exact(videos: pl.DataFrame, tmp_path: Path) -> None:
     assert back["playlist_id"].to_list() == videos["playlist_id"].to_list()
     assert back["hashtag_info_list"].to_list() == videos["hashtag_info_list"].to_list()
     assert back["create_time"].to_list() == videos["create_time"].to_list()
-    assert back["video_description"].fill_null("").to_list() == videos[
-        "video_description"
-    ].fill_null("").to_list()
+    assert (
+        back["video_description"].fill_null("").to_list()
+        == videos["video_description"].fill_null("").to_list()
+    )
 
 
 def test_csv_for_excel_has_a_bom_and_reads_back_exactly(
@@ -392,3 +393,50 @@ def test_a_fetch_result_writes_csv_in_the_package_convention(tmp_path: Path) -> 
     plain = v.filter(pl.col("view_count") >= 0)  # a derived frame is polars' own
     with pytest.raises(Exception, match="nested"):
         plain.write_csv(tmp_path / "p.csv")
+
+
+# ------------------------------------------------ the maintain commands, under the same rules
+
+
+def test_hydrate_compliance_and_refresh_write_under_the_same_rules(
+    served: tuple[str, Sandbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--out - gives JSON lines on stdout (lists of ids on stderr); an existing file is not
+    replaced; the same command run twice replaces its own output and sends nothing more."""
+    monkeypatch.chdir(tmp_path)
+    url, _ = served
+    env = {"TIKTOK_RESEARCH_BASE_URL": url, "TIKTOK_CLIENT_KEY": "sandbox",
+           "TIKTOK_CLIENT_SECRET": "sandbox"}  # fmt: skip
+    code, _, _ = _cli(served, "videos", "--hashtag", "climate", "--start", "2024-01-01",
+                      "--end", "2024-01-31", "--out", "v.parquet")  # fmt: skip
+    assert code == 0
+    ids = [str(i) for i in pl.read_parquet("v.parquet")["id"].to_list()[:5]]
+    missing = "7000000000000000001"
+    runs = {
+        "hydrate": ["hydrate", *ids, missing],
+        "compliance": ["compliance", *ids],
+        "refresh": ["refresh", "v.parquet"],
+    }
+    for name, args in runs.items():
+        result = CliRunner().invoke(app, [*args, "--out", "-", "--no-progress"], env=env)
+        assert result.exit_code == 0, (name, result.output)
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert rows and all(isinstance(r["id"], str) for r in rows), name
+        assert {r["id"] for r in rows} <= {*ids, *pl.read_parquet("v.parquet")["id"].cast(
+            pl.String).to_list()}, name  # fmt: skip
+        if name == "hydrate":
+            assert missing in result.stderr and missing not in result.stdout
+        # a file: written once, refused when it is someone else's, replaced by a rerun
+        Path(f"{name}.csv").write_text("mine\n")
+        code, text, sent = _cli(served, *args, "--out", f"{name}.csv")
+        assert code == 2 and "--overwrite" in text and sent == 0, (name, text)
+        assert Path(f"{name}.csv").read_text() == "mine\n"
+        if name != "hydrate":  # a compliance check and a refresh ask anew each time: slow
+            continue
+        assert _cli(served, *args, "--out", f"{name}.jsonl")[0] == 0
+        first = io.read_table(f"{name}.jsonl")
+        code, text, sent = _cli(served, *args, "--out", f"{name}.jsonl")
+        assert code == 0, (name, text)
+        assert io.read_table(f"{name}.jsonl").equals(first), name
+        assert sent == 0, (name, sent)
+    assert pl.read_parquet("v.parquet")["id"].n_unique() > 0, "--out: the table itself untouched"
