@@ -38,6 +38,8 @@ import pyarrow.parquet as pq
 
 from . import schemas
 from ._optional import require
+from ._version import __version__
+from .errors import InvalidRequestError, MissingFileError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -156,16 +158,10 @@ def _pandas_metadata(schema: pa.Schema) -> bytes:
         "column_indexes": [],
         "columns": columns,
         "attributes": {},
-        "creator": {"library": "tiktok-research", "version": _version()},
+        "creator": {"library": "tiktok-research", "version": __version__},
         "pandas_version": "2.2.2",
     }
     return json.dumps(document).encode()
-
-
-def _version() -> str:
-    from ._version import __version__
-
-    return __version__
 
 
 def _metadata(
@@ -178,7 +174,7 @@ def _metadata(
     file's columns; the declared schema of ``table`` when None) gives the ``pandas`` key."""
     meta = {
         f"{_KEY}.schema_version": schemas.SCHEMA_VERSION,
-        f"{_KEY}.version": _version(),
+        f"{_KEY}.version": __version__,
         f"{_KEY}.provenance": json.dumps(provenance or {}, default=str, sort_keys=True),
     }
     if table is not None:
@@ -272,12 +268,12 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
 def _partition_column(df: pl.DataFrame, partition_by: str) -> pl.DataFrame:
     if partition_by == "create_month" and "create_month" not in df.columns:
         if "create_time" not in df.columns:
-            raise ValueError("partition_by='create_month' needs a create_time column")
+            raise InvalidRequestError("partition_by='create_month' needs a create_time column")
         return df.with_columns(
             pl.col("create_time").dt.strftime("%Y-%m").fill_null("unknown").alias("create_month")
         )
     if partition_by not in df.columns:
-        raise ValueError(f"cannot partition by {partition_by!r}: not a column")
+        raise InvalidRequestError(f"cannot partition by {partition_by!r}: not a column")
     return df.with_columns(pl.col(partition_by).cast(pl.String).fill_null("unknown"))
 
 
@@ -391,9 +387,9 @@ def read_dataset(root: str | Path, table: str | None = None) -> pl.LazyFrame:
             A folder without Parquet files then gives an empty table of that schema.
 
     Raises:
-        FileNotFoundError: ``root`` does not exist (a ``MissingFileError`` once the error tree
-            has it).
-        ValueError: ``root`` is a file, or holds no Parquet file and ``table`` is None.
+        MissingFileError: ``root`` does not exist (also a ``FileNotFoundError``).
+        InvalidRequestError: ``root`` is a file, or holds no Parquet file and ``table`` is None
+            (also a ``ValueError``).
 
     Example:
         >>> import tempfile
@@ -404,13 +400,15 @@ def read_dataset(root: str | Path, table: str | None = None) -> pl.LazyFrame:
 
     folder = Path(root)
     if not folder.exists():
-        raise FileNotFoundError(2, "no such dataset folder", str(folder))
+        raise MissingFileError(f"{folder}: no such dataset folder", path=folder)
     if not folder.is_dir():
-        raise ValueError(f"{folder} is a file, not a dataset folder; read it with read_table")
+        raise InvalidRequestError(
+            f"{folder} is a file, not a dataset folder; read it with read_table"
+        )
     _dataset.recover(folder, wait=False)
     if not _dataset.data_files(folder):
         if table is None:
-            raise ValueError(
+            raise InvalidRequestError(
                 f"{folder} holds no Parquet files: pass table= (e.g. table='videos') to get an "
                 "empty table of its schema"
             )
@@ -565,7 +563,7 @@ def guess_table(columns: list[str] | set[str]) -> str | None:
 
 def _decode(name: str, values: pl.Series, dtype: pl.DataType) -> pl.Series:
     """One text column (CSV, a spreadsheet) -> ``dtype``, strictly: a value that does not fit
-    raises ValueError."""
+    raises InvalidRequestError (a ValueError)."""
     try:
         if dtype == pl.String:
             return values
@@ -584,7 +582,7 @@ def _decode(name: str, values: pl.Series, dtype: pl.DataType) -> pl.Series:
         return values.cast(dtype, strict=True)
     except pl.exceptions.PolarsError as e:
         first = str(e).strip().splitlines()[0]
-        raise ValueError(f"column {name!r} cannot be read as {dtype}: {first}") from None
+        raise InvalidRequestError(f"column {name!r} cannot be read as {dtype}: {first}") from None
 
 
 #: Time formats read back: ours (ISO 8601 with the offset), then a spreadsheet's (UTC).
@@ -619,7 +617,7 @@ def _from_text(
     if table is None:
         table = guess_table(raw.columns)
         if table is None:
-            raise ValueError(
+            raise InvalidRequestError(
                 f"{path}: no known table has the columns {', '.join(raw.columns) or '(none)'}; "
                 f"pass table= (one of {', '.join(schemas.SCHEMAS)})"
             )
@@ -637,7 +635,7 @@ def read_csv(path: str | Path, table: str | None = None) -> pl.DataFrame:
     their JSON text, times are ``Datetime("us", "UTC")``, empty fields are nulls and ``""`` is an
     empty string. The spreadsheet variant (``excel=True``) reads back the same. Declared columns
     the file lacks are added as nulls; columns the table does not know are left out and reported
-    (:class:`~tiktok_research.schemas.UnknownColumnWarning`).
+    (:class:`~tiktok_research.errors.UnknownColumnWarning`).
 
     Args:
         path: a CSV file.
@@ -648,7 +646,8 @@ def read_csv(path: str | Path, table: str | None = None) -> pl.DataFrame:
         A DataFrame whose schema equals ``tiktok_research.schemas.SCHEMAS[table]``.
 
     Raises:
-        ValueError: the file holds no known table, or a value does not fit its column.
+        InvalidRequestError: the file holds no known table, or a value does not fit its column
+            (also a ``ValueError``).
 
     Example:
         >>> import tempfile
@@ -726,7 +725,7 @@ def _read_ndjson(source: Path, table: str | None) -> pl.DataFrame:
         )
     except pl.exceptions.PolarsError as e:
         first = str(e).strip().splitlines()[0]
-        raise ValueError(f"cannot read {source}: {first}") from None
+        raise InvalidRequestError(f"cannot read {source}: {first}") from None
     return schemas.cast(df, name)
 
 
@@ -750,7 +749,7 @@ def write_excel(df: pl.DataFrame, path: str | Path, *, sheet: str | None = None)
         sheet: name of the worksheet (default: ``data``).
 
     Raises:
-        ValueError: the table does not fit a sheet (more than 1,048,575 rows, or a value longer
+        InvalidRequestError: the table does not fit a sheet (more than 1,048,575 rows, or a value longer
             than 32,767 characters): nothing is written, nothing is cut. Use Parquet or CSV.
 
     Example:
@@ -760,7 +759,7 @@ def write_excel(df: pl.DataFrame, path: str | Path, *, sheet: str | None = None)
     """
     require("xlsxwriter", extra="excel", feature="writing .xlsx files")
     if df.height > EXCEL_MAX_ROWS - 1:
-        raise ValueError(
+        raise InvalidRequestError(
             f"{df.height:,} rows do not fit an Excel sheet ({EXCEL_MAX_ROWS - 1:,} at most); "
             "write Parquet or CSV instead"
         )
@@ -782,7 +781,7 @@ def write_excel(df: pl.DataFrame, path: str | Path, *, sheet: str | None = None)
         if t == pl.String and (frame[c].str.len_chars().max() or 0) > EXCEL_MAX_CELL  # type: ignore[operator]
     ]
     if too_long:
-        raise ValueError(
+        raise InvalidRequestError(
             f"column(s) {', '.join(too_long)} hold values longer than Excel's "
             f"{EXCEL_MAX_CELL:,} characters per cell (they would be cut); write Parquet or CSV"
         )
@@ -802,7 +801,7 @@ def _read_xlsx(source: Path, table: str | None) -> pl.DataFrame:
         raise
     except Exception as e:  # fastexcel's own errors (a file that is not a workbook)
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"cannot read {source}: {first}") from None
+        raise InvalidRequestError(f"cannot read {source}: {first}") from None
     return _from_text(raw, source, table)
 
 
@@ -824,8 +823,9 @@ def read_table(path: str | Path, table: str | None = None) -> pl.DataFrame:
         The table.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is not one of these formats, or cannot be read as one.
+        MissingFileError: ``path`` does not exist (also a ``FileNotFoundError``).
+        InvalidRequestError: the file is not one of these formats, or cannot be read as one
+            (also a ``ValueError``).
 
     Example:
         >>> import tempfile
@@ -835,11 +835,11 @@ def read_table(path: str | Path, table: str | None = None) -> pl.DataFrame:
     """
     source = Path(path)
     if not source.exists():
-        raise FileNotFoundError(2, "No such file or directory", str(source))
+        raise MissingFileError(f"{source}: no such file or folder", path=source)
     try:
         if source.is_dir():
             if not any(source.rglob("*.parquet")):
-                raise ValueError(f"{source} is a folder without Parquet files")
+                raise InvalidRequestError(f"{source} is a folder without Parquet files")
             return read_dataset(source, table).collect()
         suffix = source.suffix.lower()
         if suffix in (".parquet", ".pq"):
@@ -853,8 +853,8 @@ def read_table(path: str | Path, table: str | None = None) -> pl.DataFrame:
             return _read_xlsx(source, table)
     except pl.exceptions.PolarsError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"cannot read {source}: {first}") from None
-    raise ValueError(
+        raise InvalidRequestError(f"cannot read {source}: {first}") from None
+    raise InvalidRequestError(
         f"cannot read {source}: unknown format {source.suffix or '(no extension)'!r}; "
         "use .parquet, .csv, .jsonl, .xlsx or a dataset folder"
     )
