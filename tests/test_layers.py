@@ -58,6 +58,7 @@ LAYERS: dict[str, int] = {
     "tables": TABLES,
     "merge": TABLES,
     "io": TABLES,
+    "_dataset": TABLES,  # (out-files) a dataset folder holds each key once: io's writer
     "select": TABLES,
     "spark": TABLES,
     # what users call to get a table, and the analysis of tables

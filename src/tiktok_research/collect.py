@@ -40,7 +40,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import IO, Any, cast
 
 import polars as pl
 
@@ -232,22 +232,25 @@ class FetchResult(pl.DataFrame):
 
         return to_pandas(self)
 
-    def write_csv(self, file: Any = None, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def write_csv(  # type: ignore[override]
+        self, file: str | Path | IO[bytes] | None = None, **options: object
+    ) -> str | None:
         """Write CSV in the package's convention (:func:`tiktok_research.io.write_csv`).
 
         polars' own ``write_csv`` refuses the list and struct columns of most tables ("CSV
         format does not support nested data"); this one writes them as JSON text, ids as quoted
-        digits, and :func:`tiktok_research.io.read_csv` reads the file back exactly. Any other
-        argument (or no file: the text returned) gives polars' writer, for tables without
-        nested columns; with nested ones its error names ``tr.io.write_csv``.
+        digits, and :func:`tiktok_research.io.read_csv` reads the file back exactly. With
+        options, a stream or no file (the text returned) it is polars' writer, for tables
+        without nested columns; with nested ones, its error names ``tr.io.write_csv``.
         """
-        if file is not None and not args and not kwargs and isinstance(file, (str, Path)):
+        if isinstance(file, (str, Path)) and not options:
             from .io import write_csv
 
             write_csv(pl.DataFrame(self), file)
             return None
+        frame: Any = pl.DataFrame(self)
         try:
-            return pl.DataFrame(self).write_csv(file, *args, **kwargs)
+            return cast("str | None", frame.write_csv(file, **options))
         except pl.exceptions.ComputeError as e:
             if "nested" not in str(e):
                 raise

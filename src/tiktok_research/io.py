@@ -44,6 +44,8 @@ from .errors import InvalidRequestError, MissingFileError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .query import QueryLike
+
 __all__ = [
     "guess_table",
     "read_csv",
@@ -286,7 +288,7 @@ def write_dataset(
     run_id: str | None = None,
     provenance: dict[str, Any] | None = None,
     retrieved_at: datetime | None = None,
-    query: Any = None,
+    query: QueryLike | None = None,
     drop: Sequence[int] | None = None,
 ) -> Path:
     """Add ``df`` to a hive-partitioned Parquet dataset (``root/create_month=2024-01/...``).
@@ -356,7 +358,7 @@ def write_dataset(
     return root_path
 
 
-def _query_dict(query: Any) -> dict[str, Any] | None:
+def _query_dict(query: QueryLike | None) -> dict[str, Any] | None:
     if query is None:
         return None
     if isinstance(query, dict):
@@ -366,7 +368,7 @@ def _query_dict(query: Any) -> dict[str, Any] | None:
     return as_query(query).to_dict()
 
 
-def check_dataset(root: str | Path, *, table: str, query: Any = None) -> None:
+def check_dataset(root: str | Path, *, table: str, query: QueryLike | None = None) -> None:
     """Refuse, before anything is sent, to write ``table`` rows of ``query`` into ``root`` when
     the dataset there holds another table or another query (nothing happens when it is new).
 
@@ -749,8 +751,9 @@ def write_excel(df: pl.DataFrame, path: str | Path, *, sheet: str | None = None)
         sheet: name of the worksheet (default: ``data``).
 
     Raises:
-        InvalidRequestError: the table does not fit a sheet (more than 1,048,575 rows, or a value longer
-            than 32,767 characters): nothing is written, nothing is cut. Use Parquet or CSV.
+        InvalidRequestError: the table does not fit a sheet (more than 1,048,575 rows, or a
+            value longer than 32,767 characters): nothing is written, nothing is cut. Use
+            Parquet or CSV.
 
     Example:
         >>> import tempfile
