@@ -440,3 +440,38 @@ def test_hydrate_compliance_and_refresh_write_under_the_same_rules(
         assert io.read_table(f"{name}.jsonl").equals(first), name
         assert sent == 0, (name, sent)
     assert pl.read_parquet("v.parquet")["id"].n_unique() > 0, "--out: the table itself untouched"
+
+
+def test_update_videos_over_an_overlapping_dataset_holds_each_id_once(tmp_path: Path) -> None:
+    """Item 2 for update_videos: its days overlap what a collection put in the folder."""
+    from datetime import UTC, datetime
+
+    from tiktok_research.sandbox import SandboxConfig
+
+    sb = Sandbox(SandboxConfig(clock_start=datetime(2024, 3, 10, tzinfo=UTC)))
+    client = tr.Client.sandbox(sb)
+    root = tmp_path / "videos"
+    tr.fetch_videos(CLIMATE, "2024-02-01", "2024-03-01", client=client, dataset=root,
+                    archive=tmp_path / "a", progress=False)  # fmt: skip
+    new = tr.update_videos(CLIMATE, root, start_date="2024-02-15", client=client,
+                           archive=tmp_path / "a", progress=False)  # fmt: skip
+    assert new.report.complete and new.height > 0
+    held = _ids_once(root)
+    direct = tr.fetch_videos(CLIMATE, "2024-02-01", str(new.report.last), client=client,
+                             progress=False)  # fmt: skip
+    assert held == sorted(direct["id"].to_list())
+
+
+def test_an_empty_result_never_replaces_a_table_with_rows(tmp_path: Path) -> None:
+    from tiktok_research.cli._output import check_output, write_table
+
+    rows = schemas.cast(pl.DataFrame({"username": ["a", "b"]}), "users")
+    target = check_output(tmp_path / "u.parquet").claim("users", "the same plan")
+    assert write_table(rows, target, "users") is not None
+    stamp = (tmp_path / "u.parquet").read_bytes()
+    again = check_output(tmp_path / "u.parquet").claim("users", "the same plan")
+    assert write_table(rows.clear(), again, "users") is None, "nothing written"
+    assert (tmp_path / "u.parquet").read_bytes() == stamp
+    forced = check_output(tmp_path / "u.parquet", overwrite=True).claim("users", "the same plan")
+    assert write_table(rows.clear(), forced, "users") is not None
+    assert pl.read_parquet(tmp_path / "u.parquet").height == 0
