@@ -475,3 +475,45 @@ def test_an_empty_result_never_replaces_a_table_with_rows(tmp_path: Path) -> Non
     forced = check_output(tmp_path / "u.parquet", overwrite=True).claim("users", "the same plan")
     assert write_table(rows.clear(), forced, "users") is not None
     assert pl.read_parquet(tmp_path / "u.parquet").height == 0
+
+
+def test_a_dataset_write_interrupted_at_any_step_leaves_each_id_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All or nothing: a write stopped before its commit record leaves the dataset as it was; one
+    stopped after it is finished by the next reader or writer."""
+    from tiktok_research import _dataset
+
+    def rows(ids: list[int], views: int) -> pl.DataFrame:
+        return schemas.cast(pl.DataFrame({"id": ids, "create_time": [1704499196] * len(ids),
+                                          "view_count": [views] * len(ids)}), "videos")  # fmt: skip
+
+    real_apply, real_stage = _dataset._apply, _dataset._stage
+    for step in ("staging", "moves"):
+        root = tmp_path / step
+        io.write_dataset(rows([1, 2, 3], 1), root, table="videos", run_id="a")
+
+        def boom(*args: object, **kwargs: object) -> None:
+            raise OSError(28, "No space left on device")
+
+        def half(root_: Path, record: dict[str, object]) -> None:
+            moves = list(record["moves"])  # type: ignore[call-overload]
+            real_apply(root_, {"moves": moves[:1], "deletes": []})
+            raise KeyboardInterrupt  # killed after the first move
+
+        monkeypatch.setattr(_dataset, "_stage", boom if step == "staging" else real_stage)
+        monkeypatch.setattr(_dataset, "_apply", half if step == "moves" else real_apply)
+        with pytest.raises((OSError, KeyboardInterrupt)):
+            io.write_dataset(rows([2, 3, 4], 2), root, table="videos", run_id="b")
+        monkeypatch.setattr(_dataset, "_stage", real_stage)
+        monkeypatch.setattr(_dataset, "_apply", real_apply)
+        got = io.read_dataset(root, table="videos").collect().sort("id")
+        if step == "staging":
+            assert got["view_count"].to_list() == [1, 1, 1], "the dataset as it was"
+        else:
+            assert got["id"].to_list() == [1, 2, 3, 4], "finished by the next reader"
+            assert got["view_count"].to_list() == [1, 2, 2, 2]
+        assert _ids_once(root) == got["id"].to_list()
+        leftovers = [p.name for p in root.rglob("*") if "tiktok-research-" in p.name
+                     and p.name != ".tiktok-research.lock"]  # fmt: skip
+        assert not leftovers, leftovers
