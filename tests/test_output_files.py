@@ -517,3 +517,13 @@ def test_a_dataset_write_interrupted_at_any_step_leaves_each_id_once(
         leftovers = [p.name for p in root.rglob("*") if "tiktok-research-" in p.name
                      and p.name != ".tiktok-research.lock"]  # fmt: skip
         assert not leftovers, leftovers
+
+
+def test_select_out_dash_prints_the_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    v = schemas.cast(pl.DataFrame({"id": [7320768158545159950], "comment_count": [3]}), "videos")
+    io.write_parquet(v, "v.parquet", table="videos")
+    result = CliRunner().invoke(app, ["select", "video-ids", "v.parquet", "--out", "-"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split() == ["7320768158545159950"]
+    assert not Path("-").exists()

@@ -282,8 +282,8 @@ def check_folder(path: Path, option: str) -> Path:
 
 
 def check_lines_output(out: Path | None, overwrite: bool = False) -> Output | None:
-    """Check the ``--out`` of a list of ids or names (any file name; None prints)."""
-    if out is None:
+    """Check the ``--out`` of a list of ids or names (any file name; None or ``-`` prints)."""
+    if out is None or str(out) == STDOUT:
         return None
     if exists(out) and out.is_dir():
         raise InputError(f"--out {out} is a folder; give a file name, e.g. {out / 'ids.txt'}")
