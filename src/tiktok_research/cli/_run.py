@@ -29,7 +29,10 @@ if TYPE_CHECKING:
 
 
 def client(sandbox: bool, max_requests: int | None) -> Client:
-    """The client of a run: from the environment, or on the built-in sandbox (``--sandbox``)."""
+    """The client of a run: from the environment, or on the built-in sandbox (``--sandbox``).
+    It is closed (its connections too) when the command ends."""
+    import click
+
     from ..client import Client
 
     if sandbox:
@@ -38,10 +41,15 @@ def client(sandbox: bool, max_requests: int | None) -> Client:
         sb = Sandbox()
         # The built-in sandbox lives as long as the command: a wait (a compliance task still
         # Processing, a retry) moves its clock on instead of holding the terminal.
-        return Client.sandbox(
+        made = Client.sandbox(
             sb, max_requests=max_requests, sleep=lambda s: sb.advance(timedelta(seconds=s))
         )
-    return Client(max_requests=max_requests)
+    else:
+        made = Client(max_requests=max_requests)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(made.close)
+    return made
 
 
 def planner(sandbox: bool) -> Client | None:
