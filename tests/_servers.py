@@ -20,9 +20,11 @@ from pathlib import Path
 
 import httpx
 
+from _sandboxes import TOKEN_FORM
+
 CLI = [sys.executable, "-m", "tiktok_research.cli"]
 _URL = re.compile(r"http://127\.0\.0\.1:\d+")
-FORM = {"client_key": "sandbox", "client_secret": "sandbox", "grant_type": "client_credentials"}
+FORM = TOKEN_FORM
 
 
 class SandboxServer:
@@ -103,6 +105,8 @@ def sandbox_server(*args: str, timeout: float = 60.0) -> Iterator[SandboxServer]
             proc.kill()
             proc.wait(timeout=10)
         reader.join(timeout=5)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def cli_env(base_url: str | None = None, **extra: str) -> dict[str, str]:

@@ -24,6 +24,7 @@ import polars as pl
 import pytest
 
 import tiktok_research as tr
+from _sandboxes import MakeSandbox
 from _servers import SandboxServer, cli_env, no_traceback, run_cli, sandbox_server, start_cli
 from tiktok_research.maintain import UPDATE_STATE
 from tiktok_research.sandbox import Sandbox
@@ -35,9 +36,9 @@ CHANGING = ("--removal-rate", "0.002", "--count-growth", "1")
 
 
 @pytest.fixture(scope="module")
-def corpus() -> Sandbox:
+def corpus(make_sandbox: MakeSandbox) -> Sandbox:
     """The corpus ``sandbox serve`` serves by default (same seed, same size): to pick ids."""
-    return Sandbox()
+    return make_sandbox()
 
 
 @pytest.fixture
@@ -128,8 +129,8 @@ def test_refresh_rewrites_a_file_and_a_dataset_in_place(
     server: SandboxServer, corpus: Sandbox, tmp_path: Path
 ) -> None:
     ids = pick(corpus, (4, 5), 30, seed=13)
-    client = tr.Client("sandbox", "sandbox", base_url=server.url, ledger=False)
-    old = pl.DataFrame(tr.fetch_videos_by_id(ids, client=client, progress=False))
+    with tr.Client("sandbox", "sandbox", base_url=server.url, ledger=False) as client:
+        old = pl.DataFrame(tr.fetch_videos_by_id(ids, client=client, progress=False))
     tr.write_parquet(old, tmp_path / "videos.parquet", table="videos")
     tr.write_parquet(old, tmp_path / "as_collected.parquet", table="videos")
     tr.write_dataset(old, tmp_path / "data" / "videos", table="videos")

@@ -1,4 +1,4 @@
-"""Batch compliance (SPEC §3.11) and a corpus that changes with the sandbox clock.
+"""Batch compliance (api-notes §3.11) and a corpus that changes with the sandbox clock.
 
 The three validation-task endpoints over the in-process transport and over HTTP (multipart by
 httpx and by curl); Sandbox.delete_videos / advance, also through the admin paths.
@@ -18,7 +18,8 @@ import httpx
 import numpy as np
 import pytest
 
-from _shared import EXAMPLES
+from _sandboxes import Clock, new_http, new_sandbox
+from _shared import example
 from tiktok_research._endpoints import (
     ENDPOINTS,
     VALIDATION_CREATE,
@@ -26,27 +27,18 @@ from tiktok_research._endpoints import (
     VALIDATION_ENDPOINTS,
     VALIDATION_STATUS,
 )
-from tiktok_research.sandbox import CHANGING_CORPUS, Sandbox, SandboxConfig, run_server
+from tiktok_research.sandbox import CHANGING_CORPUS, Sandbox, run_server
 
 NOW = calendar.timegm((2025, 1, 15, 12, 0, 0))
 CREATE, STATUS, DOWNLOAD = VALIDATION_CREATE.path, VALIDATION_STATUS.path, VALIDATION_DOWNLOAD.path
 
 
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
 def make(**config: Any) -> tuple[Sandbox, httpx.Client, Clock]:
+    """A sandbox of 5,000 videos on a stopped clock (at NOW), and a raw HTTP client with a token."""
     clock = Clock(NOW)
     config.setdefault("n_videos", 5_000)
-    sb = Sandbox(SandboxConfig(**config), clock=clock)
-    http = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
-    http.headers["Authorization"] = f"Bearer {sb.issue_token()}"
-    return sb, http, clock
+    sb = new_sandbox(clock=clock, **config)
+    return sb, new_http(sb), clock
 
 
 def upload(
@@ -224,8 +216,8 @@ def test_unknown_tasks_and_bad_task_ids() -> None:
 
 
 def test_answer_shapes_follow_the_docs_examples() -> None:
-    created_doc = json.loads((EXAMPLES / "validation_task_create__200__docs.json").read_text())
-    status_doc = json.loads((EXAMPLES / "validation_task_status__200__docs.json").read_text())
+    created_doc = json.loads(example("validation_task_create__200__docs.json").read_text())
+    status_doc = json.loads(example("validation_task_status__200__docs.json").read_text())
     assert created_doc["data"]["task_id"] > 2**63 - 1, "the doc example does not fit int64"
     _, http, clock = make(n_videos=1_000, validation_processing_seconds=10)
     created = upload(http, "7300000000000000000\n").json()
@@ -362,7 +354,7 @@ def test_advance_only_moves_forward() -> None:
 # ----------------------------------------------------------------------------- over HTTP
 @pytest.mark.http
 def test_compliance_over_http_with_httpx_and_curl(tmp_path: Path) -> None:
-    sb = Sandbox(SandboxConfig(n_videos=5_000, validation_processing_seconds=60), clock=Clock(NOW))
+    sb = new_sandbox(n_videos=5_000, validation_processing_seconds=60, clock=NOW)
     ids = sb.corpus.sample_video_ids(25, seed=9)
     with run_server(sb) as (url, _), httpx.Client(base_url=url) as http:
         http.headers["Authorization"] = f"Bearer {sb.issue_token()}"

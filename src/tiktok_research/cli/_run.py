@@ -30,9 +30,10 @@ if TYPE_CHECKING:
 
 def client(sandbox: bool, max_requests: int | None) -> Client:
     """The client of a run: from the environment, or on the built-in sandbox (``--sandbox``).
-    It is closed (its connections too) when the command ends."""
-    import click
 
+    Its HTTP connections are closed when the command ends (:func:`close_clients`, called by the
+    root group), also when the command runs inside a Python process (a notebook, a test).
+    """
     from ..client import Client
 
     if sandbox:
@@ -46,10 +47,18 @@ def client(sandbox: bool, max_requests: int | None) -> Client:
         )
     else:
         made = Client(max_requests=max_requests)
-    ctx = click.get_current_context(silent=True)
-    if ctx is not None:
-        ctx.call_on_close(made.close)
+    _OPEN_CLIENTS.append(made)
     return made
+
+
+#: The clients the running command opened.
+_OPEN_CLIENTS: list[Client] = []
+
+
+def close_clients() -> None:
+    """Close the clients the command opened (the root group calls it when a command ends)."""
+    while _OPEN_CLIENTS:
+        _OPEN_CLIENTS.pop().close()
 
 
 def planner(sandbox: bool) -> Client | None:
