@@ -758,7 +758,9 @@ def write_excel(df: pl.DataFrame, path: str | Path, *, sheet: str | None = None)
     Example:
         >>> import tempfile
         >>> p = write_excel(pl.DataFrame({"id": [7320768158545159950]}),
-        ...                 Path(tempfile.mkdtemp()) / "v.xlsx")  # doctest: +SKIP
+        ...                 Path(tempfile.mkdtemp()) / "v.xlsx")
+        >>> read_table(p, table="videos")["id"].to_list()
+        [7320768158545159950]
     """
     require("xlsxwriter", extra="excel", feature="writing .xlsx files")
     if df.height > EXCEL_MAX_ROWS - 1:
