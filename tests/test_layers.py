@@ -61,6 +61,7 @@ LAYERS: dict[str, int] = {
     "tables": TABLES,
     "merge": TABLES,
     "io": TABLES,
+    "_dataset": TABLES,  # (out-files) a dataset folder holds each key once: io's writer
     "select": TABLES,
     "spark": TABLES,
     "_adlib_tables": TABLES,  # (ads) rows of the ad library's answers, joins

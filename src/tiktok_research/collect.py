@@ -43,7 +43,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Self, TypedDict, Unpack
+from typing import IO, TYPE_CHECKING, Any, Self, TypedDict, Unpack, cast
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -397,6 +397,33 @@ class FetchResult(pl.DataFrame):
         from .io import to_pandas
 
         return to_pandas(pl.DataFrame(self))
+
+    def write_csv(  # type: ignore[override]
+        self, file: str | Path | IO[bytes] | None = None, **options: object
+    ) -> str | None:
+        """Write CSV in the package's convention (:func:`tiktok_research.io.write_csv`).
+
+        polars' own ``write_csv`` refuses the list and struct columns of most tables ("CSV
+        format does not support nested data"); this one writes them as JSON text, ids as quoted
+        digits, and :func:`tiktok_research.io.read_csv` reads the file back exactly. With
+        options, a stream or no file (the text returned) it is polars' writer, for tables
+        without nested columns; with nested ones, its error names ``tr.io.write_csv``.
+        """
+        if isinstance(file, (str, Path)) and not options:
+            from .io import write_csv
+
+            write_csv(pl.DataFrame(self), file)
+            return None
+        frame: Any = pl.DataFrame(self)
+        try:
+            return cast("str | None", frame.write_csv(file, **options))
+        except pl.exceptions.ComputeError as e:
+            if "nested" not in str(e):
+                raise
+            raise pl.exceptions.ComputeError(
+                f"{e}; tr.io.write_csv(df, path) writes lists and structs as JSON text, and "
+                "tr.io.read_csv reads them back"
+            ) from None
 
     def write_parquet(  # type: ignore[override]
         self, file: str | Path | IO[bytes], **options: Unpack[ParquetOptions]
@@ -1401,7 +1428,7 @@ class _Engine:
             del read
             write_dataset(
                 table, self.dataset, table=self.plan.table,
-                run_id=f"{self.col.folder.name}-{slug}",
+                run_id=f"{self.col.folder.name}-{slug}", query=self.plan.query,
             )  # fmt: skip
             del table
             release_memory()
@@ -1565,7 +1592,8 @@ class _Engine:
         if self.dataset is not None:
             from .io import write_dataset
 
-            write_dataset(table, self.dataset, table=self.plan.table, run_id=self.col.folder.name)
+            write_dataset(table, self.dataset, table=self.plan.table, run_id=self.col.folder.name,
+                          query=self.plan.query)  # fmt: skip
         return table
 
 

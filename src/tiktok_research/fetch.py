@@ -179,6 +179,10 @@ def fetch_videos(
         query, start_date, end_date, fields=fields, max_total=max_total, is_random=is_random,
         client=c,
     )  # fmt: skip
+    if dataset is not None:  # a dataset holds one query: another one is refused before sending
+        from .io import check_dataset
+
+        check_dataset(dataset, table="videos", query=plan.query)
     return _run(
         plan,
         c,

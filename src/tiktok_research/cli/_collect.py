@@ -17,6 +17,7 @@ import typer
 
 from . import _run
 from ._app import app
+from ._errors import InputError
 from ._inputs import build_query, read_items
 from ._options import (
     DEFAULT_ARCHIVE,
@@ -24,11 +25,13 @@ from ._options import (
     BudgetOpt,
     DryRunOpt,
     FieldsOpt,
+    ForExcelOpt,
     FromFileOpt,
     HashtagOpt,
     KeywordOpt,
     MaxTotalPerItemOpt,
     OutOpt,
+    OverwriteOpt,
     PlaylistIdsArg,
     ProductIdsArg,
     ProgressOpt,
@@ -74,6 +77,8 @@ def videos(
         bool, typer.Option("--dry-run", help="Print the request plan and its cost; send nothing.")
     ] = False,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     resume: ResumeOpt = True,
     progress: ProgressOpt = None,
@@ -87,17 +92,26 @@ def videos(
       tiktok-research videos --sandbox --hashtag climate --start 2024-01-01 --end 2024-03-31
       tiktok-research videos --query query.json --region US --start 2024-01-01 --end 2024-12-31 --out v.csv
     """  # noqa: E501
-    target = check_output(out or Path("videos.parquet"))
+    if dataset is not None and (out is not None or for_excel):
+        raise InputError("give --out (a table file) or --dataset (a Parquet dataset), not both")
+    target = None
+    if dataset is None:
+        target = check_output(out or Path("videos.parquet"), overwrite=overwrite, excel=for_excel)
     check_folder(archive, "--archive")
     if dataset is not None:
         check_folder(dataset, "--dataset")
     q = build_query(query, hashtag, keyword, region, username)
     from ..fetch import collect_videos, fetch_videos
+    from ..io import check_dataset
     from ..plan import plan_videos
 
     # everything is checked before the credentials are: a mistake is exit 2 with or without them
     plan = plan_videos(q, start, end, max_total=max_total, fields=fields,
                        client=_run.planner(sandbox), warn=dry_run)  # fmt: skip
+    if dataset is not None:
+        check_dataset(dataset, table="videos", query=plan.query)  # a dataset holds one query
+    if target is not None:
+        target.claim("videos", plan.kind, plan.spec)
     if dry_run:  # a plan needs no credentials and sends nothing
         typer.echo(str(plan))
         return
@@ -109,15 +123,24 @@ def videos(
                 resume=resume, progress=progress,
             )  # fmt: skip
         typer.echo(str(report))
-        typer.echo(f"dataset: {dataset} ({report.rows:,} rows)")
+        typer.echo(_dataset_line(dataset, report.rows))
         _run.stop_unless_ok(_run.exit_code(report))
         return
+    assert target is not None
     with _run.collecting(archive):
         result = fetch_videos(
             q, start, end, fields=fields, max_total=max_total, client=client, archive=archive,
             resume=resume, progress=progress,
         )  # fmt: skip
     _run.finish(result, target, "videos")
+
+
+def _dataset_line(dataset: Path, rows: int) -> str:
+    """What a dataset holds after a run: this run's rows, and the dataset's (each id once)."""
+    from ..io import read_dataset
+
+    held = read_dataset(dataset, table="videos").select("id").collect().height
+    return f"dataset: {dataset} ({rows:,} rows from this collection; {held:,} videos in all)"
 
 
 # ------------------------------------------------------------------------------ fan-outs
@@ -138,12 +161,14 @@ def _fan_out(
     max_requests: int | None,
     dry_run: bool,
     retry_failed: bool,
+    overwrite: bool,
+    excel: bool,
     **options: Any,
 ) -> None:
     """Run a fan-out command: check, plan (print it with ``--dry-run``), then ``fetch`` the
     items and write the ``table``. ``options`` are the endpoint's own (``fields``,
     ``max_total``, ``replies``), passed to ``fetch`` as they are."""
-    target = check_output(out or Path(f"{table}.parquet"))
+    target = check_output(out or Path(f"{table}.parquet"), overwrite=overwrite, excel=excel)
     check_folder(archive, "--archive")
     values = read_items(items, from_file)
     from ..plan import plan_items
@@ -153,6 +178,7 @@ def _fan_out(
         table, values, fields=options.get("fields"), max_total=options.get("max_total"),
         client=_run.planner(sandbox), func=command, warn=dry_run,
     )  # fmt: skip
+    target.claim(command, plan.kind, plan.spec)
     if dry_run:  # a plan needs no credentials and sends nothing
         typer.echo(str(plan))
         return
@@ -169,6 +195,8 @@ def users(
     items: UsernamesArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
@@ -191,6 +219,7 @@ def users(
         fetch_user_info, "users", "users", items, from_file, out, archive=archive, resume=resume,
         progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
         retry_failed=retry_failed, fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -200,6 +229,8 @@ def comments(
     from_file: FromFileOpt = None,
     replies: RepliesOpt = False,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     max_total: MaxTotalPerItemOpt = None,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
@@ -224,6 +255,7 @@ def comments(
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, replies=replies, max_total=max_total,
         fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -232,6 +264,8 @@ def liked(
     items: UsernamesArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     max_total: MaxTotalPerItemOpt = None,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
@@ -255,6 +289,7 @@ def liked(
         fetch_liked_videos, "liked", "liked_videos", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, max_total=max_total, fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -263,6 +298,8 @@ def pinned(
     items: UsernamesArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     max_total: MaxTotalPerItemOpt = None,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
@@ -286,6 +323,7 @@ def pinned(
         fetch_pinned_videos, "pinned", "pinned_videos", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, max_total=max_total, fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -294,6 +332,8 @@ def reposted(
     items: UsernamesArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     max_total: MaxTotalPerItemOpt = None,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
@@ -318,6 +358,7 @@ def reposted(
         archive=archive, resume=resume, progress=progress, sandbox=sandbox,
         max_requests=max_requests, dry_run=dry_run, retry_failed=retry_failed,
         max_total=max_total, fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -326,6 +367,8 @@ def followers(
     items: UsernamesArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     max_total: MaxTotalPerItemOpt = None,
     retry_failed: RetryFailedOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
@@ -348,6 +391,7 @@ def followers(
         fetch_followers, "followers", "followers", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, max_total=max_total,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -356,6 +400,8 @@ def following(
     items: UsernamesArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     max_total: MaxTotalPerItemOpt = None,
     retry_failed: RetryFailedOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
@@ -378,6 +424,7 @@ def following(
         fetch_following, "following", "following", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, max_total=max_total,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -386,6 +433,8 @@ def playlists(
     items: PlaylistIdsArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
@@ -408,6 +457,7 @@ def playlists(
         fetch_playlists, "playlists", "playlists", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -416,6 +466,8 @@ def shops(
     items: ShopNamesArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
@@ -438,6 +490,7 @@ def shops(
         fetch_shops, "shops", "shops", items, from_file, out, archive=archive, resume=resume,
         progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
         retry_failed=retry_failed, fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -446,6 +499,8 @@ def products(
     items: ShopIdsArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     max_total: MaxTotalPerItemOpt = None,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
@@ -469,6 +524,7 @@ def products(
         fetch_products, "products", "products", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, max_total=max_total, fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -477,6 +533,8 @@ def reviews(
     items: ProductIdsArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     max_total: MaxTotalPerItemOpt = None,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
@@ -500,4 +558,5 @@ def reviews(
         fetch_reviews, "reviews", "reviews", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, max_total=max_total, fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip

@@ -27,8 +27,25 @@ OutOpt = Annotated[
         "--out",
         "-o",
         metavar="FILE",
-        help="Output file: .parquet, .csv or .jsonl (default: <command>.parquet). Items that "
-        "failed go beside it, in <name>_failures.<ext>.",
+        help="Output file: .parquet, .csv, .jsonl or .xlsx, or - for JSON lines on standard "
+        "output (default: <command>.parquet). An existing file is not replaced (see "
+        "--overwrite). Items that failed go beside it, in <name>_failures.<ext>.",
+    ),
+]
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace an existing output file. Without it a file is replaced only by a rerun "
+        "of the same command that wrote it (to continue or repeat it), never by an empty result.",
+    ),
+]
+ForExcelOpt = Annotated[
+    bool,
+    typer.Option(
+        "--for-excel",
+        help="With a .csv output: the CSV that Excel and LibreOffice open with a double click "
+        "(UTF-8 byte order mark, ids kept as text). Or write .xlsx.",
     ),
 ]
 ResumeOpt = Annotated[

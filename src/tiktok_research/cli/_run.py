@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ._errors import EXIT_AUTH, EXIT_INCOMPLETE, EXIT_OK, EXIT_SERVER
-from ._output import failures_path, write_table, writing
+from ._output import Output, failures_path, write_table, writing
 
 if TYPE_CHECKING:
     import polars as pl
@@ -101,23 +101,30 @@ def stop_unless_ok(code: int) -> None:
         raise typer.Exit(code)
 
 
-def finish(result: FetchResult, out: Path, table: str | None) -> None:
+def finish(result: FetchResult, out: Output, table: str | None) -> None:
     """Write a collection's table to ``out`` and its failures beside it, print the report, and
-    end with the exit code of the run."""
-    target = write_table(result, out, table=table)
-    typer.echo(str(result.report))
+    end with the exit code of the run. With ``--out -`` the table goes to standard output and
+    every message to standard error."""
+    written = write_table(result, out, table=table)
+    out.echo(str(result.report))
     failures = result.failures
-    side = failures_path(out)
+    side = failures_path(written.path) if written is not None and written.path else None
     if failures.height:
-        write_table(failures, side)
-        typer.echo(f"{failures.height} item(s) failed (all of them in {side}):")
-        for row in failures.head(20).iter_rows(named=True):
-            typer.echo(f"  {row['item']}: {row['code']}: {row['message']} (log_id {row['log_id']})")
-        if failures.height > 20:
-            typer.echo(f"  ... and {failures.height - 20} more")
-    elif side.is_file():
+        if side is not None:
+            # the failures file belongs to its output: rewritten by each run of it
+            write_table(failures, Output(side, overwrite=True, excel=out.excel, claimed=True))
+            out.echo(f"{failures.height} item(s) failed (all of them in {side}):")
+        else:
+            out.echo(f"{failures.height} item(s) failed:")
+        shown = failures if side is None else failures.head(20)
+        for row in shown.iter_rows(named=True):
+            out.echo(f"  {row['item']}: {row['code']}: {row['message']} (log_id {row['log_id']})")
+        if failures.height > shown.height:
+            out.echo(f"  ... and {failures.height - shown.height} more")
+    elif side is not None and side.is_file():
         side.unlink()  # it listed the failures of an earlier run of this output, all done now
-    typer.echo(f"wrote {result.height:,} rows to {target}")
+    if written is not None:
+        out.echo(f"wrote {result.height:,} rows to {written}")
     code = exit_code(result.report, result.failures)
     if code == EXIT_INCOMPLETE:
         typer.echo(
