@@ -39,7 +39,14 @@ ProgressOpt = Annotated[
     typer.Option("--progress/--no-progress", help="Progress bars (default: on a terminal)."),
 ]
 SandboxOpt = Annotated[
-    bool, typer.Option("--sandbox", help="Use the built-in offline sandbox (no credentials).")
+    bool,
+    typer.Option(
+        "--sandbox",
+        envvar="TIKTOK_RESEARCH_SANDBOX",
+        show_envvar=False,
+        help="Use the built-in offline sandbox (no credentials; also TIKTOK_RESEARCH_SANDBOX=1, "
+        "as in Python).",
+    ),
 ]
 BudgetOpt = Annotated[
     int | None,
