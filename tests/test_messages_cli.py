@@ -36,3 +36,36 @@ def test_missing_credentials_names_sandbox_first_and_says_it_once() -> None:
     assert text.count("--sandbox") == 1
     assert text.count("TIKTOK_CLIENT_KEY") == 1
     assert "Client.sandbox()" not in text  # Python advice does not belong on the command line
+
+
+def test_float_looking_id_gets_the_float_explanation() -> None:
+    result = runner.invoke(app, ["comments", "--sandbox", "7342411892341790714.0", "--dry-run"])
+    assert result.exit_code == 2
+    assert "float" in result.output and "lost digits" in result.output
+
+
+@pytest.mark.parametrize("text", ["7.342411892341791e+18", "7342411892341790714.0"])
+def test_float_text_in_python_is_explained_as_a_float(text: str) -> None:
+    import tiktok_research as tr
+
+    with pytest.raises(tr.InvalidRequestError, match="float"):
+        tr.plan_items("comments", [text])
+
+
+def test_from_file_takes_the_packages_own_csv(tmp_path: Path) -> None:
+    videos = tmp_path / "v.csv"
+    made = runner.invoke(
+        app,
+        ["videos", "--sandbox", "--hashtag", "cats", "--start", "2024-01-01", "--end",
+         "2024-01-05", "--max-total", "3", "--out", str(videos), "--archive", str(tmp_path / "a")],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    ids = [line.split(",")[0].strip('"') for line in videos.read_text().splitlines()[1:]]
+    result = runner.invoke(app, ["comments", "--sandbox", "--from-file", str(videos), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert f"3 item(s): '{ids[0]}'" in result.output
+    single = tmp_path / "ids.csv"
+    single.write_text('"video_id"\n' + "".join(f'"{i}"\n' for i in ids))
+    result = runner.invoke(app, ["comments", "--sandbox", "--from-file", str(single), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "3 item(s)" in result.output

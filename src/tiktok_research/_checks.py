@@ -294,6 +294,10 @@ _TIKTOK_START = int(datetime(2016, 1, 1, tzinfo=UTC).timestamp())
 _TEN_YEARS = 86400 * 3650
 
 
+#: Text that a float printed: ``7342411892341790714.0``, ``7.342411892341791e+18``.
+_FLOAT_TEXT = re.compile(r"[0-9]+\.[0-9]*|[0-9]*\.?[0-9]+[eE][+-]?[0-9]+")
+
+
 def _clean_id(value: object, what: str) -> int:
     if isinstance(value, bool):
         raise InvalidRequestError(f"{what}: {value!r} is not an id")
@@ -313,6 +317,13 @@ def _clean_id(value: object, what: str) -> int:
         text = text.strip().replace(NUL, "")
         if text.isascii() and text.isdigit():
             number = int(text)
+        elif _FLOAT_TEXT.fullmatch(text):
+            raise InvalidRequestError(
+                f"{what}: {text!r} is not an id but a float's text: it went through a float (a "
+                "spreadsheet, pandas' default CSV reader) and may already have lost digits, "
+                "since a float cannot hold a 19-digit id exactly. Read the ids as text "
+                "(dtype=str / Int64, never float), or take them from the package's own output"
+            )
     if number is None:
         raise InvalidRequestError(
             f"{what}: {show([value])} is not an id; ids are positive whole numbers such as "
