@@ -69,3 +69,19 @@ def test_from_file_takes_the_packages_own_csv(tmp_path: Path) -> None:
     result = runner.invoke(app, ["comments", "--sandbox", "--from-file", str(single), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "3 item(s)" in result.output
+
+
+def test_summarize_names_a_missing_create_time() -> None:
+    import tiktok_research as tr
+
+    client = tr.Client.sandbox()
+    videos = tr.fetch_videos(
+        tr.Q.hashtag_name.eq("cats"), "20240101", "20240105", fields="id,view_count",
+        max_total=10, client=client, progress=False,
+    )  # fmt: skip
+    assert videos.height == 10
+    with pytest.raises(tr.InvalidRequestError, match="create_time"):
+        tr.summarize(videos, by="month")
+    with pytest.raises(tr.InvalidRequestError, match="create_time"):
+        tr.summarize(videos.to_pandas())
+    assert tr.summarize(videos.head(0), by="day").height == 0  # an empty table is not refused
