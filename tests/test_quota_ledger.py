@@ -74,8 +74,10 @@ def test_the_day_comes_from_the_services_clock() -> None:
     with contextlib.suppress(tr.TikTokResearchError):
         client.request("user_info", {"username": "nobody_at_all"})
     service_day = dt.datetime.fromtimestamp(sb.clock(), dt.UTC).date()
-    assert client.today() == service_day
+    assert client.quota_day() == service_day
     assert client.quota.day == service_day and client.quota.used["research"] == 1
+    reset = client.service_now().replace(hour=0, minute=0, second=0, microsecond=0)
+    assert reset.date() == service_day  # the reset is the service's midnight, not this machine's
 
 
 def test_quota_command_needs_no_credentials_and_reads_the_ledger(tmp_path: Path) -> None:

@@ -28,7 +28,6 @@ import difflib
 import math
 import operator
 import re
-import warnings
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -38,7 +37,7 @@ from typing import Any, Protocol, SupportsIndex, TypeAlias
 import polars as pl
 
 from ._endpoints import Endpoint
-from .errors import InvalidRequestError
+from .errors import InvalidRequestError, warn_user
 
 __all__ = [
     "API_DATE_FORMAT",
@@ -458,11 +457,10 @@ def read_items(values: object, columns: Sequence[str], what: str, func: str) -> 
         )
     kept = [v for v in items if not is_blank(v)]
     if len(kept) < len(items):
-        warnings.warn(
+        warn_user(
             f"{func}: dropped {len(items) - len(kept)} blank item(s) (None, NaN or empty text) "
             f"of the {len(items)} {what} given",
             UserWarning,
-            stacklevel=4,
         )
     if not kept:
         raise InvalidRequestError(f"{func}: no {what} to collect (the input is empty)")

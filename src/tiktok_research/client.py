@@ -30,7 +30,6 @@ import json
 import logging
 import math
 import os
-import re
 import threading
 import time
 from collections import Counter
@@ -109,36 +108,21 @@ def _utc(value: object) -> datetime:
 
 #: Seconds of clock difference with the service below which the clocks are taken as equal.
 CLOCK_SLACK = 60.0
-_LOG_ID_TIME = re.compile(rb'"log_id"\s*:\s*"(\d{14})')
-
-
-def _stamp(text: str | bytes | None) -> datetime | None:
-    """The UTC time of a ``log_id`` (its first 14 digits, ``YYYYMMDDhhmmss``; SPEC §1)."""
-    if not text:
-        return None
-    raw = text.decode("ascii", "replace") if isinstance(text, bytes) else text
-    if len(raw) < 14 or not raw[:14].isdigit():
-        return None
-    try:
-        return datetime.strptime(raw[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
-    except ValueError:
-        return None
 
 
 def service_time(resp: RawResponse) -> datetime | None:
-    """What an answer says of the service's clock: its ``log_id`` stamp (header or body), else
-    its HTTP ``Date`` header; None when it says nothing."""
+    """What an answer says of the service's clock: its HTTP ``Date`` header (GMT by the HTTP
+    standard; the sandbox sends its own clock's), or None. A ``log_id``'s leading stamp is not
+    used: that it is UTC is an inference (SPEC §1), and test doubles send fixed ones."""
     headers = {k.lower(): v for k, v in resp.headers.items()}
-    found = _stamp(headers.get("x-tt-logid"))
-    if found is None:
-        match = _LOG_ID_TIME.search(resp.content[:4096])
-        found = _stamp(match.group(1)) if match else None
-    if found is None and headers.get("date"):
-        try:
-            found = parsedate_to_datetime(headers["date"]).astimezone(UTC)
-        except (TypeError, ValueError):
-            found = None
-    return found
+    text = headers.get("date")
+    if not text:
+        return None
+    try:
+        found = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return found.astimezone(UTC) if found.tzinfo is not None else found.replace(tzinfo=UTC)
 
 
 def _quota_words(content: bytes) -> bool:
@@ -487,7 +471,11 @@ class Client:
         return self._now() + timedelta(seconds=self._offset)
 
     def today(self) -> date:
-        """Today (UTC) on the service's clock: the day the quota and the index lag refer to."""
+        """Today (UTC) on the client's clock: the day the index lag and date checks refer to."""
+        return self._now().date()
+
+    def quota_day(self) -> date:
+        """Today (UTC) on the service's clock: the day its daily quota counts."""
         return self.service_now().date()
 
     def _learn_clock(self, resp: RawResponse) -> None:
@@ -519,7 +507,7 @@ class Client:
     @property
     def quota(self) -> QuotaStatus:
         """Used and remaining requests today (UTC), per quota family, from the local ledger."""
-        return _status(self._ledger, self.today(), self.requests_spent)
+        return _status(self._ledger, self.quota_day(), self.requests_spent)
 
     def quota_left(self, family: str = "research") -> int | None:
         """Requests left today in a quota family per the local ledger (None without a ledger)."""
@@ -579,7 +567,7 @@ class Client:
         if self._ledger is None:
             return
         try:
-            day = self.today()
+            day = self.quota_day()
             refused = resp is not None and resp.status == 429 and _quota_words(resp.content)
             self._ledger.record(ep.name, day, answered=resp is not None and not refused)
             if refused:
@@ -594,7 +582,7 @@ class Client:
         if self._ledger is None:
             return
         try:
-            stopped = self._ledger.stopped(ep.quota_family, self.today())
+            stopped = self._ledger.stopped(ep.quota_family, self.quota_day())
         except OSError:
             return
         if not stopped:
@@ -604,7 +592,7 @@ class Client:
             self._wait_for_reset(reset_at)
             return
         raise QuotaExhaustedError(
-            f"the service said earlier today ({self.today().isoformat()} UTC) that the daily "
+            f"the service said earlier today ({self.quota_day().isoformat()} UTC) that the daily "
             f"{ep.quota_family} quota is used up; nothing was sent",
             code="daily_quota_limit_exceeded",
             endpoint=ep.name,

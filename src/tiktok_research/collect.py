@@ -37,7 +37,6 @@ import json
 import logging
 import tempfile
 import threading
-import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
@@ -79,11 +78,13 @@ from .errors import (
     InvalidRequestError,
     InvalidTypeError,
     QuotaExhaustedError,
+    QuotaWarning,
     ScopeNotAuthorizedError,
     ServerError,
     TikTokResearchError,
     TransientRequestError,
     UnavailableError,
+    warn_user,
 )
 from .pagination import Page, Position, Reply, iterate
 from .plan import Plan, TaskSpec
@@ -1420,6 +1421,7 @@ class _Engine:
         }  # fmt: skip
         self.col.write_manifest(manifest)
         family = (self.ep or VALIDATION_ENDPOINTS[plan.endpoint]).quota_family
+        self._warn_quota(todo, family)
         self.bar = _Progress(
             self.show_progress, len(plan.tasks), plan.kind, self.counter, self.client, family,
             self.report.tasks_done,
@@ -1431,6 +1433,36 @@ class _Engine:
             self.bar.close()
             self._close(manifest)
         return table
+
+    def _warn_quota(self, todo: list[TaskSpec], family: str) -> None:
+        """Warn (a :class:`QuotaWarning`, and in the report) when the requests this run will
+        really send, its tasks not held by the archive, pass the quota left today or the
+        client's ``max_requests``; a run the archive holds whole is never warned about."""
+        need = self.plan.least_requests(todo)
+        if not need:
+            return
+        try:
+            left = self.client.quota_left(family)
+        except Exception:  # the ledger is advisory: never fail a run on it
+            left = None
+        budget = self.client.max_requests
+        spent = sum(self.client.requests_spent.values())
+        message = None
+        if left is not None and need > left:
+            message = (
+                f"{self.plan.kind}: this run will send at least {need:,} requests but the local "
+                f"ledger shows {left:,} left today ({family} quota): it will stop when the quota "
+                "runs out; run the same call again after 00:00 UTC to continue"
+            )
+        elif budget is not None and need > budget - spent:
+            message = (
+                f"{self.plan.kind}: this run will send at least {need:,} requests but "
+                f"max_requests={budget} leaves {max(0, budget - spent):,}: it will stop there; "
+                "run the same call again (with a larger budget) to continue"
+            )
+        if message is not None:
+            self.report.warnings.append(message)
+            warn_user(message, QuotaWarning)
 
     def _todo(self) -> list[TaskSpec]:
         """The tasks this run works on (the others are done, or failed for good)."""
@@ -1546,13 +1578,12 @@ def _result(
         shutil.rmtree(temp, ignore_errors=True)
         report.archive = None
     if not report.complete:
-        warnings.warn(
+        warn_user(
             f"{plan.kind}: the collection is incomplete ({len(report.pending)} task(s) left"
             + (f"; {report.stopped_by}" if report.stopped_by else "")
             + "). "
             + report.how_to_continue(),
             IncompleteCollectionWarning,
-            stacklevel=4,
         )
     return FetchResult.wrap(table, report, failures)
 
