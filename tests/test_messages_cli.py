@@ -85,3 +85,49 @@ def test_summarize_names_a_missing_create_time() -> None:
     with pytest.raises(tr.InvalidRequestError, match="create_time"):
         tr.summarize(videos.to_pandas())
     assert tr.summarize(videos.head(0), by="day").height == 0  # an empty table is not refused
+
+
+def _top_videos(tmp_path: Path) -> Path:
+    videos = tmp_path / "v.csv"
+    made = runner.invoke(
+        app,
+        ["videos", "--sandbox", "--hashtag", "fyp", "--start", "2024-01-01", "--end",
+         "2024-01-10", "--out", str(videos), "--archive", str(tmp_path / "a")],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    return videos
+
+
+def test_replies_ask_on_a_terminal_when_over_the_quota(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tiktok_research.cli import _collect
+    from tiktok_research.client import Client
+
+    videos = _top_videos(tmp_path)
+    monkeypatch.setattr(_collect, "_terminal", lambda: True)
+    monkeypatch.setattr(Client, "quota_left", lambda self, family="research": 5)
+    args = ["comments", "--sandbox", "--from-file", str(videos), "--replies", "--archive",
+            str(tmp_path / "a")]  # fmt: skip
+    declined = runner.invoke(app, [*args, "--out", str(tmp_path / "c1.parquet")], input="n\n")
+    assert declined.exit_code == 0, declined.output
+    assert "have replies: at least" in declined.output
+    assert "Collect the replies now?" in declined.output
+    assert "not collected (declined)" in declined.output
+    accepted = runner.invoke(app, [*args, "--out", str(tmp_path / "c2.parquet"), "--yes"])
+    assert "Collect the replies now?" not in accepted.output
+    assert "have replies: at least" in accepted.output
+
+
+def test_comments_skip_videos_without_comments_unless_asked(tmp_path: Path) -> None:
+    videos = _top_videos(tmp_path)
+    plan = runner.invoke(app, ["comments", "--sandbox", "--from-file", str(videos), "--dry-run"])
+    assert plan.exit_code == 0, plan.output
+    assert "whose comment_count is 0" in plan.output
+    every = runner.invoke(
+        app, ["comments", "--sandbox", "--from-file", str(videos), "--dry-run", "--ask-empty"]
+    )
+    assert "whose comment_count is 0" not in every.output
+    n_all = int(every.output.split(" item(s)")[0].rsplit(" ", 1)[-1].replace(",", ""))
+    n_kept = int(plan.output.split(" item(s)")[0].rsplit(" ", 1)[-1].replace(",", ""))
+    assert n_kept < n_all

@@ -9,6 +9,7 @@ writes the table (:func:`tiktok_research.cli._run.finish`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -21,6 +22,7 @@ from ._inputs import build_query, read_items
 from ._options import (
     DEFAULT_ARCHIVE,
     ArchiveOpt,
+    AskEmptyOpt,
     BudgetOpt,
     DryRunOpt,
     FieldsOpt,
@@ -43,11 +45,13 @@ from ._options import (
     UsernameOpt,
     UsernamesArg,
     VideoIdsArg,
+    YesOpt,
 )
 from ._output import check_folder, check_output
 
 if TYPE_CHECKING:
     from ..collect import FetchResult
+    from ..plan import Plan
 
 
 @app.command()
@@ -152,6 +156,7 @@ def _fan_out(
     plan = plan_items(
         table, values, fields=options.get("fields"), max_total=options.get("max_total"),
         client=_run.planner(sandbox), func=command, warn=dry_run,
+        skip_empty=options.get("skip_empty", True),
     )  # fmt: skip
     if dry_run:  # a plan needs no credentials and sends nothing
         typer.echo(str(plan))
@@ -209,6 +214,8 @@ def comments(
     sandbox: SandboxOpt = False,
     max_requests: BudgetOpt = None,
     dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    ask_empty: AskEmptyOpt = False,
 ) -> None:
     """Comments for each of the video ids given.
 
@@ -223,8 +230,37 @@ def comments(
         fetch_comments, "comments", "comments", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, replies=replies, max_total=max_total,
-        fields=fields,
+        fields=fields, skip_empty=not ask_empty, confirm=_ask_before(yes),
     )  # fmt: skip
+
+
+def _terminal() -> bool:
+    """Whether a question can be asked (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
+def _ask_before(yes: bool) -> Callable[[Plan], bool]:
+    """Before a phase whose cost is known only then (the replies): print its cost, and on a
+    terminal ask when it needs more than the quota left today (``--yes``: never ask)."""
+
+    def confirm(plan: Plan) -> bool:
+        left = plan.quota_remaining
+        typer.echo(
+            f"{plan.kind}: {len(plan.tasks):,} comment(s) have replies: at least "
+            f"{plan.min_requests:,} request(s)"
+            + (f"; {left:,} left today ({plan.quota_family} quota)" if left is not None else ""),
+            err=True,
+        )
+        if left is None or plan.min_requests <= left or yes or not _terminal():
+            return True
+        return typer.confirm(
+            "That is more than the quota left today: the run will stop when it runs out "
+            "(run the same command tomorrow to continue). Collect the replies now?",
+            default=False,
+            err=True,
+        )
+
+    return confirm
 
 
 @app.command()

@@ -87,7 +87,21 @@ RepliesOpt = Annotated[
     typer.Option(
         "--replies",
         help="Also collect the replies of every comment that has some (one or more requests "
-        "per such comment).",
+        "per such comment): their cost is printed before that phase, and on a terminal you are "
+        "asked first when it needs more than the quota left today.",
+    ),
+]
+YesOpt = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Do not ask before a phase that needs more than the quota "
+                 "left today (it then stops cleanly when the quota runs out)."),
+]  # fmt: skip
+AskEmptyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--ask-empty",
+        help="Also ask for the videos whose comment_count is 0 in the table given with "
+        "--from-file (skipped by default: each costs a request for an empty page).",
     ),
 ]
 
