@@ -131,3 +131,19 @@ def test_comments_skip_videos_without_comments_unless_asked(tmp_path: Path) -> N
     n_all = int(every.output.split(" item(s)")[0].rsplit(" ", 1)[-1].replace(",", ""))
     n_kept = int(plan.output.split(" item(s)")[0].rsplit(" ", 1)[-1].replace(",", ""))
     assert n_kept < n_all
+
+
+def test_reports_do_not_contradict_themselves(tmp_path: Path) -> None:
+    import tiktok_research as tr
+
+    client = tr.Client.sandbox()
+    videos = tr.fetch_videos(tr.Q.hashtag_name.eq("fyp"), "20240101", "20241231", max_total=150,
+                             client=client, progress=False)  # fmt: skip
+    first = str(videos.report).splitlines()[0]
+    assert videos.report.complete and "max_total reached" in first
+    assert f"0/{videos.report.tasks_total} tasks;" not in first
+    users = tr.fetch_user_info(["nobody_here_1", "nobody_here_2"], client=client, progress=False)
+    assert users.failures.height == 2 and users.report.failed == 2
+    assert "(2 failed)" in str(users.report).splitlines()[0]
+    both = tr.CollectionReport.combine([users.report, users.report])
+    assert both.failed == 4

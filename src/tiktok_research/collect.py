@@ -166,6 +166,8 @@ class CollectionReport:
         damaged: Files of the archive that could not be read whole.
         temporary: The archive is a temporary folder (no ``archive=`` was given).
         not_found: Ids looked up and not found (:func:`tiktok_research.fetch_videos_by_id`).
+        failed: Tasks (items) that failed for good: finished, but without their rows (the
+            result's ``.failures`` says why).
     """
 
     endpoint: str
@@ -187,6 +189,7 @@ class CollectionReport:
     damaged: list[str] = field(default_factory=list)
     temporary: bool = False
     not_found: list[int] = field(default_factory=list)
+    failed: int = 0
 
     @classmethod
     def combine(cls, parts: Sequence[CollectionReport], **fields: object) -> Self:
@@ -217,9 +220,17 @@ class CollectionReport:
     def __str__(self) -> str:
         label = self.kind or self.endpoint
         status = "complete" if self.complete else f"INCOMPLETE ({len(self.pending)} task(s) left)"
+        tasks = f"{self.tasks_done}/{self.tasks_total} tasks"
+        if self.complete and self.tasks_done < self.tasks_total:  # max_total reached first
+            tasks = (
+                f"max_total reached ({self.tasks_done}/{self.tasks_total} tasks finished, the "
+                "rest not needed)"
+            )
+        if self.failed:
+            tasks += f" ({self.failed} failed)"
         lines = [
-            f"{label}: {status}; {self.rows:,} rows; {self.tasks_done}/{self.tasks_total} "
-            f"tasks; {self.requests_spent:,} requests spent in this run ({self.pages:,} pages)"
+            f"{label}: {status}; {self.rows:,} rows; {tasks}; {self.requests_spent:,} requests "
+            f"spent in this run ({self.pages:,} pages)"
             + ("; resumed an earlier run" if self.resumed else "")
         ]
         if self.stopped_by:
@@ -284,6 +295,7 @@ _COMBINE: dict[str, Callable[[Sequence[CollectionReport]], Any]] = {
     "damaged": _gathered("damaged"),
     "temporary": lambda parts: any(p.temporary for p in parts),
     "not_found": _gathered("not_found"),
+    "failed": _total("failed"),
 }
 assert set(_COMBINE) | {"stopped_by", "stop_kind"} == {f.name for f in fields(CollectionReport)}
 
@@ -1486,6 +1498,7 @@ class _Engine:
         report = self.report
         report.requests_spent = self.counter.total
         report.pages = self.pages
+        report.failed = len(self.failures)
         report.complete = (
             not report.pending
             and (report.tasks_done >= len(self.plan.tasks) or self.enough())
