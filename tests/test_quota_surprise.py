@@ -117,3 +117,23 @@ def test_warnings_point_at_the_users_line(tmp_path: Path) -> None:
     assert any("QuotaWarning" in ln for ln in lines)
     assert any("IncompleteCollectionWarning" in ln for ln in lines)
     assert any("blank item" in run.stderr for _ in [0])
+
+
+def test_retry_messages_do_not_write_into_the_progress_bars_line(tmp_path: Path) -> None:
+    script = tmp_path / "bar.py"
+    script.write_text(
+        "import tiktok_research as tr\n"
+        "sb = tr.sandbox.Sandbox(tr.sandbox.SandboxConfig(n_videos=2000))\n"
+        "sb.script_faults(['ok', 'internal_error', 'ok', 'internal_error'], 'video_query')\n"
+        "c = tr.Client.sandbox(sb, sleep=lambda s: None)\n"
+        "tr.fetch_videos(tr.Q.hashtag_name.eq('fyp'), '20240101', '20240331', client=c,\n"
+        "                progress=True, max_workers=1)\n"
+    )
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    retries = [ln for ln in run.stderr.split("\n") if "retry 1/" in ln]
+    assert len(retries) == 2, run.stderr
+    for line in retries:
+        shown = line.rsplit("\r", 1)[-1]  # what the terminal shows of that line
+        assert shown.startswith("video_query:"), repr(line)

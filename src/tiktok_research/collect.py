@@ -627,10 +627,12 @@ class _Progress:
         self._lock = threading.Lock()
         self.pages = 0
         self.rows = 0
+        self._logs = contextlib.ExitStack()
         if enabled:
-            from ._progress import bar
+            from ._progress import bar, logs_above_bars
 
             self._bar = bar(total=total, initial=done, desc=desc, unit="task", dynamic_ncols=True)
+            self._logs.enter_context(logs_above_bars())
 
     def page(self, rows: int) -> None:
         with self._lock:
@@ -655,6 +657,7 @@ class _Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+        self._logs.close()
 
 
 # ------------------------------------------------------------------------------------- memory
