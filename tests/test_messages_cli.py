@@ -147,3 +147,42 @@ def test_reports_do_not_contradict_themselves(tmp_path: Path) -> None:
     assert "(2 failed)" in str(users.report).splitlines()[0]
     both = tr.CollectionReport.combine([users.report, users.report])
     assert both.failed == 4
+
+
+def _help_examples() -> list[list[str]]:
+    """Every single-command ``--sandbox`` example of every command's ``--help``."""
+    import shlex
+
+    import typer.main
+
+    group = typer.main.get_command(app)
+    found: list[list[str]] = []
+    for name in sorted(group.commands):  # type: ignore[attr-defined]
+        text = runner.invoke(app, [name, "--help"], terminal_width=200).output
+        for line in text.splitlines():
+            line = line.strip().split("  #")[0]
+            if line.startswith("tiktok-research ") and "--sandbox" in line and "|" not in line:
+                found.append(shlex.split(line)[1:])
+    return found
+
+
+EXAMPLES = _help_examples()
+
+
+def test_there_are_help_examples_to_run() -> None:
+    assert len(EXAMPLES) >= 12
+
+
+@pytest.mark.parametrize("args", EXAMPLES, ids=lambda a: " ".join(a))
+def test_every_help_example_returns_rows_on_the_sandbox(args: list[str], tmp_path: Path) -> None:
+    if args[0] == "quota" or "--dry-run" in args:
+        pytest.skip("not a collection")
+    out = tmp_path / "out.parquet"
+    result = runner.invoke(app, [*args, "--out", str(out), "--archive", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    import polars as pl
+
+    rows = pl.read_parquet(out).height
+    assert rows > 0, result.output
+    spent = int(result.output.split(" requests spent")[0].rsplit(" ", 1)[-1].replace(",", ""))
+    assert spent <= 36, result.output  # a few dozen at most, or the example says so

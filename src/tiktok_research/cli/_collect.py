@@ -187,7 +187,7 @@ def users(
 
     \b
     Examples:
-      tiktok-research users --sandbox alice bob
+      tiktok-research users --sandbox kimbookish nico.demo90
       tiktok-research users --from-file items.txt --out users.csv
     """
     from ..fetch import fetch_user_info
@@ -221,7 +221,7 @@ def comments(
 
     \b
     Examples:
-      tiktok-research comments --sandbox 7320768158545159950 --replies
+      tiktok-research comments --sandbox 7349919882548760784 --replies   # 3 requests
       tiktok-research comments --from-file items.txt --out comments.csv
     """
     from ..fetch import fetch_comments
@@ -282,7 +282,7 @@ def liked(
 
     \b
     Examples:
-      tiktok-research liked --sandbox alice
+      tiktok-research liked --sandbox nico.demo90
       tiktok-research liked --from-file items.txt --out liked_videos.csv
     """
     from ..fetch import fetch_liked_videos
@@ -313,7 +313,7 @@ def pinned(
 
     \b
     Examples:
-      tiktok-research pinned --sandbox alice
+      tiktok-research pinned --sandbox kimbookish
       tiktok-research pinned --from-file items.txt --out pinned_videos.csv
     """
     from ..fetch import fetch_pinned_videos
@@ -344,7 +344,7 @@ def reposted(
 
     \b
     Examples:
-      tiktok-research reposted --sandbox alice
+      tiktok-research reposted --sandbox ivan.news14
       tiktok-research reposted --from-file items.txt --out reposted_videos.csv
     """
     from ..fetch import fetch_reposted_videos
@@ -375,7 +375,7 @@ def followers(
 
     \b
     Examples:
-      tiktok-research followers --sandbox alice --max-total 500
+      tiktok-research followers --sandbox kimbookish --max-total 500
       tiktok-research followers --from-file items.txt --out followers.csv
     """
     from ..fetch import fetch_followers
@@ -405,7 +405,7 @@ def following(
 
     \b
     Examples:
-      tiktok-research following --sandbox alice
+      tiktok-research following --sandbox kimbookish
       tiktok-research following --from-file items.txt --out following.csv
     """
     from ..fetch import fetch_following
@@ -435,7 +435,7 @@ def playlists(
 
     \b
     Examples:
-      tiktok-research playlists --sandbox 7320768158545159950
+      tiktok-research playlists --sandbox 7320828516970957415
       tiktok-research playlists --from-file items.txt --out playlists.csv
     """
     from ..fetch import fetch_playlists
@@ -465,7 +465,7 @@ def shops(
 
     \b
     Examples:
-      tiktok-research shops --sandbox 'green shop'
+      tiktok-research shops --sandbox green
       tiktok-research shops --from-file items.txt --out shops.csv
     """
     from ..fetch import fetch_shops
@@ -496,7 +496,7 @@ def products(
 
     \b
     Examples:
-      tiktok-research products --sandbox 7320768158545159950
+      tiktok-research products --sandbox 7400977694961532692
       tiktok-research products --from-file items.txt --out products.csv
     """
     from ..fetch import fetch_products
@@ -527,7 +527,7 @@ def reviews(
 
     \b
     Examples:
-      tiktok-research reviews --sandbox 7320768158545159950
+      tiktok-research reviews --sandbox 1729064496265939234 --max-total 20
       tiktok-research reviews --from-file items.txt --out reviews.csv
     """
     from ..fetch import fetch_reviews
