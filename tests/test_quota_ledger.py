@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -101,3 +102,49 @@ def test_quota_sandbox_shows_the_served_sandboxs_figures(tmp_path: Path) -> None
         plain = run_cli(["quota"], {**env, "TIKTOK_CLIENT_KEY": "", "TIKTOK_CLIENT_SECRET": ""})
         assert plain.returncode == 0, plain.stderr
         assert "research: 1 used" in plain.stdout
+
+
+def _data_requests(url: str) -> int:
+    stats = httpx.get(url + "/_sandbox/stats", timeout=30).json()
+    return sum(v for k, v in stats["requests"].items() if k != "oauth_token")
+
+
+def test_the_readme_quota_workshop_rerun_sends_nothing_until_the_services_midnight(
+    tmp_path: Path,
+) -> None:
+    args = ["videos", "--hashtag", "fyp", "--start", "2024-01-01", "--end", "2024-03-31",
+            "--archive", str(tmp_path / "qa")]  # fmt: skip
+    with sandbox_server("--daily-quota", "5") as server:
+        env = cli_env(server.url)
+        first = run_cli([*args, "--out", str(tmp_path / "q1.parquet")], env)
+        assert first.returncode == 3, first.stdout + first.stderr
+        sent = _data_requests(server.url)
+        again = run_cli(
+            [*args, "--out", str(tmp_path / "q2.parquet")], env
+        )  # the same day: the ledger remembers the service's stop
+        assert again.returncode == 3, again.stdout + again.stderr
+        assert _data_requests(server.url) == sent
+        assert "nothing was sent" in again.stdout + again.stderr
+        httpx.post(server.url + "/_sandbox/advance", json={"days": 1}, timeout=30)
+        later = run_cli(
+            [*args, "--out", str(tmp_path / "q3.parquet")], env
+        )  # the next day: its Date header says so
+        assert _data_requests(server.url) > sent, later.stdout + later.stderr
+
+
+def test_the_readme_storm_figures_are_what_the_command_prints(tmp_path: Path) -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    said = re.search(r'"statuses": (\{[^}]*\})', readme)
+    assert said is not None
+    with sandbox_server("--faults", "internal_error=0.3,gateway_timeout=0.05",
+                        "--fault-seed", "1") as server:  # fmt: skip
+        run = run_cli(["videos", "--hashtag", "fyp", "--start", "2024-01-01", "--end",
+                       "2024-03-31", "--out", str(tmp_path / "storm.parquet"), "--archive",
+                       str(tmp_path / "sa")], cli_env(server.url))  # fmt: skip
+        assert run.returncode == 0, run.stdout + run.stderr
+        stats = httpx.get(server.url + "/_sandbox/stats", timeout=30).json()
+    import json
+
+    assert stats["statuses"] == json.loads(said.group(1)), stats["statuses"]

@@ -377,6 +377,7 @@ class Client:
                 sleep=self._sleep,
                 what="token",
             ),
+            on_answer=self._learn_clock,
         )
         key = self._credentials.client_key
         if ledger is True:
@@ -387,6 +388,7 @@ class Client:
             self._ledger = Ledger(key, ledger, service=self.base_url)
         #: Seconds the service's clock is ahead of this machine's (learned from its answers).
         self._offset: float | None = None
+        self._clock_seen = False  # an answer of this process has said the service's time
         self.max_requests = max_requests
         self.wait_for_quota = wait_for_quota
         self.end_date_exclusive = end_date_exclusive
@@ -485,6 +487,7 @@ class Client:
         said = service_time(resp)
         if said is None:
             return
+        self._clock_seen = True
         offset = (said - datetime.now(UTC)).total_seconds()
         if abs(offset) < CLOCK_SLACK:
             offset = 0.0
@@ -583,6 +586,12 @@ class Client:
             return
         try:
             stopped = self._ledger.stopped(ep.quota_family, self.quota_day())
+            if stopped and self._clock is None and not self._clock_seen:
+                # A new process: ask the service its time first, with the token request that
+                # the call needs anyway and the quota does not count (its day may have ended,
+                # or a sandbox's clock moved on).
+                self._tokens.get()
+                stopped = self._ledger.stopped(ep.quota_family, self.quota_day())
         except OSError:
             return
         if not stopped:
@@ -592,8 +601,8 @@ class Client:
             self._wait_for_reset(reset_at)
             return
         raise QuotaExhaustedError(
-            f"the service said earlier today ({self.quota_day().isoformat()} UTC) that the daily "
-            f"{ep.quota_family} quota is used up; nothing was sent",
+            f"the service said so earlier today ({self.quota_day().isoformat()} UTC, its "
+            f"clock) for the {ep.quota_family} quota; nothing was sent this time",
             code="daily_quota_limit_exceeded",
             endpoint=ep.name,
             reset_at=reset_at,

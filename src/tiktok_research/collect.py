@@ -1609,7 +1609,9 @@ def _stop_reason(e: QuotaExhaustedError | BudgetExhaustedError) -> tuple[str, st
     if isinstance(e, QuotaExhaustedError):
         said = (e.service_message or e.message).rstrip(". ")
         when = f"; it resets at {e.reset_at:%Y-%m-%d %H:%M} UTC" if e.reset_at is not None else ""
-        return "quota", f"the daily quota is used up (the service said: {said}){when}"
+        if not said.startswith("the service said"):  # the ledger's stop says it already
+            said = f"the service said: {said}"
+        return "quota", f"the daily quota is used up ({said}){when}"
     return "budget", e.message
 
 
