@@ -61,12 +61,16 @@ def test_from_file_takes_the_packages_own_csv(tmp_path: Path) -> None:
     )  # fmt: skip
     assert made.exit_code == 0, made.output
     ids = [line.split(",")[0].strip('"') for line in videos.read_text().splitlines()[1:]]
-    result = runner.invoke(app, ["comments", "--sandbox", "--from-file", str(videos), "--dry-run"])
+    result = runner.invoke(
+        app, ["comments", "--sandbox", "--from-file", str(videos), "--dry-run", "--ask-empty"]
+    )
     assert result.exit_code == 0, result.output
     assert f"3 item(s): '{ids[0]}'" in result.output
     single = tmp_path / "ids.csv"
     single.write_text('"video_id"\n' + "".join(f'"{i}"\n' for i in ids))
-    result = runner.invoke(app, ["comments", "--sandbox", "--from-file", str(single), "--dry-run"])
+    result = runner.invoke(
+        app, ["comments", "--sandbox", "--from-file", str(single), "--dry-run", "--ask-empty"]
+    )
     assert result.exit_code == 0, result.output
     assert "3 item(s)" in result.output
 
