@@ -148,3 +148,22 @@ def test_the_readme_storm_figures_are_what_the_command_prints(tmp_path: Path) ->
     import json
 
     assert stats["statuses"] == json.loads(said.group(1)), stats["statuses"]
+
+
+def test_the_next_day_resume_reopens_an_expired_search_with_one_request(tmp_path: Path) -> None:
+    """Issue 22 item 8: the search_id saved at the quota stop is from an earlier day of the
+    service: the resume opens the search again at once, not after a refusal of the old one."""
+    sb = Sandbox(SandboxConfig(daily_quota={"research": 2, "social": 20_000}, **SMALL))
+    q = ~tr.Q.video_length.eq("EXTRA_LONG")  # most videos: three pages in a month
+    kw = {"archive": tmp_path / "a", "progress": False, "max_workers": 1}
+    with pytest.warns(tr.IncompleteCollectionWarning):
+        first = tr.fetch_videos(q, "20240101", "20240130", client=tr.Client.sandbox(sb), **kw)
+    assert first.report.stop_kind == "quota" and first.height > 100  # two pages held
+    held = len(sb.request_log)
+    sb.advance(dt.timedelta(days=1))
+    done = tr.fetch_videos(q, "20240101", "20240130", client=tr.Client.sandbox(sb), **kw)
+    resumed = [r for r in sb.request_log[held:] if r.endpoint == "video_query"]
+    assert resumed[0].status == 200 and "search_id" not in (resumed[0].body or {})
+    assert all(r.status == 200 for r in resumed)  # no refusal of the old search_id
+    assert done.report.complete and done.height > first.height
+    assert done.get_column("id").n_unique() == done.height

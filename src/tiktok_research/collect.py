@@ -526,6 +526,7 @@ class _WindowState:
     windows: list[tuple[date, date]]
     pos: Position | None = None
     oldest: int | None = None  # creation time of the oldest row held in the current search
+    day: str | None = None  # the service's day (quota day) the position's search_id is from
 
     def dump(self, pos: Position | None = None) -> dict[str, Any]:
         where = pos if pos is not None else self.pos
@@ -533,6 +534,7 @@ class _WindowState:
             "windows": [[format_date(s), format_date(e)] for s, e in self.windows],
             "pos": where.to_state() if where is not None else None,
             "oldest": self.oldest,
+            "day": self.day,
         }
 
     @classmethod
@@ -540,10 +542,12 @@ class _WindowState:
         windows = [(parse_date(s), parse_date(e)) for s, e in state.get("windows") or []]
         pos = state.get("pos")
         oldest = state.get("oldest")
+        day = state.get("day")
         return cls(
             windows if windows or "windows" in state else [default],
             Position.from_state(pos) if isinstance(pos, dict) else None,
             oldest if isinstance(oldest, int) else None,
+            day if isinstance(day, str) else None,
         )
 
     def advance(self, page: Page) -> None:
@@ -940,6 +944,9 @@ class _Engine:
         else:
             st = _WindowState([task.window])
         stale = st.pos is not None and bool(st.pos.search_id)
+        today = self.client.quota_day().isoformat()
+        # a search_id saved on an earlier day of the service has expired: re-open at once
+        expired = stale and st.day is not None and st.day < today
         budget = self.client.sequence_budget()
         send = self._send(writer, budget)
         while st.windows:
@@ -954,10 +961,12 @@ class _Engine:
                     start=st.pos,
                     stale=stale,
                     reopen=budget.take,
+                    expired=expired,
                 ):
-                    stale = False
+                    stale = expired = False
                     before = st.dump(page.position)
                     st.advance(page)
+                    st.day = today
                     self._journal_page(task, page, before, st.dump() if st.windows else None)
                     self.bar.page(self._count(page.items))
                     if self.enough():
