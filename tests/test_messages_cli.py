@@ -52,6 +52,7 @@ def test_float_text_in_python_is_explained_as_a_float(text: str) -> None:
         tr.plan_items("comments", [text])
 
 
+@pytest.mark.filterwarnings("default")  # the command shows its notes
 def test_from_file_takes_the_packages_own_csv(tmp_path: Path) -> None:
     videos = tmp_path / "v.csv"
     made = runner.invoke(
@@ -102,6 +103,7 @@ def _top_videos(tmp_path: Path) -> Path:
     return videos
 
 
+@pytest.mark.filterwarnings("default")  # the command shows its notes
 def test_replies_ask_on_a_terminal_when_over_the_quota(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -123,6 +125,7 @@ def test_replies_ask_on_a_terminal_when_over_the_quota(
     assert "have replies: at least" in accepted.output
 
 
+@pytest.mark.filterwarnings("default")  # the command shows its notes
 def test_comments_skip_videos_without_comments_unless_asked(tmp_path: Path) -> None:
     videos = _top_videos(tmp_path)
     plan = runner.invoke(app, ["comments", "--sandbox", "--from-file", str(videos), "--dry-run"])
@@ -178,6 +181,7 @@ def test_there_are_help_examples_to_run() -> None:
 
 
 @pytest.mark.parametrize("args", EXAMPLES, ids=lambda a: " ".join(a))
+@pytest.mark.filterwarnings("default")  # the command shows its notes
 def test_every_help_example_returns_rows_on_the_sandbox(args: list[str], tmp_path: Path) -> None:
     if args[0] == "quota" or "--dry-run" in args:
         pytest.skip("not a collection")

@@ -35,6 +35,7 @@ def test_two_services_with_one_key_keep_two_ledgers(tmp_path: Path) -> None:
     assert b.quota.remaining["research"] == 1000  # the other server's quota is its own
 
 
+@pytest.mark.filterwarnings("default")  # the other warnings of a stopped run
 def test_a_quota_stop_is_remembered_and_a_same_day_rerun_sends_nothing(tmp_path: Path) -> None:
     sb = Sandbox(SandboxConfig(daily_quota={"research": 2, "social": 20_000}, **SMALL))
     q = tr.Q.hashtag_name.eq("fyp")
@@ -150,6 +151,7 @@ def test_the_readme_storm_figures_are_what_the_command_prints(tmp_path: Path) ->
     assert stats["statuses"] == json.loads(said.group(1)), stats["statuses"]
 
 
+@pytest.mark.filterwarnings("default")  # the other warnings of a stopped run
 def test_the_next_day_resume_reopens_an_expired_search_with_one_request(tmp_path: Path) -> None:
     """Issue 22 item 8: the search_id saved at the quota stop is from an earlier day of the
     service: the resume opens the search again at once, not after a refusal of the old one."""

@@ -69,6 +69,7 @@ def test_replies_cost_is_said_before_the_phase_and_can_be_declined() -> None:
     assert any("not collected" in w for w in result.report.warnings)
 
 
+@pytest.mark.filterwarnings("default")  # the other warnings of a stopped run
 def test_replies_phase_warns_before_its_first_request_when_over_the_budget() -> None:
     sb = Sandbox(SandboxConfig(**SMALL))
     videos = _videos(tr.Client.sandbox(sb)).sort("comment_count", descending=True).head(3)
