@@ -9,6 +9,7 @@ writes the table (:func:`tiktok_research.cli._run.finish`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,6 +23,7 @@ from ._inputs import build_query, read_items
 from ._options import (
     DEFAULT_ARCHIVE,
     ArchiveOpt,
+    AskEmptyOpt,
     BudgetOpt,
     DryRunOpt,
     FieldsOpt,
@@ -46,11 +48,13 @@ from ._options import (
     UsernameOpt,
     UsernamesArg,
     VideoIdsArg,
+    YesOpt,
 )
 from ._output import check_folder, check_output
 
 if TYPE_CHECKING:
     from ..collect import FetchResult
+    from ..plan import Plan
 
 
 @app.command()
@@ -177,6 +181,7 @@ def _fan_out(
     plan = plan_items(
         table, values, fields=options.get("fields"), max_total=options.get("max_total"),
         client=_run.planner(sandbox), func=command, warn=dry_run,
+        skip_empty=options.get("skip_empty", True),
     )  # fmt: skip
     target.claim(command, plan.kind, plan.spec)
     if dry_run:  # a plan needs no credentials and sends nothing
@@ -210,7 +215,7 @@ def users(
 
     \b
     Examples:
-      tiktok-research users --sandbox alice bob
+      tiktok-research users --sandbox kimbookish nico.demo90
       tiktok-research users --from-file items.txt --out users.csv
     """
     from ..fetch import fetch_user_info
@@ -240,12 +245,14 @@ def comments(
     sandbox: SandboxOpt = False,
     max_requests: BudgetOpt = None,
     dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    ask_empty: AskEmptyOpt = False,
 ) -> None:
     """Comments for each of the video ids given.
 
     \b
     Examples:
-      tiktok-research comments --sandbox 7320768158545159950 --replies
+      tiktok-research comments --sandbox 7349919882548760784 --replies   # 3 requests
       tiktok-research comments --from-file items.txt --out comments.csv
     """
     from ..fetch import fetch_comments
@@ -254,9 +261,38 @@ def comments(
         fetch_comments, "comments", "comments", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, replies=replies, max_total=max_total,
-        fields=fields,
+        fields=fields, skip_empty=not ask_empty, confirm=_ask_before(yes),
         overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
+
+
+def _terminal() -> bool:
+    """Whether a question can be asked (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
+def _ask_before(yes: bool) -> Callable[[Plan], bool]:
+    """Before a phase whose cost is known only then (the replies): print its cost, and on a
+    terminal ask when it needs more than the quota left today (``--yes``: never ask)."""
+
+    def confirm(plan: Plan) -> bool:
+        left = plan.quota_remaining
+        typer.echo(
+            f"{plan.kind}: {len(plan.tasks):,} comment(s) have replies: at least "
+            f"{plan.min_requests:,} request(s)"
+            + (f"; {left:,} left today ({plan.quota_family} quota)" if left is not None else ""),
+            err=True,
+        )
+        if left is None or plan.min_requests <= left or yes or not _terminal():
+            return True
+        return typer.confirm(
+            "That is more than the quota left today: the run will stop when it runs out "
+            "(run the same command tomorrow to continue). Collect the replies now?",
+            default=False,
+            err=True,
+        )
+
+    return confirm
 
 
 @app.command()
@@ -280,7 +316,7 @@ def liked(
 
     \b
     Examples:
-      tiktok-research liked --sandbox alice
+      tiktok-research liked --sandbox nico.demo90
       tiktok-research liked --from-file items.txt --out liked_videos.csv
     """
     from ..fetch import fetch_liked_videos
@@ -314,7 +350,7 @@ def pinned(
 
     \b
     Examples:
-      tiktok-research pinned --sandbox alice
+      tiktok-research pinned --sandbox kimbookish
       tiktok-research pinned --from-file items.txt --out pinned_videos.csv
     """
     from ..fetch import fetch_pinned_videos
@@ -348,7 +384,7 @@ def reposted(
 
     \b
     Examples:
-      tiktok-research reposted --sandbox alice
+      tiktok-research reposted --sandbox ivan.news14
       tiktok-research reposted --from-file items.txt --out reposted_videos.csv
     """
     from ..fetch import fetch_reposted_videos
@@ -382,7 +418,7 @@ def followers(
 
     \b
     Examples:
-      tiktok-research followers --sandbox alice --max-total 500
+      tiktok-research followers --sandbox kimbookish --max-total 500
       tiktok-research followers --from-file items.txt --out followers.csv
     """
     from ..fetch import fetch_followers
@@ -415,7 +451,7 @@ def following(
 
     \b
     Examples:
-      tiktok-research following --sandbox alice
+      tiktok-research following --sandbox kimbookish
       tiktok-research following --from-file items.txt --out following.csv
     """
     from ..fetch import fetch_following
@@ -448,7 +484,7 @@ def playlists(
 
     \b
     Examples:
-      tiktok-research playlists --sandbox 7320768158545159950
+      tiktok-research playlists --sandbox 7320828516970957415
       tiktok-research playlists --from-file items.txt --out playlists.csv
     """
     from ..fetch import fetch_playlists
@@ -481,7 +517,7 @@ def shops(
 
     \b
     Examples:
-      tiktok-research shops --sandbox 'green shop'
+      tiktok-research shops --sandbox green
       tiktok-research shops --from-file items.txt --out shops.csv
     """
     from ..fetch import fetch_shops
@@ -515,7 +551,7 @@ def products(
 
     \b
     Examples:
-      tiktok-research products --sandbox 7320768158545159950
+      tiktok-research products --sandbox 7400977694961532692
       tiktok-research products --from-file items.txt --out products.csv
     """
     from ..fetch import fetch_products
@@ -549,7 +585,7 @@ def reviews(
 
     \b
     Examples:
-      tiktok-research reviews --sandbox 7320768158545159950
+      tiktok-research reviews --sandbox 1729064496265939234 --max-total 20
       tiktok-research reviews --from-file items.txt --out reviews.csv
     """
     from ..fetch import fetch_reviews

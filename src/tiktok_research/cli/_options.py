@@ -56,7 +56,14 @@ ProgressOpt = Annotated[
     typer.Option("--progress/--no-progress", help="Progress bars (default: on a terminal)."),
 ]
 SandboxOpt = Annotated[
-    bool, typer.Option("--sandbox", help="Use the built-in offline sandbox (no credentials).")
+    bool,
+    typer.Option(
+        "--sandbox",
+        envvar="TIKTOK_RESEARCH_SANDBOX",
+        show_envvar=False,
+        help="Use the built-in offline sandbox (no credentials; also TIKTOK_RESEARCH_SANDBOX=1, "
+        "as in Python).",
+    ),
 ]
 BudgetOpt = Annotated[
     int | None,
@@ -97,7 +104,21 @@ RepliesOpt = Annotated[
     typer.Option(
         "--replies",
         help="Also collect the replies of every comment that has some (one or more requests "
-        "per such comment).",
+        "per such comment): their cost is printed before that phase, and on a terminal you are "
+        "asked first when it needs more than the quota left today.",
+    ),
+]
+YesOpt = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Do not ask before a phase that needs more than the quota "
+                 "left today (it then stops cleanly when the quota runs out)."),
+]  # fmt: skip
+AskEmptyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--ask-empty",
+        help="Also ask for the videos whose comment_count is 0 in the table given with "
+        "--from-file (skipped by default: each costs a request for an empty page).",
     ),
 ]
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ._errors import EXIT_AUTH, EXIT_INCOMPLETE, EXIT_OK, EXIT_SERVER
+from ._errors import EXIT_AUTH, EXIT_INCOMPLETE, EXIT_OK, EXIT_SERVER, CommandError
 from ._output import Output, failures_path, write_table, writing
 
 if TYPE_CHECKING:
@@ -26,6 +26,15 @@ if TYPE_CHECKING:
 
     from ..client import Client
     from ..collect import CollectionReport, FetchResult
+
+
+#: The command line's missing-credentials message: the sandbox first (what a new user can do now),
+#: then the real service's two variables; said once.
+MISSING_CREDENTIALS = (
+    "no credentials. To try the command offline, add --sandbox (or set "
+    "TIKTOK_RESEARCH_SANDBOX=1). For the real service, set your project's client key and "
+    "secret: export TIKTOK_CLIENT_KEY=... TIKTOK_CLIENT_SECRET=..."
+)
 
 
 def client(sandbox: bool, max_requests: int | None) -> Client:
@@ -46,7 +55,12 @@ def client(sandbox: bool, max_requests: int | None) -> Client:
             sb, max_requests=max_requests, sleep=lambda s: sb.advance(timedelta(seconds=s))
         )
     else:
-        made = Client(max_requests=max_requests)
+        from ..errors import AuthenticationError
+
+        try:
+            made = Client(max_requests=max_requests)
+        except AuthenticationError:  # only missing credentials are found before any request
+            raise CommandError(MISSING_CREDENTIALS, EXIT_AUTH) from None
     _OPEN_CLIENTS.append(made)
     return made
 
