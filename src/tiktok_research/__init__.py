@@ -73,6 +73,11 @@ if TYPE_CHECKING:
     from .fetch import fetch_user_info as fetch_user_info
     from .fetch import fetch_videos as fetch_videos
     from .fetch import fetch_videos_by_id as fetch_videos_by_id
+    from .audit import Audit as Audit
+    from .audit import audit_ids as audit_ids
+    from .ids import DecodedId as DecodedId
+    from .ids import decode_id as decode_id
+    from .ids import decode_ids as decode_ids
     from .io import read_csv as read_csv
     from .io import read_table as read_table
     from .io import to_pandas as to_pandas
@@ -91,6 +96,8 @@ if TYPE_CHECKING:
     from .plan import plan_items as plan_items
     from .plan import plan_videos as plan_videos
     from .query import Criteria as Criteria
+    from .sample import Sample as Sample
+    from .sample import sample_videos as sample_videos
     from .query import Q as Q
     from .query import Query as Query
     from .query import as_query as as_query
@@ -169,6 +176,14 @@ _LAZY: dict[str, str] = {
     "refresh_videos": "maintain",
     "update_videos": "maintain",
     "dehydrate": "maintain",
+    # methods: availability audits, ids decoded, stratified samples
+    "audit_ids": "audit",
+    "Audit": "audit",
+    "decode_id": "ids",
+    "decode_ids": "ids",
+    "DecodedId": "ids",
+    "sample_videos": "sample",
+    "Sample": "sample",
     # analysis layer
     "engagement": "analysis",
     "summarize": "analysis",

@@ -1,0 +1,249 @@
+"""What a TikTok id says about itself: its creation time to the millisecond and its entity type.
+
+TikTok's ids are 64-bit and snowflake-like. Their layout is **published research, not TikTok
+documentation** (Steel et al., "Just another day on TikTok", arXiv:2504.13279; SPEC §8 of
+``docs/api-notes.md``)::
+
+    bits 63-32  creation time, unix seconds (UTC)        = id >> 32
+    bits 31-22  milliseconds (0-999)
+    bits 18-14  sequence (a counter)
+    bits 11-8   entity type: 13 video; 0 or 4 user account; 6 device; 11 live session
+    bits  7-0   machine id (thought to be a data-centre or machine)
+
+The real video id 7320768196569599275 decodes to 2024-01-05 23:59:31.254 UTC, entity type 13,
+machine 43. The entity type of comment ids is not published.
+
+Because the layout is a reconstruction, nothing in the package refuses an id for its bits: an id
+whose bits say it is not a video is still looked up, and when it is not found, the reason is named
+(:func:`not_video_reason`) in the not-found list of :func:`tiktok_research.fetch_videos_by_id`
+and in :func:`tiktok_research.audit_ids`.
+
+Example:
+    >>> import tiktok_research as tr
+    >>> d = tr.decode_id(7320768196569599275)
+    >>> d.created_at.isoformat(timespec="milliseconds")
+    '2024-01-05T23:59:31.254+00:00'
+    >>> d.entity_type, d.entity, d.is_video, d.machine_id
+    (13, 'video', True, 43)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from .errors import InvalidRequestError
+
+__all__ = [
+    "ENTITY_TYPES",
+    "ENTITY_VIDEO",
+    "DecodedId",
+    "decode_id",
+    "decode_ids",
+    "not_video_reason",
+]
+
+#: Entity types (bits 11-8) named by Steel et al. (arXiv:2504.13279). Others are unnamed.
+ENTITY_TYPES: dict[int, str] = {
+    0: "user account",
+    4: "user account",
+    6: "device",
+    11: "live session",
+    13: "video",
+}
+
+#: The entity type of a video id.
+ENTITY_VIDEO = 13
+
+#: TikTok (and its ids) began in 2016; an id whose time is earlier, or later than ten years from
+#: now, carries no plausible creation time (it is not a TikTok id of this layout).
+_FIRST = datetime(2016, 1, 1, tzinfo=UTC)
+_TEN_YEARS = timedelta(days=3650)
+_INT64_MAX = 2**63 - 1
+
+_DECODED_SCHEMA = pl.Schema(
+    {
+        "id": pl.Int64(),
+        "created_at": pl.Datetime("ms", "UTC"),
+        "milliseconds": pl.Int16(),
+        "sequence": pl.Int16(),
+        "entity_type": pl.Int8(),
+        "entity": pl.String(),
+        "machine_id": pl.Int16(),
+        "is_video": pl.Boolean(),
+        "plausible_time": pl.Boolean(),
+    }
+)
+
+
+@dataclass(frozen=True)
+class DecodedId:
+    """The fields of one id (see the module docstring for the layout and its source).
+
+    Attributes:
+        id: The id.
+        created_at: Creation time, UTC, to the millisecond (bits 63-32 and 31-22).
+        milliseconds: Bits 31-22 (0-999 in a real id).
+        sequence: Bits 18-14.
+        entity_type: Bits 11-8 (13 for a video).
+        entity: The name of the entity type (:data:`ENTITY_TYPES`), or ``"unknown (N)"``.
+        machine_id: Bits 7-0.
+        plausible_time: The creation time is between 2016 and ten years from now and the
+            milliseconds are below 1000: the id has the published layout.
+    """
+
+    id: int
+    created_at: datetime
+    milliseconds: int
+    sequence: int
+    entity_type: int
+    entity: str
+    machine_id: int
+    plausible_time: bool
+
+    @property
+    def is_video(self) -> bool:
+        """The entity bits say "video" (type 13)."""
+        return self.entity_type == ENTITY_VIDEO
+
+
+def _entity(kind: int) -> str:
+    return ENTITY_TYPES.get(kind, f"unknown ({kind})")
+
+
+def _one_id(value: Any) -> int:
+    """``value`` as an exact id (an int or its digits as text); floats and bools refused."""
+    if isinstance(value, bool):
+        raise InvalidRequestError(f"decode_id: {value!r} is not an id")
+    if isinstance(value, float) or type(value).__name__.startswith("float"):
+        raise InvalidRequestError(
+            f"decode_id: {value!r} is a float, which cannot hold a 19-digit id exactly; pass the "
+            "id as int or text (read ids with dtype=str or Int64, never float)"
+        )
+    number: int | None = None
+    if isinstance(value, int) or type(value).__name__.startswith(("int", "uint")):
+        number = int(value)
+    elif isinstance(value, (str, bytes)):
+        text = (value.decode() if isinstance(value, bytes) else value).strip()
+        if text.isascii() and text.isdigit():
+            number = int(text)
+    if number is None:
+        raise InvalidRequestError(
+            f"decode_id: {value!r:.60} is not an id; ids are positive whole numbers such as "
+            "7320768196569599275 (as int or text)"
+        )
+    if not 0 < number <= _INT64_MAX:
+        raise InvalidRequestError(
+            f"decode_id: {number} is not a valid id (ids are between 1 and {_INT64_MAX:,})"
+        )
+    return number
+
+
+def decode_id(video_id: int | str) -> DecodedId:
+    """Decode one id: creation time to the millisecond, entity type, sequence and machine.
+
+    The layout is published research (Steel et al., arXiv:2504.13279), not documentation: use
+    ``is_video`` as a hint, never as proof that an id is not a video.
+
+    Args:
+        video_id: The id, as int or text (never float: a float cannot hold 19 digits).
+
+    Returns:
+        A :class:`DecodedId`.
+
+    Raises:
+        InvalidRequestError: ``video_id`` is not a positive 64-bit whole number.
+
+    Example:
+        >>> import tiktok_research as tr
+        >>> tr.decode_id("7320768196569599275").created_at.isoformat()
+        '2024-01-05T23:59:31.254000+00:00'
+    """
+    number = _one_id(video_id)
+    seconds = number >> 32
+    millis = (number >> 22) & 0x3FF
+    created = datetime.fromtimestamp(seconds, UTC) + timedelta(milliseconds=min(millis, 999))
+    kind = (number >> 8) & 0xF
+    plausible = millis <= 999 and _FIRST <= created <= datetime.now(UTC) + _TEN_YEARS
+    return DecodedId(
+        id=number,
+        created_at=created,
+        milliseconds=millis,
+        sequence=(number >> 14) & 0x1F,
+        entity_type=kind,
+        entity=_entity(kind),
+        machine_id=number & 0xFF,
+        plausible_time=plausible,
+    )
+
+
+def decode_ids(ids: Any) -> pl.DataFrame:
+    """Decode many ids at once (vectorised): one row per id, in the order given.
+
+    Args:
+        ids: A list of ids (int or text), or an integer / string polars Series.
+
+    Returns:
+        Columns ``id`` (Int64), ``created_at`` (Datetime ms, UTC), ``milliseconds``,
+        ``sequence``, ``entity_type``, ``entity``, ``machine_id``, ``is_video`` and
+        ``plausible_time`` (see :class:`DecodedId`).
+
+    Example:
+        >>> import tiktok_research as tr
+        >>> tr.decode_ids([7320768196569599275])["entity"].to_list()
+        ['video']
+    """
+    if isinstance(ids, pl.Series) and ids.dtype.is_integer() and ids.null_count() == 0:
+        series = ids.cast(pl.Int64).rename("id")
+        if (series <= 0).any():
+            bad = series.filter(series <= 0)[0]
+            raise InvalidRequestError(f"decode_ids: {bad} is not a valid id (ids are positive)")
+    else:
+        values = ids.to_list() if isinstance(ids, pl.Series) else list(ids)
+        series = pl.Series("id", [_one_id(v) for v in values], dtype=pl.Int64)
+    now_ms = int((datetime.now(UTC) + _TEN_YEARS).timestamp() * 1000)
+    first_ms = int(_FIRST.timestamp() * 1000)
+    frame = pl.DataFrame({"id": series})
+    seconds = pl.col("id") // (1 << 32)
+    millis = (pl.col("id") // (1 << 22)) % 1024
+    kind = (pl.col("id") // (1 << 8)) % 16
+    out = frame.with_columns(
+        created_ms=seconds * 1000 + pl.min_horizontal(millis, pl.lit(999)),
+        milliseconds=millis,
+        sequence=(pl.col("id") // (1 << 14)) % 32,
+        entity_type=kind,
+        machine_id=pl.col("id") % 256,
+    ).with_columns(
+        created_at=pl.col("created_ms").cast(pl.Datetime("ms", "UTC")),
+        entity=pl.col("entity_type").replace_strict(
+            {k: v for k, v in ENTITY_TYPES.items()},
+            default=pl.format("unknown ({})", pl.col("entity_type")),
+            return_dtype=pl.String,
+        ),
+        is_video=pl.col("entity_type") == ENTITY_VIDEO,
+        plausible_time=(pl.col("milliseconds") <= 999)
+        & (pl.col("created_ms") >= first_ms)
+        & (pl.col("created_ms") <= now_ms),
+    )
+    return out.select(list(_DECODED_SCHEMA)).cast(dict(_DECODED_SCHEMA))
+
+
+def not_video_reason(video_id: int) -> str | None:
+    """Why an id that was not found is probably not a video id, from its bits; None when its
+    bits say video (or it cannot be decoded at all).
+
+    Example:
+        >>> not_video_reason(7320768196569599275) is None
+        True
+        >>> not_video_reason((7320768196569599275 & ~0xF00) | (4 << 8))
+        'not a video id by its bits (entity type 4: user account; Steel et al. 2025)'
+    """
+    d = decode_id(video_id)
+    if not d.plausible_time:
+        return "no plausible creation time in its bits (not a TikTok id of the published layout)"
+    if d.is_video:
+        return None
+    return f"not a video id by its bits (entity type {d.entity_type}: {d.entity}; Steel et al. 2025)"
