@@ -646,6 +646,7 @@ class _Engine:
         else:
             st = _WindowState([task.window])
         stale = st.pos is not None and bool(st.pos.search_id)
+        random = bool(task.params.get("is_random"))
         budget = self.client.sequence_budget()
         send = self._send(writer, budget)
         while st.windows:
@@ -658,6 +659,7 @@ class _Engine:
                     self._window_params(task, s, e),
                     send,
                     start=st.pos,
+                    max_count=self.plan.page_size if random else None,
                     stale=stale,
                     reopen=budget.take,
                 ):
@@ -672,7 +674,9 @@ class _Engine:
                         raise _Stopped()
             except TikTokResearchError as err:
                 where = getattr(err, "position", None)
-                if _heavy(err) and st.windows and (how := _narrowed(st, where, budget)):
+                # a random draw is not narrowed: draws of the halves are another sample
+                heavy = _heavy(err) and not random
+                if heavy and st.windows and (how := _narrowed(st, where, budget)):
                     log.warning(
                         "video query: window %s..%s keeps failing (%s); %s", s, e, err.message, how
                     )
