@@ -218,7 +218,9 @@ def _round_rows(folder: Path) -> pl.DataFrame:
 def _history(ids: list[int], rounds: list[tuple[int, Path]]) -> pl.DataFrame:
     """The audit table: one row per id and round, every id of the list in every round."""
     decoded = decode_ids(ids).select(
-        "id", "created_at", timed=pl.col("plausible_time"), reason_bits=pl.lit(None, pl.String)
+        "id",
+        created_at=pl.when(pl.col("plausible_time")).then(pl.col("created_at")),
+        timed=pl.col("plausible_time"),
     )
     from .ids import not_video_reason
 
@@ -291,34 +293,40 @@ class Audit:
         """The share missing over time: one row per round.
 
         Columns: ``round``, ``checked_at`` (the round's first answer), ``ids``, ``checked``
-        (ids with an answer in that round), ``found``, ``missing`` (checked, not found) and
-        ``missing_share`` (``missing / checked``).
+        (ids asked and answered in that round), ``found``, ``missing`` (checked, not found),
+        ``missing_share`` (``missing / checked``) and ``not_checked`` (ids without an answer:
+        no creation time in their bits, so never asked, or a round not finished yet).
         """
         return (
             self.table.group_by("round")
             .agg(
                 checked_at=pl.col("checked_at").min(),
                 ids=pl.len().cast(pl.Int64),
-                checked=pl.col("found").is_not_null().sum().cast(pl.Int64),
-                found=pl.col("found").sum().cast(pl.Int64),
+                checked=pl.col("checked_at").is_not_null().sum().cast(pl.Int64),
+                found=pl.col("found").fill_null(False).sum().cast(pl.Int64),
             )
-            .with_columns(missing=pl.col("checked") - pl.col("found"))
+            .with_columns(
+                missing=pl.col("checked") - pl.col("found"),
+                not_checked=pl.col("ids") - pl.col("checked"),
+            )
             .with_columns(missing_share=pl.col("missing") / pl.col("checked"))
+            .select("round", "checked_at", "ids", "checked", "found", "missing", "missing_share",
+                    "not_checked")  # fmt: skip
             .sort("round")
         )
 
     def by_month(self) -> pl.DataFrame:
         """The share missing by month of creation (from the id), round by round.
 
-        Columns: ``month`` (first day, a date), ``round``, ``checked``, ``missing`` and
-        ``missing_share``.
+        Columns: ``month`` (first day, a date; null for ids without a creation time in their
+        bits), ``round``, ``checked``, ``missing`` and ``missing_share``.
         """
         return (
             self.table.with_columns(month=pl.col("created_at").dt.truncate("1mo").dt.date())
             .group_by("month", "round")
             .agg(
-                checked=pl.col("found").is_not_null().sum().cast(pl.Int64),
-                found=pl.col("found").sum().cast(pl.Int64),
+                checked=pl.col("checked_at").is_not_null().sum().cast(pl.Int64),
+                found=pl.col("found").fill_null(False).sum().cast(pl.Int64),
             )
             .with_columns(missing=pl.col("checked") - pl.col("found"))
             .with_columns(missing_share=pl.col("missing") / pl.col("checked"))
@@ -330,7 +338,8 @@ class Audit:
         """Ids checked in every round and found in none, in increasing order: the videos the
         service does not return (or that were gone before the first round)."""
         per = self.table.group_by("id").agg(
-            checked=pl.col("found").is_not_null().sum(), found=pl.col("found").sum()
+            checked=pl.col("checked_at").is_not_null().sum(),
+            found=pl.col("found").fill_null(False).sum(),
         )
         rows = per.filter((pl.col("checked") == self.rounds) & (pl.col("found") == 0))
         return sorted(int(i) for i in rows["id"])
@@ -338,7 +347,9 @@ class Audit:
     def missing(self, round: int | None = None) -> list[int]:
         """Ids checked and not found in ``round`` (default: the latest), in increasing order."""
         k = self.table["round"].max() if round is None else round
-        rows = self.table.filter((pl.col("round") == k) & (pl.col("found") == False))  # noqa: E712
+        rows = self.table.filter(
+            (pl.col("round") == k) & pl.col("checked_at").is_not_null() & ~pl.col("found")
+        )
         return sorted(int(i) for i in rows["id"])
 
     def __str__(self) -> str:
@@ -348,11 +359,11 @@ class Audit:
         for row in self.by_round().iter_rows(named=True):
             when = row["checked_at"].strftime("%Y-%m-%d %H:%M UTC") if row["checked_at"] else "-"
             share = f"{row['missing_share']:.1%}" if row["checked"] else "-"
-            unchecked = row["ids"] - row["checked"]
+            unchecked = row["not_checked"]
             lines.append(
                 f"  round {row['round']} ({when}): {row['missing']:,} of {row['checked']:,} "
                 f"checked ids missing ({share})"
-                + (f"; {unchecked:,} not checked" if unchecked else "")
+                + (f"; {unchecked:,} not checked (see table.reason)" if unchecked else "")
             )
         reasons = self.table.filter(pl.col("round") == self.table["round"].max())
         not_video = reasons.filter(pl.col("reason").str.starts_with("not a video id"))

@@ -32,6 +32,7 @@ from ._archive import JOURNAL_FILE, Journal, collection_dir
 from .client import Client
 from .collect import CollectionReport, FetchResult, run, run_compliance
 from .errors import InvalidRequestError
+from .ids import not_video_ids
 from .plan import (
     DEFAULT_ID_BATCH,
     Plan,
@@ -772,6 +773,14 @@ def videos_by_id(
             f"{len(result.report.not_found):,} of the {len(plan.ids):,} ids were not found "
             "(deleted, private, not yet indexed, or not video ids): see report.not_found"
         )
+        odd = not_video_ids(result.report.not_found)
+        if odd:
+            shown = "; ".join(f"{i}: {why}" for i, why in list(odd.items())[:5])
+            more = f"; and {len(odd) - 5} more" if len(odd) > 5 else ""
+            result.report.warnings.append(
+                f"{len(odd):,} of the ids not found are not video ids by their bits (the "
+                f"published layout, tr.decode_id): {shown}{more}"
+            )
     return result
 
 

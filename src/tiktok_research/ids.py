@@ -43,6 +43,7 @@ __all__ = [
     "DecodedId",
     "decode_id",
     "decode_ids",
+    "not_video_ids",
     "not_video_reason",
 ]
 
@@ -247,3 +248,22 @@ def not_video_reason(video_id: int) -> str | None:
     if d.is_video:
         return None
     return f"not a video id by its bits (entity type {d.entity_type}: {d.entity}; Steel et al. 2025)"
+
+
+def not_video_ids(ids: list[int]) -> dict[int, str]:
+    """The ids (among ``ids``, which were not found) whose entity bits say they are not video
+    ids, with that reason, in the order given. Ids without a plausible creation time are left
+    out: they were never asked, and the plan says so.
+
+    Example:
+        >>> not_video_ids([7320768196569599275, (7320768196569599275 & ~0xF00) | (6 << 8)])
+        {7320768196569598507: 'not a video id by its bits (entity type 6: device; Steel et al. 2025)'}
+    """
+    frame = decode_ids(ids) if ids else None
+    if frame is None:
+        return {}
+    odd = frame.filter(pl.col("plausible_time") & ~pl.col("is_video"))
+    return {
+        int(i): f"not a video id by its bits (entity type {k}: {e}; Steel et al. 2025)"
+        for i, k, e in odd.select("id", "entity_type", "entity").iter_rows()
+    }

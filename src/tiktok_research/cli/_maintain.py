@@ -110,7 +110,18 @@ def hydrate(
             client=_run.client(sandbox, max_requests), archive=archive, resume=resume,
             progress=progress,
         )  # fmt: skip
-    list_ids(result.report.not_found, not_found_path(target), "not found (deleted or private?)")
+    from ..ids import not_video_ids
+
+    odd = not_video_ids(result.report.not_found)
+    list_ids(
+        result.report.not_found, not_found_path(target), "not found (deleted or private?)", odd
+    )
+    unshown = [i for i in odd if i not in result.report.not_found[:20]]
+    if unshown:  # the list above shows 20 ids, each with its reason
+        typer.echo(
+            f"{len(odd):,} of them are not video ids by their bits (the published layout; "
+            "tiktok_research.decode_id), among them: " + ", ".join(map(str, unshown[:20]))
+        )
     _run.finish(result, target, "videos")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -186,15 +186,19 @@ def removed_path(target: Path) -> Path:
     return target.with_name(f"{target.stem if target.suffix else target.name}_removed.txt")
 
 
-def list_ids(ids: list[int], side: Path, what: str) -> None:
-    """Print ``ids`` (the first 20) and write them all to ``side``; remove a stale ``side``."""
+def list_ids(
+    ids: list[int], side: Path, what: str, reasons: Mapping[int, str] | None = None
+) -> None:
+    """Print ``ids`` (the first 20, each with its reason when ``reasons`` has one) and write
+    them all to ``side``; remove a stale ``side``."""
     if not ids:
         if side.is_file():
             side.unlink()  # it listed the ids of an earlier run of this output
         return
     write_lines(ids, side)
     typer.echo(f"{len(ids):,} id(s) {what} (all of them in {side}):")
+    reasons = reasons or {}
     for i in ids[:20]:
-        typer.echo(f"  {i}")
+        typer.echo(f"  {i}" + (f"  ({reasons[i]})" if i in reasons else ""))
     if len(ids) > 20:
         typer.echo(f"  ... and {len(ids) - 20} more")
