@@ -56,7 +56,7 @@ from ._archive import iter_archive, page_files, write_json
 from ._endpoints import ENDPOINTS, MAX_WINDOW_DAYS
 from ._windows import check_range, format_date
 from .client import Client
-from .collect import CollectionReport, FetchResult
+from .collect import _STOPPED, CollectionReport, FetchResult
 from .errors import InvalidRequestError
 from .plan import (
     Plan,
@@ -410,8 +410,10 @@ class Sample:
             (``size / returned`` of that stratum; null when the size is unknown).
         strata: One row per stratum: ``period``, ``window_start``, ``window_end``, the strata
             fields, ``stratum``, ``asked`` (``n``), ``returned``, ``size`` (null: unknown),
-            ``share`` (``returned / size``), ``weight`` and ``status`` (``ok``, ``failed``: the
-            service answered with errors, see ``report``; ``not asked yet``: the run stopped).
+            ``share`` (``returned / size``), ``weight`` and ``status`` (``ok``; ``failed``: the
+            service answered with errors after its retries, the error and ``log_id`` are in
+            ``report.pending``; ``not asked yet``: the run stopped before it). Run the same call
+            again to ask the strata not drawn; a stratum drawn is never drawn again.
         report: What the run did (:class:`~tiktok_research.collect.CollectionReport`).
         plan: The plan it ran.
     """
@@ -531,6 +533,8 @@ def _sample(result: FetchResult, plan: SamplePlan, known: pl.DataFrame | None) -
     report = result.report
     drawn = _returned(report.archive, plan) if report.archive is not None else {}
     keys = list(plan.strata)
+    # a stratum the service answered with errors (its reason names them) vs one a stop left
+    failed = [k for k, why in report.pending.items() if why != _STOPPED]
     record = plan.keys.with_columns(
         asked=pl.lit(plan.n, pl.Int64),
         returned=pl.col("stratum").replace_strict(
@@ -538,9 +542,9 @@ def _sample(result: FetchResult, plan: SamplePlan, known: pl.DataFrame | None) -
         ),
         status=pl.when(pl.col("stratum").is_in(list(drawn)))
         .then(pl.lit("ok"))
-        .when(pl.col("stratum").is_in(list(report.pending)))
-        .then(pl.lit("not asked yet"))
-        .otherwise(pl.lit("failed")),
+        .when(pl.col("stratum").is_in(failed))
+        .then(pl.lit("failed"))
+        .otherwise(pl.lit("not asked yet")),
     )
     if known is not None:
         record = record.join(known, on=["period", *keys], how="left", nulls_equal=True)
