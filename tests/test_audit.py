@@ -81,9 +81,10 @@ def test_three_rounds_find_the_unreturnable_ids_and_the_removed_ones(tmp_path: P
     gone_at_first = set(audit.missing(0))
     assert set(audit.never_found()) == gone_at_first
     assert unreturnable <= set(audit.never_found())
-    assert audit.table.filter(pl.col("found"))["reason"].null_count() == audit.table.filter(
-        pl.col("found")
-    ).height
+    assert (
+        audit.table.filter(pl.col("found"))["reason"].null_count()
+        == audit.table.filter(pl.col("found")).height
+    )
     assert set(audit.table.filter(~pl.col("found"))["reason"]) == {NOT_RETURNED}
 
 
@@ -111,7 +112,7 @@ def test_a_stopped_round_is_continued_not_paid_twice(tmp_path: Path) -> None:
     ids = _donated(sb)
     plan = plan_audit(ids, archive=tmp_path, warn=False)
     assert plan.min_requests >= 4
-    with pytest.warns(tr.IncompleteCollectionWarning, match="run the same call again"):
+    with pytest.warns(tr.IncompleteCollectionWarning, match="Run the same call again"):
         first = tr.audit_ids(
             ids, archive=tmp_path, client=tr.Client.sandbox(sb, max_requests=2),
             progress=False, max_workers=1,
@@ -147,7 +148,10 @@ def test_not_video_ids_are_asked_and_named_never_refused(tmp_path: Path) -> None
     assert account in asked  # looked up like the others
     row = audit.table.filter(pl.col("id") == account).row(0, named=True)
     assert row["found"] is False
-    assert row["reason"] == "not a video id by its bits (entity type 4: user account; Steel et al. 2025)"
+    assert (
+        row["reason"]
+        == "not a video id by its bits (entity type 4: user account; Steel et al. 2025)"
+    )
     assert "not video ids by their bits" in str(audit)
 
 

@@ -139,7 +139,8 @@ def test_a_stopped_sample_continues_and_draws_nothing_twice(tmp_path: Path) -> N
                                  client=_client(sb, max_requests=4), **args)  # fmt: skip
     assert first.report.requests_spent == 4
     assert first.strata["status"].value_counts().sort("status").rows() == [
-        ("not asked yet", 5), ("ok", 4)
+        ("not asked yet", 5),
+        ("ok", 4),
     ]
     second = tr.sample_videos(Q3, "2024-01-01", "2024-03-31", client=_client(sb), **args)
     assert second.complete and len(_video_requests(sb)) == 9
@@ -166,8 +167,14 @@ def test_a_stopped_sample_continues_and_draws_nothing_twice(tmp_path: Path) -> N
 )
 def test_bad_input_is_refused_before_any_request(kwargs: dict[str, Any], words: str) -> None:
     sb = _sandbox()
-    args: dict[str, Any] = {"query": Q3, "start_date": "2024-01-01", "end_date": "2024-03-31",
-                            "strata": ["region_code"], "client": _client(sb), "progress": False}  # fmt: skip
+    args: dict[str, Any] = {
+        "query": Q3,
+        "start_date": "2024-01-01",
+        "end_date": "2024-03-31",
+        "strata": ["region_code"],
+        "client": _client(sb),
+        "progress": False,
+    }
     args.update(kwargs)
     with pytest.raises(tr.InvalidRequestError, match=words):
         tr.sample_videos(**args)

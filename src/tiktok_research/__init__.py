@@ -15,11 +15,13 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from . import analysis as analysis
+    from . import audit as audit
     from . import client as client
     from . import collect as collect
     from . import demo as demo
     from . import errors as errors
     from . import fetch as fetch
+    from . import ids as ids
     from . import io as io
     from . import maintain as maintain
     from . import merge as merge
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from . import plan as plan
     from . import plots as plots
     from . import query as query
+    from . import sample as sample
     from . import sandbox as sandbox
     from . import schemas as schemas
     from . import select as select
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
     from ._windows import split_windows as split_windows
     from .analysis import engagement as engagement
     from .analysis import summarize as summarize
+    from .audit import Audit as Audit
+    from .audit import audit_ids as audit_ids
     from .client import Client as Client
     from .client import QuotaStatus as QuotaStatus
     from .client import use as use
@@ -73,8 +78,6 @@ if TYPE_CHECKING:
     from .fetch import fetch_user_info as fetch_user_info
     from .fetch import fetch_videos as fetch_videos
     from .fetch import fetch_videos_by_id as fetch_videos_by_id
-    from .audit import Audit as Audit
-    from .audit import audit_ids as audit_ids
     from .ids import DecodedId as DecodedId
     from .ids import decode_id as decode_id
     from .ids import decode_ids as decode_ids
@@ -96,11 +99,11 @@ if TYPE_CHECKING:
     from .plan import plan_items as plan_items
     from .plan import plan_videos as plan_videos
     from .query import Criteria as Criteria
-    from .sample import Sample as Sample
-    from .sample import sample_videos as sample_videos
     from .query import Q as Q
     from .query import Query as Query
     from .query import as_query as as_query
+    from .sample import Sample as Sample
+    from .sample import sample_videos as sample_videos
     from .schemas import UnknownColumnWarning as UnknownColumnWarning
     from .select import select_usernames as select_usernames
     from .select import select_video_ids as select_video_ids
@@ -189,11 +192,13 @@ _LAZY: dict[str, str] = {
     "summarize": "analysis",
     # submodules reached as attributes (tr.io.read_dataset, tr.select.write_lines, ...)
     "analysis": "analysis",
+    "audit": "audit",
     "client": "client",
     "collect": "collect",
     "demo": "demo",
     "errors": "errors",
     "fetch": "fetch",
+    "ids": "ids",
     "io": "io",
     "maintain": "maintain",
     "plan": "plan",
@@ -201,6 +206,7 @@ _LAZY: dict[str, str] = {
     "pagination": "pagination",
     "plots": "plots",
     "query": "query",
+    "sample": "sample",
     "sandbox": "sandbox",
     "schemas": "schemas",
     "select": "select",

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -256,7 +255,7 @@ def _history(ids: list[int], rounds: list[tuple[int, Path]]) -> pl.DataFrame:
     if not frames:
         return pl.DataFrame(schema=AUDIT_SCHEMA)
     table = pl.concat(frames, how="diagonal_relaxed")
-    return table.select(list(AUDIT_SCHEMA)).cast(dict(AUDIT_SCHEMA)).sort("round", "id")
+    return table.select(list(AUDIT_SCHEMA)).cast(AUDIT_SCHEMA).sort("round", "id")
 
 
 @dataclass
@@ -310,8 +309,16 @@ class Audit:
                 not_checked=pl.col("ids") - pl.col("checked"),
             )
             .with_columns(missing_share=pl.col("missing") / pl.col("checked"))
-            .select("round", "checked_at", "ids", "checked", "found", "missing", "missing_share",
-                    "not_checked")  # fmt: skip
+            .select(
+                "round",
+                "checked_at",
+                "ids",
+                "checked",
+                "found",
+                "missing",
+                "missing_share",
+                "not_checked",
+            )
             .sort("round")
         )
 

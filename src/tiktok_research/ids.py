@@ -229,7 +229,7 @@ def decode_ids(ids: Any) -> pl.DataFrame:
         & (pl.col("created_ms") >= first_ms)
         & (pl.col("created_ms") <= now_ms),
     )
-    return out.select(list(_DECODED_SCHEMA)).cast(dict(_DECODED_SCHEMA))
+    return out.select(list(_DECODED_SCHEMA)).cast(_DECODED_SCHEMA)
 
 
 def not_video_reason(video_id: int) -> str | None:
@@ -247,7 +247,9 @@ def not_video_reason(video_id: int) -> str | None:
         return "no plausible creation time in its bits (not a TikTok id of the published layout)"
     if d.is_video:
         return None
-    return f"not a video id by its bits (entity type {d.entity_type}: {d.entity}; Steel et al. 2025)"
+    return (
+        f"not a video id by its bits (entity type {d.entity_type}: {d.entity}; Steel et al. 2025)"
+    )
 
 
 def not_video_ids(ids: list[int]) -> dict[int, str]:
@@ -256,8 +258,9 @@ def not_video_ids(ids: list[int]) -> dict[int, str]:
     out: they were never asked, and the plan says so.
 
     Example:
-        >>> not_video_ids([7320768196569599275, (7320768196569599275 & ~0xF00) | (6 << 8)])
-        {7320768196569598507: 'not a video id by its bits (entity type 6: device; Steel et al. 2025)'}
+        >>> device = (7320768196569599275 & ~0xF00) | (6 << 8)
+        >>> list(not_video_ids([7320768196569599275, device]).values())
+        ['not a video id by its bits (entity type 6: device; Steel et al. 2025)']
     """
     frame = decode_ids(ids) if ids else None
     if frame is None:

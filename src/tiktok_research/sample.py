@@ -68,7 +68,7 @@ from .plan import (
 )
 from .query import Query, as_query
 
-__all__ = ["STRATA_SCHEMA", "Sample", "plan_sample", "sample_videos"]
+__all__ = ["STRATA_SCHEMA", "Sample", "SamplePlan", "plan_sample", "sample_videos"]
 
 Per = Literal["day", "week", "month"]
 
@@ -284,17 +284,28 @@ def plan_sample(
                          "stratum": label})  # fmt: skip
     keys = pl.DataFrame(
         rows,
-        schema={"period": pl.Date, "window_start": pl.Date, "window_end": pl.Date,
-                **{k: pl.String for k in names}, "stratum": pl.String},  # fmt: skip
+        schema={
+            "period": pl.Date,
+            "window_start": pl.Date,
+            "window_end": pl.Date,
+            **{k: pl.String for k in names},
+            "stratum": pl.String,
+        },
     )
     qdict = q.to_dict()
     lookup = Plan(
         endpoint=ep.name,
         kind="sample",
         table=ep.table,
-        spec={"query": qdict, "start_date": format_date(start), "end_date": format_date(end),
-              "per": per, "n": n, "strata": values,
-              "fields": None if fields is None else field_list},  # fmt: skip
+        spec={
+            "query": qdict,
+            "start_date": format_date(start),
+            "end_date": format_date(end),
+            "per": per,
+            "n": n,
+            "strata": values,
+            "fields": None if fields is None else field_list,
+        },
         tasks=tasks,
         fields=field_list,
         page_size=n,
@@ -312,7 +323,7 @@ def plan_sample(
 
 def _returned(folder: Path, plan: SamplePlan) -> dict[str, list[int]]:
     """The ids each stratum's ok answer returned, read from the archived answers."""
-    by_request: dict[tuple[str, str, str], str] = {}
+    by_request: dict[tuple[str, Any, Any], str] = {}
     for t in plan.lookup.tasks:
         p = t.params
         by_request[(json.dumps(p["query"], sort_keys=True), p["start_date"], p["end_date"])] = t.key
@@ -393,9 +404,9 @@ def _count(videos: pl.DataFrame, plan: SamplePlan) -> pl.DataFrame:
                     "give a table of stratum sizes instead"
                 )
         pieces.append(
-            rows.group_by("period").agg(size=pl.len()).with_columns(
-                *(pl.lit(v, pl.String).alias(k) for k, v in stratum.items())
-            )
+            rows.group_by("period")
+            .agg(size=pl.len())
+            .with_columns(*(pl.lit(v, pl.String).alias(k) for k, v in stratum.items()))
         )
     return pl.concat(pieces).select("period", *plan.strata, "size")
 
@@ -443,13 +454,12 @@ class Sample:
             "request(s) in this run",
         ]
         if ok.height:
-            yields = ok["returned"] / ok["asked"]
-            lines.append(
-                f"  per stratum: {yields.min():.0%} to {yields.max():.0%} of what was asked"
-            )
+            yields = (ok["returned"] / ok["asked"]).to_list()
+            lines.append(f"  per stratum: {min(yields):.0%} to {max(yields):.0%} of what was asked")
         bad = s.filter(pl.col("status") != "ok")
         if bad.height:
-            lines.append(f"  {bad.height} stratum(s) not drawn: " + ", ".join(bad["stratum"][:5]))
+            shown = ", ".join(str(k) for k in bad["stratum"].head(5))
+            lines.append(f"  {bad.height} stratum(s) not drawn: {shown}")
         lines.append(
             "  weights: "
             + (

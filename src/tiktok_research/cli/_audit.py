@@ -1,8 +1,8 @@
 """``audit``: which of a list of video ids the service returns, a dated round per run.
 
 The planning, the rounds and the table are the library's (:mod:`tiktok_research.audit`); the
-command checks its input, prints the plan with ``--dry-run`` or runs :func:`tiktok_research.audit_ids`,
-writes the table and prints the share missing round by round.
+command checks its input, prints the plan with ``--dry-run`` or runs
+:func:`tiktok_research.audit_ids`, writes the table and prints the share missing round by round.
 """
 
 from __future__ import annotations
@@ -43,9 +43,7 @@ def audit(
             "created_at, reason): .parquet, .csv or .jsonl (default: audit.parquet).",
         ),
     ] = None,
-    batch_size: Annotated[
-        int, typer.Option(metavar="N", help="Ids per request, 1 to 100.")
-    ] = 100,
+    batch_size: Annotated[int, typer.Option(metavar="N", help="Ids per request, 1 to 100.")] = 100,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     resume: ResumeOpt = True,
     progress: ProgressOpt = None,
