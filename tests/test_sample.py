@@ -192,3 +192,23 @@ def test_the_dry_run_says_what_it_costs() -> None:
     body = mapped.lookup.tasks[0].params
     assert body["is_random"] is True
     assert {c["field_name"] for c in body["query"]["and"]} == {"keyword", "region_code"}
+
+
+def test_without_an_archive_the_sample_is_read_and_nothing_is_left_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Failed before: without archive= the engine's temporary archive was gone before the draws
+    were read, so every stratum said 'not asked yet' with 0 rows after 6 requests."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    sb = _sandbox()
+    q = tr.Q.region_code.isin(["US", "GB"])
+    s = tr.sample_videos(q, "2024-01-01", "2024-03-31", per="month", n=50,
+                         strata=["region_code"], client=_client(sb), progress=False)  # fmt: skip
+    assert len(_video_requests(sb)) == 6
+    assert s.strata["status"].to_list() == ["ok"] * 6
+    assert s.videos.height == s.strata["returned"].sum() > 0
+    left = [p.name for p in tmp_path.iterdir() if "sandbox-ledger" not in p.name]
+    assert s.report.archive is None and left == []  # the temporary archive is removed

@@ -44,6 +44,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -420,7 +422,8 @@ class Sample:
             ``period``, ``stratum`` (the label of the stratum that drew the row) and ``weight``
             (``size / returned`` of that stratum; null when the size is unknown).
         strata: One row per stratum: ``period``, ``window_start``, ``window_end``, the strata
-            fields, ``stratum``, ``asked`` (``n``), ``returned``, ``size`` (null: unknown),
+            fields, ``stratum``, ``asked`` (``n``), ``returned`` (null: not drawn), ``size``
+            (null: unknown),
             ``share`` (``returned / size``), ``weight`` and ``status`` (``ok``; ``failed``: the
             service answered with errors after its retries, the error and ``log_id`` are in
             ``report.pending``; ``not asked yet``: the run stopped before it). Run the same call
@@ -446,7 +449,7 @@ class Sample:
 
     def __str__(self) -> str:
         s = self.strata
-        asked, returned = int(s["asked"].sum()), int(s["returned"].sum())
+        asked, returned = int(s["asked"].sum()), int(s["returned"].fill_null(0).sum())
         ok = s.filter(pl.col("status") == "ok")
         lines = [
             f"sample: {returned:,} of {asked:,} videos asked came back "
@@ -470,6 +473,8 @@ class Sample:
         )
         if self.report.archive is not None:
             lines.append(f"  per-stratum record: {self.report.archive / 'strata.json'}")
+        if not self.report.complete:
+            lines.append("  " + self.report.how_to_continue())
         return "\n".join(lines)
 
 
@@ -533,9 +538,19 @@ def sample_videos(
     plan = plan_sample(query, start_date, end_date, per=per, n=n, strata=strata, fields=fields,
                        client=c)  # fmt: skip
     known = _sizes(sizes, plan)
-    result = _run(plan.lookup, c, archive=folder, resume=resume, progress=progress,
+    # Which stratum drew which rows is read from the archived answers, so a call without an
+    # archive collects into a temporary one: removed once read if the sample is complete, kept
+    # (and named in the report, as the engine does) if not.
+    temp = Path(tempfile.mkdtemp(prefix="tiktok-research-")) if folder is None else None
+    result = _run(plan.lookup, c, archive=folder or temp, resume=resume, progress=progress,
                   max_workers=max_workers)  # fmt: skip
-    return _sample(result, plan, known)
+    out = _sample(result, plan, known)
+    if temp is not None:
+        out.report.temporary = True
+        if out.report.complete:
+            shutil.rmtree(temp, ignore_errors=True)
+            out.report.archive = None
+    return out
 
 
 def _sample(result: FetchResult, plan: SamplePlan, known: pl.DataFrame | None) -> Sample:
@@ -560,9 +575,11 @@ def _sample(result: FetchResult, plan: SamplePlan, known: pl.DataFrame | None) -
         record = record.join(known, on=["period", *keys], how="left", nulls_equal=True)
     else:
         record = record.with_columns(size=pl.lit(None, pl.Int64))
+    drew = pl.col("status") == "ok"
     record = record.with_columns(
-        share=pl.when(pl.col("size") > 0).then(pl.col("returned") / pl.col("size")),
-        weight=pl.when(pl.col("returned") > 0).then(pl.col("size") / pl.col("returned")),
+        returned=pl.when(drew).then(pl.col("returned")),
+        share=pl.when(drew & (pl.col("size") > 0)).then(pl.col("returned") / pl.col("size")),
+        weight=pl.when(drew & (pl.col("returned") > 0)).then(pl.col("size") / pl.col("returned")),
     )
     columns = ["period", "window_start", "window_end", *keys, "stratum", "asked", "returned",
                "size", "share", "weight", "status"]  # fmt: skip
