@@ -36,11 +36,12 @@ from typing import Any
 import polars as pl
 
 from ._archive import JOURNAL_FILE, Journal, collection_dir, iter_archive, page_files
-from .client import Client
+from ._checks import check_folder
+from .client import Client, check_client
 from .collect import CollectionReport
 from .errors import InvalidRequestError
 from .ids import decode_ids
-from .plan import DEFAULT_ID_BATCH, Plan, check_client, check_folder, plan_video_ids
+from .plan import DEFAULT_ID_BATCH, Plan, plan_video_ids
 
 __all__ = ["AUDIT_SCHEMA", "Audit", "AuditPlan", "audit_ids", "plan_audit"]
 

@@ -29,21 +29,21 @@ import polars as pl
 
 from . import client as client_module
 from ._archive import JOURNAL_FILE, Journal, collection_dir
-from .client import Client
+from ._checks import ItemsLike, check_folder
+from .client import Client, check_client
 from .collect import CollectionReport, FetchResult, run, run_compliance
 from .errors import InvalidRequestError
 from .ids import not_video_ids
 from .plan import (
     DEFAULT_ID_BATCH,
     Plan,
-    check_client,
-    check_folder,
     plan_compliance,
     plan_items,
     plan_video_ids,
     plan_videos,
     refresh_quota,
 )
+from .query import QueryLike
 
 __all__ = [
     "check_compliance",
@@ -62,10 +62,6 @@ __all__ = [
     "fetch_videos",
     "fetch_videos_by_id",
 ]
-
-#: What ``fetch_*`` accept as items: a list, a polars or pandas Series, a numpy or Arrow array,
-#: or a table (polars, pandas, Arrow) with the usual column.
-Items = Any
 
 
 def _planning_client(client: Any) -> Client | None:
@@ -112,7 +108,7 @@ def _check_common(archive: Any, resume: Any, max_workers: Any) -> Path | None:
 
 
 def fetch_videos(
-    query: Any,
+    query: QueryLike,
     start_date: date | datetime | str,
     end_date: date | datetime | str,
     *,
@@ -188,7 +184,7 @@ def fetch_videos(
 
 
 def collect_videos(
-    query: Any,
+    query: QueryLike,
     start_date: date | datetime | str,
     end_date: date | datetime | str,
     dataset: str | Path,
@@ -248,7 +244,7 @@ def collect_videos(
 
 def _fan_out(
     kind: str,
-    items: Items,
+    items: ItemsLike,
     *,
     func: str,
     fields: Sequence[str] | str | None,
@@ -277,7 +273,7 @@ def _fan_out(
 
 
 def fetch_user_info(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
@@ -316,7 +312,7 @@ def fetch_user_info(
 
 
 def fetch_liked_videos(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -351,7 +347,7 @@ def fetch_liked_videos(
 
 
 def fetch_pinned_videos(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -386,7 +382,7 @@ def fetch_pinned_videos(
 
 
 def fetch_reposted_videos(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -421,7 +417,7 @@ def fetch_reposted_videos(
 
 
 def fetch_followers(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     max_total: int | None = None,
     client: Client | None = None,
@@ -454,7 +450,7 @@ def fetch_followers(
 
 
 def fetch_following(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     max_total: int | None = None,
     client: Client | None = None,
@@ -487,7 +483,7 @@ def fetch_following(
 
 
 def fetch_playlists(
-    playlist_ids: Items,
+    playlist_ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
@@ -521,7 +517,7 @@ def fetch_playlists(
 
 
 def fetch_shops(
-    shop_names: Items,
+    shop_names: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
@@ -554,7 +550,7 @@ def fetch_shops(
 
 
 def fetch_products(
-    shop_ids: Items,
+    shop_ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -589,7 +585,7 @@ def fetch_products(
 
 
 def fetch_reviews(
-    product_ids: Items,
+    product_ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -624,7 +620,7 @@ def fetch_reviews(
 
 
 def fetch_comments(
-    video_ids: Items,
+    video_ids: ItemsLike,
     *,
     replies: bool = False,
     fields: Sequence[str] | str | None = None,
@@ -696,7 +692,7 @@ def fetch_comments(
 
 
 def fetch_videos_by_id(
-    ids: Items,
+    ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     batch_size: int = DEFAULT_ID_BATCH,
@@ -740,7 +736,7 @@ def fetch_videos_by_id(
 
 
 def videos_by_id(
-    ids: Items,
+    ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     batch_size: int = DEFAULT_ID_BATCH,
@@ -785,7 +781,7 @@ def videos_by_id(
 
 
 def check_compliance(
-    ids: Items,
+    ids: ItemsLike,
     category: str = "video",
     *,
     client: Client | None = None,
@@ -829,7 +825,7 @@ def check_compliance(
 
 
 def compliance_round(
-    ids: Items,
+    ids: ItemsLike,
     category: str = "video",
     *,
     client: Client | None = None,

@@ -35,6 +35,7 @@ from typing import Any
 
 import polars as pl
 
+from ._checks import clean_ids, has_id_time
 from .errors import InvalidRequestError
 
 __all__ = [
@@ -60,10 +61,9 @@ ENTITY_TYPES: dict[int, str] = {
 ENTITY_VIDEO = 13
 
 #: TikTok (and its ids) began in 2016; an id whose time is earlier, or later than ten years from
-#: now, carries no plausible creation time (it is not a TikTok id of this layout).
+#: now, carries no plausible creation time (the rule of ``_checks.has_id_time``, vectorised).
 _FIRST = datetime(2016, 1, 1, tzinfo=UTC)
 _TEN_YEARS = timedelta(days=3650)
-_INT64_MAX = 2**63 - 1
 
 _DECODED_SCHEMA = pl.Schema(
     {
@@ -116,31 +116,8 @@ def _entity(kind: int) -> str:
 
 
 def _one_id(value: Any) -> int:
-    """``value`` as an exact id (an int or its digits as text); floats and bools refused."""
-    if isinstance(value, bool):
-        raise InvalidRequestError(f"decode_id: {value!r} is not an id")
-    if isinstance(value, float) or type(value).__name__.startswith("float"):
-        raise InvalidRequestError(
-            f"decode_id: {value!r} is a float, which cannot hold a 19-digit id exactly; pass the "
-            "id as int or text (read ids with dtype=str or Int64, never float)"
-        )
-    number: int | None = None
-    if isinstance(value, int) or type(value).__name__.startswith(("int", "uint")):
-        number = int(value)
-    elif isinstance(value, (str, bytes)):
-        text = (value.decode() if isinstance(value, bytes) else value).strip()
-        if text.isascii() and text.isdigit():
-            number = int(text)
-    if number is None:
-        raise InvalidRequestError(
-            f"decode_id: {value!r:.60} is not an id; ids are positive whole numbers such as "
-            "7320768196569599275 (as int or text)"
-        )
-    if not 0 < number <= _INT64_MAX:
-        raise InvalidRequestError(
-            f"decode_id: {number} is not a valid id (ids are between 1 and {_INT64_MAX:,})"
-        )
-    return number
+    """``value`` as an exact id, by the package's one rule for ids (floats and bools refused)."""
+    return clean_ids([value], what="decode_id")[0]
 
 
 def decode_id(video_id: int | str) -> DecodedId:
@@ -168,7 +145,7 @@ def decode_id(video_id: int | str) -> DecodedId:
     millis = (number >> 22) & 0x3FF
     created = datetime.fromtimestamp(seconds, UTC) + timedelta(milliseconds=min(millis, 999))
     kind = (number >> 8) & 0xF
-    plausible = millis <= 999 and _FIRST <= created <= datetime.now(UTC) + _TEN_YEARS
+    plausible = millis <= 999 and has_id_time(number, datetime.now(UTC).timestamp())
     return DecodedId(
         id=number,
         created_at=created,
@@ -205,8 +182,8 @@ def decode_ids(ids: Any) -> pl.DataFrame:
     else:
         values = ids.to_list() if isinstance(ids, pl.Series) else list(ids)
         series = pl.Series("id", [_one_id(v) for v in values], dtype=pl.Int64)
-    now_ms = int((datetime.now(UTC) + _TEN_YEARS).timestamp() * 1000)
-    first_ms = int(_FIRST.timestamp() * 1000)
+    latest = (datetime.now(UTC) + _TEN_YEARS).timestamp()
+    first = int(_FIRST.timestamp())
     frame = pl.DataFrame({"id": series})
     seconds = pl.col("id") // (1 << 32)
     millis = (pl.col("id") // (1 << 22)) % 1024
@@ -226,8 +203,8 @@ def decode_ids(ids: Any) -> pl.DataFrame:
         ),
         is_video=pl.col("entity_type") == ENTITY_VIDEO,
         plausible_time=(pl.col("milliseconds") <= 999)
-        & (pl.col("created_ms") >= first_ms)
-        & (pl.col("created_ms") <= now_ms),
+        & (pl.col("id") // (1 << 32) >= first)
+        & (pl.col("id") // (1 << 32) <= latest),
     )
     return out.select(list(_DECODED_SCHEMA)).cast(_DECODED_SCHEMA)
 

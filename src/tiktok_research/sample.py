@@ -24,7 +24,7 @@ table of sizes, or a full collection you hold of the same query, counted). Other
 null: **unknown**, and the sample can only be described, not scaled up to a population.
 
 Where things live: the plan (one task per stratum, every input checked before any request) is
-built here on :func:`tiktok_research.plan.window_params`; the requests go through the one engine
+built here on :func:`tiktok_research._windows.window_body`; the requests go through the one engine
 (:mod:`tiktok_research.collect`), which archives every answer; which stratum returned which rows is
 read back from the archived answers (:func:`tiktok_research._archive.iter_archive`). The
 per-stratum record is :attr:`Sample.strata`, and it is also written to the collection folder as
@@ -55,19 +55,13 @@ from typing import Any, Literal
 import polars as pl
 
 from ._archive import iter_archive, page_files, write_json
-from ._endpoints import ENDPOINTS, MAX_WINDOW_DAYS
-from ._windows import check_range, format_date
-from .client import Client
+from ._checks import check_day, check_fields, check_range, format_date
+from ._endpoints import ENDPOINTS
+from ._windows import window_body, window_days
+from .client import Client, check_client
 from .collect import _STOPPED, CollectionReport, FetchResult
 from .errors import InvalidRequestError
-from .plan import (
-    Plan,
-    TaskSpec,
-    check_client,
-    check_day,
-    check_fields,
-    window_params,
-)
+from .plan import Plan, TaskSpec
 from .query import Query, as_query
 
 __all__ = ["STRATA_SCHEMA", "Sample", "SamplePlan", "plan_sample", "sample_videos"]
@@ -258,7 +252,7 @@ def plan_sample(
     field_list = check_fields(ep, fields)
     values = _strata_values(q, strata)
     exclusive = bool(client.end_date_exclusive) if client is not None else False
-    longest = MAX_WINDOW_DAYS - 1 if exclusive else MAX_WINDOW_DAYS
+    longest = window_days(exclusive)
     today = client.today() if client is not None else None
     if today is not None and start > today:
         raise InvalidRequestError(
@@ -279,7 +273,7 @@ def plan_sample(
         for combo in itertools.product(*(values[k] for k in names)):
             stratum = dict(zip(names, combo, strict=True))
             label = _label(period, stratum)
-            params = window_params(_stratum_query(q, stratum), s, e, exclusive=exclusive,
+            params = window_body(_stratum_query(q, stratum), s, e, exclusive=exclusive,
                                    is_random=True)  # fmt: skip
             tasks.append(TaskSpec(key=label, item=None, params=params, window=(s, e)))
             rows.append({"period": period, "window_start": s, "window_end": e, **stratum,
