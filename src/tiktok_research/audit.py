@@ -36,7 +36,7 @@ from typing import Any
 import polars as pl
 
 from ._archive import JOURNAL_FILE, Journal, collection_dir, iter_archive, page_files
-from ._checks import check_folder
+from ._checks import ItemsLike, check_folder
 from .client import Client, check_client
 from .collect import CollectionReport
 from .errors import InvalidRequestError
@@ -122,7 +122,7 @@ def _finished(folder: Path, plan: Plan) -> bool:
 
 
 def plan_audit(
-    ids: Any,
+    ids: ItemsLike,
     *,
     archive: str | Path,
     batch_size: int = DEFAULT_ID_BATCH,
@@ -387,7 +387,7 @@ class Audit:
 
 
 def audit_ids(
-    ids: Any,
+    ids: ItemsLike,
     *,
     archive: str | Path,
     batch_size: int = DEFAULT_ID_BATCH,

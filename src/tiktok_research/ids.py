@@ -35,8 +35,7 @@ from typing import Any
 
 import polars as pl
 
-from ._checks import clean_ids, has_id_time
-from .errors import InvalidRequestError
+from ._checks import ItemsLike, clean_ids, has_id_time, read_items
 
 __all__ = [
     "ENTITY_TYPES",
@@ -158,11 +157,12 @@ def decode_id(video_id: int | str) -> DecodedId:
     )
 
 
-def decode_ids(ids: Any) -> pl.DataFrame:
+def decode_ids(ids: ItemsLike) -> pl.DataFrame:
     """Decode many ids at once (vectorised): one row per id, in the order given.
 
     Args:
-        ids: A list of ids (int or text), or an integer / string polars Series.
+        ids: Ids (int or text): a list, a Series, or a table with an ``id`` or ``video_id``
+            column.
 
     Returns:
         Columns ``id`` (Int64), ``created_at`` (Datetime ms, UTC), ``milliseconds``,
@@ -174,14 +174,12 @@ def decode_ids(ids: Any) -> pl.DataFrame:
         >>> tr.decode_ids([7320768196569599275])["entity"].to_list()
         ['video']
     """
-    if isinstance(ids, pl.Series) and ids.dtype.is_integer() and ids.null_count() == 0:
-        series = ids.cast(pl.Int64).rename("id")
-        if (series <= 0).any():
-            bad = series.filter(series <= 0)[0]
-            raise InvalidRequestError(f"decode_ids: {bad} is not a valid id (ids are positive)")
+    fast = isinstance(ids, pl.Series) and ids.dtype in (pl.Int64, pl.Int32, pl.UInt32)
+    if fast and isinstance(ids, pl.Series) and ids.null_count() == 0 and ids.min() > 0:  # type: ignore[operator]
+        series = ids.cast(pl.Int64).rename("id")  # exact ints, checked positive: no copy to Python
     else:
-        values = ids.to_list() if isinstance(ids, pl.Series) else list(ids)
-        series = pl.Series("id", [_one_id(v) for v in values], dtype=pl.Int64)
+        values = read_items(ids, ("id", "video_id"), "ids", "decode_ids")
+        series = pl.Series("id", clean_ids(values, what="decode_ids"), dtype=pl.Int64)
     latest = (datetime.now(UTC) + _TEN_YEARS).timestamp()
     first = int(_FIRST.timestamp())
     frame = pl.DataFrame({"id": series})

@@ -62,7 +62,7 @@ from .client import Client, check_client
 from .collect import _STOPPED, CollectionReport, FetchResult
 from .errors import InvalidRequestError
 from .plan import Plan, TaskSpec
-from .query import Query, as_query
+from .query import Query, QueryLike, as_query
 
 __all__ = ["STRATA_SCHEMA", "Sample", "SamplePlan", "plan_sample", "sample_videos"]
 
@@ -215,7 +215,7 @@ class SamplePlan:
 
 
 def plan_sample(
-    query: Any,
+    query: QueryLike,
     start_date: date | str,
     end_date: date | str,
     *,
@@ -473,7 +473,7 @@ class Sample:
 
 
 def sample_videos(
-    query: Any,
+    query: QueryLike,
     start_date: date | str,
     end_date: date | str,
     *,
