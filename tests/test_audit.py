@@ -258,3 +258,43 @@ def test_the_command_refuses_bad_input_with_exit_2(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "Traceback" not in r.output
     r = runner.invoke(app, ["audit", "--sandbox", "7320768196569599275", "--out", "x.txt"])
     assert r.exit_code == 2 and "unknown output format" in r.output
+
+
+def test_the_command_stops_on_its_budget_with_exit_3_and_finishes_the_round(
+    tmp_path: Path,
+) -> None:
+    runner = CliRunner()
+    sb = Sandbox(SandboxConfig(n_videos=20_000))  # the command's --sandbox corpus (same seed)
+    ids = sb.corpus.ids[::40][:400].tolist()  # spread over the year: one request per month
+    path = tmp_path / "ids.txt"
+    path.write_text("\n".join(map(str, ids)) + "\n")
+    base = ["audit", "--sandbox", "-f", str(path), "--archive", str(tmp_path / "arch"),
+            "--out", str(tmp_path / "audit.parquet"), "--no-progress"]  # fmt: skip
+    cost = plan_audit(ids, archive=tmp_path / "arch", warn=False).min_requests
+    assert cost > 5
+    dry = runner.invoke(app, [*base, "--dry-run"])
+    assert dry.exit_code == 0 and f"at least {cost} request(s)" in dry.output, dry.output
+    first = runner.invoke(app, [*base, "--max-requests", "5"])
+    assert first.exit_code == 3, first.output
+    assert "this run: 5 request(s)" in first.output and "not checked" in first.output
+    second = runner.invoke(app, base)
+    assert second.exit_code == 0, second.output
+    assert "1 round(s)" in second.output and f"this run: {cost - 5} request(s)" in second.output
+    table = pl.read_parquet(tmp_path / "audit.parquet")
+    assert table["id"].to_list() == sorted(ids) and table["found"].null_count() == 0
+
+
+def test_hydrate_prints_the_reason_beside_a_not_video_id(tmp_path: Path) -> None:
+    runner = CliRunner()
+    sb = Sandbox(SandboxConfig(n_videos=20_000))
+    real = int(sb.corpus.ids[100])
+    device = (real & ~0xF00) | (6 << 8)
+    if device == real:
+        device = (real & ~0xF00) | (4 << 8)
+    r = runner.invoke(app, ["hydrate", "--sandbox", str(real), str(device), "--out",
+                            str(tmp_path / "v.parquet"), "--archive", str(tmp_path / "a"),
+                            "--no-progress"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    line = next(x for x in r.output.splitlines() if str(device) in x)
+    assert "not a video id by its bits (entity type" in line
+    assert (tmp_path / "v_not_found.txt").read_text().split() == [str(device)]
