@@ -28,14 +28,13 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from ._archive import JOURNAL_FILE, Journal, collection_dir, iter_archive, page_files
+from ._archive import completed, held_rounds, iter_archive, page_files, round_spec
 from ._checks import ItemsLike, check_folder
 from .client import Client, check_client
 from .collect import CollectionReport
@@ -104,23 +103,6 @@ class AuditPlan:
         return head + "\n" + str(self.lookup)
 
 
-def _rounds(archive: Path, spec: dict[str, Any]) -> Iterator[tuple[int, Path]]:
-    """The rounds of an audit the archive holds: ``(round, folder)``, oldest first."""
-    k = 0
-    while True:
-        folder = collection_dir(archive, "audit", {**spec, "round": k})
-        if not folder.is_dir():
-            return
-        yield k, folder
-        k += 1
-
-
-def _finished(folder: Path, plan: Plan) -> bool:
-    """Every look-up of the round is done (a task that failed for good counts as done)."""
-    view = Journal(folder / JOURNAL_FILE).load(quiet=True)
-    return all(view.task(t.key).status in ("done", "failed") for t in plan.tasks)
-
-
 def plan_audit(
     ids: ItemsLike,
     *,
@@ -161,11 +143,13 @@ def plan_audit(
     )  # fmt: skip
     lookup.kind = "audit"
     base = {**lookup.spec, "part_of": "audit"}
-    held = list(_rounds(folder, base))
-    continues = bool(held) and resume and not _finished(held[-1][1], lookup)
-    k = held[-1][0] if continues else len(held)
-    lookup.spec = {**base, "round": k}
-    return AuditPlan(lookup=lookup, round=k, held=len(held), continues=continues, archive=folder)
+    held = held_rounds(folder, "audit", base)
+    # a round is a snapshot: a finished one is never continued, the next run adds one
+    lookup.spec = round_spec(folder, "audit", base, resume=resume,
+                             finished=completed([t.key for t in lookup.tasks]))  # fmt: skip
+    k = int(lookup.spec.get("round", 0))
+    return AuditPlan(lookup=lookup, round=k, held=len(held), continues=k < len(held),
+                     archive=folder)  # fmt: skip
 
 
 def _asked(envelope: dict[str, Any]) -> list[int]:
@@ -439,7 +423,6 @@ def audit_ids(
         max_workers=max_workers,
     )  # fmt: skip
     # the round just run is in the archive now, whether or not it finished
-    base = {k: v for k, v in plan.lookup.spec.items() if k != "round"}
-    rounds = list(_rounds(plan.archive, base))
+    rounds = held_rounds(plan.archive, "audit", plan.lookup.spec)
     table = _history(plan.lookup.ids, rounds)
     return Audit(table=table, report=result.report, plan=plan, _ids=list(plan.lookup.ids))
