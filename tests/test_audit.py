@@ -298,3 +298,29 @@ def test_hydrate_prints_the_reason_beside_a_not_video_id(tmp_path: Path) -> None
     line = next(x for x in r.output.splitlines() if str(device) in x)
     assert "not a video id by its bits (entity type" in line
     assert (tmp_path / "v_not_found.txt").read_text().split() == [str(device)]
+
+
+def test_ids_in_a_failing_range_are_not_checked_never_missing(tmp_path: Path) -> None:
+    """The realistic sandbox answers 500 to every query touching 2024-10-08, look-ups by id too:
+    those ids are a gap (found null, with the reason), not missing videos."""
+    sb, _ = _sandbox(frozen_corpus=True)
+    created = [dt.datetime.fromtimestamp(int(t), dt.UTC).date() for t in sb.corpus.create_time]
+    near = [int(i) for i, d in zip(sb.corpus.ids, created, strict=True)
+            if dt.date(2024, 10, 6) <= d <= dt.date(2024, 10, 10)]  # fmt: skip
+    assert near
+    client = tr.Client.sandbox(sb, sleep=lambda s: None)
+    with pytest.warns(tr.IncompleteCollectionWarning):
+        audit = tr.audit_ids(near, archive=tmp_path, client=client, progress=False)
+    table = audit.table
+    # an id's window runs from the day of its time bits to that day plus a margin (SPEC §8)
+    on_day = {dt.date(2024, 10, 7), dt.date(2024, 10, 8)}
+    failing = [i for i in near if dt.datetime.fromtimestamp(i >> 32, dt.UTC).date() in on_day]
+    gap = table.filter(pl.col("found").is_null())
+    assert set(failing) <= set(gap["id"].to_list())
+    assert set(gap["reason"]) == {NOT_CHECKED}
+    truth = sb.truth.video_status(near)
+    checked = table.filter(pl.col("found").is_not_null())
+    missing = set(truth.filter(pl.col("status") != "returned")["id"].to_list())
+    assert set(checked.filter(~pl.col("found"))["id"].to_list()) == missing & set(
+        checked["id"].to_list()
+    )

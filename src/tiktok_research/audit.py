@@ -29,18 +29,19 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from ._archive import completed, held_rounds, iter_archive, page_files, round_spec
-from ._checks import ItemsLike, check_folder
+from ._checks import ItemsLike, check_folder, id_time, parse_api_date
 from .client import Client, check_client
 from .collect import CollectionReport
 from .errors import InvalidRequestError
 from .ids import decode_ids
-from .plan import DEFAULT_ID_BATCH, Plan, plan_video_ids
+from .plan import DEFAULT_ID_BATCH, ID_TIME_MARGIN, Plan, plan_video_ids
 
 __all__ = ["AUDIT_SCHEMA", "Audit", "AuditPlan", "audit_ids", "plan_audit"]
 
@@ -171,21 +172,47 @@ def _ok(envelope: dict[str, Any]) -> bool:
     return error.get("code", "ok") == "ok" and isinstance(response.get("data"), dict)
 
 
-def _round_rows(folder: Path) -> pl.DataFrame:
+def _window(envelope: dict[str, Any], exclusive: bool) -> tuple[date, date] | None:
+    """The days an answer covers (its request's ``start_date``..``end_date``, inclusive)."""
+    body = (envelope.get("request") or {}).get("body") or {}
+    try:
+        start = parse_api_date(str(body["start_date"]), "start_date")
+        end = parse_api_date(str(body["end_date"]), "end_date")
+    except (KeyError, TypeError, ValueError, InvalidRequestError):
+        return None
+    return start, end - timedelta(days=1) if exclusive else end
+
+
+def _covers(window: tuple[date, date], video_id: int) -> bool:
+    """The window holds every day the video of this id can have been created on: only then
+    does an answer without it say the service did not return it. (A window the engine narrowed
+    after 500s may leave some of a batch's ids outside: those are not checked by it.)"""
+    t = id_time(video_id)
+    first = datetime.fromtimestamp(t, UTC).date()
+    last = datetime.fromtimestamp(t + ID_TIME_MARGIN, UTC).date()
+    return window[0] <= first and last <= window[1]
+
+
+def _round_rows(folder: Path, exclusive: bool) -> pl.DataFrame:
     """``id, checked_at, found`` of one round, from its archived answers (the first ok answer
-    that asked an id says when it was checked; any ok answer holding it says it was found)."""
+    that asked an id over a window holding its creation day says when it was checked; any ok
+    answer holding it says it was found)."""
     checked: dict[int, str] = {}
     found: set[int] = set()
     for env in iter_archive(page_files(folder)):
         if not _ok(env):
             continue
+        window = _window(env, exclusive)
         at = str(env["meta"].get("retrieved_at"))
         for i in _asked(env):
+            if window is None or not _covers(window, i):
+                continue
             if i not in checked or at < checked[i]:
                 checked[i] = at
         for video in env["response"]["data"].get("videos") or []:
             if isinstance(video, dict) and isinstance(video.get("id"), int):
                 found.add(video["id"])
+                checked.setdefault(video["id"], at)  # returned: checked, whatever the window
     ids = list(checked)
     return pl.DataFrame(
         {
@@ -199,7 +226,7 @@ def _round_rows(folder: Path) -> pl.DataFrame:
     )
 
 
-def _history(ids: list[int], rounds: list[tuple[int, Path]]) -> pl.DataFrame:
+def _history(ids: list[int], rounds: list[tuple[int, Path]], exclusive: bool) -> pl.DataFrame:
     """The audit table: one row per id and round, every id of the list in every round."""
     decoded = decode_ids(ids).select(
         "id",
@@ -211,7 +238,7 @@ def _history(ids: list[int], rounds: list[tuple[int, Path]]) -> pl.DataFrame:
     not_video = {i: r for i in ids if (r := not_video_reason(i)) is not None}
     frames = []
     for k, folder in rounds:
-        seen = _round_rows(folder)
+        seen = _round_rows(folder, exclusive)
         frames.append(
             decoded.join(seen, on="id", how="left")
             .with_columns(
@@ -424,5 +451,5 @@ def audit_ids(
     )  # fmt: skip
     # the round just run is in the archive now, whether or not it finished
     rounds = held_rounds(plan.archive, "audit", plan.lookup.spec)
-    table = _history(plan.lookup.ids, rounds)
+    table = _history(plan.lookup.ids, rounds, plan.lookup.end_date_exclusive)
     return Audit(table=table, report=result.report, plan=plan, _ids=list(plan.lookup.ids))
