@@ -15,6 +15,8 @@ Errors about a value the caller gave are also ``ValueError``s (``InvalidRequestE
     │   ├── InvalidTypeError       a value of a type the function cannot take (also a TypeError)
     │   ├── MissingFileError       a file or folder to read does not exist (also a
     │   │                          FileNotFoundError); ``.path`` names it
+    │   ├── OutputExistsError      a folder to write to is a file or already holds data (also a
+    │   │                          FileExistsError); ``.path`` names it
     │   ├── UnavailableError       the user is not found / private / the list is not public
     │   └── TransientRequestError  400 invalid_params that the same request outgrows (an expired
     │                              search_id, "Invalid count or cursor"): retried, then left for
@@ -70,6 +72,7 @@ __all__ = [
     "MissingDependencyError",
     "MissingFileError",
     "NotYetIndexedWarning",
+    "OutputExistsError",
     "QuotaExhaustedError",
     "QuotaWarning",
     "RateLimitedError",
@@ -207,6 +210,21 @@ class MissingFileError(InvalidRequestError, FileNotFoundError):
         self.filename = str(path)
 
 
+class OutputExistsError(InvalidRequestError, FileExistsError):
+    """A file or folder to write to already holds data (or is a file where a folder is needed):
+    refused before anything is read or written. It is also a ``FileExistsError``.
+
+    Attributes:
+        path: The file or folder.
+    """
+
+    def __init__(self, message: str, *, path: str | Path, **kw: Unpack[ErrorDetails]) -> None:
+        super().__init__(message, **kw)
+        self.path = path
+        self.errno = errno.EEXIST
+        self.filename = str(path)
+
+
 class UnavailableError(InvalidRequestError):
     """The user or list cannot be returned: not found, private, restricted or not public.
 
@@ -217,9 +235,9 @@ class UnavailableError(InvalidRequestError):
 class TransientRequestError(InvalidRequestError):
     """A refusal (``400 invalid_params``) that the same request outgrows a few seconds later.
 
-    The service sends it now and then for a valid page request (SPEC §6.4.1): "Search Id ... is
-    invalid or expired", "Invalid count or cursor". The retry policy asks again; a collection that
-    still gets it leaves the task for the next run instead of failing the item.
+    The service sends it now and then for a valid page request (api-notes §6.4.1): "Search Id ...
+    is invalid or expired", "Invalid count or cursor". The retry policy asks again; a collection
+    that still gets it leaves the task for the next run instead of failing the item.
     """
 
 
@@ -370,12 +388,12 @@ _TRANSIENT = re.compile(r"Search Id \d* ?is invalid or expired|Invalid count or 
 
 
 def is_transient_message(message: str) -> bool:
-    """True for the transient ``invalid_params`` messages that succeed on retry (SPEC §6.4.1)."""
+    """True for the transient ``invalid_params`` messages that a retry cures (api-notes §6.4.1)."""
     return bool(_TRANSIENT.search(message or ""))
 
 
 def is_quota_error(code: str | None, message: str | None, http_status: int | None) -> bool:
-    """True when a 429 answer means the daily quota rather than a short-term limit (SPEC §11)."""
+    """True when a 429 answer means the daily quota, not a short-term limit (api-notes §11)."""
     if code == "daily_quota_limit_exceeded":
         return True
     return http_status == 429 and bool(_QUOTA_WORDS.search(message or ""))
