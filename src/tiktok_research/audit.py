@@ -437,8 +437,9 @@ def audit_ids(
 
     Example:
         >>> import tiktok_research as tr
-        >>> audit = tr.audit_ids([7320768196569599275], archive="audit")  # doctest: +SKIP
-        >>> audit.by_round()  # doctest: +SKIP
+        >>> audit = tr.audit_ids([7320768196569599275], archive="audit", progress=False)
+        >>> audit.by_round().select("round", "checked").rows()
+        [(0, 1)]
     """
     from .fetch import _check_common, _planning_client, _run
 
