@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "errors": FOUNDATION,
     "_endpoints": FOUNDATION,
     "_checks": FOUNDATION,
+    "ids": FOUNDATION,  # what an id's bits say (issue 19)
     "_windows": FOUNDATION,
     "query": FOUNDATION,
     "_progress": FOUNDATION,
@@ -71,6 +72,8 @@ LAYERS: dict[str, int] = {
     "analysis": ANALYSIS,
     "plots": ANALYSIS,
     "_adlib_analysis": ANALYSIS,  # (ads) summarize_ads
+    "audit": ANALYSIS,  # availability audits (issue 19): a look-up by id, round after round
+    "sample": ANALYSIS,  # stratified random samples (issue 19)
     # on top
     "demo": TOP,
     "cli": TOP,

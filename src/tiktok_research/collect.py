@@ -996,6 +996,7 @@ class _Engine:
         today = self.client.quota_day().isoformat()
         # a search_id saved on an earlier day of the service has expired: re-open at once
         expired = stale and st.day is not None and st.day < today
+        random = bool(task.params.get("is_random"))
         budget = self.client.sequence_budget()
         send = self._send(writer, budget)
         while st.windows:
@@ -1008,6 +1009,7 @@ class _Engine:
                     self._window_params(task, s, e),
                     send,
                     start=st.pos,
+                    max_count=self.plan.page_size if random else None,
                     stale=stale,
                     reopen=budget.take,
                     expired=expired,
@@ -1024,7 +1026,9 @@ class _Engine:
                         raise _Stopped()
             except TikTokResearchError as err:
                 where = err.position
-                if _heavy(err) and st.windows and (how := _narrowed(st, where, budget)):
+                # a random draw is not narrowed: draws of the halves are another sample
+                heavy = _heavy(err) and not random
+                if heavy and st.windows and (how := _narrowed(st, where, budget)):
                     log.warning(
                         "video query: window %s..%s keeps failing (%s); %s", s, e, err.message, how
                     )

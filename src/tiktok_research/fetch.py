@@ -33,6 +33,7 @@ from ._checks import ItemsLike, check_folder
 from .client import Client, check_client
 from .collect import POLL_FIRST, POLL_MAX, CollectionReport, FetchResult, run
 from .errors import InvalidRequestError
+from .ids import not_video_ids
 from .plan import (
     DEFAULT_ID_BATCH,
     Plan,
@@ -831,6 +832,14 @@ def videos_by_id(
             f"{len(result.report.not_found):,} of the {len(plan.ids):,} ids were not found "
             "(deleted, private, not yet indexed, or not video ids): see report.not_found"
         )
+        odd = not_video_ids(result.report.not_found)
+        if odd:
+            shown = "; ".join(f"{i}: {why}" for i, why in list(odd.items())[:5])
+            more = f"; and {len(odd) - 5} more" if len(odd) > 5 else ""
+            result.report.warnings.append(
+                f"{len(odd):,} of the ids not found are not video ids by their bits (the "
+                f"published layout, tr.decode_id): {shown}{more}"
+            )
     return result
 
 

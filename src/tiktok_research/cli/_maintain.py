@@ -116,8 +116,20 @@ def hydrate(
             client=_run.client(sandbox, max_requests), archive=archive, resume=resume,
             progress=progress,
         )  # fmt: skip
+    from ..ids import not_video_ids
+
+    odd = not_video_ids(result.report.not_found)
     side = not_found_path(target.path) if target.path is not None else None
-    list_ids(result.report.not_found, side, "not found (deleted or private?)", target.to_stdout)
+    list_ids(
+        result.report.not_found, side, "not found (deleted or private?)", target.to_stdout, odd
+    )
+    shown = result.report.not_found if side is None else result.report.not_found[:20]
+    unshown = [i for i in odd if i not in shown]
+    if unshown:  # the list above shows 20 ids, each with its reason
+        target.echo(
+            f"{len(odd):,} of them are not video ids by their bits (the published layout; "
+            "tiktok_research.decode_id), among them: " + ", ".join(map(str, unshown[:20]))
+        )
     _run.finish(result, target, "videos")
 
 

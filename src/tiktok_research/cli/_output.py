@@ -34,7 +34,7 @@ import os
 import re
 import sys
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -440,9 +440,16 @@ def removed_path(target: Path) -> Path:
     return target.with_name(f"{target.stem if target.suffix else target.name}_removed.txt")
 
 
-def list_ids(ids: list[int], side: Path | None, what: str, err: bool = False) -> None:
-    """Print ``ids`` (the first 20) and write them all to ``side``; remove a stale ``side``.
-    (``side`` None: standard output carries the table; they are printed, on standard error.)"""
+def list_ids(
+    ids: list[int],
+    side: Path | None,
+    what: str,
+    err: bool = False,
+    reasons: Mapping[int, str] | None = None,
+) -> None:
+    """Print ``ids`` (the first 20, each with its reason when ``reasons`` has one) and write
+    them all to ``side``; remove a stale ``side``. (``side`` None: standard output carries the
+    table; they are all printed, on standard error.)"""
     if not ids:
         if side is not None and side.is_file():
             side.unlink()  # it listed the ids of an earlier run of this output
@@ -452,8 +459,9 @@ def list_ids(ids: list[int], side: Path | None, what: str, err: bool = False) ->
         typer.echo(f"{len(ids):,} id(s) {what} (all of them in {side}):", err=err)
     else:
         typer.echo(f"{len(ids):,} id(s) {what}:", err=err)
+    reasons = reasons or {}
     shown = ids if side is None else ids[:20]
     for i in shown:
-        typer.echo(f"  {i}", err=err)
+        typer.echo(f"  {i}" + (f"  ({reasons[i]})" if i in reasons else ""), err=err)
     if len(ids) > len(shown):
         typer.echo(f"  ... and {len(ids) - len(shown)} more", err=err)
