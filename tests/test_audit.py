@@ -112,7 +112,10 @@ def test_a_stopped_round_is_continued_not_paid_twice(tmp_path: Path) -> None:
     ids = _donated(sb)
     plan = plan_audit(ids, archive=tmp_path, warn=False)
     assert plan.min_requests >= 4
-    with pytest.warns(tr.IncompleteCollectionWarning, match="Run the same call again"):
+    with (
+        pytest.warns(tr.IncompleteCollectionWarning, match="Run the same call again"),
+        pytest.warns(tr.QuotaWarning, match="max_requests=2"),  # said before the first request
+    ):
         first = tr.audit_ids(
             ids, archive=tmp_path, client=tr.Client.sandbox(sb, max_requests=2),
             progress=False, max_workers=1,
@@ -260,6 +263,7 @@ def test_the_command_refuses_bad_input_with_exit_2(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "unknown output format" in r.output
 
 
+@pytest.mark.filterwarnings("default")  # the command shows its budget note, as a user sees it
 def test_the_command_stops_on_its_budget_with_exit_3_and_finishes_the_round(
     tmp_path: Path,
 ) -> None:

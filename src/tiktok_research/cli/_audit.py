@@ -78,7 +78,7 @@ def audit(
         client=_run.planner(sandbox and dry_run), resume=resume, warn=dry_run,
     )  # fmt: skip
     # a rerun adds a round to the same table: the same command may replace its own output
-    target.claim("audit", plan.lookup.kind, plan.lookup.spec, str(Path(archive).resolve()))
+    target.claim("audit", sorted(map(str, values)), str(Path(archive).resolve()))
     if dry_run:  # a plan needs no credentials and sends nothing
         typer.echo(str(plan))
         return
