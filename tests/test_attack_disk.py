@@ -18,12 +18,14 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 
 import tiktok_research as tr
 from _faultproxy import FaultProxy
+from _sandboxes import MakeClient, MakeSandbox, paid
 from _servers import SandboxServer, cli_env, no_traceback, run_cli, sandbox_server
 from tiktok_research.sandbox import Sandbox, SandboxConfig
 
@@ -180,3 +182,128 @@ def test_an_unwritable_collection_folder_is_found_before_any_request(tmp_path: P
         client=tr.Client.sandbox(sb),
     )  # fmt: skip
     assert done.complete
+
+
+# ------------------------------------------------------------------ an unwritable dataset folder
+
+DS_START, DS_END = "2024-01-01", "2024-01-30"  # one window, one month: one partition folder
+DS_VIDEOS = 5_000
+
+
+def _immutable(*folders: Path) -> None:
+    """``chattr +i`` (root only: the test is skipped elsewhere, or without the flag)."""
+    if os.geteuid() != 0 or shutil.which("chattr") is None:
+        pytest.skip("chattr +i needs root")
+    if subprocess.run(["chattr", "+i", *map(str, folders)], capture_output=True).returncode:
+        pytest.skip("this file system has no immutable flag")
+
+
+def _mutable(*folders: Path) -> None:
+    subprocess.run(["chattr", "-i", *map(str, folders)], check=False, capture_output=True)
+
+
+@pytest.fixture
+def blocked_dataset(
+    request: pytest.FixtureRequest, tmp_path: Path, make_sandbox: MakeSandbox,
+    make_client: MakeClient,
+) -> Iterator[Path]:  # fmt: skip
+    """A dataset folder no write could finish in: a path under a regular file (no root needed),
+    or a dataset of this query whose partition folder is immutable (``chattr +i``)."""
+    if request.param == "under-a-file":
+        (tmp_path / "notes.txt").write_text("a file where a folder is needed")
+        yield tmp_path / "notes.txt" / "videos"
+        return
+    folder = tmp_path / "videos"
+    tr.fetch_videos(
+        tr.Q.hashtag_name.eq("fyp"), DS_START, DS_END, dataset=folder, progress=False,
+        client=make_client(make_sandbox(n_videos=DS_VIDEOS)),
+    )  # fmt: skip
+    (month,) = [p for p in folder.iterdir() if p.name.startswith("create_month=")]
+    _immutable(month)
+    try:
+        yield folder
+    finally:
+        _mutable(month)
+
+
+CALLS: dict[str, Any] = {
+    "fetch_videos": lambda q, ds, c, tmp: tr.fetch_videos(
+        q, DS_START, DS_END, dataset=ds, client=c, progress=False
+    ),
+    "collect_videos": lambda q, ds, c, tmp: tr.collect_videos(
+        q, DS_START, DS_END, ds, archive=tmp / "archive", client=c, progress=False
+    ),
+    "update_videos": lambda q, ds, c, tmp: tr.update_videos(
+        q, ds, start_date=DS_START, client=c, progress=False
+    ),
+}
+
+
+@pytest.mark.parametrize("blocked_dataset", ["under-a-file", "immutable-partition"], indirect=True)
+def test_an_unwritable_dataset_folder_is_found_before_any_request(
+    blocked_dataset: Path, make_sandbox: MakeSandbox, make_client: MakeClient, tmp_path: Path
+) -> None:
+    """Before: each call paid every page of the collection (27 requests over a quarter), then
+    failed with a raw NotADirectoryError / PermissionError (the immutable partition also left a
+    commit record that made every later write fail)."""
+    sb = make_sandbox(n_videos=DS_VIDEOS)
+    q = tr.Q.hashtag_name.eq("fyp")
+    for name, call in CALLS.items():
+        with pytest.raises(tr.ArchiveError, match="cannot write in the dataset") as caught:
+            call(q, blocked_dataset, make_client(sb), tmp_path)
+        assert "nothing was sent" in str(caught.value), name
+        assert paid(sb) == 0, f"{name} paid {paid(sb)} requests for pages it could not keep"
+    if blocked_dataset.exists():  # a dataset folder in place is rewritten by refresh_videos
+        with pytest.raises(tr.ArchiveError, match="cannot write in the dataset"):
+            tr.refresh_videos(blocked_dataset, client=make_client(sb), progress=False)
+        assert paid(sb) == 0, "refresh_videos paid for a rewrite it could not make"
+
+
+@pytest.mark.parametrize("blocked_dataset", ["immutable-partition"], indirect=True)
+def test_the_command_line_finds_an_unwritable_dataset_before_any_request(
+    blocked_dataset: Path, server: SandboxServer, tmp_path: Path
+) -> None:
+    """Before: exit 3 after paying the month's pages (5 requests), with the staging file's path."""
+    args = ["videos", "--hashtag", "fyp", "--start", DS_START, "--end", DS_END, "--no-progress",
+            "--archive", str(tmp_path / "archive"), "--dataset", str(blocked_dataset)]  # fmt: skip
+    with FaultProxy(server.url) as proxy:
+        done = run_cli(args, cli_env(proxy.url))
+        received = proxy.ledger.received(VIDEOS)
+    text = done.stdout + done.stderr
+    assert done.returncode == 3 and no_traceback(text), text
+    assert "cannot write in the dataset" in text and "nothing was sent" in text, text
+    assert received == 0, f"paid {received} requests before finding the folder unwritable"
+
+
+def test_merge_finds_an_unwritable_dataset_before_reading_its_inputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``merge_dumps(dataset=, overwrite=True)`` moves the old tables aside at the end: an
+    immutable one was found only after every input had been read (before: read, then OSError)."""
+    from tiktok_research import merge
+
+    dump = tmp_path / "cats.json"
+    dump.write_text(
+        '{"data":{"videos":[{"id":7300000000000000001,"create_time":1704067200}],'
+        '"has_more":false,"cursor":1,"search_id":"s"},"error":{"code":"ok"}}\n'
+    )
+    out = tmp_path / "merged"
+    tr.merge_dumps([dump], dataset=out)
+    reads: list[int] = []
+    real = merge.read_all  # type: ignore[attr-defined]
+
+    def counted(*args: Any) -> Any:
+        reads.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(merge, "read_all", counted)
+    _immutable(out / "videos")
+    try:
+        with pytest.raises(OSError):
+            tr.merge_dumps([dump], dataset=out, overwrite=True)
+    finally:
+        _mutable(out / "videos")
+    assert reads == [], "the inputs were read before the dataset was found unwritable"
+    assert [p.name for p in out.iterdir()] == ["videos"], "a staging folder was left behind"
+    tr.merge_dumps([dump], dataset=out, overwrite=True)  # writable again: it works
+    assert reads == [1]

@@ -68,6 +68,7 @@ __all__ = [
     "is_bookkeeping",
     "iter_archive",
     "page_files",
+    "probe_writable",
     "read_file_lines",
     "round_spec",
     "run_of",
@@ -172,21 +173,46 @@ def check_room(folder: Path, page_bytes: int) -> None:
         )
 
 
-def check_folder_writable(folder: Path) -> None:
-    """Create and remove a file in ``folder``: the run's page files go there, and an unwritable
-    folder (another user's, an immutable one) must fail before a request, not after.
+def probe_writable(folder: Path) -> None:
+    """Whether a run can write in ``folder``, found by trying, before anything is sent: create
+    its missing levels, create, write and remove a file in it, then remove the levels created.
+
+    Trying is the only test that sees every cause: permissions (``os.access`` says yes to root),
+    an immutable or read-only folder, a file in the way, a folder that cannot be created.
 
     Raises:
-        ArchiveError: naming the folder.
+        OSError: what failed (its ``filename`` says where).
     """
-    probe = folder / f".write-check-{os.getpid()}-{secrets.token_hex(4)}"
+    created: list[Path] = []
+    level = folder
+    while not os.path.lexists(level) and level != level.parent:
+        created.append(level)
+        level = level.parent
     try:
+        for new in reversed(created):
+            new.mkdir()
+        probe = folder / f".write-check-{os.getpid()}-{secrets.token_hex(4)}"
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.write(fd, b"\n")
         finally:
             os.close(fd)
         probe.unlink()
+    finally:
+        for new in created:  # deepest first; only what this probe created, and only if empty
+            with contextlib.suppress(OSError):
+                new.rmdir()
+
+
+def check_folder_writable(folder: Path) -> None:
+    """The run's page files go in ``folder``: an unwritable one (another user's, an immutable
+    one) must fail before a request, not after (:func:`probe_writable`).
+
+    Raises:
+        ArchiveError: naming the folder.
+    """
+    try:
+        probe_writable(folder)
     except OSError as e:
         raise ArchiveError(
             f"cannot write in the collection folder {folder}: {e.strerror or e}. Make it "

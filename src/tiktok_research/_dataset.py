@@ -48,7 +48,7 @@ import pyarrow.parquet as pq
 
 from .errors import ArchiveError, InvalidRequestError
 
-__all__ = ["MARKER", "check", "data_files", "recover", "write"]
+__all__ = ["MARKER", "check", "check_writable", "data_files", "recover", "write"]
 
 LOCK = ".tiktok-research.lock"
 COMMIT = ".tiktok-research-commit.json"
@@ -112,6 +112,44 @@ def check(root: Path, *, table: str, query: dict[str, Any] | None, partition_by:
             "a dataset holds one query, so that each of its rows answers it: write this one "
             "into another folder"
         )
+
+
+def check_writable(root: Path, *, swapped: bool = False) -> None:
+    """Refuse, before anything is sent, a dataset folder that a write could not finish in.
+
+    A write creates the lock, a staging folder and the commit record in ``root``, and moves files
+    into its partition folders (and removes superseded ones from them): ``root`` (created if
+    missing, then removed again if this created it) and every folder in it must be writable,
+    and an existing lock openable. Found by trying (``_archive.probe_writable``): found after
+    the requests, an immutable partition folder or a path under a file cost every
+    page of the collection (issue 22, item 6). ``swapped``: the folder is replaced as a whole
+    (``refresh_videos``), so its parent must be writable too.
+
+    Raises:
+        ArchiveError: naming the folder that cannot be written.
+    """
+    from ._archive import probe_writable
+
+    folders = [root.parent] if swapped else []
+    folders.append(root)
+    if root.is_dir():
+        for here, subs, _ in os.walk(root):
+            subs[:] = sorted(d for d in subs if not d.startswith((".", "_")))
+            folders += [Path(here, d) for d in subs]
+    where = root
+    try:
+        for where in folders:
+            probe_writable(where)
+        if (root / LOCK).exists():
+            where = root / LOCK
+            os.close(os.open(where, os.O_WRONLY))
+    except OSError as e:
+        raise ArchiveError(
+            f"cannot write in the dataset {root} ({where}: {e.strerror or e}). "
+            "Make it writable (or write into another folder) and run the same call again; "
+            "nothing was sent.",
+            path=where,
+        ) from None
 
 
 def _claim(root: Path, *, table: str, key: list[str], partition_by: str,

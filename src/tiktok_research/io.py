@@ -372,14 +372,18 @@ def _query_dict(query: QueryLike | None) -> dict[str, Any] | None:
 
 def check_dataset(root: str | Path, *, table: str, query: QueryLike | None = None) -> None:
     """Refuse, before anything is sent, to write ``table`` rows of ``query`` into ``root`` when
-    the dataset there holds another table or another query (nothing happens when it is new).
+    the dataset there holds another table or another query, or when a write could not finish in
+    it (the folder or one of its partition folders cannot be written; a new folder is created
+    and removed again to find out).
 
     Raises:
         InvalidRequestError: ``root`` is a file, or holds another table or query.
+        ArchiveError: ``root`` (or a folder in it) cannot be written.
     """
     from . import _dataset
 
     _dataset.check(Path(root), table=table, query=_query_dict(query))
+    _dataset.check_writable(Path(root))
 
 
 def read_dataset(root: str | Path, table: str | None = None) -> pl.LazyFrame:

@@ -31,6 +31,7 @@ import polars as pl
 
 from . import schemas
 from ._checks import TableLike, check_day, check_fields, check_folder, format_date
+from ._dataset import check_writable
 from ._endpoints import ENDPOINTS
 from ._windows import NOT_INDEXED_DAYS
 from .client import Client, check_client
@@ -205,6 +206,8 @@ def refresh_videos(
     if not isinstance(drop_removed, bool):
         raise InvalidRequestError(f"drop_removed must be True or False, got {drop_removed!r}")
     old, dataset, ids, fields = _refresh_input(videos, fields)
+    if dataset is not None:  # rewritten in place at the end: found now, not after paying
+        check_writable(dataset, swapped=True)
     # A refresh is a snapshot: one that finished is never continued (the same call later is a
     # new round in the archive); one that stopped is continued, its compliance task included.
     valid = compliance_round(
@@ -519,6 +522,7 @@ def update_videos(
     q = as_query(query)
     state = _update_state(folder, q)
     first = _first_day(folder, state, start_date)  # checked before a client is built
+    check_writable(folder)  # the new days go there: an unwritable folder is found before paying
     c = c if c is not None else client_module.default_client()
     first, newest = update_range(q, folder, start_date, now=c.now())
     if first > newest:

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.ipc
 
 from .. import schemas
+from .._archive import probe_writable
 from ..errors import OutputExistsError
 from ._inputs import Item
 from ._memory import dedup
@@ -242,6 +243,12 @@ def prepare_dataset(target: Path, overwrite: bool) -> Path:
     A merge is the de-duplicated whole of its inputs, so a second merge added to the same folder
     would hold every row twice: a folder that is not empty is refused unless ``overwrite``, which
     replaces the tables in it once the new ones are complete (nothing is replaced on failure).
+
+    Raises:
+        OutputExistsError: ``target`` is a file, or a folder that holds something (without
+            ``overwrite``).
+        OSError: ``target`` cannot be written, or (with ``overwrite``) a table folder in it
+            cannot be moved aside: found before any input is read.
     """
     if target.exists() and not target.is_dir():
         raise OutputExistsError(f"{target} is a file: give a folder for the datasets", path=target)
@@ -263,6 +270,14 @@ def prepare_dataset(target: Path, overwrite: bool) -> Path:
             )
     staging = target / f".merge-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     staging.mkdir(parents=True)
+    try:
+        if overwrite:  # publish() moves them aside once every input is read: found now
+            for table in schemas.SCHEMAS:
+                if (target / table).is_dir():
+                    probe_writable(target / table)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return staging
 
 
