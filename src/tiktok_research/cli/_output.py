@@ -207,31 +207,23 @@ class Output:
 
 
 def _probe_folder(folder: Path, option: str, shown: Path) -> None:
-    """Make sure ``folder`` can be created and written, before anything is sent: create the
-    missing levels, write a file in it and remove it, then remove the levels created."""
-    created: list[Path] = []
+    """Make sure ``folder`` can be created and written, before anything is sent (by trying:
+    :func:`tiktok_research._archive.probe_writable`, which removes what it created)."""
+    from .._archive import probe_writable
+
     level = folder
     while not exists(level) and level != level.parent:
-        created.append(level)
         level = level.parent
     if exists(level) and not level.is_dir():
         raise InputError(f"{option} {shown}: {level} is a file, not a folder")
     try:
-        for new in reversed(created):
-            new.mkdir()
-        probe = folder / f".tiktok-research-probe-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        probe_writable(folder)
     except OSError as e:
         reason = e.strerror or str(e)
         where = e.filename or folder
         raise InputError(
             f"{option} {shown}: cannot write in {folder} ({where}: {reason}); nothing was sent"
         ) from None
-    finally:
-        for new in created:  # deepest first; only what this check created, and only if empty
-            with suppress(OSError):
-                new.rmdir()
 
 
 def check_writable_parent(path: Path, option: str) -> None:
