@@ -93,15 +93,6 @@ def is_adlib(value: Any) -> bool:
     return adlib_endpoint_of(value) is not None
 
 
-def endpoint_of_line(line: bytes, envelope: bool) -> str | None:
-    """Endpoint of one page given as a line of JSON (None if it cannot be decoded)."""
-    try:
-        obj = json.loads(line)
-    except (ValueError, RecursionError):
-        return None
-    return endpoint_of(obj, envelope)
-
-
 def endpoint_of(obj: Any, envelope: bool) -> str | None:
     """Endpoint of one decoded page (its envelope's meta, else the keys of its ``data``)."""
     if not isinstance(obj, dict):

@@ -20,7 +20,7 @@ import pyarrow as pa
 from .. import _endpoints as ep
 from .. import tables
 from .._adlib_tables import adlib_endpoint_of, adlib_pages
-from ._detect import NO_DATA, TOO_DEEP, Sniffer, endpoint_of_line, is_adlib, name_hints
+from ._detect import NO_DATA, TOO_DEEP, Sniffer, endpoint_of, is_adlib, name_hints
 from ._report import FileReport
 
 logger = logging.getLogger("tiktok_research.merge")
@@ -99,11 +99,12 @@ class FileState:
         """
         envelope = kind == "envelope"
         first, last = _first_last_line(buf)
-        if first and (is_adlib(first) or is_adlib(last)):
+        head, end = _decoded(first), _decoded(last)  # once each: pages are tens of KB
+        if first and (is_adlib(head) or is_adlib(end)):
             self.adlib_lines(buf, numbers, kind, row_offset=row_offset, final=final)
             return
-        self.sniff([first, last] if first else [])
-        guess = self.endpoint or (endpoint_of_line(first, envelope) if first else None)
+        self.sniff([head, end] if first else [])
+        guess = self.endpoint or (endpoint_of(head, envelope) if first else None)
         try:
             pages, lenient = self._parse(buf, envelope, [guess] if guess else None)
             if guess and _other_endpoint(pages, guess):
@@ -308,6 +309,14 @@ class FileState:
         if new_page:
             self.report.pages += 1
         self.add(table, df)
+
+
+def _decoded(line: bytes) -> Any:
+    """One line of JSON decoded, or None when it is not JSON (or is nested too deeply)."""
+    try:
+        return json.loads(line) if line else None
+    except (ValueError, RecursionError):
+        return None
 
 
 def _first_last_line(buf: bytes) -> tuple[bytes, bytes]:

@@ -26,7 +26,6 @@ import numpy as np
 
 _QUOTE, _BACKSLASH, _NEWLINE = 34, 92, 10
 _SPACES = b" \t\r\n"
-_FLAT = bytes.maketrans(b"\r\n", b"  ")
 
 #: Bytes read at a time (a value larger than this is read on to its end).
 BLOCK = 16 << 20
@@ -49,32 +48,49 @@ class Values:
     first: bytes = b""
 
 
-def _unescaped_quotes(a: np.ndarray) -> np.ndarray:
-    """Positions of the quotes in ``a`` that are not escaped by an odd run of backslashes."""
-    quotes = np.flatnonzero(a == _QUOTE)
-    if not quotes.size:
-        return quotes
-    before = quotes[quotes > 0]
-    maybe = before[a[before - 1] == _BACKSLASH]
-    if not maybe.size:
-        return quotes
+def _escaped_quotes(a: np.ndarray) -> np.ndarray:
+    """Positions of the quotes in ``a`` escaped by an odd run of backslashes (a backslash is
+    rare outside escapes, so this looks at the backslashes only)."""
     slashes = np.flatnonzero(a == _BACKSLASH)
+    after = slashes + 1
+    after = after[after < a.size]
+    maybe = after[a[after] == _QUOTE]
+    if not maybe.size:
+        return maybe
     new_run = np.empty(slashes.size, dtype=bool)
     new_run[0] = True
     np.not_equal(np.diff(slashes), 1, out=new_run[1:])
     run_start = np.maximum.accumulate(np.where(new_run, slashes, 0))
     run_len = maybe - run_start[np.searchsorted(slashes, maybe - 1)]
-    return np.setdiff1d(quotes, maybe[run_len % 2 == 1], assume_unique=True)
+    return maybe[run_len % 2 == 1]
 
 
-def _brackets(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of the brackets outside strings, and the depth after each one."""
-    quotes = _unescaped_quotes(a)
-    pos = np.flatnonzero((a == 123) | (a == 125) | (a == 91) | (a == 93))
-    if quotes.size:
-        pos = pos[(np.searchsorted(quotes, pos) & 1) == 0]
-    kind = a[pos]
-    step = np.where((kind == 123) | (kind == 91), 1, -1).astype(np.int64)
+def _brackets(a: np.ndarray, buf: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the brackets outside strings, and the depth after each one.
+
+    Four passes over the block (the brackets, the quotes, the parity of the quotes between
+    brackets) and work in proportion to the brackets: ``{`` ``[`` ``}`` ``]`` are the bytes whose
+    ``(b | 0x20) - 0x7B`` is 0 or 2, and a bracket is outside strings when an even number of
+    unescaped quotes comes before it (the XOR of the quote mask between brackets, accumulated).
+    """
+    b = np.bitwise_or(a, 0x20)
+    np.subtract(b, 0x7B, out=b)
+    np.bitwise_and(b, 0xFD, out=b)
+    pos = np.flatnonzero(b == 0)
+    del b
+    if not pos.size:
+        return pos, pos
+    quotes = a == _QUOTE
+    if b"\\" in buf:  # escaped quotes are not string boundaries
+        quotes[_escaped_quotes(a)] = False
+    starts = np.empty(pos.size + 1, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = pos
+    parity = np.bitwise_xor.reduceat(quotes.view(np.uint8), starts)
+    del quotes
+    np.bitwise_xor.accumulate(parity, out=parity)
+    pos = pos[parity[: pos.size] == 0]
+    step = (a[pos] & 2).astype(np.int64) - 1  # { and [ have bit 1 set: +1; } and ]: -1
     return pos, np.cumsum(step)
 
 
@@ -130,14 +146,14 @@ class Splitter:
         """Whole values at the start of the buffer (the rest is kept); None at the end."""
         buf = self._buf
         a = np.frombuffer(buf, dtype=np.uint8)
-        pos, depth = _brackets(a)
+        pos, depth = _brackets(a, buf)
         stop = len(buf)
         if (depth < 0).any():  # the array's closing bracket, or one without its opening
             first = int(np.flatnonzero(depth < 0)[0])
             stop, pos, depth = int(pos[first]), pos[:first], depth[:first]
             if self._array:
                 self._closed = True
-        opening = (a[pos] == 123) | (a[pos] == 91)
+        opening = (a[pos] & 2) != 0  # { or [
         starts = pos[(depth == 1) & opening]
         ends = pos[depth == 0]
         n = ends.size
@@ -150,10 +166,10 @@ class Splitter:
         tail = int(ends[-1]) + 1 if n else 0
         found = Values(b"")
         if n:
-            lines = self._lines(a, starts, ends)
+            newlines = np.flatnonzero(a[:tail] == _NEWLINE)
+            lines = self._lines(a, starts, ends, newlines)
             if lines is None:
                 return None
-            newlines = np.flatnonzero(a[:tail] == _NEWLINE)
             numbers = (np.searchsorted(newlines, starts) + self._line).tolist()
             found = Values(lines, numbers, a[starts].tobytes())
             self.values += n
@@ -163,12 +179,15 @@ class Splitter:
             self._after(stop - tail)
         return found
 
-    def _lines(self, a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bytes | None:
+    def _lines(
+        self, a: np.ndarray, starts: np.ndarray, ends: np.ndarray, newlines: np.ndarray
+    ) -> bytes | None:
         """The values between ``starts`` and ``ends``, one per line; None (and ``problem``) when
         the text between two values is not whitespace (and, in an array, exactly one comma).
 
         Vectorised: the bytes between values are gathered and checked at once, their commas
         blanked and the first one after each value made a newline (no Python work per value).
+        The line breaks (``newlines``: the positions of LF; CR is looked for) become spaces.
         """
         n = starts.size
         begin = np.empty_like(starts)
@@ -194,7 +213,10 @@ class Splitter:
                        "not a JSON object or array (a stray value or character)")  # fmt: skip
             return None
         tail = int(ends[-1]) + 1
-        flat = np.frombuffer(self._buf[:tail].translate(_FLAT), dtype=np.uint8).copy()
+        flat = a[:tail].copy()
+        flat[newlines] = 32
+        if b"\r" in self._buf:
+            flat[np.flatnonzero(flat == 13)] = 32
         flat[idx[comma]] = 32
         if (lens[1:] == 0).any():  # values with nothing between them (``}{``): one by one
             text = flat.tobytes()
