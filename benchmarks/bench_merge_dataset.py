@@ -4,7 +4,7 @@ Run::
 
     python benchmarks/bench_merge_dataset.py --sizes 0.5,1,2 --in-memory-up-to 1
     python benchmarks/bench_merge_dataset.py --small-files 10000
-    python benchmarks/bench_merge_dataset.py --documents 0.5,2
+    python benchmarks/bench_merge_dataset.py --documents 0.5,2 --repeat 3
 
 The dumps are generated here (synthetic, seeded; no sandbox) into a temporary folder (``--workdir``,
 default: the system's temp folder; check ``df -h`` first: the 2 GB run needs about 2.2 GB there
@@ -31,6 +31,9 @@ pretty-printed response or ``comments_{video_id}.json``) and merges them both wa
 JSON array of responses, one JSON array of bare video records (the official wrapper's layout) and
 JSON lines of responses, and merges each with ``dataset=`` (the in-memory merge too with
 ``--in-memory-up-to``): one big JSON document must stream like JSON lines, in flat memory.
+``--repeat R`` runs the three R times, taking turns, and prints each array's time against the
+JSON lines of the same round (and the range over the rounds); ``--documents-dir DIR`` keeps the
+generated files in DIR and reuses them on the next run.
 
 ``--before SRC`` also runs the in-memory merge of another version of the package (``SRC`` holds
 its ``tiktok_research`` folder, e.g. ``git archive <commit> src | tar -x -C /tmp/before`` then
@@ -312,14 +315,22 @@ def main() -> None:
     parser.add_argument("--documents", default="", help="sizes (GB) of single-file layouts")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--keep", action="store_true")
-    parser.add_argument("--before", help="src folder of another version: its in-memory merge too")
+    parser.add_argument("--before", help="src folder of another version: its in-memory merge "
+                        "too (with --documents: its dataset merge)")  # fmt: skip
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="with --documents: rounds, the layouts in turn"
+    )
+    parser.add_argument(
+        "--documents-dir", default=None, help="with --documents: generate once here, then reuse"
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
-    if args.before and not (Path(args.before) / "tiktok_research" / "merge.py").is_file():
-        parser.error(f"--before {args.before}: no tiktok_research/merge.py there")
+    package = Path(args.before or ".") / "tiktok_research"
+    if args.before and not ((package / "merge.py").is_file() or (package / "merge").is_dir()):
+        parser.error(f"--before {args.before}: no tiktok_research/merge(.py) there")
     work = Path(tempfile.mkdtemp(prefix="bench-merge-", dir=args.workdir))
     dumps = work / "dumps"
     dumps.mkdir()
@@ -381,40 +392,83 @@ def main() -> None:
 
 
 def run_documents(args: argparse.Namespace, dumps: Path, work: Path) -> None:
-    """One big file per layout and size: the dataset merge (and in memory up to a size)."""
-    print("| input | size | dataset: time (CPU) | dataset: peak RSS | in memory: time (CPU) "
-          "| in memory: peak RSS | same rows and ids as JSON lines |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
+    """One big file per layout and size: the dataset merge (and in memory up to a size).
+
+    With ``--repeat R`` the three layouts take turns R times (JSON lines first in each round),
+    and each array's time is divided by the JSON-lines time of the same round: the ratios are
+    side by side, so the load of the machine at that moment weighs on both.
+    """
+    print("| input | size | round | dataset: time (CPU) | dataset: peak RSS | time / JSON lines "
+          "(CPU) | in memory: time (CPU) | in memory: peak RSS | same rows and ids as JSON "
+          "lines |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    ratios: dict[tuple[str, float], list[tuple[float, float]]] = {}
     for size_gb in (float(s) for s in args.documents.split(",")):
-        folder = dumps / f"{size_gb:g}GB"
-        folder.mkdir()
-        t0 = time.perf_counter()
-        files = Generator(folder).documents(int(size_gb * GB))
-        print(f"  (generated {size_gb:g} GB x {len(files)} in {time.perf_counter() - t0:.0f} s; "
-              f"load {os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
+        files = _documents(args, dumps, size_gb)
         reference = None
-        for layout, path in files.items():
-            ds = run_child("dataset", [path], work)
-            mem = (
-                run_child("memory", [path], work)
-                if size_gb <= args.in_memory_up_to
-                else {"error": "not run"}
-            )
-            if reference is None:
-                reference = ds.get("check")
-            same = "-" if "error" in ds else str(ds.get("check") == reference)
-            print(
-                f"| {layout} | {path.stat().st_size / GB:.2f} GB | {_cell(ds, 'seconds')} "
-                f"| {_cell(ds, 'peak_kib')} | {_cell(mem, 'seconds')} | {_cell(mem, 'peak_kib')} "
-                f"| {same} |",
-                flush=True,
-            )
-            if args.before:
-                old = run_child("memory", [path], work, args.before)
-                print(f"  before (in memory): {_fmt(old)}", flush=True)
-            if "error" not in ds:
-                print(f"  rows: {ds['check']}, skipped {ds['skipped']}", flush=True)
-        shutil.rmtree(folder, ignore_errors=True)
+        for round_no in range(1, args.repeat + 1):
+            base: dict[str, object] | None = None
+            for layout, path in files.items():
+                ds = run_child("dataset", [path], work)
+                mem: dict[str, object] = (
+                    run_child("memory", [path], work)
+                    if size_gb <= args.in_memory_up_to
+                    else {"error": "not run"}
+                )
+                if reference is None:
+                    reference = ds.get("check")
+                same = "-" if "error" in ds else str(ds.get("check") == reference)
+                ratio = "-"
+                if base is None:
+                    base = ds
+                elif "error" not in ds and "error" not in base:
+                    wall = float(ds["seconds"]) / float(base["seconds"])  # type: ignore[arg-type]
+                    cpu = float(ds["cpu"]) / float(base["cpu"])  # type: ignore[arg-type]
+                    ratios.setdefault((layout, size_gb), []).append((wall, cpu))
+                    ratio = f"{wall:.2f}x ({cpu:.2f}x)"
+                print(
+                    f"| {layout} | {path.stat().st_size / GB:.2f} GB | {round_no} "
+                    f"| {_cell(ds, 'seconds')} | {_cell(ds, 'peak_kib')} | {ratio} "
+                    f"| {_cell(mem, 'seconds')} | {_cell(mem, 'peak_kib')} | {same} |",
+                    flush=True,
+                )
+                if args.before:
+                    old = run_child("dataset", [path], work, args.before)
+                    print(f"  before (dataset=): {_fmt(old)}", flush=True)
+                if "error" not in ds and round_no == 1:
+                    print(f"  rows: {ds['check']}, skipped {ds['skipped']}; load "
+                          f"{os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+        if not args.documents_dir:
+            shutil.rmtree(files["JSON lines of responses"].parent, ignore_errors=True)
+    for (layout, size_gb), found in ratios.items():
+        walls, cpus = sorted(w for w, _ in found), sorted(c for _, c in found)
+        print(f"{layout}, {size_gb:g} GB: time / JSON lines {walls[0]:.2f}x-{walls[-1]:.2f}x "
+              f"(median {walls[len(walls) // 2]:.2f}x), CPU {cpus[0]:.2f}x-{cpus[-1]:.2f}x over "
+              f"{len(found)} round(s)")  # fmt: skip
+
+
+def _documents(args: argparse.Namespace, dumps: Path, size_gb: float) -> dict[str, Path]:
+    """The three single-file layouts of ``size_gb``: generated, or reused from
+    ``--documents-dir`` (where they are generated once and kept)."""
+    root = Path(args.documents_dir) if args.documents_dir else dumps
+    folder = root / f"{size_gb:g}GB"
+    names = {
+        "JSON lines of responses": "responses.jsonl",
+        "JSON array of responses": "responses_array.json",
+        "JSON array of records": "wrapper_records.json",
+    }
+    if folder.is_dir():
+        found = {k: sorted(folder.glob(f"*-{name}")) for k, name in names.items()}
+        if all(len(v) == 1 for v in found.values()):
+            print(f"  (reusing {size_gb:g} GB x 3 in {folder})", flush=True)
+            return {k: v[0] for k, v in found.items()}
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    t0 = time.perf_counter()
+    files = Generator(folder).documents(int(size_gb * GB))
+    print(f"  (generated {size_gb:g} GB x {len(files)} in {time.perf_counter() - t0:.0f} s; "
+          f"load {os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
+    return files
 
 
 def _cell(r: dict[str, object], key: str) -> str:

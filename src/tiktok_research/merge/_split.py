@@ -54,7 +54,7 @@ def _escaped_quotes(a: np.ndarray) -> np.ndarray:
     slashes = np.flatnonzero(a == _BACKSLASH)
     after = slashes + 1
     after = after[after < a.size]
-    maybe = after[a[after] == _QUOTE]
+    maybe: np.ndarray = after[a[after] == _QUOTE]
     if not maybe.size:
         return maybe
     new_run = np.empty(slashes.size, dtype=bool)
@@ -62,7 +62,8 @@ def _escaped_quotes(a: np.ndarray) -> np.ndarray:
     np.not_equal(np.diff(slashes), 1, out=new_run[1:])
     run_start = np.maximum.accumulate(np.where(new_run, slashes, 0))
     run_len = maybe - run_start[np.searchsorted(slashes, maybe - 1)]
-    return maybe[run_len % 2 == 1]
+    escaped: np.ndarray = maybe[run_len % 2 == 1]
+    return escaped
 
 
 def _brackets(a: np.ndarray, buf: bytes) -> tuple[np.ndarray, np.ndarray]:
