@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import httpx
+import polars as pl
 
 import tiktok_research as tr
 from tiktok_research.sandbox import Sandbox, SandboxConfig
@@ -27,11 +28,13 @@ __all__ = [
     "MakeHttp",
     "MakeSandbox",
     "MakeServer",
+    "ReferenceRun",
     "new_client",
     "new_http",
     "new_sandbox",
     "no_sleep",
     "paid",
+    "reference_run",
     "spent",
 ]
 
@@ -129,6 +132,18 @@ def new_http(sb: Sandbox, *, token: bool | Literal["request"] = True) -> httpx.C
     return http
 
 
+def reference_run(
+    query: tr.QueryLike, start: str, end: str, **knobs: Any
+) -> tuple[pl.DataFrame, int]:
+    """What an attacked collection must end with: the table of a fault-free, uninterrupted
+    ``fetch_videos(query, start, end)`` on a fresh in-process sandbox (``knobs``: its
+    ``SandboxConfig`` fields, as for :func:`new_sandbox`), and the video-query requests it took."""
+    sb = new_sandbox(**knobs)
+    with new_client(sb) as client:
+        table = tr.fetch_videos(query, start, end, client=client, progress=False)
+    return pl.DataFrame(table), spent(sb)
+
+
 def spent(sb: Sandbox, endpoint: str = "video_query") -> int:
     """Requests that reached ``sb`` for ``endpoint`` (counted by the sandbox)."""
     return sb.requests_spent().get(endpoint, 0)
@@ -144,3 +159,4 @@ MakeSandbox = Callable[..., Sandbox]
 MakeClient = Callable[..., tr.Client]
 MakeServer = Callable[..., tuple[str, Sandbox]]
 MakeHttp = Callable[..., httpx.Client]
+ReferenceRun = Callable[..., tuple[pl.DataFrame, int]]

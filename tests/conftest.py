@@ -18,9 +18,11 @@ from _sandboxes import (
     MakeHttp,
     MakeSandbox,
     MakeServer,
+    ReferenceRun,
     new_client,
     new_http,
     new_sandbox,
+    reference_run,
 )
 
 _real_connect = socket.socket.connect
@@ -91,6 +93,29 @@ def make_sandbox() -> MakeSandbox:
     so that fixtures of any scope may use it; a sandbox holds nothing that needs closing.
     """
     return new_sandbox
+
+
+@pytest.fixture(scope="session")
+def uninterrupted() -> ReferenceRun:
+    """``uninterrupted(query, start, end, **SandboxConfig fields)``: ``(table, requests)`` of a
+    fault-free in-process ``fetch_videos`` (``tests/_sandboxes.reference_run``), the reference
+    an attacked run is compared with; computed once per session (and worker) for each set of
+    arguments, as the attack modules ask for the same one."""
+    done: dict[str, tuple[Any, int]] = {}
+
+    def run(query: Any, start: str, end: str, **knobs: Any) -> tuple[Any, int]:
+        key = repr((_query_key(query), start, end, sorted(knobs.items())))
+        if key not in done:
+            done[key] = reference_run(query, start, end, **knobs)
+        return done[key]
+
+    return run
+
+
+def _query_key(query: Any) -> Any:
+    """A query's value, for the cache of :func:`uninterrupted` (its dict form when it has one)."""
+    to_dict = getattr(query, "to_dict", None)
+    return to_dict() if callable(to_dict) else query
 
 
 @pytest.fixture

@@ -43,12 +43,9 @@ def server() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture(scope="module")
-def clean() -> tuple[pl.DataFrame, int]:
-    sb = Sandbox(SandboxConfig(n_videos=N_VIDEOS))
-    want = tr.fetch_videos(
-        tr.Q.hashtag_name.eq("fyp"), START, END, client=tr.Client.sandbox(sb), progress=False
-    )
-    return pl.DataFrame(want), sb.requests_spent()["video_query"]
+def clean(uninterrupted: ReferenceRun) -> tuple[pl.DataFrame, int]:
+    """The table of the collection without a fault, and the requests it took."""
+    return uninterrupted(tr.Q.hashtag_name.eq("fyp"), START, END, n_videos=N_VIDEOS)
 
 
 def _wait_for(ledger: Ledger, target: int, proc: subprocess.Popen[str]) -> bool:
