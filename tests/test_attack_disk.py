@@ -26,10 +26,9 @@ import pytest
 import tiktok_research as tr
 from _disks import remount
 from _faultproxy import FaultProxy
-from _sandboxes import MakeClient, MakeSandbox, paid
+from _sandboxes import MakeClient, MakeSandbox, ReferenceRun, paid, spent
 from _servers import SandboxServer, cli_env, no_traceback, run_cli, sandbox_server
 from _shared import stopped_by_budget
-from tiktok_research.sandbox import Sandbox, SandboxConfig
 
 N_VIDEOS = 40_000
 START, END = "2024-01-01", "2024-03-30"  # 3 windows of 9 pages (~45 KB each)
@@ -120,19 +119,21 @@ def test_a_run_that_fills_the_disk_keeps_every_page_it_paid_for(
     assert ledger.received(VIDEOS) == clean_pages and ledger.paid_twice() == {}
 
 
-def test_an_unwritable_collection_folder_is_found_before_any_request(tmp_path: Path) -> None:
+def test_an_unwritable_collection_folder_is_found_before_any_request(
+    tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
     if os.geteuid() != 0 or shutil.which("chattr") is None:
         pytest.skip("chattr +i needs root")
-    sb = Sandbox(SandboxConfig(n_videos=N_VIDEOS))
+    sb = make_sandbox(n_videos=N_VIDEOS)
     archive = tmp_path / "archive"
     with stopped_by_budget():
         first = tr.fetch_videos(
             tr.Q.hashtag_name.eq("fyp"), START, END, archive=archive, progress=False,
-            client=tr.Client.sandbox(sb, max_requests=2),
+            client=make_client(sb, max_requests=2),
         )  # fmt: skip
     assert not first.complete
     (folder,) = [p for p in archive.iterdir() if p.is_dir()]
-    spent = sb.requests_spent()["video_query"]
+    before = spent(sb)
     if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
         pytest.skip("this file system has no immutable flag")
     try:
@@ -140,14 +141,14 @@ def test_an_unwritable_collection_folder_is_found_before_any_request(tmp_path: P
             with pytest.raises(tr.ArchiveError, match="cannot write in the collection folder"):
                 tr.fetch_videos(
                     tr.Q.hashtag_name.eq("fyp"), START, END, archive=archive, progress=False,
-                    client=tr.Client.sandbox(sb),
+                    client=make_client(sb),
                 )  # fmt: skip
-            assert sb.requests_spent()["video_query"] == spent  # nothing was sent
+            assert spent(sb) == before  # nothing was sent
     finally:
         subprocess.run(["chattr", "-i", str(folder)], check=False)
     done = tr.fetch_videos(
         tr.Q.hashtag_name.eq("fyp"), START, END, archive=archive, progress=False,
-        client=tr.Client.sandbox(sb),
+        client=make_client(sb),
     )  # fmt: skip
     assert done.complete
 

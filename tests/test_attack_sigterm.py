@@ -25,8 +25,8 @@ import pytest
 
 import tiktok_research as tr
 from _faultproxy import FaultProxy, Ledger
+from _sandboxes import ReferenceRun
 from _servers import SandboxServer, cli_env, no_traceback, run_cli, sandbox_server, start_cli
-from tiktok_research.sandbox import Sandbox, SandboxConfig
 
 N_VIDEOS = 40_000
 START, END = "2024-01-01", "2024-03-30"  # 3 windows of 9 pages

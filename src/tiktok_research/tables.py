@@ -801,6 +801,24 @@ def from_items(items: list[dict[str, Any]], table: str, **constant_columns: Any)
     return records_from_json(line, table, constant_columns=constant_columns)
 
 
+def _records_schema(table: str) -> pl.Schema:
+    """The strict read schema of bare records of ``table`` (the item struct of its endpoint)."""
+    endpoint = next(e for e in ep.ENDPOINTS.values() if e.table == table)
+    return pl.Schema({f.name: f.dtype for f in _item_struct(endpoint, False).fields})
+
+
+def read_records_strictly(buf: bytes, table: str) -> pl.DataFrame:
+    """JSON lines of bare records of ``table`` read strictly by pyarrow (as
+    :func:`records_from_json` reads them first), for :func:`records_from_json`'s ``read=``.
+
+    Raises:
+        pyarrow.ArrowException: a value does not fit (records_from_json then reads leniently).
+    """
+    frame = parse_json_lines(buf, _arrow_schema(_records_schema(table)), rechunk=True)
+    pa.default_memory_pool().release_unused()
+    return frame
+
+
 def records_from_json(
     buf: bytes,
     table: str,
@@ -809,16 +827,19 @@ def records_from_json(
     issues: list[str] | None = None,
     src: str = "",
     array: bool = True,
+    read: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Parse a JSON array (or JSON lines when ``array`` is false) of bare records of ``table``."""
-    endpoint = next(e for e in ep.ENDPOINTS.values() if e.table == table)
-    struct = _item_struct(endpoint, False)
-    schema = pl.Schema({f.name: f.dtype for f in struct.fields})
+    """Parse a JSON array (or JSON lines when ``array`` is false) of bare records of ``table``.
+
+    ``read``: the JSON lines already read by :func:`read_records_strictly` (not read again).
+    """
+    schema = _records_schema(table)
     # JSON lines: pyarrow's reader first (several times faster), polars' if a value does not fit
     reader = pl.read_json if array else _read_ndjson
     try:
-        raw = reader(buf, schema=schema)
+        raw = read if read is not None else reader(buf, schema=schema)
     except pl.exceptions.PolarsError:
+        endpoint = next(e for e in ep.ENDPOINTS.values() if e.table == table)
         lz = _item_struct(endpoint, True)
         raw = reader(buf, schema=pl.Schema({f.name: f.dtype for f in lz.fields}))
     if e_video := (table != "comments" and "video_id" in raw.columns):

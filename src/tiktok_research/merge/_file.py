@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 import pyarrow as pa
@@ -89,13 +90,15 @@ class FileState:
         *,
         row_offset: int = 0,
         final: bool = True,
+        parsed: Parsed | None = None,
     ) -> None:
         """Rows of pages given as JSON lines (``numbers``: the file's line of each non-blank line).
 
         Read strictly with the schema of the first page's endpoint (fast), again with the schema
         of every endpoint if some page is of another, and line by line if a line does not parse
         (every readable line is kept, the others reported). ``final``: these lines end the file
-        (a broken last line is then reported as truncated).
+        (a broken last line is then reported as truncated). ``parsed``: the strict read already
+        made (by :func:`parse_ahead`, in another thread), used when it is of the same endpoint.
         """
         envelope = kind == "envelope"
         first, last = _first_last_line(buf)
@@ -106,7 +109,11 @@ class FileState:
         self.sniff([head, end] if first else [])
         guess = self.endpoint or (endpoint_of(head, envelope) if first else None)
         try:
-            pages, lenient = self._parse(buf, envelope, [guess] if guess else None)
+            endpoints = [guess] if guess else None
+            if parsed is not None and parsed.endpoints == endpoints:  # read ahead
+                pages, lenient = self._parse(buf, envelope, endpoints, strict=parsed.raw)
+            else:
+                pages, lenient = self._parse(buf, envelope, endpoints)
             if guess and _other_endpoint(pages, guess):
                 pages, lenient = self._parse(buf, envelope, None)
             lines: Sequence[int] = numbers
@@ -156,23 +163,34 @@ class FileState:
             )  # fmt: skip
 
     def _parse(
-        self, buf: bytes, envelope: bool, endpoints: list[str] | None
-    ) -> tuple[pl.DataFrame, bool]:
+        self, buf: bytes, envelope: bool, endpoints: list[str] | None,
+        strict: pl.DataFrame | Literal[False] | None = False,
+    ) -> tuple[pl.DataFrame, bool]:  # fmt: skip
         """Pages of JSON lines: pyarrow's strict reader (no copy of its result), else the careful
-        reader of ``tables`` (ids beyond int64 and numbers sent as text read leniently)."""
+        reader of ``tables`` (ids beyond int64 and numbers sent as text read leniently).
+        ``strict``: the strict read, already made (None: it did not fit)."""
         schema = tables.read_schema(endpoints, envelope=envelope)
         try:
-            raw = tables.parse_json_lines(buf, tables._arrow_schema(schema))
+            raw = (
+                tables.parse_json_lines(buf, tables._arrow_schema(schema))
+                if strict is False
+                else strict
+            )
+            if raw is None:
+                raise pa.ArrowInvalid("a line does not fit the strict schema")
         except (pa.ArrowException, TypeError):
             return tables.pages_from_ndjson(
                 buf, envelope=envelope, src=str(self.path), default_retrieved_at=self.mtime,
                 default_endpoint=self.endpoint, endpoints=endpoints,
             )  # fmt: skip
-        pages = tables.pages_from_raw(
+        return self._pages(raw, envelope), False
+
+    def _pages(self, raw: pl.DataFrame, envelope: bool) -> pl.DataFrame:
+        """Pages of a strict read of JSON lines (``tables.parse_json_lines``)."""
+        return tables.pages_from_raw(
             raw, envelope=envelope, src=str(self.path), default_retrieved_at=self.mtime,
             default_endpoint=self.endpoint,
         )  # fmt: skip
-        return pages, False
 
     def _line_by_line(
         self, buf: bytes, numbers: Sequence[int], envelope: bool, final: bool
@@ -282,9 +300,11 @@ class FileState:
     # -- bare records -----------------------------------------------------------------------------
 
     def records(
-        self, raw: bytes, table: str, *, array: bool, order_offset: int = 0, new_page: bool = True
-    ) -> None:
-        """Rows of bare records (a JSON array, or JSON lines when ``array`` is false)."""
+        self, raw: bytes, table: str, *, array: bool, order_offset: int = 0, new_page: bool = True,
+        parsed: Parsed | None = None,
+    ) -> None:  # fmt: skip
+        """Rows of bare records (a JSON array, or JSON lines when ``array`` is false); ``parsed``:
+        their strict read already made (:func:`parse_ahead`)."""
         consts: dict[str, Any] = {}
         hints = name_hints(self.path)
         if table == "users" and "username" in hints:
@@ -295,7 +315,7 @@ class FileState:
         try:
             df = tables.records_from_json(
                 raw, table, constant_columns=consts, issues=issues, src=f" ({self.path})",
-                array=array,
+                array=array, read=parsed.raw if parsed is not None else None,
             )  # fmt: skip
         except pl.exceptions.PolarsError as exc:
             self.skip(None, f"records cannot be read ({exc})")
@@ -309,6 +329,50 @@ class FileState:
         if new_page:
             self.report.pages += 1
         self.add(table, df)
+
+
+@dataclass
+class Parsed:
+    """A strict read of a block of JSON lines, made ahead of its use (:func:`parse_ahead`).
+
+    Attributes:
+        endpoints: The endpoints whose schema was used (pages), or None (records).
+        raw: The frame read, or None when a line did not fit (the reader then reads carefully).
+    """
+
+    endpoints: list[str] | None
+    raw: pl.DataFrame | None
+
+
+def parse_ahead(lines: bytes, kind: str, table: str | None, endpoint: str | None) -> Parsed | None:
+    """The strict read that :meth:`FileState.pages_from_lines` / :meth:`FileState.records` make
+    first, made here so that it can run in the thread that splits the next block (pyarrow works
+    without the GIL). Pure: nothing is reported; a read that does not fit gives ``raw=None``.
+    Pages of the ad library, or a first line that is not JSON, give None (read as usual).
+
+    Args:
+        lines: Values, one per line.
+        kind: ``envelope``, ``response`` or ``records``.
+        table: The table of records.
+        endpoint: The endpoint the merge was given (else guessed from the first page).
+    """
+    if table is not None:
+        try:
+            return Parsed(None, tables.read_records_strictly(lines, table))
+        except (pa.ArrowException, TypeError, pl.exceptions.PolarsError):
+            return Parsed(None, None)
+    envelope = kind == "envelope"
+    first, _ = _first_last_line(lines)
+    head = _decoded(first)
+    if head is None or is_adlib(head):
+        return None
+    guess = endpoint or endpoint_of(head, envelope)
+    endpoints = [guess] if guess else None
+    schema = tables.read_schema(endpoints, envelope=envelope)
+    try:
+        return Parsed(endpoints, tables.parse_json_lines(lines, tables._arrow_schema(schema)))
+    except (pa.ArrowException, TypeError):
+        return Parsed(endpoints, None)
 
 
 def _decoded(line: bytes) -> Any:

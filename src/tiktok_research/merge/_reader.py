@@ -35,7 +35,7 @@ from ._detect import (
     is_adlib,
     kind_of,
 )
-from ._file import FileState, Sink
+from ._file import FileState, Parsed, Sink, _decoded, parse_ahead
 from ._inputs import TWIN_READ, Item
 from ._source import Limits, Source, _NotRegular, open_source
 from ._split import Splitter, Values, ahead
@@ -294,23 +294,41 @@ class FileReader(FileState):
     # -- concatenated objects and arrays -----------------------------------------------------------
 
     def _read_values(self, src: Source, buf: bytes, *, array: bool) -> None:
-        """Concatenated (pretty-printed) objects or one JSON array: split into JSON lines."""
+        """Concatenated (pretty-printed) objects or one JSON array: split into JSON lines.
+
+        A thread splits the next block and makes its strict read (``parse_ahead``) while this
+        one turns the block before into rows: the two halves of the work overlap, as pyarrow's
+        streaming reader overlaps them for JSON lines.
+        """
         splitter = Splitter(src.read, buf, array=array)
         kind, table, done = "", None, 0
-        with contextlib.closing(ahead(splitter)) as blocks:
-            for values in blocks:
+        with contextlib.closing(ahead(self._parsed_ahead(splitter))) as blocks:
+            for values, parsed in blocks:
                 if not kind:
                     kind, table = self._first_value(values, array)
                     if table is None and kind in ("records", "unknown"):
                         return
                 if table is not None:
                     self.records(values.lines, table, array=False, order_offset=done,
-                                 new_page=not done)  # fmt: skip
+                                 new_page=not done, parsed=parsed)  # fmt: skip
                 else:
                     self.pages_from_lines(values.lines, values.numbers, kind, row_offset=done,
-                                          final=False)  # fmt: skip
+                                          final=False, parsed=parsed)  # fmt: skip
                 done += len(values.numbers)
         self._values_done(splitter, kind, array)
+
+    def _parsed_ahead(self, splitter: Splitter) -> Iterator[tuple[Values, Parsed | None]]:
+        """The blocks of ``splitter``, each with its strict read (None when there is none to
+        make: an unknown first value, records of no known table, pages of the ad library)."""
+        kind, table = "", None
+        for values in splitter:
+            if not kind:
+                first = _decoded(values.lines[: values.lines.find(b"\n")])
+                kind = kind_of(first)
+                if kind == "records":
+                    table = guess_table(first, self.path.name, self.endpoint)
+            ok = kind in ("envelope", "response") or table is not None
+            yield values, parse_ahead(values.lines, kind, table, self.endpoint) if ok else None
 
     def _first_value(self, values: Values, array: bool) -> tuple[str, str | None]:
         """The kind of the values (and the table of records) from the first one; reported."""
