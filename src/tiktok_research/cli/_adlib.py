@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -63,12 +63,32 @@ MaxCountOpt = Annotated[
 MaxTotalOpt = Annotated[int | None, typer.Option(metavar="N", help="Keep at most N rows.")]
 
 
-def _run_plan(
-    plan: Plan,
-    fetch: Callable[..., FetchResult],
-    table: str,
+@dataclass(frozen=True)
+class _Command:
+    """What differs between the ad library's commands: the table, and its plan and fetch."""
+
+    table: str
+    plan: str  # a plan_* function of tiktok_research._adlib_plan
+    fetch: str  # a fetch_* function of tiktok_research.fetch
+
+
+_COMMANDS = {
+    "ads": _Command("ads", "plan_ads", "fetch_ads"),
+    "ad-details": _Command("ad_details", "plan_ad_details", "fetch_ad_details"),
+    "ad-report": _Command("ad_reports", "plan_ad_report", "fetch_ad_report"),
+    "advertisers": _Command("advertisers", "plan_advertisers", "fetch_advertisers"),
+    "commercial-content": _Command(
+        "commercial_content", "plan_commercial_content", "fetch_commercial_content"
+    ),
+}
+
+
+def _collect(
+    command: str,
+    args: tuple[Any, ...],
     out: Path | None,
     *,
+    items: tuple[list[str] | None, Path | None] | None = None,
     overwrite: bool,
     archive: Path,
     resume: bool,
@@ -76,24 +96,37 @@ def _run_plan(
     sandbox: bool,
     max_requests: int | None,
     dry_run: bool,
-    args: tuple[Any, ...],
+    fetch_only: dict[str, Any] | None = None,
     **options: Any,
 ) -> None:
-    """Print ``plan`` with ``--dry-run``, else run ``fetch(*args, **options)`` and write it."""
-    # an existing output that this same command did not write is refused before anything is sent
-    target = check_output(out or Path(f"{table}.parquet"), overwrite=overwrite)
-    target.claim(table, plan.kind, plan.spec)
+    """Run one of the ad library's commands: check the output and the archive, read the
+    ``items`` (ids or terms: they come before ``args``), plan (``options`` go to the plan and to
+    the fetch, ``fetch_only`` to the fetch), print the plan with ``--dry-run``, else fetch and
+    write the table. Everything is checked before the credentials: a mistake is exit 2 with or
+    without them, and an existing output that this same command did not write is refused before
+    anything is sent."""
+    from .. import _adlib_plan, fetch
+
+    spec = _COMMANDS[command]
+    target = check_output(out or Path(f"{spec.table}.parquet"), overwrite=overwrite)
+    check_folder(archive, "--archive")
+    if items is not None:
+        args = (read_items(*items), *args)
+    plan: Plan = getattr(_adlib_plan, spec.plan)(
+        *args, client=_run.planner(sandbox), warn=False, **options
+    )
+    target.claim(spec.table, plan.kind, plan.spec)
     if dry_run:  # a plan needs no credentials and sends nothing; its notes are in its text
         typer.echo(str(plan))
         return
     with _run.collecting(archive), warnings.catch_warnings():
         for note in plan.notes:  # the report prints them: one line each, not two
             warnings.filterwarnings("ignore", re.escape(f"{plan.kind}: {note}"), AdLibraryWarning)
-        result = fetch(
+        result: FetchResult = getattr(fetch, spec.fetch)(
             *args, client=_run.client(sandbox, max_requests), archive=archive, resume=resume,
-            progress=progress, **options,
+            progress=progress, **options, **(fetch_only or {}),
         )  # fmt: skip
-    _run.finish(result, target, table)
+    _run.finish(result, target, spec.table)
 
 
 @app.command()
@@ -135,22 +168,13 @@ def ads(
       tiktok-research ads --sandbox --start 2024-01-01 --end 2024-03-31 --country FR
       tiktok-research ads --start 2025-01-01 --end 2025-06-30 --search-term coffee --out ads.csv
     """
-    check_output(out or Path("ads.parquet"))
-    check_folder(archive, "--archive")
-    from .._adlib_plan import plan_ads
-    from ..fetch import fetch_ads
-
     reach = (reach_min, reach_max) if reach_min is not None or reach_max is not None else None
-    options: dict[str, Any] = {
-        "countries": country or None, "search_term": search_term, "search_type": search_type,
-        "advertiser_ids": advertiser_id or None, "reach": reach, "fields": fields,
-        "max_count": max_count, "max_total": max_total,
-    }  # fmt: skip
-    plan = plan_ads(start, end, client=_run.planner(sandbox), warn=False, **options)
-    _run_plan(
-        plan, fetch_ads, "ads", out, overwrite=overwrite,
-        archive=archive, resume=resume, progress=progress,
-        sandbox=sandbox, max_requests=max_requests, dry_run=dry_run, args=(start, end), **options,
+    _collect(
+        "ads", (start, end), out, overwrite=overwrite, archive=archive, resume=resume,
+        progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
+        countries=country or None, search_term=search_term, search_type=search_type,
+        advertiser_ids=advertiser_id or None, reach=reach, fields=fields, max_count=max_count,
+        max_total=max_total,
     )  # fmt: skip
 
 
@@ -182,18 +206,10 @@ def ad_details(
       cut -d, -f1 ads.csv | tail -n +2 | tr -d '"' | head -n 10 > ad_ids.txt
       tiktok-research ad-details --sandbox --from-file ad_ids.txt --out ad_details.csv
     """
-    check_output(out or Path("ad_details.parquet"))
-    check_folder(archive, "--archive")
-    values = read_items(items, from_file)
-    from .._adlib_plan import plan_ad_details
-    from ..fetch import fetch_ad_details
-
-    plan = plan_ad_details(values, fields=fields, client=_run.planner(sandbox), warn=False)
-    _run_plan(
-        plan, fetch_ad_details, "ad_details", out, overwrite=overwrite,
-        archive=archive, resume=resume,
-        progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
-        args=(values,), fields=fields, retry_failed=retry_failed,
+    _collect(
+        "ad-details", (), out, items=(items, from_file), overwrite=overwrite, archive=archive,
+        resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
+        dry_run=dry_run, fields=fields, fetch_only={"retry_failed": retry_failed},
     )  # fmt: skip
 
 
@@ -219,19 +235,10 @@ def ad_report(
       tiktok-research ad-report --sandbox --start 2024-01-01 --end 2024-12-31
       tiktok-research ad-report --start 2025-01-01 --end 2025-03-31 --country DE --out r.csv
     """
-    check_output(out or Path("ad_reports.parquet"))
-    check_folder(archive, "--archive")
-    from .._adlib_plan import plan_ad_report
-    from ..fetch import fetch_ad_report
-
-    options: dict[str, Any] = {"countries": country or None,
-                               "advertiser_ids": advertiser_id or None}  # fmt: skip
-    plan = plan_ad_report(start, end, client=_run.planner(sandbox), warn=False, **options)
-    _run_plan(
-        plan, fetch_ad_report, "ad_reports", out, overwrite=overwrite,
-        archive=archive, resume=resume,
+    _collect(
+        "ad-report", (start, end), out, overwrite=overwrite, archive=archive, resume=resume,
         progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
-        args=(start, end), **options,
+        countries=country or None, advertiser_ids=advertiser_id or None,
     )  # fmt: skip
 
 
@@ -262,19 +269,11 @@ def advertisers(
     Examples:
       tiktok-research advertisers --sandbox coffee bank
     """
-    check_output(out or Path("advertisers.parquet"))
-    check_folder(archive, "--archive")
-    values = read_items(items, from_file)
-    from .._adlib_plan import plan_advertisers
-    from ..fetch import fetch_advertisers
-
-    plan = plan_advertisers(values, fields=fields, max_count=max_count,
-                            client=_run.planner(sandbox), warn=False)  # fmt: skip
-    _run_plan(
-        plan, fetch_advertisers, "advertisers", out, overwrite=overwrite,
-        archive=archive, resume=resume,
-        progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
-        args=(values,), fields=fields, max_count=max_count, retry_failed=retry_failed,
+    _collect(
+        "advertisers", (), out, items=(items, from_file), overwrite=overwrite, archive=archive,
+        resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
+        dry_run=dry_run, fields=fields, max_count=max_count,
+        fetch_only={"retry_failed": retry_failed},
     )  # fmt: skip
 
 
@@ -313,20 +312,9 @@ def commercial_content(
       tiktok-research commercial-content --sandbox --start 2024-01-01 --end 2024-06-30
       tiktok-research commercial-content --start 2025-01-01 --end 2025-01-31 --country RO
     """
-    check_output(out or Path("commercial_content.parquet"))
-    check_folder(archive, "--archive")
-    from .._adlib_plan import plan_commercial_content
-    from ..fetch import fetch_commercial_content
-
-    options: dict[str, Any] = {
-        "countries": country or None, "usernames": username or None, "fields": fields,
-        "max_count": max_count, "max_total": max_total,
-    }  # fmt: skip
-    plan = plan_commercial_content(start, end, client=_run.planner(sandbox), warn=False,
-                                   **options)  # fmt: skip
-    _run_plan(
-        plan, fetch_commercial_content, "commercial_content", out, overwrite=overwrite,
-        archive=archive,
+    _collect(
+        "commercial-content", (start, end), out, overwrite=overwrite, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
-        dry_run=dry_run, args=(start, end), **options,
+        dry_run=dry_run, countries=country or None, usernames=username or None, fields=fields,
+        max_count=max_count, max_total=max_total,
     )  # fmt: skip
