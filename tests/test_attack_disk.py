@@ -276,3 +276,40 @@ def test_merge_finds_an_unwritable_dataset_before_reading_its_inputs(
     assert [p.name for p in out.iterdir()] == ["videos"], "a staging folder was left behind"
     tr.merge_dumps([dump], dataset=out, overwrite=True)  # writable again: it works
     assert reads == [1]
+
+
+# ------------------------------------------------------------- a merge into a dataset on a full disk
+
+
+def _array_of_responses(path: Path, pages: int) -> int:
+    """One JSON array of ``pages`` video-query responses of 100 videos; returns the videos."""
+    rows = []
+    for p in range(pages):
+        videos = ",".join(
+            f'{{"id":{7_300_000_000_000_000_000 + p * 100 + i},"create_time":{1704067200 + i},'
+            f'"video_description":"{os.urandom(200).hex()}","view_count":{i}}}'
+            for i in range(100)
+        )
+        rows.append(f'{{"data":{{"videos":[{videos}],"has_more":true,"cursor":{p},'
+                    f'"search_id":"s"}},"error":{{"code":"ok"}}}}')  # fmt: skip
+    path.write_text("[" + ",\n".join(rows) + "]\n")
+    return pages * 100
+
+
+def test_a_merge_into_a_dataset_on_a_full_disk_fails_and_loses_nothing_silently(
+    small_disk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the spill file that hit the full disk was reported as the input being unreadable
+    ("cannot read file (... No space left on device)"), the input skipped, and the merge ended
+    with "no rows" and exit 0: every row of the file lost without an error."""
+    from tiktok_research.merge import _dataset as merge_dataset
+
+    monkeypatch.setattr(merge_dataset, "_SPILL", 1 << 20)  # spill at 1 MB, not 32
+    dump = tmp_path / "responses.json"
+    assert _array_of_responses(dump, 60) == 6_000  # 2.9 MB of JSON: more than the disk takes
+    with pytest.raises(OSError, match="No space left"):
+        tr.merge_dumps([dump], dataset=small_disk / "merged")
+    assert not any((small_disk / "merged").iterdir()), "a half-written merge was left"
+    remount(small_disk, "16m")
+    result = tr.merge_dumps([dump], dataset=small_disk / "merged")
+    assert result.rows == {"videos": 6_000} and not result.skipped

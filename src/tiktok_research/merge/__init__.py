@@ -70,7 +70,7 @@ from ..errors import InvalidRequestError
 from ._batch import read_all
 from ._dataset import ToDataset, partitions_for, prepare_dataset, publish
 from ._detect import Sniffer
-from ._file import Sink
+from ._file import Sink, WriteFailed, writing
 from ._inputs import check_paths, expand, missing_inputs
 from ._memory import InMemory
 from ._reader import FileReader
@@ -153,13 +153,16 @@ def merge_dumps(
         if staging is not None:
             provenance = {"made_by": "merge_dumps", "files": len(items)}
             writer = ToDataset(staging, partitions_for(items), provenance)
-        sink: Sink = writer.add if writer is not None else memory.add
+        sink: Sink = writing(writer.add) if writer is not None else memory.add
         sniff = Sniffer(endpoint)
         readers = [
             FileReader(item, index, endpoint, limits, sink, sniff)
             for index, item in enumerate(items)
         ]
-        read_all(readers, endpoint)
+        try:
+            read_all(readers, endpoint)
+        except WriteFailed as exc:  # the dataset could not be written: not the inputs' fault
+            raise exc.error from None
         reports = [r.report for r in readers]
         if writer is None:
             return MergeResult(memory.finish(), reports)

@@ -31,6 +31,29 @@ ORDER_STRIDE = 1 << 40
 
 Sink = Callable[[str, int, int, pl.DataFrame], None]  # table, first and last file index, rows
 
+
+class WriteFailed(Exception):
+    """Writing rows failed (a full disk, a folder that became read-only): raised by the sink of a
+    dataset merge through the readers, which catch ``OSError`` to report an unreadable input, and
+    re-raised as its ``error`` by ``merge_dumps``. Before, a full disk was reported as the input
+    being unreadable, the input skipped and the merge ended "complete" with its rows lost."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def writing(sink: Sink) -> Sink:
+    """``sink``, its ``OSError`` raised as :class:`WriteFailed` (not taken for a read error)."""
+
+    def guarded(table: str, first: int, last: int, df: pl.DataFrame) -> None:
+        try:
+            sink(table, first, last, df)
+        except OSError as exc:
+            raise WriteFailed(exc) from exc
+
+    return guarded
+
 _OK = pl.col("_error_code").is_null() | (pl.col("_error_code") == "ok")
 
 
