@@ -17,6 +17,7 @@ import pytest
 
 import tiktok_research as tr
 from _faultproxy import FaultPlan, FaultProxy
+from _sandboxes import MakeClient, MakeSandbox, paid
 from _servers import cli_env, no_traceback, run_cli
 from tiktok_research.sandbox import Sandbox, SandboxConfig, run_server
 
@@ -76,6 +77,15 @@ BAD_CALLS: dict[str, Callable[[], object]] = {
     "select_video_ids(top=-1)": lambda: tr.select_video_ids(pl.DataFrame({"id": [1]}), top=-1),
     "merge_dumps(None)": lambda: tr.merge_dumps(None),  # type: ignore[arg-type]
     "write_parquet(None, p)": lambda: tr.write_parquet(None, "never.parquet"),  # type: ignore[arg-type]
+    # round four (attack4): merge's and datasets' siblings of the above
+    "write_dataset(None, p)": lambda: tr.write_dataset(None, "never", table="videos"),  # type: ignore[arg-type]
+    "merge_dumps(a path with a NUL)": lambda: tr.merge_dumps(["dumps/a\0.json"]),
+    "merge_dumps(dataset with a NUL)": lambda: tr.merge_dumps([], dataset="merged\0"),
+    "merge_dumps(max_inflate_ratio=-1)": lambda: tr.merge_dumps([], max_inflate_ratio=-1),
+    "merge_dumps(max_inflated_bytes='1G')": lambda: tr.merge_dumps(
+        [],
+        max_inflated_bytes="1G",  # type: ignore[arg-type]
+    ),
 }
 
 
@@ -85,6 +95,20 @@ def test_bad_values_are_a_clear_invalid_request_error(call: str, tmp_path: Path)
         BAD_CALLS[call]()
     assert type(info.value).__name__ in ("InvalidRequestError", "InvalidTypeError")
     assert not (tmp_path / "never.parquet").exists()
+
+
+def test_collect_videos_without_a_dataset_sends_nothing(
+    make_sandbox: MakeSandbox, make_client: MakeClient, tmp_path: Path
+) -> None:
+    """Before: ``collect_videos(q, start, end, None, archive=...)`` collected and paid for every
+    page, and wrote its rows nowhere (the report said complete)."""
+    sb = make_sandbox(n_videos=2_000)
+    with pytest.raises(tr.InvalidRequestError, match="needs a dataset folder"):
+        tr.collect_videos(
+            tr.Q.hashtag_name.eq("fyp"), "2024-01-01", "2024-01-31", None,  # type: ignore[arg-type]
+            archive=tmp_path / "archive", client=make_client(sb), progress=False,
+        )  # fmt: skip
+    assert paid(sb) == 0
 
 
 def test_a_base_url_without_scheme_is_refused_on_the_command_line_at_once(tmp_path: Path) -> None:

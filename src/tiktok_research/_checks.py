@@ -54,6 +54,7 @@ __all__ = [
     "check_flag",
     "check_folder",
     "check_max_total",
+    "check_no_nul",
     "check_range",
     "clean_ids",
     "clean_usernames",
@@ -585,16 +586,22 @@ def check_frame(value: object, what: str, *, lazy: bool = True) -> None:
         )
 
 
+def check_no_nul(value: object, what: str) -> None:
+    """A path without a NUL character (no file system allows one; Python's own error for it is
+    a bare ``ValueError: embedded null byte``)."""
+    if "\0" in str(value):
+        raise InvalidRequestError(
+            f"{what} contains a NUL character, which no file system allows in a path: {value!r}"
+        )
+
+
 def check_folder(value: object, what: str) -> Path | None:
     """An ``archive=`` / ``dataset=`` folder: None, or a path that is not a file."""
     if value is None:
         return None
     if not isinstance(value, (str, Path)) or (isinstance(value, str) and not value.strip()):
         raise InvalidRequestError(f"{what} must be a folder path, got {value!r}")
-    if "\0" in str(value):
-        raise InvalidRequestError(
-            f"{what} contains a NUL character, which no file system allows in a path: {value!r}"
-        )
+    check_no_nul(value, what)
     path = Path(value).expanduser()
     if path.exists() and not path.is_dir():
         raise InvalidRequestError(

@@ -241,6 +241,8 @@ def collect_videos(
 
     if archive is None:
         raise InvalidRequestError("collect_videos needs archive=DIR: the dataset is built from it")
+    if dataset is None:  # (before: the run was paid for and its rows written nowhere)
+        raise InvalidRequestError("collect_videos needs a dataset folder, e.g. 'data/videos'")
     bound_memory()
     result = fetch_videos(
         query,

@@ -336,6 +336,7 @@ def write_dataset(
     """
     from . import _dataset
 
+    check_frame(df, "df", lazy=False)
     root_path = Path(root)
     run = run_id or uuid.uuid4().hex[:12]
     typed = _partition_column(schemas.cast(df, table), partition_by)

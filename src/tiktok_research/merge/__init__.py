@@ -66,6 +66,7 @@ from pathlib import Path
 
 from .. import _endpoints as ep
 from .. import schemas
+from .._checks import check_no_nul, check_positive
 from ..errors import InvalidRequestError
 from ._batch import read_all
 from ._dataset import ToDataset, partitions_for, prepare_dataset, publish
@@ -87,14 +88,29 @@ __all__ = [
 ]
 
 
-def _check_options(endpoint: object, dataset: object) -> None:
-    """Refuse an unknown endpoint and a dataset that is not a path, before anything is read."""
+def _check_options(
+    endpoint: object, dataset: object, max_inflate_ratio: object, max_inflated_bytes: object
+) -> None:
+    """Refuse an unknown endpoint, a dataset that is not a path and limits that are not positive
+    numbers, before anything is read."""
     if endpoint is not None and endpoint not in ep.ENDPOINTS:
         raise InvalidRequestError(
             f"unknown endpoint {endpoint!r}; expected one of: {', '.join(ep.ENDPOINTS)}"
         )
     if dataset is not None and not isinstance(dataset, (str, Path)):
         raise InvalidRequestError(f"dataset must be a folder path, not {type(dataset).__name__}")
+    if dataset is not None:
+        check_no_nul(dataset, "dataset")
+    check_positive(max_inflate_ratio, "max_inflate_ratio", optional=True)
+    if max_inflated_bytes is not None and (
+        isinstance(max_inflated_bytes, bool)
+        or not isinstance(max_inflated_bytes, int)
+        or max_inflated_bytes <= 0
+    ):
+        raise InvalidRequestError(
+            f"max_inflated_bytes must be a whole number of bytes greater than 0 or None, got "
+            f"{max_inflated_bytes!r}"
+        )
 
 
 def merge_dumps(
@@ -128,7 +144,8 @@ def merge_dumps(
         are on disk: ``result.rows`` counts them, ``result.scan("videos")`` reads one lazily.
 
     Raises:
-        InvalidRequestError: an unknown ``endpoint``, or inputs that are not paths (``None``).
+        InvalidRequestError: an unknown ``endpoint``, inputs that are not paths (``None``, a
+            NUL character), limits that are not numbers greater than 0.
         OutputExistsError: ``dataset`` is a file, or a folder that is not empty (and no
             ``overwrite``); checked before anything is read. (Also a ``FileExistsError``.)
         OSError: the dataset cannot be written (e.g. the disk is full); nothing is replaced.
@@ -138,7 +155,7 @@ def merge_dumps(
         >>> result["videos"].height
         0
     """
-    _check_options(endpoint, dataset)
+    _check_options(endpoint, dataset, max_inflate_ratio, max_inflated_bytes)
     paths = check_paths(paths_or_globs)
     limits = Limits(max_inflate_ratio, max_inflated_bytes)
     target = Path(dataset) if dataset is not None else None

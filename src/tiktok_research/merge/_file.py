@@ -54,6 +54,7 @@ def writing(sink: Sink) -> Sink:
 
     return guarded
 
+
 _OK = pl.col("_error_code").is_null() | (pl.col("_error_code") == "ok")
 
 

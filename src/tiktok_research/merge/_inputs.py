@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._archive import gzipped_twin, is_bookkeeping
+from .._checks import check_no_nul
 from ..errors import InvalidRequestError
 
 _GLOB_CHARS = "*?["
@@ -107,6 +108,7 @@ def _without_twins(items: list[Item]) -> list[Item]:
 def check_paths(paths_or_globs: object) -> list[str | Path]:
     """The inputs as a list of paths; an :class:`InvalidRequestError` for anything else."""
     if isinstance(paths_or_globs, (str, os.PathLike)):
+        check_no_nul(paths_or_globs, "paths_or_globs")
         return (
             [Path(paths_or_globs)] if isinstance(paths_or_globs, os.PathLike) else [paths_or_globs]
         )
@@ -114,6 +116,8 @@ def check_paths(paths_or_globs: object) -> list[str | Path]:
         given = list(paths_or_globs)
         odd = [p for p in given if not isinstance(p, (str, os.PathLike))]
         if not odd:
+            for p in given:
+                check_no_nul(p, "paths_or_globs")
             return [p if isinstance(p, str) else Path(p) for p in given]
         what = f"a list holding {type(odd[0]).__name__}"
     else:
