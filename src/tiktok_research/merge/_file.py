@@ -126,12 +126,16 @@ class FileState:
         """
         envelope = kind == "envelope"
         first, last = _first_last_line(buf)
-        head, end = _decoded(first), _decoded(last)  # once each: pages are tens of KB
+        # decoded once each (a page is tens of KB; a single value may be the whole file: freed
+        # before the parse, which needs the memory)
+        head = _decoded(first)
+        end = head if last == first else _decoded(last)
         if first and (is_adlib(head) or is_adlib(end)):
             self.adlib_lines(buf, numbers, kind, row_offset=row_offset, final=final)
             return
         self.sniff([head, end] if first else [])
         guess = self.endpoint or (endpoint_of(head, envelope) if first else None)
+        del head, end
         try:
             endpoints = [guess] if guess else None
             if parsed is not None and parsed.endpoints == endpoints:  # read ahead

@@ -323,12 +323,18 @@ class FileReader(FileState):
         kind, table = "", None
         for values in splitter:
             if not kind:
-                first = _decoded(values.lines[: values.lines.find(b"\n")])
-                kind = kind_of(first)
-                if kind == "records":
-                    table = guess_table(first, self.path.name, self.endpoint)
+                kind, table = self._kind_of(values)
             ok = kind in ("envelope", "response") or table is not None
             yield values, parse_ahead(values.lines, kind, table, self.endpoint) if ok else None
+
+    def _kind_of(self, values: Values) -> tuple[str, str | None]:
+        """The kind of the values and the table of records, from the first one (nothing
+        reported; the decoded value is not kept: it may be the whole file)."""
+        first = _decoded(values.lines[: values.lines.find(b"\n")])
+        kind = kind_of(first)
+        if kind != "records":
+            return kind, None
+        return kind, guess_table(first, self.path.name, self.endpoint)
 
     def _first_value(self, values: Values, array: bool) -> tuple[str, str | None]:
         """The kind of the values (and the table of records) from the first one; reported."""
