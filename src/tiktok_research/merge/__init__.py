@@ -47,8 +47,11 @@ Protections, for both ways (each skip is in the per-file report, with its reason
   what was read before the stop is kept.
 
 No file is read whole: large JSON-lines files stream through pyarrow's JSON reader, JSON arrays
-and concatenated objects are split into values a block at a time, so memory is bounded by the
-largest single page or record, not by the size of a file or of the input. Small files (one page
+and concatenated objects are split into values a block at a time (a thread splits and parses the
+next block while the rows of the one before are made: one big array takes about the time of the
+same responses as JSON lines), so memory is bounded by the largest single page or record, not by
+the size of a file or of the input (a single value, such as one response of 100 MB, is held
+whole). Small files (one page
 per file, as curl scripts and saved Postman answers leave them) are parsed many at a time: 10,000
 of them take about 2 s (``benchmarks/bench_merge_dataset.py --small-files 10000``).
 
