@@ -278,7 +278,7 @@ def test_merge_finds_an_unwritable_dataset_before_reading_its_inputs(
     assert reads == [1]
 
 
-# ------------------------------------------------------------- a merge into a dataset on a full disk
+# ------------------------------------------------------------ a merge into a dataset on a full disk
 
 
 def _array_of_responses(path: Path, pages: int) -> int:
