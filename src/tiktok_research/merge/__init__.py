@@ -74,7 +74,7 @@ from ..errors import InvalidRequestError
 from ._batch import read_all
 from ._dataset import ToDataset, partitions_for, prepare_dataset, publish
 from ._detect import Sniffer
-from ._file import Sink, WriteFailed, writing
+from ._file import Sink, _WriteFailed, writing
 from ._inputs import check_paths, expand, missing_inputs
 from ._memory import InMemory
 from ._reader import FileReader
@@ -181,7 +181,7 @@ def merge_dumps(
         ]
         try:
             read_all(readers, endpoint)
-        except WriteFailed as exc:  # the dataset could not be written: not the inputs' fault
+        except _WriteFailed as exc:  # the dataset could not be written: not the inputs' fault
             raise exc.error from None
         reports = [r.report for r in readers]
         if writer is None:

@@ -32,7 +32,7 @@ ORDER_STRIDE = 1 << 40
 Sink = Callable[[str, int, int, pl.DataFrame], None]  # table, first and last file index, rows
 
 
-class WriteFailed(Exception):
+class _WriteFailed(Exception):
     """Writing rows failed (a full disk, a folder that became read-only): raised by the sink of a
     dataset merge through the readers, which catch ``OSError`` to report an unreadable input, and
     re-raised as its ``error`` by ``merge_dumps``. Before, a full disk was reported as the input
@@ -44,13 +44,13 @@ class WriteFailed(Exception):
 
 
 def writing(sink: Sink) -> Sink:
-    """``sink``, its ``OSError`` raised as :class:`WriteFailed` (not taken for a read error)."""
+    """``sink``, its ``OSError`` raised as :class:`_WriteFailed` (not taken for a read error)."""
 
     def guarded(table: str, first: int, last: int, df: pl.DataFrame) -> None:
         try:
             sink(table, first, last, df)
         except OSError as exc:
-            raise WriteFailed(exc) from exc
+            raise _WriteFailed(exc) from exc
 
     return guarded
 
