@@ -82,6 +82,8 @@ if TYPE_CHECKING:
     from .maintain import dehydrate as dehydrate
     from .maintain import refresh_videos as refresh_videos
     from .maintain import update_videos as update_videos
+    from ._quality import QualityReport as QualityReport
+    from ._quality import quality as quality
     from .merge import FileReport as FileReport
     from .merge import MergeResult as MergeResult
     from .merge import merge_dumps as merge_dumps
@@ -169,6 +171,8 @@ _LAZY: dict[str, str] = {
     "refresh_videos": "maintain",
     "update_videos": "maintain",
     "dehydrate": "maintain",
+    "quality": "_quality",
+    "QualityReport": "_quality",
     # analysis layer
     "engagement": "analysis",
     "summarize": "analysis",
