@@ -110,6 +110,7 @@ def videos(
             )  # fmt: skip
         typer.echo(str(report))
         typer.echo(f"dataset: {dataset} ({report.rows:,} rows)")
+        _run.echo_verdict(report.archive)
         _run.stop_unless_ok(_run.exit_code(report))
         return
     with _run.collecting(archive):

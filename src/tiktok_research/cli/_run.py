@@ -84,6 +84,15 @@ def stop_unless_ok(code: int) -> None:
         raise typer.Exit(code)
 
 
+def echo_verdict(folder: Path | None) -> None:
+    """Print the one-line quality verdict of a collection folder (nothing when unreadable)."""
+    from ._quality import verdict_line
+
+    line = verdict_line(folder)
+    if line:
+        typer.echo(line)
+
+
 def finish(result: FetchResult, out: Path, table: str | None) -> None:
     """Write a collection's table to ``out`` and its failures beside it, print the report, and
     end with the exit code of the run."""
@@ -101,6 +110,7 @@ def finish(result: FetchResult, out: Path, table: str | None) -> None:
     elif side.is_file():
         side.unlink()  # it listed the failures of an earlier run of this output, all done now
     typer.echo(f"wrote {result.height:,} rows to {target}")
+    echo_verdict(result.report.archive)
     code = exit_code(result.report, result.failures)
     if code == EXIT_INCOMPLETE:
         typer.echo(
