@@ -42,7 +42,7 @@ from typing import Any
 import polars as pl
 
 from ._measure import eras_of, fields_of, query_text, strays_of, windows_of
-from ._read import CollectionData, collections_of, rows_by_collection, table_rows
+from ._read import CollectionData, collections_of, latest
 
 __all__ = ["QualityReport", "quality"]
 
@@ -163,9 +163,7 @@ class QualityReport:
         return target
 
 
-def _overview(
-    cs: Sequence[CollectionData], windows: pl.DataFrame, rows: dict[str, pl.DataFrame]
-) -> pl.DataFrame:
+def _overview(cs: Sequence[CollectionData], windows: pl.DataFrame) -> pl.DataFrame:
     out: list[dict[str, Any]] = []
     for c in cs:
         ans = c.answers
@@ -179,7 +177,7 @@ def _overview(
              "first_answer": ok["retrieved_at"].min() if ok.height else None,
              "last_answer": ok["retrieved_at"].max() if ok.height else None,
              "requests": ans.height, "failed_requests": int((~ans["ok"]).sum()),
-             "rows": rows[c.name].height if c.name in rows else 0, "windows": w.height,
+             "rows": c.presence.height, "windows": w.height,
              "complete": int(counts.get("complete", 0)), "gap": int(counts.get("gap", 0)),
              "stopped": int(counts.get("stopped", 0)),
              "suspiciously_empty": int(counts.get("suspiciously empty", 0)),
@@ -212,7 +210,6 @@ def quality(source: Any) -> QualityReport:
     """
     cs = collections_of(source)
     windows, gaps = windows_of(cs)
-    rows = rows_by_collection(cs)
     fields: list[pl.DataFrame] = []
     for table in dict.fromkeys(c.table for c in cs):
         mine = [c for c in cs if c.table == table]
@@ -223,16 +220,19 @@ def quality(source: Any) -> QualityReport:
                 asked = None
                 break
             asked |= set(map(str, f))
-        fields.append(fields_of(table_rows(mine, rows, table), table, asked))
+        held = [c.presence for c in mine if c.presence.height]
+        both = pl.concat(held, how="diagonal_relaxed") if len(held) > 1 else None
+        rows = latest(both, table) if both is not None else (held[0] if held else mine[0].presence)
+        fields.append(fields_of(rows, table, asked))
     damage: dict[str, list[str]] = {}
     for c in cs:
         damage.update(c.damage)
     return QualityReport(
-        collections=_overview(cs, windows, rows),
+        collections=_overview(cs, windows),
         windows=windows,
         gaps=gaps,
         fields=pl.concat(fields) if fields else fields_of(pl.DataFrame(), "videos", None),
-        strays=strays_of(cs, rows),
+        strays=strays_of(cs),
         eras=eras_of(cs),
         damage=damage,
     )

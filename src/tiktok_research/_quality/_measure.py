@@ -16,7 +16,7 @@ import polars as pl
 
 from .. import _endpoints as ep
 from .._eras import straddled
-from ._read import CollectionData
+from ._read import PRESENT, CollectionData
 
 __all__ = [
     "EMPTY_NEIGHBOURS",
@@ -378,36 +378,27 @@ def windows_of(collections: Sequence[CollectionData]) -> tuple[pl.DataFrame, pl.
 # ------------------------------------------------------------------------------------- fields
 
 
-def _present(name: str, dtype: pl.DataType) -> pl.Expr:
-    col = pl.col(name)
-    if dtype == pl.String:
-        return (col.is_not_null() & (col.str.len_bytes() > 0)).cast(pl.Int64)
-    if isinstance(dtype, pl.List):
-        return (col.is_not_null() & (col.list.len() > 0)).cast(pl.Int64)
-    return col.is_not_null().cast(pl.Int64)
-
-
-def fields_of(rows: pl.DataFrame, table: str, asked: set[str] | None) -> pl.DataFrame:
-    """The share of rows where each column is present (not null; text not empty; a list not
+def fields_of(presence: pl.DataFrame, table: str, asked: set[str] | None) -> pl.DataFrame:
+    """The share of rows where each field is present (not null; text not empty; a list not
     empty), overall, by ``region_code`` and by month of ``create_time``."""
-    columns = [c for c in rows.columns if c not in ("retrieved_at", "collection")]
+    columns = [c.removeprefix(PRESENT) for c in presence.columns if c.startswith(PRESENT)]
     if asked is not None:
         columns = [c for c in columns if c in asked or c in ("id", "username")]
-    if rows.height == 0 or not columns:
+    if presence.height == 0 or not columns:
         return pl.DataFrame(schema=FIELD_SCHEMA)
-    present = rows.select(
-        *[_present(c, rows.schema[c]).alias(c) for c in columns],
+    flags = presence.select(
+        *[pl.col(PRESENT + c).cast(pl.Int64).alias(c) for c in columns],
         *([pl.col("region_code").fill_null("(none)").alias("_region")]
-          if "region_code" in rows.columns else []),
+          if "region_code" in presence.columns else []),
         *([pl.col("create_time").dt.strftime("%Y-%m").fill_null("(none)").alias("_month")]
-          if "create_time" in rows.columns else []),
+          if "create_time" in presence.columns else []),
     )  # fmt: skip
     sums = [pl.len().cast(pl.Int64).alias("_rows"), *[pl.col(c).sum().alias(c) for c in columns]]
-    parts = [present.select(pl.lit("all").alias("by"), pl.lit("all").alias("group"), *sums)]
+    parts = [flags.select(pl.lit("all").alias("by"), pl.lit("all").alias("group"), *sums)]
     for by, col in (("region_code", "_region"), ("month", "_month")):
-        if col in present.columns:
+        if col in flags.columns:
             parts.append(
-                present.group_by(col).agg(*sums).select(
+                flags.group_by(col).agg(*sums).select(
                     pl.lit(by).alias("by"), pl.col(col).alias("group"), "_rows", *columns
                 ).sort("group")  # fmt: skip
             )
@@ -464,14 +455,14 @@ def _meets(cond: dict[str, Any], rows: pl.DataFrame) -> pl.Expr:
     ).fill_null(False)
 
 
-def strays_of(collections: Sequence[CollectionData], rows: dict[str, pl.DataFrame]) -> pl.DataFrame:
+def strays_of(collections: Sequence[CollectionData]) -> pl.DataFrame:
     """Rows that do not meet their collection's query where that can be checked here:
     ``username``, ``region_code``, ``hashtag_name`` and ``video_id`` EQ/IN conditions (in the
     ``and``, ``or`` and ``not`` groups) and ``create_time`` inside the collection's dates."""
     frames = []
     for c in collections:
-        frame = rows.get(c.name)
-        if frame is None or frame.height == 0 or c.table != "videos" or "query" not in c.spec:
+        frame = c.presence
+        if frame.height == 0 or c.table != "videos" or "query" not in c.spec:
             continue
         checks: list[tuple[str, pl.Expr]] = []
         conds = _conditions(c.spec.get("query"))

@@ -47,6 +47,7 @@ KNOWN_LIMITS: tuple[tuple[str, str], ...] = (
 )
 
 _SPARSE = 0.9  # fields present in fewer rows than this are named as sparse
+_REGIONS_PLOTTED = 15
 
 
 def _pct(x: float | None) -> str:
@@ -223,7 +224,7 @@ th,td{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .verdict{font-size:1.1em;padding:.6em;background:#f6f8fa;border-left:4px solid #888}
 .s-complete{background:#e8f5e9}.s-gap{background:#ffebee}.s-stopped{background:#fff8e1}
-.s-suspiciously{background:#fff3e0}img{max-width:100%;height:auto}.note{color:#555}
+.s-suspiciously{background:#fff3e0}img{max-width:100%;height:auto}.note{color:#555}.wide{overflow-x:auto}
 """
 
 
@@ -255,7 +256,10 @@ def _table(frame: pl.DataFrame, limit: int = 2000, status: bool = False) -> str:
         if frame.height > limit
         else ""
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+    return (
+        f"<div class='wide'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
+        f"</table></div>{more}"
+    )
 
 
 def _png(fig: Any) -> str:
@@ -315,7 +319,16 @@ def _plots(report: QualityReport) -> list[tuple[str, str]]:
         ax.set_title("Fields present")
         out.append(("Fields present", _png(fig)))
     sparse = _sparse(report).filter(pl.col("share") > 0)["column"].unique().sort().to_list()
-    regions = report.fields.filter((pl.col("by") == "region_code") & pl.col("column").is_in(sparse))
+    biggest = (
+        report.fields.filter((pl.col("by") == "region_code") & (pl.col("column") == "id"))
+        .sort("rows", descending=True)
+        .head(_REGIONS_PLOTTED)["group"]
+    )
+    regions = report.fields.filter(
+        (pl.col("by") == "region_code")
+        & pl.col("column").is_in(sparse)
+        & pl.col("group").is_in(biggest.to_list())
+    )
     if regions.height and sparse:
         wide = regions.pivot(on="column", index="group", values="share").sort("group")
         fig = Figure(figsize=(max(4, 0.9 * len(sparse) + 2), max(2.5, 0.25 * wide.height)))
@@ -327,7 +340,7 @@ def _plots(report: QualityReport) -> list[tuple[str, str]]:
         ax.set_xticks(range(len(cols)), cols, rotation=30, ha="right")
         ax.set_yticks(range(wide.height), wide["group"].to_list())
         fig.colorbar(image, ax=ax, label="share present")
-        ax.set_title("Sparse fields by region_code")
+        ax.set_title(f"Sparse fields by region_code (the {wide.height} regions with most rows)")
         out.append(("Sparse fields by region", _png(fig)))
     return out
 
