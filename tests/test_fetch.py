@@ -482,7 +482,7 @@ def test_handles_are_cleaned_like_the_selection_helpers(sandbox: Sandbox) -> Non
     messy = [f"  @{name.upper()} ", f"https://www.tiktok.com/@{name}?lang=en", f"{name}\x00"]
     users = tr.fetch_user_info(messy, client=_client(sandbox), progress=False)
     assert users["username"].to_list() == [name]  # one account, asked once
-    assert tr.select.clean_usernames(messy).unique().to_list() == [name]
+    assert tr.select_usernames(pl.DataFrame({"username": messy})).to_list() == [name]
 
 
 def test_to_pandas_keeps_nullable_ids_exact(sandbox: Sandbox) -> None:

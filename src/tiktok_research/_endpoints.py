@@ -420,3 +420,23 @@ VALIDATION_BY_PATH: dict[str, ValidationEndpoint] = {
 VALIDATION_CATEGORIES: tuple[str, ...] = ("video", "comment")  # the `category` form field
 VALIDATION_MAX_IDS = 10_000  # ids per uploaded file
 VALIDATION_STATUSES: tuple[str, ...] = ("Processing", "Completed", "Failed")  # `task_status`
+
+
+def endpoint_named(name: str) -> Endpoint | ValidationEndpoint | None:
+    """The data or batch compliance endpoint called ``name``, or None for an unknown name."""
+    return ENDPOINTS.get(name) or VALIDATION_ENDPOINTS.get(name)
+
+
+def quota_family(name: str) -> QuotaFamily:
+    """The daily quota an endpoint's requests count against (``research`` or ``social``).
+
+    The registry says it (``Endpoint.quota_family``); a name it does not know (a ledger written by
+    another version) counts as ``research``, the scarcer quota, so that what is left is never
+    overstated.
+
+    Example:
+        >>> quota_family("followers"), quota_family("validation_create")
+        ('social', 'research')
+    """
+    found = endpoint_named(name)
+    return found.quota_family if found is not None else "research"

@@ -207,7 +207,7 @@ def call_with_retries(
     *,
     policy: RetryPolicy,
     budget: RetryBudget,
-    sleep: Callable[[float], None],
+    sleep: Callable[[float], object],
     what: str,
     limits: dict[RetryKind, int | None] | None = None,
 ) -> _T:

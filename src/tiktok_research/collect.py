@@ -55,14 +55,16 @@ from ._archive import (
     compress_file,
     run_of,
 )
+from ._checks import format_date, id_time, parse_date
 from ._endpoints import Endpoint
 from ._progress import enabled as progress_enabled
-from ._windows import format_date, halve, parse_date
+from ._windows import halve, window_body
 from .client import Client, RequestCounter, parse_answer
 from .errors import (
     ArchiveError,
     AuthenticationError,
     BudgetExhaustedError,
+    IncompleteCollectionWarning,
     InvalidRequestError,
     QuotaExhaustedError,
     ScopeNotAuthorizedError,
@@ -72,17 +74,14 @@ from .errors import (
     is_transient_message,
 )
 from .pagination import Page, Position, Reply, iterate
-from .plan import Plan, TaskSpec, window_params
+from .plan import Plan, TaskSpec
 
 log = logging.getLogger("tiktok_research")
 
 __all__ = [
     "CollectionReport",
     "FetchResult",
-    "IncompleteCollectionWarning",
-    "bound_memory",
-    "run",
-    "run_compliance",
+    "IncompleteCollectionWarning",  # defined in errors; kept importable from here
 ]
 
 FAILURE_SCHEMA = pl.Schema(
@@ -94,10 +93,6 @@ FAILURE_SCHEMA = pl.Schema(
         "http_status": pl.Int64(),
     }
 )
-
-
-class IncompleteCollectionWarning(UserWarning):
-    """A collection stopped before it was complete; run the same call again to continue."""
 
 
 # ------------------------------------------------------------------------------------ results
@@ -279,7 +274,7 @@ def _oldest_time(items: list[dict[str, Any]]) -> int | None:
             continue
         vid = item.get("id", item.get("video_id"))
         if isinstance(vid, int) and vid > 0:
-            times.append(vid >> 32)
+            times.append(id_time(vid))
     return min(times) if times else None
 
 
@@ -353,7 +348,13 @@ class _WindowState:
 
 
 class _Stopped(Exception):
-    """The collection was told to stop (quota, budget...) before this request was sent."""
+    """The collection was told to stop (quota, budget...) before this request was sent.
+
+    Attributes:
+        task_state: Where the task stood (as on :class:`TikTokResearchError`), or None.
+    """
+
+    task_state: dict[str, Any] | None = None
 
 
 def _heavy(err: TikTokResearchError) -> bool:
@@ -633,7 +634,7 @@ class _Engine:
         return new
 
     def _window_params(self, task: TaskSpec, s: date, e: date) -> dict[str, Any]:
-        return window_params(
+        return window_body(
             task.params["query"], s, e, exclusive=self.plan.end_date_exclusive,
             is_random=bool(task.params.get("is_random")),
         )  # fmt: skip
@@ -671,7 +672,7 @@ class _Engine:
                     if self.stop.is_set() and st.windows:
                         raise _Stopped()
             except TikTokResearchError as err:
-                where = getattr(err, "position", None)
+                where = err.position
                 if _heavy(err) and st.windows and (how := _narrowed(st, where, budget)):
                     log.warning(
                         "video query: window %s..%s keeps failing (%s); %s", s, e, err.message, how
@@ -681,10 +682,10 @@ class _Engine:
                          "reason": "window narrowed"}
                     )  # fmt: skip
                     continue
-                err.task_state = st.dump(where)  # type: ignore[attr-defined]
+                err.task_state = st.dump(where)
                 raise
             except _Stopped as stop:
-                stop.task_state = st.dump()  # type: ignore[attr-defined]
+                stop.task_state = st.dump()
                 raise
         return True
 
@@ -722,12 +723,8 @@ class _Engine:
                 if self.stop.is_set():
                     raise _Stopped()
         except (TikTokResearchError, _Stopped) as err:
-            where = getattr(err, "position", None) or position
-            setattr(  # noqa: B010 - an attribute of an exception of either kind
-                err,
-                "task_state",
-                {"pos": where.to_state() if where is not None else None, "rows": rows},
-            )
+            where = (err.position if isinstance(err, TikTokResearchError) else None) or position
+            err.task_state = {"pos": where.to_state() if where is not None else None, "rows": rows}
             raise
 
     def _fail(self, task: TaskSpec, err: TikTokResearchError, *, final: bool) -> None:
@@ -807,10 +804,10 @@ class _Engine:
                 self._convert(task)
             self._finished()
         except _Stopped as e:
-            self._pending(task, _STOPPED, getattr(e, "task_state", None))
+            self._pending(task, _STOPPED, e.task_state)
         except _STOPS as e:
             self._stop(*_stop_reason(e))
-            self._pending(task, _STOPPED, getattr(e, "task_state", None))
+            self._pending(task, _STOPPED, e.task_state)
         except AuthenticationError:
             self.stop.set()
             raise
@@ -820,7 +817,7 @@ class _Engine:
             self._pending(task, _STOPPED, None)
         except _ITEM_FAILURES as e:
             if is_transient_message(e.message):  # the search_id/cursor quirk outlasted retries
-                self._pending(task, f"{type(e).__name__}: {e}", getattr(e, "task_state", None))
+                self._pending(task, f"{type(e).__name__}: {e}", e.task_state)
                 if task.item is not None:
                     self._fail(task, e, final=False)
                 return
@@ -832,7 +829,7 @@ class _Engine:
             self._fail(task, e, final=True)
             self._finished()
         except ServerError as e:  # after every retry: try again in the next run
-            self._pending(task, f"{type(e).__name__}: {e}", getattr(e, "task_state", None))
+            self._pending(task, f"{type(e).__name__}: {e}", e.task_state)
             if task.item is not None:
                 self._fail(task, e, final=False)
             if e.code == "connect":
@@ -840,7 +837,7 @@ class _Engine:
             elif self.client.sequence_budget().remaining == 0:
                 self._stop("server", f"the service keeps failing ({e.message})")
         except TikTokResearchError as e:
-            self._pending(task, f"{type(e).__name__}: {e}", getattr(e, "task_state", None))
+            self._pending(task, f"{type(e).__name__}: {e}", e.task_state)
             if task.item is not None:
                 self._fail(task, e, final=False)
         finally:
@@ -1330,6 +1327,7 @@ def run_compliance(
                 wait_for = min(wait_for * 2, poll[1])
             reply = send(VALIDATION_DOWNLOAD, {"task_id": task_id})
             ref = reply.archived
+            assert isinstance(ref, PageRef)  # what the engine's own on_response returns
             col.journal.append(
                 {"task": task.key, "event": "page", "run": ref.run, "page": ref.page,
                  "from": {"task_id": task_id}, "state": None}

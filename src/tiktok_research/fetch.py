@@ -29,20 +29,20 @@ import polars as pl
 
 from . import client as client_module
 from ._archive import JOURNAL_FILE, Journal, collection_dir
-from .client import Client
+from ._checks import ItemsLike, check_folder
+from .client import Client, check_client
 from .collect import CollectionReport, FetchResult, run, run_compliance
 from .errors import InvalidRequestError
 from .plan import (
     DEFAULT_ID_BATCH,
     Plan,
-    check_client,
-    check_folder,
     plan_compliance,
     plan_items,
     plan_video_ids,
     plan_videos,
     refresh_quota,
 )
+from .query import QueryLike
 
 __all__ = [
     "check_compliance",
@@ -61,10 +61,6 @@ __all__ = [
     "fetch_videos",
     "fetch_videos_by_id",
 ]
-
-#: What ``fetch_*`` accept as items: a list, a polars or pandas Series, a numpy or Arrow array,
-#: or a table (polars, pandas, Arrow) with the usual column.
-Items = Any
 
 
 def _planning_client(client: Any) -> Client | None:
@@ -111,7 +107,7 @@ def _check_common(archive: Any, resume: Any, max_workers: Any) -> Path | None:
 
 
 def fetch_videos(
-    query: Any,
+    query: QueryLike,
     start_date: date | datetime | str,
     end_date: date | datetime | str,
     *,
@@ -187,7 +183,7 @@ def fetch_videos(
 
 
 def collect_videos(
-    query: Any,
+    query: QueryLike,
     start_date: date | datetime | str,
     end_date: date | datetime | str,
     dataset: str | Path,
@@ -247,7 +243,7 @@ def collect_videos(
 
 def _fan_out(
     kind: str,
-    items: Items,
+    items: ItemsLike,
     *,
     func: str,
     fields: Sequence[str] | str | None,
@@ -276,7 +272,7 @@ def _fan_out(
 
 
 def fetch_user_info(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
@@ -315,7 +311,7 @@ def fetch_user_info(
 
 
 def fetch_liked_videos(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -350,7 +346,7 @@ def fetch_liked_videos(
 
 
 def fetch_pinned_videos(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -385,7 +381,7 @@ def fetch_pinned_videos(
 
 
 def fetch_reposted_videos(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -420,7 +416,7 @@ def fetch_reposted_videos(
 
 
 def fetch_followers(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     max_total: int | None = None,
     client: Client | None = None,
@@ -453,7 +449,7 @@ def fetch_followers(
 
 
 def fetch_following(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     max_total: int | None = None,
     client: Client | None = None,
@@ -486,7 +482,7 @@ def fetch_following(
 
 
 def fetch_playlists(
-    playlist_ids: Items,
+    playlist_ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
@@ -520,7 +516,7 @@ def fetch_playlists(
 
 
 def fetch_shops(
-    shop_names: Items,
+    shop_names: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
@@ -553,7 +549,7 @@ def fetch_shops(
 
 
 def fetch_products(
-    shop_ids: Items,
+    shop_ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -588,7 +584,7 @@ def fetch_products(
 
 
 def fetch_reviews(
-    product_ids: Items,
+    product_ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -623,7 +619,7 @@ def fetch_reviews(
 
 
 def fetch_comments(
-    video_ids: Items,
+    video_ids: ItemsLike,
     *,
     replies: bool = False,
     fields: Sequence[str] | str | None = None,
@@ -695,7 +691,7 @@ def fetch_comments(
 
 
 def fetch_videos_by_id(
-    ids: Items,
+    ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     batch_size: int = DEFAULT_ID_BATCH,
@@ -739,7 +735,7 @@ def fetch_videos_by_id(
 
 
 def videos_by_id(
-    ids: Items,
+    ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     batch_size: int = DEFAULT_ID_BATCH,
@@ -776,7 +772,7 @@ def videos_by_id(
 
 
 def check_compliance(
-    ids: Items,
+    ids: ItemsLike,
     category: str = "video",
     *,
     client: Client | None = None,
@@ -820,7 +816,7 @@ def check_compliance(
 
 
 def compliance_round(
-    ids: Items,
+    ids: ItemsLike,
     category: str = "video",
     *,
     client: Client | None = None,

@@ -30,12 +30,14 @@ from typing import Any
 import polars as pl
 
 from . import schemas
+from ._checks import TableLike, check_day, check_fields, check_folder, format_date
 from ._endpoints import ENDPOINTS
-from ._windows import NOT_INDEXED_DAYS, format_date
-from .client import Client
+from ._windows import NOT_INDEXED_DAYS
+from .client import Client, check_client
 from .collect import CollectionReport, FetchResult
 from .errors import InvalidRequestError
-from .plan import Plan, check_client, check_day, check_fields, check_folder
+from .plan import Plan
+from .query import QueryLike
 
 __all__ = [
     "RefreshDestination",
@@ -110,7 +112,7 @@ class UpdateReport(CollectionReport):
         return cls(**values, first=first, last=last)
 
 
-def _videos(videos: Any) -> tuple[pl.DataFrame, Path | None]:
+def _videos(videos: TableLike | str | Path) -> tuple[pl.DataFrame, Path | None]:
     """A videos table from a table (polars/pandas/Arrow), a Parquet file or a dataset folder."""
     if isinstance(videos, (str, Path)):
         path = Path(videos).expanduser()
@@ -150,7 +152,7 @@ def _videos(videos: Any) -> tuple[pl.DataFrame, Path | None]:
 
 
 def refresh_videos(
-    videos: Any,
+    videos: TableLike | str | Path,
     *,
     drop_removed: bool = True,
     fields: Sequence[str] | str | None = None,
@@ -258,7 +260,7 @@ def refresh_videos(
 
 
 def _refresh_input(
-    videos: Any, fields: Sequence[str] | str | None
+    videos: TableLike | str | Path, fields: Sequence[str] | str | None
 ) -> tuple[pl.DataFrame, Path | None, pl.Series, Sequence[str] | str]:
     """The table to refresh, checked and cast to the videos schema; the dataset folder it came
     from (or None); its unique ids; and the fields to fetch again (default: the table's columns
@@ -348,7 +350,7 @@ class RefreshPlan:
 
 
 def plan_refresh(
-    videos: Any,
+    videos: TableLike | str | Path,
     *,
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
@@ -491,7 +493,7 @@ def _rewrite_dataset(folder: Path, table: pl.DataFrame) -> None:
 
 
 def update_videos(
-    query: Any,
+    query: QueryLike,
     dataset: str | Path,
     start_date: date | datetime | str | None = None,
     *,
@@ -638,7 +640,7 @@ def _first_day(folder: Path, state: dict[str, Any], start_date: Any) -> date:
 
 
 def update_range(
-    query: Any,
+    query: QueryLike,
     dataset: str | Path,
     start_date: date | datetime | str | None = None,
     *,
@@ -712,7 +714,7 @@ class UpdatePlan:
 
 
 def plan_update(
-    query: Any,
+    query: QueryLike,
     dataset: str | Path,
     start_date: date | datetime | str | None = None,
     *,
@@ -767,7 +769,7 @@ def _last_day(folder: Path) -> date | None:
     return last.date() if last is not None else None
 
 
-def dehydrate(videos: Any, path: str | Path, *, column: str = "id") -> Path:
+def dehydrate(videos: TableLike | str | Path, path: str | Path, *, column: str = "id") -> Path:
     """Write the ids of a table, one per line: the shareable form of a dataset.
 
     Others look the videos up again with :func:`tiktok_research.fetch_videos_by_id` (the Research

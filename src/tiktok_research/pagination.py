@@ -81,10 +81,10 @@ class Reply:
     status: int
     raw: bytes
     data: dict[str, Any]
-    body: Any
+    body: object
     retrieved_at: datetime
     request: dict[str, Any]
-    archived: Any = None
+    archived: object = None
     replayed: bool = False
 
     @property
@@ -170,7 +170,7 @@ class Page:
     window: tuple[date, date] | None = None
     position: Position = field(default_factory=Position)
     next: Position | None = None
-    archived: Any = None
+    archived: object = None
     replayed: bool = False
 
     def __repr__(self) -> str:

@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from . import _endpoints as ep
+from .errors import InvalidRequestError, InvalidTypeError, UnknownColumnWarning
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -82,7 +83,7 @@ __all__ = [
     "SHOPS",
     "USERS",
     "VIDEOS",
-    "UnknownColumnWarning",
+    "UnknownColumnWarning",  # defined in errors; kept importable from here
     "arrow_schema",
     "cast",
     "empty",
@@ -247,10 +248,6 @@ COMPLIANCE = pl.Schema({"id": pl.Int64(), "valid": pl.Boolean()})
 REFRESHED_VIDEOS = pl.Schema({**dict(VIDEOS), "retrieved_at": TIMESTAMP})
 
 
-class UnknownColumnWarning(UserWarning):
-    """A column or API field that no declared schema knows; it was left out of the table."""
-
-
 _reported: set[tuple[str, str]] = set()
 
 
@@ -272,7 +269,7 @@ def _check_table(table: str) -> pl.Schema:
     try:
         return SCHEMAS[table]
     except KeyError:
-        raise ValueError(
+        raise InvalidRequestError(
             f"unknown table {table!r}; expected one of: {', '.join(sorted(SCHEMAS))}"
         ) from None
 
@@ -392,7 +389,7 @@ def spark_type(dtype: Any) -> SparkDataType:
     for kind, spark in simple.items():
         if isinstance(dtype, kind):
             return spark
-    raise TypeError(f"no Spark type for the polars type {dtype}")
+    raise InvalidTypeError(f"no Spark type for the polars type {dtype}")
 
 
 def spark_schema(table: str) -> StructType:

@@ -42,6 +42,8 @@ import polars as pl
 
 from . import _endpoints as ep
 from . import schemas, tables
+from ._checks import NUL
+from .errors import InvalidRequestError
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -90,7 +92,7 @@ def _paths(path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> l
         return [os.fspath(path)]
     out = [os.fspath(p) for p in path]
     if not out:
-        raise ValueError("read_archive() needs at least one path (a file, folder or glob)")
+        raise InvalidRequestError("read_archive() needs at least one path (a file, folder or glob)")
     return out
 
 
@@ -136,11 +138,12 @@ def _convert(text: Column, dtype: pl.DataType) -> Column:
     return text
 
 
-def _no_nul(column: Column) -> Column:
-    """Usernames lose their NUL characters (``tables._clean_username``)."""
+def _stored_username(column: Column) -> Column:
+    """A username the service sent, as the tables store it: the rule of
+    :func:`tiktok_research._checks.stored_username_expr` (NULs go), on a Spark column."""
     from pyspark.sql import functions as F
 
-    return F.regexp_replace(column, "\x00", "")
+    return F.regexp_replace(column, NUL, "")
 
 
 def _endpoint_column(endpoint: ep.Endpoint) -> Column:
@@ -263,7 +266,7 @@ def read_archive(
         columns[name] = _convert(F.col(f"_req_{key}"), declared[name])
     for name in ("username", "source_username"):
         if name in columns:
-            columns[name] = _no_nul(columns[name])
+            columns[name] = _stored_username(columns[name])
     spark_types = schemas.spark_schema(table)
     typed = [
         (columns[name] if name in columns else F.lit(None))

@@ -38,13 +38,15 @@ import pyarrow.json as pa_json
 from . import _endpoints as ep
 from . import schemas
 from ._archive import PageRef, read_file_lines
+from ._checks import stored_username_expr
+from .errors import DataWarning, InvalidRequestError, InvalidTypeError
 
 if TYPE_CHECKING:
     from .plan import Plan
 
 __all__ = [
     "ArchiveRead",
-    "DataWarning",
+    "DataWarning",  # defined in errors; kept importable from here
     "compliance_from_archive",
     "finish",
     "from_archive",
@@ -58,7 +60,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 RAW_INT = pl.Int128()
-_NUL = "\x00"
 
 # Request keys kept beside each page (as text): the item it was about, and where in its sequence.
 _REQUEST_KEYS = ("username", "video_id", "shop_id", "product_id", "playlist_id", "comment_id",
@@ -72,10 +73,6 @@ _AUX = ("_src", "_row", "_retrieved_at", "_endpoint", *(f"_req_{k}" for k in _RE
         "_error_code")  # fmt: skip
 # Columns carried from pages to their rows (besides _retrieved_at and _order).
 _CARRIED = ("_k_item", "_k_rank", "_k_file", "_k_sub")
-
-
-class DataWarning(UserWarning):
-    """A value could not be represented exactly (e.g. an id beyond int64) and was set to null."""
 
 
 # --------------------------------------------------------------------------------------- schemas
@@ -233,7 +230,7 @@ def _validate_endpoint(endpoint: str) -> ep.Endpoint:
     try:
         return ep.ENDPOINTS[endpoint]
     except KeyError:
-        raise ValueError(
+        raise InvalidRequestError(
             f"unknown endpoint {endpoint!r}; expected one of: {', '.join(ep.ENDPOINTS)}"
         ) from None
 
@@ -250,7 +247,7 @@ def _arrow_type(dtype: Any) -> pa.DataType:
         return pa.string()
     if dtype == pl.Boolean():
         return pa.bool_()
-    raise TypeError(f"no Arrow read type for {dtype}")
+    raise InvalidTypeError(f"no Arrow read type for {dtype}")
 
 
 def _arrow_schema(schema: pl.Schema) -> pa.Schema:
@@ -454,10 +451,6 @@ def pages_from_raw(
 # ------------------------------------------------------------------------------- items -> table
 
 
-def _clean_username(expr: pl.Expr) -> pl.Expr:
-    return expr.str.replace_all(_NUL, "", literal=True)
-
-
 def _warn(message: str, issues: list[str] | None) -> None:
     logger.warning(message)
     if issues is not None:
@@ -555,7 +548,7 @@ def _finish(
                 )
     for c in ("username", "source_username"):
         if c in out.columns:
-            out = out.with_columns(_clean_username(pl.col(c)))
+            out = out.with_columns(stored_username_expr(pl.col(c)))
     result = schemas.cast(out.select(present), table)
     return result.hstack(out.select(keep_aux)) if keep_aux else result
 
@@ -851,7 +844,7 @@ def read_pages(paths: str | Path | Iterable[str | Path]) -> pl.DataFrame:
     if len(result.tables) == 1:
         return next(iter(result.tables.values()))
     if len(non_empty) != 1:
-        raise ValueError(
+        raise InvalidRequestError(
             f"the files hold {len(non_empty) or 'no'} tables with rows "
             f"({', '.join(non_empty) or 'none'}); use merge_dumps() to get each table"
         )
