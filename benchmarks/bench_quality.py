@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_merge import _hwm_kib, _rss_kib, interleaved, make_video  # noqa: E402
+from bench_merge import _hwm_kib, _rss_kib, interleaved, make_video
 
 RUN = "20250115T120000000000Z-bench1"
 PER_PAGE, STEP = 100, 111  # rows asked / cursor step (hidden slots ~ 1 - 100/111)
@@ -45,8 +45,11 @@ def _templates(n: int = 2000) -> list[str]:
     for _ in range(n):
         v = make_video(rng, 1)
         v["id"], v["create_time"] = "@ID@", "@T@"
-        out.append(json.dumps(v, ensure_ascii=False, separators=(",", ":"))
-                   .replace('"@ID@"', "@ID@").replace('"@T@"', "@T@"))  # fmt: skip
+        out.append(
+            json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+            .replace('"@ID@"', "@ID@")
+            .replace('"@T@"', "@T@")
+        )
     return out
 
 
@@ -55,14 +58,33 @@ def build(folder: Path, n_videos: int) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(5)
     templates = _templates()
-    months = [(date(2024, m, 1), date(2024, m + 1, 1) if m < 12 else date(2025, 1, 1))
-              for m in range(1, 13)]  # fmt: skip
-    windows = [(a.strftime("%Y%m%d"), date.fromordinal(b.toordinal() - 1).strftime("%Y%m%d"))
-               for a, b in reversed(months)]  # fmt: skip
-    query = {"and": [{"operation": "IN", "field_name": "region_code",
-                      "field_values": ["US", "DE", "IQ", "BR", "JP"]}]}  # fmt: skip
-    spec = {"kind": "videos", "endpoint": "video_query", "query": query, "start_date": "20240101",
-            "end_date": "20241231", "fields": None, "max_total": None, "is_random": False}
+    months = [
+        (date(2024, m, 1), date(2024, m + 1, 1) if m < 12 else date(2025, 1, 1))
+        for m in range(1, 13)
+    ]
+    windows = [
+        (a.strftime("%Y%m%d"), date.fromordinal(b.toordinal() - 1).strftime("%Y%m%d"))
+        for a, b in reversed(months)
+    ]
+    query = {
+        "and": [
+            {
+                "operation": "IN",
+                "field_name": "region_code",
+                "field_values": ["US", "DE", "IQ", "BR", "JP"],
+            }
+        ]
+    }
+    spec = {
+        "kind": "videos",
+        "endpoint": "video_query",
+        "query": query,
+        "start_date": "20240101",
+        "end_date": "20241231",
+        "fields": None,
+        "max_total": None,
+        "is_random": False,
+    }
     (folder / "collection.json").write_text(json.dumps(spec, indent=2))
     per_window = n_videos // len(windows)  # (a multiple of 12 gives exactly n_videos)
     raw = 0
@@ -77,46 +99,81 @@ def build(folder: Path, n_videos: int) -> int:
             left, cursor = per_window, 0
             key = f"{s}-{e}"
             # one failed answer (a 500, retried) per window
-            body = {"query": query, "start_date": s, "end_date": e, "max_count": PER_PAGE,
-                    "cursor": 0}  # fmt: skip
-            err = (f'{{"meta":{{"run":"{RUN}","page":{page_no},"endpoint":"video_query",'
-                   f'"retrieved_at":"{stamp}","version":"0.1.0","http_status":500}},'
-                   f'"request":{{"path":"/v2/research/video/query/","body":{json.dumps(body)}}},'
-                   '"response":{"data":{},"error":{"code":"internal_error","message":"Something '
-                   'went wrong.","log_id":"20250115120000BENCH"}}}\n')  # fmt: skip
+            body = {
+                "query": query,
+                "start_date": s,
+                "end_date": e,
+                "max_count": PER_PAGE,
+                "cursor": 0,
+            }
+            err = (
+                f'{{"meta":{{"run":"{RUN}","page":{page_no},"endpoint":"video_query",'
+                f'"retrieved_at":"{stamp}","version":"0.1.0","http_status":500}},'
+                f'"request":{{"path":"/v2/research/video/query/","body":{json.dumps(body)}}},'
+                '"response":{"data":{},"error":{"code":"internal_error","message":"Something '
+                'went wrong.","log_id":"20250115120000BENCH"}}}\n'
+            )
             out.write(err.encode())
             raw += len(err)
             page_no += 1
             while left > 0:
                 n = min(left, PER_PAGE - rng.randrange(0, 21))
-                ids = sorted((rng.randrange(t0, t1) << 32 | rng.randrange(1 << 32) for _ in range(n)),
-                             reverse=True)  # fmt: skip
+                ids = sorted(
+                    (rng.randrange(t0, t1) << 32 | rng.randrange(1 << 32) for _ in range(n)),
+                    reverse=True,
+                )
                 videos = ",".join(
                     rng.choice(templates).replace("@ID@", str(i)).replace("@T@", str(i >> 32))
                     for i in ids
                 )
                 left -= n
                 more = left > 0
-                body = {"query": query, "start_date": s, "end_date": e, "max_count": PER_PAGE,
-                        "cursor": cursor}  # fmt: skip
+                body = {
+                    "query": query,
+                    "start_date": s,
+                    "end_date": e,
+                    "max_count": PER_PAGE,
+                    "cursor": cursor,
+                }
                 cursor += STEP
-                line = (f'{{"meta":{{"run":"{RUN}","page":{page_no},"endpoint":"video_query",'
-                        f'"retrieved_at":"{stamp}","version":"0.1.0","http_status":200}},'
-                        f'"request":{{"path":"/v2/research/video/query/",'
-                        f'"body":{json.dumps(body)}}},'
-                        f'"response":{{"data":{{"videos":[{videos}],"cursor":{cursor},'
-                        f'"has_more":{"true" if more else "false"},"search_id":"1"}},'
-                        '"error":{"code":"ok","message":"","log_id":"x"}}}\n')  # fmt: skip
+                line = (
+                    f'{{"meta":{{"run":"{RUN}","page":{page_no},"endpoint":"video_query",'
+                    f'"retrieved_at":"{stamp}","version":"0.1.0","http_status":200}},'
+                    f'"request":{{"path":"/v2/research/video/query/",'
+                    f'"body":{json.dumps(body)}}},'
+                    f'"response":{{"data":{{"videos":[{videos}],"cursor":{cursor},'
+                    f'"has_more":{"true" if more else "false"},"search_id":"1"}},'
+                    '"error":{"code":"ok","message":"","log_id":"x"}}}\n'
+                )
                 out.write(line.encode())
                 raw += len(line.encode())
-                journal.append(json.dumps({"v": 2, "task": key, "event": "page", "run": RUN,
-                                           "page": page_no, "from": None, "state": None}))
+                journal.append(
+                    json.dumps(
+                        {
+                            "v": 2,
+                            "task": key,
+                            "event": "page",
+                            "run": RUN,
+                            "page": page_no,
+                            "from": None,
+                            "state": None,
+                        }
+                    )
+                )
                 page_no += 1
             journal.append(json.dumps({"v": 2, "task": key, "event": "done"}))
     (folder / "journal.jsonl").write_text("\n".join(journal) + "\n")
-    manifest = {"run": RUN, "kind": "videos", "endpoint": "video_query", "spec": spec,
-                "windows": [list(w) for w in windows], "started_at": stamp, "status": "complete",
-                "tasks_total": 12, "stopped_by": None}  # fmt: skip
+    manifest = {
+        "run": RUN,
+        "kind": "videos",
+        "endpoint": "video_query",
+        "spec": spec,
+        "windows": [list(w) for w in windows],
+        "started_at": stamp,
+        "status": "complete",
+        "tasks_total": 12,
+        "stopped_by": None,
+    }
     (folder / f"manifest-{RUN}.json").write_text(json.dumps(manifest))
     return raw
 
@@ -136,8 +193,12 @@ def child(kind: str, folder: str) -> None:
 
 
 def _peak(kind: str, folder: Path) -> dict[str, int]:
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(folder)],
-                         capture_output=True, text=True, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(folder)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result: dict[str, int] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -161,28 +222,38 @@ def main() -> None:
         build(folder, args.videos)
     raw = sum(len(gzip.decompress(p.read_bytes())) for p in folder.glob("pages-*.gz"))
     disk = sum(p.stat().st_size for p in folder.iterdir())
-    print(f"archive: {folder} ({args.videos:,} videos, {raw / 1e6:.0f} MB raw, "
-          f"{disk / 1e6:.0f} MB on disk; ready in {time.perf_counter() - t0:.1f} s)")  # fmt: skip
+    print(
+        f"archive: {folder} ({args.videos:,} videos, {raw / 1e6:.0f} MB raw, "
+        f"{disk / 1e6:.0f} MB on disk; ready in {time.perf_counter() - t0:.1f} s)"
+    )
     files = sorted(folder.glob("pages-*"))
     report = tr.quality(folder)
     assert int(report.windows["rows"].sum()) == args.videos // 12 * 12, report.windows
     print(f"verdict: {report.verdict()}")
-    times = interleaved(args.repeat, {"quality": lambda: tr.quality(folder),
-                                      "merge_dumps": lambda: tr.merge_dumps(files)})  # fmt: skip
+    times = interleaved(
+        args.repeat,
+        {"quality": lambda: tr.quality(folder), "merge_dumps": lambda: tr.merge_dumps(files)},
+    )
     best = {k: min(w for w, _ in v) for k, v in times.items()}
     for name, runs in times.items():
         walls = [w for w, _ in runs]
         cpus = [c for _, c in runs]
-        print(f"{name:12s} best {min(walls):6.2f} s  median {statistics.median(walls):6.2f} s  "
-              f"CPU median {statistics.median(cpus):6.2f} s")  # fmt: skip
-    print(f"ratio quality / merge_dumps (best of {args.repeat}): "
-          f"{best['quality'] / best['merge_dumps']:.2f}x")
+        print(
+            f"{name:12s} best {min(walls):6.2f} s  median {statistics.median(walls):6.2f} s  "
+            f"CPU median {statistics.median(cpus):6.2f} s"
+        )
+    print(
+        f"ratio quality / merge_dumps (best of {args.repeat}): "
+        f"{best['quality'] / best['merge_dumps']:.2f}x"
+    )
     q, m = _peak("quality", folder), _peak("merge", folder)
     for name, peak in (("quality", q), ("merge_dumps", m)):
         grown = (peak["peak_kib"] - peak["before_kib"]) * 1024
         print(f"peak memory {name:12s} {grown / 1e6:7.0f} MB = {grown / raw:.2f}x raw bytes")
-    print(f"peak memory ratio quality / merge_dumps: "
-          f"{(q['peak_kib'] - q['before_kib']) / (m['peak_kib'] - m['before_kib']):.2f}x")
+    print(
+        f"peak memory ratio quality / merge_dumps: "
+        f"{(q['peak_kib'] - q['before_kib']) / (m['peak_kib'] - m['before_kib']):.2f}x"
+    )
 
 
 if __name__ == "__main__":

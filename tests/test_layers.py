@@ -39,6 +39,7 @@ LAYERS: dict[str, int] = {
     "query": FOUNDATION,
     "_progress": FOUNDATION,
     "_optional": FOUNDATION,  # (packaging) which extra brings an optional dependency
+    "_eras": FOUNDATION,  # (quality) the dated changes of the API, with their sources
     # sockets, and the emulator behind a transport
     "_http": TRANSPORT,
     "sandbox": TRANSPORT,
@@ -65,6 +66,7 @@ LAYERS: dict[str, int] = {
     "maintain": ANALYSIS,
     "analysis": ANALYSIS,
     "plots": ANALYSIS,
+    "_quality": ANALYSIS,  # (quality) tr.quality: reads the archive, measures, renders
     # on top
     "demo": TOP,
     "cli": TOP,

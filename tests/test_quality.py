@@ -43,7 +43,9 @@ def realistic(clock: float = NOW, **overrides: object) -> Sandbox:
     )
 
 
-def fetch(sb: Sandbox, query: tr.Q, start: str, end: str, archive: Path, **kw: object) -> tr.FetchResult:
+def fetch(
+    sb: Sandbox, query: tr.Q, start: str, end: str, archive: Path, **kw: object
+) -> tr.FetchResult:
     kw.setdefault("sleep", lambda seconds: None)  # retries of a failing window wait for nothing
     client = tr.Client.sandbox(sb, **kw)  # type: ignore[arg-type]
     with warnings.catch_warnings():
@@ -88,8 +90,10 @@ def test_the_default_sandbox_hides_its_own_share(tmp_path: Path) -> None:
     """Not only the realistic profile: the default sandbox's 5 % is found too."""
     sb = Sandbox(SandboxConfig(frozen_corpus=True), clock=Clock(NOW))
     report = tr.quality(fetch(sb, ALL_REGIONS, "20240101", "20240229", tmp_path))
-    truth = [sb.truth.query(ALL_REGIONS, r["start_date"], r["end_date"])
-             for r in report.windows.iter_rows(named=True)]  # fmt: skip
+    truth = [
+        sb.truth.query(ALL_REGIONS, r["start_date"], r["end_date"])
+        for r in report.windows.iter_rows(named=True)
+    ]
     assert report.hidden_share == pytest.approx(
         sum(t.hidden_slots for t in truth) / sum(t.slots for t in truth)
     )
@@ -113,8 +117,9 @@ def test_gaps_are_exactly_the_failing_ranges(
     sb = realistic()
     result = fetch(sb, query, start, end, tmp_path)
     report = tr.quality(result)
-    s, e = dt.date.fromisoformat(f"{start[:4]}-{start[4:6]}-{start[6:]}"), dt.date.fromisoformat(
-        f"{end[:4]}-{end[4:6]}-{end[6:]}"
+    s, e = (
+        dt.date.fromisoformat(f"{start[:4]}-{start[4:6]}-{start[6:]}"),
+        dt.date.fromisoformat(f"{end[:4]}-{end[4:6]}-{end[6:]}"),
     )
     expected = [
         (max(r.start, s), min(r.end, e))
@@ -132,8 +137,9 @@ def test_gaps_are_exactly_the_failing_ranges(
     assert not report.complete
     assert report.verdict().startswith(f"incomplete; {len(expected)} gap")
     # a gap is missing data, never "no data": every other day of the dates was collected
-    failing_days = {s + dt.timedelta(days=k) for a, b in expected
-                    for k in range((a - s).days, (b - s).days + 1)}  # fmt: skip
+    failing_days = {
+        s + dt.timedelta(days=k) for a, b in expected for k in range((a - s).days, (b - s).days + 1)
+    }
     created = set(result["create_time"].dt.date().to_list())
     assert not created & failing_days
 
@@ -201,8 +207,12 @@ def test_each_era_a_collection_straddles_is_named(tmp_path: Path) -> None:
     answers fall on each side; none outside."""
     days = [dt.date(2024, 6, 1), dt.date(2025, 6, 1), dt.date(2026, 6, 1)]
     for k, day in enumerate(days):
-        sb = Sandbox(SandboxConfig(frozen_corpus=True, start_date=dt.date(2024, 1, 1),
-                                   end_date=dt.date(2024, 5, 1)), clock=Clock(_at(day)))  # fmt: skip
+        sb = Sandbox(
+            SandboxConfig(
+                frozen_corpus=True, start_date=dt.date(2024, 1, 1), end_date=dt.date(2024, 5, 1)
+            ),
+            clock=Clock(_at(day)),
+        )
         fetch(sb, tr.Q.region_code.eq(["FR", "DE", "US"][k]), "20240101", "20240131", tmp_path)
     report = tr.quality(tmp_path)
     expected = [e.key for e in ERAS if days[0] < e.start <= days[-1]]
@@ -223,8 +233,12 @@ def test_eras_table_is_dated_sourced_and_ordered() -> None:
     assert [e.start for e in ERAS] == sorted(e.start for e in ERAS)
     for era in ERAS:
         assert era.sources and era.citation().count("http") == len(era.sources)
-    assert {e.start.isoformat() for e in ERAS} >= {"2024-07-01", "2024-11-04", "2025-04-17",
-                                                   "2026-02-26"}  # fmt: skip
+    assert {e.start.isoformat() for e in ERAS} >= {
+        "2024-07-01",
+        "2024-11-04",
+        "2025-04-17",
+        "2026-02-26",
+    }
     assert straddled(dt.date(2026, 2, 25), dt.date(2026, 2, 26))[0].key == "coverage-2026-02"
     assert straddled(dt.date(2026, 2, 26), dt.date(2026, 2, 27)) == []
 
@@ -248,11 +262,17 @@ def test_suspiciously_empty_needs_busy_neighbours() -> None:
     def frame(rows: list[int]) -> pl.DataFrame:
         day = dt.date(2024, 1, 1)
         data = [
-            {**dict.fromkeys(WINDOW_SCHEMA), "collection": "c", "task": f"t{k}",
-             "start_date": day + dt.timedelta(days=7 * k),
-             "end_date": day + dt.timedelta(days=7 * k + 6), "rows": n, "status": "complete"}
+            {
+                **dict.fromkeys(WINDOW_SCHEMA),
+                "collection": "c",
+                "task": f"t{k}",
+                "start_date": day + dt.timedelta(days=7 * k),
+                "end_date": day + dt.timedelta(days=7 * k + 6),
+                "rows": n,
+                "status": "complete",
+            }
             for k, n in enumerate(rows)
-        ]  # fmt: skip
+        ]
         return pl.DataFrame(data, schema=WINDOW_SCHEMA, orient="row")
 
     assert _suspicious(frame([500, 480, 0, 510, 530]))["status"][2] == "suspiciously empty"
@@ -270,8 +290,9 @@ def test_fields_by_region_follow_the_sandbox(tmp_path: Path) -> None:
         (pl.col("by") == "region_code") & (pl.col("column") == "voice_to_text")
     )
     us = by_region.filter(pl.col("group") == "US")["share"][0]
-    others = by_region.filter(~pl.col("group").is_in(list(SandboxConfig.realistic()
-                                                           .voice_to_text_region_weights or {})))
+    others = by_region.filter(
+        ~pl.col("group").is_in(list(SandboxConfig.realistic().voice_to_text_region_weights or {}))
+    )
     rest = others["present"].sum() / others["rows"].sum()
     assert us > 1.5 * rest  # twice as often in the profile
     months = report.fields.filter((pl.col("by") == "month") & (pl.col("column") == "id"))
@@ -329,9 +350,21 @@ def test_collection_commands_end_with_the_verdict(tmp_path: Path) -> None:
     runner = CliRunner()
     out = runner.invoke(
         app,
-        ["videos", "--sandbox", "--region", "FR", "--start", "2024-01-01", "--end",
-         "2024-01-10", "--archive", str(tmp_path / "arch"), "--out", str(tmp_path / "v.parquet")],
-    )  # fmt: skip
+        [
+            "videos",
+            "--sandbox",
+            "--region",
+            "FR",
+            "--start",
+            "2024-01-01",
+            "--end",
+            "2024-01-10",
+            "--archive",
+            str(tmp_path / "arch"),
+            "--out",
+            str(tmp_path / "v.parquet"),
+        ],
+    )
     assert out.exit_code == 0, out.output
     last = [line for line in out.output.splitlines() if line.startswith("quality: ")]
     assert len(last) == 1 and last[0].startswith("quality: complete; 0 gaps, ")

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is n
 
 LISTENER = (
     '<script>window.addEventListener("error",function(e){console.error("PAGE-ERROR "+'
-    '(e.target&&e.target.src?e.target.src:e.message))},true);</script>'
+    "(e.target&&e.target.src?e.target.src:e.message))},true);</script>"
 )
 #: Colours the page uses: the plots' bars (matplotlib, #4c72b0) and the tables' header cells.
 BARS, HEADER = (0x4C, 0x72, 0xB0), (0xF3, 0xF3, 0xF3)
@@ -39,11 +39,24 @@ def render(page: Path, shot: Path) -> list[str]:
     harness.write_text(text.replace("<head>", "<head>" + LISTENER, 1), encoding="utf-8")
     assert CHROMIUM is not None
     proc = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
-         "--v=0", "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=5000",
-         "--window-size=1280,4000", f"--screenshot={shot}", harness.as_uri()],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--virtual-time-budget=5000",
+            "--window-size=1280,4000",
+            f"--screenshot={shot}",
+            harness.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert shot.exists(), proc.stderr[-2000:]
     return [line for line in proc.stderr.splitlines() if re.search(r":CONSOLE[:(]", line)]
 
@@ -68,13 +81,21 @@ def test_the_check_catches_a_broken_page(tmp_path: Path) -> None:
 
 def test_the_report_renders_with_tables_and_plots(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    sb = Sandbox(SandboxConfig.realistic(frozen_corpus=True),
-                 clock=lambda: float(calendar.timegm((2025, 1, 15, 12, 0, 0))))  # fmt: skip
+    sb = Sandbox(
+        SandboxConfig.realistic(frozen_corpus=True),
+        clock=lambda: float(calendar.timegm((2025, 1, 15, 12, 0, 0))),
+    )
     client = tr.Client.sandbox(sb, sleep=lambda s: None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tr.fetch_videos(tr.Q.hashtag_name.isin(["fyp", "foryou"]), "20240215", "20240331",
-                        client=client, archive=tmp_path / "a", progress=False)  # fmt: skip
+        tr.fetch_videos(
+            tr.Q.hashtag_name.isin(["fyp", "foryou"]),
+            "20240215",
+            "20240331",
+            client=client,
+            archive=tmp_path / "a",
+            progress=False,
+        )
     page = tr.quality(tmp_path / "a").to_html(tmp_path / "report.html")
     html = page.read_text(encoding="utf-8")
     assert html.count("<table>") >= 5 and html.count("data:image/png;base64,") >= 3

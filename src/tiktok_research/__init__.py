@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from . import spark as spark
     from ._checks import ItemsLike as ItemsLike
     from ._endpoints import Endpoint as Endpoint
+    from ._quality import QualityReport as QualityReport
+    from ._quality import quality as quality
     from ._retry import RetryBudget as RetryBudget
     from ._retry import RetryPolicy as RetryPolicy
     from ._windows import split_windows as split_windows
@@ -90,8 +92,6 @@ if TYPE_CHECKING:
     from .maintain import dehydrate as dehydrate
     from .maintain import refresh_videos as refresh_videos
     from .maintain import update_videos as update_videos
-    from ._quality import QualityReport as QualityReport
-    from ._quality import quality as quality
     from .merge import FileReport as FileReport
     from .merge import MergeResult as MergeResult
     from .merge import merge_dumps as merge_dumps

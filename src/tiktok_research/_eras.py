@@ -29,7 +29,7 @@ __all__ = ["ERAS", "SOURCES", "Era", "era_message", "straddled"]
 #: The sources the eras (and the quality report) cite: key -> (title, where).
 SOURCES: dict[str, tuple[str, str]] = {
     "DOC:CHG": (
-        "TikTok for Developers, changelog (\"major and critical changes\"; not exhaustive)",
+        'TikTok for Developers, changelog ("major and critical changes"; not exhaustive)',
         "https://developers.tiktok.com/doc/changelog",
     ),
     "DOC:CB": (
@@ -37,14 +37,14 @@ SOURCES: dict[str, tuple[str, str]] = {
         "https://developers.tiktok.com/doc/research-api-codebook",
     ),
     "Q:AUDIT": (
-        "\"Beyond the margin of error: a systematic and replicable audit of the TikTok "
-        "Research API\"",
+        '"Beyond the margin of error: a systematic and replicable audit of the TikTok '
+        'Research API"',
         "https://discovery.researcher.life/article/beyond-the-margin-of-error-a-systematic-"
         "and-replicable-audit-of-the-tiktok-research-api/3227a4463d9f3421b3f958e06eade9c0",
     ),
     "Q:AIF": (
         "Entrena-Serrano, Degeling, Romano, Çetin, \"TikTok's Research API: Problems Without "
-        "Explanations\" (AI Forensics, 2025)",
+        'Explanations" (AI Forensics, 2025)',
         "https://arxiv.org/abs/2506.09746",
     ),
     "Q:SSCR": (
@@ -53,16 +53,16 @@ SOURCES: dict[str, tuple[str, str]] = {
         "https://doi.org/10.1177/08944393251413277",
     ),
     "BLOG:C4D-GK": (
-        "Cybersecurity for Democracy, \"Getting to know the TikTok Research API\"",
+        'Cybersecurity for Democracy, "Getting to know the TikTok Research API"',
         "https://cybersecurityfordemocracy.org/getting-to-know-the-tiktok-research-api",
     ),
     "BLOG:C4D": (
-        "Cybersecurity for Democracy, \"Issues with the TikTok Research API and its effect on "
-        "researchers\"",
+        'Cybersecurity for Democracy, "Issues with the TikTok Research API and its effect on '
+        'researchers"',
         "https://cybersecurityfordemocracy.org/issues-with-the-tiktok-research-api",
     ),
     "Q:CORSO": (
-        "Corso, Pierri, De Francisci Morales, \"What we can learn from TikTok through its "
+        'Corso, Pierri, De Francisci Morales, "What we can learn from TikTok through its '
         "Research API\" (WebSci'24 workshop)",
         "https://arxiv.org/abs/2402.13855",
     ),
@@ -119,8 +119,7 @@ ERAS: tuple[Era, ...] = (
     Era(
         "playlists-2024-07",
         date(2024, 7, 9),
-        "Playlist Info endpoint launched; additional (unnamed) fields added to existing "
-        "endpoints.",
+        "Playlist Info endpoint launched; additional (unnamed) fields added to existing endpoints.",
         "No playlist data can come from collections made before this date; a field absent "
         "from an older collection means 'not offered then', not 'no value'.",
         ("DOC:CHG",),

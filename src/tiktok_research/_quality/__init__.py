@@ -33,18 +33,25 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import polars as pl
 
 from ._measure import eras_of, fields_of, query_text, strays_of, windows_of
 from ._read import CollectionData, collections_of, latest
 
-__all__ = ["QualityReport", "quality"]
+if TYPE_CHECKING:
+    from ..collect import FetchResult
+
+__all__ = ["QualityReport", "QualitySource", "quality"]
+
+#: What :func:`quality` reads: a collection's result, a folder, or archive files.
+QualitySource: TypeAlias = "FetchResult | str | os.PathLike[str] | Sequence[str | os.PathLike[str]]"
 
 #: Columns whose share the one-line verdict names when the report holds them, first found first.
 VERDICT_FIELDS = ("voice_to_text",)
@@ -171,30 +178,51 @@ def _overview(cs: Sequence[CollectionData], windows: pl.DataFrame) -> pl.DataFra
         w = windows.filter(pl.col("collection") == c.name)
         counts = dict(w.group_by("status").len().iter_rows()) if w.height else {}
         out.append(
-            {"collection": c.name, "endpoint": c.endpoint, "table": c.table,
-             "query": query_text(c.spec), "start_date": c.spec.get("start_date"),
-             "end_date": c.spec.get("end_date"), "is_random": bool(c.spec.get("is_random")),
-             "first_answer": ok["retrieved_at"].min() if ok.height else None,
-             "last_answer": ok["retrieved_at"].max() if ok.height else None,
-             "requests": ans.height, "failed_requests": int((~ans["ok"]).sum()),
-             "rows": c.presence.height, "windows": w.height,
-             "complete": int(counts.get("complete", 0)), "gap": int(counts.get("gap", 0)),
-             "stopped": int(counts.get("stopped", 0)),
-             "suspiciously_empty": int(counts.get("suspiciously empty", 0)),
-             "folder": str(c.folder) if c.folder else None}  # fmt: skip
+            {
+                "collection": c.name,
+                "endpoint": c.endpoint,
+                "table": c.table,
+                "query": query_text(c.spec),
+                "start_date": c.spec.get("start_date"),
+                "end_date": c.spec.get("end_date"),
+                "is_random": bool(c.spec.get("is_random")),
+                "first_answer": ok["retrieved_at"].min() if ok.height else None,
+                "last_answer": ok["retrieved_at"].max() if ok.height else None,
+                "requests": ans.height,
+                "failed_requests": int((~ans["ok"]).sum()),
+                "rows": c.presence.height,
+                "windows": w.height,
+                "complete": int(counts.get("complete", 0)),
+                "gap": int(counts.get("gap", 0)),
+                "stopped": int(counts.get("stopped", 0)),
+                "suspiciously_empty": int(counts.get("suspiciously empty", 0)),
+                "folder": str(c.folder) if c.folder else None,
+            }
         )
-    schema = {
-        "collection": pl.String, "endpoint": pl.String, "table": pl.String, "query": pl.String,
-        "start_date": pl.String, "end_date": pl.String, "is_random": pl.Boolean,
-        "first_answer": pl.Datetime("us", "UTC"), "last_answer": pl.Datetime("us", "UTC"),
-        "requests": pl.Int64, "failed_requests": pl.Int64, "rows": pl.Int64, "windows": pl.Int64,
-        "complete": pl.Int64, "gap": pl.Int64, "stopped": pl.Int64,
-        "suspiciously_empty": pl.Int64, "folder": pl.String,
-    }  # fmt: skip
+    schema: dict[str, Any] = {
+        "collection": pl.String,
+        "endpoint": pl.String,
+        "table": pl.String,
+        "query": pl.String,
+        "start_date": pl.String,
+        "end_date": pl.String,
+        "is_random": pl.Boolean,
+        "first_answer": pl.Datetime("us", "UTC"),
+        "last_answer": pl.Datetime("us", "UTC"),
+        "requests": pl.Int64,
+        "failed_requests": pl.Int64,
+        "rows": pl.Int64,
+        "windows": pl.Int64,
+        "complete": pl.Int64,
+        "gap": pl.Int64,
+        "stopped": pl.Int64,
+        "suspiciously_empty": pl.Int64,
+        "folder": pl.String,
+    }
     return pl.DataFrame(out, schema=schema, orient="row")
 
 
-def quality(source: Any) -> QualityReport:
+def quality(source: QualitySource) -> QualityReport:
     """The quality report of a collection, read from its archive (no request is sent).
 
     Args:
@@ -213,13 +241,12 @@ def quality(source: Any) -> QualityReport:
     fields: list[pl.DataFrame] = []
     for table in dict.fromkeys(c.table for c in cs):
         mine = [c for c in cs if c.table == table]
-        asked: set[str] | None = set()
-        for c in mine:
-            f = c.spec.get("fields")
-            if not isinstance(f, list):
-                asked = None
-                break
-            asked |= set(map(str, f))
+        lists = [c.spec.get("fields") for c in mine]
+        asked = (
+            {str(f) for fs in lists for f in fs}  # type: ignore[union-attr]
+            if all(isinstance(fs, list) for fs in lists)
+            else None
+        )
         held = [c.presence for c in mine if c.presence.height]
         both = pl.concat(held, how="diagonal_relaxed") if len(held) > 1 else None
         rows = latest(both, table) if both is not None else (held[0] if held else mine[0].presence)

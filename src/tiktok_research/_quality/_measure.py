@@ -197,7 +197,9 @@ def _window_task(
     ok = ans.filter(pl.col("ok"))
     if ok.height > 1:
         ok = ok.sort("retrieved_at").unique(
-            subset=["start_date", "end_date", "item", "req_cursor"], keep="last", maintain_order=True
+            subset=["start_date", "end_date", "item", "req_cursor"],
+            keep="last",
+            maintain_order=True,
         )
     failed = ans.filter(~pl.col("ok"))
     moved = (pl.col("resp_cursor") - pl.col("req_cursor").fill_null(0)).clip(lower_bound=0)
@@ -211,7 +213,7 @@ def _window_task(
     hidden = max(0, slots - counted_rows) if slots is not None else None
     pages, rows = ok.height, int(ok["n_rows"].sum()) if ok.height else 0
     max_count = ok["max_count"].drop_nulls().max() if ok.height else None
-    asked = pages * int(max_count) if isinstance(max_count, int) and pages else None  # type: ignore[redundant-expr]
+    asked = pages * int(max_count) if isinstance(max_count, int) and pages else None
     row: dict[str, Any] = {
         "collection": c.name,
         "endpoint": c.endpoint,
@@ -225,7 +227,7 @@ def _window_task(
         "failed_requests": failed.height,
         "slots": slots,
         "hidden_slots": hidden,
-        "hidden_share": (hidden / slots) if slots else None,
+        "hidden_share": (hidden / slots) if slots and hidden is not None else None,
         "max_count": max_count,
         "yield": rows / asked if asked else None,
         "gap_days": 0,
@@ -237,11 +239,19 @@ def _window_task(
     if rec.status == "failed" and not gaps:
         err = rec.error or {}
         gaps = [
-            {"collection": c.name, "endpoint": c.endpoint, "task": key, "start_date": start,
-             "end_date": end, "days": len(_days(start, end)) if start and end else None,
-             "item": row["item"], "error_code": err.get("code"),
-             "error_message": err.get("message"), "log_id": err.get("log_id"),
-             "http_status": err.get("http_status")}  # fmt: skip
+            {
+                "collection": c.name,
+                "endpoint": c.endpoint,
+                "task": key,
+                "start_date": start,
+                "end_date": end,
+                "days": len(_days(start, end)) if start and end else None,
+                "item": row["item"],
+                "error_code": err.get("code"),
+                "error_message": err.get("message"),
+                "log_id": err.get("log_id"),
+                "http_status": err.get("http_status"),
+            }
         ]
     err = _error_of(failed)
     if gaps:
@@ -256,8 +266,12 @@ def _window_task(
         if row["reason"] is None:
             row["reason"] = c.stopped_by or "not finished"
     row["gap_days"] = sum(int(g["days"] or 0) for g in gaps)
-    row.update(status=status, error_code=err["error_code"], error_message=err["error_message"],
-               log_id=err["log_id"])  # fmt: skip
+    row.update(
+        status=status,
+        error_code=err["error_code"],
+        error_message=err["error_message"],
+        log_id=err["log_id"],
+    )
     return row, gaps
 
 
@@ -270,9 +284,11 @@ def _gap_days(
     if server.height == 0:
         return []
     covered: set[date] = set()
-    for s, e in ok.filter(pl.col("has_more").fill_null(False).not_()).select(
-        "start_date", "end_date"
-    ).iter_rows():
+    for s, e in (
+        ok.filter(pl.col("has_more").fill_null(False).not_())
+        .select("start_date", "end_date")
+        .iter_rows()
+    ):
         a, b = _day(s), _day(e)
         if a and b:
             covered.update(_days(max(a, start), min(b, end)))
@@ -295,11 +311,19 @@ def _gap_days(
             if nxt > b or failing[nxt] is not failing[d]:
                 row = failing[d]
                 out.append(
-                    {"collection": c.name, "endpoint": c.endpoint, "task": key,
-                     "start_date": segment_start, "end_date": d,
-                     "days": (d - segment_start).days + 1, "item": None,
-                     "error_code": row["error_code"], "error_message": row["error_message"],
-                     "log_id": row["log_id"], "http_status": row["http_status"]}  # fmt: skip
+                    {
+                        "collection": c.name,
+                        "endpoint": c.endpoint,
+                        "task": key,
+                        "start_date": segment_start,
+                        "end_date": d,
+                        "days": (d - segment_start).days + 1,
+                        "item": None,
+                        "error_code": row["error_code"],
+                        "error_message": row["error_message"],
+                        "log_id": row["log_id"],
+                        "http_status": row["http_status"],
+                    }
                 )
                 segment_start = nxt
     return out
@@ -344,8 +368,11 @@ def _suspicious(frame: pl.DataFrame) -> pl.DataFrame:
         )
         if not rates:
             continue
-        median = rates[len(rates) // 2] if len(rates) % 2 else sum(rates[len(rates) // 2 - 1:
-                                                                        len(rates) // 2 + 1]) / 2
+        median = (
+            rates[len(rates) // 2]
+            if len(rates) % 2
+            else sum(rates[len(rates) // 2 - 1 : len(rates) // 2 + 1]) / 2
+        )
         if median * ((e - s).days + 1) >= EMPTY_NEIGHBOURS:
             statuses[i] = "suspiciously empty"
     ordered = ordered.with_columns(pl.Series("status", statuses, dtype=pl.String))
@@ -388,23 +415,31 @@ def fields_of(presence: pl.DataFrame, table: str, asked: set[str] | None) -> pl.
         return pl.DataFrame(schema=FIELD_SCHEMA)
     flags = presence.select(
         *[pl.col(PRESENT + c).cast(pl.Int64).alias(c) for c in columns],
-        *([pl.col("region_code").fill_null("(none)").alias("_region")]
-          if "region_code" in presence.columns else []),
-        *([pl.col("create_time").dt.strftime("%Y-%m").fill_null("(none)").alias("_month")]
-          if "create_time" in presence.columns else []),
-    )  # fmt: skip
+        *(
+            [pl.col("region_code").fill_null("(none)").alias("_region")]
+            if "region_code" in presence.columns
+            else []
+        ),
+        *(
+            [pl.col("create_time").dt.strftime("%Y-%m").fill_null("(none)").alias("_month")]
+            if "create_time" in presence.columns
+            else []
+        ),
+    )
     sums = [pl.len().cast(pl.Int64).alias("_rows"), *[pl.col(c).sum().alias(c) for c in columns]]
     parts = [flags.select(pl.lit("all").alias("by"), pl.lit("all").alias("group"), *sums)]
     for by, col in (("region_code", "_region"), ("month", "_month")):
         if col in flags.columns:
             parts.append(
-                flags.group_by(col).agg(*sums).select(
-                    pl.lit(by).alias("by"), pl.col(col).alias("group"), "_rows", *columns
-                ).sort("group")  # fmt: skip
+                flags.group_by(col)
+                .agg(*sums)
+                .select(pl.lit(by).alias("by"), pl.col(col).alias("group"), "_rows", *columns)
+                .sort("group")
             )
     wide = pl.concat(parts, how="vertical_relaxed")
-    long = wide.unpivot(index=["by", "group", "_rows"], on=columns, variable_name="column",
-                        value_name="present")  # fmt: skip
+    long = wide.unpivot(
+        index=["by", "group", "_rows"], on=columns, variable_name="column", value_name="present"
+    )
     return long.select(
         pl.lit(table).alias("table"),
         "by",
@@ -421,7 +456,7 @@ def fields_of(presence: pl.DataFrame, table: str, asked: set[str] | None) -> pl.
 
 def _conditions(query: Any) -> list[tuple[str, str, dict[str, Any]]]:
     """``(group, description, condition)`` for the checkable conditions of a query dict."""
-    out = []
+    out: list[tuple[str, str, dict[str, Any]]] = []
     if not isinstance(query, dict):
         return out
     for group in ("and", "or", "not"):
@@ -430,7 +465,10 @@ def _conditions(query: Any) -> list[tuple[str, str, dict[str, Any]]]:
                 continue
             name, op = cond.get("field_name"), cond.get("operation")
             values = cond.get("field_values") or []
-            if name in ("username", "region_code", "hashtag_name", "video_id") and op in ("EQ", "IN"):
+            if name in ("username", "region_code", "hashtag_name", "video_id") and op in (
+                "EQ",
+                "IN",
+            ):
                 shown = ", ".join(map(str, values[:5])) + (" ..." if len(values) > 5 else "")
                 out.append((group, f"{group}: {name} {op} [{shown}]", cond))
     return out
@@ -481,8 +519,10 @@ def strays_of(collections: Sequence[CollectionData]) -> pl.DataFrame:
             lo = datetime(s.year, s.month, s.day, tzinfo=UTC)
             hi = datetime(e.year, e.month, e.day, tzinfo=UTC) + timedelta(days=1)
             checks.append(
-                (f"create_time in {s.isoformat()}..{e.isoformat()}",
-                 (pl.col("create_time") < lo) | (pl.col("create_time") >= hi))  # fmt: skip
+                (
+                    f"create_time in {s.isoformat()}..{e.isoformat()}",
+                    (pl.col("create_time") < lo) | (pl.col("create_time") >= hi),
+                )
             )
         if not checks:
             continue
@@ -498,8 +538,10 @@ def strays_of(collections: Sequence[CollectionData]) -> pl.DataFrame:
     if not frames:
         return pl.DataFrame(schema=STRAY_SCHEMA)
     return pl.concat(frames, how="diagonal_relaxed").select(
-        [pl.col(k).cast(v) if k in frames[0].columns else pl.lit(None, v).alias(k)
-         for k, v in STRAY_SCHEMA.items()]  # fmt: skip
+        [
+            pl.col(k).cast(v) if k in frames[0].columns else pl.lit(None, v).alias(k)
+            for k, v in STRAY_SCHEMA.items()
+        ]
     )
 
 
@@ -514,8 +556,10 @@ def eras_of(collections: Sequence[CollectionData]) -> pl.DataFrame:
         by_table.setdefault(c.table, []).append(c)
     for table, cs in sorted(by_table.items()):
         dated = pl.concat(
-            [c.answers.filter(pl.col("ok")).select(pl.lit(c.name).alias("c"), "retrieved_at")
-             for c in cs]  # fmt: skip
+            [
+                c.answers.filter(pl.col("ok")).select(pl.lit(c.name).alias("c"), "retrieved_at")
+                for c in cs
+            ]
         ).drop_nulls("retrieved_at")
         if dated.height == 0:
             continue
@@ -527,10 +571,18 @@ def eras_of(collections: Sequence[CollectionData]) -> pl.DataFrame:
             after = dated.filter(day >= era.start)
             names = sorted(set(before["c"].to_list()) | set(after["c"].to_list()))
             out.append(
-                {"era": era.key, "date": era.start, "table": table, "change": era.change,
-                 "meaning": era.meaning, "sources": era.citation(), "reported": era.reported,
-                 "answers_before": before.height, "answers_after": after.height,
-                 "collections": ", ".join(names)}  # fmt: skip
+                {
+                    "era": era.key,
+                    "date": era.start,
+                    "table": table,
+                    "change": era.change,
+                    "meaning": era.meaning,
+                    "sources": era.citation(),
+                    "reported": era.reported,
+                    "answers_before": before.height,
+                    "answers_after": after.height,
+                    "collections": ", ".join(names),
+                }
             )
     return pl.DataFrame(out, schema=ERA_SCHEMA, orient="row")
 

@@ -44,7 +44,15 @@ from .. import schemas, tables
 from .._archive import COLLECTION_FILE, JOURNAL_FILE, Journal, JournalView, read_file_lines
 from ..errors import InvalidRequestError
 
-__all__ = ["ANSWER_SCHEMA", "PRESENT", "VALUES", "CollectionData", "collections_of", "latest", "scan"]
+__all__ = [
+    "ANSWER_SCHEMA",
+    "PRESENT",
+    "VALUES",
+    "CollectionData",
+    "collections_of",
+    "latest",
+    "scan",
+]
 
 #: One row per archived answer (see :func:`answers_of`).
 ANSWER_SCHEMA = pl.Schema(
@@ -71,8 +79,15 @@ ANSWER_SCHEMA = pl.Schema(
 )
 
 #: The request keys that name a fan-out's item, in the order they are tried.
-_ITEM_KEYS = ("username", "video_id", "playlist_id", "shop_id", "product_id", "comment_id",
-              "shop_name")  # fmt: skip
+_ITEM_KEYS = (
+    "username",
+    "video_id",
+    "playlist_id",
+    "shop_id",
+    "product_id",
+    "comment_id",
+    "shop_name",
+)
 _INT_KEYS = frozenset({"video_id", "playlist_id", "shop_id", "product_id", "comment_id"})
 
 
@@ -166,16 +181,19 @@ def collections_of(source: Any) -> list[CollectionData]:
     loose: list[Path] = []
     for path in paths:
         if not path.exists():
-            raise InvalidRequestError(f"{path} does not exist; pass an archive or collection folder")
+            raise InvalidRequestError(
+                f"{path} does not exist; pass an archive or collection folder"
+            )
         if path.is_file():
             loose.append(path)
         elif (path / COLLECTION_FILE).exists() or (path / JOURNAL_FILE).exists():
             out.append(_read_collection(path))
         else:
             subs = sorted(
-                p for p in path.iterdir()
+                p
+                for p in path.iterdir()
                 if p.is_dir() and ((p / COLLECTION_FILE).exists() or (p / JOURNAL_FILE).exists())
-            )  # fmt: skip
+            )
             out.extend(_read_collection(p) for p in subs)
             loose.extend(sorted(path.glob("*.jsonl")) + sorted(path.glob("*.jsonl.gz")))
     if loose:
@@ -205,8 +223,18 @@ def _read_collection(folder: Path) -> CollectionData:
     damage: dict[str, list[str]] = {}
     endpoint = str(spec.get("endpoint") or "") or _endpoint_of(files)
     answers, presence = scan(files, endpoint, damage)
-    return CollectionData(folder.name, folder, spec, endpoint, journal, manifests, files,
-                          answers, latest(presence, _table(endpoint)), damage)  # fmt: skip
+    return CollectionData(
+        folder.name,
+        folder,
+        spec,
+        endpoint,
+        journal,
+        manifests,
+        files,
+        answers,
+        latest(presence, _table(endpoint)),
+        damage,
+    )
 
 
 def _table(endpoint: str) -> str:
@@ -237,9 +265,20 @@ def _read_loose(files: Sequence[Path]) -> list[CollectionData]:
             continue
         mine, presence = scan(files, name, damage)
         mine = mine.filter(pl.col("endpoint") == name)
-        out.append(CollectionData(f"{files[0].name} ({name})", None, {"endpoint": name},
-                                  name, JournalView(), [], list(files), mine,
-                                  latest(presence, _table(name)), damage))  # fmt: skip
+        out.append(
+            CollectionData(
+                f"{files[0].name} ({name})",
+                None,
+                {"endpoint": name},
+                name,
+                JournalView(),
+                [],
+                list(files),
+                mine,
+                latest(presence, _table(name)),
+                damage,
+            )
+        )
     return out
 
 
@@ -255,7 +294,7 @@ _VIDEO_TABLES = frozenset({"videos", "liked_videos", "pinned_videos", "reposted_
 _NULL_STRUCT = pa.struct([pa.field("_", pa.null())])
 
 
-def _light_type(name: str, dtype: pl.DataType) -> pa.DataType:
+def _light_type(name: str, dtype: Any) -> pa.DataType:
     """The pyarrow type a field is read as: values for scalars and ``hashtag_names``, nothing
     but presence for other nested fields."""
     if isinstance(dtype, pl.List):
@@ -275,12 +314,8 @@ def _light_type(name: str, dtype: pl.DataType) -> pa.DataType:
 
 
 def _item_type(e: ep.Endpoint) -> pa.DataType:
-    fields = tables.page_schema([e.name]).to_schema()["data"]  # type: ignore[attr-defined]
-    keys = [e.data_key, *e.alt_data_keys] if e.data_key else []
-    if keys:
-        item = fields.to_schema()[keys[0]].inner  # type: ignore[attr-defined]
-    else:
-        item = fields
+    data: Any = tables.page_schema([e.name]).to_schema()["data"]
+    item: Any = data.to_schema()[e.data_key].inner if e.data_key else data
     return pa.struct([pa.field(f.name, _light_type(f.name, f.dtype)) for f in item.fields])
 
 
@@ -296,29 +331,52 @@ def _schema(endpoint: str | None) -> pa.Schema:
     ]
     data: list[pa.Field] = [pa.field("cursor", pa.int64()), pa.field("has_more", pa.bool_())]
     e = ep.ENDPOINTS.get(endpoint or "")
-    lists = sorted({k for x in ep.ENDPOINTS.values()
-                    for k in ((x.data_key, *x.alt_data_keys) if x.data_key else ())})  # fmt: skip
+    lists = sorted(
+        {
+            k
+            for x in ep.ENDPOINTS.values()
+            for k in ((x.data_key, *x.alt_data_keys) if x.data_key else ())
+        }
+    )
     if e is not None and e.data_key is None:
         item = _item_type(e)
-        data += [f for f in item if f.name not in ("cursor", "has_more")]  # type: ignore[attr-defined]
+        data += [f for f in item if f.name not in ("cursor", "has_more")]
     for k in lists:
         mine = e is not None and k in (e.data_key, *e.alt_data_keys)
         data.append(pa.field(k, pa.list_(_item_type(e) if mine and e else _NULL_STRUCT)))
     error = pa.struct([pa.field(k, pa.string()) for k in ("code", "message", "log_id")])
-    meta = pa.struct([pa.field("run", pa.string()), pa.field("page", pa.int64()),
-                      pa.field("endpoint", pa.string()), pa.field("retrieved_at", pa.string()),
-                      pa.field("http_status", pa.int64())])  # fmt: skip
-    request = pa.struct([pa.field("path", pa.string()), pa.field("body", pa.struct(body_fields)),
-                         pa.field("params", pa.struct(body_fields))])  # fmt: skip
+    meta = pa.struct(
+        [
+            pa.field("run", pa.string()),
+            pa.field("page", pa.int64()),
+            pa.field("endpoint", pa.string()),
+            pa.field("retrieved_at", pa.string()),
+            pa.field("http_status", pa.int64()),
+        ]
+    )
+    request = pa.struct(
+        [
+            pa.field("path", pa.string()),
+            pa.field("body", pa.struct(body_fields)),
+            pa.field("params", pa.struct(body_fields)),
+        ]
+    )
     response = pa.struct([pa.field("data", pa.struct(data)), pa.field("error", error)])
-    return pa.schema([pa.field("meta", meta), pa.field("request", request),
-                      pa.field("response", response), pa.field("response_text", pa.string())])  # fmt: skip
+    return pa.schema(
+        [
+            pa.field("meta", meta),
+            pa.field("request", request),
+            pa.field("response", response),
+            pa.field("response_text", pa.string()),
+        ]
+    )
 
 
 def _key(name: str) -> pl.Expr:
     req = pl.col("request")
-    return pl.coalesce(req.struct.field("body").struct.field(name),
-                       req.struct.field("params").struct.field(name))  # fmt: skip
+    return pl.coalesce(
+        req.struct.field("body").struct.field(name), req.struct.field("params").struct.field(name)
+    )
 
 
 def _frame(raw: pl.DataFrame) -> pl.DataFrame:
@@ -326,11 +384,16 @@ def _frame(raw: pl.DataFrame) -> pl.DataFrame:
     meta, resp = pl.col("meta"), pl.col("response")
     data, error = resp.struct.field("data"), resp.struct.field("error")
     data_type = raw.schema["response"].to_schema()["data"]  # type: ignore[attr-defined]
-    lists = [data.struct.field(f.name).list.len() for f in data_type.fields
-             if isinstance(f.dtype, pl.List)]  # fmt: skip
+    lists = [
+        data.struct.field(f.name).list.len()
+        for f in data_type.fields
+        if isinstance(f.dtype, pl.List)
+    ]
     code = error.struct.field("code")
     status = meta.struct.field("http_status")
-    ok = (code.is_null() | (code == "ok")) & resp.is_not_null() & (status.is_null() | (status < 400))
+    ok = (
+        (code.is_null() | (code == "ok")) & resp.is_not_null() & (status.is_null() | (status < 400))
+    )
     return raw.select(
         meta.struct.field("run").alias("run"),
         meta.struct.field("page").alias("page"),
@@ -338,16 +401,25 @@ def _frame(raw: pl.DataFrame) -> pl.DataFrame:
         _retrieved().alias("retrieved_at"),
         status.alias("http_status"),
         ok.fill_null(False).alias("ok"),
-        pl.when(ok).then(None).otherwise(
-            pl.coalesce(code, pl.concat_str(pl.lit("HTTP "), status.cast(pl.String)))
-        ).alias("error_code"),
-        pl.coalesce(error.struct.field("message"),
-                    pl.col("response_text").str.slice(0, 200)).alias("error_message"),
+        pl.when(ok)
+        .then(None)
+        .otherwise(pl.coalesce(code, pl.concat_str(pl.lit("HTTP "), status.cast(pl.String))))
+        .alias("error_code"),
+        pl.coalesce(error.struct.field("message"), pl.col("response_text").str.slice(0, 200)).alias(
+            "error_message"
+        ),
         error.struct.field("log_id").alias("log_id"),
         _key("start_date").alias("start_date"),
         _key("end_date").alias("end_date"),
-        pl.concat_str([pl.when(_key(k).is_not_null()).then(pl.lit(f"{k}:") + _key(k).cast(pl.String))
-                       for k in _ITEM_KEYS], ignore_nulls=True).replace("", None).alias("item"),
+        pl.concat_str(
+            [
+                pl.when(_key(k).is_not_null()).then(pl.lit(f"{k}:") + _key(k).cast(pl.String))
+                for k in _ITEM_KEYS
+            ],
+            ignore_nulls=True,
+        )
+        .replace("", None)
+        .alias("item"),
         _key("cursor").alias("req_cursor"),
         _key("max_count").alias("max_count"),
         _key("is_random").alias("is_random"),
@@ -358,8 +430,10 @@ def _frame(raw: pl.DataFrame) -> pl.DataFrame:
 
 
 def _retrieved() -> pl.Expr:
-    return pl.col("meta").struct.field("retrieved_at").str.to_datetime(
-        "%Y-%m-%dT%H:%M:%S%.fZ", time_unit="us", time_zone="UTC", strict=False
+    return (
+        pl.col("meta")
+        .struct.field("retrieved_at")
+        .str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_unit="us", time_zone="UTC", strict=False)
     )
 
 
@@ -374,11 +448,15 @@ def _presence_light(raw: pl.DataFrame, e: ep.Endpoint) -> pl.DataFrame:
     resp = pl.col("response")
     status = pl.col("meta").struct.field("http_status")
     code = resp.struct.field("error").struct.field("code")
-    ok = (code.is_null() | (code == "ok")) & resp.is_not_null() & (status.is_null() | (status < 400))
+    ok = (
+        (code.is_null() | (code == "ok")) & resp.is_not_null() & (status.is_null() | (status < 400))
+    )
     data = resp.struct.field("data")
     data_type = raw.schema["response"].to_schema()["data"]  # type: ignore[attr-defined]
-    req = [_key(k).cast(pl.String).alias(f"_req_{k}") for k in ("username", "video_id", "shop_id",
-                                                                 "product_id")]  # fmt: skip
+    req = [
+        _key(k).cast(pl.String).alias(f"_req_{k}")
+        for k in ("username", "video_id", "shop_id", "product_id")
+    ]
     base = [_retrieved().alias("_retrieved_at"), *req]
     if e.data_key:
         keys = [k for k in (e.data_key, *e.alt_data_keys) if k in data_type.to_schema()]
@@ -390,7 +468,7 @@ def _presence_light(raw: pl.DataFrame, e: ep.Endpoint) -> pl.DataFrame:
             .unnest("_i")
         )
     else:
-        names = [f.name for f in _item_type(e)]  # type: ignore[attr-defined]
+        names = [f.name for f in _item_type(e)]
         rows = raw.filter(ok.fill_null(False)).select(
             *base, *[data.struct.field(n).alias(n) for n in names]
         )
@@ -408,28 +486,38 @@ def _presence(rows: pl.DataFrame, e: ep.Endpoint, *, light: bool) -> pl.DataFram
         rows = rows.with_columns(pl.coalesce("id", "video_id").alias("id"))
     elif table in _VIDEO_TABLES and "video_id" in cols:
         rows = rows.rename({"video_id": "id"})
-    added = {"source_username": "_req_username", "shop_id": "_req_shop_id",
-             "product_id": "_req_product_id"}  # fmt: skip
-    for col, req in added.items():
-        if col in declared and col not in rows.columns and req in rows.columns:
-            rows = rows.with_columns(pl.col(req).alias(col))
+    added = {
+        "source_username": "_req_username",
+        "shop_id": "_req_shop_id",
+        "product_id": "_req_product_id",
+    }
+    for name, req in added.items():
+        if name in declared and name not in rows.columns and req in rows.columns:
+            rows = rows.with_columns(pl.col(req).alias(name))
     if table == "users" and "_req_username" in rows.columns:
         rows = rows.with_columns(
-            pl.coalesce([c for c in ("username", "_req_username") if c in rows.columns])
-            .alias("username")
+            pl.coalesce([c for c in ("username", "_req_username") if c in rows.columns]).alias(
+                "username"
+            )
         )
     if table == "comments" and "_req_video_id" in rows.columns:
         fill = pl.col("_req_video_id").str.strip_chars().cast(pl.Int64, strict=False)
         rows = rows.with_columns(
-            (pl.coalesce(pl.col("video_id").cast(pl.Int64, strict=False), fill)
-             if "video_id" in rows.columns else fill).alias("video_id")
-        )  # fmt: skip
+            (
+                pl.coalesce(pl.col("video_id").cast(pl.Int64, strict=False), fill)
+                if "video_id" in rows.columns
+                else fill
+            ).alias("video_id")
+        )
     fields = [c for c in declared if c in rows.columns]
     keys = [k for k in schemas.primary_key(table) if k in rows.columns]
     for k in keys:
         exprs.append(pl.col(k).cast(declared[k], strict=False).alias(k))
-    exprs.append(pl.col("_retrieved_at").cast(schemas.TIMESTAMP) if "_retrieved_at" in rows.columns
-                 else pl.lit(None, schemas.TIMESTAMP).alias("_retrieved_at"))  # fmt: skip
+    exprs.append(
+        pl.col("_retrieved_at").cast(schemas.TIMESTAMP)
+        if "_retrieved_at" in rows.columns
+        else pl.lit(None, schemas.TIMESTAMP).alias("_retrieved_at")
+    )
     for v in VALUES:
         if v not in rows.columns or v in keys:
             continue
@@ -484,7 +572,7 @@ def _ahead(blocks: Iterator[bytes]) -> Iterator[bytes]:
             for block in blocks:
                 box.put((block, None))
             box.put((None, None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+        except BaseException as exc:
             box.put((None, exc))
 
     worker = threading.Thread(target=produce, name="quality-read-ahead", daemon=True)
@@ -507,7 +595,9 @@ def _ahead(blocks: Iterator[bytes]) -> Iterator[bytes]:
 def _empty_presence(e: ep.Endpoint | None) -> pl.DataFrame:
     if e is None:
         return pl.DataFrame({"_retrieved_at": []}, schema={"_retrieved_at": schemas.TIMESTAMP})
-    typed = schemas.empty(e.table).with_columns(pl.lit(None, schemas.TIMESTAMP).alias("_retrieved_at"))
+    typed = schemas.empty(e.table).with_columns(
+        pl.lit(None, schemas.TIMESTAMP).alias("_retrieved_at")
+    )
     return _presence(typed, e, light=False)
 
 
@@ -584,8 +674,8 @@ def _int(value: Any) -> int | None:
 
 
 def _answer(env: dict[str, Any]) -> dict[str, Any]:
-    meta = env.get("meta") if isinstance(env.get("meta"), dict) else {}
-    request = env.get("request") if isinstance(env.get("request"), dict) else {}
+    meta: dict[str, Any] = env["meta"] if isinstance(env.get("meta"), dict) else {}
+    request: dict[str, Any] = env["request"] if isinstance(env.get("request"), dict) else {}
     body = {**(request.get("params") or {}), **(request.get("body") or {})}
     resp = env.get("response") if isinstance(env.get("response"), dict) else None
     data = (resp or {}).get("data")
@@ -613,8 +703,8 @@ def _answer(env: dict[str, Any]) -> dict[str, Any]:
         "http_status": status,
         "ok": ok,
         "error_code": None if ok else str(code or f"HTTP {status}"),
-        "error_message": error.get("message") or (str(env.get("response_text"))[:200]
-                                                   if env.get("response_text") else None),
+        "error_message": error.get("message")
+        or (str(env.get("response_text"))[:200] if env.get("response_text") else None),
         "log_id": error.get("log_id"),
         "start_date": body.get("start_date"),
         "end_date": body.get("end_date"),

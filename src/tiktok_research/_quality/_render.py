@@ -82,8 +82,10 @@ def _by_region(report: QualityReport, column: str, table: str = "videos", top: i
     ).sort("rows", descending=True)
     if rows.height < 2:
         return ""
-    shown = ", ".join(f"{g} {s:.0%}" for g, s in rows.head(top).select("group", "share").iter_rows())
-    lo, hi = rows["share"].min(), rows["share"].max()
+    shown = ", ".join(
+        f"{g} {s:.0%}" for g, s in rows.head(top).select("group", "share").iter_rows()
+    )
+    lo, hi = float(rows["share"].min()), float(rows["share"].max())  # type: ignore[arg-type]
     return f" (by region, largest first: {shown}; from {lo:.0%} to {hi:.0%})"
 
 
@@ -101,8 +103,11 @@ def text(report: QualityReport) -> str:
             f"{row['stopped']} stopped, {row['suspiciously_empty']} suspiciously empty"
         )
     for g in report.gaps.head(20).iter_rows(named=True):
-        where = (f"{_when(g['start_date'])}..{_when(g['end_date'])}" if g["start_date"]
-                 else str(g["item"] or g["task"]))  # fmt: skip
+        where = (
+            f"{_when(g['start_date'])}..{_when(g['end_date'])}"
+            if g["start_date"]
+            else str(g["item"] or g["task"])
+        )
         lines.append(
             f"  gap: {g['collection']} {where}: {g['error_code']} (HTTP {g['http_status']}, "
             f"log_id {g['log_id']})"
@@ -135,7 +140,8 @@ def markdown(report: QualityReport) -> str:
         asked.append(f"`{row['endpoint']}`{q}{dates}{sample}")
     out.append(
         f"**What was asked.** {c.height} collection(s) from the TikTok Research API: "
-        + "; ".join(asked) + "."
+        + "; ".join(asked)
+        + "."
     )
     first, last = c["first_answer"].min(), c["last_answer"].max()
     out += ["", f"**When.** Answers retrieved from {_when(first)} to {_when(last)}."]
@@ -152,8 +158,11 @@ def markdown(report: QualityReport) -> str:
     ]
     missing = []
     for g in report.gaps.iter_rows(named=True):
-        where = (f"{_when(g['start_date'])} to {_when(g['end_date'])}" if g["start_date"]
-                 else str(g["item"] or g["task"]))  # fmt: skip
+        where = (
+            f"{_when(g['start_date'])} to {_when(g['end_date'])}"
+            if g["start_date"]
+            else str(g["item"] or g["task"])
+        )
         missing.append(
             f"- Not collected (gap): {where} in `{g['collection']}`: the service answered "
             f"`{g['error_code']}` (HTTP {g['http_status']}, log_id `{g['log_id']}`) to every "
@@ -204,7 +213,9 @@ def markdown(report: QualityReport) -> str:
     for sentence, key in KNOWN_LIMITS:
         out.append(f"- {sentence} [{key}]")
         cited.append(key)
-    cited += [k for era in report.eras["sources"].to_list() for k in SOURCES if SOURCES[k][1] in era]
+    cited += [
+        k for era in report.eras["sources"].to_list() for k in SOURCES if SOURCES[k][1] in era
+    ]
     out += ["", "**Sources.**", ""]
     for key in dict.fromkeys(cited):
         title, url = SOURCES[key]
@@ -266,7 +277,8 @@ def _png(fig: Any) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img alt="{html_lib.escape(fig.get_label() or "plot")}" src="data:image/png;base64,{data}">'
+    alt = html_lib.escape(fig.get_label() or "plot")
+    return f'<img alt="{alt}" src="data:image/png;base64,{data}">'
 
 
 def _plots(report: QualityReport) -> list[tuple[str, str]]:
@@ -281,12 +293,21 @@ def _plots(report: QualityReport) -> list[tuple[str, str]]:
         fig = Figure(figsize=(10, 3.2))
         fig.set_label("rows per window")
         ax = fig.add_subplot()
-        colours = {"complete": "#4c72b0", "gap": "#c44e52", "stopped": "#dd8452",
-                   "suspiciously empty": "#ccb974"}  # fmt: skip
+        colours = {
+            "complete": "#4c72b0",
+            "gap": "#c44e52",
+            "stopped": "#dd8452",
+            "suspiciously empty": "#ccb974",
+        }
         starts = w["start_date"].to_list()
         widths = [(e - s).days + 1 for s, e in zip(starts, w["end_date"].to_list(), strict=True)]
-        ax.bar(starts, w["rows"].to_list(), width=widths, align="edge",
-               color=[colours.get(s, "#888") for s in w["status"].to_list()])  # fmt: skip
+        ax.bar(
+            starts,
+            w["rows"].to_list(),
+            width=widths,
+            align="edge",
+            color=[colours.get(s, "#888") for s in w["status"].to_list()],
+        )
         for g in report.gaps.filter(pl.col("start_date").is_not_null()).iter_rows(named=True):
             ax.axvspan(g["start_date"], g["end_date"], color="#c44e52", alpha=0.35, lw=0)
         ax.set_ylabel("rows")
@@ -298,8 +319,7 @@ def _plots(report: QualityReport) -> list[tuple[str, str]]:
             fig = Figure(figsize=(10, 2.8))
             fig.set_label("hidden slots per window")
             ax = fig.add_subplot()
-            ax.plot(hidden["start_date"].to_list(), hidden["hidden_share"].to_list(), "o-",
-                    ms=3)  # fmt: skip
+            ax.plot(hidden["start_date"].to_list(), hidden["hidden_share"].to_list(), "o-", ms=3)
             overall = report.hidden_share
             if overall is not None:
                 ax.axhline(overall, color="#888", ls="--", lw=1)
@@ -335,8 +355,9 @@ def _plots(report: QualityReport) -> list[tuple[str, str]]:
         fig.set_label("sparse fields by region")
         ax = fig.add_subplot()
         cols = [c for c in wide.columns if c != "group"]
-        image = ax.imshow(wide.select(cols).to_numpy(), aspect="auto", vmin=0, vmax=1,
-                          cmap="viridis")  # fmt: skip
+        image = ax.imshow(
+            wide.select(cols).to_numpy(), aspect="auto", vmin=0, vmax=1, cmap="viridis"
+        )
         ax.set_xticks(range(len(cols)), cols, rotation=30, ha="right")
         ax.set_yticks(range(wide.height), wide["group"].to_list())
         fig.colorbar(image, ax=ax, label="share present")

@@ -30,13 +30,19 @@ def quality(
     ],
     html: Annotated[
         Path | None,
-        typer.Option("--html", metavar="FILE",
-                     help="Also write the whole report as one self-contained HTML page."),
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Also write the whole report as one self-contained HTML page.",
+        ),
     ] = None,
     markdown: Annotated[
         bool,
-        typer.Option("--markdown", help="Print the data statement (Markdown) for a methods "
-                     "section instead of the summary."),
+        typer.Option(
+            "--markdown",
+            help="Print the data statement (Markdown) for a methods "
+            "section instead of the summary.",
+        ),
     ] = False,
 ) -> None:
     """How complete is a collection? Windows and gaps, hidden slots, yield, sparse fields,
@@ -76,6 +82,6 @@ def verdict_line(folder: Path | None) -> str | None:
 
     try:
         return f"quality: {_quality.quality(folder).verdict()}"
-    except Exception as exc:  # noqa: BLE001 - the collection itself succeeded
+    except Exception as exc:
         log.info("no quality verdict for %s: %s", folder, exc)
         return None
