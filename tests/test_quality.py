@@ -369,3 +369,28 @@ def test_collection_commands_end_with_the_verdict(tmp_path: Path) -> None:
     last = [line for line in out.output.splitlines() if line.startswith("quality: ")]
     assert len(last) == 1 and last[0].startswith("quality: complete; 0 gaps, ")
     assert "hidden slots" in last[0] and "voice_to_text" in last[0]
+
+
+def test_dataset_writers_warn_when_runs_straddle_an_era(tmp_path: Path) -> None:
+    """A dataset that gets runs retrieved on both sides of 2026-02-26 (the coverage change)
+    warns once, naming the change; runs on one side do not."""
+    sb = Sandbox(SandboxConfig(frozen_corpus=True), clock=Clock(NOW))
+    videos = fetch(sb, tr.Q.region_code.eq("FR"), "20240101", "20240110", tmp_path / "a")
+    table = pl.DataFrame(videos)
+
+    def at(day: dt.date) -> pl.DataFrame:
+        when = dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC)
+        return table.with_columns(pl.lit(when).dt.cast_time_unit("us").alias("retrieved_at"))
+
+    root = tmp_path / "videos"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", tr.EraWarning)
+        tr.write_dataset(at(dt.date(2026, 1, 5)), root, table="videos")
+        tr.write_dataset(at(dt.date(2026, 2, 20)), root, table="videos")  # same side
+    with pytest.warns(tr.EraWarning, match="2026-02-26") as caught:
+        tr.write_dataset(at(dt.date(2026, 3, 2)), root, table="videos")
+    assert caught[0].filename == __file__  # the user's line, not ours
+    assert "2026-03-09" not in str(caught[0].message)  # not straddled: 2026-03-02 is before it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", tr.EraWarning)  # already said: not again
+        tr.write_dataset(at(dt.date(2026, 3, 3)), root, table="videos")

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from .errors import BudgetExhaustedError as BudgetExhaustedError
     from .errors import CollectionLockedError as CollectionLockedError
     from .errors import DataWarning as DataWarning
+    from .errors import EraWarning as EraWarning
     from .errors import IncompleteCollectionWarning as IncompleteCollectionWarning
     from .errors import InvalidRequestError as InvalidRequestError
     from .errors import InvalidTypeError as InvalidTypeError
@@ -147,6 +148,7 @@ _LAZY: dict[str, str] = {
     "IncompleteCollectionWarning": "errors",
     "DataWarning": "errors",
     "UnknownColumnWarning": "errors",
+    "EraWarning": "errors",
     # tables layer
     "merge_dumps": "merge",
     "MergeResult": "merge",

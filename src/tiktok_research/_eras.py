@@ -20,11 +20,14 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+import warnings
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-__all__ = ["ERAS", "SOURCES", "Era", "era_message", "straddled"]
+from .errors import EraWarning
+
+__all__ = ["ERAS", "SOURCES", "Era", "era_message", "straddled", "warn_if_straddled"]
 
 #: The sources the eras (and the quality report) cite: key -> (title, where).
 SOURCES: dict[str, tuple[str, str]] = {
@@ -204,3 +207,39 @@ def era_message(eras: Iterable[Era], what: str) -> str:
         f"{what} retrieved on both sides of a dated change of the API ({listed}) "
         "See tr.quality(...).eras and the README section 'How complete is my data?'."
     )
+
+
+def warn_if_straddled(
+    spans: Sequence[tuple[date | datetime, date | datetime]],
+    what: str,
+    *,
+    tables: Collection[str] | None = None,
+    known: Sequence[tuple[date | datetime, date | datetime]] = (),
+    stacklevel: int = 3,
+) -> list[Era]:
+    """Warn (:class:`~tiktok_research.errors.EraWarning`) when ``spans`` of retrieval dates,
+    together with the ``known`` ones, straddle an era that the ``known`` ones alone do not.
+
+    Args:
+        spans: ``(first, last)`` retrieval dates of what is being combined now.
+        what: What combines them, for the message ("merge_dumps combines answers").
+        tables: The tables concerned (eras of other tables are ignored).
+        known: Spans already combined (a dataset's earlier runs): eras they straddle already
+            were warned about when they were written.
+        stacklevel: Passed to :func:`warnings.warn`.
+
+    Returns:
+        The eras warned about.
+    """
+    every = [(_day(a), _day(b)) for a, b in [*spans, *known]]
+    if not every:
+        return []
+    first, last = min(a for a, _ in every), max(b for _, b in every)
+    new = straddled(first, last, tables=tables)
+    if known:
+        old = [(_day(a), _day(b)) for a, b in known]
+        before = straddled(min(a for a, _ in old), max(b for _, b in old), tables=tables)
+        new = [e for e in new if e not in before]
+    if new:
+        warnings.warn(era_message(new, what), EraWarning, stacklevel=stacklevel)
+    return new

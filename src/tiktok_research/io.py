@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -144,11 +145,17 @@ def write_dataset(
     root_path = Path(root)
     root_path.mkdir(parents=True, exist_ok=True)
     run = run_id or uuid.uuid4().hex[:12]
+    span = _retrieved_span(df, provenance)
+    _warn_eras(root_path, table, run, span)
+    if "retrieved_at" not in schemas.SCHEMAS[table]:
+        df = df.drop("retrieved_at", strict=False)  # kept as the run's span in the metadata
     typed = _partition_column(schemas.cast(df, table), partition_by)
     arrow = typed.to_arrow()
     key_field = pa.field(partition_by, pa.string())
     schema = schemas.arrow_schema(table).append(key_field)
-    schema = schema.with_metadata(_metadata(table, {**(provenance or {}), "run_id": run}))
+    provenance = {**(provenance or {}), "run_id": run, "retrieved_first": span[0].isoformat(),
+                  "retrieved_last": span[1].isoformat()}  # fmt: skip
+    schema = schema.with_metadata(_metadata(table, provenance))
     arrow = arrow.cast(schema)
     ds.write_dataset(
         arrow,
@@ -160,6 +167,46 @@ def write_dataset(
         file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
     )
     return root_path
+
+
+def _retrieved_span(
+    df: pl.DataFrame, provenance: dict[str, Any] | None
+) -> tuple[datetime, datetime]:
+    """When the rows of a dataset write were retrieved: ``retrieved_first``/``retrieved_last``
+    of the provenance, else the range of a ``retrieved_at`` column, else now (rows written as
+    they are collected)."""
+    given = provenance or {}
+    try:
+        return (datetime.fromisoformat(str(given["retrieved_first"])),
+                datetime.fromisoformat(str(given["retrieved_last"])))  # fmt: skip
+    except (KeyError, ValueError):
+        pass
+    if "retrieved_at" in df.columns and df["retrieved_at"].drop_nulls().len():
+        first, last = df["retrieved_at"].min(), df["retrieved_at"].max()
+        if isinstance(first, datetime) and isinstance(last, datetime):
+            return first, last
+    now = datetime.now(UTC)
+    return now, now
+
+
+def _warn_eras(root: Path, table: str, run: str, span: tuple[datetime, datetime]) -> None:
+    """Warn when this write and the dataset's other runs straddle a dated change of the API."""
+    from ._eras import warn_if_straddled
+
+    known: list[tuple[datetime, datetime]] = []
+    for path in root.rglob("*.parquet"):
+        if path.name.startswith(f"part-{run}-"):
+            continue  # this run's own files, written again
+        try:
+            meta = pq.read_schema(path).metadata or {}
+            prov = json.loads(meta.get(f"{_KEY}.provenance".encode(), b"{}"))
+            known.append((datetime.fromisoformat(prov["retrieved_first"]),
+                          datetime.fromisoformat(prov["retrieved_last"])))  # fmt: skip
+        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+            continue  # not ours, or written before datasets recorded when
+    if known:
+        warn_if_straddled([span], f"write_dataset adds to {root} rows", tables={table},
+                          known=known, stacklevel=4)  # fmt: skip
 
 
 def read_dataset(root: str | Path, table: str | None = None) -> pl.LazyFrame:
