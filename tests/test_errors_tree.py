@@ -30,7 +30,7 @@ def _example(name: str) -> dict:
         (
             400,
             "error__400__invalid_count_or_cursor__observed.json",
-            E.InvalidRequestError,
+            E.TransientRequestError,
             "invalid_params",
         ),
         (400, "error__400__user_not_found__observed.json", E.UnavailableError, "invalid_params"),
@@ -104,6 +104,19 @@ def test_unavailable_lists_are_classified_by_message() -> None:
     assert type(error_from_body(400, other)) is E.InvalidRequestError
 
 
+def test_refusals_that_a_later_request_outgrows_are_transient_by_type() -> None:
+    for message in ("Search Id 7348529601234 is invalid or expired", "Invalid count or cursor"):
+        body = {"error": {"code": "invalid_params", "message": message, "log_id": "x"}}
+        err = error_from_body(400, body)
+        assert isinstance(err, E.TransientRequestError) and err.code == "invalid_params"
+    quota = {
+        "error": {"code": "daily_quota_limit_exceeded", "message": "Quota hit.", "log_id": "x"}
+    }
+    err = error_from_body(429, quota)
+    assert isinstance(err, E.QuotaExhaustedError) and err.service_message == "Quota hit."
+    assert err.message != err.service_message, "the message adds our advice"
+
+
 def test_flat_oauth_errors_are_authentication_errors() -> None:
     body = _example("oauth_token__error__invalid_request__docs.json")
     err = error_from_body(401, body, endpoint="token")
@@ -121,6 +134,7 @@ def test_tree_shape() -> None:
     for cls in (
         E.InvalidRequestError,
         E.UnavailableError,
+        E.TransientRequestError,
         E.AuthenticationError,
         E.ScopeNotAuthorizedError,
         E.RateLimitedError,
@@ -131,6 +145,7 @@ def test_tree_shape() -> None:
         assert issubclass(cls, E.TikTokResearchError)
         assert cls.__name__ in E.__doc__
     assert issubclass(E.UnavailableError, E.InvalidRequestError)
+    assert issubclass(E.TransientRequestError, E.InvalidRequestError)
     assert issubclass(E.QuotaExhaustedError, E.RateLimitedError)
     assert issubclass(E.NotYetIndexedWarning, Warning)
 
@@ -250,13 +265,13 @@ def test_local_errors_are_of_the_tree_and_of_the_builtin_users_catch(
 
 
 def test_the_state_errors_carry_is_declared() -> None:
-    """``final``, ``retry_after``, ``position``, ``task_state`` and ``state`` are declared on the
-    class (as httpx declares ``request``), never set with ``setattr`` or ``# type: ignore``."""
+    """``final``, ``retry_after``, ``position`` and ``state`` are declared on the class (as httpx
+    declares ``request``), never set with ``setattr`` or ``# type: ignore``. Where a collection
+    task stood when it stopped is the engine's own (``collect._Held``), not the error's."""
     err = E.ServerError("x")
-    assert (err.state, err.retry_after, err.final, err.position, err.task_state) == (
-        None, None, False, None, None,
-    )  # fmt: skip
-    for name in ("state", "retry_after", "final", "position", "task_state"):
+    assert (err.state, err.retry_after, err.final, err.position) == (None, None, False, None)
+    assert not hasattr(err, "task_state")
+    for name in ("state", "retry_after", "final", "position"):
         assert name in E.TikTokResearchError.__annotations__
         assert name in (E.TikTokResearchError.__doc__ or "")
     for path in sorted(SRC.rglob("*.py")):

@@ -12,7 +12,6 @@ import pytest
 
 import tiktok_research as tr
 from tiktok_research import schemas
-from tiktok_research._archive import archive_to_tables
 from tiktok_research.collect import IncompleteCollectionWarning
 from tiktok_research.sandbox import FaultConfig, Sandbox, SandboxConfig
 
@@ -105,7 +104,7 @@ def test_a_second_call_on_the_same_archive_spends_nothing(sandbox: Sandbox, tmp_
     assert again.report.requests_spent == 0 and again.report.resumed
     assert again.equals(first)
     # the archive alone rebuilds the same table, with no network
-    offline = archive_to_tables(tmp_path)["videos"]
+    offline = tr.merge_dumps(tmp_path)["videos"]
     assert offline.sort("id").equals(first.sort("id"))
 
 

@@ -85,16 +85,10 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
     ("collect", "tables"): "core-engine: the engine builds the table (FetchResult, from_archive)",
     ("collect", "schemas"): "core-engine: FetchResult compares schemas; empty tables",
     ("collect", "io"): "core-engine: FetchResult.write_parquet / to_pandas, datasets",
-    ("_archive", "merge"): "core-engine: archive_to_tables calls merge (issue 17)",
     ("_archive", ROOT): "core-engine: `from . import __version__` instead of ._version",
 }
 #: Groups of modules that import each other (strongly connected: each reaches every other).
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"_archive", "merge", "tables"}): (
-        "core-engine / merge-pkg: _archive.archive_to_tables and tables.read_pages call merge, "
-        "which reads with _archive and tables (issue 17)"
-    ),
-}
+KNOWN_CYCLES: dict[frozenset[str], str] = {}
 
 
 def _unit(module: str) -> str:

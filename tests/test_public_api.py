@@ -214,8 +214,6 @@ def test_every_declared_dependency_is_imported_by_the_package() -> None:
 
 #: Public signatures that still take or give a bare ``Any``, and who types them (issue 17).
 BARE_ANY_LEFT = {
-    "FetchResult.to_pandas": "core-engine: FetchResult is reworked for defects 2 and 3",
-    "FetchResult.write_parquet": "core-engine: FetchResult is reworked for defects 2 and 3",
     "SandboxConfig.realistic": "sandbox: overrides of SandboxConfig's fields (a TypedDict of the "
     "config's fields would name them)",
 }

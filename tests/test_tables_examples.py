@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import tiktok_research as tr
 from _shared import EXAMPLES
 from tiktok_research import _endpoints as ep
 from tiktok_research import schemas, tables
@@ -136,8 +137,8 @@ def test_unknown_endpoint_is_a_clear_error() -> None:
         tables.from_responses([b"{}"], "videos")
 
 
-def test_read_pages(tmp_path: Path) -> None:
+def test_pages_in_a_file_become_one_table(tmp_path: Path) -> None:
     f = tmp_path / "cats_20240101.json"
     f.write_bytes(_page(['{"id":1}']) + b"\n" + _page(['{"id":2}']) + b"\n")
-    assert sorted(tables.read_pages(f)["id"].to_list()) == [1, 2]
-    assert isinstance(tables.read_pages([f]), pl.DataFrame)
+    assert sorted(tr.merge_dumps(f)["videos"]["id"].to_list()) == [1, 2]
+    assert isinstance(tr.merge_dumps([f])["videos"], pl.DataFrame)

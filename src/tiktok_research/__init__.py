@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from .errors import ServerError as ServerError
     from .errors import TikTokResearchError as TikTokResearchError
     from .errors import TikTokResearchWarning as TikTokResearchWarning
+    from .errors import TransientRequestError as TransientRequestError
     from .errors import UnavailableError as UnavailableError
     from .errors import UnknownColumnWarning as UnknownColumnWarning
     from .fetch import check_compliance as check_compliance
@@ -138,6 +139,7 @@ _LAZY: dict[str, str] = {
     "QuotaExhaustedError": "errors",
     "ServerError": "errors",
     "UnavailableError": "errors",
+    "TransientRequestError": "errors",
     "BudgetExhaustedError": "errors",
     "ArchiveError": "errors",
     "CollectionLockedError": "errors",

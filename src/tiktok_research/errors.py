@@ -15,7 +15,10 @@ Errors about a value the caller gave are also ``ValueError``s (``InvalidRequestE
     │   ├── InvalidTypeError       a value of a type the function cannot take (also a TypeError)
     │   ├── MissingFileError       a file or folder to read does not exist (also a
     │   │                          FileNotFoundError); ``.path`` names it
-    │   └── UnavailableError       the user is not found / private / the list is not public
+    │   ├── UnavailableError       the user is not found / private / the list is not public
+    │   └── TransientRequestError  400 invalid_params that the same request outgrows (an expired
+    │                              search_id, "Invalid count or cursor"): retried, then left for
+    │                              the next run
     ├── AuthenticationError        401 access_token_invalid, token endpoint errors (invalid_client,
     │                              invalid_request), missing credentials
     ├── ScopeNotAuthorizedError    401 scope_not_authorized, 400 scope_permission_missed
@@ -77,6 +80,7 @@ __all__ = [
     "ServerError",
     "TikTokResearchError",
     "TikTokResearchWarning",
+    "TransientRequestError",
     "UnavailableError",
     "UnknownColumnWarning",
 ]
@@ -132,15 +136,12 @@ class TikTokResearchError(Exception):
             its own retries): the retry loop around the request does not retry it again.
         position: Where in its page sequence the failing request was
             (:class:`~tiktok_research.pagination.Position`), or None outside a sequence.
-        task_state: Where the collection task stood when the error stopped it (what the
-            collection journal records to continue it), or None outside a collection.
     """
 
     state: dict[str, Any] | None = None
     retry_after: float | None = None
     final: bool = False
     position: Position | None = None
-    task_state: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -216,6 +217,15 @@ class UnavailableError(InvalidRequestError):
     """
 
 
+class TransientRequestError(InvalidRequestError):
+    """A refusal (``400 invalid_params``) that the same request outgrows a few seconds later.
+
+    The service sends it now and then for a valid page request (SPEC §6.4.1): "Search Id ... is
+    invalid or expired", "Invalid count or cursor". The retry policy asks again; a collection that
+    still gets it leaves the task for the next run instead of failing the item.
+    """
+
+
 class AuthenticationError(TikTokResearchError):
     """Credentials are missing or were rejected, or the access token is invalid."""
 
@@ -234,6 +244,7 @@ class QuotaExhaustedError(RateLimitedError):
     Attributes:
         reset_at: When the quota resets (timezone-aware UTC datetime).
         state: Resumable position (pass it back as ``state=``), or None.
+        service_message: The service's own words (``message`` adds our advice to them), or None.
     """
 
     def __init__(
@@ -242,11 +253,13 @@ class QuotaExhaustedError(RateLimitedError):
         *,
         reset_at: datetime | None = None,
         state: dict[str, Any] | None = None,
+        service_message: str | None = None,
         **kw: Unpack[ErrorDetails],
     ) -> None:
         super().__init__(message, **kw)
         self.reset_at = reset_at
         self.state = state
+        self.service_message = service_message
 
     def __str__(self) -> str:
         base = super().__str__()
@@ -422,6 +435,7 @@ def error_from_body(
                 "resets at 00:00 UTC",
                 "Pass wait_for_quota=True to wait for the reset",
             ),
+            service_message=message,
             **kw,
         )
     if code == "rate_limit_exceeded" or http_status == 429:
@@ -449,6 +463,8 @@ def error_from_body(
     if code == "invalid_params" or 400 <= http_status < 500:
         if _UNAVAILABLE.search(message):
             return UnavailableError(message, **kw)
+        if is_transient_message(message):
+            return TransientRequestError(message, **kw)
         return InvalidRequestError(message, **kw)
     if http_status >= 500 or code == "internal_error":
         return ServerError(message, **kw)

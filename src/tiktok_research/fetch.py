@@ -28,10 +28,10 @@ from typing import Any
 import polars as pl
 
 from . import client as client_module
-from ._archive import JOURNAL_FILE, Journal, collection_dir
+from ._archive import completed, round_spec
 from ._checks import ItemsLike, check_folder
 from .client import Client, check_client
-from .collect import CollectionReport, FetchResult, run, run_compliance
+from .collect import POLL_FIRST, POLL_MAX, CollectionReport, FetchResult, run
 from .errors import InvalidRequestError
 from .plan import (
     DEFAULT_ID_BATCH,
@@ -79,6 +79,8 @@ def _run(
     retry_failed: bool = False,
     dataset: str | Path | None = None,
     materialize: bool = True,
+    poll: tuple[float, float] = (POLL_FIRST, POLL_MAX),
+    retrieved_at: bool = False,
 ) -> FetchResult:
     c = client if client is not None else client_module.default_client()
     if client is None:
@@ -93,6 +95,8 @@ def _run(
         retry_failed=retry_failed,
         dataset=dataset,
         materialize=materialize,
+        poll=poll,
+        retrieved_at=retrieved_at,
     )
 
 
@@ -672,22 +676,11 @@ def fetch_comments(
     if parents.height == 0:
         return top
     more = _fan_out("replies", parents.select("id", "reply_count"), func="fetch_comments", **common)
-    table = pl.concat([pl.DataFrame(top), pl.DataFrame(more)], how="vertical").unique(
+    table = pl.concat([top, more], how="vertical").unique(
         subset=["id"], keep="first", maintain_order=True
     )
-    report = top.report
-    report.requests_spent += more.report.requests_spent
-    report.pages += more.report.pages
-    report.tasks_total += more.report.tasks_total
-    report.tasks_done += more.report.tasks_done
-    report.pending.update(more.report.pending)
-    report.warnings.extend(more.report.warnings)
-    report.damaged.extend(more.report.damaged)
-    report.complete = report.complete and more.report.complete
-    report.stopped_by = report.stopped_by or more.report.stopped_by
-    report.stop_kind = report.stop_kind or more.report.stop_kind
-    report.rows = table.height
-    return FetchResult._wrap(table, pl.concat([top.failures, more.failures]), report)
+    report = CollectionReport.combine([top.report, more.report], rows=table.height)
+    return FetchResult.wrap(table, report, pl.concat([top.failures, more.failures]))
 
 
 def fetch_videos_by_id(
@@ -745,11 +738,13 @@ def videos_by_id(
     progress: bool | None = None,
     max_workers: int = 4,
     part_of: str | None = None,
+    retrieved_at: bool = False,
 ) -> FetchResult:
     """:func:`fetch_videos_by_id`, as one part of a larger collection.
 
     ``part_of`` names that collection (a round of :func:`tiktok_research.refresh_videos`): the
     look-up is then a collection of its own in the archive, continued only by the same round.
+    ``retrieved_at`` adds the column of that name (when each video's answer arrived).
     """
     c = _planning_client(client)
     archive = _check_common(archive, resume, max_workers)
@@ -757,7 +752,7 @@ def videos_by_id(
     if part_of is not None:
         plan.spec["part_of"] = part_of
     result = _run(plan, c, archive=archive, resume=resume, progress=progress,
-                  max_workers=max_workers)  # fmt: skip
+                  max_workers=max_workers, retrieved_at=retrieved_at)  # fmt: skip
     found = set(result.get_column("id").to_list()) if result.height else set()
     # ids of batches not asked yet (an incomplete run) are not known to be missing
     waiting = {int(v) for t in plan.tasks if t.key in result.report.pending
@@ -836,9 +831,10 @@ def compliance_round(
     ``resume=False`` always starts a new round.
 
     Args:
-        finished: Whether the round in a collection folder is finished (default: every task of
-            the check is done). :func:`tiktok_research.refresh_videos` counts a round finished
-            only when its look-up is done too.
+        finished: Whether the round in a collection folder is finished (default: a run
+            completed it and returned its table; see :func:`tiktok_research._archive.completed`).
+            :func:`tiktok_research.refresh_videos` counts a round finished only when its look-up
+            is done too.
         part_of: Names the larger collection the check is a step of (``"refresh"``): its rounds
             are then its own, never those of a plain check of the same ids.
     """
@@ -856,37 +852,10 @@ def compliance_round(
     if part_of is not None:
         plan.spec["part_of"] = part_of
     if archive is not None:
-        plan.spec = _round(plan, Path(archive), resume, finished or _all_done(plan))
-    client_ = c if c is not None else client_module.default_client()
-    if c is None:
-        refresh_quota(plan, client_)
-    return run_compliance(
-        plan,
-        client_,
-        archive=archive,
-        resume=resume,
-        progress=progress,
-        retry_failed=retry_failed,
-        poll=(float(poll[0]), float(poll[1])),
-    )
-
-
-def _all_done(plan: Plan) -> Callable[[Path], bool]:
-    def done(folder: Path) -> bool:
-        view = Journal(folder / JOURNAL_FILE).load(quiet=True)
-        return all(view.task(t.key).status == "done" for t in plan.tasks)
-
-    return done
-
-
-def _round(
-    plan: Plan, archive: Path, resume: bool, finished: Callable[[Path], bool]
-) -> dict[str, Any]:
-    """The spec of the round to run: the first one not finished (``resume``) or not begun."""
-    k = 0
-    while True:
-        spec = {**plan.spec, "round": k} if k else plan.spec  # round 0: the plain spec
-        folder = collection_dir(archive, plan.kind, spec)
-        if not folder.is_dir() or (resume and not finished(folder)):
-            return spec
-        k += 1
+        plan.spec = round_spec(
+            archive, plan.kind, plan.spec, resume=resume,
+            finished=finished or completed([t.key for t in plan.tasks]),
+        )  # fmt: skip
+    # one task at a time: a stop (quota, budget) then leaves the later tasks not uploaded
+    return _run(plan, c, archive=archive, resume=resume, progress=progress, max_workers=1,
+                retry_failed=retry_failed, poll=(float(poll[0]), float(poll[1])))  # fmt: skip

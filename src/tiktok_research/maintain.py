@@ -213,25 +213,35 @@ def refresh_videos(
     if still.len():
         part_of = round_folder.name if round_folder else None
         fresh = videos_by_id(still, fields=fields, client=client, archive=archive,
-                             resume=resume, progress=progress, part_of=part_of)  # fmt: skip
-    report = RefreshReport(endpoint="video_query", kind="refresh", dropped=drop_removed)
-    report.removed = valid.filter(~pl.col("valid")).get_column("id").to_list()
+                             resume=resume, progress=progress, part_of=part_of,
+                             retrieved_at=True)  # fmt: skip
     parts = [valid.report] + ([fresh.report] if fresh is not None else [])
-    report.requests_spent = sum(p.requests_spent for p in parts)
-    report.pages = sum(p.pages for p in parts)
-    report.tasks_total = sum(p.tasks_total for p in parts)
-    report.tasks_done = sum(p.tasks_done for p in parts)
-    report.complete = all(p.complete for p in parts)
-    report.pending = {k: v for p in parts for k, v in p.pending.items()}
-    report.stopped_by = next((p.stopped_by for p in parts if p.stopped_by), None)
-    report.stop_kind = next((p.stop_kind for p in parts if p.stop_kind), None)
-    report.warnings = [w for p in parts for w in p.warnings]
-    report.archive = parts[-1].archive
-    new = _retrieved(fresh) if fresh is not None else pl.DataFrame(schema=schemas.REFRESHED_VIDEOS)
-    report.not_refreshed = [i for i in still.to_list() if i not in set(new["id"].to_list())]
-    keep_ids = old.select("id").filter(
-        ~pl.col("id").is_in(report.removed) if drop_removed else pl.lit(True)
+    report = RefreshReport.combine(
+        parts, endpoint="video_query", kind="refresh", table="refreshed_videos",
+        archive=parts[-1].archive, dropped=drop_removed,
+    )  # fmt: skip
+    report.removed = valid.filter(~pl.col("valid")).get_column("id").to_list()
+    new = (
+        pl.DataFrame(fresh) if fresh is not None else pl.DataFrame(schema=schemas.REFRESHED_VIDEOS)
     )
+    report.not_refreshed = [i for i in still.to_list() if i not in set(new["id"].to_list())]
+    table = _refreshed(old, new, report.removed if drop_removed else [])
+    _compare(old, table, report)
+    report.rows = table.height
+    if dataset is not None and report.complete:
+        _rewrite_dataset(dataset, table)
+    if round_folder is not None and report.complete:
+        from ._archive import write_json
+
+        write_json(round_folder / REFRESH_DONE, {"rows": table.height, "removed": report.removed})
+    failures = valid.failures if fresh is None else pl.concat([valid.failures, fresh.failures])
+    return FetchResult.wrap(table, report, failures)
+
+
+def _refreshed(old: pl.DataFrame, new: pl.DataFrame, removed: list[int]) -> pl.DataFrame:
+    """The rows of ``old`` (in its order) with the values of ``new`` where it has them, without
+    ``removed``; rows not fetched again keep their old values and no ``retrieved_at``."""
+    keep_ids = old.select("id").filter(~pl.col("id").is_in(removed))
     stale = old.join(new.select("id"), on="id", how="anti").with_columns(
         pl.lit(None, schemas.TIMESTAMP).alias("retrieved_at")
     )
@@ -246,17 +256,7 @@ def refresh_videos(
         .drop("_order")
         .unique("id", keep="first", maintain_order=True)
     )
-    table = table.select(list(schemas.REFRESHED_VIDEOS)).cast(dict(schemas.REFRESHED_VIDEOS))  # type: ignore[arg-type]
-    _compare(old, table, report)
-    report.rows = table.height
-    if dataset is not None and report.complete:
-        _rewrite_dataset(dataset, table)
-    if round_folder is not None and report.complete:
-        from ._archive import write_json
-
-        write_json(round_folder / REFRESH_DONE, {"rows": table.height, "removed": report.removed})
-    failures = valid.failures if fresh is None else pl.concat([valid.failures, fresh.failures])
-    return FetchResult._wrap(table, failures, report)
+    return table.select(list(schemas.REFRESHED_VIDEOS)).cast(dict(schemas.REFRESHED_VIDEOS))  # type: ignore[arg-type]
 
 
 def _refresh_input(
@@ -423,30 +423,6 @@ def refresh_destination(table: str | Path, out: str | Path | None = None) -> Ref
     return RefreshDestination(path, in_place=True, swap_dataset=path.is_dir())
 
 
-def _retrieved(fresh: FetchResult) -> pl.DataFrame:
-    """The fetched rows with when they were retrieved (read back from the archive)."""
-    from . import tables
-
-    report = fresh.report
-    at: pl.DataFrame | None = None
-    if report.archive is not None and report.archive.exists():
-        from ._archive import page_files
-
-        read = tables.read_archive(page_files(report.archive), "video_query")
-        if read.items.height:
-            at = (
-                read.items.select("id", "_retrieved_at")
-                .group_by("id")
-                .agg(pl.col("_retrieved_at").max().alias("retrieved_at"))
-            )
-    frame = pl.DataFrame(fresh)
-    if at is None:
-        return frame.with_columns(
-            pl.lit(datetime.now(UTC), schemas.TIMESTAMP).alias("retrieved_at")
-        )
-    return frame.join(at, on="id", how="left")
-
-
 def _compare(old: pl.DataFrame, new: pl.DataFrame, report: RefreshReport) -> None:
     columns = [c for c in _COUNTS if c in old.columns and c in new.columns]
     both = old.select("id", *columns).join(
@@ -543,15 +519,15 @@ def update_videos(
     first, newest = update_range(q, folder, start_date, now=c.now())
     if first > newest:
         report = UpdateReport(
-            endpoint="video_query", kind="update", complete=True, archive=folder, first=first,
-            last=newest,
+            endpoint="video_query", kind="update", table="videos", complete=True, archive=folder,
+            first=first, last=newest,
         )  # fmt: skip
         through = format_date(first - timedelta(days=1))
         report.warnings.append(
             f"nothing new: the dataset holds every day up to {through} and the service has indexed "
             f"up to {format_date(newest)}"
         )
-        return FetchResult._wrap(schemas.empty("videos"), pl.DataFrame(), report)
+        return FetchResult.wrap(schemas.empty("videos"), report)
     result = fetch_videos(
         q,
         first,
@@ -585,9 +561,7 @@ def update_videos(
             "through": format_date(newest),
         }
         _write_state(state_file, state)
-    return FetchResult._wrap(
-        pl.DataFrame(result), result.failures, UpdateReport.of(result.report, first, newest)
-    )
+    return FetchResult.wrap(result, UpdateReport.of(result.report, first, newest), result.failures)
 
 
 def _write_state(path: Path, state: dict[str, Any]) -> None:
