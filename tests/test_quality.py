@@ -114,8 +114,11 @@ def test_the_default_sandbox_hides_its_own_share(tmp_path: Path) -> None:
 def test_gaps_are_exactly_the_failing_ranges(
     tmp_path: Path, query: tr.Q, start: str, end: str
 ) -> None:
+    """The collection narrows a failing window down to its failing days and goes on with the
+    others (no retries here: a window that always fails is not worth them, and the retry
+    budget would stop the narrowing); the report's gaps are exactly the configured ranges."""
     sb = realistic()
-    result = fetch(sb, query, start, end, tmp_path)
+    result = fetch(sb, query, start, end, tmp_path, max_retries=0)
     report = tr.quality(result)
     s, e = (
         dt.date.fromisoformat(f"{start[:4]}-{start[4:6]}-{start[6:]}"),
@@ -394,3 +397,19 @@ def test_dataset_writers_warn_when_runs_straddle_an_era(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", tr.EraWarning)  # already said: not again
         tr.write_dataset(at(dt.date(2026, 3, 3)), root, table="videos")
+
+
+def test_a_rerun_asks_only_the_failing_days_again(tmp_path: Path) -> None:
+    """A day that always answers 500 is set aside, the rest of its window is collected, and the
+    next run asks that day alone (one request each, no retries here), nothing held twice."""
+    sb = realistic()
+    query = tr.Q.hashtag_name.isin(["fyp", "foryou"])
+    first = fetch(sb, query, "20240301", "20240331", tmp_path, max_retries=0)
+    assert not first.complete
+    days = tr.quality(first).gaps["days"].sum()
+    assert days == 3
+    before = sb.stats()["requests"]["video_query"]
+    second = fetch(sb, query, "20240301", "20240331", tmp_path, max_retries=0)
+    assert sb.stats()["requests"]["video_query"] - before == days
+    assert second.equals(first)
+    assert tr.quality(second).gaps.height == 1

@@ -544,6 +544,19 @@ class _WindowState:
         else:
             self.pos = page.next
 
+    def set_aside(self) -> bool:
+        """Move a failing single day with nothing held to the end of the windows, so that the
+        days after it in the task are collected (a day that always answers 500 would otherwise
+        stop the whole task at that day, run after run); False when it cannot be."""
+        s, e = self.windows[0]
+        held = self.pos is not None and (self.pos.cursor or 0) > 0
+        if s != e or len(self.windows) < 2 or held:
+            return False
+        self.windows.append(self.windows.pop(0))
+        self.pos = None
+        self.oldest = None
+        return True
+
     def narrow(self) -> str | None:
         """Make the failing first window lighter; describe how, or None when it cannot be."""
         s, e = self.windows[0]
@@ -926,9 +939,13 @@ class _Engine:
         stale = st.pos is not None and bool(st.pos.search_id)
         budget = self.client.sequence_budget()
         send = self._send(writer, budget)
+        failing: list[tuple[date, date]] = []  # days that keep failing, set aside in this run
+        last: TikTokResearchError | None = None
         while st.windows:
             if self.enough():
                 return False
+            if st.windows[0] in failing:  # only days that keep failing are left
+                break
             s, e = st.windows[0]
             try:
                 for page in iterate(
@@ -959,11 +976,27 @@ class _Engine:
                          "reason": "window narrowed"}
                     )  # fmt: skip
                     continue
+                if _heavy(err) and st.set_aside():
+                    failing.append((s, e))
+                    last = err
+                    log.warning(
+                        "video query: %s keeps failing (%s, log_id %s); the other days of the "
+                        "window go on, and that day is asked again by the next run", s,
+                        err.message, err.log_id,
+                    )  # fmt: skip
+                    self.col.journal.append(
+                        {"task": task.key, "event": "pending", "state": st.dump(),
+                         "reason": "a day keeps failing"}
+                    )  # fmt: skip
+                    continue
                 held.state = st.dump(where)
                 raise
             except _Stopped:
                 held.state = st.dump()
                 raise
+        if last is not None:  # the days set aside are the task's state: the next run asks them
+            held.state = st.dump()
+            raise last
         return True
 
     def run_item(self, task: TaskSpec, rec: TaskRecord, writer: ArchiveWriter, held: _Held) -> None:
