@@ -413,3 +413,44 @@ def test_a_rerun_asks_only_the_failing_days_again(tmp_path: Path) -> None:
     assert sb.stats()["requests"]["video_query"] - before == days
     assert second.equals(first)
     assert tr.quality(second).gaps.height == 1
+
+
+def test_the_light_reading_and_the_row_maker_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Intact files are read a block at a time with a light schema; a file that does not fit is
+    read by the row maker (tables.read_archive). Both give the same report."""
+    from tiktok_research._quality import _read
+
+    sb = realistic()
+    seed = fetch(sb, ALL_REGIONS, "20240401", "20240415", tmp_path / "seed")
+    users = seed["username"].unique().sort().head(6).to_list()
+    fetch(sb, tr.Q.username.isin(users), "20240101", "20240430", tmp_path / "a")
+    both = [tmp_path / "seed", tmp_path / "a"]
+    fast = tr.quality(both)
+
+    def broken(path: Path) -> object:
+        raise OSError("force the careful way")
+
+    monkeypatch.setattr(_read, "_blocks", broken)
+    careful = tr.quality(both)
+    for name in ("windows", "gaps", "fields", "strays", "eras"):
+        a, b = getattr(fast, name), getattr(careful, name)
+        sort = [c for c in a.columns if a.schema[c] != pl.List(pl.String)]
+        assert a.sort(sort).equals(b.sort(sort)), name
+    assert fast.strays.height > 0 and fast.fields.height > 0
+
+
+def test_a_damaged_page_file_is_named_never_called_complete(tmp_path: Path) -> None:
+    sb = realistic()
+    result = fetch(sb, ALL_REGIONS, "20240401", "20240430", tmp_path)
+    assert result.complete
+    folder = result.report.archive
+    assert folder is not None
+    page = next(folder.glob("pages-*.gz"))
+    page.write_bytes(page.read_bytes()[: page.stat().st_size // 2])  # cut by a crash
+    report = tr.quality(folder)
+    assert str(page) in report.damage
+    assert not report.complete
+    assert "1 damaged file(s)" in report.verdict()
+    assert 0 < report.collections["rows"][0] < result.height  # what is readable is kept
