@@ -22,6 +22,7 @@ from tiktok_research.errors import (
     InvalidTypeError,
     MissingDependencyError,
     MissingFileError,
+    OutputExistsError,
     QuotaExhaustedError,
     TikTokResearchError,
     error_from_body,
@@ -80,6 +81,13 @@ def _errors() -> list[TikTokResearchError]:
             tr.read_table(Path(folder) / "missing.parquet")
         except MissingFileError as missing:
             out.append(missing)
+        taken = Path(folder) / "merged"  # a dataset folder that already holds data
+        taken.mkdir()
+        (taken / "videos").mkdir()
+        try:
+            tr.merge_dumps(Path(folder) / "*.json", dataset=taken)
+        except OutputExistsError as exists:
+            out.append(exists)
     try:
         tr.summarize(object())  # type: ignore[arg-type]
     except InvalidTypeError as wrong_type:

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from .errors import MissingDependencyError as MissingDependencyError
     from .errors import MissingFileError as MissingFileError
     from .errors import NotYetIndexedWarning as NotYetIndexedWarning
+    from .errors import OutputExistsError as OutputExistsError
     from .errors import QuotaExhaustedError as QuotaExhaustedError
     from .errors import QuotaWarning as QuotaWarning
     from .errors import RateLimitedError as RateLimitedError
@@ -133,6 +134,7 @@ _LAZY: dict[str, str] = {
     "InvalidRequestError": "errors",
     "InvalidTypeError": "errors",
     "MissingFileError": "errors",
+    "OutputExistsError": "errors",
     "AuthenticationError": "errors",
     "ScopeNotAuthorizedError": "errors",
     "RateLimitedError": "errors",

@@ -259,9 +259,18 @@ class ArchiveWriter:
             return compress_file(self.path)
 
 
+def gzipped_twin(path: Path) -> Path:
+    """The name a page file takes once its run is complete and it is gzipped (``.jsonl.gz``)."""
+    return path.with_name(path.name + ".gz")
+
+
 def compress_file(path: Path) -> Path:
-    """Gzip ``path`` to ``path.gz`` safely (temporary name, fsync, rename); return the kept path."""
-    target = path.with_name(path.name + ".gz")
+    """Gzip ``path`` to ``path.gz`` safely (temporary name, fsync, rename); return the kept path.
+
+    The ``.gz`` file appears whole (renamed into place after an fsync) before ``path`` is removed:
+    a reader that finds both may read either, and one that finds ``path`` gone reads the twin.
+    """
+    target = gzipped_twin(path)
     tmp = path.with_name(path.name + ".gz.tmp")
     try:
         with open(path, "rb") as src, open(tmp, "wb") as raw:
@@ -440,7 +449,7 @@ def read_file_lines(path: Path, *, check: bool = True) -> FileLines:
 def _current(path: Path) -> Path:
     """``path``, or its ``.gz`` twin when ``path`` is gone because its run compressed it."""
     if path.name.endswith(".jsonl") and not path.exists():
-        twin = path.with_name(path.name + ".gz")
+        twin = gzipped_twin(path)
         if twin.exists():
             return twin
     return path

@@ -15,6 +15,8 @@ Errors about a value the caller gave are also ``ValueError``s (``InvalidRequestE
     │   ├── InvalidTypeError       a value of a type the function cannot take (also a TypeError)
     │   ├── MissingFileError       a file or folder to read does not exist (also a
     │   │                          FileNotFoundError); ``.path`` names it
+    │   ├── OutputExistsError      a folder to write to is a file or already holds data (also a
+    │   │                          FileExistsError); ``.path`` names it
     │   ├── UnavailableError       the user is not found / private / the list is not public
     │   └── TransientRequestError  400 invalid_params that the same request outgrows (an expired
     │                              search_id, "Invalid count or cursor"): retried, then left for
@@ -73,6 +75,7 @@ __all__ = [
     "MissingDependencyError",
     "MissingFileError",
     "NotYetIndexedWarning",
+    "OutputExistsError",
     "QuotaExhaustedError",
     "QuotaWarning",
     "RateLimitedError",
@@ -207,6 +210,21 @@ class MissingFileError(InvalidRequestError, FileNotFoundError):
         super().__init__(message, **kw)
         self.path = path
         self.errno = errno.ENOENT
+        self.filename = str(path)
+
+
+class OutputExistsError(InvalidRequestError, FileExistsError):
+    """A file or folder to write to already holds data (or is a file where a folder is needed):
+    refused before anything is read or written. It is also a ``FileExistsError``.
+
+    Attributes:
+        path: The file or folder.
+    """
+
+    def __init__(self, message: str, *, path: str | Path, **kw: Unpack[ErrorDetails]) -> None:
+        super().__init__(message, **kw)
+        self.path = path
+        self.errno = errno.EEXIST
         self.filename = str(path)
 
 
