@@ -228,8 +228,17 @@ def test_each_era_a_collection_straddles_is_named(tmp_path: Path) -> None:
     md = report.to_markdown()
     assert "2026-02-26" in md and "developers.tiktok.com/doc/changelog" in md
     # one collection alone straddles nothing
-    one = tr.quality(sorted(tmp_path.iterdir())[0])
+    first = sorted(tmp_path.iterdir())[0]
+    one = tr.quality(first)
     assert one.eras.height == 0
+    # merging them warns, from the caller's line; merging one does not
+    with pytest.warns(tr.EraWarning, match="2026-02-26") as caught:
+        merged = tr.merge_dumps(tmp_path)
+    assert caught[0].filename == __file__
+    assert merged["videos"].height == report.collections["rows"].sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", tr.EraWarning)
+        tr.merge_dumps(first)
 
 
 def test_eras_table_is_dated_sourced_and_ordered() -> None:
