@@ -102,17 +102,22 @@ def _check_options(endpoint: object, dataset: object) -> None:
 class _Spans:
     """A sink that notes, per table, the first and last retrieval of the rows passing to the real
     one, so that a merge of answers from both sides of a dated change of the API warns
-    (:class:`~tiktok_research.errors.EraWarning`; ``retrieved_at`` of the archive, else a file's
-    modification time, as for the de-duplication)."""
+    (:class:`~tiktok_research.errors.EraWarning`; rows with the ``retrieved_at`` of an archive
+    envelope only)."""
 
     def __init__(self, inner: Sink) -> None:
         self.inner = inner
         self.spans: dict[str, tuple[datetime, datetime]] = {}
         self.lock = threading.Lock()
+        self.readers: list[FileReader] = []
 
     def add(self, table: str, first: int, last: int, df: pl.DataFrame) -> None:
         if "_retrieved_at" in df.columns and df.height:
-            lo, hi = df["_retrieved_at"].min(), df["_retrieved_at"].max()
+            # a file's modification time stands in for a missing retrieved_at when rows are
+            # de-duplicated; it says nothing of when they were retrieved (a copy resets it)
+            mtimes = [r.mtime for r in self.readers[first : last + 1]]
+            dated = df["_retrieved_at"].filter(~df["_retrieved_at"].is_in(mtimes))
+            lo, hi = dated.min(), dated.max()
             if isinstance(lo, datetime) and isinstance(hi, datetime):
                 with self.lock:
                     a, b = self.spans.get(table, (lo, hi))
@@ -196,6 +201,7 @@ def merge_dumps(
             FileReader(item, index, endpoint, limits, sink, sniff)
             for index, item in enumerate(items)
         ]
+        spans.readers = readers
         read_all(readers, endpoint)
         spans.warn()
         reports = [r.report for r in readers]
