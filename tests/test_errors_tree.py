@@ -12,16 +12,13 @@ import polars as pl
 import pytest
 
 import tiktok_research as tr
-from _shared import EXAMPLES
+from _shared import example
 from tiktok_research import errors as E
 from tiktok_research.errors import error_from_body
 
 
 def _example(name: str) -> dict:
-    path = EXAMPLES / name
-    if not path.exists():  # the examples live next to the repo in this workspace
-        pytest.skip(f"{name} not available")
-    return json.loads(path.read_text())
+    return json.loads(example(name).read_text())
 
 
 @pytest.mark.parametrize(

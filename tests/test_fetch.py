@@ -261,9 +261,10 @@ def test_quota_stop_then_resume_on_the_next_utc_day(tmp_path: Path) -> None:
     fresh = Sandbox(SandboxConfig(n_videos=20_000))
     whole = tr.fetch_videos(query, "20240101", "20240331", client=_client(fresh), progress=False)
     assert done.equals(whole)
-    # The search_id of the first day expired overnight (SPEC §11: 2 hours). The client re-opens the
-    # search with one request at cursor 0 (its rows are duplicates and are dropped) and continues at
-    # the saved cursor: at most one extra request per window, and no later page is fetched twice.
+    # The search_id of the first day expired overnight (api-notes §11: 2 hours). The client re-opens
+    # the search with one request at cursor 0 (its rows are duplicates and are dropped) and
+    # continues at the saved cursor: at most one extra request per window, and no later page is
+    # fetched twice.
     pages = _video_bodies(sb)
     later = [p for p in pages if p[2] > 0]
     assert len(later) == len(set(later)), "a page was fetched twice"

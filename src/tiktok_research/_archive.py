@@ -421,7 +421,7 @@ def read_file_lines(path: Path, *, check: bool = True) -> FileLines:
     Example:
         >>> import tempfile
         >>> p = Path(tempfile.mkdtemp()) / "pages.jsonl"
-        >>> _ = p.write_bytes(b'{"meta": {}}\n{"meta": ')  # the last line cut by a crash
+        >>> _ = p.write_bytes(b'{"meta": {}}\\n{"meta": ')  # the last line cut by a crash
         >>> read_file_lines(p).damage
         ['line 2: truncated last line']
     """

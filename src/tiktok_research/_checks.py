@@ -206,7 +206,7 @@ def check_range(start: date, end: date) -> None:
 
 # ---------------------------------------------------------------------------------- usernames
 
-# A TikTok handle: letters, digits, "_" and "." (SPEC §8), lower-case. TikTok allows 24
+# A TikTok handle: letters, digits, "_" and "." (api-notes §8), lower-case. TikTok allows 24
 # characters today; older accounts may have longer handles, so up to 50 are let through.
 _HANDLE = re.compile(r"^[a-z0-9._]{1,50}$")
 _PROFILE_URL = r"(?i)^(?:https?://)?(?:[a-z0-9-]+\.)*tiktok\.com/@([^/?#]*)"
@@ -219,8 +219,8 @@ def clean_usernames_expr(expr: pl.Expr) -> pl.Expr:
 
     NULs and surrounding spaces go, a profile address (``https://www.tiktok.com/@name/video/1``,
     ``vm.tiktok.com/@Name?lang=en``, with or without scheme) becomes its handle, a leading ``@``
-    goes, and the handle is lower-cased (SPEC §8: handles are lower-case). :func:`clean_usernames`
-    applies the same rule to a list and refuses what is not a handle.
+    goes, and the handle is lower-cased (api-notes §8: handles are lower-case).
+    :func:`clean_usernames` applies the same rule to a list and refuses what is not a handle.
 
     Example:
         >>> s = pl.Series(["@Some.One", "https://www.tiktok.com/@x_y?lang=en", " @ "])
@@ -337,7 +337,7 @@ def clean_ids(values: Iterable[object], *, what: str = "ids") -> list[int]:
 
 
 def id_time(video_id: int) -> int:
-    """The creation time (unix seconds, UTC) a TikTok id carries: its upper 32 bits (SPEC §8).
+    """The creation time (unix seconds, UTC) a TikTok id carries: its upper 32 bits (api-notes §8).
 
     Example:
         >>> datetime.fromtimestamp(id_time(7320768196569599275), UTC).date()

@@ -1,7 +1,7 @@
 """The date windows of a video query: the split of a range, and one window's request body.
 
-Boundary convention (SPEC §11): a window ``(start, end)`` is *inclusive* on both days, i.e. it asks
-for videos created in ``[start 00:00:00 UTC, end 23:59:59 UTC]``; ``end - start`` is at most
+Boundary convention (api-notes §11): a window ``(start, end)`` is *inclusive* on both days, i.e.
+it asks for videos created in ``[start 00:00:00 UTC, end 23:59:59 UTC]``; ``end - start`` is at most
 ``max_days`` (30) days, so a window covers up to 31 calendar days. Consecutive windows never share
 a day: the next window starts the day after the previous one ends. Over an inclusive service,
 every day is therefore asked exactly once: nothing is lost and nothing is doubled.
@@ -28,7 +28,7 @@ from .errors import InvalidRequestError
 
 __all__ = ["NOT_INDEXED_DAYS", "halve", "split_windows", "window_body", "window_days"]
 
-NOT_INDEXED_DAYS = 2  # SPEC §3.1 / FAQ: new videos take up to 48 hours to be searchable
+NOT_INDEXED_DAYS = 2  # api-notes §3.1 / FAQ: new videos take up to 48 hours to be searchable
 
 
 def window_days(exclusive: bool) -> int:

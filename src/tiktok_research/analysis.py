@@ -1108,7 +1108,12 @@ def summarize_sql(
         A lazy DuckDB relation: ``.pl()`` gives polars, ``.df()`` pandas, ``.arrow()`` Arrow.
 
     Example:
-        >>> summarize_sql("out/videos/**/*.parquet", by="month").pl()  # doctest: +SKIP
+        >>> import tiktok_research as tr
+        >>> videos = tr.fetch_videos(tr.Q.hashtag_name.eq("climate"), "2024-01-01", "2024-03-31")
+        >>> _ = tr.write_dataset(videos, "out/videos", table="videos")
+        >>> by_month = summarize_sql("out/videos/**/*.parquet", by="month").pl()
+        >>> by_month["videos"].sum() == videos.height
+        True
     """
     require("duckdb", extra="duckdb", feature="summarize_sql")
     import duckdb

@@ -1,13 +1,14 @@
 """The client of the TikTok Research API: auth, limits, retries, quota, and the pages of a sequence.
 
-Example (offline, against the sandbox)::
+Example (offline, against the sandbox):
 
-    import tiktok_research as tr
-
-    client = tr.Client.sandbox()
-    plan = tr.plan_videos(tr.Q.hashtag_name.eq("climate"), "20240101", "20240131",
-                          max_total=50, client=client)
-    videos = client.query_videos(plan)
+    >>> import tiktok_research as tr
+    >>> client = tr.Client.sandbox()
+    >>> plan = tr.plan_videos(tr.Q.hashtag_name.eq("climate"), "20240101", "20240131",
+    ...                       max_total=50, client=client)
+    >>> videos = client.query_videos(plan)
+    >>> 0 < len(videos) <= 50
+    True
 
 Every request goes through one path (:meth:`Client.request`): the client-side ``max_requests``
 budget, the token, the shared rate limiter, the HTTP call, the quota ledger, the ``on_response``
@@ -248,8 +249,14 @@ class Client:
         AuthenticationError: if credentials are missing (naming the environment variables).
 
     Example:
-        >>> client = Client.sandbox()  # doctest: +SKIP
-        >>> client.user_info("some_user")  # doctest: +SKIP
+        >>> import tiktok_research as tr
+        >>> client = Client.sandbox()  # offline: no credentials, nothing real spent
+        >>> plan = tr.plan_videos(tr.Q.hashtag_name.eq("climate"), "20240101", "20240131",
+        ...                       client=client)
+        >>> videos = client.query_videos(plan)
+        >>> [user] = client.user_info(videos[0]["username"])
+        >>> user["username"] == videos[0]["username"], "follower_count" in user
+        (True, True)
     """
 
     def __init__(
@@ -896,7 +903,7 @@ def parse_answer(
 ) -> tuple[dict[str, Any], Any]:
     """``(data, body)`` of an ok answer; the matching error of the tree otherwise.
 
-    An HTTP 500 whose body is a valid answer with data is accepted (SPEC §6.4.5). An endpoint
+    An HTTP 500 whose body is a valid answer with data is accepted (api-notes §6.4.5). An endpoint
     whose answer is a text file (the batch compliance download) gives ``{"text": ...}``.
     """
     resp = RawResponse(status, content, {})
@@ -1070,8 +1077,11 @@ def use(client: Client | None) -> Client | None:
 
     Example:
         >>> import tiktok_research as tr
-        >>> tr.use(tr.Client.sandbox())  # doctest: +SKIP
-        >>> tr.fetch_user_info(["some_user"])  # runs on the sandbox  # doctest: +SKIP
+        >>> client = tr.Client.sandbox()
+        >>> _ = tr.use(client)
+        >>> users = tr.fetch_user_info(["some_user"])  # runs on the sandbox
+        >>> client.requests_spent
+        {'user_info': 1}
     """
     global _default
     check_client(client)

@@ -492,7 +492,7 @@ def _write_parquet_with(
 
 
 def _oldest_time(items: list[dict[str, Any]]) -> int | None:
-    """The creation time (unix s) of the oldest item, from ``create_time`` or the id (SPEC §8)."""
+    """The creation time (unix s) of the oldest item: ``create_time``, or the id (api-notes §8)."""
     times: list[int] = []
     for item in items:
         t = item.get("create_time")

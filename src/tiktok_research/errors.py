@@ -238,9 +238,9 @@ class UnavailableError(InvalidRequestError):
 class TransientRequestError(InvalidRequestError):
     """A refusal (``400 invalid_params``) that the same request outgrows a few seconds later.
 
-    The service sends it now and then for a valid page request (SPEC §6.4.1): "Search Id ... is
-    invalid or expired", "Invalid count or cursor". The retry policy asks again; a collection that
-    still gets it leaves the task for the next run instead of failing the item.
+    The service sends it now and then for a valid page request (api-notes §6.4.1): "Search Id ...
+    is invalid or expired", "Invalid count or cursor". The retry policy asks again; a collection
+    that still gets it leaves the task for the next run instead of failing the item.
     """
 
 
@@ -396,12 +396,12 @@ _TRANSIENT = re.compile(r"Search Id \d* ?is invalid or expired|Invalid count or 
 
 
 def is_transient_message(message: str) -> bool:
-    """True for the transient ``invalid_params`` messages that succeed on retry (SPEC §6.4.1)."""
+    """True for the transient ``invalid_params`` messages that a retry cures (api-notes §6.4.1)."""
     return bool(_TRANSIENT.search(message or ""))
 
 
 def is_quota_error(code: str | None, message: str | None, http_status: int | None) -> bool:
-    """True when a 429 answer means the daily quota rather than a short-term limit (SPEC §11)."""
+    """True when a 429 answer means the daily quota, not a short-term limit (api-notes §11)."""
     if code == "daily_quota_limit_exceeded":
         return True
     return http_status == 429 and bool(_QUOTA_WORDS.search(message or ""))

@@ -305,7 +305,9 @@ def fetch_user_info(
 
     Example:
         >>> import tiktok_research as tr
-        >>> users = tr.fetch_user_info(["@Some.One"], client=tr.Client.sandbox())  # doctest: +SKIP
+        >>> users = tr.fetch_user_info(["@Some.One"], client=tr.Client.sandbox())
+        >>> users.failures["item"].to_list()  # cleaned to "some.one", not in the sandbox
+        ['some.one']
     """
     return _fan_out(
         "users", usernames, func="fetch_user_info", fields=fields, max_total=None, client=client,
@@ -698,9 +700,9 @@ def fetch_videos_by_id(
 
     A video query by id needs a date window of at most 30 days that holds the video's creation
     day; guessing it is why users find that ``video_id`` queries "often return no results"
-    (SPEC §4). An id carries its creation time (``id >> 32``, SPEC §8), so the right window is
-    computed for every id: ids of one month share one window, and each window is asked in batches
-    of ``batch_size`` ids (``video_id IN [...]``), one request per batch.
+    (api-notes §4). An id carries its creation time (``id >> 32``, api-notes §8), so the right
+    window is computed for every id: ids of one month share one window, and each window is asked in
+    batches of ``batch_size`` ids (``video_id IN [...]``), one request per batch.
 
     Args:
         ids: Video ids: a list, a Series, or a table (polars, pandas, Arrow) with an ``id`` or
@@ -720,7 +722,9 @@ def fetch_videos_by_id(
 
     Example:
         >>> import tiktok_research as tr
-        >>> v = tr.fetch_videos_by_id([7320768196569599275])  # doctest: +SKIP
+        >>> v = tr.fetch_videos_by_id([7320768196569599275])
+        >>> v.report.not_found  # a real id: the sandbox does not hold it
+        [7320768196569599275]
     """
     return videos_by_id(ids, fields=fields, batch_size=batch_size, client=client,
                         archive=archive, resume=resume, progress=progress,
@@ -803,8 +807,9 @@ def check_compliance(
 
     Example:
         >>> import tiktok_research as tr
-        >>> ok = tr.check_compliance([7320768196569599275])  # doctest: +SKIP
-        >>> ok.filter(~ok["valid"])["id"].to_list()  # doctest: +SKIP
+        >>> ok = tr.check_compliance([7320768196569599275])
+        >>> ok.filter(~ok["valid"])["id"].to_list()  # gone (here: never in the sandbox)
+        [7320768196569599275]
     """
     return compliance_round(ids, category, client=client, archive=archive, resume=resume,
                             progress=progress, retry_failed=retry_failed, poll=poll)  # fmt: skip

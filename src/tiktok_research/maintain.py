@@ -191,8 +191,12 @@ def refresh_videos(
 
     Example:
         >>> import tiktok_research as tr
-        >>> fresh = tr.refresh_videos("data/videos", archive="archive/")  # doctest: +SKIP
-        >>> print(fresh.report)  # doctest: +SKIP
+        >>> q = tr.Q.hashtag_name.eq("climate")
+        >>> videos = tr.fetch_videos(q, "2024-01-01", "2024-01-31", max_total=50)
+        >>> _ = tr.write_dataset(videos, "data/videos", table="videos")
+        >>> fresh = tr.refresh_videos("data/videos", archive="archive/")
+        >>> fresh.report.complete, fresh.height <= videos.height
+        (True, True)
     """
     from .fetch import compliance_round, videos_by_id
 
@@ -503,7 +507,7 @@ def update_videos(
     Example:
         >>> import tiktok_research as tr
         >>> q = tr.Q.hashtag_name.eq("climate")
-        >>> new = tr.update_videos(q, "data/climate", start_date="2024-01-01")  # doctest: +SKIP
+        >>> new = tr.update_videos(q, "data/climate", start_date="2024-01-01")
     """
     from . import client as client_module
     from .fetch import fetch_videos
@@ -649,9 +653,9 @@ def update_range(
         # pages it holds are not asked for again; the days since come with the next run
         return first, check_day(state["pending_to"], "the last day of the run to continue")
     clock = now if now is not None else datetime.now(UTC)
-    # The service indexes new videos within 48 hours (SPEC §6.4.8): the day that began 48 hours
-    # ago is only partly indexed, so the newest day collected is the one before it. (Collecting
-    # "today minus 2" would leave the rest of that day out of every later run.)
+    # The service indexes new videos within 48 hours (api-notes §6.4.8): the day that began 48
+    # hours ago is only partly indexed, so the newest day collected is the one before it.
+    # (Collecting "today minus 2" would leave the rest of that day out of every later run.)
     newest = (clock - timedelta(days=NOT_INDEXED_DAYS)).date() - timedelta(days=1)
     return first, newest
 
@@ -759,7 +763,11 @@ def dehydrate(videos: TableLike | str | Path, path: str | Path, *, column: str =
 
     Example:
         >>> import tiktok_research as tr
-        >>> tr.dehydrate(videos, "ids.txt")  # doctest: +SKIP
+        >>> videos = tr.fetch_videos(tr.Q.hashtag_name.eq("climate"), "2024-01-01", "2024-01-31")
+        >>> _ = tr.dehydrate(videos, "ids.txt")
+        >>> from pathlib import Path
+        >>> len(Path("ids.txt").read_text().split()) == videos.height
+        True
     """
     from .select import write_lines
 

@@ -18,7 +18,7 @@ A sequence ends when ``has_more`` is false, when the cursor would not move (prot
 service that keeps answering ``has_more: true`` without progress), when a comments cursor reaches
 the cap of 1,000, or when a page-numbered list returns a short page. It never ends just because a
 page came back short or empty while ``has_more`` is true: hidden videos still occupy cursor
-positions (SPEC §5.3, §6.4.7).
+positions (api-notes §5.3, §6.4.7).
 
 Page size: full pages always (the endpoint's maximum, or the caller's ``max_count``), also on the
 last page of a ``max_total`` run; rows are cut locally. The quota counts requests, not rows, and
@@ -262,7 +262,7 @@ def next_position(
     if kind == "search":
         prev = pos.cursor or 0
         if cursor is None or cursor <= prev:
-            # The offset always advances by the page size while has_more is true (SPEC §5.3).
+            # The offset always advances by the page size while has_more is true (api-notes §5.3).
             if size is None:
                 return None
             log.warning(

@@ -11,7 +11,7 @@ least. ``print(plan)`` is a dry run; no plan needs credentials or a token.
 Example:
     >>> import tiktok_research as tr
     >>> plan = tr.plan_videos(tr.Q.hashtag_name.eq("climate"), "2024-01-01", "2024-03-31")
-    >>> [t.key for t in plan.tasks]  # newest first
+    >>> [t.key for t in plan.tasks]  # newest window first, as the service orders its results
     ['20240303-20240331', '20240201-20240302', '20240101-20240131']
     >>> plan.min_requests
     3
@@ -387,7 +387,16 @@ def plan_videos(
 
     Example:
         >>> import tiktok_research as tr
-        >>> print(tr.plan_videos(tr.Q.keyword.eq("cat"), "20240101", "20240315"))  # doctest: +SKIP
+        >>> print(tr.plan_videos(tr.Q.keyword.eq("cat"), "20240101", "20240315"))
+        videos (video_query): keyword = "cat"
+          range 2024-01-01 .. 2024-03-15 (inclusive) -> 3 window(s) of at most 31 days:
+            2024-03-03 .. 2024-03-15
+            2024-02-01 .. 2024-03-02
+            2024-01-01 .. 2024-01-31
+          100 per request
+          fields: id, video_description, ...
+          at least 3 request(s)
+        ...
     """
     client = check_client(client)
     ep = ENDPOINTS["video_query"]
@@ -572,10 +581,11 @@ def _known_counts(items: object, kind: str) -> dict[int, int] | None:
 
 # ---------------------------------------------------------------------- ids: hydrate, comply
 
-#: Video ids per ``video_id IN`` request. The real limit on ``IN`` values is undocumented (SPEC §4
-#: lists none); 100, a page's worth, is a conservative choice that keeps one request per batch.
+#: Video ids per ``video_id IN`` request. The real limit on ``IN`` values is undocumented
+#: (api-notes §4 lists none); 100, a page's worth, is a conservative choice that keeps one request
+#: per batch.
 DEFAULT_ID_BATCH = 100
-#: An id's creation time (``id >> 32``) is 25 to 80 seconds before ``create_time`` (SPEC §8):
+#: An id's creation time (``id >> 32``) is 25 to 80 seconds before ``create_time`` (api-notes §8):
 #: a window covers the day of ``id >> 32`` and the day of ``id >> 32`` plus this margin.
 ID_TIME_MARGIN = 180
 
@@ -649,8 +659,8 @@ def plan_video_ids(
 ) -> Plan:
     """Plan the look-up of videos by id: one ``video_id IN`` request per window and batch.
 
-    An id carries its creation time (``id >> 32``, SPEC §8), so each id's day is known: ids are
-    grouped into windows of at most 31 days (each window only as wide as its ids need), and each
+    An id carries its creation time (``id >> 32``, api-notes §8), so each id's day is known: ids
+    are grouped into windows of at most 31 days (each window only as wide as its ids need), and each
     window into batches of ``batch_size`` ids, newest first. Ids of one month cost one request
     per batch.
 
@@ -714,7 +724,7 @@ def plan_compliance(
     client: Client | None = None,
     warn: bool = True,
 ) -> Plan:
-    """Plan batch compliance tasks: the ids uploaded in tasks of at most 10,000 (SPEC §3.11).
+    """Plan batch compliance tasks: the ids uploaded in tasks of at most 10,000 (api-notes §3.11).
 
     Each task costs at least three requests: the upload, one status check or more, the download.
 

@@ -7,9 +7,11 @@ on ``ax`` or on a new figure, and returns the Axes. Axes are labelled with their
 thousands separators, and an empty table gives an axis that says "no data" instead of an error.
 
 Example:
-    >>> from tiktok_research import plots  # doctest: +SKIP
-    >>> ax = plots.plot_engagement_over_time(videos, by="week")  # doctest: +SKIP
-    >>> ax.figure.savefig("engagement.png", dpi=150)  # doctest: +SKIP
+    >>> import tiktok_research as tr
+    >>> from tiktok_research import plots
+    >>> videos = tr.fetch_videos(tr.Q.hashtag_name.eq("climate"), "2024-01-01", "2024-03-31")
+    >>> ax = plots.plot_engagement_over_time(videos, by="week")
+    >>> ax.figure.savefig("engagement.png", dpi=150)
 """
 
 from __future__ import annotations

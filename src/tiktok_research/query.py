@@ -1,4 +1,4 @@
-"""The query language of the video query (SPEC §4), validated locally before any request is spent.
+"""The query language of the video query (api-notes §4), checked locally before a request is spent.
 
 Three equivalent ways to write a query:
 
@@ -16,7 +16,21 @@ Three equivalent ways to write a query:
 
        {"and": [{"operation": "EQ", "field_name": "hashtag_name", "field_values": ["climate"]}]}
 
-:func:`as_query` turns any of them into a :class:`Query`. The API's query is *flat*: one list of
+:func:`as_query` turns any of them into a :class:`Query`, the same for all three:
+
+    >>> from tiktok_research.query import Criteria, Q, Query, as_query
+    >>> built = Q.hashtag_name.eq("climate") & Q.region_code.isin(["US", "CA"])
+    >>> built = built & ~Q.video_length.eq("SHORT")
+    >>> wrapper = Query(and_criteria=[Criteria("EQ", "hashtag_name", ["climate"]),
+    ...                               Criteria("IN", "region_code", ["US", "CA"])],
+    ...                 not_criteria=[Criteria("EQ", "video_length", ["SHORT"])])
+    >>> raw = as_query(built).to_dict()
+    >>> raw["not"]
+    [{'operation': 'EQ', 'field_name': 'video_length', 'field_values': ['SHORT']}]
+    >>> as_query(built) == as_query(wrapper) == as_query(raw)
+    True
+
+The API's query is *flat*: one list of
 conditions that must all hold (``and``), one list of which at least one must hold (``or``) and one
 list of which none may hold (``not``). A builder expression that cannot be written in that shape
 (e.g. an OR of ANDs, or two different OR groups) raises :class:`InvalidRequestError` saying so.

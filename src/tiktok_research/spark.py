@@ -69,7 +69,7 @@ def archive_schema(table: str) -> StructType:
     of an unexpected type never spoils the rest of its page.
 
     Example:
-        >>> archive_schema("videos")["meta"]  # doctest: +SKIP
+        >>> archive_schema("videos")["meta"]
         StructField('meta', StructType([StructField('run', StringType(), True), ...
     """
     endpoint = _endpoint(table)
@@ -182,10 +182,15 @@ def read_archive(
         InvalidRequestError: an unknown table, or no path (also a ValueError).
 
     Example:
+        >>> import tiktok_research as tr
+        >>> from pathlib import Path
         >>> from tiktok_research.spark import read_archive
-        >>> videos = read_archive(spark, "out/archive", table="videos")  # doctest: +SKIP
-        >>> videos.count()  # doctest: +SKIP
-        491
+        >>> archive = Path("out/archive").absolute()  # Spark reads relative paths from its folder
+        >>> q = tr.Q.hashtag_name.eq("climate")
+        >>> collected = tr.fetch_videos(q, "2024-01-01", "2024-01-31", archive=archive)
+        >>> videos = read_archive(spark, archive, table="videos")
+        >>> videos.count() == collected.height
+        True
     """
     _endpoint(table)  # an unknown table is refused before Spark is touched
     from pyspark.sql import functions as F

@@ -28,6 +28,7 @@ from ._errors import (
     CommandError,
     describe,
 )
+from ._run import close_clients
 
 # recent typer versions vendor click: find its ClickException without a private import
 _CLICK_EXCEPTION: type[Exception] = next(
@@ -71,6 +72,8 @@ class Group(TyperGroup):
                     f"(run again with --debug, or {DEBUG_ENV}=1, to see the traceback)", err=True
                 )
             raise typer.Exit(code) from None
+        finally:
+            close_clients()
 
 
 HELP = """Collect TikTok Research API data into Parquet, CSV or JSON Lines.

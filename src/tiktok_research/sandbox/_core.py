@@ -57,8 +57,8 @@ _MESSAGES = {
         "You have exceeded your daily quota of {quota} requests for this API; "
         "the quota resets at 00:00 UTC."
     ),
-    # SPEC §6.1 / §2: the DOC:ERR table's description of `access_token_invalid` for a token that
-    # is missing or unknown, and the DOC:ERR error example's message for one that has expired.
+    # api-notes §6.1 / §2: the DOC:ERR table's description of `access_token_invalid` for a token
+    # that is missing or unknown, and the DOC:ERR error example's message for one that has expired.
     "access_token_invalid": (
         "The access token is invalid or not found in the request. "
         "Please refresh the token and retry."
@@ -628,7 +628,7 @@ class Sandbox:
         self, rows: npt.NDArray[np.int64], k: int, *, body: Mapping[str, Any] | None = None
     ) -> npt.NDArray[np.int64]:
         """An ``is_random`` pick of at most ``k`` of ``rows``; with ``random_yield``, only a
-        share drawn in that range of it (rounded down), as the audits found (SPEC §14 #7)."""
+        share drawn in that range of it (rounded down), as the audits found (api-notes §14 #7)."""
         want = min(k, int(rows.size))
         share = 1.0
         if self.config.random_yield is not None:

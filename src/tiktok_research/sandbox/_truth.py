@@ -1,4 +1,4 @@
-"""The known truths of a sandbox: what its data-quality behaviours (SPEC §14) did, for tests.
+"""The known truths of a sandbox: what its data-quality behaviours (api-notes §14) did, for tests.
 
 A quality report, an availability audit or a stratified sample measures what the service left
 out; on the sandbox the answer is known exactly. :attr:`Sandbox.truth` reads it, as of the
@@ -167,7 +167,7 @@ class KnownTruths:
     # ------------------------------------------------------------------ the configured profile
     @property
     def failing_ranges(self) -> tuple[FailingRange, ...]:
-        """The configured failing ranges (SPEC §14 #8)."""
+        """The configured failing ranges (api-notes §14 #8)."""
         return self._sb.config.failing_ranges
 
     def profile(self) -> dict[str, Any]:
