@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 from ._auth import TokenManager, resolve_credentials
 from ._checks import check_day, check_fields, check_max_total, clean_ids, clean_usernames
 from ._endpoints import (
+    ADLIB_ENDPOINTS,
     DAILY_QUOTA,
     DEFAULT_BASE_URL,
     ENDPOINTS,
@@ -949,10 +950,11 @@ def _endpoint(endpoint: str | Endpoint | ValidationEndpoint) -> Any:
         return endpoint
     ep = endpoint_named(endpoint) if isinstance(endpoint, str) else None
     if ep is None:
-        close = difflib.get_close_matches(str(endpoint), list(ENDPOINTS), n=1)
+        names = [*ENDPOINTS, *ADLIB_ENDPOINTS]
+        close = difflib.get_close_matches(str(endpoint), names, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise InvalidRequestError(
-            f"unknown endpoint {endpoint!r}.{hint} Endpoints: {', '.join(ENDPOINTS)}"
+            f"unknown endpoint {endpoint!r}.{hint} Endpoints: {', '.join(names)}"
         )
     return ep
 
@@ -1017,6 +1019,10 @@ def _check_params(ep: Endpoint, params: object, *, exclusive: bool) -> dict[str,
                 "state= instead of putting it in params",
                 endpoint=ep.name,
             )
+    if ep.quota_family == "adlib":
+        from ._adlib_checks import check_pages_params
+
+        return check_pages_params(ep, checked)
     if ep.name == "video_query":
         return _check_window(ep, checked, exclusive=exclusive)
     allowed = {ep.item_key} if ep.item_key else set()

@@ -1018,6 +1018,7 @@ class _Engine:
                 task.params,
                 send,
                 start=start,
+                max_count=self.plan.page_size,
                 stale=start is not None and bool(start.search_id),
                 reopen=budget.take,
             ):
@@ -1354,7 +1355,10 @@ class _Engine:
             raw = start.get("pos")
             pos = Position.from_state(raw) if isinstance(raw, dict) else None
         target = pos.to_state() if pos is not None else None
-        for page in iterate(self.data_ep, params, send, start=pos, stale=True, reopen=budget.take):
+        for page in iterate(
+            self.data_ep, params, send, start=pos, max_count=self.plan.page_size, stale=True,
+            reopen=budget.take,
+        ):  # fmt: skip
             if page.position.skip_to:  # the re-opened search's first page
                 continue
             if target is None or page.position.cursor == (pos.cursor if pos else None):

@@ -44,6 +44,8 @@ Warnings (every one a ``UserWarning``; filter them all by :class:`TikTokResearch
     ├── IncompleteCollectionWarning  a collection stopped before it was complete
     ├── DataWarning                  a value the service sent cannot be stored exactly (null)
     ├── UnknownColumnWarning         a field no schema knows, left out of the table
+    ├── AdLibraryWarning             an ad library search may miss rows: ads older than about
+    │                                a year, or an end day in the future (clipped to today)
     └── EraWarning                   answers retrieved on both sides of a dated change of the
                                      API are combined (merge_dumps, a dataset)
 
@@ -63,6 +65,7 @@ if TYPE_CHECKING:  # annotations only (as httpx's _exceptions declares its Reque
     from .pagination import Position
 
 __all__ = [
+    "AdLibraryWarning",
     "ArchiveError",
     "AuthenticationError",
     "BudgetExhaustedError",
@@ -382,6 +385,11 @@ class UnknownColumnWarning(TikTokResearchWarning):
 class EraWarning(TikTokResearchWarning):
     """Answers retrieved on both sides of a dated change of the API (``tr.quality(...).eras``)
     are combined: counts or coverage may not be comparable across it."""
+
+
+class AdLibraryWarning(TikTokResearchWarning):
+    """An ad library search may miss rows: ads are said to stay searchable for about a year after
+    they last ran, and an end day in the future is clipped to today."""
 
 
 # --- classification of API answers ----------------------------------------------------------

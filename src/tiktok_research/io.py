@@ -323,6 +323,8 @@ def _decode(name: str, values: pl.Series, dtype: pl.DataType) -> pl.Series:
         if isinstance(dtype, pl.Datetime):
             parsed = values.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", time_unit="us", strict=True)
             return parsed.dt.convert_time_zone("UTC").cast(dtype)
+        if dtype == pl.Date:  # the ad library's days, written as YYYY-MM-DD
+            return values.str.to_date("%Y-%m-%d", strict=True)
         if dtype == pl.Boolean:
             return values.str.to_lowercase().replace_strict(
                 {"true": True, "false": False}, return_dtype=pl.Boolean

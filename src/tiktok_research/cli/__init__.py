@@ -18,6 +18,8 @@ The commands, by group:
 
 * ``_collect.py``: ``videos``, ``users``, ``comments``, ``liked``, ``pinned``, ``reposted``,
   ``followers``, ``following``, ``playlists``, ``shops``, ``products``, ``reviews``.
+* ``_adlib.py``: the ad library (Commercial Content API): ``ads``, ``ad-details``,
+  ``ad-report``, ``advertisers``, ``commercial-content``.
 * ``_maintain.py``: ``hydrate``, ``compliance``, ``refresh``, ``update``.
 * ``_tables.py``: ``merge``, ``select video-ids``, ``select usernames``, ``summary``.
 * ``_quality.py``: ``quality`` (and the one-line verdict of the collection commands).
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 # The command modules register their commands on `app` when imported, in the order of --help.
 # isort: off
-from . import _collect, _tables, _maintain, _quality, _account, _sandbox  # noqa: F401
+from . import _collect, _adlib, _tables, _maintain, _quality, _account, _sandbox  # noqa: F401
 
 # isort: on
 from ._app import app, main
