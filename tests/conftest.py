@@ -68,7 +68,12 @@ def _isolated_environment(
     """Point the quota ledger and every cache at a temporary folder; drop real credentials."""
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("TIKTOK_RESEARCH_CACHE_DIR", str(cache))
-    for var in ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET", "TIKTOK_RESEARCH_BASE_URL"):
+    for var in (
+        "TIKTOK_CLIENT_KEY",
+        "TIKTOK_CLIENT_SECRET",
+        "TIKTOK_RESEARCH_BASE_URL",
+        "TIKTOK_RESEARCH_SANDBOX",
+    ):
         monkeypatch.delenv(var, raising=False)
     yield cache
 

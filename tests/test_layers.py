@@ -35,11 +35,13 @@ LAYERS: dict[str, int] = {
     "errors": FOUNDATION,
     "_endpoints": FOUNDATION,
     "_checks": FOUNDATION,
+    "ids": FOUNDATION,  # what an id's bits say (issue 19)
     "_windows": FOUNDATION,
     "query": FOUNDATION,
     "_progress": FOUNDATION,
     "_optional": FOUNDATION,  # (packaging) which extra brings an optional dependency
     "_eras": FOUNDATION,  # (quality) the dated changes of the API, with their sources
+    "_signals": FOUNDATION,  # (attack3) SIGTERM handled like Ctrl-C, around requests
     "_adlib_checks": FOUNDATION,  # (ads) the ad library's filters
     # sockets, and the emulator behind a transport
     "_http": TRANSPORT,
@@ -61,6 +63,7 @@ LAYERS: dict[str, int] = {
     "tables": TABLES,
     "merge": TABLES,
     "io": TABLES,
+    "_dataset": TABLES,  # (out-files) a dataset folder holds each key once: io's writer
     "select": TABLES,
     "spark": TABLES,
     "_adlib_tables": TABLES,  # (ads) rows of the ad library's answers, joins
@@ -71,6 +74,8 @@ LAYERS: dict[str, int] = {
     "plots": ANALYSIS,
     "_quality": ANALYSIS,  # (quality) tr.quality: reads the archive, measures, renders
     "_adlib_analysis": ANALYSIS,  # (ads) summarize_ads
+    "audit": ANALYSIS,  # availability audits (issue 19): a look-up by id, round after round
+    "sample": ANALYSIS,  # stratified random samples (issue 19)
     # on top
     "demo": TOP,
     "cli": TOP,

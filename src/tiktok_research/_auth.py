@@ -89,7 +89,9 @@ class TokenManager:
         http: Http,
         now: Callable[[], datetime],
         retrying: Callable[[Callable[[], dict[str, Any]]], dict[str, Any]] | None = None,
+        on_answer: Callable[[RawResponse], None] | None = None,
     ) -> None:
+        self._on_answer = on_answer  # sees every answer of the token endpoint (its Date header)
         self._credentials = credentials
         self._http = http
         self._now = now
@@ -145,6 +147,8 @@ class TokenManager:
         }
         try:
             resp: RawResponse = self._http.post_form(TOKEN_PATH, form)
+            if self._on_answer is not None:
+                self._on_answer(resp)
         except TransportFailure as e:
             raise ServerError(
                 f"could not reach the token endpoint: {e.detail}", code=e.kind, endpoint="token"

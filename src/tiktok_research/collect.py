@@ -37,13 +37,12 @@ import json
 import logging
 import tempfile
 import threading
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Self, TypedDict, Unpack
+from typing import IO, TYPE_CHECKING, Any, Self, TypedDict, Unpack, cast
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -56,6 +55,7 @@ from ._archive import (
     PageRef,
     ReplayIndex,
     TaskRecord,
+    check_room,
     iter_archive,
     run_of,
 )
@@ -69,6 +69,7 @@ from ._endpoints import (
     ValidationEndpoint,
 )
 from ._progress import enabled as progress_enabled
+from ._signals import Terminated, sigterm_as_interrupt
 from ._windows import halve, window_body
 from .client import Client, RequestCounter, parse_answer
 from .errors import (
@@ -79,11 +80,13 @@ from .errors import (
     InvalidRequestError,
     InvalidTypeError,
     QuotaExhaustedError,
+    QuotaWarning,
     ScopeNotAuthorizedError,
     ServerError,
     TikTokResearchError,
     TransientRequestError,
     UnavailableError,
+    warn_user,
 )
 from .pagination import Page, Position, Reply, iterate
 from .plan import Plan, TaskSpec
@@ -165,6 +168,8 @@ class CollectionReport:
         damaged: Files of the archive that could not be read whole.
         temporary: The archive is a temporary folder (no ``archive=`` was given).
         not_found: Ids looked up and not found (:func:`tiktok_research.fetch_videos_by_id`).
+        failed: Tasks (items) that failed for good: finished, but without their rows (the
+            result's ``.failures`` says why).
     """
 
     endpoint: str
@@ -186,6 +191,7 @@ class CollectionReport:
     damaged: list[str] = field(default_factory=list)
     temporary: bool = False
     not_found: list[int] = field(default_factory=list)
+    failed: int = 0
 
     @classmethod
     def combine(cls, parts: Sequence[CollectionReport], **fields: object) -> Self:
@@ -216,9 +222,17 @@ class CollectionReport:
     def __str__(self) -> str:
         label = self.kind or self.endpoint
         status = "complete" if self.complete else f"INCOMPLETE ({len(self.pending)} task(s) left)"
+        tasks = f"{self.tasks_done}/{self.tasks_total} tasks"
+        if self.complete and self.tasks_done < self.tasks_total:  # max_total reached first
+            tasks = (
+                f"max_total reached ({self.tasks_done}/{self.tasks_total} tasks finished, the "
+                "rest not needed)"
+            )
+        if self.failed:
+            tasks += f" ({self.failed} failed)"
         lines = [
-            f"{label}: {status}; {self.rows:,} rows; {self.tasks_done}/{self.tasks_total} "
-            f"tasks; {self.requests_spent:,} requests spent in this run ({self.pages:,} pages)"
+            f"{label}: {status}; {self.rows:,} rows; {tasks}; {self.requests_spent:,} requests "
+            f"spent in this run ({self.pages:,} pages)"
             + ("; resumed an earlier run" if self.resumed else "")
         ]
         if self.stopped_by:
@@ -283,6 +297,7 @@ _COMBINE: dict[str, Callable[[Sequence[CollectionReport]], Any]] = {
     "damaged": _gathered("damaged"),
     "temporary": lambda parts: any(p.temporary for p in parts),
     "not_found": _gathered("not_found"),
+    "failed": _total("failed"),
 }
 assert set(_COMBINE) | {"stopped_by", "stop_kind"} == {f.name for f in fields(CollectionReport)}
 
@@ -395,6 +410,33 @@ class FetchResult(pl.DataFrame):
         from .io import to_pandas
 
         return to_pandas(pl.DataFrame(self))
+
+    def write_csv(  # type: ignore[override]
+        self, file: str | Path | IO[bytes] | None = None, **options: object
+    ) -> str | None:
+        """Write CSV in the package's convention (:func:`tiktok_research.io.write_csv`).
+
+        polars' own ``write_csv`` refuses the list and struct columns of most tables ("CSV
+        format does not support nested data"); this one writes them as JSON text, ids as quoted
+        digits, and :func:`tiktok_research.io.read_csv` reads the file back exactly. With
+        options, a stream or no file (the text returned) it is polars' writer, for tables
+        without nested columns; with nested ones, its error names ``tr.io.write_csv``.
+        """
+        if isinstance(file, (str, Path)) and not options:
+            from .io import write_csv
+
+            write_csv(pl.DataFrame(self), file)
+            return None
+        frame: Any = pl.DataFrame(self)
+        try:
+            return cast("str | None", frame.write_csv(file, **options))
+        except pl.exceptions.ComputeError as e:
+            if "nested" not in str(e):
+                raise
+            raise pl.exceptions.ComputeError(
+                f"{e}; tr.io.write_csv(df, path) writes lists and structs as JSON text, and "
+                "tr.io.read_csv reads them back"
+            ) from None
 
     def write_parquet(  # type: ignore[override]
         self, file: str | Path | IO[bytes], **options: Unpack[ParquetOptions]
@@ -513,6 +555,7 @@ class _WindowState:
     windows: list[tuple[date, date]]
     pos: Position | None = None
     oldest: int | None = None  # creation time of the oldest row held in the current search
+    day: str | None = None  # the service's day (quota day) the position's search_id is from
 
     def dump(self, pos: Position | None = None) -> dict[str, Any]:
         where = pos if pos is not None else self.pos
@@ -520,6 +563,7 @@ class _WindowState:
             "windows": [[format_date(s), format_date(e)] for s, e in self.windows],
             "pos": where.to_state() if where is not None else None,
             "oldest": self.oldest,
+            "day": self.day,
         }
 
     @classmethod
@@ -527,10 +571,12 @@ class _WindowState:
         windows = [(parse_date(s), parse_date(e)) for s, e in state.get("windows") or []]
         pos = state.get("pos")
         oldest = state.get("oldest")
+        day = state.get("day")
         return cls(
             windows if windows or "windows" in state else [default],
             Position.from_state(pos) if isinstance(pos, dict) else None,
             oldest if isinstance(oldest, int) else None,
+            day if isinstance(day, str) else None,
         )
 
     def advance(self, page: Page) -> None:
@@ -627,10 +673,12 @@ class _Progress:
         self._lock = threading.Lock()
         self.pages = 0
         self.rows = 0
+        self._logs = contextlib.ExitStack()
         if enabled:
-            from ._progress import bar
+            from ._progress import bar, logs_above_bars
 
             self._bar = bar(total=total, initial=done, desc=desc, unit="task", dynamic_ncols=True)
+            self._logs.enter_context(logs_above_bars())
 
     def page(self, rows: int) -> None:
         with self._lock:
@@ -655,6 +703,7 @@ class _Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+        self._logs.close()
 
 
 # ------------------------------------------------------------------------------------- memory
@@ -759,6 +808,8 @@ class _Engine:
         self.refused: list[TikTokResearchError] = []
         self.fatal: BaseException | None = None
         self.pages = 0
+        self.page_bytes = 0  # the largest page archived in this run (the free-space check)
+        self.in_flight = 0  # requests sent and not answered yet (the free-space check)
         self.seen: set[Any] = set()  # video ids held (a video query with max_total)
         self.report = CollectionReport(
             endpoint=plan.endpoint,
@@ -816,8 +867,9 @@ class _Engine:
         ) -> PageRef:
             sent = {k: request.get(k) for k in ("path", "params", "body")}
             return writer.write(
-                endpoint=name, request=sent, status=status, body=raw, retrieved_at=at
-            )
+                endpoint=name, request=sent, status=status, body=raw, retrieved_at=at,
+                redacted=request.get("redacted"),
+            )  # fmt: skip
 
         return on_response
 
@@ -837,17 +889,34 @@ class _Engine:
                     return Reply(200, raw, data, parsed, at, request, archived=ref, replayed=True)
             if self.stop.is_set():
                 raise _Stopped()
-            return self.client.request(
-                ep,
-                full,
-                params=self.qparams,
-                on_response=on_response,
-                counter=self.counter,
-                stale=mode == "stale",
-                budget=budget,
-            )
+            with self._room(writer):
+                return self.client.request(
+                    ep,
+                    full,
+                    params=self.qparams,
+                    on_response=on_response,
+                    counter=self.counter,
+                    stale=mode == "stale",
+                    budget=budget,
+                )
 
         return send
+
+    @contextlib.contextmanager
+    def _room(self, writer: ArchiveWriter) -> Iterator[None]:
+        """Around one request: stop before it when the disk could not keep its answer (the
+        largest page seen so far in this run against the free space, counting the answers of
+        the requests in flight beside it)."""
+        with self.lock:
+            self.page_bytes = max(self.page_bytes, writer.largest, self.writer.largest)
+            need = self.page_bytes * (1 + self.in_flight)
+            self.in_flight += 1
+        try:
+            check_room(writer.path.parent, need)
+            yield
+        finally:
+            with self.lock:
+                self.in_flight -= 1
 
     def _writer(self, key: str) -> ArchiveWriter:
         """The file a task's answers go to: the run's, or the task's own when streaming."""
@@ -937,6 +1006,10 @@ class _Engine:
         else:
             st = _WindowState([task.window])
         stale = st.pos is not None and bool(st.pos.search_id)
+        today = self.client.quota_day().isoformat()
+        # a search_id saved on an earlier day of the service has expired: re-open at once
+        expired = stale and st.day is not None and st.day < today
+        random = bool(task.params.get("is_random"))
         budget = self.client.sequence_budget()
         send = self._send(writer, budget)
         failing: list[tuple[date, date]] = []  # days that keep failing, set aside in this run
@@ -953,12 +1026,15 @@ class _Engine:
                     self._window_params(task, s, e),
                     send,
                     start=st.pos,
+                    max_count=self.plan.page_size if random else None,
                     stale=stale,
                     reopen=budget.take,
+                    expired=expired,
                 ):
-                    stale = False
+                    stale = expired = False
                     before = st.dump(page.position)
                     st.advance(page)
+                    st.day = today
                     self._journal_page(task, page, before, st.dump() if st.windows else None)
                     self.bar.page(self._count(page.items))
                     if self.enough():
@@ -967,7 +1043,9 @@ class _Engine:
                         raise _Stopped()
             except TikTokResearchError as err:
                 where = err.position
-                if _heavy(err) and st.windows and (how := _narrowed(st, where, budget)):
+                # a random draw is not narrowed: draws of the halves are another sample
+                heavy = _heavy(err) and not random
+                if heavy and st.windows and (how := _narrowed(st, where, budget)):
                     log.warning(
                         "video query: window %s..%s keeps failing (%s); %s", s, e, err.message, how
                     )
@@ -1052,10 +1130,11 @@ class _Engine:
         """One request of a compliance task (archived like every answer), unless told to stop."""
         if self.stop.is_set():
             raise _Stopped()
-        reply = self.client.request(
-            endpoint, body, on_response=self._on_response(writer), counter=self.counter,
-            budget=budget, **kw,
-        )  # fmt: skip
+        with self._room(writer):
+            reply = self.client.request(
+                endpoint, body, on_response=self._on_response(writer), counter=self.counter,
+                budget=budget, **kw,
+            )  # fmt: skip
         with self.lock:
             self.pages += 1
         self.bar.page(0)
@@ -1291,7 +1370,9 @@ class _Engine:
             self._finished()
         elif isinstance(err, ServerError):  # after every retry: try again in the next run
             self._retry_later(task, err, state)
-            if err.code == "connect":
+            # refused, reset or closed without an answer, after every retry: one stop, one
+            # exit code (a refusal and a reset say the same to the user)
+            if err.code in ("connect", "other"):
                 self._stop("unreachable", f"the service cannot be reached ({err.message})")
             elif self.client.sequence_budget().remaining == 0:
                 self._stop("server", f"the service keeps failing ({err.message})")
@@ -1409,7 +1490,7 @@ class _Engine:
             del read
             write_dataset(
                 table, self.dataset, table=self.plan.table,
-                run_id=f"{self.col.folder.name}-{slug}",
+                run_id=f"{self.col.folder.name}-{slug}", query=self.plan.query,
             )  # fmt: skip
             del table
             release_memory()
@@ -1457,6 +1538,7 @@ class _Engine:
         }  # fmt: skip
         self.col.write_manifest(manifest)
         family = (self.ep or VALIDATION_ENDPOINTS[plan.endpoint]).quota_family
+        self._warn_quota(todo, family)
         self.bar = _Progress(
             self.show_progress, len(plan.tasks), plan.kind, self.counter, self.client, family,
             self.report.tasks_done,
@@ -1468,6 +1550,36 @@ class _Engine:
             self.bar.close()
             self._close(manifest)
         return table
+
+    def _warn_quota(self, todo: list[TaskSpec], family: str) -> None:
+        """Warn (a :class:`QuotaWarning`, and in the report) when the requests this run will
+        really send, its tasks not held by the archive, pass the quota left today or the
+        client's ``max_requests``; a run the archive holds whole is never warned about."""
+        need = self.plan.least_requests(todo)
+        if not need:
+            return
+        try:
+            left = self.client.quota_left(family)
+        except Exception:  # the ledger is advisory: never fail a run on it
+            left = None
+        budget = self.client.max_requests
+        spent = sum(self.client.requests_spent.values())
+        message = None
+        if left is not None and need > left:
+            message = (
+                f"{self.plan.kind}: this run will send at least {need:,} requests but the local "
+                f"ledger shows {left:,} left today ({family} quota): it will stop when the quota "
+                "runs out; run the same call again after 00:00 UTC to continue"
+            )
+        elif budget is not None and need > budget - spent:
+            message = (
+                f"{self.plan.kind}: this run will send at least {need:,} requests but "
+                f"max_requests={budget} leaves {max(0, budget - spent):,}: it will stop there; "
+                "run the same call again (with a larger budget) to continue"
+            )
+        if message is not None:
+            self.report.warnings.append(message)
+            warn_user(message, QuotaWarning)
 
     def _todo(self) -> list[TaskSpec]:
         """The tasks this run works on (the others are done, or failed for good)."""
@@ -1491,6 +1603,7 @@ class _Engine:
         report = self.report
         report.requests_spent = self.counter.total
         report.pages = self.pages
+        report.failed = len(self.failures)
         report.complete = (
             not report.pending
             and (report.tasks_done >= len(self.plan.tasks) or self.enough())
@@ -1513,6 +1626,13 @@ class _Engine:
             }
         )
         self.col.write_manifest(manifest)
+
+    def cost_line(self) -> str:
+        """What this run spent, for a run that stopped with an error."""
+        return (
+            f"{self.plan.kind}: {self.counter.total:,} requests spent in this run "
+            f"({self.pages:,} pages archived in {self.col.folder})"
+        )
 
     def _run_all(self, todo: list[TaskSpec]) -> None:
         if not todo:
@@ -1543,8 +1663,9 @@ class _Engine:
                         for other in futures:
                             other.cancel()
                         raise fut.exception()  # type: ignore[misc]
-        except KeyboardInterrupt:
-            self._stop("interrupted", "interrupted (Ctrl-C); everything collected is kept")
+        except KeyboardInterrupt as e:
+            how = "SIGTERM" if isinstance(e, Terminated) else "Ctrl-C"
+            self._stop("interrupted", f"interrupted ({how}); everything collected is kept")
             raise
 
     def _table(self) -> pl.DataFrame:
@@ -1565,7 +1686,8 @@ class _Engine:
         if self.dataset is not None:
             from .io import write_dataset
 
-            write_dataset(table, self.dataset, table=self.plan.table, run_id=self.col.folder.name)
+            write_dataset(table, self.dataset, table=self.plan.table, run_id=self.col.folder.name,
+                          query=self.plan.query)  # fmt: skip
         return table
 
 
@@ -1583,13 +1705,12 @@ def _result(
         shutil.rmtree(temp, ignore_errors=True)
         report.archive = None
     if not report.complete:
-        warnings.warn(
+        warn_user(
             f"{plan.kind}: the collection is incomplete ({len(report.pending)} task(s) left"
             + (f"; {report.stopped_by}" if report.stopped_by else "")
             + "). "
             + report.how_to_continue(),
             IncompleteCollectionWarning,
-            stacklevel=4,
         )
     return FetchResult.wrap(table, report, failures)
 
@@ -1599,7 +1720,9 @@ def _stop_reason(e: QuotaExhaustedError | BudgetExhaustedError) -> tuple[str, st
     if isinstance(e, QuotaExhaustedError):
         said = (e.service_message or e.message).rstrip(". ")
         when = f"; it resets at {e.reset_at:%Y-%m-%d %H:%M} UTC" if e.reset_at is not None else ""
-        return "quota", f"the daily quota is used up (the service said: {said}){when}"
+        if not said.startswith("the service said"):  # the ledger's stop says it already
+            said = f"the service said: {said}"
+        return "quota", f"the daily quota is used up ({said}){when}"
     return "budget", e.message
 
 
@@ -1681,9 +1804,15 @@ def run(
             poll=poll,
             retrieved_at=retrieved_at,
         )
-        table = engine.execute()
+        try:
+            with sigterm_as_interrupt():
+                table = engine.execute()
+        except BaseException as exc:  # a stop (Ctrl-C, SIGTERM, a full disk...) says its cost
+            exc.add_note(engine.cost_line())
+            raise
     report = engine.report
     report.temporary = temp is not None
     if engine.fatal is not None:
+        engine.fatal.add_note(engine.cost_line())
         raise engine.fatal
     return _result(plan, table, engine.failures, report, temp)

@@ -21,6 +21,7 @@ The commands, by group:
 * ``_adlib.py``: the ad library (Commercial Content API): ``ads``, ``ad-details``,
   ``ad-report``, ``advertisers``, ``commercial-content``.
 * ``_maintain.py``: ``hydrate``, ``compliance``, ``refresh``, ``update``.
+* ``_audit.py``: ``audit`` (availability audits, a dated round per run).
 * ``_tables.py``: ``merge``, ``select video-ids``, ``select usernames``, ``summary``.
 * ``_quality.py``: ``quality`` (and the one-line verdict of the collection commands).
 * ``_account.py``: ``quota``.
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 # The command modules register their commands on `app` when imported, in the order of --help.
 # isort: off
-from . import _collect, _adlib, _tables, _maintain, _quality, _account, _sandbox  # noqa: F401
+from . import _collect, _adlib, _tables, _maintain, _audit, _quality, _account, _sandbox  # noqa: F401
 
 # isort: on
 from ._app import app, main
@@ -43,6 +44,7 @@ from ._errors import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_SERVER,
+    EXIT_TERMINATED,
 )
 from ._errors import describe as _describe  # noqa: F401  (tests/test_error_messages.py)
 
@@ -54,6 +56,7 @@ __all__ = [
     "EXIT_INVALID",
     "EXIT_OK",
     "EXIT_SERVER",
+    "EXIT_TERMINATED",
     "app",
     "main",
 ]

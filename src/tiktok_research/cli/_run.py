@@ -18,14 +18,23 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ._errors import EXIT_AUTH, EXIT_INCOMPLETE, EXIT_OK, EXIT_SERVER
-from ._output import failures_path, write_table, writing
+from ._errors import EXIT_AUTH, EXIT_INCOMPLETE, EXIT_OK, EXIT_SERVER, CommandError
+from ._output import Output, failures_path, write_table, writing
 
 if TYPE_CHECKING:
     import polars as pl
 
     from ..client import Client
     from ..collect import CollectionReport, FetchResult
+
+
+#: The command line's missing-credentials message: the sandbox first (what a new user can do now),
+#: then the real service's two variables; said once.
+MISSING_CREDENTIALS = (
+    "no credentials. To try the command offline, add --sandbox (or set "
+    "TIKTOK_RESEARCH_SANDBOX=1). For the real service, set your project's client key and "
+    "secret: export TIKTOK_CLIENT_KEY=... TIKTOK_CLIENT_SECRET=..."
+)
 
 
 def client(sandbox: bool, max_requests: int | None) -> Client:
@@ -46,7 +55,12 @@ def client(sandbox: bool, max_requests: int | None) -> Client:
             sb, max_requests=max_requests, sleep=lambda s: sb.advance(timedelta(seconds=s))
         )
     else:
-        made = Client(max_requests=max_requests)
+        from ..errors import AuthenticationError
+
+        try:
+            made = Client(max_requests=max_requests)
+        except AuthenticationError:  # only missing credentials are found before any request
+            raise CommandError(MISSING_CREDENTIALS, EXIT_AUTH) from None
     _OPEN_CLIENTS.append(made)
     return made
 
@@ -101,33 +115,41 @@ def stop_unless_ok(code: int) -> None:
         raise typer.Exit(code)
 
 
-def echo_verdict(folder: Path | None) -> None:
-    """Print the one-line quality verdict of a collection folder (nothing when unreadable)."""
+def echo_verdict(folder: Path | None, *, err: bool = False) -> None:
+    """Print the one-line quality verdict of a collection folder (nothing when unreadable); on
+    standard error with ``err`` (when the table goes to standard output)."""
     from ._quality import verdict_line
 
     line = verdict_line(folder)
     if line:
-        typer.echo(line)
+        typer.echo(line, err=err)
 
 
-def finish(result: FetchResult, out: Path, table: str | None) -> None:
+def finish(result: FetchResult, out: Output, table: str | None) -> None:
     """Write a collection's table to ``out`` and its failures beside it, print the report, and
-    end with the exit code of the run."""
-    target = write_table(result, out, table=table)
-    typer.echo(str(result.report))
+    end with the exit code of the run. With ``--out -`` the table goes to standard output and
+    every message to standard error."""
+    written = write_table(result, out, table=table)
+    out.echo(str(result.report))
     failures = result.failures
-    side = failures_path(out)
+    side = failures_path(written.path) if written is not None and written.path else None
     if failures.height:
-        write_table(failures, side)
-        typer.echo(f"{failures.height} item(s) failed (all of them in {side}):")
-        for row in failures.head(20).iter_rows(named=True):
-            typer.echo(f"  {row['item']}: {row['code']}: {row['message']} (log_id {row['log_id']})")
-        if failures.height > 20:
-            typer.echo(f"  ... and {failures.height - 20} more")
-    elif side.is_file():
+        if side is not None:
+            # the failures file belongs to its output: rewritten by each run of it
+            write_table(failures, Output(side, overwrite=True, excel=out.excel, claimed=True))
+            out.echo(f"{failures.height} item(s) failed (all of them in {side}):")
+        else:
+            out.echo(f"{failures.height} item(s) failed:")
+        shown = failures if side is None else failures.head(20)
+        for row in shown.iter_rows(named=True):
+            out.echo(f"  {row['item']}: {row['code']}: {row['message']} (log_id {row['log_id']})")
+        if failures.height > shown.height:
+            out.echo(f"  ... and {failures.height - shown.height} more")
+    elif side is not None and side.is_file():
         side.unlink()  # it listed the failures of an earlier run of this output, all done now
-    typer.echo(f"wrote {result.height:,} rows to {target}")
-    echo_verdict(result.report.archive)
+    if written is not None:
+        out.echo(f"wrote {result.height:,} rows to {written}")
+    echo_verdict(result.report.archive, err=out.to_stdout)
     code = exit_code(result.report, result.failures)
     if code == EXIT_INCOMPLETE:
         typer.echo(
