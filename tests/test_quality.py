@@ -385,27 +385,40 @@ def test_collection_commands_end_with_the_verdict(tmp_path: Path) -> None:
 
 def test_dataset_writers_warn_when_runs_straddle_an_era(tmp_path: Path) -> None:
     """A dataset that gets runs retrieved on both sides of 2026-02-26 (the coverage change)
-    warns once, naming the change; runs on one side do not."""
+    warns once, naming the change; runs on one side do not. A dataset holds each id once: a run
+    that supersedes every row an older run left leaves one era, and does not warn."""
     sb = Sandbox(SandboxConfig(frozen_corpus=True), clock=Clock(NOW))
     videos = fetch(sb, tr.Q.region_code.eq("FR"), "20240101", "20240110", tmp_path / "a")
-    table = pl.DataFrame(videos)
+    table = pl.DataFrame(videos).sort("id")
+    assert table.height >= 8
+    part = table.height // 4
+    slices = [table.slice(i * part, part) for i in range(3)] + [table.slice(3 * part)]
 
-    def at(day: dt.date) -> pl.DataFrame:
+    def at(rows: pl.DataFrame, day: dt.date) -> pl.DataFrame:
         when = dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC)
-        return table.with_columns(pl.lit(when).dt.cast_time_unit("us").alias("retrieved_at"))
+        return rows.with_columns(pl.lit(when).dt.cast_time_unit("us").alias("retrieved_at"))
 
     root = tmp_path / "videos"
     with warnings.catch_warnings():
         warnings.simplefilter("error", tr.EraWarning)
-        tr.write_dataset(at(dt.date(2026, 1, 5)), root, table="videos")
-        tr.write_dataset(at(dt.date(2026, 2, 20)), root, table="videos")  # same side
+        tr.write_dataset(at(slices[0], dt.date(2026, 1, 5)), root, table="videos")
+        tr.write_dataset(at(slices[1], dt.date(2026, 2, 20)), root, table="videos")  # same side
     with pytest.warns(tr.EraWarning, match="2026-02-26") as caught:
-        tr.write_dataset(at(dt.date(2026, 3, 2)), root, table="videos")
+        tr.write_dataset(at(slices[2], dt.date(2026, 3, 2)), root, table="videos")
     assert caught[0].filename == __file__  # the user's line, not ours
     assert "2026-03-09" not in str(caught[0].message)  # not straddled: 2026-03-02 is before it
     with warnings.catch_warnings():
         warnings.simplefilter("error", tr.EraWarning)  # already said: not again
-        tr.write_dataset(at(dt.date(2026, 3, 3)), root, table="videos")
+        tr.write_dataset(at(slices[3], dt.date(2026, 3, 3)), root, table="videos")
+    assert tr.io.read_dataset(root, table="videos").collect().height == table.height
+
+    # every row collected again after the change: the older copies are superseded, one era left
+    fresh = tmp_path / "fresh"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", tr.EraWarning)
+        tr.write_dataset(at(table, dt.date(2026, 1, 5)), fresh, table="videos")
+        tr.write_dataset(at(table, dt.date(2026, 3, 2)), fresh, table="videos")
+    assert tr.io.read_dataset(fresh, table="videos").collect().height == table.height
 
 
 def test_a_rerun_asks_only_the_failing_days_again(tmp_path: Path) -> None:
