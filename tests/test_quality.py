@@ -358,6 +358,27 @@ def test_quality_command(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "Traceback" not in bad.output
 
 
+def test_quality_html_replaces_only_its_own_page(tmp_path: Path) -> None:
+    """out-files' rule for every output: the same command again replaces its own page; a file it
+    did not write is refused (exit 2, named, --overwrite named) and left as it was."""
+    runner = CliRunner()
+    fetch(realistic(), tr.Q.region_code.eq("FR"), "20240105", "20240110", tmp_path / "a")
+    page = tmp_path / "r.html"
+    args = ["quality", str(tmp_path / "a"), "--html", str(page)]
+    assert runner.invoke(app, args).exit_code == 0
+    again = runner.invoke(app, args)  # a rerun replaces its own, unchanged page
+    assert again.exit_code == 0, again.output
+    page.write_text("my notes")
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2, refused.output
+    assert "--overwrite" in refused.output and str(page) in refused.output
+    assert page.read_text() == "my notes"
+    other = runner.invoke(app, ["quality", str(tmp_path / "a"), "--html", str(tmp_path / "r.txt")])
+    assert other.exit_code == 2 and ".html" in other.output
+    forced = runner.invoke(app, [*args, "--overwrite"])
+    assert forced.exit_code == 0 and "<table>" in page.read_text()
+
+
 def test_collection_commands_end_with_the_verdict(tmp_path: Path) -> None:
     runner = CliRunner()
     out = runner.invoke(

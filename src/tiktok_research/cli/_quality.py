@@ -13,7 +13,8 @@ import typer
 
 from ._app import app
 from ._errors import InputError
-from ._output import writing
+from ._options import OverwriteOpt
+from ._output import PAGE_FORMATS, check_output, remember, writing
 
 log = logging.getLogger("tiktok_research")
 
@@ -44,6 +45,7 @@ def quality(
             "section instead of the summary.",
         ),
     ] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """How complete is a collection? Windows and gaps, hidden slots, yield, sparse fields,
     strays and the API eras it straddles, from the raw archive (no request is sent).
@@ -60,16 +62,21 @@ def quality(
     from .. import _quality
     from ..errors import InvalidRequestError
 
-    if html is not None and html.is_dir():
-        raise InputError(f"--html {html} is a folder; give a file name such as report.html")
+    page = None
+    if html is not None:  # checked before the archive is read: nothing replaced silently
+        if html.is_dir():
+            raise InputError(f"--html {html} is a folder; give a file name such as report.html")
+        page = check_output(html, "--html", PAGE_FORMATS, overwrite=overwrite, stdout=False)
+        page.claim("quality", sorted(str(p.resolve()) for p in source))
     try:
         report = _quality.quality(source if len(source) > 1 else source[0])
     except InvalidRequestError as exc:
         raise InputError(str(exc)) from None
     typer.echo(report.to_markdown() if markdown else str(report))
-    if html is not None:
-        with writing(html):
-            written = report.to_html(html)
+    if page is not None and page.path is not None:
+        with writing(page.path):
+            written = report.to_html(page.path)
+        remember(page)
         typer.echo(f"wrote {written}", err=markdown)
 
 
