@@ -497,3 +497,56 @@ def test_a_damaged_page_file_is_named_never_called_complete(tmp_path: Path) -> N
     assert not report.complete
     assert "1 damaged file(s)" in report.verdict()
     assert 0 < report.collections["rows"][0] < result.height  # what is readable is kept
+
+
+def test_audit_rounds_and_sample_strata_are_read_task_by_task(tmp_path: Path) -> None:
+    """The other collections of issue 19 in one archive: every id batch of an audit round and
+    every stratum of a sample is one task (several batches, or the strata of one period, share a
+    window): each is one row of ``windows``, its rows counted once. Rows per round = the audit's
+    found ids, per stratum = the sample's returned videos; a round stopped by its budget is
+    stopped, with exactly its batches not asked. (Before, the windows were the tasks: every
+    batch of a finished audit was 'stopped, not finished' and its answers counted per window.)"""
+    clock = Clock(NOW)
+    quota = {"research": 1_000_000, "social": 1_000_000}
+    cfg = SandboxConfig.realistic(n_videos=6_000, daily_quota=quota, removal_rate=0.01)
+    sb = Sandbox(cfg, clock=clock)
+    status = sb.truth.video_status(sb.corpus.ids[:1_100].tolist())
+    ids = status.filter(pl.col("status") != "hidden")["id"].head(300).to_list()
+    audit = tr.audit_ids(ids, archive=tmp_path, batch_size=5, client=tr.Client.sandbox(sb),
+                         progress=False)  # fmt: skip
+    clock.t += 10 * 86_400
+    query = tr.Q.region_code.isin(["US", "GB"])
+    sample = tr.sample_videos(query, "20240101", "20240331", per="month", n=20,
+                              strata=["region_code"], client=tr.Client.sandbox(sb),
+                              archive=tmp_path, progress=False)  # fmt: skip
+    report = tr.quality(tmp_path)
+    assert report.verdict().startswith("complete; 0 gaps")
+    w = report.windows
+    rounds = w.filter(pl.col("collection").str.starts_with("audit-"))
+    assert rounds.height == audit.report.tasks_total >= 15
+    assert rounds.select("start_date", "end_date").n_unique() < rounds.height  # shared windows
+    assert set(rounds["status"]) == {"complete"} and set(rounds["pages"]) == {1}
+    assert rounds["rows"].sum() == audit.by_round()["found"][0]
+    assert rounds["requests"].sum() == audit.report.requests_spent
+    strata = w.filter(pl.col("collection").str.starts_with("sample-"))
+    assert strata.height == sample.strata.height == 6 and set(strata["status"]) == {"complete"}
+    assert sorted(strata["rows"]) == sorted(sample.strata["returned"])
+    assert strata["yield"].to_list() == pytest.approx(
+        [r / 20 for r in strata["rows"]]
+    )  # returned / asked, as the sample's strata say
+    assert strata["hidden_slots"].is_null().all()  # a random draw does not count slots
+
+    # a second round stopped by its budget: stopped, with the batches not asked
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tr.audit_ids(ids, archive=tmp_path, batch_size=5, progress=False, max_workers=1,
+                     client=tr.Client.sandbox(sb, max_requests=3))  # fmt: skip
+    report = tr.quality(tmp_path)
+    assert report.verdict().startswith("incomplete; 0 gaps")
+    second = report.windows.filter(
+        pl.col("collection").str.starts_with("audit-")
+        & ~pl.col("collection").is_in(rounds["collection"].unique().to_list())
+    )
+    assert second.height == rounds.height
+    assert (second["status"] == "complete").sum() == 3
+    assert (second["status"] == "stopped").sum() == rounds.height - 3

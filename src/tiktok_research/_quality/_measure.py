@@ -144,8 +144,15 @@ def _runs(days: Sequence[date]) -> list[tuple[date, date]]:
 
 
 def _tasks(c: CollectionData) -> list[str]:
-    """The collection's task keys: planned windows, then what the journal and answers know."""
-    keys = [f"{s}-{e}" for s, e in c.planned_windows]
+    """The collection's task keys: planned windows, then what the journal and answers know.
+
+    Tasks that are not one per window (the id batches of a look-up or an audit,
+    ``S-E-firstid``; the strata of a sample, ``2024-01-01/region_code=US``) come from the
+    manifests' task lists, not from the windows (several of them can share one)."""
+    windows = [f"{s}-{e}" for s, e in c.planned_windows]
+    planned = c.planned_tasks
+    keys = planned if planned and set(planned) != set(windows) else windows
+    keys = list(dict.fromkeys(keys))
     keys += [k for k in c.journal.tasks if k not in keys]
     if not keys and c.answers.height:  # loose files: one task per window or item asked
         pairs = c.answers.select("start_date", "end_date", "item").unique(maintain_order=True)
@@ -160,23 +167,46 @@ def _tasks(c: CollectionData) -> list[str]:
 
 
 def _attribute(c: CollectionData, keys: list[str]) -> dict[str, pl.DataFrame]:
-    """The answers of each task: by window (the request's start day inside the task's window) or
-    by item (``key:value``)."""
-    out: dict[str, pl.DataFrame] = {}
-    answers = c.answers.with_columns(
+    """The answers of each task, each answer given to one task only: first the pages the
+    journal records for the task (run and page number), then the rest by window (the request's
+    start day inside the task's window) or by item (``key:value``), an answer that fits several
+    tasks going to the first of them not finished (else the first)."""
+    answers = c.answers.with_row_index("_i").with_columns(
         pl.col("start_date").str.replace_all("-", "").alias("_s"),
     )
-    for key in keys:
-        m = _WINDOW_KEY.match(key)
-        if m:
-            s, e = m.group(1), m.group(2)
-            mine = answers.filter((pl.col("_s") >= s) & (pl.col("_s") <= e))
-        elif key == "(all)":
-            mine = answers
-        else:
-            mine = answers.filter(pl.col("item") == key)
-        out[key] = mine.drop("_s")
-    return out
+    owner: dict[int, str] = {}
+    refs = {(ref.run, ref.page): key for key in keys for ref, _ in c.journal.task(key).pages}
+    if refs:
+        for i, run, page in answers.select("_i", "run", "page").iter_rows():
+            key = refs.get((run, page))
+            if key is not None:
+                owner[i] = key
+    rest = answers.filter(~pl.col("_i").is_in(list(owner)))
+    if rest.height:
+        fits: dict[int, list[str]] = {}
+        for key in keys:
+            m = _WINDOW_KEY.match(key)
+            if m:
+                s, e = m.group(1), m.group(2)
+                mine = rest.filter((pl.col("_s") >= s) & (pl.col("_s") <= e))
+            elif key == "(all)":
+                mine = rest
+            else:
+                mine = rest.filter(pl.col("item") == key)
+            for i in mine["_i"]:
+                fits.setdefault(i, []).append(key)
+        for i, options in fits.items():
+            open_ = [k for k in options if c.journal.task(k).status not in ("done", "converted")]
+            owner[i] = (open_ or options)[0]
+    by_key = pl.DataFrame(
+        {"_i": list(owner), "_key": list(owner.values())},
+        schema={"_i": pl.UInt32(), "_key": pl.String()},
+    )
+    joined = answers.join(by_key, on="_i", how="inner")
+    groups = {k[0]: g for k, g in joined.group_by("_key")}
+    empty = c.answers.clear()
+    return {key: groups[key].sort("_i").drop("_i", "_s", "_key") if key in groups else empty
+            for key in keys}  # fmt: skip
 
 
 def _error_of(failed: pl.DataFrame) -> dict[str, Any]:
@@ -194,6 +224,12 @@ def _window_task(
     m = _WINDOW_KEY.match(key)
     start = _day(m.group(1)) if m else None
     end = _day(m.group(2)) if m else None
+    item: str | None = None if m else key
+    if m is None and ans.height and ans["item"].is_null().all():
+        spans = ans.select("start_date", "end_date").unique()
+        if spans.height == 1:  # a task of one window (a sample's stratum): its dates
+            start, end = _day(spans["start_date"][0]), _day(spans["end_date"][0])
+            item = None
     ok = ans.filter(pl.col("ok"))
     if ok.height > 1:
         ok = ok.sort("retrieved_at").unique(
@@ -203,8 +239,8 @@ def _window_task(
         )
     failed = ans.filter(~pl.col("ok"))
     moved = (pl.col("resp_cursor") - pl.col("req_cursor").fill_null(0)).clip(lower_bound=0)
-    counted = (
-        ok.filter(pl.col("resp_cursor").is_not_null())
+    counted = (  # a random draw's cursor does not count a window's slots: its yield says
+        ok.filter(pl.col("resp_cursor").is_not_null() & ~pl.col("is_random").fill_null(False))
         if pagination in ("search", "index")
         else ok.clear()
     )
@@ -220,7 +256,7 @@ def _window_task(
         "task": key,
         "start_date": start,
         "end_date": end,
-        "item": None if m else key,
+        "item": item,
         "pages": pages,
         "rows": rows,
         "requests": ans.height,

@@ -139,6 +139,20 @@ class CollectionData:
         return []
 
     @property
+    def planned_tasks(self) -> list[str]:
+        """The task keys the runs' manifests list (``tasks_to_do``, first run first), or ``[]``
+        when a manifest's list was cut (it keeps 1,000) or absent: the windows say then."""
+        keys: list[str] = []
+        for manifest in self.manifests:
+            todo = manifest.get("tasks_to_do")
+            total = manifest.get("tasks_total")
+            if not isinstance(todo, list) or (isinstance(total, int) and len(todo) < total
+                                              and len(todo) >= 1000):  # fmt: skip
+                return []
+            keys += [str(k) for k in todo if str(k) not in keys]
+        return keys
+
+    @property
     def stopped_by(self) -> str | None:
         """Why the latest run stopped early (quota, budget...), or None."""
         for manifest in reversed(self.manifests):
