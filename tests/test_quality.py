@@ -442,6 +442,30 @@ def test_dataset_writers_warn_when_runs_straddle_an_era(tmp_path: Path) -> None:
     assert tr.io.read_dataset(fresh, table="videos").collect().height == table.height
 
 
+def test_collections_into_one_dataset_warn_by_when_their_answers_came(tmp_path: Path) -> None:
+    """The engine's dataset writes (fetch_videos(dataset=)) record when their answers arrived
+    (the sandbox clock here), not when the file was written: two runs a coverage change apart
+    warn, at the user's line; the same two runs on one side of it do not. (Before: every write
+    counted as 'now', so no warning.)"""
+
+    def into(dataset: Path, day: dt.date, start: str, end: str) -> None:
+        cfg = SandboxConfig(frozen_corpus=True, start_date=dt.date(2024, 1, 1),
+                            end_date=dt.date(2024, 3, 1))  # fmt: skip
+        client = tr.Client.sandbox(Sandbox(cfg, clock=Clock(_at(day))))
+        tr.fetch_videos(tr.Q.region_code.eq("FR"), start, end, client=client,
+                        archive=dataset.with_suffix(".archive"), dataset=dataset,
+                        progress=False)  # fmt: skip
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", tr.EraWarning)
+        into(tmp_path / "one-side", dt.date(2026, 3, 1), "20240101", "20240115")
+        into(tmp_path / "one-side", dt.date(2026, 3, 5), "20240116", "20240131")
+        into(tmp_path / "both", dt.date(2026, 2, 1), "20240101", "20240115")
+    with pytest.warns(tr.EraWarning, match="2026-02-26") as caught:
+        into(tmp_path / "both", dt.date(2026, 3, 1), "20240116", "20240131")
+    assert len(caught) == 1 and caught[0].filename == __file__
+
+
 def test_a_rerun_asks_only_the_failing_days_again(tmp_path: Path) -> None:
     """A day that always answers 500 is set aside, the rest of its window is collected, and the
     next run asks that day alone (one request each, no retries here), nothing held twice."""

@@ -20,12 +20,11 @@ Example:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from .errors import EraWarning
+from .errors import EraWarning, warn_user
 
 __all__ = ["ERAS", "SOURCES", "Era", "era_message", "straddled", "warn_if_straddled"]
 
@@ -215,7 +214,6 @@ def warn_if_straddled(
     *,
     tables: Collection[str] | None = None,
     known: Sequence[tuple[date | datetime, date | datetime]] = (),
-    stacklevel: int = 3,
 ) -> list[Era]:
     """Warn (:class:`~tiktok_research.errors.EraWarning`) when ``spans`` of retrieval dates,
     together with the ``known`` ones, straddle an era that the ``known`` ones alone do not.
@@ -226,7 +224,6 @@ def warn_if_straddled(
         tables: The tables concerned (eras of other tables are ignored).
         known: Spans already combined (a dataset's earlier runs): eras they straddle already
             were warned about when they were written.
-        stacklevel: Passed to :func:`warnings.warn`.
 
     Returns:
         The eras warned about.
@@ -241,5 +238,5 @@ def warn_if_straddled(
         before = straddled(min(a for a, _ in old), max(b for _, b in old), tables=tables)
         new = [e for e in new if e not in before]
     if new:
-        warnings.warn(era_message(new, what), EraWarning, stacklevel=stacklevel)
+        warn_user(era_message(new, what), EraWarning)  # at the user's line, however deep
     return new

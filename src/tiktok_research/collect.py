@@ -1486,11 +1486,12 @@ class _Engine:
             read, intact = self._read(f"pages-*--{slug}.jsonl*", {task.key})
             if not intact:
                 return  # a page of this task cannot be read: not written, reported
+            span = _retrieved_span(read.items)
             table = tables.finish(read.items, self.plan)
             del read
             write_dataset(
                 table, self.dataset, table=self.plan.table,
-                run_id=f"{self.col.folder.name}-{slug}", query=self.plan.query,
+                run_id=f"{self.col.folder.name}-{slug}", query=self.plan.query, provenance=span,
             )  # fmt: skip
             del table
             release_memory()
@@ -1679,6 +1680,7 @@ class _Engine:
                 f"{self.report.repaired} page(s) whose archived copy could not be read were "
                 "fetched again"
             )
+        span = _retrieved_span(read.items) if self.dataset is not None else {}
         table = tables.finish(
             read.items, self.plan, unknown=self._unknown(), retrieved_at=self.retrieved_at
         )
@@ -1687,8 +1689,20 @@ class _Engine:
             from .io import write_dataset
 
             write_dataset(table, self.dataset, table=self.plan.table, run_id=self.col.folder.name,
-                          query=self.plan.query)  # fmt: skip
+                          query=self.plan.query, provenance=span)  # fmt: skip
         return table
+
+
+def _retrieved_span(items: pl.DataFrame) -> dict[str, str]:
+    """When the answers of these rows arrived, first and last (a dataset file's provenance:
+    the era warning of :func:`tiktok_research.io.write_dataset` compares runs by it)."""
+    if "_retrieved_at" not in items.columns:
+        return {}
+    held = items.get_column("_retrieved_at").drop_nulls()
+    first, last = (held.min(), held.max()) if held.len() else (None, None)
+    if not isinstance(first, datetime) or not isinstance(last, datetime):
+        return {}
+    return {"retrieved_first": first.isoformat(), "retrieved_last": last.isoformat()}
 
 
 def _result(

@@ -419,7 +419,7 @@ def _warn_eras(root: Path, table: str, run: str, span: tuple[datetime, datetime]
     ]
     if known:
         warn_if_straddled([span], f"write_dataset adds to {root} rows", tables={table},
-                          known=known, stacklevel=4)  # fmt: skip
+                          known=known)  # fmt: skip
 
 
 def _query_dict(query: QueryLike | None) -> dict[str, Any] | None:

@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import warnings
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -71,7 +70,7 @@ import polars as pl
 
 from .. import _endpoints as ep
 from .. import _eras, schemas
-from ..errors import EraWarning, InvalidRequestError
+from ..errors import EraWarning, InvalidRequestError, warn_user
 from ._batch import read_all
 from ._dataset import ToDataset, partitions_for, prepare_dataset, publish
 from ._detect import Sniffer
@@ -132,12 +131,11 @@ class _Spans:
         for table, (lo, hi) in self.spans.items():
             eras += [e for e in _eras.straddled(lo, hi, tables={table}) if e not in eras]
         if eras:
-            warnings.warn(
+            warn_user(
                 _eras.era_message(
                     sorted(eras, key=lambda e: e.start), "merge_dumps combines answers"
                 ),
                 EraWarning,
-                stacklevel=3,
             )
 
 
