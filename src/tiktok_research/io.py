@@ -406,6 +406,14 @@ def _file_span(path: Path) -> tuple[datetime, datetime] | None:
     return at, at
 
 
+def _dataset_span(root: Path) -> tuple[datetime, datetime] | None:
+    """When the rows a dataset folder holds were retrieved, first and last (None: not known)."""
+    from . import _dataset
+
+    spans = [s for p in _dataset.data_files(root) if (s := _file_span(p)) is not None]
+    return (min(a for a, _ in spans), max(b for _, b in spans)) if spans else None
+
+
 def _warn_eras(root: Path, table: str, run: str, span: tuple[datetime, datetime]) -> None:
     """Warn when the rows this write added and the rows the dataset's other files still hold
     straddle a dated change of the API (called after the write: superseded rows are gone)."""
