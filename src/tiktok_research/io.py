@@ -370,14 +370,17 @@ def _retrieved_span(
     df: pl.DataFrame, provenance: dict[str, Any] | None, at: datetime
 ) -> tuple[datetime, datetime]:
     """When the rows of a dataset write were retrieved: ``retrieved_first``/``retrieved_last``
-    of the provenance, else the range of a ``retrieved_at`` column, else ``at`` (the write's
-    ``retrieved_at``: now for rows written as they are collected)."""
+    of the provenance, else what the report of a collection's result says (``report.retrieved``),
+    else the range of a ``retrieved_at`` column, else ``at`` (the write's ``retrieved_at``)."""
     given = provenance or {}
     try:
         return (datetime.fromisoformat(str(given["retrieved_first"])),
                 datetime.fromisoformat(str(given["retrieved_last"])))  # fmt: skip
     except (KeyError, ValueError):
         pass
+    span = getattr(getattr(df, "report", None), "retrieved", None)  # a FetchResult's
+    if isinstance(span, tuple) and len(span) == 2 and all(isinstance(t, datetime) for t in span):
+        return span[0], span[1]
     if "retrieved_at" in df.columns and df["retrieved_at"].drop_nulls().len():
         first, last = df["retrieved_at"].min(), df["retrieved_at"].max()
         if isinstance(first, datetime) and isinstance(last, datetime):
