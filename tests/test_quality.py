@@ -402,6 +402,13 @@ def test_collection_commands_end_with_the_verdict(tmp_path: Path) -> None:
     last = [line for line in out.output.splitlines() if line.startswith("quality: ")]
     assert len(last) == 1 and last[0].startswith("quality: complete; 0 gaps, ")
     assert "hidden slots" in last[0] and "voice_to_text" in last[0]
+    # an availability audit of those ids ends with its round's verdict too
+    ids = [str(i) for i in pl.read_parquet(tmp_path / "v.parquet")["id"].head(20)]
+    args = ["--archive", str(tmp_path / "arch"), "--out", str(tmp_path / "audit.parquet")]
+    audit = runner.invoke(app, ["audit", "--sandbox", *ids, *args, "--no-progress"])
+    assert audit.exit_code == 0, audit.output
+    verdicts = [line for line in audit.output.splitlines() if line.startswith("quality: ")]
+    assert len(verdicts) == 1 and verdicts[0].startswith("quality: complete; 0 gaps")
 
 
 def test_dataset_writers_warn_when_runs_straddle_an_era(tmp_path: Path) -> None:
