@@ -1,6 +1,6 @@
 """The API's eras: dated changes of the service that matter when collections are compared.
 
-One table, kept here with its sources (docs/api-notes.md §13, SPEC §13). A collection's era is
+One table, kept here with its sources (docs/api-notes.md §13). A collection's era is
 set by **when it was run** (the date of each answer, ``retrieved_at``), not by the videos'
 ``create_time``: the service answers every query with the pipeline and the fields of the day it is
 asked. Changelog dates have no time of day; they are taken as UTC days, and an era begins on its

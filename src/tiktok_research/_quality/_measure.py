@@ -15,7 +15,9 @@ from typing import Any
 import polars as pl
 
 from .. import _endpoints as ep
+from .._checks import parse_api_date
 from .._eras import straddled
+from ..errors import InvalidRequestError
 from ._read import PRESENT, CollectionData
 
 __all__ = [
@@ -120,8 +122,8 @@ def _day(text: str | None) -> date | None:
     if not text:
         return None
     try:
-        return datetime.strptime(text.replace("-", "")[:8], "%Y%m%d").date()
-    except ValueError:
+        return parse_api_date(text.replace("-", "")[:8], "day")
+    except InvalidRequestError:
         return None
 
 
