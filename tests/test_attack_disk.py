@@ -26,9 +26,9 @@ import pytest
 import tiktok_research as tr
 from _disks import remount
 from _faultproxy import FaultProxy
+from _runs import stopped_by_budget
 from _sandboxes import MakeClient, MakeSandbox, ReferenceRun, paid, spent
 from _servers import SandboxServer, cli_env, no_traceback, run_cli, sandbox_server
-from _shared import stopped_by_budget
 
 N_VIDEOS = 40_000
 START, END = "2024-01-01", "2024-03-30"  # 3 windows of 9 pages (~45 KB each)
