@@ -54,11 +54,16 @@ socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 def _isolated_environment(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Path]:
-    """Point the quota ledger and every cache at a temporary folder; drop real credentials."""
+    """Point the quota ledger, every cache and the credentials file at a temporary folder; drop
+    real credentials."""
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("TIKTOK_RESEARCH_CACHE_DIR", str(cache))
     for var in ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET", "TIKTOK_RESEARCH_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
+    # the credentials file of `tiktok-research configure`: a tester's own is never read
+    config_home = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
+    monkeypatch.setenv("TIKTOK_RESEARCH_CONFIG", str(config_home / "tiktok-research.toml"))
     yield cache
 
 

@@ -14,11 +14,13 @@ import os
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from . import _config
 from ._endpoints import TOKEN_PATH
 from ._http import Http, RawResponse, TransportFailure
-from .errors import AuthenticationError, ServerError, error_from_body
+from .errors import AuthenticationError, ServerError, error_from_body, sentences
 
 __all__ = ["Credentials", "TokenManager", "resolve_credentials"]
 
@@ -30,13 +32,18 @@ ENV_SECRET = "TIKTOK_CLIENT_SECRET"
 
 
 class Credentials:
-    """A client key and secret; the secret is hidden from repr and str."""
+    """A client key and secret; the secret is hidden from repr and str.
 
-    __slots__ = ("_secret", "client_key")
+    ``source`` says where each came from (an argument, the environment, a config file), for
+    messages; it never holds a value.
+    """
 
-    def __init__(self, client_key: str, client_secret: str) -> None:
+    __slots__ = ("_secret", "client_key", "source")
+
+    def __init__(self, client_key: str, client_secret: str, source: str = "arguments") -> None:
         self.client_key = client_key
         self._secret = client_secret
+        self.source = source
 
     @property
     def client_secret(self) -> str:
@@ -49,27 +56,66 @@ class Credentials:
     __str__ = __repr__
 
 
-def resolve_credentials(client_key: str | None, client_secret: str | None) -> Credentials:
-    """Arguments first, then ``TIKTOK_CLIENT_KEY`` / ``TIKTOK_CLIENT_SECRET``.
+def resolve_credentials(
+    client_key: str | None = None,
+    client_secret: str | None = None,
+    config: str | Path | None = None,
+) -> Credentials:
+    """The client key and secret, each from the first source that has it.
+
+    In order: the arguments; the file given as ``config`` (``--config FILE`` on the command
+    line); the environment variables ``TIKTOK_CLIENT_KEY`` and ``TIKTOK_CLIENT_SECRET``; the
+    config file that ``tiktok-research configure`` writes
+    (:func:`tiktok_research._config.config_path`).
+    A config file is read only when an earlier source left something missing.
 
     Raises:
-        AuthenticationError: naming the variables when either is missing.
+        AuthenticationError: either is missing, naming every source that was looked at.
+        InvalidRequestError: ``config`` does not exist, or a config file cannot be read.
     """
-    key = client_key or os.environ.get(ENV_KEY) or None
-    secret = client_secret or os.environ.get(ENV_SECRET) or None
-    missing = []
-    if not key:
-        missing.append(f"client_key (or the environment variable {ENV_KEY})")
-    if not secret:
-        missing.append(f"client_secret (or the environment variable {ENV_SECRET})")
+    found: dict[str, tuple[str, str]] = {}  # name -> (value, where it came from)
+
+    def take(values: dict[str, str | None], where: str) -> None:
+        for name in _config.KEYS:
+            value = values.get(name)
+            if value and name not in found:
+                found[name] = (value, where)
+
+    take({"client_key": client_key, "client_secret": client_secret}, "arguments")
+    explicit = Path(config).expanduser() if config is not None else None
+    if len(found) < 2 and explicit is not None:
+        take(dict(_config.read_credentials(explicit)), f"the config file {explicit}")
+    take(
+        {"client_key": os.environ.get(ENV_KEY), "client_secret": os.environ.get(ENV_SECRET)},
+        "the environment",
+    )
+    default = _config.config_path()
+    default_state = "not read"
+    if len(found) < 2 and default != explicit:
+        if default.is_file():
+            take(dict(_config.read_credentials(default)), f"the config file {default}")
+            default_state = "read"
+        else:
+            default_state = "none there"
+    missing = [name for name in _config.KEYS if name not in found]
     if missing:
+        gave = "".join(f"; {name} came from {found[name][1]}" for name in found)
+        looked = [
+            "the arguments client_key= and client_secret="
+            + (f" and the file {explicit} (config=, --config)" if explicit is not None else ""),
+            f"the environment variables {ENV_KEY} and {ENV_SECRET}",
+            f"the config file {default} ({default_state})",
+        ]
         raise AuthenticationError(
-            "missing credentials: set " + " and ".join(missing) + ". "
-            f"For example: export {ENV_KEY}=... {ENV_SECRET}=... ; "
-            "or try the offline sandbox with tiktok_research.Client.sandbox()."
+            f"missing credentials: no {' and no '.join(missing)}{gave}. Looked in, in order: "
+            + "; ".join(looked)
+            + ". Run `tiktok-research configure` to save them in that file, or export "
+            f"{ENV_KEY}=... {ENV_SECRET}=... ; or try the offline sandbox with "
+            "tiktok_research.Client.sandbox() (--sandbox on the command line)."
         )
-    assert key is not None and secret is not None
-    return Credentials(key, secret)
+    (key, key_from), (secret, secret_from) = found["client_key"], found["client_secret"]
+    source = key_from if key_from == secret_from else f"key: {key_from}; secret: {secret_from}"
+    return Credentials(key, secret, source)
 
 
 class TokenManager:
@@ -169,6 +215,14 @@ class TokenManager:
                     endpoint="token",
                 )
             err = error_from_body(resp.status, body, endpoint="token")
+            if err.code == "invalid_client":  # say which source to fix
+                err = AuthenticationError(
+                    sentences(err.message, f"They came from {self._credentials.source}"),
+                    code=err.code,
+                    log_id=err.log_id,
+                    http_status=resp.status,
+                    endpoint="token",
+                )
             if not isinstance(err, AuthenticationError):
                 err = AuthenticationError(
                     err.message,

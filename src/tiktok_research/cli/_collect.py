@@ -108,7 +108,7 @@ def videos(
                 q, start, end, dataset, archive=archive, fields=fields, client=client,
                 resume=resume, progress=progress,
             )  # fmt: skip
-        typer.echo(str(report))
+        _run.show_report(report)
         typer.echo(f"dataset: {dataset} ({report.rows:,} rows)")
         _run.stop_unless_ok(_run.exit_code(report))
         return

@@ -1,6 +1,6 @@
 """Commands that keep data compliant and current (README section 8): ``hydrate`` (videos by id),
-``compliance`` (which ids are still valid), ``refresh`` (a table made current) and ``update``
-(the days since the last run, appended to a dataset).
+``compliance`` (which ids are still valid), ``refresh`` (a table made current), ``update``
+(the days since the last run, appended to a dataset) and ``dehydrate`` (the ids to share).
 
 The planning and the decisions are the library's (:mod:`tiktok_research.plan`,
 :mod:`tiktok_research.maintain`); a command checks its input, prints the plan with ``--dry-run``
@@ -36,10 +36,12 @@ from ._options import (
     RegionOpt,
     ResumeOpt,
     SandboxOpt,
+    TableArg,
     UsernameOpt,
 )
 from ._output import (
     check_folder,
+    check_lines_output,
     check_output,
     check_writable_parent,
     list_ids,
@@ -292,7 +294,7 @@ def refresh(
             progress=progress,
         )  # fmt: skip
     report = result.report
-    typer.echo(str(report))
+    _run.show_report(report)
     code = _run.exit_code(report, result.failures)
     if not report.complete:
         typer.echo(
@@ -382,7 +384,7 @@ def update(
             archive=archive, progress=progress,
         )  # fmt: skip
     report = result.report
-    typer.echo(str(report))
+    _run.show_report(report)
     code = _run.exit_code(report, result.failures)
     if code == EXIT_INCOMPLETE:
         typer.echo(
@@ -393,3 +395,36 @@ def update(
     elif report.complete and result.height and isinstance(report, UpdateReport):
         typer.echo(f"added {result.height:,} videos ({report.first} .. {report.last}) to {dataset}")
     _run.stop_unless_ok(code)
+
+
+@app.command()
+def dehydrate(
+    table: TableArg,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="Text file, one id per line (default: print)."
+        ),
+    ] = None,
+    column: Annotated[
+        str, typer.Option(metavar="COLUMN", help="The column holding the ids.")
+    ] = "id",
+) -> None:
+    """The ids of a table, one per line: the form of a dataset you may share.
+
+    The Research API's terms do not let you share the collected data; share its ids, and others
+    look the videos up again with `tiktok-research hydrate` (comments: `--column id` of a
+    comments table gives comment ids). Each id is written once, in the table's order, as exact
+    digits. Sends nothing.
+
+    \b
+    Examples:
+      tiktok-research dehydrate videos.parquet --out ids.txt
+      tiktok-research dehydrate data/videos | tiktok-research hydrate --out again.parquet
+    """
+    from ..maintain import dehydrated_ids
+    from ._tables import _emit
+
+    check_lines_output(out)
+    ids = dehydrated_ids(read_table(table), column=column)  # no such column: exit 2, named
+    _emit(ids, out, "ids")

@@ -1,23 +1,27 @@
 """Running a collection from the command line: the client, the archive around the run, and the
 table, the failures and the exit code it ends with.
 
-:func:`client` is the one place a command gets its client (credentials from the environment, or
-the built-in sandbox with ``--sandbox``); :func:`planner` the client a plan is made with before
+:func:`client` is the one place a command gets its client (credentials as the library finds them,
+with the root option ``--config FILE`` first: :data:`ROOT`; or the built-in sandbox with
+``--sandbox``); :func:`planner` the client a plan is made with before
 any credentials are needed; :func:`collecting` wraps a run; :func:`finish` writes its table and
 failures and turns its report into the exit code (:func:`exit_code`).
 """
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from . import _log
 from ._errors import EXIT_AUTH, EXIT_INCOMPLETE, EXIT_OK, EXIT_SERVER
 from ._output import failures_path, write_table, writing
 
@@ -28,8 +32,27 @@ if TYPE_CHECKING:
     from ..collect import CollectionReport, FetchResult
 
 
+@dataclass
+class RootOptions:
+    """The root options a command's client needs, set by the root callback for one command."""
+
+    config: Path | None = None
+    verbose: bool = False
+    argv: list[str] = field(default_factory=list)
+
+    def reset(self) -> None:
+        """Forget them (the command ended)."""
+        self.config = None
+        self.verbose = False
+        self.argv = []
+
+
+ROOT = RootOptions()
+
+
 def client(sandbox: bool, max_requests: int | None) -> Client:
-    """The client of a run: from the environment, or on the built-in sandbox (``--sandbox``)."""
+    """The client of a run: the credentials as the library finds them (``--config FILE`` first),
+    or the built-in sandbox (``--sandbox``)."""
     from ..client import Client
 
     if sandbox:
@@ -41,7 +64,7 @@ def client(sandbox: bool, max_requests: int | None) -> Client:
         return Client.sandbox(
             sb, max_requests=max_requests, sleep=lambda s: sb.advance(timedelta(seconds=s))
         )
-    return Client(max_requests=max_requests)
+    return Client(max_requests=max_requests, config=ROOT.config)
 
 
 def planner(sandbox: bool) -> Client | None:
@@ -84,11 +107,18 @@ def stop_unless_ok(code: int) -> None:
         raise typer.Exit(code)
 
 
+def show_report(report: object) -> None:
+    """Print a run's report, and keep it in the ``--log`` file."""
+    text = str(report)
+    typer.echo(text)
+    _log.file_only(logging.INFO, text)
+
+
 def finish(result: FetchResult, out: Path, table: str | None) -> None:
     """Write a collection's table to ``out`` and its failures beside it, print the report, and
     end with the exit code of the run."""
     target = write_table(result, out, table=table)
-    typer.echo(str(result.report))
+    show_report(result.report)
     failures = result.failures
     side = failures_path(out)
     if failures.height:
