@@ -4,6 +4,7 @@ Run::
 
     python benchmarks/bench_merge_dataset.py --sizes 0.5,1,2 --in-memory-up-to 1
     python benchmarks/bench_merge_dataset.py --small-files 10000
+    python benchmarks/bench_merge_dataset.py --documents 0.5,2
 
 The dumps are generated here (synthetic, seeded; no sandbox) into a temporary folder (``--workdir``,
 default: the system's temp folder; check ``df -h`` first: the 2 GB run needs about 2.2 GB there
@@ -25,6 +26,11 @@ that the dataset merge and the in-memory merge can be compared on the same input
 
 ``--small-files N`` writes N small files (one response of 10 videos each: one JSON line, a
 pretty-printed response or ``comments_{video_id}.json``) and merges them both ways.
+
+``--documents 0.5,2`` writes, for each size, the same responses three ways, each as one file: one
+JSON array of responses, one JSON array of bare video records (the official wrapper's layout) and
+JSON lines of responses, and merges each with ``dataset=`` (the in-memory merge too with
+``--in-memory-up-to``): one big JSON document must stream like JSON lines, in flat memory.
 
 ``--before SRC`` also runs the in-memory merge of another version of the package (``SRC`` holds
 its ``tiktok_research`` folder, e.g. ``git archive <commit> src | tar -x -C /tmp/before`` then
@@ -92,7 +98,10 @@ class Generator:
         )
 
     def _page(self, n: int, cursor: int) -> str:
-        videos = ",".join(self._video() for _ in range(n))
+        return self._page_of([self._video() for _ in range(n)], cursor)
+
+    def _page_of(self, items: list[str], cursor: int) -> str:
+        videos = ",".join(items)
         return (
             '{"data":{"videos":[' + videos + f'],"cursor":{cursor},"has_more":true,'
             '"search_id":"7354367454467855403"},"error":{"code":"ok","message":"",'
@@ -140,6 +149,32 @@ class Generator:
             json.dumps(json.loads(self._page(per_page, per_page)), indent=2), encoding="utf-8"
         )
         return path
+
+    def documents(self, size: int) -> dict[str, Path]:
+        """One file per layout holding the same videos: about ``size`` bytes each."""
+        paths = {
+            "JSON lines of responses": self._name("responses.jsonl"),
+            "JSON array of responses": self._name("responses_array.json"),
+            "JSON array of records": self._name("wrapper_records.json"),
+        }
+        fhs = {k: p.open("w", encoding="utf-8") for k, p in paths.items()}
+        fhs["JSON array of responses"].write("[")
+        fhs["JSON array of records"].write("[")
+        written, first = 0, True
+        while written < size:
+            videos = [self._video() for _ in range(100)]
+            page = self._page_of(videos, 100)
+            sep = "" if first else ",\n"
+            fhs["JSON lines of responses"].write(page + "\n")
+            fhs["JSON array of responses"].write(sep + page)
+            fhs["JSON array of records"].write(sep + ",\n".join(videos))
+            written += len(page) + 1
+            first = False
+        fhs["JSON array of responses"].write("]\n")
+        fhs["JSON array of records"].write("]\n")
+        for fh in fhs.values():
+            fh.close()
+        return paths
 
     def comments(self, n: int = 10) -> Path:
         vid = ID0 + self.rng.randrange(max(1, self.counter)) * 7919
@@ -274,6 +309,7 @@ def main() -> None:
     parser.add_argument("--in-memory-up-to", type=float, default=1.0,
                         help="also run the in-memory merge for sizes up to this (GB)")  # fmt: skip
     parser.add_argument("--small-files", type=int, default=0, help="N small files instead")
+    parser.add_argument("--documents", default="", help="sizes (GB) of single-file layouts")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--before", help="src folder of another version: its in-memory merge too")
@@ -300,6 +336,9 @@ def main() -> None:
                 runs["before (in memory)"] = run_child("memory", files, work, args.before)
             for mode, r in runs.items():
                 print(f"{mode:19s} {_fmt(r)}  {r.get('check')}")
+            return
+        if args.documents:
+            run_documents(args, dumps, work)
             return
         sizes = [int(float(s) * GB) for s in args.sizes.split(",")]
         t0 = time.perf_counter()
@@ -339,6 +378,43 @@ def main() -> None:
             print(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def run_documents(args: argparse.Namespace, dumps: Path, work: Path) -> None:
+    """One big file per layout and size: the dataset merge (and in memory up to a size)."""
+    print("| input | size | dataset: time (CPU) | dataset: peak RSS | in memory: time (CPU) "
+          "| in memory: peak RSS | same rows and ids as JSON lines |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for size_gb in (float(s) for s in args.documents.split(",")):
+        folder = dumps / f"{size_gb:g}GB"
+        folder.mkdir()
+        t0 = time.perf_counter()
+        files = Generator(folder).documents(int(size_gb * GB))
+        print(f"  (generated {size_gb:g} GB x {len(files)} in {time.perf_counter() - t0:.0f} s; "
+              f"load {os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
+        reference = None
+        for layout, path in files.items():
+            ds = run_child("dataset", [path], work)
+            mem = (
+                run_child("memory", [path], work)
+                if size_gb <= args.in_memory_up_to
+                else {"error": "not run"}
+            )
+            if reference is None:
+                reference = ds.get("check")
+            same = "-" if "error" in ds else str(ds.get("check") == reference)
+            print(
+                f"| {layout} | {path.stat().st_size / GB:.2f} GB | {_cell(ds, 'seconds')} "
+                f"| {_cell(ds, 'peak_kib')} | {_cell(mem, 'seconds')} | {_cell(mem, 'peak_kib')} "
+                f"| {same} |",
+                flush=True,
+            )
+            if args.before:
+                old = run_child("memory", [path], work, args.before)
+                print(f"  before (in memory): {_fmt(old)}", flush=True)
+            if "error" not in ds:
+                print(f"  rows: {ds['check']}, skipped {ds['skipped']}", flush=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _cell(r: dict[str, object], key: str) -> str:

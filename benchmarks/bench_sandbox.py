@@ -6,8 +6,8 @@ and all), first pages (a new search: evaluate the query over the window) and lat
 (cached candidates) separately, over several query shapes.
 
 With ``--realistic`` the corpus is ``SandboxConfig.realistic()`` (the data-quality findings of
-SPEC §14 on: unreturnable videos, strays, failing ranges...); queries that touch a failing range
-are moved past it. The build is reported as wall and CPU time.
+api-notes §14 on: unreturnable videos, strays, failing ranges...); queries that touch a failing
+range are moved past it. The build is reported as wall and CPU time.
 
 ``--builds N`` only builds the corpus N times (after one warm-up) and prints the median and
 the minimum CPU time of a build (``time.process_time``, all threads), e.g. for the default

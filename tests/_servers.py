@@ -103,6 +103,8 @@ def sandbox_server(*args: str, timeout: float = 60.0) -> Iterator[SandboxServer]
             proc.kill()
             proc.wait(timeout=10)
         reader.join(timeout=5)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def cli_env(base_url: str | None = None, **extra: str) -> dict[str, str]:

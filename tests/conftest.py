@@ -70,6 +70,80 @@ def _isolated_environment(
 # --------------------------------------------------------------------------------------------
 # One local Spark session per test run (tests marked ``spark``), bound to loopback only
 # --------------------------------------------------------------------------------------------
+#
+# A Spark session is a JVM of about 1 GB. Under pytest-xdist every worker that runs a Spark test
+# starts its own, so the Spark tests must all run on one worker. ``--dist loadgroup`` with
+# ``xdist_group`` marks was meant to do that, but with pytest 9 and pytest-xdist 3.8 it groups
+# nothing: xdist appends the group to ``item._nodeid``, which pytest 9 no longer reads (a node's
+# id lives in ``item._id``), so every test stays its own scope. The scheduler below groups the
+# Spark tests itself, by their ids: every test whose id says "spark" is one unit of work, sent to
+# one worker; the ``spark`` fixture refuses a test whose id does not, so none can slip out of the
+# group. Each Spark test records its worker and process, and the run fails at the end if more
+# than one process started a session (``pytest_sessionfinish``).
+
+SPARK_LOG_ENV = "TIKTOK_RESEARCH_TEST_SPARK_LOG"
+
+
+def in_spark_group(nodeid: str) -> bool:
+    """True when the test of ``nodeid`` runs in the one worker that holds the Spark session."""
+    return "spark" in nodeid.lower()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # the controller (or a run without xdist) names the log; workers inherit the variable
+    if not hasattr(config, "workerinput") and SPARK_LOG_ENV not in os.environ:
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="tiktok-research-spark-log-")
+        os.environ[SPARK_LOG_ENV] = os.path.join(folder, "sessions.txt")
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unknown when it is not installed
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Load scheduling where the Spark tests are one unit of work (see above)."""
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None  # another --dist asked for explicitly: xdist's own
+    from xdist.scheduler import LoadGroupScheduling
+
+    class SparkGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "spark" if in_spark_group(nodeid) else super()._split_scope(nodeid)
+
+    return SparkGroupScheduling(config, log)
+
+
+def spark_sessions_started() -> dict[str, set[str]]:
+    """``{process: {nodeid, ...}}`` of the Spark tests of this run so far, from the log."""
+    out: dict[str, set[str]] = {}
+    path = os.environ.get(SPARK_LOG_ENV)
+    if path and os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                process, _, nodeid = line.rstrip("\n").partition(" ")
+                out.setdefault(process, set()).add(nodeid)
+    return out
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # the controller checks, once every worker is done
+    started = spark_sessions_started()
+    if len(started) > 1:
+        detail = "; ".join(f"{p}: {len(ids)} test(s)" for p, ids in sorted(started.items()))
+        session.config.stash[_SPARK_MESSAGE] = (
+            f"the Spark tests started {len(started)} Spark sessions (one JVM each), not one: "
+            f"{detail}"
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_SPARK_MESSAGE = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    message = config.stash.get(_SPARK_MESSAGE, None)
+    if message:
+        terminalreporter.write_line(f"FAILED (one Spark session per run): {message}", red=True)
 
 
 def _java_missing() -> str | None:
@@ -84,11 +158,10 @@ def _java_missing() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def _spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A local SparkSession: UTC, 2 shuffle partitions, no UI, 127.0.0.1 only; stopped at the end.
 
-    Skips the test cleanly when pyspark or Java is missing. The Spark tests share one xdist group
-    (``--dist loadgroup``), so a run starts one JVM, not one per worker.
+    Skips the test cleanly when pyspark or Java is missing.
     """
     pytest.importorskip(
         "pyspark",
@@ -120,3 +193,23 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def spark(request: pytest.FixtureRequest, _spark_session: Any) -> Any:
+    """The run's one SparkSession, for a test whose id says "spark" (so that it joins the group).
+
+    Records the test's worker and process in the run's Spark log.
+    """
+    nodeid = request.node.nodeid
+    if not in_spark_group(nodeid):
+        pytest.fail(
+            f"{nodeid} uses the Spark session, but its id does not say 'spark': it would start "
+            "a second JVM on another worker. Put 'spark' in the test's name, file or parameter id."
+        )
+    path = os.environ.get(SPARK_LOG_ENV)
+    if path:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"{worker}/pid{os.getpid()} {nodeid}\n")
+    return _spark_session

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tiktok_research import __version__
-from tiktok_research._archive import ArchiveWriter, archive_to_tables, iter_archive
+from tiktok_research import __version__, merge_dumps
+from tiktok_research._archive import ArchiveWriter, iter_archive
 
 WHEN = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
 PAGE = b'{"data":{"videos":[{"id":7320768158545159950,\r\n"username":"a"}],"has_more":false}}'
@@ -82,11 +82,11 @@ def test_compress_and_truncated_last_line(tmp_path: Path, caplog: pytest.LogCapt
     with caplog.at_level("WARNING"):
         assert len(list(iter_archive(crashed))) == 2
     assert "crashed.jsonl: line 3: truncated last line" in caplog.text
-    tables = archive_to_tables(tmp_path)
+    tables = merge_dumps(tmp_path).tables
     assert sorted(tables["videos"]["id"].to_list()) == [7320768158545159950, 7320768158545159951]
 
 
-def test_archive_to_tables_uses_only_ok_pages_and_request_columns(tmp_path: Path) -> None:
+def test_tables_of_an_archive_use_only_ok_pages_and_request_columns(tmp_path: Path) -> None:
     w = ArchiveWriter(tmp_path / "f.jsonl")
     w.write(run="r", page=0, endpoint="followers", request={"body": {"username": "owner"}},
             status=200, body=b'{"data":{"user_followers":[{"username":"a","display_name":"A"}]},'
@@ -94,9 +94,41 @@ def test_archive_to_tables_uses_only_ok_pages_and_request_columns(tmp_path: Path
     w.write(run="r", page=1, endpoint="followers", request={"body": {"username": "owner"}},
             status=500, body=b'{"error":{"code":"internal_error","message":"m","log_id":"y"}}',
             retrieved_at=WHEN)  # fmt: skip
-    out = archive_to_tables([w.close()])
+    out = merge_dumps([w.close()]).tables
     assert list(out) == ["followers"]
     assert out["followers"].row(0) == ("owner", "A", "a")
     assert (
         json.loads((tmp_path / "f.jsonl").read_text().splitlines()[1])["meta"]["http_status"] == 500
     )
+
+
+def test_the_envelope_schema_reads_every_part_the_writer_writes(tmp_path: Path) -> None:
+    from tiktok_research import tables
+
+    w = ArchiveWriter(tmp_path / "run.jsonl")
+    _write(w, 0, PAGE)
+    _write(w, 1, b"<html>504</html>", status=504)
+    envelopes = list(iter_archive(w.close()))
+    schema = tables.envelope_schema(["video_query"])
+    assert set(schema) == {"meta", "request", "response", "response_text"}
+    assert set(envelopes[0]) | set(envelopes[1]) == set(schema)
+    meta = schema["meta"].to_schema()  # type: ignore[attr-defined]
+    assert set(meta) <= set(envelopes[0]["meta"]), "every meta field read is written"
+    assert set(schema["request"].to_schema()) == set(envelopes[0]["request"])  # type: ignore[attr-defined]
+    body = schema["request"].to_schema()["body"].to_schema()  # type: ignore[attr-defined]
+    assert set(body) == set(tables.REQUEST_KEYS)
+    assert {key for _, key in tables.FROM_REQUEST.values()} <= set(tables.REQUEST_KEYS)
+
+
+def test_a_page_file_gzipped_meanwhile_is_read_from_its_twin(tmp_path: Path) -> None:
+    from tiktok_research._archive import read_file_lines
+
+    w = ArchiveWriter(tmp_path / "pages-r1.jsonl")
+    _write(w, 0, PAGE)
+    listed = w.path  # a reader listed the .jsonl; then its run finished and gzipped it
+    gz = w.close(compress=True)
+    assert not listed.exists() and gz.exists()
+    lines = read_file_lines(listed)
+    assert lines.path == gz and lines.damage == [] and lines.data
+    assert json.loads(lines.data)["meta"]["page"] == 0
+    assert [e["meta"]["page"] for e in iter_archive([listed])] == [0]

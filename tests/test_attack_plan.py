@@ -124,7 +124,7 @@ FORMS = [
 
 @pytest.mark.parametrize("form", [f for f, _ in FORMS])
 def test_one_username_rule_for_the_client_and_the_selection_helpers(sb: Sandbox, form: str) -> None:
-    assert tr.select.clean_usernames([form]).to_list() == ["foo"]
+    assert tr.select_usernames(pl.DataFrame({"username": [form]})).to_list() == ["foo"]
     n = len(sb.request_log)
     got = tr.fetch_user_info([form], client=_client(sb), progress=False)
     asked = [r.body for r in sb.request_log[n:] if r.endpoint == "user_info"]

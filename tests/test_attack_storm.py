@@ -71,8 +71,8 @@ class Clean:
 
 @dataclass
 class Run:
-    videos: tr.collect.FetchResult
-    comments: tr.collect.FetchResult
+    videos: tr.FetchResult
+    comments: tr.FetchResult
     ledger: Ledger
 
 
@@ -103,7 +103,7 @@ def server() -> Iterator[SandboxServer]:
         yield srv
 
 
-def _collect(url: str, archive: Path) -> tuple[tr.collect.FetchResult, tr.collect.FetchResult]:
+def _collect(url: str, archive: Path) -> tuple[tr.FetchResult, tr.FetchResult]:
     client = http_client(url)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

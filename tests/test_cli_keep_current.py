@@ -128,8 +128,8 @@ def test_refresh_rewrites_a_file_and_a_dataset_in_place(
     server: SandboxServer, corpus: Sandbox, tmp_path: Path
 ) -> None:
     ids = pick(corpus, (4, 5), 30, seed=13)
-    client = tr.Client("sandbox", "sandbox", base_url=server.url, ledger=False)
-    old = pl.DataFrame(tr.fetch_videos_by_id(ids, client=client, progress=False))
+    with tr.Client("sandbox", "sandbox", base_url=server.url, ledger=False) as client:
+        old = pl.DataFrame(tr.fetch_videos_by_id(ids, client=client, progress=False))
     tr.write_parquet(old, tmp_path / "videos.parquet", table="videos")
     tr.write_parquet(old, tmp_path / "as_collected.parquet", table="videos")
     tr.write_dataset(old, tmp_path / "data" / "videos", table="videos")

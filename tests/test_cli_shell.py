@@ -60,9 +60,9 @@ def credentials(url: str) -> dict[str, str]:
 def partial_table(served: tuple[str, Sandbox], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A videos table collected with four fields only (the others are null)."""
     url, _ = served
-    client = tr.Client("sandbox", "sandbox", base_url=url, ledger=False)
-    videos = tr.fetch_videos(Q.hashtag_name.eq("cats"), "20240201", "20240210",
-                             fields=",".join(FIELDS), client=client, progress=False)  # fmt: skip
+    with tr.Client("sandbox", "sandbox", base_url=url, ledger=False) as client:
+        videos = tr.fetch_videos(Q.hashtag_name.eq("cats"), "20240201", "20240210",
+                                 fields=FIELDS, client=client, progress=False)  # fmt: skip
     assert videos.height > 0
     path = tmp_path_factory.mktemp("partial") / "videos.parquet"
     tr.io.write_parquet(videos, path, table="videos")

@@ -11,11 +11,17 @@ import httpx
 import pytest
 
 from tiktok_research.client import Client
-from tiktok_research.errors import AuthenticationError, ServerError
+from tiktok_research.errors import AuthenticationError, InvalidRequestError, ServerError
+from tiktok_research.plan import plan_videos
 from tiktok_research.query import Q
 
 TOKEN = "clt.secret-token-value-123"
 Handler = Callable[[httpx.Request, dict[str, Any]], httpx.Response]
+
+
+def qv(client: Client, query: Any, start: Any, end: Any, **kw: Any) -> list[dict[str, Any]]:
+    """``client.query_videos`` of the plan of ``plan_videos`` (windows are planned above it)."""
+    return client.query_videos(plan_videos(query, start, end, client=client, **kw))
 
 
 def ok(data: dict[str, Any], status: int = 200) -> httpx.Response:
@@ -136,7 +142,7 @@ def test_transient_search_id_error_is_retried_with_the_same_request() -> None:
 
     sleeps: list[float] = []
     client, _ = make_client(handler, sleep=sleeps.append)
-    videos = client.query_videos(Q.keyword.eq("x"), "20240101", "20240110")
+    videos = qv(client, Q.keyword.eq("x"), "20240101", "20240110")
     assert [v["id"] for v in videos] == [3, 2]
     assert bodies[1] == bodies[2] and bodies[2]["search_id"] == "77" and bodies[2]["cursor"] == 100
     assert max(sleeps) >= 5  # the quirk needs a few seconds
@@ -150,7 +156,7 @@ def test_alternative_keys_and_missing_lists() -> None:
 
     client, _ = make_client(handler)
     assert client.reposted_videos("a") == [{"id": 1}]
-    assert client.query_videos(Q.keyword.eq("x"), "20240101", "20240102") == []
+    assert qv(client, Q.keyword.eq("x"), "20240101", "20240102") == []
 
 
 def test_a_cursor_that_does_not_move_ends_the_sequence() -> None:
@@ -183,7 +189,7 @@ def test_exclusive_end_service_gets_end_plus_one_day_on_the_wire() -> None:
         return ok({"videos": [], "cursor": 0, "has_more": False})
 
     client, _ = make_client(handler, end_date_exclusive=True)
-    client.query_videos(Q.keyword.eq("x"), date(2024, 1, 1), date(2024, 2, 29))
+    qv(client, Q.keyword.eq("x"), date(2024, 1, 1), date(2024, 2, 29))
     wire = sorted((b["start_date"], b["end_date"]) for b in bodies)
     # logical windows 01-01..01-30 and 01-31..02-29 (inclusive), sent with an exclusive end
     assert wire == [("20240101", "20240131"), ("20240131", "20240301")]
@@ -230,3 +236,33 @@ def test_token_endpoint_failures() -> None:
     client2 = Client("k", "s", transport=httpx.MockTransport(route2), ledger=False)
     with pytest.raises(AuthenticationError, match="secret is missed"):
         client2.user_info("a")
+
+
+def test_pages_of_one_window_honour_end_date_exclusive() -> None:
+    """Defect 1 of issue 17: ``pages()`` built its own window body and sent ``20240305`` where
+    ``plan_videos`` sends ``20240306``, losing the last day of every window on an exclusive
+    service. One function makes a window's body now, for the planner and the client alike."""
+    bodies: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request, body: dict[str, Any]) -> httpx.Response:
+        bodies.append(body)
+        return ok({"videos": [], "cursor": 0, "has_more": False})
+
+    query = Q.keyword.eq("x")
+    window = {"query": query, "start_date": "20240301", "end_date": "20240305"}
+    client, _ = make_client(handler, end_date_exclusive=True)
+    list(client.pages("video_query", window))
+    assert (bodies[-1]["start_date"], bodies[-1]["end_date"]) == ("20240301", "20240306")
+    planned = plan_videos(query, date(2024, 3, 1), date(2024, 3, 5), client=client, warn=False)
+    assert [t.params for t in planned.tasks] == [
+        {k: bodies[-1][k] for k in planned.tasks[0].params}
+    ]
+    # the wire range of an exclusive window is one day longer: 30 days of end - start would be
+    # refused by the service, so it is refused here, before any request
+    sent = len(bodies)
+    with pytest.raises(InvalidRequestError, match="at most 29 days"):
+        client.pages("video_query", {**window, "end_date": "20240331"})
+    assert len(bodies) == sent
+    inclusive, _ = make_client(handler)
+    list(inclusive.pages("video_query", window))
+    assert bodies[-1]["end_date"] == "20240305"

@@ -16,10 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tiktok_research._checks import parse_date
 from tiktok_research._ledger import Ledger
 from tiktok_research._ratelimit import RateLimiter
 from tiktok_research._retry import RetryBudget, RetryPolicy, parse_retry_after, retry_kind
-from tiktok_research._windows import halve, parse_date, split_windows
+from tiktok_research._windows import halve, split_windows
 from tiktok_research.errors import (
     InvalidRequestError,
     QuotaExhaustedError,

@@ -72,6 +72,11 @@ def client(sb: Sandbox) -> Client:
     return Client.sandbox(sb, **NO_SLEEP)
 
 
+def qv(client: Client, query: Any, start: Any, end: Any, **kw: Any) -> list[dict[str, Any]]:
+    """``client.query_videos`` of the plan of ``plan_videos`` (windows are planned above it)."""
+    return client.query_videos(plan_videos(query, start, end, client=client, **kw))
+
+
 def window(client: Client, q: Any, start: str, end: str, **kw: Any) -> Any:
     """The pages of one date window of a video query (at most 30 days)."""
     params = {"query": q, "start_date": start, "end_date": end}
@@ -102,7 +107,7 @@ def test_query_videos_across_windows_matches_ground_truth_exactly(
     sb: Sandbox, client: Client
 ) -> None:
     start, end = date(2024, 1, 20), date(2024, 4, 10)  # 3 windows, two boundaries
-    videos = client.query_videos(Q.region_code.isin(["US", "GB"]), start, end)
+    videos = qv(client, Q.region_code.isin(["US", "GB"]), start, end)
     ids = [v["id"] for v in videos]
     assert len(ids) == len(set(ids)), "a video was counted twice at a window boundary"
     assert set(ids) == truth_ids(sb, start, end, ["US", "GB"]), "a video was lost"
@@ -115,7 +120,7 @@ def test_query_videos_across_windows_matches_ground_truth_exactly(
 def test_boundary_days_each_asked_once(sb: Sandbox, client: Client) -> None:
     # Videos created on the last day of window 1 and the first day of window 2 are all there once.
     start, end = date(2024, 1, 1), date(2024, 2, 15)
-    videos = client.query_videos(Q.region_code.isin(["US"]), start, end)
+    videos = qv(client, Q.region_code.isin(["US"]), start, end)
     days = [datetime.fromtimestamp(v["create_time"], UTC).date() for v in videos]
     for boundary in (date(2024, 1, 31), date(2024, 2, 1)):
         expected = truth_ids(sb, boundary, boundary, ["US"])
@@ -138,7 +143,7 @@ def test_video_pages_follow_cursor_and_search_id(sb: Sandbox, client: Client) ->
 def test_max_total_is_exact_and_spends_no_extra_request(
     sb: Sandbox, client: Client, max_total: int
 ) -> None:
-    videos = client.query_videos(MANY, "20240101", "20240331", max_total=max_total)
+    videos = qv(client, MANY, "20240101", "20240331", max_total=max_total)
     assert len(videos) == max_total
     pages_needed = data_requests(sb)
     # Never more requests than the pages that could hold max_total rows plus the short ones.
@@ -147,7 +152,7 @@ def test_max_total_is_exact_and_spends_no_extra_request(
     # The last request was needed: without it we would have fewer than max_total.
     client2 = Client.sandbox(sb, max_requests=pages_needed - 1, **NO_SLEEP)
     with pytest.raises(BudgetExhaustedError):
-        client2.query_videos(MANY, "20240101", "20240331", max_total=max_total)
+        qv(client2, MANY, "20240101", "20240331", max_total=max_total)
 
 
 def test_user_info_and_unavailable_users(sb: Sandbox, client: Client) -> None:
@@ -231,7 +236,7 @@ def test_window_generators_run_concurrently_and_share_the_client(sb: Sandbox) ->
     with ThreadPoolExecutor(4) as pool:
         ids = [i for chunk in pool.map(run, windows) for i in chunk]
     assert len(ids) == len(set(ids))
-    assert set(ids) == set(v["id"] for v in client.query_videos(MANY, "20240101", "20240430"))
+    assert set(ids) == set(v["id"] for v in qv(client, MANY, "20240101", "20240430"))
     assert client.token_fetches == 1
     with pytest.raises(InvalidRequestError, match="at most 30 days"):
         window(client, MANY, "20240101", "20240301")
@@ -294,28 +299,25 @@ def test_every_endpoint_reachable_through_pages(sb: Sandbox, client: Client) -> 
 @pytest.mark.parametrize(
     "call, words",
     [
-        (lambda c: c.query_videos(Q.hashtags.eq("x"), "20240101", "20240110"), "hashtag_name"),
-        (lambda c: c.query_videos(Q.region_code.eq("UK"), "20240101", "20240110"), "'GB'"),
+        (lambda c: qv(c, Q.hashtags.eq("x"), "20240101", "20240110"), "hashtag_name"),
+        (lambda c: qv(c, Q.region_code.eq("UK"), "20240101", "20240110"), "'GB'"),
         (
-            lambda c: c.query_videos(
-                Query([Criteria("EQ", "keyword", ["a", "b"])]), "20240101", "20240110"
-            ),
+            lambda c: qv(c, Query([Criteria("EQ", "keyword", ["a", "b"])]), "20240101", "20240110"),
             "exactly one value",
         ),
         (
-            lambda c: c.query_videos(
+            lambda c: qv(
+                c,
                 {"and": [{"operation": "EQ", "field_name": "keyword", "field_values": ["a", "b"]}]},
                 "20240101",
                 "20240110",
             ),
             "exactly one value",
         ),
-        (lambda c: c.query_videos(Q.keyword.eq("a"), "20240301", "20240201"), "reversed"),
-        (lambda c: c.query_videos(Q.keyword.eq("a"), "2024-13-01", "20240201"), "not a date"),
+        (lambda c: qv(c, Q.keyword.eq("a"), "20240301", "20240201"), "reversed"),
+        (lambda c: qv(c, Q.keyword.eq("a"), "2024-13-01", "20240201"), "not a date"),
         (
-            lambda c: c.query_videos(
-                Q.keyword.eq("a"), "20240101", "20240110", fields=["favourites_count"]
-            ),
+            lambda c: qv(c, Q.keyword.eq("a"), "20240101", "20240110", fields=["favourites_count"]),
             "favorites_count",
         ),
         (
@@ -661,3 +663,53 @@ def test_resume_with_an_expired_search_id_costs_one_request_not_the_window() -> 
         got.extend(page.items)
     assert sorted(v["id"] for v in got) == sorted(v["id"] for v in full)  # nothing lost or doubled
     assert data_requests(sb) == len(full) // 20 + 1 + 1  # all pages + one new first page
+
+
+# --- the client and the sandbox meet through the sandbox's public attributes -----------------
+
+
+def test_client_sandbox_reads_the_sandbox_s_public_attributes() -> None:
+    """``Client.sandbox`` takes the transport, base URL, clock and ledger folder the sandbox
+    offers; the client neither reads nor writes the sandbox's private state (issue 17)."""
+    import ast
+    import inspect
+    import textwrap
+
+    sb = make_sandbox(clock=FakeClock(datetime(2024, 6, 1, 12, tzinfo=UTC)))
+    sb.advance(timedelta(days=3))
+    first, second = Client.sandbox(sb, **NO_SLEEP), Client.sandbox(sb, **NO_SLEEP)
+    assert first.base_url == second.base_url == sb.BASE_URL
+    assert first.now() == sb.now == datetime(2024, 6, 4, 12, tzinfo=UTC)
+    assert first.sandbox_instance is sb
+    assert sb.ledger_dir.is_dir() and sb.ledger_dir == sb.ledger_dir
+    first.user_info(sb.corpus.sample_usernames(1)[0])
+    assert second.quota.used["research"] == 1  # clients of one sandbox share its ledger
+    assert any(sb.ledger_dir.glob("*.json"))
+    other = Client.sandbox(make_sandbox(), **NO_SLEEP)
+    assert other.quota.used["research"] == 0  # a new sandbox, a fresh quota of its own
+    tree = ast.parse(textwrap.dedent(inspect.getsource(Client.sandbox)))
+    private = [
+        ast.unparse(n)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute)
+        and isinstance(n.value, ast.Name)
+        and n.value.id == "sandbox"
+        and n.attr.startswith("_")
+    ]
+    assert not private, private
+
+
+def test_query_videos_takes_a_plan_planned_above_the_client(sb: Sandbox, client: Client) -> None:
+    """The client plans no windows: ``query_videos`` walks those of ``plan_videos``, and refuses
+    what is not such a plan, or a plan made for another end-date rule, before any request."""
+    plan = plan_videos(MANY, "20240101", "20240215", max_total=150, client=client)
+    videos = client.query_videos(plan)
+    assert len(videos) == 150 and len({v["id"] for v in videos}) == 150
+    asked = [r for r in sb.request_log if r.endpoint == "video_query"]
+    assert asked[0].body["end_date"] == plan.tasks[0].params["end_date"]
+    exclusive = Client.sandbox(sb, end_date_exclusive=True, **NO_SLEEP)
+    with pytest.raises(InvalidRequestError, match="end_date_exclusive"):
+        exclusive.query_videos(plan)
+    with pytest.raises(TypeError, match="takes the plan of a video query"):
+        client.query_videos(Q.keyword.eq("x"))  # type: ignore[arg-type]
+    assert len([r for r in sb.request_log if r.endpoint == "video_query"]) == len(asked)

@@ -63,7 +63,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None
             assert time.monotonic() < deadline, "the collection made no progress"
             time.sleep(0.002)
         proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        proc.communicate(timeout=30)  # waits, and closes the pipes
         assert proc.returncode == -signal.SIGKILL
         assert not out.exists()
         pages_before = len(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import tiktok_research as tr
 from tiktok_research import errors
 from tiktok_research._archive import Collection, _disk_error
 from tiktok_research._optional import require
@@ -18,7 +19,10 @@ from tiktok_research.cli import _describe
 from tiktok_research.errors import (
     BudgetExhaustedError,
     CollectionLockedError,
+    InvalidTypeError,
     MissingDependencyError,
+    MissingFileError,
+    OutputExistsError,
     QuotaExhaustedError,
     TikTokResearchError,
     error_from_body,
@@ -73,6 +77,21 @@ def _errors() -> list[TikTokResearchError]:
                 Collection.open(folder, kind="videos", endpoint="video_query", spec=spec)
             except CollectionLockedError as locked:
                 out.append(locked)
+        try:  # the local errors about a caller's value: a wrong type, a missing file
+            tr.read_table(Path(folder) / "missing.parquet")
+        except MissingFileError as missing:
+            out.append(missing)
+        taken = Path(folder) / "merged"  # a dataset folder that already holds data
+        taken.mkdir()
+        (taken / "videos").mkdir()
+        try:
+            tr.merge_dumps(Path(folder) / "*.json", dataset=taken)
+        except OutputExistsError as exists:
+            out.append(exists)
+    try:
+        tr.summarize(object())  # type: ignore[arg-type]
+    except InvalidTypeError as wrong_type:
+        out.append(wrong_type)
     reset = datetime(2024, 3, 2, tzinfo=UTC)
     for text in SERVICE_TEXTS:
         out.append(QuotaExhaustedError(text or "quota", reset_at=reset, state={"cursor": 100}))

@@ -12,7 +12,6 @@ import pytest
 
 import tiktok_research as tr
 from tiktok_research import schemas
-from tiktok_research._archive import archive_to_tables
 from tiktok_research.collect import IncompleteCollectionWarning
 from tiktok_research.sandbox import FaultConfig, Sandbox, SandboxConfig
 
@@ -105,7 +104,7 @@ def test_a_second_call_on_the_same_archive_spends_nothing(sandbox: Sandbox, tmp_
     assert again.report.requests_spent == 0 and again.report.resumed
     assert again.equals(first)
     # the archive alone rebuilds the same table, with no network
-    offline = archive_to_tables(tmp_path)["videos"]
+    offline = tr.merge_dumps(tmp_path)["videos"]
     assert offline.sort("id").equals(first.sort("id"))
 
 
@@ -262,9 +261,10 @@ def test_quota_stop_then_resume_on_the_next_utc_day(tmp_path: Path) -> None:
     fresh = Sandbox(SandboxConfig(n_videos=20_000))
     whole = tr.fetch_videos(query, "20240101", "20240331", client=_client(fresh), progress=False)
     assert done.equals(whole)
-    # The search_id of the first day expired overnight (SPEC §11: 2 hours). The client re-opens the
-    # search with one request at cursor 0 (its rows are duplicates and are dropped) and continues at
-    # the saved cursor: at most one extra request per window, and no later page is fetched twice.
+    # The search_id of the first day expired overnight (api-notes §11: 2 hours). The client re-opens
+    # the search with one request at cursor 0 (its rows are duplicates and are dropped) and
+    # continues at the saved cursor: at most one extra request per window, and no later page is
+    # fetched twice.
     pages = _video_bodies(sb)
     later = [p for p in pages if p[2] > 0]
     assert len(later) == len(set(later)), "a page was fetched twice"
@@ -482,7 +482,7 @@ def test_handles_are_cleaned_like_the_selection_helpers(sandbox: Sandbox) -> Non
     messy = [f"  @{name.upper()} ", f"https://www.tiktok.com/@{name}?lang=en", f"{name}\x00"]
     users = tr.fetch_user_info(messy, client=_client(sandbox), progress=False)
     assert users["username"].to_list() == [name]  # one account, asked once
-    assert tr.select.clean_usernames(messy).unique().to_list() == [name]
+    assert tr.select_usernames(pl.DataFrame({"username": messy})).to_list() == [name]
 
 
 def test_to_pandas_keeps_nullable_ids_exact(sandbox: Sandbox) -> None:

@@ -250,7 +250,7 @@ CASES: dict[str, tuple[tuple[str, ...], str, Callable[[], Any]]] = {
     "FetchResult.to_pandas": (
         ("pandas",),
         "pandas",
-        lambda: tr.collect.FetchResult(_videos()).to_pandas(),
+        lambda: tr.FetchResult.wrap(_videos(), tr.CollectionReport("video_query")).to_pandas(),
     ),
     "summarize_sql": (("duckdb",), "duckdb", lambda: tr.analysis.summarize_sql("x.parquet")),
     "server": (("uvicorn",), "sandbox", lambda: tr.sandbox.run_server().__enter__()),

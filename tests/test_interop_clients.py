@@ -64,7 +64,7 @@ def serving() -> Iterator[str]:
         yield line.split(" at ", 1)[1].split(" ", 1)[0]
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.communicate(timeout=10)  # waits, and closes the pipes
 
 
 def run_client(script: str, url: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -264,7 +264,7 @@ def test_c4d_helper(truth: Truth) -> None:
         )
         served = stats(url)
     # its video iterator over three windows; it treats end dates as exclusive and the sandbox
-    # as inclusive (SPEC §11), so the day where two windows meet comes twice
+    # as inclusive (api-notes §11), so the day where two windows meet comes twice
     windows = ok(got, "windows")
     assert set(windows["ids"]) == set(truth.videos("2024-01-01", "2024-01-22"))
     assert windows["pages"] >= 3
@@ -300,7 +300,7 @@ def test_researchtikpy_every_function(truth: Truth) -> None:
     assert ok(got, "videos_query") == month
     assert ok(got, "videos_hashtag") == month[:150]
     # its own bug: get_videos_hashtag's docstring says ranges over 30 days are split, but it
-    # sends them whole, and the service refuses them (SPEC §3.1)
+    # sends them whole, and the service refuses them (api-notes §3.1)
     assert got["videos_hashtag_long"]["error"].startswith("ValueError: API response error: ")
     assert (
         "end_date must be no more than 30 days after start_date"

@@ -190,6 +190,25 @@ def test_a_crash_during_a_compliance_task_resumes_with_the_same_task_id(tmp_path
     assert counted["validation_download"] == 1
 
 
+def test_an_upload_archived_but_not_journalled_is_not_paid_again(tmp_path: Path) -> None:
+    # kill -9 between archiving the upload's answer and journalling its task id: the next run
+    # finds the upload in the archive (found with kill -9 at random moments: 3 uploads, 2 tasks)
+    sb = make_sandbox()
+    ids = ids_from_months(sb, per_month=10)
+    with pytest.warns(tr.IncompleteCollectionWarning):
+        tr.check_compliance(
+            ids, client=client_of(sb, max_requests=1), archive=tmp_path, progress=False
+        )
+    (journal,) = tmp_path.glob("compliance_video-*/journal.jsonl")
+    kept = [line for line in journal.read_text().splitlines() if '"task_id"' not in line]
+    journal.write_text("".join(f"{line}\n" for line in kept))
+    done = tr.check_compliance(ids, client=client_of(sb), archive=tmp_path, progress=False)
+    assert done.report.complete and done["valid"].all()
+    assert spent(sb)["validation_create"] == 1, "the upload in the archive was not paid again"
+    polled = [r for r in sb.request_log if r.endpoint == "validation_status"]
+    assert {int(r.body["task_id"]) for r in polled if r.body} == {sb_task_id(sb)}
+
+
 def test_a_task_the_service_no_longer_knows_is_uploaded_again(tmp_path: Path) -> None:
     # the first run uploads to one sandbox; the second finds a service that never heard of that
     # task (a new sandbox here; a task the real service no longer keeps): it uploads again, once,
@@ -265,6 +284,25 @@ def test_a_finished_check_is_never_reused_the_same_check_later_checks_again(
         ids, client=client_of(sb), archive=archive, resume=False, progress=False
     )
     assert afresh.filter(~pl.col("valid"))["id"].to_list() == ids[:4]
+
+
+def test_a_check_killed_after_its_last_download_is_finished_at_no_cost(tmp_path: Path) -> None:
+    # kill -9 after the last task's download was journalled, before the run returned its table
+    # (its manifest still says "running"): the next call finishes that check, it does not pay for
+    # a new one
+    sb = make_sandbox(validation_processing_seconds=0)
+    ids = ids_from_months(sb, per_month=4)
+    first = tr.check_compliance(ids, client=client_of(sb), archive=tmp_path, progress=False)
+    for manifest in tmp_path.glob("compliance_video-*/manifest-*.json"):  # as a kill leaves it
+        manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "status": "running"}))
+    before = spent(sb)
+    again = tr.check_compliance(ids, client=client_of(sb), archive=tmp_path, progress=False)
+    assert again.report.complete and again.equals(first)
+    assert spent(sb) == before, "not one request: the archive holds the answer"
+    assert len(list(tmp_path.glob("compliance_video-*"))) == 1
+    # once a run returned it, the same check later is a new one
+    later = tr.check_compliance(ids, client=client_of(sb), archive=tmp_path, progress=False)
+    assert later.report.requests_spent == 3 and len(list(tmp_path.glob("compliance_video-*"))) == 2
 
 
 def sb_task_id(sb: Sandbox) -> int:
@@ -454,6 +492,51 @@ def test_a_refresh_that_stops_in_its_look_up_continues_it(
     assert spent(sb)["validation_create"] == 1, "the same check"
     assert spent(sb)["video_query"] - lookups == 5, "the look-ups held are not asked again"
     assert done.height == 250 - len(done.report.removed)
+
+
+def test_a_refresh_whose_look_up_repaired_pages_reports_them(tmp_path: Path) -> None:
+    # the first run stops in its look-up (2 of 5 windows held); their page file is then damaged
+    sb = make_sandbox(validation_processing_seconds=0)
+    ids = ids_from_months(sb, per_month=4)
+    old = pl.DataFrame(tr.fetch_videos_by_id(ids, client=client_of(sb), progress=False))
+    archive = tmp_path / "archive"
+    lookups = spent(sb)["video_query"]
+    with pytest.warns(tr.IncompleteCollectionWarning):
+        part = tr.refresh_videos(
+            old, client=client_of(sb, max_requests=3 + 2), archive=archive, progress=False
+        )
+    assert not part.report.complete and spent(sb)["video_query"] - lookups == 2
+    (held,) = archive.glob("videos_by_id-*/pages-*.jsonl")
+    held.write_bytes(b"\x00garbage where two pages were\n")
+    done = tr.refresh_videos(old, client=client_of(sb), archive=archive, progress=False)
+    report = done.report
+    assert report.complete and report.damaged == [] and done.height == old.height
+    assert report.repaired == 2, "the refresh says what its look-up fetched again"
+    assert any("fetched again" in w for w in report.warnings) and report.resumed
+    assert spent(sb)["video_query"] - lookups == 5 + 2, "3 windows not asked yet, 2 repaired"
+    assert "repaired" not in str(report) or "2 page(s)" in str(report)
+
+
+def test_a_damaged_compliance_download_is_downloaded_again_in_the_same_run(
+    tmp_path: Path,
+) -> None:
+    sb = make_sandbox(validation_processing_seconds=0)
+    visible = sb.corpus.ids[~sb.corpus.hidden][:10_020].tolist()
+    # task 1: upload, status, download; task 2: upload, then the budget stops the run
+    with pytest.warns(tr.IncompleteCollectionWarning):
+        tr.check_compliance(
+            visible, client=client_of(sb, max_requests=4), archive=tmp_path, progress=False
+        )
+    (held,) = tmp_path.glob("compliance_video-*/pages-*.jsonl")
+    lines = held.read_bytes().split(b"\n")
+    (i,) = [n for n, line in enumerate(lines) if b'"validation_download"' in line[:300]]
+    lines[i] = lines[i][: len(lines[i]) // 2]  # task 1's download, cut in the middle
+    held.write_bytes(b"\n".join(lines))
+    done = tr.check_compliance(visible, client=client_of(sb), archive=tmp_path, progress=False)
+    assert done.report.complete and done.report.repaired == 1 and done.report.damaged == []
+    assert done.height == 10_020 and done["valid"].all(), "every id known, none lost"
+    repaired = {"validation_create": 2, "validation_status": 3, "validation_download": 3}
+    assert spent(sb) == repaired, "no upload again: one status check and one download more"
 
 
 # ------------------------------------------------------------------------------------ update

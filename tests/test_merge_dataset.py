@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from tiktok_research import merge as merge_mod
 from tiktok_research import schemas
+from tiktok_research.errors import OutputExistsError
 from tiktok_research.io import read_dataset
-from tiktok_research.merge import MergeResult, merge_dumps
+from tiktok_research.merge import MergeResult, _dataset, _reader, merge_dumps
 
 ROOT = Path(__file__).resolve().parents[1]
 DUMPS = ROOT / "data" / "sample" / "dumps"
@@ -54,19 +54,19 @@ def assert_same(memory: MergeResult, dataset: MergeResult) -> None:
 @pytest.fixture(params=["many partitions", "one partition split at the end"])
 def small_chunks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Spill after a few rows, into many partitions or into one that is split again at the end."""
-    monkeypatch.setattr(merge_mod, "_SPILL", 8_000)
-    monkeypatch.setattr(merge_mod, "_OUTPUT", 20_000)
-    monkeypatch.setattr(merge_mod, "_BUCKET_MAX", 8_000)
+    monkeypatch.setattr(_dataset, "_SPILL", 8_000)
+    monkeypatch.setattr(_dataset, "_OUTPUT", 20_000)
+    monkeypatch.setattr(_dataset, "_BUCKET_MAX", 8_000)
     many = request.param == "many partitions"
-    monkeypatch.setattr(merge_mod, "_BUCKET_INPUT", 5_000 if many else 1 << 40)
+    monkeypatch.setattr(_dataset, "_BUCKET_INPUT", 5_000 if many else 1 << 40)
     depths: list[int] = []
-    finish = merge_mod._ToDataset._finish_bucket
+    finish = _dataset.ToDataset._finish_bucket
 
-    def counting(self: merge_mod._ToDataset, table: str, pieces: list[object], depth: int) -> None:
+    def counting(self: _dataset.ToDataset, table: str, pieces: list[object], depth: int) -> None:
         depths.append(depth)
         finish(self, table, pieces, depth)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(merge_mod._ToDataset, "_finish_bucket", counting)
+    monkeypatch.setattr(_dataset.ToDataset, "_finish_bucket", counting)
     yield
     if depths:  # the path under test was taken: many partitions, or one split at the end
         assert depths.count(1) > 1 if many else max(depths) > 1, depths
@@ -154,8 +154,10 @@ def test_a_second_merge_into_the_same_folder_is_refused_or_replaces(tmp_path: Pa
     target = tmp_path / "merged"
     first = merge_dumps(DUMPS, dataset=target)
     files = sorted(target.rglob("*.parquet"))
-    with pytest.raises(FileExistsError, match=r"not empty.*overwrite=True"):
+    with pytest.raises(FileExistsError, match=r"not empty.*overwrite=True") as refused:
         merge_dumps(DUMPS, dataset=target)
+    # of the error tree (the CLI's exit 2), and still the FileExistsError it was
+    assert isinstance(refused.value, OutputExistsError) and refused.value.path == target
     assert sorted(target.rglob("*.parquet")) == files  # untouched
     # overwrite: the tables of the earlier merge are replaced, not added to
     only_curl = merge_dumps(DUMPS / "curl", dataset=target, overwrite=True)
@@ -164,7 +166,7 @@ def test_a_second_merge_into_the_same_folder_is_refused_or_replaces(tmp_path: Pa
         "videos"]  # fmt: skip
     assert not any(p.name.startswith(".merge-") for p in target.iterdir())
     (tmp_path / "file").write_text("x")
-    with pytest.raises(FileExistsError, match="is a file"):
+    with pytest.raises(OutputExistsError, match="is a file"):
         merge_dumps(DUMPS, dataset=tmp_path / "file")
 
 
@@ -178,7 +180,7 @@ def test_a_failed_merge_leaves_the_earlier_tables(
     def disk_full(self: object, table: str) -> None:
         raise OSError(28, "No space left on device", str(target / ".merge-x" / table))
 
-    monkeypatch.setattr(merge_mod._ToDataset, "_flush", disk_full)
+    monkeypatch.setattr(_dataset.ToDataset, "_flush", disk_full)
     with pytest.raises(OSError, match="No space left"):
         merge_dumps(DUMPS, dataset=target, overwrite=True)
     assert sorted(target.rglob("*.parquet")) == before
@@ -218,8 +220,11 @@ def test_a_large_json_lines_file_is_read_in_segments(
     lines[20] = "{not json"
     f.write_text("\n".join(lines[:30]) + "\n\n" + "\n".join(lines[30:]) + "\n" + lines[0][:50])
     whole = merge_dumps(f)
-    monkeypatch.setattr(merge_mod, "_SEGMENT", 700)  # a few lines at a time
-    for dataset in (None, tmp_path / "d"):
+    monkeypatch.setattr(_reader, "SEGMENT", 700)  # a few lines at a time
+    for dataset, group in ((None, 1 << 40), (tmp_path / "d", 1 << 40), (None, 1_000)):
+        # a file larger than a segment streams through pyarrow first, a group of pages at a
+        # time, and is read on line by line from the group that holds a line it cannot take
+        monkeypatch.setattr(_reader, "_GROUP", group)
         parts = merge_dumps(f, dataset=dataset)
         # the same report (segments list their skips in line order)
         assert sorted(parts.skipped, key=str) == sorted(whole.skipped, key=str)
@@ -236,7 +241,7 @@ def test_leftovers_of_a_killed_merge_and_output_inside_the_input(tmp_path: Path)
     shutil.copytree(DUMPS / "curl", dumps)
     target = dumps / "merged"  # inside the folder merged
     (target / ".merge-20250101T000000-abcdef" / "spill").mkdir(parents=True)  # a kill -9
-    with pytest.raises(FileExistsError, match="leftovers of an interrupted merge"):
+    with pytest.raises(OutputExistsError, match="leftovers of an interrupted merge"):
         merge_dumps(dumps, dataset=target)
     first = merge_dumps(dumps, dataset=target, overwrite=True)
     assert sorted(p.name for p in target.iterdir()) == sorted(first.rows)  # leftovers cleared

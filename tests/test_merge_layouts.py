@@ -8,12 +8,14 @@ import os
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tiktok_research import schemas
 from tiktok_research._archive import ArchiveWriter
-from tiktok_research.merge import merge_dumps
+from tiktok_research.errors import InvalidRequestError
+from tiktok_research.merge import merge_dumps, missing_inputs
 
 
 def video(i: int, **extra: object) -> dict[str, object]:
@@ -145,3 +147,19 @@ def test_file_mixing_endpoints_keeps_every_page(tmp_path: Path) -> None:
     result = merge_dumps(f)
     assert sorted(result["videos"]["id"].to_list()) == [1, 2]
     assert result["followers"]["username"].to_list() == ["a"]
+
+
+@pytest.mark.parametrize("bad", [None, 5, [None], [Path("a.json"), 3], b"dump.json", {"a": 1}])
+def test_inputs_that_are_not_paths_are_a_clear_error(bad: object) -> None:
+    with pytest.raises(InvalidRequestError, match="a file, a folder, a glob pattern or a list"):
+        merge_dumps(bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError, match="a file, a folder, a glob pattern or a list"):
+        missing_inputs(bad)  # type: ignore[arg-type]
+
+
+def test_an_unknown_endpoint_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequestError, match="unknown endpoint 'videos'; expected one of"):
+        merge_dumps(tmp_path, endpoint="videos")
+    with pytest.raises(InvalidRequestError, match="dataset must be a folder path, not int"):
+        merge_dumps(tmp_path, dataset=3)  # type: ignore[arg-type]
+    assert merge_dumps(os.fspath(tmp_path)).rows == {}  # a str and a PathLike are both fine

@@ -15,8 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from tiktok_research import merge as merge_mod
-from tiktok_research.merge import INFLATE_FLOOR, merge_dumps, missing_inputs
+from tiktok_research.merge import (
+    INFLATE_FLOOR,
+    _batch,
+    _detect,
+    _inputs,
+    _reader,
+    _source,
+    merge_dumps,
+    missing_inputs,
+)
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="FIFOs, sockets and /dev")
 
@@ -86,13 +94,13 @@ def test_a_file_replaced_by_a_fifo_after_listing_does_not_block(
 ) -> None:
     f = tmp_path / "late.json"
     os.mkfifo(f)
-    monkeypatch.setattr(merge_mod, "_not_regular", lambda mode: None)  # the listing saw a file
-    reader = merge_mod._FileReader(
-        merge_mod._Item(f), 0, None, merge_mod._Limits(None, None), lambda *a: None,
-        merge_mod._Sniffer(None),
+    monkeypatch.setattr(_inputs, "not_regular", lambda mode: None)  # the listing saw a file
+    reader = _reader.FileReader(
+        _inputs.Item(f), 0, None, _source.Limits(None, None), lambda *a: None,
+        _detect.Sniffer(None),
     )  # fmt: skip
     monkeypatch.undo()
-    assert reader.probe() is None
+    assert _batch.probe(reader) is None
     reader.read()
     assert reader.report.skipped == [(None, "a FIFO (named pipe); not opened")]
 
@@ -152,14 +160,14 @@ def test_a_gzip_bomb_is_stopped_while_streaming(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     produced: list[int] = []
-    real_inflate = merge_mod._Input._inflate
+    real_inflate = _source.Source._inflate
 
-    def counting(self: merge_mod._Input) -> bool:
+    def counting(self: _source.Source) -> bool:
         more = real_inflate(self)
         produced.append(self._produced)
         return more
 
-    monkeypatch.setattr(merge_mod._Input, "_inflate", counting)
+    monkeypatch.setattr(_source.Source, "_inflate", counting)
     good = (page([1]) + "\n" + page([2]) + "\n").encode()
     bomb = tmp_path / "bomb.jsonl.gz"
     _bomb(bomb, good + b'{"data":"', INFLATE_FLOOR + (16 << 20))  # 80 MiB in ~80 KB
@@ -170,7 +178,7 @@ def test_a_gzip_bomb_is_stopped_while_streaming(
     (why,) = [w for _, _, w in result.skipped]
     assert why.startswith("decompression stopped after 64 MiB") and "max_inflate_ratio=" in why
     # the limits are parameters (a smaller floor keeps this test fast)
-    monkeypatch.setattr(merge_mod, "INFLATE_FLOOR", 1 << 20)
+    monkeypatch.setattr(_source, "INFLATE_FLOOR", 1 << 20)
     _bomb(bomb, good + b'{"data":"', 3 << 20)
     assert "decompression stopped after 2 MiB" in merge_dumps(bomb).skipped[0][2]
     unlimited = merge_dumps(bomb, max_inflate_ratio=None)
@@ -188,7 +196,7 @@ def test_real_archives_are_far_below_the_ratio() -> None:
     root = Path(__file__).resolve().parents[1] / "data" / "sample" / "dumps"
     for gz in root.rglob("*.gz"):
         ratio = len(gzip.decompress(gz.read_bytes())) / gz.stat().st_size
-        assert ratio < merge_mod.MAX_INFLATE_RATIO / 10, gz
+        assert ratio < _source.MAX_INFLATE_RATIO / 10, gz
 
 
 def test_gzip_members_padding_and_damage(tmp_path: Path) -> None:

@@ -207,7 +207,7 @@ def test_the_sdist_tests_run_without_anything_beside_it(
     (root,) = (tmp_path / "unpacked").iterdir()
     assert not (root.parent / "shared").exists()
     assert not (root / ".venv").exists() and not (root / ".git").exists()
-    env = {k: v for k, v in os.environ.items() if k not in ("CI", "TIKTOK_RESEARCH_SHARED")}
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "TIKTOK_RESEARCH_EXAMPLES")}
     env["PYTHONPATH"] = str(root / "src")  # the sdist's own code, not this checkout's
     probe = subprocess.run(
         [sys.executable, "-c", "import tiktok_research; print(tiktok_research.__file__)"],
@@ -222,7 +222,7 @@ def test_the_sdist_tests_run_without_anything_beside_it(
     assert collected.returncode == 0, collected.stdout[-3000:] + collected.stderr[-2000:]
     assert "error" not in collected.stdout.splitlines()[-1], collected.stdout[-2000:]
     modules = _tests_using_shared_examples(root / "tests")
-    assert "test_shared_examples.py" in modules, modules
+    assert "test_api_examples.py" in modules, modules
     done = subprocess.run(
         [*pytest_cmd, "-x", *[f"tests/{m}" for m in modules]],
         cwd=root, capture_output=True, text=True, timeout=600, env=env,

@@ -18,9 +18,10 @@ import pyarrow as pa
 import pytest
 
 import tiktok_research as tr
+from tiktok_research._checks import clean_usernames, clean_usernames_expr
 from tiktok_research.client import Client
 from tiktok_research.errors import InvalidRequestError, NotYetIndexedWarning
-from tiktok_research.plan import clean_username, plan_items, plan_videos
+from tiktok_research.plan import plan_items, plan_videos
 from tiktok_research.query import Q
 from tiktok_research.sandbox import Sandbox, SandboxConfig
 
@@ -255,7 +256,12 @@ CASES: list[Case] = [
     ),
     ("params text", lambda c, t: c.pages("user_info", "x"), "must be a dict"),  # type: ignore[arg-type]
     ("bogus state", lambda c, t: c.pages("user_info", state={"bogus": 1}), "resumable state"),
-    ("client word query", lambda c, t: c.query_videos("climate", *GOOD), "Q.keyword.eq"),
+    (
+        "client word query",
+        lambda c, t: c.query_videos(plan_videos("climate", *GOOD, client=c)),
+        "Q.keyword.eq",
+    ),
+    ("client without plan", lambda c, t: c.query_videos(Q1), "takes the plan"),  # type: ignore[arg-type]
     ("client empty name", lambda c, t: c.user_info(""), "empty"),
     ("client float id", lambda c, t: c.comments(video_id=7.3e18), "float"),
     ("budget -1", lambda c, t: Client.sandbox(max_requests=-1), "max_requests"),
@@ -324,8 +330,10 @@ def test_one_username_rule_for_the_client_and_select() -> None:
         "@FOO",
         " foo\x00 ",
     ]
-    assert {clean_username(m) for m in messy} == {"foo"}
-    assert tr.select.clean_usernames(messy).unique().to_list() == ["foo"]
+    assert set(clean_usernames(messy)) == {"foo"}
+    cleaned = pl.Series("u", messy).to_frame().select(clean_usernames_expr(pl.col("u")))
+    assert cleaned["u"].unique().to_list() == ["foo"]
+    assert tr.select_usernames(pl.DataFrame({"username": messy})).to_list() == ["foo"]
     assert [t.item for t in plan_items("users", messy).tasks] == ["foo"]
 
 
@@ -348,7 +356,8 @@ def test_ids_stay_exact_whatever_the_container() -> None:
 
 
 def test_a_future_end_date_is_clipped_with_a_note(client: Client) -> None:
-    with pytest.warns(UserWarning, match="clipped"):
+    # the range now ends today, which the service has not indexed yet: that is said too
+    with pytest.warns(UserWarning, match="clipped"), pytest.warns(NotYetIndexedWarning):
         plan = plan_videos(Q1, "20240601", "20241231", client=client)
     assert plan.end_date == NOW.date()
     assert plan.tasks[0].params["end_date"] == NOW.strftime("%Y%m%d")

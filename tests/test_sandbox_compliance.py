@@ -1,4 +1,4 @@
-"""Batch compliance (SPEC §3.11) and a corpus that changes with the sandbox clock.
+"""Batch compliance (api-notes §3.11) and a corpus that changes with the sandbox clock.
 
 The three validation-task endpoints over the in-process transport and over HTTP (multipart by
 httpx and by curl); Sandbox.delete_videos / advance, also through the admin paths.
@@ -18,7 +18,7 @@ import httpx
 import numpy as np
 import pytest
 
-from _shared import EXAMPLES
+from _shared import example
 from tiktok_research._endpoints import (
     ENDPOINTS,
     VALIDATION_CREATE,
@@ -224,8 +224,8 @@ def test_unknown_tasks_and_bad_task_ids() -> None:
 
 
 def test_answer_shapes_follow_the_docs_examples() -> None:
-    created_doc = json.loads((EXAMPLES / "validation_task_create__200__docs.json").read_text())
-    status_doc = json.loads((EXAMPLES / "validation_task_status__200__docs.json").read_text())
+    created_doc = json.loads(example("validation_task_create__200__docs.json").read_text())
+    status_doc = json.loads(example("validation_task_status__200__docs.json").read_text())
     assert created_doc["data"]["task_id"] > 2**63 - 1, "the doc example does not fit int64"
     _, http, clock = make(n_videos=1_000, validation_processing_seconds=10)
     created = upload(http, "7300000000000000000\n").json()

@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from _shared import EXAMPLES
+from _shared import example
 from tiktok_research._endpoints import ENDPOINTS
 from tiktok_research.sandbox import ClientSpec, Sandbox, SandboxConfig
 
 NOW = calendar.timegm((2025, 1, 15, 12, 0, 0))
 LOG_ID = re.compile(r"^\d{14}[0-9A-F]{20}$")
-# Keys of doc examples that SPEC §11 decided against (or that are doc artefacts).
+# Keys of doc examples that api-notes §11 decided against (or that are doc artefacts).
 ARTEFACTS = {"video_id"}  # video_query docs example spells the id `video_id`; §11 picks `id`
 
 
@@ -54,7 +54,7 @@ def http(sb: Sandbox) -> httpx.Client:
 
 
 def load(name: str) -> Any:
-    return json.loads((EXAMPLES / name).read_text())
+    return json.loads(example(name).read_text())
 
 
 def call(
@@ -184,8 +184,8 @@ def test_missing_unknown_or_malformed_token_is_401(http: httpx.Client) -> None:
 
 
 def test_token_error_messages_follow_the_docs(sb: Sandbox) -> None:
-    # SPEC §6.1: a missing or unknown token gets DOC:ERR's description of access_token_invalid;
-    # an expired one gets the message of DOC:ERR's error example
+    # api-notes §6.1: a missing or unknown token gets DOC:ERR's description of
+    # access_token_invalid; an expired one gets the message of DOC:ERR's error example
     now = [1_736_942_400.0]
     box = Sandbox(SandboxConfig(n_videos=1_000, token_ttl=60), clock=lambda: now[0])
     http = httpx.Client(transport=box.transport(), base_url=Sandbox.BASE_URL)
@@ -360,7 +360,7 @@ def test_user_info_shapes(sb: Sandbox, http: httpx.Client) -> None:
 
 
 def test_user_info_never_echoes_username(sb: Sandbox, http: httpx.Client) -> None:
-    # the getting-started doc shows `username` in data; the real service omits it (SPEC §3.2)
+    # the getting-started doc shows `username` in data; the real service omits it (api-notes §3.2)
     user = sb.corpus.sample_usernames(1)[0]
     resp = call(http, "user_info", {"username": user}, ["display_name", "follower_count"])
     assert "username" not in resp.json()["data"]

@@ -95,7 +95,7 @@ def test_the_serve_command_prints_its_base_url_and_answers() -> None:
         assert token.status_code == 200 and token.json()["expires_in"] == 7200
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.communicate(timeout=10)  # waits, and closes the pipes
 
 
 def curl(url: str, path: str, body: str, *headers: str) -> tuple[int, dict[str, Any]]:
@@ -147,7 +147,7 @@ def test_curl_body_is_json_whatever_the_content_type(
 )
 def test_curl_fields_with_spaces(server: tuple[str, Sandbox], access: str, fields: str) -> None:
     # the official wrapper's default fields hold spaces ("create_time, region_code"); they are
-    # trimmed (SPEC §11). A literal space (the last case) is how a shell user might type it.
+    # trimmed (api-notes §11). A literal space (the last case) is how a shell user might type it.
     url, _ = server
     status, answer = curl(
         url, "/v2/research/video/query/?fields=" + fields.replace(" ", "%20"), VIDEO_BODY % "3",
@@ -160,7 +160,7 @@ def test_curl_fields_with_spaces(server: tuple[str, Sandbox], access: str, field
 
 
 def test_curl_numeric_strings(server: tuple[str, Sandbox], access: str) -> None:
-    # DOC:CM's example sends "max_count": "100"; numbers may come as strings (SPEC §11)
+    # DOC:CM's example sends "max_count": "100"; numbers may come as strings (api-notes §11)
     url, _ = server
     auth = f"Authorization: Bearer {access}"
     status, as_text = curl(url, "/v2/research/video/query/?fields=id", VIDEO_BODY % '"7"', auth)
@@ -178,7 +178,7 @@ def test_curl_numeric_strings(server: tuple[str, Sandbox], access: str) -> None:
 
 def test_curl_video_id_as_number_and_as_string(server: tuple[str, Sandbox], access: str) -> None:
     # the official wrapper and CybersecurityForDemocracy send video_id as a JSON number, traktok
-    # as a string (SPEC §3.3); both get the same comments
+    # as a string (api-notes §3.3); both get the same comments
     url, sb = server
     vid = sb.corpus.video_ids_with_comments(1)[0]
     auth = f"Authorization: Bearer {access}"

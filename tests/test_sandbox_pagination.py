@@ -458,8 +458,8 @@ def test_expired_search_id_can_be_reissued() -> None:
 
 @pytest.mark.parametrize("endpoint", ["followers", "following", "liked_videos"])
 def test_timestamp_cursor_zero_means_now(sb: Sandbox, http: httpx.Client, endpoint: str) -> None:
-    # SPEC §11 "Timestamp cursor 0 or absent": researchtikpy starts every such list at cursor 0
-    # and expects the newest page, exactly as if no cursor had been sent
+    # api-notes §11 "Timestamp cursor 0 or absent": researchtikpy starts every such list at
+    # cursor 0 and expects the newest page, exactly as if no cursor had been sent
     c = sb.corpus
     kind = {"followers": "many_followers", "following": "following_public"}.get(
         endpoint, "liked_public"
@@ -486,8 +486,8 @@ def test_timestamp_cursor_zero_means_now(sb: Sandbox, http: httpx.Client, endpoi
 def test_comment_cursors_handed_out_are_always_accepted(
     sb: Sandbox, http: httpx.Client, max_count: int
 ) -> None:
-    # SPEC §11 "Comments cap": with max_count=30 the last page is 990 -> 1000 (trimmed), and it
-    # says has_more: false; following the cursors never meets a refusal
+    # api-notes §11 "Comments cap": with max_count=30 the last page is 990 -> 1000 (trimmed), and
+    # it says has_more: false; following the cursors never meets a refusal
     vid = sb.corpus.video_ids_with_comments(1)[0]
     seen: list[int] = []
     cursor, has_more, pages = 0, True, []
@@ -513,7 +513,7 @@ def test_comment_cursors_handed_out_are_always_accepted(
 
 
 def test_default_corpus_shows_the_followers_cap() -> None:
-    # SPEC §3.7: lists stop at about 5,000 followers; the default corpus (the demo's, the
+    # api-notes §3.7: lists stop at about 5,000 followers; the default corpus (the demo's, the
     # notebooks', Client.sandbox()'s) is large enough for its biggest accounts to reach the cap
     box = Sandbox(clock=Clock(NOW))
     http = httpx.Client(transport=box.transport(), base_url=Sandbox.BASE_URL)

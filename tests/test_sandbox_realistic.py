@@ -1,5 +1,6 @@
-"""The realistic profile (issue 19, SPEC §14): every data-quality finding happens at its configured
-rate, is deterministic per seed, is off by default, and works over HTTP as well as in-process.
+"""The realistic profile (issue 19, api-notes §14): every data-quality finding happens at its
+configured rate, is deterministic per seed, is off by default, and works over HTTP as well as
+in-process.
 
 Tolerances. The sandbox is deterministic for a seed, so none of these tests can flake; the
 tolerances say how far a realised share may sit from the configured rate before the test calls
@@ -456,7 +457,7 @@ def test_ids_have_the_published_bit_layout(api: Api) -> None:
     for r in rows:
         seconds, ms, entity, unused_hi, unused_lo = _fields(r["id"])
         assert entity == ENTITY_VIDEO == 13 and ms < 1000 and unused_hi == unused_lo == 0
-        assert 25 <= r["create_time"] - seconds <= 80  # as in real ids (SPEC §3.1)
+        assert 25 <= r["create_time"] - seconds <= 80  # as in real ids (api-notes §3.1)
     vid = sb.corpus.video_ids_with_comments(1, min_comments=30)[0]
     resp = api.post(COMMENTS, {"video_id": vid, "max_count": 50}, "id,create_time,reply_count")
     comments = resp.json()["data"]["comments"]
@@ -473,7 +474,7 @@ def test_ids_have_the_published_bit_layout(api: Api) -> None:
 
 
 def test_the_real_video_id_of_the_spec_decodes_like_the_sandbox_ids() -> None:
-    # SPEC §8's check: 7320768196569599275 -> entity 13, 254 ms, machine 43
+    # the check of api-notes §8: 7320768196569599275 -> entity 13, 254 ms, machine 43
     _, ms, entity, hi, lo = _fields(7320768196569599275)
     assert (entity, ms, 7320768196569599275 & 255, hi, lo) == (13, 254, 43, 0, 0)
     default = Sandbox(SandboxConfig(n_videos=5_000, frozen_corpus=True))
@@ -603,10 +604,10 @@ def served(config_code: str) -> Iterator[str]:
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=10)
+            proc.communicate(timeout=10)  # waits, and closes the pipe
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait(timeout=10)
+            proc.communicate(timeout=10)
 
 
 @pytest.mark.http

@@ -48,7 +48,7 @@ def serving(*options: str) -> Iterator[str]:
         yield line.split(" at ", 1)[1].split(" ", 1)[0]
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.communicate(timeout=10)  # waits, and closes the pipes
 
 
 def token(http: httpx.Client) -> str:
@@ -197,7 +197,7 @@ def test_every_fault_kind_over_http(tmp_path: Path) -> None:
         assert counted["requests"]["video_query"] == 11
         assert counted["requests"]["user_info"] == 12 and counted["requests"]["oauth_token"] == 1
         assert counted["statuses"]["504"] == 1
-        # 5xx count against the quota, 4xx (and 429) do not (SPEC §11)
+        # 5xx count against the quota, 4xx (and 429) do not (api-notes §11)
         assert counted["counted"]["sandbox"]["video_query"] == 8
 
 

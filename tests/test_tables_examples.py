@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import tiktok_research as tr
 from _shared import EXAMPLES
 from tiktok_research import _endpoints as ep
 from tiktok_research import schemas, tables
@@ -16,6 +17,9 @@ from tiktok_research import schemas, tables
 OK_FILES = sorted(
     p for p in EXAMPLES.glob("*__200__*.json") if p.name.split("__")[0] in ep.ENDPOINTS
 )
+#: Doc examples with a field the endpoint does not list (a doc artefact, api-notes §3.3): the table
+#: leaves it out and says so.
+UNKNOWN_FIELDS = {"comments__200__docs_comment_id_replies.json": "display_name"}
 
 
 @pytest.mark.parametrize("path", OK_FILES, ids=lambda p: p.name)
@@ -23,7 +27,11 @@ def test_example_parses_into_declared_schema(path: Path) -> None:
     endpoint = path.name.split("__")[0]
     body = path.read_bytes()
     beyond_int64 = re.search(r":\s*9999999999999999999\b", body.decode())
-    with pytest.warns(tables.DataWarning) if beyond_int64 else _nothing():
+    unknown = UNKNOWN_FIELDS.get(path.name)
+    with (
+        pytest.warns(tables.DataWarning) if beyond_int64 else _nothing(),
+        pytest.warns(schemas.UnknownColumnWarning, match=unknown) if unknown else _nothing(),
+    ):
         df = tables.from_responses([body], endpoint, requests=[{"username": "someone"}])
     assert df.schema == schemas.SCHEMAS[ep.ENDPOINTS[endpoint].table]
     data = json.loads(body)["data"]
@@ -136,8 +144,8 @@ def test_unknown_endpoint_is_a_clear_error() -> None:
         tables.from_responses([b"{}"], "videos")
 
 
-def test_read_pages(tmp_path: Path) -> None:
+def test_pages_in_a_file_become_one_table(tmp_path: Path) -> None:
     f = tmp_path / "cats_20240101.json"
     f.write_bytes(_page(['{"id":1}']) + b"\n" + _page(['{"id":2}']) + b"\n")
-    assert sorted(tables.read_pages(f)["id"].to_list()) == [1, 2]
-    assert isinstance(tables.read_pages([f]), pl.DataFrame)
+    assert sorted(tr.merge_dumps(f)["videos"]["id"].to_list()) == [1, 2]
+    assert isinstance(tr.merge_dumps([f])["videos"], pl.DataFrame)

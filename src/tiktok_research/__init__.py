@@ -4,6 +4,12 @@ The public surface is listed in ``__all__``. Submodules are imported lazily so t
 ``import tiktok_research`` stays fast and heavy dependencies (matplotlib, pandas) load when used;
 the ``TYPE_CHECKING`` block below imports every lazy name so that type checkers and editors see
 the real signatures (tests/test_public_api.py keeps it in step with ``_LAZY``).
+
+The modules of the collection engine (``collect``, ``tables``, ``pagination``, ``merge``) are not
+part of the surface: what users need of them (``FetchResult``, ``CollectionReport``, ``Page``,
+``Reply``, ``merge_dumps``, ``MergeResult``...) is exported here by name. The modules users reach
+as attributes (``tr.io``, ``tr.schemas``, ``tr.plan``, ``tr.errors``...) export only their public
+names in their ``__all__``.
 """
 
 from __future__ import annotations
@@ -16,14 +22,11 @@ from ._version import __version__
 if TYPE_CHECKING:
     from . import analysis as analysis
     from . import client as client
-    from . import collect as collect
     from . import demo as demo
     from . import errors as errors
     from . import fetch as fetch
     from . import io as io
     from . import maintain as maintain
-    from . import merge as merge
-    from . import pagination as pagination
     from . import plan as plan
     from . import plots as plots
     from . import query as query
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
     from . import schemas as schemas
     from . import select as select
     from . import spark as spark
-    from . import tables as tables
+    from ._checks import ItemsLike as ItemsLike
     from ._endpoints import Endpoint as Endpoint
     from ._retry import RetryBudget as RetryBudget
     from ._retry import RetryPolicy as RetryPolicy
@@ -43,21 +46,28 @@ if TYPE_CHECKING:
     from .client import use as use
     from .collect import CollectionReport as CollectionReport
     from .collect import FetchResult as FetchResult
-    from .collect import IncompleteCollectionWarning as IncompleteCollectionWarning
     from .errors import ArchiveError as ArchiveError
     from .errors import AuthenticationError as AuthenticationError
     from .errors import BudgetExhaustedError as BudgetExhaustedError
     from .errors import CollectionLockedError as CollectionLockedError
+    from .errors import DataWarning as DataWarning
+    from .errors import IncompleteCollectionWarning as IncompleteCollectionWarning
     from .errors import InvalidRequestError as InvalidRequestError
+    from .errors import InvalidTypeError as InvalidTypeError
     from .errors import MissingDependencyError as MissingDependencyError
+    from .errors import MissingFileError as MissingFileError
     from .errors import NotYetIndexedWarning as NotYetIndexedWarning
+    from .errors import OutputExistsError as OutputExistsError
     from .errors import QuotaExhaustedError as QuotaExhaustedError
     from .errors import QuotaWarning as QuotaWarning
     from .errors import RateLimitedError as RateLimitedError
     from .errors import ScopeNotAuthorizedError as ScopeNotAuthorizedError
     from .errors import ServerError as ServerError
     from .errors import TikTokResearchError as TikTokResearchError
+    from .errors import TikTokResearchWarning as TikTokResearchWarning
+    from .errors import TransientRequestError as TransientRequestError
     from .errors import UnavailableError as UnavailableError
+    from .errors import UnknownColumnWarning as UnknownColumnWarning
     from .fetch import check_compliance as check_compliance
     from .fetch import collect_videos as collect_videos
     from .fetch import fetch_comments as fetch_comments
@@ -93,11 +103,10 @@ if TYPE_CHECKING:
     from .query import Criteria as Criteria
     from .query import Q as Q
     from .query import Query as Query
+    from .query import QueryLike as QueryLike
     from .query import as_query as as_query
-    from .schemas import UnknownColumnWarning as UnknownColumnWarning
     from .select import select_usernames as select_usernames
     from .select import select_video_ids as select_video_ids
-    from .tables import DataWarning as DataWarning
 
 # name -> submodule that defines it (a name equal to its module is the module itself).
 _LAZY: dict[str, str] = {
@@ -107,7 +116,9 @@ _LAZY: dict[str, str] = {
     "Q": "query",
     "Criteria": "query",
     "Query": "query",
+    "QueryLike": "query",
     "as_query": "query",
+    "ItemsLike": "_checks",
     "Page": "pagination",
     "Reply": "pagination",
     "RetryBudget": "_retry",
@@ -115,24 +126,29 @@ _LAZY: dict[str, str] = {
     "use": "client",
     "RetryPolicy": "_retry",
     "split_windows": "_windows",
-    # error tree and warnings (one place each: errors.py; data warnings where the data is made)
+    # the error tree and the warnings: one home, errors.py
     "TikTokResearchError": "errors",
     "InvalidRequestError": "errors",
+    "InvalidTypeError": "errors",
+    "MissingFileError": "errors",
+    "OutputExistsError": "errors",
     "AuthenticationError": "errors",
     "ScopeNotAuthorizedError": "errors",
     "RateLimitedError": "errors",
     "QuotaExhaustedError": "errors",
     "ServerError": "errors",
     "UnavailableError": "errors",
+    "TransientRequestError": "errors",
     "BudgetExhaustedError": "errors",
     "ArchiveError": "errors",
     "CollectionLockedError": "errors",
+    "TikTokResearchWarning": "errors",
     "MissingDependencyError": "errors",
     "NotYetIndexedWarning": "errors",
     "QuotaWarning": "errors",
-    "IncompleteCollectionWarning": "collect",
-    "DataWarning": "tables",
-    "UnknownColumnWarning": "schemas",
+    "IncompleteCollectionWarning": "errors",
+    "DataWarning": "errors",
+    "UnknownColumnWarning": "errors",
     # tables layer
     "merge_dumps": "merge",
     "MergeResult": "merge",
@@ -172,25 +188,22 @@ _LAZY: dict[str, str] = {
     # analysis layer
     "engagement": "analysis",
     "summarize": "analysis",
-    # submodules reached as attributes (tr.io.read_dataset, tr.select.write_lines, ...)
+    # submodules reached as attributes (tr.io.read_dataset, tr.plan.plan_video_ids, ...); the
+    # engine's modules (collect, tables, pagination, merge) are not among them
     "analysis": "analysis",
     "client": "client",
-    "collect": "collect",
     "demo": "demo",
     "errors": "errors",
     "fetch": "fetch",
     "io": "io",
     "maintain": "maintain",
     "plan": "plan",
-    "merge": "merge",
-    "pagination": "pagination",
     "plots": "plots",
     "query": "query",
     "sandbox": "sandbox",
     "schemas": "schemas",
     "select": "select",
     "spark": "spark",
-    "tables": "tables",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -25,9 +25,10 @@ A *collection* (one ``fetch_*`` call) lives in its own folder ``<archive>/<kind>
 Durability of a page: its answer is appended to ``pages-<run>.jsonl`` and fsync'd before anything
 parses it; then a journal line naming that page (run and page number) and the position after it is
 appended and fsync'd. The journal is the record of what the collection holds; the page files are
-the data. :func:`read_pages` reads the page files and tells which pages are readable, so a page the
-journal records but no file holds readably (a truncated or damaged file) is fetched again instead of
-being silently missing (see ``collect``).
+the data. :func:`read_file_lines` is the one reader of a page file: it keeps every readable line
+and says what could not be read; the rows are made from them in ``tables``, and a page the journal
+records but no file holds readably (a truncated or damaged file) is fetched again instead of being
+silently missing (see ``collect``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ import secrets
 import socket
 import threading
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,11 +59,12 @@ __all__ = [
     "JournalView",
     "PageRef",
     "ReplayIndex",
-    "archive_to_tables",
+    "completed",
     "is_bookkeeping",
     "iter_archive",
     "page_files",
     "read_file_lines",
+    "round_spec",
     "run_of",
 ]
 
@@ -257,9 +259,18 @@ class ArchiveWriter:
             return compress_file(self.path)
 
 
+def gzipped_twin(path: Path) -> Path:
+    """The name a page file takes once its run is complete and it is gzipped (``.jsonl.gz``)."""
+    return path.with_name(path.name + ".gz")
+
+
 def compress_file(path: Path) -> Path:
-    """Gzip ``path`` to ``path.gz`` safely (temporary name, fsync, rename); return the kept path."""
-    target = path.with_name(path.name + ".gz")
+    """Gzip ``path`` to ``path.gz`` safely (temporary name, fsync, rename); return the kept path.
+
+    The ``.gz`` file appears whole (renamed into place after an fsync) before ``path`` is removed:
+    a reader that finds both may read either, and one that finds ``path`` gone reads the twin.
+    """
+    target = gzipped_twin(path)
     tmp = path.with_name(path.name + ".gz.tmp")
     try:
         with open(path, "rb") as src, open(tmp, "wb") as raw:
@@ -330,9 +341,10 @@ class FileLines:
     """The readable content of one archive file.
 
     Attributes:
-        path: The file.
+        path: The file read: the one asked for, or its ``.gz`` twin when the run that wrote it
+            compressed it in the meantime.
         data: Its readable lines joined by newlines (None when the file can be read as it is, so
-            that a fast reader can open it directly).
+            that a fast reader can open ``path`` directly).
         damage: What could not be read (empty when the file is intact).
     """
 
@@ -397,11 +409,23 @@ def _valid_lines(buf: bytes) -> tuple[list[bytes], list[str]]:
 def read_file_lines(path: Path, *, check: bool = True) -> FileLines:
     """Read one archive file, keeping every readable line and saying what was not readable.
 
+    The one reader of archive files: a damaged gzip loses only what follows the damage, a line
+    cut by a crash or that is not a JSON object is left out and named in ``damage``, and a
+    ``.jsonl`` that its run gzipped while it was being listed is read from its ``.gz`` twin.
+
     Args:
         path: A ``.jsonl`` or ``.jsonl.gz`` file.
         check: Validate every line (slower); when False an uncompressed file is returned as is
             (``data`` None) for a fast reader, which calls again with ``check=True`` if it fails.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "pages.jsonl"
+        >>> _ = p.write_bytes(b'{"meta": {}}\\n{"meta": ')  # the last line cut by a crash
+        >>> read_file_lines(p).damage
+        ['line 2: truncated last line']
     """
+    path = _current(path)
     damage: list[str] = []
     if path.name.endswith(".gz"):
         buf, why = _gunzip(path)
@@ -420,6 +444,15 @@ def read_file_lines(path: Path, *, check: bool = True) -> FileLines:
         return FileLines(path, buf)
     good, bad = _valid_lines(buf)
     return FileLines(path, b"\n".join(good), damage + bad)
+
+
+def _current(path: Path) -> Path:
+    """``path``, or its ``.gz`` twin when ``path`` is gone because its run compressed it."""
+    if path.name.endswith(".jsonl") and not path.exists():
+        twin = gzipped_twin(path)
+        if twin.exists():
+            return twin
+    return path
 
 
 def iter_archive(paths: str | Path | Iterable[str | Path]) -> Iterator[dict[str, Any]]:
@@ -457,17 +490,6 @@ def _archive_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
         else:
             files.append(p)
     return files
-
-
-def archive_to_tables(paths_or_dir: str | Path | Iterable[str | Path]) -> dict[str, Any]:
-    """Rebuild the tables of archive files offline (only ok pages; de-duplicated on primary keys).
-
-    Returns:
-        ``{table name: DataFrame}`` for every table with pages in the archive.
-    """
-    from .merge import merge_dumps
-
-    return merge_dumps(_archive_files(paths_or_dir)).tables
 
 
 # ---------------------------------------------------------------------------------- journal
@@ -662,7 +684,7 @@ class ReplayIndex:
     def build(cls, files: Sequence[Path], known: set[PageRef]) -> ReplayIndex:
         """Index the ok answers of ``files`` that are not in ``known`` (the journalled pages)."""
         index = cls()
-        for path in files:
+        for path in map(_current, files):
             gz = path.name.endswith(".gz")
             if gz:
                 buf, _ = _gunzip(path)
@@ -740,6 +762,50 @@ def write_json(path: Path, value: Any) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise _disk_error(path, e) from None
+
+
+def completed(keys: Sequence[str]) -> Callable[[Path], bool]:
+    """A test of a collection folder: a run completed the collection there.
+
+    A run that completes a collection says so in its manifest when it ends; a run killed after
+    its last task but before that (its table never returned) leaves the collection to be
+    continued, at no cost. A folder without any manifest (written before manifests were kept
+    for compliance checks) counts as completed when its journal records every task of ``keys``
+    done.
+    """
+
+    def done(folder: Path) -> bool:
+        manifests = list(folder.glob("manifest-*.json"))
+        if manifests:
+            return bool(_finished_runs(manifests))
+        view = Journal(folder / JOURNAL_FILE).load(quiet=True)
+        return all(view.task(key).status == "done" for key in keys)
+
+    return done
+
+
+def round_spec(
+    archive: Path,
+    kind: str,
+    spec: dict[str, Any],
+    *,
+    resume: bool,
+    finished: Callable[[Path], bool],
+) -> dict[str, Any]:
+    """The spec of the round of a snapshot collection to run (a compliance check, a refresh).
+
+    A snapshot describes the service at one moment, so a finished one is never continued: the
+    same collection asked again is a new *round*, a folder of its own (``{**spec, "round": k}``;
+    round 0 is the plain spec). The round to run is the first one not ``finished`` (with
+    ``resume``) or not begun.
+    """
+    k = 0
+    while True:
+        chosen = {**spec, "round": k} if k else spec
+        folder = collection_dir(archive, kind, chosen)
+        if not folder.is_dir() or (resume and not finished(folder)):
+            return chosen
+        k += 1
 
 
 class Collection:
@@ -867,12 +933,17 @@ class Collection:
 
     def finished_runs(self) -> set[str]:
         """Runs whose manifest says they completed the collection."""
-        out: set[str] = set()
-        for path in self.folder.glob("manifest-*.json"):
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if isinstance(data, dict) and data.get("status") == "complete":
-                out.add(str(data.get("run")))
-        return out
+        return _finished_runs(self.folder.glob("manifest-*.json"))
+
+
+def _finished_runs(manifests: Iterable[Path]) -> set[str]:
+    """The runs whose manifest (among ``manifests``) says they completed the collection."""
+    out: set[str] = set()
+    for path in manifests:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("status") == "complete":
+            out.add(str(data.get("run")))
+    return out

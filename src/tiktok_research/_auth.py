@@ -1,4 +1,4 @@
-"""Client credentials and the client access token (SPEC §2).
+"""Client credentials and the client access token (api-notes §2).
 
 The token is fetched lazily, refreshed ``REFRESH_MARGIN`` before it expires, and once more when the
 service answers ``401 access_token_invalid``. All of it happens under one lock so that threads share

@@ -1,6 +1,6 @@
 """What the TikTok Research API looks like: one registry for the client, the tables and the sandbox.
 
-Everything here comes from ``shared/api/SPEC.md`` (section numbers in comments). Nothing in this
+Everything here comes from ``docs/api-notes.md`` (its section numbers in comments). Nothing in this
 module does I/O; it is plain data so that every layer agrees on paths, fields, body keys and limits.
 """
 
@@ -16,7 +16,7 @@ Pagination = Literal["search", "index", "timestamp", "page", "none"]
 FieldsIn = Literal["query", "body", "none"]
 QuotaFamily = Literal["research", "social"]
 
-# SPEC §3.1: the complete list of returnable video fields (current docs).
+# api-notes §3.1: the complete list of returnable video fields (current docs).
 VIDEO_FIELDS: tuple[str, ...] = (
     "id",
     "video_description",
@@ -43,8 +43,9 @@ VIDEO_FIELDS: tuple[str, ...] = (
     "video_tag",
 )
 
-# SPEC §3.4-3.6: liked / pinned / reposted return the same family minus effect_ids, playlist_id and
-# voice_to_text. The docs spell `favourites_count` on some pages; SPEC §11 picks `favorites_count`.
+# api-notes §3.4-3.6: liked / pinned / reposted return the same family minus effect_ids,
+# playlist_id and voice_to_text. The docs spell `favourites_count` on some pages; api-notes §11
+# picks `favorites_count`.
 USER_VIDEO_FIELDS: tuple[str, ...] = (
     "id",
     "create_time",
@@ -68,7 +69,7 @@ USER_VIDEO_FIELDS: tuple[str, ...] = (
     "video_tag",
 )
 
-# SPEC §3.2 (current docs). `username` is not echoed by the real service.
+# api-notes §3.2 (current docs). `username` is not echoed by the real service.
 USER_INFO_FIELDS: tuple[str, ...] = (
     "display_name",
     "bio_description",
@@ -81,7 +82,7 @@ USER_INFO_FIELDS: tuple[str, ...] = (
     "bio_url",
 )
 
-# SPEC §3.3
+# api-notes §3.3
 COMMENT_FIELDS: tuple[str, ...] = (
     "id",
     "video_id",
@@ -92,10 +93,11 @@ COMMENT_FIELDS: tuple[str, ...] = (
     "create_time",
 )
 
-# SPEC §3.7 / §3.8: no `fields` parameter; each item has these keys.
+# api-notes §3.7 / §3.8: no `fields` parameter; each item has these keys.
 FOLLOW_ITEM_KEYS: tuple[str, ...] = ("display_name", "username")
 
-# SPEC §3.9: keys of `data` (no documented `fields`; the doc example sends `?fields=playlist_id`).
+# api-notes §3.9: keys of `data` (no documented `fields`; the doc example sends
+# `?fields=playlist_id`).
 PLAYLIST_FIELDS: tuple[str, ...] = (
     "playlist_id",
     "playlist_name",
@@ -104,7 +106,7 @@ PLAYLIST_FIELDS: tuple[str, ...] = (
     "playlist_last_updated",
 )
 
-# SPEC §3.10
+# api-notes §3.10
 SHOP_FIELDS: tuple[str, ...] = (
     "shop_name",
     "shop_rating",
@@ -136,7 +138,7 @@ REVIEW_FIELDS: tuple[str, ...] = (
     "review_rating",
 )
 
-# SPEC §4: the query language of the video query.
+# api-notes §4: the query language of the video query.
 CONDITION_FIELDS: tuple[str, ...] = (
     "create_date",
     "username",
@@ -152,7 +154,7 @@ CONDITION_FIELDS: tuple[str, ...] = (
 )
 OPERATIONS: tuple[str, ...] = ("EQ", "IN", "GT", "GTE", "LT", "LTE")
 VIDEO_LENGTHS: tuple[str, ...] = ("SHORT", "MID", "LONG", "EXTRA_LONG")
-# Seconds: SHORT < 15 <= MID <= 60 < LONG <= 300 < EXTRA_LONG (SPEC §4 table).
+# Seconds: SHORT < 15 <= MID <= 60 < LONG <= 300 < EXTRA_LONG (api-notes §4 table).
 VIDEO_LENGTH_BOUNDS: dict[str, tuple[int, int]] = {
     "SHORT": (0, 14),
     "MID": (15, 60),
@@ -173,16 +175,16 @@ _REGION_TEXT = (
 )
 REGION_CODES: frozenset[str] = frozenset(_REGION_TEXT.split())
 
-MAX_WINDOW_DAYS = 30  # SPEC §3.1 / §11: end_date - start_date may be at most 30 days
-COMMENTS_CAP = 1000  # SPEC §3.3: cursor + max_count <= 1000
-FOLLOWERS_CAP = 5000  # SPEC §3.7: about 5,000 per account
+MAX_WINDOW_DAYS = 30  # api-notes §3.1 / §11: end_date - start_date may be at most 30 days
+COMMENTS_CAP = 1000  # api-notes §3.3: cursor + max_count <= 1000
+FOLLOWERS_CAP = 5000  # api-notes §3.7: about 5,000 per account
 
-DAILY_QUOTA: dict[QuotaFamily, int] = {"research": 1000, "social": 20000}  # SPEC §7
+DAILY_QUOTA: dict[QuotaFamily, int] = {"research": 1000, "social": 20000}  # api-notes §7
 
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One data endpoint of the Research API (SPEC §3 rows 1 to 12)."""
+    """One data endpoint of the Research API (api-notes §3 rows 1 to 12)."""
 
     name: str
     table: str  # name of the table its items become (see tiktok_research.schemas)
@@ -306,7 +308,7 @@ FOLLOWING = Endpoint(
     item_key="username",
     quota_family="social",
 )
-# SPEC §3.9: default / max page size undocumented; the doc example asks 10, clients ask 100.
+# api-notes §3.9: default / max page size undocumented; the doc example asks 10, clients ask 100.
 PLAYLIST_INFO = Endpoint(
     name="playlist_info",
     table="playlists",
@@ -320,7 +322,7 @@ PLAYLIST_INFO = Endpoint(
     count_key="max_count",
     item_key="playlist_id",
 )
-# SPEC §3.10: every doc example and client puts `fields` in the JSON body.
+# api-notes §3.10: every doc example and client puts `fields` in the JSON body.
 TTS_SHOP = Endpoint(
     name="tts_shop",
     table="shops",
@@ -382,18 +384,18 @@ ENDPOINTS_BY_PATH: dict[str, Endpoint] = {e.path: e for e in ENDPOINTS.values()}
 
 
 def video_url(username: str, video_id: int) -> str:
-    """The public web address of a video (SPEC §8)."""
+    """The public web address of a video (api-notes §8)."""
     return f"https://www.tiktok.com/@{username}/video/{video_id}"
 
 
-# ------------------------------------------------------------------ batch compliance (SPEC §3.11)
+# ------------------------------------------------------------- batch compliance (api-notes §3.11)
 # Plain data, kept out of ENDPOINTS: these endpoints take a multipart upload or answer a text file,
 # not pages of items, so the table and paging machinery that walks ENDPOINTS has nothing to do
 # with them. The sandbox counts them against the "research" daily quota, like the other data
-# endpoints (the spec is silent on their quota).
+# endpoints (api-notes §7 is silent on their quota).
 @dataclass(frozen=True, slots=True)
 class ValidationEndpoint:
-    """One batch compliance endpoint (SPEC §3 rows 13 to 15)."""
+    """One batch compliance endpoint (api-notes §3 rows 13 to 15)."""
 
     name: str
     path: str
@@ -420,3 +422,23 @@ VALIDATION_BY_PATH: dict[str, ValidationEndpoint] = {
 VALIDATION_CATEGORIES: tuple[str, ...] = ("video", "comment")  # the `category` form field
 VALIDATION_MAX_IDS = 10_000  # ids per uploaded file
 VALIDATION_STATUSES: tuple[str, ...] = ("Processing", "Completed", "Failed")  # `task_status`
+
+
+def endpoint_named(name: str) -> Endpoint | ValidationEndpoint | None:
+    """The data or batch compliance endpoint called ``name``, or None for an unknown name."""
+    return ENDPOINTS.get(name) or VALIDATION_ENDPOINTS.get(name)
+
+
+def quota_family(name: str) -> QuotaFamily:
+    """The daily quota an endpoint's requests count against (``research`` or ``social``).
+
+    The registry says it (``Endpoint.quota_family``); a name it does not know (a ledger written by
+    another version) counts as ``research``, the scarcer quota, so that what is left is never
+    overstated.
+
+    Example:
+        >>> quota_family("followers"), quota_family("validation_create")
+        ('social', 'research')
+    """
+    found = endpoint_named(name)
+    return found.quota_family if found is not None else "research"

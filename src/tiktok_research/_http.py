@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import httpx
 
 from ._version import __version__
 
-__all__ = ["Http", "RawResponse", "TransportFailure"]
+__all__ = ["Http", "RawResponse", "Transport", "TransportFailure"]
+
+#: What ``Client(transport=...)`` takes: an httpx transport (the sandbox's, a mock, a proxy).
+Transport: TypeAlias = httpx.BaseTransport
 
 USER_AGENT = f"tiktok-research/{__version__} (+https://github.com/tiktok-research)"
 
@@ -52,7 +55,7 @@ class Http:
         transport: An ``httpx.BaseTransport`` to use instead of the network.
     """
 
-    def __init__(self, base_url: str, timeout: float, transport: Any = None) -> None:
+    def __init__(self, base_url: str, timeout: float, transport: Transport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self._client = httpx.Client(
             base_url=self.base_url,

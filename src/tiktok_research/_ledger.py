@@ -22,7 +22,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,9 +30,9 @@ from typing import Any
 import filelock
 import platformdirs
 
-from ._endpoints import DAILY_QUOTA, ENDPOINTS, VALIDATION_ENDPOINTS
+from ._endpoints import DAILY_QUOTA, quota_family
 
-__all__ = ["Ledger", "cache_dir"]
+__all__ = ["Ledger", "by_family", "cache_dir"]
 
 KEEP_DAYS = 7
 LOCK_TIMEOUT = 60.0  # seconds to wait for another process's update (they take milliseconds)
@@ -52,10 +52,13 @@ def _key_hash(client_key: str) -> str:
     return hashlib.sha256(("tiktok-research:" + client_key).encode()).hexdigest()[:24]
 
 
-def family_of(endpoint: str) -> str:
-    """Quota family of an endpoint name (``research`` or ``social``)."""
-    ep = ENDPOINTS.get(endpoint) or VALIDATION_ENDPOINTS.get(endpoint)
-    return ep.quota_family if ep is not None else "research"
+def by_family(by_endpoint: Mapping[str, int]) -> dict[str, int]:
+    """Request counts by endpoint name -> by quota family (every family present, 0 if unused)."""
+    out: dict[str, int] = dict.fromkeys(DAILY_QUOTA, 0)
+    for endpoint, n in by_endpoint.items():
+        family = quota_family(endpoint)
+        out[family] = out.get(family, 0) + n
+    return out
 
 
 class Ledger:
@@ -122,11 +125,7 @@ class Ledger:
 
     def used(self, day: date) -> dict[str, int]:
         """Requests per quota family (``research``, ``social``) on UTC ``day``."""
-        out: dict[str, int] = dict.fromkeys(DAILY_QUOTA, 0)
-        for endpoint, n in self.by_endpoint(day).items():
-            fam = family_of(endpoint)
-            out[fam] = out.get(fam, 0) + n
-        return out
+        return by_family(self.by_endpoint(day))
 
     def __repr__(self) -> str:
         return f"Ledger(path={str(self.path)!r})"

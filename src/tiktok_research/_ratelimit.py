@@ -12,6 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from .errors import InvalidRequestError
+
 __all__ = ["RateLimiter"]
 
 
@@ -28,11 +30,11 @@ class RateLimiter:
         self,
         qps: float | None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if qps is not None and qps < 0:
-            raise ValueError(f"qps must be positive, got {qps}")
+            raise InvalidRequestError(f"qps must be positive (or None for no limit), got {qps}")
         self.qps = qps or None
         self._interval = 1.0 / qps if qps else 0.0
         self._sleep = sleep

@@ -4,12 +4,12 @@ Retried (each counts against both the per-request limit and the per-client budge
 
 * 5xx answers, HTML or empty bodies, timeouts and connection errors (:class:`ServerError`);
 * the API's transient ``invalid_params`` answers "Search Id N is invalid or expired" and
-  "Invalid count or cursor", which succeed a few seconds later (SPEC §6.4.1);
+  "Invalid count or cursor", which succeed a few seconds later (api-notes §6.4.1);
 * ``429 rate_limit_exceeded`` (short-term limit) after a longer backoff.
 
 Never retried: ``invalid_params`` otherwise, authentication and scope errors, the daily quota
 (:class:`QuotaExhaustedError`; see ``Client(wait_for_quota=True)``). An HTTP 500 whose body is a
-valid ``ok`` answer is accepted as is (SPEC §6.4.5), not retried.
+valid ``ok`` answer is accepted as is (api-notes §6.4.5), not retried.
 
 Waits grow exponentially (``INITIAL_DELAY * 2**attempt``), are capped at ``MAX_DELAY``, get +/-
 ``JITTER`` random spread, and honour ``Retry-After`` (up to ``MAX_RETRY_AFTER``). The
@@ -62,7 +62,7 @@ MAX_RETRIES = 4  # retries of one request (so at most 5 requests for it)
 INITIAL_DELAY = 1.0  # seconds before the first retry
 MAX_DELAY = 60.0  # cap of one wait
 JITTER = 0.25  # +/- fraction of random spread on each wait
-TRANSIENT_DELAY = 5.0  # the search_id/cursor quirk needs "a few seconds" (SPEC §6.4.1)
+TRANSIENT_DELAY = 5.0  # the search_id/cursor quirk needs "a few seconds" (api-notes §6.4.1)
 RATE_LIMIT_DELAY = 10.0  # minimum wait after a short-term 429
 MAX_RETRY_AFTER = 300.0  # longer Retry-After values are not waited for: the error is raised
 RETRY_BUDGET = 20  # retries per page sequence (one pages()/video_pages() call)
@@ -207,7 +207,7 @@ def call_with_retries(
     *,
     policy: RetryPolicy,
     budget: RetryBudget,
-    sleep: Callable[[float], None],
+    sleep: Callable[[float], object],
     what: str,
     limits: dict[RetryKind, int | None] | None = None,
 ) -> _T:

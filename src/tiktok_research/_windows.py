@@ -1,7 +1,7 @@
-"""Date parsing and the split of long date ranges into the API's windows.
+"""The date windows of a video query: the split of a range, and one window's request body.
 
-Boundary convention (SPEC §11): a window ``(start, end)`` is *inclusive* on both days, i.e. it asks
-for videos created in ``[start 00:00:00 UTC, end 23:59:59 UTC]``; ``end - start`` is at most
+Boundary convention (api-notes §11): a window ``(start, end)`` is *inclusive* on both days, i.e.
+it asks for videos created in ``[start 00:00:00 UTC, end 23:59:59 UTC]``; ``end - start`` is at most
 ``max_days`` (30) days, so a window covers up to 31 calendar days. Consecutive windows never share
 a day: the next window starts the day after the previous one ends. Over an inclusive service,
 every day is therefore asked exactly once: nothing is lost and nothing is doubled.
@@ -11,71 +11,57 @@ windows would each lose their last day. The client copes without changing the wi
 ``Client(end_date_exclusive=True)`` it sends ``end_date = end + 1 day`` on the wire (and limits the
 windows to ``max_days - 1`` so that the wire range stays within 30 days), so each logical window
 still covers exactly ``[start, end]``. Rows are also de-duplicated on ``id`` by the collection
-layer, so a one-day overlap could never double-count.
+layer, so a one-day overlap could never double-count. :func:`window_body` is the one place that
+shift is made: the planner, the collection engine and ``Client.pages`` all build a window's body
+with it. Days themselves (parsing, the API's ``YYYYMMDD``) are :mod:`tiktok_research._checks`'.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
 
+from ._checks import check_range, format_date, parse_date
 from ._endpoints import MAX_WINDOW_DAYS
 from .errors import InvalidRequestError
 
-__all__ = ["check_range", "format_date", "halve", "parse_date", "split_windows"]
+__all__ = ["NOT_INDEXED_DAYS", "halve", "split_windows", "window_body", "window_days"]
 
-NOT_INDEXED_DAYS = 2  # SPEC §3.1 / FAQ: new videos take up to 48 hours to be searchable
+NOT_INDEXED_DAYS = 2  # api-notes §3.1 / FAQ: new videos take up to 48 hours to be searchable
 
 
-def parse_date(value: date | datetime | str) -> date:
-    """Parse a day given as a date, a datetime (its UTC day), ``"YYYYMMDD"`` or ``"YYYY-MM-DD"``.
+def window_days(exclusive: bool) -> int:
+    """The largest ``end - start`` of a window: 30 days, or 29 when the service treats
+    ``end_date`` as exclusive (its wire range, ``end + 1 day``, must stay within 30)."""
+    return MAX_WINDOW_DAYS - 1 if exclusive else MAX_WINDOW_DAYS
 
-    Args:
-        value: The day.
 
-    Returns:
-        The calendar day (UTC for aware datetimes).
+def window_body(
+    query: Mapping[str, Any],
+    start: date,
+    end: date,
+    *,
+    exclusive: bool,
+    is_random: bool = False,
+) -> dict[str, Any]:
+    """The request body keys of one date window ``[start, end]`` (both days inclusive).
 
-    Raises:
-        InvalidRequestError: if the value is not a valid day.
+    The one place ``end_date_exclusive`` is applied: such a service is sent ``end + 1 day``.
 
     Example:
-        >>> parse_date("2024-01-31"), parse_date("20240131")
-        (datetime.date(2024, 1, 31), datetime.date(2024, 1, 31))
+        >>> q = {"and": [{"operation": "EQ", "field_name": "keyword", "field_values": ["x"]}]}
+        >>> window_body(q, date(2024, 3, 1), date(2024, 3, 5), exclusive=True)["end_date"]
+        '20240306'
     """
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC)
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if isinstance(value, str):
-        text = value.strip()
-        for fmt in ("%Y%m%d", "%Y-%m-%d"):
-            try:
-                return datetime.strptime(text, fmt).date()
-            except ValueError:
-                continue
-        raise InvalidRequestError(
-            f"{value!r} is not a date: use 'YYYYMMDD' (e.g. '20240131'), 'YYYY-MM-DD' "
-            "or a datetime.date"
-        )
-    raise InvalidRequestError(f"{value!r} is not a date: pass a datetime.date or 'YYYYMMDD'")
-
-
-def format_date(day: date) -> str:
-    """``date`` -> ``"YYYYMMDD"`` (the API's format)."""
-    return day.strftime("%Y%m%d")
-
-
-def check_range(start: date, end: date) -> None:
-    """Raise :class:`InvalidRequestError` if ``end`` is before ``start``."""
-    if end < start:
-        raise InvalidRequestError(
-            f"the date range is reversed: start_date {start.isoformat()} is after end_date "
-            f"{end.isoformat()}; swap them"
-        )
+    body: dict[str, Any] = {
+        "query": dict(query),
+        "start_date": format_date(start),
+        "end_date": format_date(end + timedelta(days=1) if exclusive else end),
+    }
+    if is_random:
+        body["is_random"] = True
+    return body
 
 
 def split_windows(

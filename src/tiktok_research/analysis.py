@@ -77,6 +77,7 @@ import pyarrow as pa
 
 from ._endpoints import COMMENTS_CAP, VIDEO_LENGTH_BOUNDS, VIDEO_LENGTHS
 from ._optional import require
+from .errors import InvalidRequestError, InvalidTypeError
 
 if TYPE_CHECKING:
     import duckdb
@@ -199,7 +200,7 @@ def _engine_of(data: object) -> str | None:
         # (1.4, 1.5) or `duckdb` (2.0)
         return "duckdb"
     if root in ("dask", "dask_expr", "dask_cudf"):
-        raise TypeError(
+        raise InvalidTypeError(
             "a Dask DataFrame cannot compute these summaries: narwhals' Dask backend has no "
             "grouped quantile, no explode and no conditional aggregation. Read the same Parquet "
             "files with DuckDB (duckdb.read_parquet(...)) or Spark and pass that, or call "
@@ -241,7 +242,7 @@ def _as_lazy(data: Any) -> tuple[pl.LazyFrame, Callable[[pl.LazyFrame], Any]]:
         return frame.lazy(), lambda lf: lf.collect().to_arrow()
     if _is_pandas(data):
         return pl.from_pandas(data).lazy(), lambda lf: _to_pandas(lf.collect())
-    raise TypeError(
+    raise InvalidTypeError(
         "expected a polars DataFrame or LazyFrame, a pandas DataFrame, a pyarrow Table, a DuckDB "
         f"relation, a PySpark DataFrame or a sqlframe DataFrame, got {type(data).__name__}; "
         "convert it first, e.g. with pl.from_pandas(...)"
@@ -259,7 +260,7 @@ def _require(lf: Any, columns: Sequence[str], what: str) -> dict[str, Any]:
     schema = dict(lf.collect_schema())
     missing = [c for c in columns if c not in schema]
     if missing:
-        raise ValueError(
+        raise InvalidRequestError(
             f"{what} needs the column(s) {missing}, which the table lacks; request those fields "
             f"when collecting (present: {list(schema)})"
         )
@@ -268,7 +269,7 @@ def _require(lf: Any, columns: Sequence[str], what: str) -> dict[str, Any]:
 
 def _quantile_name(q: float) -> str:
     if not 0.0 <= q <= 1.0:
-        raise ValueError(f"quantiles must lie between 0 and 1, got {q}")
+        raise InvalidRequestError(f"quantiles must lie between 0 and 1, got {q}")
     if q == 0.5:
         return "median"
     return "p" + f"{q * 100:g}".replace(".", "_")
@@ -297,7 +298,7 @@ def _check_utc(frame: _Frame, what: str) -> None:
         fix = "con.execute(\"SET TimeZone = 'UTC'\") on the relation's connection"
     else:
         fix = 'spark.conf.set("spark.sql.session.timeZone", "UTC")'
-    raise ValueError(
+    raise InvalidRequestError(
         f"{what} groups by UTC calendar periods, but the {ENGINES[frame.engine]} session time "
         f"zone is {zone!r}: timestamps would be cut at {zone} midnight and land in the wrong "
         f"day, week or month. Set the session to UTC first ({fix}) and keep it so until the "
@@ -490,7 +491,7 @@ def _week_start(ns: Any, time: Any) -> Any:
 
 def _keyed(frame: _Frame, by: str) -> _Frame:
     if by not in GROUPINGS:
-        raise ValueError(f"by must be one of {sorted(GROUPINGS)}, got {by!r}")
+        raise InvalidRequestError(f"by must be one of {sorted(GROUPINGS)}, got {by!r}")
     key = GROUPINGS[by]
     ns, lf = frame.ns, frame.lf
     if by in _TRUNCATE:
@@ -532,7 +533,7 @@ def _summary(
     """The summary query; ``ordered=False`` leaves it unsorted for a caller that sorts it itself
     (sqlframe merges two consecutive sorts into one ORDER BY, the first one winning)."""
     if by not in GROUPINGS:
-        raise ValueError(f"by must be one of {sorted(GROUPINGS)}, got {by!r}")
+        raise InvalidRequestError(f"by must be one of {sorted(GROUPINGS)}, got {by!r}")
     key = GROUPINGS[by]
     schema = _require(frame.lf, [_SOURCE[by], *COUNT_COLUMNS], f"summarize(by={by!r})")
     with_creators = "username" in schema and by != "creator"
@@ -609,7 +610,7 @@ def _top(summary: Any, n: int, by: str) -> Any:
     column = by if by in schema else f"{by}_sum"
     if column not in schema:
         choices = [c for c in schema if c == "videos" or c.endswith(("_sum", "_median", "_pooled"))]
-        raise ValueError(f"cannot rank by {by!r}; choose one of {choices}")
+        raise InvalidRequestError(f"cannot rank by {by!r}; choose one of {choices}")
     key = next(iter(schema))
     return summary.sort([column, key], descending=[True, False], nulls_last=True).head(n)
 
@@ -1045,7 +1046,7 @@ def summary_sql(
           region_code,
     """
     if by not in GROUPINGS:
-        raise ValueError(f"by must be one of {sorted(GROUPINGS)}, got {by!r}")
+        raise InvalidRequestError(f"by must be one of {sorted(GROUPINGS)}, got {by!r}")
     key = GROUPINGS[by]
     views = "view_count"
     interactions = "(like_count + comment_count + share_count)"
@@ -1107,7 +1108,12 @@ def summarize_sql(
         A lazy DuckDB relation: ``.pl()`` gives polars, ``.df()`` pandas, ``.arrow()`` Arrow.
 
     Example:
-        >>> summarize_sql("out/videos/**/*.parquet", by="month").pl()  # doctest: +SKIP
+        >>> import tiktok_research as tr
+        >>> videos = tr.fetch_videos(tr.Q.hashtag_name.eq("climate"), "2024-01-01", "2024-03-31")
+        >>> _ = tr.write_dataset(videos, "out/videos", table="videos")
+        >>> by_month = summarize_sql("out/videos/**/*.parquet", by="month").pl()
+        >>> by_month["videos"].sum() == videos.height
+        True
     """
     require("duckdb", extra="duckdb", feature="summarize_sql")
     import duckdb

@@ -1,11 +1,14 @@
 """The client of the TikTok Research API: auth, limits, retries, quota, and the pages of a sequence.
 
-Example (offline, against the sandbox)::
+Example (offline, against the sandbox):
 
-    from tiktok_research import Client, Q
-
-    client = Client.sandbox()
-    videos = client.query_videos(Q.hashtag_name.eq("climate"), "20240101", "20240131", max_total=50)
+    >>> import tiktok_research as tr
+    >>> client = tr.Client.sandbox()
+    >>> plan = tr.plan_videos(tr.Q.hashtag_name.eq("climate"), "20240101", "20240131",
+    ...                       max_total=50, client=client)
+    >>> videos = client.query_videos(plan)
+    >>> 0 < len(videos) <= 50
+    True
 
 Every request goes through one path (:meth:`Client.request`): the client-side ``max_requests``
 budget, the token, the shared rate limiter, the HTTP call, the quota ledger, the ``on_response``
@@ -14,11 +17,15 @@ policy of :mod:`tiktok_research._retry`. :meth:`Client.pages` walks one page seq
 one date window of a video query) with the paging rules of :mod:`tiktok_research.pagination`.
 Collections of many windows or items, with an archive, resume and reports, are the collection
 layer's (:func:`tiktok_research.fetch_videos` and the other ``fetch_*``); calls are validated and
-planned in :mod:`tiktok_research.plan`.
+planned above the client, in :mod:`tiktok_research.plan`, and the client walks the windows of a
+plan (:meth:`Client.query_videos`). It imports nothing above it: arguments are checked with
+:mod:`tiktok_research._checks`, and a window becomes a request body in
+:func:`tiktok_research._windows.window_body`, the one place ``end_date_exclusive`` is applied.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import logging
@@ -27,31 +34,32 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
-from . import plan as planning
 from ._auth import TokenManager, resolve_credentials
+from ._checks import check_day, check_fields, check_max_total, clean_ids, clean_usernames
 from ._endpoints import (
     DAILY_QUOTA,
     DEFAULT_BASE_URL,
     ENDPOINTS,
-    MAX_WINDOW_DAYS,
-    VALIDATION_ENDPOINTS,
     Endpoint,
     ValidationEndpoint,
+    endpoint_named,
 )
-from ._http import Http, RawResponse, TransportFailure
-from ._ledger import Ledger
+from ._http import Http, RawResponse, Transport, TransportFailure
+from ._ledger import Ledger, by_family
 from ._ratelimit import RateLimiter
 from ._retry import MAX_RETRIES, RetryBudget, RetryPolicy, call_with_retries, parse_retry_after
+from ._windows import window_body, window_days
 from .errors import (
     AuthenticationError,
     BudgetExhaustedError,
     InvalidRequestError,
+    InvalidTypeError,
     QuotaExhaustedError,
     ServerError,
     TikTokResearchError,
@@ -60,14 +68,17 @@ from .errors import (
 from .pagination import Page, Position, Reply, iterate
 from .query import as_query
 
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
+
 __all__ = [
     "Client",
+    "ClientOptions",
     "OnResponse",
+    "PageOptions",
     "QuotaStatus",
-    "RequestCounter",
-    "current_default",
-    "default_client",
-    "parse_answer",
+    "VideoPlan",
+    "WindowTask",
     "use",
 ]
 
@@ -77,20 +88,20 @@ ENV_BASE_URL = "TIKTOK_RESEARCH_BASE_URL"
 ENV_SANDBOX = "TIKTOK_RESEARCH_SANDBOX"
 
 #: ``on_response(endpoint, request, status, raw_bytes, retrieved_at) -> where it was archived``
-OnResponse = Callable[[str, dict[str, Any], int, bytes, datetime], Any]
+OnResponse = Callable[[str, dict[str, Any], int, bytes, datetime], object]
 
 _MANAGED_KEYS = ("cursor", "search_id", "max_count", "limit", "page_size", "page_start", "fields")
 _ID_PARAMS = ("video_id", "comment_id", "playlist_id", "shop_id", "product_id")
 
 
-def _utc(value: Any) -> datetime:
+def _utc(value: object) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     if isinstance(value, (int, float)):
         return datetime.fromtimestamp(float(value), UTC)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    raise TypeError(f"clock() must return a datetime or a unix time, got {value!r}")
+    raise InvalidTypeError(f"clock() must return a datetime or a unix time, got {value!r}")
 
 
 def next_utc_midnight(now: datetime) -> datetime:
@@ -99,14 +110,63 @@ def next_utc_midnight(now: datetime) -> datetime:
     return datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
 
 
-def clean_username(value: Any) -> str:
-    """One handle, cleaned by the package's one rule (:func:`tiktok_research.plan.username_expr`).
+class PageOptions(TypedDict, total=False):
+    """The keyword arguments of :meth:`Client.pages` that the per-endpoint methods pass on."""
 
-    Example:
-        >>> clean_username("https://www.tiktok.com/@Some.One?lang=en")
-        'some.one'
-    """
-    return planning.clean_username(value)
+    fields: str | Sequence[str] | None
+    max_count: int | None
+    max_total: int | None
+    state: dict[str, Any] | None
+    on_response: OnResponse | None
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keyword arguments of :class:`Client` (what :meth:`Client.sandbox` passes on)."""
+
+    client_key: str | None
+    client_secret: str | None
+    base_url: str | None
+    qps: float | None
+    timeout: float
+    max_retries: int
+    max_requests: int | None
+    wait_for_quota: bool
+    ledger: bool | str | Path
+    sleep: Callable[[float], object] | None
+    clock: Callable[[], datetime | float] | None
+    retry: RetryPolicy | None
+    end_date_exclusive: bool
+    progress: bool
+
+
+class WindowTask(Protocol):
+    """One window of a plan: the request body keys of its page sequence."""
+
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+
+    @property
+    def window(self) -> tuple[date, date] | None: ...
+
+
+class VideoPlan(Protocol):
+    """What :meth:`Client.query_videos` needs of a plan (:class:`tiktok_research.Plan` has it):
+    the windows, planned above the client by :func:`tiktok_research.plan_videos`."""
+
+    @property
+    def endpoint(self) -> str: ...
+
+    @property
+    def tasks(self) -> Sequence[WindowTask]: ...
+
+    @property
+    def fields(self) -> list[str] | None: ...
+
+    @property
+    def max_total(self) -> int | None: ...
+
+    @property
+    def end_date_exclusive(self) -> bool: ...
 
 
 class RequestCounter:
@@ -198,8 +258,14 @@ class Client:
         InvalidRequestError: if ``config`` does not exist or a config file cannot be read.
 
     Example:
-        >>> client = Client.sandbox()  # doctest: +SKIP
-        >>> client.user_info("some_user")  # doctest: +SKIP
+        >>> import tiktok_research as tr
+        >>> client = Client.sandbox()  # offline: no credentials, nothing real spent
+        >>> plan = tr.plan_videos(tr.Q.hashtag_name.eq("climate"), "20240101", "20240131",
+        ...                       client=client)
+        >>> videos = client.query_videos(plan)
+        >>> [user] = client.user_info(videos[0]["username"])
+        >>> user["username"] == videos[0]["username"], "follower_count" in user
+        (True, True)
     """
 
     def __init__(
@@ -214,10 +280,10 @@ class Client:
         max_retries: int = MAX_RETRIES,
         max_requests: int | None = None,
         wait_for_quota: bool = False,
-        transport: Any = None,
+        transport: Transport | None = None,
         ledger: bool | str | Path = True,
-        sleep: Callable[[float], None] | None = None,
-        clock: Callable[[], Any] | None = None,
+        sleep: Callable[[float], object] | None = None,
+        clock: Callable[[], datetime | float] | None = None,
         retry: RetryPolicy | None = None,
         end_date_exclusive: bool = False,
         progress: bool = True,
@@ -262,21 +328,30 @@ class Client:
         self.progress = progress
         self._spent: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self.sandbox_instance: Any = None
+        self.sandbox_instance: Sandbox | None = None
 
     # ------------------------------------------------------------------ construction helpers
 
     @classmethod
-    def sandbox(cls, sandbox: Any = None, **kw: Any) -> Client:
+    def sandbox(cls, sandbox: Sandbox | None = None, **kw: Unpack[ClientOptions]) -> Client:
         """A client wired to an in-process sandbox (no network, no credentials).
+
+        The client takes what it needs from the sandbox's public attributes: its
+        :meth:`~tiktok_research.sandbox.Sandbox.transport`, ``BASE_URL``, ``clock`` and
+        ``ledger_dir`` (the sandbox's quota is not the real one, so its clients share a ledger of
+        their own).
 
         Args:
             sandbox: A ``tiktok_research.sandbox.Sandbox``; a new default one if None.
-            **kw: Other :class:`Client` arguments (``qps`` defaults to None here, and the quota
-                ledger to a temporary folder: the sandbox's quota is not the real one).
+            **kw: Other :class:`Client` arguments (``qps`` defaults to None here).
 
         Returns:
             The client; the sandbox is available as ``client.sandbox_instance``.
+
+        Example:
+            >>> client = Client.sandbox()
+            >>> client.sandbox_instance.BASE_URL == client.base_url
+            True
         """
         if sandbox is None:
             from .sandbox import Sandbox
@@ -284,22 +359,10 @@ class Client:
             sandbox = Sandbox()
         kw.setdefault("client_key", "sandbox")
         kw.setdefault("client_secret", "sandbox")
-        kw.setdefault("base_url", getattr(sandbox, "BASE_URL", "https://sandbox.invalid"))
+        kw.setdefault("base_url", sandbox.BASE_URL)
         kw.setdefault("qps", None)
-        if "ledger" not in kw:
-            # a sandbox has its own fresh quota: its clients share a ledger of its own, not the
-            # user's real one
-            ledger_dir = getattr(sandbox, "_client_ledger_dir", None)
-            if ledger_dir is None:
-                import tempfile
-
-                ledger_dir = tempfile.mkdtemp(prefix="tiktok-research-sandbox-ledger-")
-                sandbox._client_ledger_dir = ledger_dir
-            kw["ledger"] = ledger_dir
-        if "clock" not in kw:
-            sb_clock = getattr(sandbox, "clock", None)
-            if callable(sb_clock):
-                kw["clock"] = sb_clock
+        kw.setdefault("ledger", sandbox.ledger_dir)
+        kw.setdefault("clock", sandbox.clock)
         client = cls(transport=sandbox.transport(), **kw)
         client.sandbox_instance = sandbox
         return client
@@ -348,12 +411,9 @@ class Client:
     def quota(self) -> QuotaStatus:
         """Used and remaining requests today (UTC), per quota family, from the local ledger."""
         day = self.today()
-        by_ep = self._ledger.by_endpoint(day) if self._ledger is not None else dict(self._spent)
-        used: dict[str, int] = dict.fromkeys(DAILY_QUOTA, 0)
-        for name, n in by_ep.items():
-            fam = ENDPOINTS[name].quota_family if name in ENDPOINTS else "research"
-            used[fam] = used.get(fam, 0) + n
-        return QuotaStatus(day, used, {str(k): v for k, v in DAILY_QUOTA.items()}, by_ep)
+        by_ep = self._ledger.by_endpoint(day) if self._ledger is not None else self.requests_spent
+        limits = {str(k): v for k, v in DAILY_QUOTA.items()}
+        return QuotaStatus(day, by_family(by_ep), limits, by_ep)
 
     def quota_left(self, family: str = "research") -> int | None:
         """Requests left today in a quota family per the local ledger (None without a ledger)."""
@@ -440,6 +500,50 @@ class Client:
 
     # ------------------------------------------------------------------ the one request path
 
+    def _token_for(self, ep: Endpoint | ValidationEndpoint, counter: RequestCounter | None) -> str:
+        """Reserve one request of the budget and get the token; without a token, nothing is
+        sent and the reservation is given back."""
+        self._reserve_request(ep, counter)
+        try:
+            return self._tokens.get()
+        except TikTokResearchError as err:
+            self._unreserve(ep, counter)
+            err.final = True  # the token fetch has retried it already
+            raise
+        except BaseException:
+            self._unreserve(ep, counter)
+            raise
+
+    def _post(
+        self,
+        ep: Endpoint | ValidationEndpoint,
+        token: str,
+        body: dict[str, Any],
+        query_params: dict[str, str],
+        upload: dict[str, tuple[str, bytes, str]] | None,
+        counter: RequestCounter | None,
+    ) -> tuple[RawResponse, datetime]:
+        """One HTTP exchange under the rate limiter, and when its answer came; counted in the
+        quota ledger when it may have reached the service; no answer is a :class:`ServerError`."""
+        self._limiter.acquire()
+        try:
+            if upload is not None:
+                form = {k: str(v) for k, v in body.items()}
+                resp = self._http.post_multipart(ep.path, form, upload, token)
+            else:
+                resp = self._http.post_json(ep.path, query_params, body, token)
+        except TransportFailure as f:
+            if f.maybe_sent:
+                self._record_ledger(ep)
+            else:
+                self._unreserve(ep, counter)
+            raise ServerError(
+                f"no answer from the service: {f.detail}", code=f.kind, endpoint=ep.name
+            ) from None
+        retrieved_at = self._now()
+        self._record_ledger(ep)
+        return resp, retrieved_at
+
     def request(
         self,
         endpoint: str | Endpoint | ValidationEndpoint,
@@ -488,33 +592,8 @@ class Client:
 
         def attempt() -> Reply:
             while True:
-                self._reserve_request(ep, counter)
-                try:
-                    token = self._tokens.get()
-                except TikTokResearchError as err:
-                    self._unreserve(ep, counter)
-                    err.final = True  # type: ignore[attr-defined]  # retried by the token fetch
-                    raise
-                except BaseException:
-                    self._unreserve(ep, counter)
-                    raise
-                self._limiter.acquire()
-                try:
-                    if upload is not None:
-                        form = {k: str(v) for k, v in body.items()}
-                        resp = self._http.post_multipart(ep.path, form, upload, token)
-                    else:
-                        resp = self._http.post_json(ep.path, query_params, body, token)
-                except TransportFailure as f:
-                    if f.maybe_sent:
-                        self._record_ledger(ep)
-                    else:
-                        self._unreserve(ep, counter)
-                    raise ServerError(
-                        f"no answer from the service: {f.detail}", code=f.kind, endpoint=ep.name
-                    ) from None
-                retrieved_at = self._now()
-                self._record_ledger(ep)
+                token = self._token_for(ep, counter)
+                resp, retrieved_at = self._post(ep, token, body, query_params, upload, counter)
                 archived = None
                 if on_response is not None:
                     archived = on_response(ep.name, record, resp.status, resp.content, retrieved_at)
@@ -535,9 +614,7 @@ class Client:
                         continue
                     raise
                 except TikTokResearchError as err:
-                    err.retry_after = parse_retry_after(  # type: ignore[attr-defined]
-                        resp.headers.get("retry-after")
-                    )
+                    err.retry_after = parse_retry_after(resp.headers.get("retry-after"))
                     raise
                 return Reply(
                     resp.status, resp.content, data, parsed, retrieved_at, record, archived
@@ -611,10 +688,10 @@ class Client:
             stale = True
         else:
             ep = _endpoint(endpoint)
-            seq_params = _check_params(ep, params)
-            field_list = planning.check_fields(ep, fields)
+            seq_params = _check_params(ep, params, exclusive=self.end_date_exclusive)
+            field_list = check_fields(ep, fields)
             _check_count(ep, max_count)
-            planning.check_max_total(max_total)
+            check_max_total(max_total)
             collected = 0
             start = None
             stale = False
@@ -687,7 +764,7 @@ class Client:
                 if done:
                     return
         except TikTokResearchError as e:
-            where = getattr(e, "position", None) or position
+            where = e.position or position
             e.state = state_at(where or Position(), collected)
             raise
 
@@ -700,48 +777,59 @@ class Client:
         return out
 
     def query_videos(
-        self,
-        query: Any,
-        start_date: date | datetime | str,
-        end_date: date | datetime | str,
-        *,
-        fields: str | Sequence[str] | None = None,
-        max_total: int | None = None,
-        is_random: bool = False,
-        on_response: OnResponse | None = None,
+        self, plan: VideoPlan, *, on_response: OnResponse | None = None
     ) -> list[dict[str, Any]]:
-        """Videos matching ``query`` created in ``[start_date, end_date]`` (UTC, inclusive).
+        """The videos of a planned video query, walked window after window, newest first.
 
-        The range may be of any length: it is planned as windows of at most 30 days
-        (:func:`tiktok_research.plan_videos`), asked newest first, one after another. For an
+        The windows are planned above the client, by :func:`tiktok_research.plan_videos` (give it
+        ``client=`` this client: its clock, its quota ledger and its end-date rule). For an
         archive, resume, and a typed table, use :func:`tiktok_research.fetch_videos`.
 
         Args:
-            query: A ``Q`` expression, :class:`~tiktok_research.Query`, dict or JSON text.
-            start_date: First day.
-            end_date: Last day (inclusive).
-            fields: Video fields (default: all).
-            max_total: Stop after this many videos (the newest).
-            is_random: Random results.
+            plan: The plan of :func:`tiktok_research.plan_videos`.
             on_response: Called with every HTTP answer, verbatim, before it is parsed.
 
         Returns:
             The videos as dicts (ids as exact Python ints), de-duplicated on ``id``, newest window
-            first.
+            first, at most the plan's ``max_total``.
+
+        Raises:
+            InvalidTypeError: ``plan`` is not a plan of a video query.
+            InvalidRequestError: the plan was made for a client with another end-date rule.
+
+        Example:
+            >>> import tiktok_research as tr
+            >>> client = tr.Client.sandbox()
+            >>> plan = tr.plan_videos(tr.Q.region_code.eq("FR"), "20240301", "20240302",
+            ...                       max_total=5, client=client)
+            >>> len(client.query_videos(plan))
+            5
         """
-        plan = planning.plan_videos(
-            query, start_date, end_date, fields=fields, max_total=max_total, is_random=is_random,
-            client=self,
-        )  # fmt: skip
-        seen: set[Any] = set()
-        out: list[dict[str, Any]] = []
+        if getattr(plan, "endpoint", None) != "video_query" or not all(
+            getattr(t, "window", None) is not None for t in getattr(plan, "tasks", [None])
+        ):
+            raise InvalidTypeError(
+                f"query_videos takes the plan of a video query, got {type(plan).__name__}: "
+                "client.query_videos(tr.plan_videos(query, start_date, end_date, client=client))"
+            )
+        if plan.end_date_exclusive != self.end_date_exclusive:
+            raise InvalidRequestError(
+                f"the plan was made for a client with end_date_exclusive="
+                f"{plan.end_date_exclusive}, this client has {self.end_date_exclusive}: plan "
+                "with client=this client",
+                endpoint="video_query",
+            )
         ep = ENDPOINTS["video_query"]
+        limit = plan.max_total
+        seen: set[object] = set()
+        out: list[dict[str, Any]] = []
         for task in plan.tasks:
-            if plan.max_total is not None and len(out) >= plan.max_total:
+            if limit is not None and len(out) >= limit:
                 break
-            for page in self._walk(
-                ep, task.params, plan.fields, None, None, 0, None, False, on_response
-            ):
+            pages = self._walk(
+                ep, dict(task.params), plan.fields, None, None, 0, None, False, on_response
+            )
+            for page in pages:
                 for item in page.items:
                     vid = item.get("id", item.get("video_id"))
                     if vid is not None:
@@ -749,11 +837,11 @@ class Client:
                             continue
                         seen.add(vid)
                     out.append(item)
-                if plan.max_total is not None and len(out) >= plan.max_total:
-                    return out[: plan.max_total]
+                if limit is not None and len(out) >= limit:
+                    return out[:limit]
         return out
 
-    def user_info(self, username: str, **kw: Any) -> list[dict[str, Any]]:
+    def user_info(self, username: str, **kw: Unpack[PageOptions]) -> list[dict[str, Any]]:
         """Profile of one account (a list of one dict; ``username`` is added to it).
 
         Raises:
@@ -762,7 +850,10 @@ class Client:
         return self._all(self.pages("user_info", {"username": username}, **kw))
 
     def comments(
-        self, video_id: int | str | None = None, comment_id: int | str | None = None, **kw: Any
+        self,
+        video_id: int | str | None = None,
+        comment_id: int | str | None = None,
+        **kw: Unpack[PageOptions],
     ) -> list[dict[str, Any]]:
         """Comments of a video (``video_id``) or replies to a comment (``comment_id``).
 
@@ -771,27 +862,29 @@ class Client:
         params = {"video_id": video_id, "comment_id": comment_id}
         return self._all(self.pages("comments", params, **kw))
 
-    def liked_videos(self, username: str, **kw: Any) -> list[dict[str, Any]]:
+    def liked_videos(self, username: str, **kw: Unpack[PageOptions]) -> list[dict[str, Any]]:
         """Videos an account liked (only if the account made its likes public)."""
         return self._all(self.pages("liked_videos", {"username": username}, **kw))
 
-    def pinned_videos(self, username: str, **kw: Any) -> list[dict[str, Any]]:
+    def pinned_videos(self, username: str, **kw: Unpack[PageOptions]) -> list[dict[str, Any]]:
         """Videos an account pinned to its profile."""
         return self._all(self.pages("pinned_videos", {"username": username}, **kw))
 
-    def reposted_videos(self, username: str, **kw: Any) -> list[dict[str, Any]]:
+    def reposted_videos(self, username: str, **kw: Unpack[PageOptions]) -> list[dict[str, Any]]:
         """Videos an account reposted (only if public)."""
         return self._all(self.pages("reposted_videos", {"username": username}, **kw))
 
-    def followers(self, username: str, **kw: Any) -> list[dict[str, Any]]:
+    def followers(self, username: str, **kw: Unpack[PageOptions]) -> list[dict[str, Any]]:
         """Followers of an account (``display_name``, ``username``; the service caps ~5,000)."""
         return self._all(self.pages("followers", {"username": username}, **kw))
 
-    def following(self, username: str, **kw: Any) -> list[dict[str, Any]]:
+    def following(self, username: str, **kw: Unpack[PageOptions]) -> list[dict[str, Any]]:
         """Accounts an account follows (only if its following list is public)."""
         return self._all(self.pages("following", {"username": username}, **kw))
 
-    def playlist_info(self, playlist_id: int | str, **kw: Any) -> list[dict[str, Any]]:
+    def playlist_info(
+        self, playlist_id: int | str, **kw: Unpack[PageOptions]
+    ) -> list[dict[str, Any]]:
         """A playlist (a list of one dict; ``playlist_video_ids`` of all pages concatenated)."""
         merged: dict[str, Any] = {}
         for item in self._all(self.pages("playlist_info", {"playlist_id": playlist_id}, **kw)):
@@ -802,15 +895,15 @@ class Client:
             merged["playlist_video_ids"] = ids
         return [merged] if merged else []
 
-    def tts_shops(self, shop_name: str, **kw: Any) -> list[dict[str, Any]]:
+    def tts_shops(self, shop_name: str, **kw: Unpack[PageOptions]) -> list[dict[str, Any]]:
         """TikTok Shop shops matching a name (EU only)."""
         return self._all(self.pages("tts_shop", {"shop_name": shop_name}, **kw))
 
-    def tts_products(self, shop_id: int | str, **kw: Any) -> list[dict[str, Any]]:
+    def tts_products(self, shop_id: int | str, **kw: Unpack[PageOptions]) -> list[dict[str, Any]]:
         """Products of a TikTok Shop shop (EU only)."""
         return self._all(self.pages("tts_product", {"shop_id": shop_id}, **kw))
 
-    def tts_reviews(self, product_id: int | str, **kw: Any) -> list[dict[str, Any]]:
+    def tts_reviews(self, product_id: int | str, **kw: Unpack[PageOptions]) -> list[dict[str, Any]]:
         """Reviews of a TikTok Shop product (EU only)."""
         return self._all(self.pages("tts_review", {"product_id": product_id}, **kw))
 
@@ -820,7 +913,7 @@ def parse_answer(
 ) -> tuple[dict[str, Any], Any]:
     """``(data, body)`` of an ok answer; the matching error of the tree otherwise.
 
-    An HTTP 500 whose body is a valid answer with data is accepted (SPEC §6.4.5). An endpoint
+    An HTTP 500 whose body is a valid answer with data is accepted (api-notes §6.4.5). An endpoint
     whose answer is a text file (the batch compliance download) gives ``{"text": ...}``.
     """
     resp = RawResponse(status, content, {})
@@ -861,14 +954,11 @@ def parse_answer(
 
 
 def _endpoint(endpoint: str | Endpoint | ValidationEndpoint) -> Any:
+    """The registry's endpoint of a name (or the endpoint itself); unknown names are refused."""
     if isinstance(endpoint, (Endpoint, ValidationEndpoint)):
         return endpoint
-    ep: Any = None
-    if isinstance(endpoint, str):
-        ep = ENDPOINTS.get(endpoint) or VALIDATION_ENDPOINTS.get(endpoint)
+    ep = endpoint_named(endpoint) if isinstance(endpoint, str) else None
     if ep is None:
-        import difflib
-
         close = difflib.get_close_matches(str(endpoint), list(ENDPOINTS), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise InvalidRequestError(
@@ -893,13 +983,44 @@ def _check_count(ep: Endpoint, max_count: Any) -> None:
         )
 
 
-def _check_params(ep: Endpoint, params: Any) -> dict[str, Any]:
-    """The body keys of one sequence, checked with the rules of :mod:`tiktok_research.plan`."""
+def _check_window(ep: Endpoint, params: dict[str, Any], *, exclusive: bool) -> dict[str, Any]:
+    """The body of one video-query window, built by the planner's own function (one place turns
+    a window into a body, and applies ``end_date_exclusive``)."""
+    unknown = set(params) - {"query", "start_date", "end_date", "is_random"}
+    if unknown:
+        raise InvalidRequestError(
+            f"video_query: unknown parameter(s) {sorted(unknown)}; it takes query, "
+            "start_date, end_date and is_random",
+            endpoint=ep.name,
+        )
+    query = params.get("query")
+    if query is None:
+        raise InvalidRequestError(
+            "video_query: a query is required, e.g. Q.hashtag_name.eq('climate')", endpoint=ep.name
+        )
+    q = as_query(query)
+    start = check_day(params.get("start_date"), "start_date")
+    end = check_day(params.get("end_date"), "end_date")
+    limit = window_days(exclusive)
+    if (end - start).days > limit or end < start:
+        raise InvalidRequestError(
+            f"pages() walks one window of at most {limit} days (end - start"
+            + (", with end_date_exclusive" if exclusive else "")
+            + f"); got {start.isoformat()} .. {end.isoformat()}. For longer ranges use "
+            "tr.fetch_videos() or client.query_videos(tr.plan_videos(...))",
+            endpoint=ep.name,
+        )
+    return window_body(
+        q.to_dict(), start, end, exclusive=exclusive, is_random=bool(params.get("is_random"))
+    )
+
+
+def _check_params(ep: Endpoint, params: object, *, exclusive: bool) -> dict[str, Any]:
+    """The body keys of one sequence, checked with the rules of :mod:`tiktok_research._checks`."""
     if params is not None and not isinstance(params, dict):
         raise InvalidRequestError(f"{ep.name}: params must be a dict of body keys, got {params!r}")
-    given_params: dict[str, Any] = {str(k): v for k, v in (params or {}).items()}
-    params = given_params
-    for k in params:
+    checked: dict[str, Any] = {str(k): v for k, v in (params or {}).items()}
+    for k in checked:
         if k in _MANAGED_KEYS:
             raise InvalidRequestError(
                 f"{ep.name}: {k!r} is managed by the client; use fields=, max_count= or "
@@ -907,36 +1028,11 @@ def _check_params(ep: Endpoint, params: Any) -> dict[str, Any]:
                 endpoint=ep.name,
             )
     if ep.name == "video_query":
-        unknown = set(params) - {"query", "start_date", "end_date", "is_random"}
-        if unknown:
-            raise InvalidRequestError(
-                f"video_query: unknown parameter(s) {sorted(unknown)}; it takes query, "
-                "start_date, end_date and is_random",
-                endpoint=ep.name,
-            )
-        q = as_query(params.get("query"))
-        start = planning.check_day(params.get("start_date"), "start_date")
-        end = planning.check_day(params.get("end_date"), "end_date")
-        limit = MAX_WINDOW_DAYS
-        if (end - start).days > limit or end < start:
-            raise InvalidRequestError(
-                f"pages() walks one window of at most {limit} days (end - start); got "
-                f"{start.isoformat()} .. {end.isoformat()}. For longer ranges use "
-                "tr.fetch_videos() or client.query_videos()",
-                endpoint=ep.name,
-            )
-        out: dict[str, Any] = {
-            "query": q.to_dict(),
-            "start_date": start.strftime("%Y%m%d"),
-            "end_date": end.strftime("%Y%m%d"),
-        }
-        if params.get("is_random"):
-            out["is_random"] = True
-        return out
+        return _check_window(ep, checked, exclusive=exclusive)
     allowed = {ep.item_key} if ep.item_key else set()
     if ep.name == "comments":
         allowed = {"video_id", "comment_id"}
-    for k in params:
+    for k in checked:
         if k not in allowed:
             raise InvalidRequestError(
                 f"{ep.name}: unknown parameter {k!r}; it takes "
@@ -944,27 +1040,40 @@ def _check_params(ep: Endpoint, params: Any) -> dict[str, Any]:
                 endpoint=ep.name,
             )
     if ep.name == "comments":
-        given = [k for k in ("video_id", "comment_id") if params.get(k) is not None]
+        given = [k for k in ("video_id", "comment_id") if checked.get(k) is not None]
         if len(given) != 1:
             raise InvalidRequestError(
                 "comments: give exactly one of video_id (comments of a video) or comment_id "
                 "(replies to a comment)",
                 endpoint=ep.name,
             )
-        params = {given[0]: params[given[0]]}
-    elif ep.item_key and params.get(ep.item_key) is None:
+        checked = {given[0]: checked[given[0]]}
+    elif ep.item_key and checked.get(ep.item_key) is None:
         raise InvalidRequestError(f"{ep.name}: {ep.item_key} is required", endpoint=ep.name)
-    for k, v in list(params.items()):
+    for k, v in list(checked.items()):
         if k in _ID_PARAMS:
-            params[k] = planning.clean_ids([v], what=k)[0]
+            checked[k] = clean_ids([v], what=k)[0]
         elif k == "username":
-            params[k] = planning.clean_username(v)
+            checked[k] = clean_usernames([v], what="username")[0]
         elif k == "shop_name":
             if not isinstance(v, str) or not v.strip():
                 raise InvalidRequestError("tts_shop: shop_name must be a non-empty string")
-            params[k] = v.strip()
-    checked: dict[str, Any] = params
+            checked[k] = v.strip()
     return checked
+
+
+def check_client(client: object) -> Client | None:
+    """A ``client=`` argument: None or a :class:`Client`.
+
+    Raises:
+        InvalidTypeError: anything else, with the ways to make a client.
+    """
+    if client is None or isinstance(client, Client):
+        return client
+    raise InvalidTypeError(
+        f"client must be a tiktok_research.Client (e.g. tr.Client() or tr.Client.sandbox()), "
+        f"got {type(client).__name__} {client!r:.60}"
+    )
 
 
 # ------------------------------------------------------------------------- the session default
@@ -978,11 +1087,14 @@ def use(client: Client | None) -> Client | None:
 
     Example:
         >>> import tiktok_research as tr
-        >>> tr.use(tr.Client.sandbox())  # doctest: +SKIP
-        >>> tr.fetch_user_info(["some_user"])  # runs on the sandbox  # doctest: +SKIP
+        >>> client = tr.Client.sandbox()
+        >>> _ = tr.use(client)
+        >>> users = tr.fetch_user_info(["some_user"])  # runs on the sandbox
+        >>> client.requests_spent
+        {'user_info': 1}
     """
     global _default
-    planning.check_client(client)
+    check_client(client)
     with _default_lock:
         _default = client
     return client

@@ -30,19 +30,23 @@ Promises, and how they are kept:
 from __future__ import annotations
 
 import contextlib
+import copy
+import hashlib
+import inspect
 import json
 import logging
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import IO, TYPE_CHECKING, Any, Self, TypedDict, Unpack
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from . import schemas, tables
 from ._archive import (
@@ -52,37 +56,49 @@ from ._archive import (
     PageRef,
     ReplayIndex,
     TaskRecord,
-    compress_file,
+    iter_archive,
     run_of,
 )
-from ._endpoints import Endpoint
+from ._checks import format_date, id_time, parse_date
+from ._endpoints import (
+    VALIDATION_CREATE,
+    VALIDATION_DOWNLOAD,
+    VALIDATION_ENDPOINTS,
+    VALIDATION_STATUS,
+    Endpoint,
+    ValidationEndpoint,
+)
 from ._progress import enabled as progress_enabled
-from ._windows import format_date, halve, parse_date
+from ._windows import halve, window_body
 from .client import Client, RequestCounter, parse_answer
 from .errors import (
     ArchiveError,
     AuthenticationError,
     BudgetExhaustedError,
+    IncompleteCollectionWarning,
     InvalidRequestError,
+    InvalidTypeError,
     QuotaExhaustedError,
     ScopeNotAuthorizedError,
     ServerError,
     TikTokResearchError,
+    TransientRequestError,
     UnavailableError,
-    is_transient_message,
 )
 from .pagination import Page, Position, Reply, iterate
-from .plan import Plan, TaskSpec, window_params
+from .plan import Plan, TaskSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("tiktok_research")
 
 __all__ = [
     "CollectionReport",
     "FetchResult",
-    "IncompleteCollectionWarning",
+    "IncompleteCollectionWarning",  # defined in errors; kept importable from here
     "bound_memory",
     "run",
-    "run_compliance",
 ]
 
 FAILURE_SCHEMA = pl.Schema(
@@ -96,11 +112,31 @@ FAILURE_SCHEMA = pl.Schema(
 )
 
 
-class IncompleteCollectionWarning(UserWarning):
-    """A collection stopped before it was complete; run the same call again to continue."""
+#: Seconds between status checks of a compliance task: the first wait, and the longest (each
+#: check is a request against the quota, so the waits double).
+POLL_FIRST, POLL_MAX = 10.0, 300.0
 
 
 # ------------------------------------------------------------------------------------ results
+
+
+class ParquetOptions(TypedDict, total=False):
+    """The options of polars' ``DataFrame.write_parquet`` that :meth:`FetchResult.write_parquet`
+    passes on (those a polars release does not know are refused by it)."""
+
+    compression: str
+    compression_level: int | None
+    statistics: bool | str | dict[str, bool]
+    row_group_size: int | None
+    data_page_size: int | None
+    use_pyarrow: bool
+    pyarrow_options: dict[str, object] | None
+    partition_by: str | Sequence[str] | None
+    partition_chunk_size_bytes: int
+    storage_options: dict[str, object] | None
+    credential_provider: object
+    metadata: dict[str, str] | Callable[..., dict[str, str]] | None
+    mkdir: bool
 
 
 @dataclass
@@ -110,6 +146,7 @@ class CollectionReport:
     Attributes:
         endpoint: Endpoint name.
         kind: The collection (``"videos"``, ``"comments"``...), as in the progress bar.
+        table: The table it makes (``"videos"``, ``"comments"``, ``"compliance"``...).
         complete: True when every task finished (items that failed for good count as finished)
             and every page the collection holds could be read.
         tasks_total: Number of tasks (windows or items).
@@ -132,6 +169,7 @@ class CollectionReport:
 
     endpoint: str
     kind: str = ""
+    table: str = ""
     complete: bool = False
     tasks_total: int = 0
     tasks_done: int = 0
@@ -148,6 +186,32 @@ class CollectionReport:
     damaged: list[str] = field(default_factory=list)
     temporary: bool = False
     not_found: list[int] = field(default_factory=list)
+
+    @classmethod
+    def combine(cls, parts: Sequence[CollectionReport], **fields: object) -> Self:
+        """One report for a collection made of several (comments and their replies; a refresh's
+        compliance check and look-up).
+
+        Counts add up; the result is complete when every part is; pending tasks, warnings,
+        damaged files and ids not found are gathered; the first stop is kept with its kind; the
+        archive is the first part's. ``fields`` set (or override) fields of the result, e.g. the
+        fields of a subclass or the ``rows`` of the combined table.
+
+        Example:
+            >>> a = CollectionReport("comments", complete=True, requests_spent=3, repaired=1)
+            >>> b = CollectionReport("comments", complete=False, requests_spent=2)
+            >>> both = CollectionReport.combine([a, b])
+            >>> (both.complete, both.requests_spent, both.repaired)
+            (False, 5, 1)
+        """
+        if not parts:
+            raise InvalidRequestError("CollectionReport.combine needs at least one report")
+        values = {name: rule(parts) for name, rule in _COMBINE.items()}
+        stop = next((p for p in parts if p.stopped_by), None)
+        values["stopped_by"] = stop.stopped_by if stop is not None else None
+        values["stop_kind"] = stop.stop_kind if stop is not None else None
+        values.update(fields)
+        return cls(**values)
 
     def __str__(self) -> str:
         label = self.kind or self.endpoint
@@ -186,91 +250,249 @@ class CollectionReport:
         return "Run the same call again (same archive) to continue; held pages cost nothing."
 
 
+def _first(name: str) -> Callable[[Sequence[CollectionReport]], Any]:
+    return lambda parts: getattr(parts[0], name)
+
+
+def _total(name: str) -> Callable[[Sequence[CollectionReport]], Any]:
+    return lambda parts: sum(getattr(p, name) for p in parts)
+
+
+def _gathered(name: str) -> Callable[[Sequence[CollectionReport]], Any]:
+    """Every part's list, in order, each value once."""
+    return lambda parts: list(dict.fromkeys(v for p in parts for v in getattr(p, name)))
+
+
+#: How :meth:`CollectionReport.combine` combines each field (stopped_by and stop_kind: the first
+#: stop, kept together). Every field of the report is listed: a new field must say how it combines.
+_COMBINE: dict[str, Callable[[Sequence[CollectionReport]], Any]] = {
+    "endpoint": _first("endpoint"),
+    "kind": _first("kind"),
+    "table": _first("table"),
+    "complete": lambda parts: all(p.complete for p in parts),
+    "tasks_total": _total("tasks_total"),
+    "tasks_done": _total("tasks_done"),
+    "pending": lambda parts: {k: v for p in parts for k, v in p.pending.items()},
+    "requests_spent": _total("requests_spent"),
+    "pages": _total("pages"),
+    "rows": _total("rows"),
+    "resumed": lambda parts: any(p.resumed for p in parts),
+    "archive": lambda parts: next((p.archive for p in parts if p.archive is not None), None),
+    "warnings": _gathered("warnings"),
+    "repaired": _total("repaired"),
+    "damaged": _gathered("damaged"),
+    "temporary": lambda parts: any(p.temporary for p in parts),
+    "not_found": _gathered("not_found"),
+}
+assert set(_COMBINE) | {"stopped_by", "stop_kind"} == {f.name for f in fields(CollectionReport)}
+
 _STOPPED = "stopped before it finished (see stopped by)"
+
+#: The declared schemas of the tables a collection makes besides those of the endpoints.
+_RESULT_SCHEMAS = {"compliance": schemas.COMPLIANCE, "refreshed_videos": schemas.REFRESHED_VIDEOS}
+
+
+def _declared(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    """``frame`` cast to the declared schema of ``table`` (unchanged for an unknown name)."""
+    if table in schemas.SCHEMAS:
+        return schemas.cast(frame, table)
+    schema = _RESULT_SCHEMAS.get(table)
+    if schema is None:
+        return frame
+    return frame.select(list(schema)).cast(dict(schema))  # type: ignore[arg-type]
 
 
 class FetchResult(pl.DataFrame):
     """A polars DataFrame (the collected table) that also carries ``.failures`` and ``.report``.
 
     It is a real :class:`polars.DataFrame`: ``fetch_videos(...).write_parquet("videos.parquet")``
-    works as written, and writes the table's provenance into the file's metadata. ``.failures``
-    is a table of the items that could not be collected (item, code, message, log_id,
-    http_status); ``.report`` is a :class:`CollectionReport`.
+    works as written, and writes the table's name and provenance into the file's metadata.
+    ``.failures`` is a table of the items that could not be collected (item, code, message,
+    log_id, http_status); ``.report`` is a :class:`CollectionReport`.
+
+    A frame derived from it (``head``, ``filter``, ``select``, ``with_columns``, a join, a slice,
+    arithmetic...) is a plain ``pl.DataFrame``: it keeps the rows and columns it was given, not
+    the report or the failures, which describe the whole collection. A copy (``clone()``,
+    ``copy.copy``, ``copy.deepcopy``, pickling) is the same result and keeps them.
+
+    How: a ``FetchResult`` is only ever built by :meth:`wrap`. Any other instantiation of the
+    class, which is how polars makes the frames it derives from a subclass (``cls.__new__(cls)``
+    or ``cls(data)``), gives a plain ``pl.DataFrame`` instead; frames polars builds as plain ones
+    are plain already. No private polars API is involved.
     """
 
+    _report: CollectionReport
+    _failures: pl.DataFrame
+
+    def __new__(cls, *args: object, **kwargs: object) -> FetchResult:
+        """A plain ``pl.DataFrame`` (of ``args``): results are built by :meth:`wrap` only."""
+        if args or kwargs:
+            return pl.DataFrame(*args, **kwargs)  # type: ignore[arg-type,return-value]
+        return pl.DataFrame.__new__(pl.DataFrame)  # type: ignore[return-value]
+
     @classmethod
-    def _wrap(
-        cls, df: pl.DataFrame, failures: pl.DataFrame, report: CollectionReport
+    def wrap(
+        cls,
+        table: pl.DataFrame,
+        report: CollectionReport,
+        failures: pl.DataFrame | Sequence[dict[str, Any]] | None = None,
     ) -> FetchResult:
-        out = cast(FetchResult, cls._from_pydf(df._df))
-        out.__dict__["_failures"] = failures
-        out.__dict__["_report"] = report
+        """The result of a collection: its table, its report, and the items that failed."""
+        out = pl.DataFrame.__new__(cls)
+        pl.DataFrame.__init__(out, table)
+        out._report = report
+        if failures is None or len(failures) == 0:
+            out._failures = pl.DataFrame(schema=FAILURE_SCHEMA)
+        elif isinstance(failures, pl.DataFrame):
+            out._failures = failures
+        else:
+            out._failures = pl.DataFrame(list(failures), schema=FAILURE_SCHEMA)
         return out
 
     @property
     def failures(self) -> pl.DataFrame:
         """Items that could not be collected: item, code, message, log_id, http_status."""
-        value = self.__dict__.get("_failures")
-        return value if isinstance(value, pl.DataFrame) else pl.DataFrame(schema=FAILURE_SCHEMA)
+        return self._failures
 
     @property
     def report(self) -> CollectionReport:
         """What the collection did (see :class:`CollectionReport`)."""
-        value = self.__dict__.get("_report")
-        return value if isinstance(value, CollectionReport) else CollectionReport(endpoint="?")
+        return self._report
 
     @property
     def complete(self) -> bool:
         """True when the collection finished every task."""
         return self.report.complete
 
-    def to_pandas(self, *args: Any, **kwargs: Any) -> Any:
+    def clone(self) -> FetchResult:
+        """A copy of the result (the same report and failures)."""
+        return FetchResult.wrap(pl.DataFrame(self), self._report, self._failures)
+
+    def __copy__(self) -> FetchResult:
+        return self.clone()
+
+    def __deepcopy__(self, memo: Any = None) -> FetchResult:
+        return FetchResult.wrap(
+            pl.DataFrame(self), copy.deepcopy(self._report, memo), self._failures.clone()
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FetchResult.wrap, (pl.DataFrame(self), self._report, self._failures))
+
+    def to_pandas(  # type: ignore[override]
+        self, *, use_pyarrow_extension_array: bool | None = None, **kwargs: object
+    ) -> pd.DataFrame:
         """A pandas DataFrame with exact ids: nullable Arrow-backed integers, never float.
 
         polars' own conversion turns an integer column with nulls (``playlist_id``,
         ``music_id``...) into float64, which rounds 19-digit ids; this one does not. Passing any
         argument gives polars' conversion unchanged.
         """
-        if args or kwargs:
-            return super().to_pandas(*args, **kwargs)
+        if use_pyarrow_extension_array is not None or kwargs:
+            return pl.DataFrame(self).to_pandas(
+                use_pyarrow_extension_array=bool(use_pyarrow_extension_array), **kwargs
+            )
         from .io import to_pandas
 
-        return to_pandas(self)
+        return to_pandas(pl.DataFrame(self))
 
-    def write_parquet(self, file: Any, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Write Parquet with the table's declared schema and its provenance in the metadata.
+    def write_parquet(  # type: ignore[override]
+        self, file: str | Path | IO[bytes], **options: Unpack[ParquetOptions]
+    ) -> None:
+        """Write Parquet with the table's declared schema, its name and its provenance.
 
-        The same file as :func:`tiktok_research.io.write_parquet`; any extra argument gives
-        polars' writer unchanged.
+        Without options it writes the same file as :func:`tiktok_research.io.write_parquet`
+        (zstd). The options are polars' (``compression=``, ``row_group_size=``,
+        ``statistics=``, ``partition_by=``...); with every one of them the table is cast to its
+        declared schema and the file's metadata names the table and its provenance (endpoint,
+        collection folder, complete or not, rows). A ``metadata=`` of your own is added to ours.
         """
-        if args or kwargs or not isinstance(file, (str, Path)):
-            super().write_parquet(file, *args, **kwargs)
-            return
-        from .io import write_parquet
-
         report = self.report
-        table = next(
-            (t for t, s in schemas.SCHEMAS.items() if s == self.schema and report.endpoint != "?"),
-            None,
-        )
-        write_parquet(
-            pl.DataFrame(self),
-            file,
-            table=table,
-            provenance={
+        frame = _declared(pl.DataFrame(self), report.table)
+        meta = _parquet_metadata(
+            report.table or None,
+            {
                 "endpoint": report.endpoint,
                 "collection": str(report.archive) if report.archive else None,
                 "complete": report.complete,
                 "rows": self.height,
             },
         )
+        _write_parquet_with(frame, file, meta, dict(options))
+
+
+def _parquet_metadata(table: str | None, provenance: dict[str, Any]) -> dict[str, str]:
+    """The key-value metadata our Parquet files carry (see :mod:`tiktok_research.io`)."""
+    from .io import _metadata
+
+    return {k.decode(): v.decode() for k, v in _metadata(table, provenance).items()}
+
+
+#: polars' ``write_parquet`` options that its ``use_pyarrow=True`` path hands to pyarrow, and
+#: their names there.
+_PYARROW_NAMES = {
+    "compression": "compression",
+    "compression_level": "compression_level",
+    "statistics": "write_statistics",
+    "row_group_size": "row_group_size",
+    "data_page_size": "data_page_size",
+}
+
+
+def _polars_writes_metadata() -> bool:
+    """polars' ``write_parquet`` takes ``metadata=`` (recent versions; public signature)."""
+    return "metadata" in inspect.signature(pl.DataFrame.write_parquet).parameters
+
+
+def _write_parquet_with(
+    frame: pl.DataFrame, file: str | Path | IO[bytes], meta: dict[str, str], options: dict[str, Any]
+) -> None:
+    """Write ``frame`` to Parquet with the key-value metadata ``meta``, under polars' options.
+
+    No options: pyarrow, zstd (as :func:`tiktok_research.io.write_parquet`). Otherwise polars'
+    writer, given ``meta`` as its ``metadata=``; where polars cannot take metadata (its
+    ``use_pyarrow=True`` path, or an older polars), pyarrow writes the file with the options polars
+    would have handed it, and any other option is refused with a TypeError.
+    """
+    options = dict(options)
+    mine = options.pop("metadata", None)
+    if callable(mine):
+        user = mine
+        merged: Any = lambda context: {**meta, **user(context)}  # noqa: E731
+    else:
+        merged = {**meta, **{str(k): str(v) for k, v in (mine or {}).items()}}
+    use_pyarrow = bool(options.pop("use_pyarrow", False))
+    if (options or callable(merged)) and not use_pyarrow and _polars_writes_metadata():
+        frame.write_parquet(file, metadata=merged, **options)
+        return
+    if callable(merged):
+        raise InvalidTypeError("write_parquet: a metadata= function needs polars' own writer")
+    plain = not options and not use_pyarrow  # the same file as io.write_parquet
+    kwargs: dict[str, Any] = {"compression": "zstd", **(options.pop("pyarrow_options", None) or {})}
+    for name, theirs in _PYARROW_NAMES.items():
+        if name in options:
+            kwargs[theirs] = options.pop(name)
+    if str(kwargs["compression"]).lower() == "uncompressed":
+        kwargs["compression"] = "none"
+    if options.pop("mkdir", plain) and isinstance(file, (str, Path)):
+        Path(file).parent.mkdir(parents=True, exist_ok=True)
+    if options:
+        raise InvalidTypeError(
+            f"write_parquet: {', '.join(sorted(options))} cannot be combined with "
+            "use_pyarrow=True here (nor used with a polars whose writer takes no metadata=); "
+            "pl.DataFrame(result).write_parquet(...) writes without the table's provenance"
+        )
+    arrow = frame.to_arrow()
+    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **merged})
+    target = str(file) if isinstance(file, (str, Path)) else file
+    pq.write_table(arrow, target, **kwargs)
 
 
 # ------------------------------------------------------------------------------ window state
 
 
 def _oldest_time(items: list[dict[str, Any]]) -> int | None:
-    """The creation time (unix s) of the oldest item, from ``create_time`` or the id (SPEC §8)."""
+    """The creation time (unix s) of the oldest item: ``create_time``, or the id (api-notes §8)."""
     times: list[int] = []
     for item in items:
         t = item.get("create_time")
@@ -279,7 +501,7 @@ def _oldest_time(items: list[dict[str, Any]]) -> int | None:
             continue
         vid = item.get("id", item.get("video_id"))
         if isinstance(vid, int) and vid > 0:
-            times.append(vid >> 32)
+            times.append(id_time(vid))
     return min(times) if times else None
 
 
@@ -466,8 +688,26 @@ def _slug(key: str) -> str:
 # ------------------------------------------------------------------------------------- engine
 
 
+@dataclass
+class _Held:
+    """Where a running task stands: the state its journal line keeps when it stops early."""
+
+    state: dict[str, Any] | None = None
+
+
+#: The compliance answers after which a check task is failed for good: the service reports the
+#: task ``Failed``, or refuses the uploaded file.
+_CHECK_FAILURES = frozenset({"task_failed", "invalid_file_upload"})
+
+
 class _Engine:
-    """One run of one collection (see :func:`run`)."""
+    """One run of one collection (see :func:`run`).
+
+    A task is a date window of a video query (:meth:`run_window`), an item of a fan-out
+    (:meth:`run_item`) or a batch compliance task (:meth:`run_check`); everything else (archive,
+    journal, resume, lock, retries, budgets, stops, progress, damaged pages, the report) is the
+    same for all three.
+    """
 
     def __init__(
         self,
@@ -481,9 +721,12 @@ class _Engine:
         retry_failed: bool,
         dataset: Path | None,
         materialize: bool,
+        poll: tuple[float, float] = (POLL_FIRST, POLL_MAX),
+        retrieved_at: bool = False,
     ) -> None:
         self.plan = plan
-        self.ep: Endpoint = plan.ep
+        self.check = plan.endpoint in VALIDATION_ENDPOINTS  # a batch compliance check
+        self.ep: Endpoint | None = None if self.check else plan.ep
         self.client = client
         self.col = col
         self.view: JournalView = col.journal.load() if resume else JournalView()
@@ -492,6 +735,8 @@ class _Engine:
         self.retry_failed = retry_failed
         self.dataset = dataset
         self.streaming = dataset is not None and not materialize
+        self.poll = poll
+        self.retrieved_at = retrieved_at
         self.counter = RequestCounter()
         self.writer = ArchiveWriter(col.run_file(), run=col.run)
         self.lock = threading.Lock()
@@ -503,25 +748,36 @@ class _Engine:
         self.pages = 0
         self.seen: set[Any] = set()  # video ids held (a video query with max_total)
         self.report = CollectionReport(
-            endpoint=self.ep.name,
+            endpoint=plan.endpoint,
             kind=plan.kind,
+            table=plan.table,
             tasks_total=len(plan.tasks),
             archive=col.folder,
             warnings=list(plan.notes),
         )
         self.tasks = {t.key: t for t in plan.tasks}
-        self.qparams = plan.fields_param()
+        self.qparams = {} if self.check else plan.fields_param()
         self.body_fields = (
-            {"fields": ",".join(plan.fields)} if self.ep.fields_in == "body" and plan.fields else {}
+            {"fields": ",".join(plan.fields)}
+            if self.ep is not None and self.ep.fields_in == "body" and plan.fields
+            else {}
         )
         self.replay = self._replay_index()
         self.show_progress = progress_enabled(progress)
         self.bar: _Progress
 
+    @property
+    def data_ep(self) -> Endpoint:
+        """The data endpoint of a window or item task."""
+        assert self.ep is not None
+        return self.ep
+
     # -- archive replay
 
     def _replay_index(self) -> ReplayIndex | None:
-        if not self.resume:
+        # A compliance check is a snapshot: its answers (a task's status) are never taken from
+        # an earlier run's archive.
+        if not self.resume or self.check:
             return None
         files = self.col.page_files()
         if not files:
@@ -554,7 +810,7 @@ class _Engine:
 
     def _send(self, writer: ArchiveWriter, budget: Any) -> Callable[[dict[str, Any], str], Reply]:
         on_response = self._on_response(writer)
-        ep = self.ep
+        ep = self.data_ep
 
         def send(body: dict[str, Any], mode: str) -> Reply:
             full = {**body, **self.body_fields}
@@ -580,18 +836,25 @@ class _Engine:
 
         return send
 
+    def _writer(self, key: str) -> ArchiveWriter:
+        """The file a task's answers go to: the run's, or the task's own when streaming."""
+        if not self.streaming:
+            return self.writer
+        slug = _slug(key)
+        return ArchiveWriter(self.col.run_file(f"--{slug}"), run=f"{self.col.run}--{slug}")
+
     # -- journal
 
-    def _journal_page(
+    def _journal_ref(
         self,
         task: TaskSpec,
-        page: Page,
+        ref: Any,
         start: dict[str, Any],
         after: dict[str, Any] | None,
         *,
         repair: bool = False,
     ) -> None:
-        ref = page.archived
+        """Record that the answer archived at ``ref`` is a page of ``task``."""
         if not isinstance(ref, PageRef):
             return
         entry: dict[str, Any] = {
@@ -605,6 +868,19 @@ class _Engine:
         if repair:
             entry["repair"] = True
         self.col.journal.append(entry)
+
+    def _journal_page(
+        self,
+        task: TaskSpec,
+        page: Page,
+        start: dict[str, Any],
+        after: dict[str, Any] | None,
+        *,
+        repair: bool = False,
+    ) -> None:
+        if not isinstance(page.archived, PageRef):
+            return
+        self._journal_ref(task, page.archived, start, after, repair=repair)
         if not page.replayed:
             with self.lock:
                 self.pages += 1
@@ -633,12 +909,14 @@ class _Engine:
         return new
 
     def _window_params(self, task: TaskSpec, s: date, e: date) -> dict[str, Any]:
-        return window_params(
+        return window_body(
             task.params["query"], s, e, exclusive=self.plan.end_date_exclusive,
             is_random=bool(task.params.get("is_random")),
         )  # fmt: skip
 
-    def run_window(self, task: TaskSpec, rec: TaskRecord, writer: ArchiveWriter) -> bool:
+    def run_window(
+        self, task: TaskSpec, rec: TaskRecord, writer: ArchiveWriter, held: _Held
+    ) -> bool:
         """Walk a window task; True when every window of it is done (False: enough rows)."""
         assert task.window is not None
         if rec.status == "pending" and rec.state:
@@ -654,7 +932,7 @@ class _Engine:
             s, e = st.windows[0]
             try:
                 for page in iterate(
-                    self.ep,
+                    self.data_ep,
                     self._window_params(task, s, e),
                     send,
                     start=st.pos,
@@ -671,7 +949,7 @@ class _Engine:
                     if self.stop.is_set() and st.windows:
                         raise _Stopped()
             except TikTokResearchError as err:
-                where = getattr(err, "position", None)
+                where = err.position
                 if _heavy(err) and st.windows and (how := _narrowed(st, where, budget)):
                     log.warning(
                         "video query: window %s..%s keeps failing (%s); %s", s, e, err.message, how
@@ -681,14 +959,15 @@ class _Engine:
                          "reason": "window narrowed"}
                     )  # fmt: skip
                     continue
-                err.task_state = st.dump(where)  # type: ignore[attr-defined]
+                held.state = st.dump(where)
                 raise
-            except _Stopped as stop:
-                stop.task_state = st.dump()  # type: ignore[attr-defined]
+            except _Stopped:
+                held.state = st.dump()
                 raise
         return True
 
-    def run_item(self, task: TaskSpec, rec: TaskRecord, writer: ArchiveWriter) -> None:
+    def run_item(self, task: TaskSpec, rec: TaskRecord, writer: ArchiveWriter, held: _Held) -> None:
+        """Walk the page sequence of one item (at most ``max_total`` rows)."""
         state = rec.state if rec.status == "pending" and rec.state else {}
         start = (
             Position.from_state(state.get("pos")) if isinstance(state.get("pos"), dict) else None
@@ -702,7 +981,7 @@ class _Engine:
         position = start
         try:
             for page in iterate(
-                self.ep,
+                self.data_ep,
                 task.params,
                 send,
                 start=start,
@@ -722,13 +1001,144 @@ class _Engine:
                 if self.stop.is_set():
                     raise _Stopped()
         except (TikTokResearchError, _Stopped) as err:
-            where = getattr(err, "position", None) or position
-            setattr(  # noqa: B010 - an attribute of an exception of either kind
-                err,
-                "task_state",
-                {"pos": where.to_state() if where is not None else None, "rows": rows},
-            )
+            where = (err.position if isinstance(err, TikTokResearchError) else None) or position
+            held.state = {"pos": where.to_state() if where is not None else None, "rows": rows}
             raise
+
+    # -- batch compliance tasks
+
+    def _call(
+        self,
+        endpoint: ValidationEndpoint,
+        body: dict[str, Any],
+        writer: ArchiveWriter,
+        budget: Any,
+        **kw: Any,
+    ) -> Reply:
+        """One request of a compliance task (archived like every answer), unless told to stop."""
+        if self.stop.is_set():
+            raise _Stopped()
+        reply = self.client.request(
+            endpoint, body, on_response=self._on_response(writer), counter=self.counter,
+            budget=budget, **kw,
+        )  # fmt: skip
+        with self.lock:
+            self.pages += 1
+        self.bar.page(0)
+        return reply
+
+    def _upload(
+        self, task: TaskSpec, writer: ArchiveWriter, budget: Any, held: _Held, *, reuse: bool
+    ) -> int:
+        """Upload a task's ids; its task id is journalled at once, so it is never uploaded twice.
+
+        With ``reuse``, an upload of the same ids that an earlier run archived but did not
+        journal (killed in between) gives its task id instead, at no cost.
+        """
+        category = task.params["category"]
+        content = "".join(f"{i}\n" for i in task.params["ids"]).encode("ascii")
+        task_id = self._archived_upload(category, content) if reuse and self.resume else None
+        if task_id is None:
+            name = f"ids_{task.key.split(':')[-1]}.txt"
+            reply = self._call(
+                VALIDATION_CREATE, {"category": category}, writer, budget,
+                upload={"file_data": (name, content, "text/plain")},
+            )  # fmt: skip
+            task_id = int(reply.data["task_id"])
+        held.state = {"task_id": task_id}
+        self.col.journal.append(
+            {"task": task.key, "event": "pending", "state": held.state,
+             "reason": "uploaded; waiting for the service"}
+        )  # fmt: skip
+        return task_id
+
+    def _archived_upload(self, category: str, content: bytes) -> int | None:
+        """The task id of an ok upload of ``content`` archived by an earlier run that the journal
+        does not know (the archive keeps an upload's size and sha256, never the file)."""
+        digest = hashlib.sha256(content).hexdigest()
+        records = self.view.tasks.values()
+        known = {(start or {}).get("task_id") for rec in records for _, start in rec.pages}
+        known |= {(rec.state or {}).get("task_id") for rec in records}
+        found: int | None = None
+        for env in iter_archive(self.col.page_files()):
+            meta, request = env.get("meta") or {}, env.get("request") or {}
+            if meta.get("endpoint") != VALIDATION_CREATE.name or meta.get("http_status") != 200:
+                continue
+            body = request.get("body") or {}
+            data = (env.get("response") or {}).get("data") or {}
+            task_id = data.get("task_id") if isinstance(data, dict) else None
+            if (
+                isinstance(task_id, int)
+                and task_id not in known
+                and body.get("category") == category
+                and digest in str(body.get("file_data") or "")
+            ):
+                found = task_id  # the latest such upload
+        if found is not None:
+            log.info(
+                "compliance task %s: uploaded by an earlier run, taken from the archive", found
+            )
+        return found
+
+    def run_check(
+        self,
+        task: TaskSpec,
+        rec: TaskRecord,
+        writer: ArchiveWriter,
+        held: _Held,
+        *,
+        repair: bool = False,
+    ) -> None:
+        """A batch compliance task: upload its ids (once), wait for ``Completed``, download.
+
+        Status checks wait ``poll[0]`` seconds, doubling up to ``poll[1]`` (each is a request).
+        A task an earlier run uploaded continues with its task id; when the service no longer
+        knows it (how long it keeps tasks is undocumented; a new sandbox knows none), the ids
+        are uploaded again, once, instead of stopping on the same refusal at every run.
+        """
+        state = rec.state if rec.status == "pending" and rec.state else {}
+        task_id = state.get("task_id")
+        earlier = isinstance(task_id, int)
+        held.state = {"task_id": task_id} if earlier else None
+        budget = self.client.sequence_budget()
+        if not isinstance(task_id, int):
+            task_id = self._upload(task, writer, budget, held, reuse=True)
+        wait_for = self.poll[0]
+        while True:
+            try:
+                reply = self._call(VALIDATION_STATUS, {"task_id": task_id}, writer, budget)
+            except InvalidRequestError as e:
+                if not (earlier and e.code == "invalid_params"):
+                    raise
+                earlier = False
+                task_id = self._upload(task, writer, budget, held, reuse=False)
+                continue
+            status = reply.data.get("task_status")
+            if status == "Completed":
+                break
+            if status == "Failed":
+                raise InvalidRequestError(
+                    f"the service reports compliance task {task_id} Failed; run again with "
+                    "retry_failed=True to upload its ids again",
+                    code="task_failed",
+                    endpoint=VALIDATION_STATUS.name,
+                )
+            self.client.sleep(wait_for)
+            wait_for = min(wait_for * 2, self.poll[1])
+        reply = self._call(VALIDATION_DOWNLOAD, {"task_id": task_id}, writer, budget)
+        self._journal_ref(task, reply.archived, {"task_id": task_id}, None, repair=repair)
+
+    # -- a task's outcome
+
+    def _walk(self, task: TaskSpec, rec: TaskRecord, writer: ArchiveWriter, held: _Held) -> bool:
+        """Run a task of any kind; False when it stopped because enough rows are held."""
+        if self.check:
+            self.run_check(task, rec, writer, held)
+        elif task.window is not None:
+            return self.run_window(task, rec, writer, held)
+        else:
+            self.run_item(task, rec, writer, held)
+        return True
 
     def _fail(self, task: TaskSpec, err: TikTokResearchError, *, final: bool) -> None:
         entry = {
@@ -740,7 +1150,8 @@ class _Engine:
         if final:
             self.col.journal.append({"task": task.key, "event": "failed", "error": entry})
         with self.lock:
-            self.failures.append({"item": task.item, **entry})
+            self.failures.append({"item": task.item if task.item is not None else task.key,
+                                  **entry})  # fmt: skip
 
     def _pending(self, task: TaskSpec, reason: str, state: Any) -> None:
         with self.lock:
@@ -750,6 +1161,12 @@ class _Engine:
                 self.col.journal.append(
                     {"task": task.key, "event": "pending", "state": state, "reason": reason}
                 )
+
+    def _retry_later(self, task: TaskSpec, err: TikTokResearchError, state: Any) -> None:
+        """The task is left for the next run (an item is also listed, not failed for good)."""
+        self._pending(task, f"{type(err).__name__}: {err}", state)
+        if task.item is not None:
+            self._fail(task, err, final=False)
 
     def _finished(self) -> None:
         with self.lock:
@@ -763,89 +1180,89 @@ class _Engine:
                 self.report.stop_kind = kind
         self.stop.set()
 
+    def _refuse(self, task: TaskSpec) -> None:
+        """After a scope refusal every other item fails the same way, without a request each."""
+        first = self.refused[0]
+        self._fail(
+            task,
+            ScopeNotAuthorizedError(
+                f"{first.message} (not sent: the project lacks the scope for {self.plan.endpoint})",
+                code=first.code,
+                log_id=first.log_id,
+                http_status=first.http_status,
+                endpoint=self.plan.endpoint,
+            ),
+            final=True,
+        )
+        self._finished()
+
     def run_task(self, task: TaskSpec) -> None:
         rec = self.view.task(task.key)
         if self.stop.is_set():
             self._pending(task, _STOPPED, None)
             return
         if self.refused and task.item is not None:
-            first = self.refused[0]
-            self._fail(
-                task,
-                ScopeNotAuthorizedError(
-                    f"{first.message} (not sent: the project lacks the scope for {self.ep.name})",
-                    code=first.code,
-                    log_id=first.log_id,
-                    http_status=first.http_status,
-                    endpoint=self.ep.name,
-                ),
-                final=True,
-            )
-            self._finished()
+            self._refuse(task)
             return
         if self.streaming and rec.status == "done":
             self._convert(task)  # every page is archived already: no request needed
             self._finished()
             return
-        writer = (
-            ArchiveWriter(
-                self.col.run_file(f"--{_slug(task.key)}"), run=f"{self.col.run}--{_slug(task.key)}"
-            )
-            if self.streaming
-            else self.writer
-        )
+        writer = self._writer(task.key)
+        held = _Held()
         finished = False
         try:
-            if task.window is not None and not self.run_window(task, rec, writer):
+            if not self._walk(task, rec, writer, held):
                 return  # enough rows (max_total): the rest of this window is not needed
-            if task.window is None:
-                self.run_item(task, rec, writer)
             self.col.journal.append({"task": task.key, "event": "done"})
             finished = True
             if self.streaming:
                 writer.close(compress=True)
                 self._convert(task)
             self._finished()
-        except _Stopped as e:
-            self._pending(task, _STOPPED, getattr(e, "task_state", None))
-        except _STOPS as e:
-            self._stop(*_stop_reason(e))
-            self._pending(task, _STOPPED, getattr(e, "task_state", None))
-        except AuthenticationError:
-            self.stop.set()
-            raise
-        except ArchiveError as e:
-            self._stop("disk", e.message)
-            self.fatal = self.fatal or e
-            self._pending(task, _STOPPED, None)
-        except _ITEM_FAILURES as e:
-            if is_transient_message(e.message):  # the search_id/cursor quirk outlasted retries
-                self._pending(task, f"{type(e).__name__}: {e}", getattr(e, "task_state", None))
-                if task.item is not None:
-                    self._fail(task, e, final=False)
-                return
-            if task.item is None:  # a window: the query itself is wrong, stop everything
-                self.stop.set()
-                raise
-            if isinstance(e, ScopeNotAuthorizedError):
-                self.refused.append(e)
-            self._fail(task, e, final=True)
-            self._finished()
-        except ServerError as e:  # after every retry: try again in the next run
-            self._pending(task, f"{type(e).__name__}: {e}", getattr(e, "task_state", None))
-            if task.item is not None:
-                self._fail(task, e, final=False)
-            if e.code == "connect":
-                self._stop("unreachable", f"the service cannot be reached ({e.message})")
-            elif self.client.sequence_budget().remaining == 0:
-                self._stop("server", f"the service keeps failing ({e.message})")
-        except TikTokResearchError as e:
-            self._pending(task, f"{type(e).__name__}: {e}", getattr(e, "task_state", None))
-            if task.item is not None:
-                self._fail(task, e, final=False)
+        except (TikTokResearchError, _Stopped) as err:
+            self._settle(task, err, held.state)
         finally:
             if self.streaming and not finished:
                 writer.close(compress=False)
+
+    def _settle(
+        self, task: TaskSpec, err: TikTokResearchError | _Stopped, state: dict[str, Any] | None
+    ) -> None:
+        """What a task that raised ``err`` becomes: stopped, pending, failed, or fatal (raised)."""
+        if isinstance(err, _Stopped):
+            self._pending(task, _STOPPED, state)
+        elif isinstance(err, _STOPS):
+            self._stop(*_stop_reason(err))
+            self._pending(task, _STOPPED, state)
+        elif isinstance(err, AuthenticationError):
+            self.stop.set()
+            raise err
+        elif isinstance(err, ArchiveError):
+            self._stop("disk", err.message)
+            self.fatal = self.fatal or err
+            self._pending(task, _STOPPED, None)
+        elif isinstance(err, TransientRequestError):  # the search_id/cursor quirk outlasted retries
+            self._retry_later(task, err, state)
+        elif isinstance(err, _ITEM_FAILURES):
+            if self.check and err.code not in _CHECK_FAILURES:
+                self._retry_later(task, err, state)
+                return
+            if task.item is None and not self.check:  # a window: the query is wrong, stop all
+                self.stop.set()
+                raise err
+            if isinstance(err, ScopeNotAuthorizedError):
+                self.refused.append(err)
+            self._fail(task, err, final=True)
+            self._finished()
+        elif isinstance(err, ServerError):  # after every retry: try again in the next run
+            self._retry_later(task, err, state)
+            if err.code == "connect":
+                self._stop("unreachable", f"the service cannot be reached ({err.message})")
+            elif self.client.sequence_budget().remaining == 0:
+                self._stop("server", f"the service keeps failing ({err.message})")
+        else:
+            self._retry_later(task, err, state)
 
     # -- damaged pages
 
@@ -859,6 +1276,8 @@ class _Engine:
             if key not in self.tasks or (keys is not None and key not in keys):
                 continue
             held = [start for ref, start in rec.pages if ref in readable]
+            if self.check and held:  # a compliance task needs one readable download
+                continue
             for ref, start in rec.pages:
                 if ref in readable or start in held:  # read, or asked again and read (a repair)
                     continue
@@ -871,38 +1290,9 @@ class _Engine:
         for key, _ref, start in missing:
             if self.stop.is_set():
                 break
-            task = self.tasks[key]
-            budget = self.client.sequence_budget()
-            writer = (
-                ArchiveWriter(
-                    self.col.run_file(f"--{_slug(key)}"), run=f"{self.col.run}--{_slug(key)}"
-                )
-                if self.streaming
-                else self.writer
-            )
-            send = self._send(writer, budget)
-            if task.window is not None:
-                assert task.window is not None
-                st = _WindowState.load(start or {}, task.window)
-                if not st.windows:
-                    continue
-                params = self._window_params(task, *st.windows[0])
-                pos = st.pos
-            else:
-                params = task.params
-                raw = (start or {}).get("pos")
-                pos = Position.from_state(raw) if isinstance(raw, dict) else None
-            target = pos.to_state() if pos is not None else None
+            writer = self._writer(key)
             try:
-                for page in iterate(
-                    self.ep, params, send, start=pos, stale=True, reopen=budget.take
-                ):
-                    if page.position.skip_to:  # the re-opened search's first page
-                        continue
-                    if target is None or page.position.cursor == (pos.cursor if pos else None):
-                        self._journal_page(task, page, start or {}, None, repair=True)
-                        fixed += 1
-                    break
+                fixed += self._fetch_again(self.tasks[key], start or {}, writer)
             except _STOPS as e:
                 self._stop(*_stop_reason(e))
                 break
@@ -913,7 +1303,60 @@ class _Engine:
                     writer.close(compress=False)
         return fixed
 
-    # -- streaming into a dataset
+    def _fetch_again(self, task: TaskSpec, start: dict[str, Any], writer: ArchiveWriter) -> int:
+        """Ask once more for the page of ``task`` asked from ``start``; 1 when it was fetched."""
+        if self.check:  # a download: the task's status (Completed), then the download again
+            self.run_check(task, TaskRecord("pending", start), writer, _Held(), repair=True)
+            return 1
+        budget = self.client.sequence_budget()
+        send = self._send(writer, budget)
+        if task.window is not None:
+            st = _WindowState.load(start, task.window)
+            if not st.windows:
+                return 0
+            params = self._window_params(task, *st.windows[0])
+            pos = st.pos
+        else:
+            params = task.params
+            raw = start.get("pos")
+            pos = Position.from_state(raw) if isinstance(raw, dict) else None
+        target = pos.to_state() if pos is not None else None
+        for page in iterate(self.data_ep, params, send, start=pos, stale=True, reopen=budget.take):
+            if page.position.skip_to:  # the re-opened search's first page
+                continue
+            if target is None or page.position.cursor == (pos.cursor if pos else None):
+                self._journal_page(task, page, start, None, repair=True)
+                return 1
+            return 0
+        return 0
+
+    # -- reading the archive back
+
+    def _read(
+        self, pattern: str = "pages-*", keys: set[str] | None = None
+    ) -> tuple[tables.ArchiveRead, bool]:
+        """The collection's rows from its page files, lost pages fetched again once; and whether
+        every page the journal records was read (the tasks with unreadable pages are reported)."""
+        read = tables.read_archive(self.col.page_files(pattern), self.plan.endpoint,
+                                   self.plan.item_key)  # fmt: skip
+        missing = self.missing_pages(read.readable, keys)
+        if missing and not self.stop.is_set() and self.fatal is None:
+            self.report.repaired += self.repair(missing)
+            read = tables.read_archive(self.col.page_files(pattern), self.plan.endpoint,
+                                       self.plan.item_key)  # fmt: skip
+            missing = self.missing_pages(read.readable, keys)
+        by_task: dict[str, list[tuple[str, PageRef, dict[str, Any] | None]]] = {}
+        for m in missing:
+            by_task.setdefault(m[0], []).append(m)
+        for key, items in by_task.items():
+            self._damaged(key, items, read.damage)
+        return read, not missing
+
+    def _unknown(self) -> set[str]:
+        """Tasks whose answer is not held: not finished, failed, or unreadable."""
+        return set(self.report.pending) | {
+            f["item"] for f in self.failures if isinstance(f.get("item"), str)
+        }
 
     def _convert(self, task: TaskSpec) -> None:
         """Streaming: write one finished task's rows (from every run) to the dataset."""
@@ -922,20 +1365,15 @@ class _Engine:
         assert self.dataset is not None
         slug = _slug(task.key)
         with self.convert_lock:
-            files = self.col.page_files(f"pages-*--{slug}.jsonl*")
-            table, read = tables.from_archive(files, self.plan)
-            missing = self.missing_pages(read.readable, {task.key})
-            if missing:
-                self.report.repaired += self.repair(missing)
-                files = self.col.page_files(f"pages-*--{slug}.jsonl*")
-                table, read = tables.from_archive(files, self.plan)
-                missing = self.missing_pages(read.readable, {task.key})
-            if missing:
-                self._damaged(task.key, missing, read.damage)
-                return
+            read, intact = self._read(f"pages-*--{slug}.jsonl*", {task.key})
+            if not intact:
+                return  # a page of this task cannot be read: not written, reported
+            table = tables.finish(read.items, self.plan)
+            del read
             write_dataset(
-                table, self.dataset, table=self.ep.table, run_id=f"{self.col.folder.name}-{slug}"
-            )
+                table, self.dataset, table=self.plan.table,
+                run_id=f"{self.col.folder.name}-{slug}",
+            )  # fmt: skip
             del table
             release_memory()
         self.col.journal.append({"task": task.key, "event": "converted"})
@@ -963,22 +1401,10 @@ class _Engine:
 
     def execute(self) -> pl.DataFrame:
         plan = self.plan
-        todo: list[TaskSpec] = []
-        for task in plan.tasks:
-            rec = self.view.task(task.key)
-            if rec.status in ("done", "converted") and not (
-                self.streaming and rec.status == "done"
-            ):
-                self.report.tasks_done += 1
-                continue
-            if rec.status == "failed" and not self.retry_failed:
-                self.report.tasks_done += 1
-                self.failures.append({"item": task.item or task.key, **(rec.error or {})})
-                continue
-            todo.append(task)
+        todo = self._todo()
         self.report.resumed = bool(self.view.tasks)
         if plan.sequential and plan.max_total is not None and self.col.page_files():
-            held, _ = tables.from_archive(self.col.page_files(), plan)
+            held = tables.from_archive(self.col.page_files(), plan)[0]
             self.seen.update(held.get_column("id").drop_nulls().to_list())
         manifest: dict[str, Any] = {
             "run": self.col.run,
@@ -993,45 +1419,63 @@ class _Engine:
             "tasks_to_do": [t.key for t in todo][:1000],
         }  # fmt: skip
         self.col.write_manifest(manifest)
+        family = (self.ep or VALIDATION_ENDPOINTS[plan.endpoint]).quota_family
         self.bar = _Progress(
-            self.show_progress,
-            len(plan.tasks),
-            plan.kind,
-            self.counter,
-            self.client,
-            self.ep.quota_family,
+            self.show_progress, len(plan.tasks), plan.kind, self.counter, self.client, family,
             self.report.tasks_done,
-        )
+        )  # fmt: skip
         try:
             self._run_all(todo)
             table = self._table()
         finally:
             self.bar.close()
-            self.report.requests_spent = self.counter.total
-            self.report.pages = self.pages
-            self.report.complete = (
-                not self.report.pending
-                and (self.report.tasks_done >= len(plan.tasks) or self.enough())
-                and not self.report.damaged
-                and self.fatal is None
-            )
-            self.writer.close(compress=self.report.complete)
-            self.col.journal.close()
-            manifest.update(
-                {
-                    "finished_at": datetime.now(UTC).isoformat(),
-                    "status": "complete" if self.report.complete else "incomplete",
-                    "requests_spent": self.report.requests_spent,
-                    "pages": self.report.pages,
-                    "tasks_done": self.report.tasks_done,
-                    "pending": self.report.pending,
-                    "stopped_by": self.report.stopped_by,
-                    "repaired": self.report.repaired,
-                    "damaged": self.report.damaged,
-                }
-            )
-            self.col.write_manifest(manifest)
+            self._close(manifest)
         return table
+
+    def _todo(self) -> list[TaskSpec]:
+        """The tasks this run works on (the others are done, or failed for good)."""
+        todo: list[TaskSpec] = []
+        for task in self.plan.tasks:
+            rec = self.view.task(task.key)
+            if rec.status in ("done", "converted") and not (
+                self.streaming and rec.status == "done"
+            ):
+                self.report.tasks_done += 1
+                continue
+            if rec.status == "failed" and not self.retry_failed:
+                self.report.tasks_done += 1
+                self.failures.append({"item": task.item or task.key, **(rec.error or {})})
+                continue
+            todo.append(task)
+        return todo
+
+    def _close(self, manifest: dict[str, Any]) -> None:
+        """Settle the report, close the run's files and write its manifest."""
+        report = self.report
+        report.requests_spent = self.counter.total
+        report.pages = self.pages
+        report.complete = (
+            not report.pending
+            and (report.tasks_done >= len(self.plan.tasks) or self.enough())
+            and not report.damaged
+            and self.fatal is None
+        )
+        self.writer.close(compress=report.complete)
+        self.col.journal.close()
+        manifest.update(
+            {
+                "finished_at": datetime.now(UTC).isoformat(),
+                "status": "complete" if report.complete else "incomplete",
+                "requests_spent": report.requests_spent,
+                "pages": report.pages,
+                "tasks_done": report.tasks_done,
+                "pending": report.pending,
+                "stopped_by": report.stopped_by,
+                "repaired": report.repaired,
+                "damaged": report.damaged,
+            }
+        )
+        self.col.write_manifest(manifest)
 
     def _run_all(self, todo: list[TaskSpec]) -> None:
         if not todo:
@@ -1070,30 +1514,21 @@ class _Engine:
         if self.streaming:
             assert self.dataset is not None
             self.report.rows = _dataset_rows(self.dataset, self.col.folder.name)
-            return schemas.empty(self.ep.table)
-        files = self.col.page_files()
-        table, read = tables.from_archive(files, self.plan)
-        missing = self.missing_pages(read.readable)
-        if missing and not self.stop.is_set() and self.fatal is None:
-            fixed = self.repair(missing)
-            self.report.repaired += fixed
-            table, read = tables.from_archive(self.col.page_files(), self.plan)
-            missing = self.missing_pages(read.readable)
+            return schemas.empty(self.plan.table)
+        read, _ = self._read()
         if self.report.repaired:
             self.report.warnings.append(
                 f"{self.report.repaired} page(s) whose archived copy could not be read were "
                 "fetched again"
             )
-        by_task: dict[str, list[tuple[str, PageRef, dict[str, Any] | None]]] = {}
-        for m in missing:
-            by_task.setdefault(m[0], []).append(m)
-        for key, items in by_task.items():
-            self._damaged(key, items, read.damage)
+        table = tables.finish(
+            read.items, self.plan, unknown=self._unknown(), retrieved_at=self.retrieved_at
+        )
         self.report.rows = table.height
         if self.dataset is not None:
             from .io import write_dataset
 
-            write_dataset(table, self.dataset, table=self.ep.table, run_id=self.col.folder.name)
+            write_dataset(table, self.dataset, table=self.plan.table, run_id=self.col.folder.name)
         return table
 
 
@@ -1119,20 +1554,14 @@ def _result(
             IncompleteCollectionWarning,
             stacklevel=4,
         )
-    frame = (
-        pl.DataFrame(failures, schema=FAILURE_SCHEMA)
-        if failures
-        else pl.DataFrame(schema=FAILURE_SCHEMA)
-    )
-    return FetchResult._wrap(table, frame, report)
+    return FetchResult.wrap(table, report, failures)
 
 
-def _stop_reason(e: TikTokResearchError) -> tuple[str, str]:
+def _stop_reason(e: QuotaExhaustedError | BudgetExhaustedError) -> tuple[str, str]:
     """The kind and the one-line reason of a quota or budget stop."""
     if isinstance(e, QuotaExhaustedError):
-        reset = e.reset_at
-        said = e.message.split(". The daily quota")[0].rstrip(". ")
-        when = f"; it resets at {reset:%Y-%m-%d %H:%M} UTC" if reset is not None else ""
+        said = (e.service_message or e.message).rstrip(". ")
+        when = f"; it resets at {e.reset_at:%Y-%m-%d %H:%M} UTC" if e.reset_at is not None else ""
         return "quota", f"the daily quota is used up (the service said: {said}){when}"
     return "budget", e.message
 
@@ -1163,22 +1592,27 @@ def run(
     retry_failed: bool = False,
     dataset: str | Path | None = None,
     materialize: bool = True,
+    poll: tuple[float, float] = (POLL_FIRST, POLL_MAX),
+    retrieved_at: bool = False,
 ) -> FetchResult:
     """Run a plan's tasks and return its table.
 
     Args:
         plan: What to collect (:func:`tiktok_research.plan_videos`,
-            :func:`tiktok_research.plan_items`).
+            :func:`tiktok_research.plan_items`, :func:`tiktok_research.plan.plan_compliance`...).
         client: The client that sends the requests.
         archive: Archive folder; None keeps the pages in a temporary folder, which is deleted
             when the collection is complete (and kept, and named in the report, when not).
         resume: Continue an earlier run of the same collection found in the archive.
         progress: Show progress bars (None: only on a terminal or in a notebook).
         max_workers: Tasks run at the same time (all share the client's rate limiter).
-        retry_failed: Ask again for items that failed for good in an earlier run.
+        retry_failed: Ask again for items that failed for good in an earlier run (a compliance
+            task the service reported ``Failed``: upload its ids again).
         dataset: Also write the table as a hive-partitioned Parquet dataset here.
         materialize: With ``dataset``, False writes each task's rows to the dataset as soon as the
             task finishes and keeps nothing in memory (the returned frame is then empty).
+        poll: Compliance tasks: the first and the longest wait between status checks, in seconds.
+        retrieved_at: Add a ``retrieved_at`` column (when each row's answer arrived).
 
     Returns:
         A :class:`FetchResult`.
@@ -1207,6 +1641,8 @@ def run(
             retry_failed=retry_failed,
             dataset=dataset_path,
             materialize=materialize,
+            poll=poll,
+            retrieved_at=retrieved_at,
         )
         table = engine.execute()
     report = engine.report
@@ -1214,195 +1650,3 @@ def run(
     if engine.fatal is not None:
         raise engine.fatal
     return _result(plan, table, engine.failures, report, temp)
-
-
-# -------------------------------------------------------------------------- batch compliance
-
-#: Seconds between status checks of a compliance task: the first wait, and the longest (each
-#: check is a request against the quota, so the waits double).
-POLL_FIRST, POLL_MAX = 10.0, 300.0
-
-
-def run_compliance(
-    plan: Plan,
-    client: Client,
-    *,
-    archive: str | Path | None = None,
-    resume: bool = True,
-    progress: bool | None = None,
-    retry_failed: bool = False,
-    poll: tuple[float, float] = (POLL_FIRST, POLL_MAX),
-) -> FetchResult:
-    """Run batch compliance tasks (SPEC §3.11): upload, wait for ``Completed``, download.
-
-    Each task's id is journalled as soon as the service gives it, so a run that stops (a crash,
-    the quota) continues with the same task: it is neither uploaded nor paid for again. Status
-    checks wait ``poll[0]`` seconds, doubling up to ``poll[1]``. Every answer is archived, the
-    downloads included (text files of ids), and the table is read back from the archive.
-
-    Args:
-        plan: From :func:`tiktok_research.plan.plan_compliance`.
-        client: The client that sends the requests.
-        archive: Archive folder (None: a temporary one, kept when the run is incomplete).
-        resume: Continue an earlier run of the same check found in the archive.
-        progress: Show a progress bar (None: only on a terminal or in a notebook).
-        retry_failed: Upload again the ids of tasks the service reported ``Failed``.
-        poll: First and longest wait between status checks, in seconds.
-
-    Returns:
-        A :class:`FetchResult` with :data:`tiktok_research.schemas.COMPLIANCE` (``id``,
-        ``valid``) for every id given, in order; ``valid`` is null for the ids of a task that did
-        not finish or that failed.
-    """
-    from ._endpoints import VALIDATION_CREATE, VALIDATION_DOWNLOAD, VALIDATION_STATUS
-
-    temp = tempfile.mkdtemp(prefix="tiktok-research-") if archive is None else None
-    root = temp if temp is not None else archive
-    assert root is not None
-    counter = RequestCounter()
-    report = CollectionReport(
-        endpoint=plan.endpoint, kind=plan.kind, tasks_total=len(plan.tasks),
-        warnings=list(plan.notes), temporary=temp is not None,
-    )  # fmt: skip
-    failures: list[dict[str, Any]] = []
-    with Collection.open(root, kind=plan.kind, endpoint=plan.endpoint, spec=plan.spec) as col:
-        report.archive = col.folder
-        view = col.journal.load() if resume else JournalView()
-        report.resumed = bool(view.tasks)
-        writer = ArchiveWriter(col.run_file(), run=col.run)
-        bar = _Progress(progress_enabled(progress), len(plan.tasks), plan.kind, counter, client,
-                        "research")  # fmt: skip
-
-        def on_response(
-            name: str, req: dict[str, Any], status: int, raw: bytes, at: datetime
-        ) -> PageRef:
-            sent = {k: req.get(k) for k in ("path", "params", "body")}
-            return writer.write(endpoint=name, request=sent, status=status, body=raw,
-                                retrieved_at=at)  # fmt: skip
-
-        def send(endpoint: Any, body: dict[str, Any], **kw: Any) -> Reply:
-            return client.request(endpoint, body, on_response=on_response, counter=counter, **kw)
-
-        def upload(task: TaskSpec) -> int:
-            ids = task.params["ids"]
-            content = "".join(f"{i}\n" for i in ids).encode("ascii")
-            reply = send(
-                VALIDATION_CREATE,
-                {"category": task.params["category"]},
-                upload={"file_data": (f"ids_{task.key.split(':')[-1]}.txt", content,
-                                      "text/plain")},
-            )  # fmt: skip
-            task_id = int(reply.data["task_id"])
-            col.journal.append(
-                {"task": task.key, "event": "pending", "state": {"task_id": task_id},
-                 "reason": "uploaded; waiting for the service"}
-            )  # fmt: skip
-            return task_id
-
-        def one(task: TaskSpec, state: dict[str, Any] | None) -> None:
-            task_id = (state or {}).get("task_id")
-            earlier = isinstance(task_id, int)  # uploaded by an earlier run
-            if not isinstance(task_id, int):
-                task_id = upload(task)
-            wait_for = poll[0]
-            while True:
-                try:
-                    status = send(VALIDATION_STATUS, {"task_id": task_id}).data.get("task_status")
-                except InvalidRequestError as e:
-                    if not (earlier and e.code == "invalid_params"):
-                        raise
-                    # The service no longer knows the task an earlier run uploaded (how long it
-                    # keeps tasks is undocumented; a new sandbox knows none): without this, every
-                    # later run would stop on the same refusal. Upload the ids again, once.
-                    earlier = False
-                    task_id = upload(task)
-                    continue
-                if status == "Completed":
-                    break
-                if status == "Failed":
-                    raise InvalidRequestError(
-                        f"the service reports compliance task {task_id} Failed; run again with "
-                        "retry_failed=True to upload its ids again",
-                        code="task_failed",
-                        endpoint=VALIDATION_STATUS.name,
-                    )
-                client.sleep(wait_for)
-                wait_for = min(wait_for * 2, poll[1])
-            reply = send(VALIDATION_DOWNLOAD, {"task_id": task_id})
-            ref = reply.archived
-            col.journal.append(
-                {"task": task.key, "event": "page", "run": ref.run, "page": ref.page,
-                 "from": {"task_id": task_id}, "state": None}
-            )  # fmt: skip
-            col.journal.append({"task": task.key, "event": "done"})
-
-        try:
-            for task in plan.tasks:
-                rec = view.task(task.key)
-                if rec.status == "done":
-                    report.tasks_done += 1
-                    continue
-                if rec.status == "failed" and not retry_failed:
-                    report.tasks_done += 1
-                    failures.append({"item": task.key, **(rec.error or {})})
-                    continue
-                if report.stopped_by:
-                    report.pending[task.key] = _STOPPED
-                    continue
-                state = rec.state if rec.status == "pending" else None
-                try:
-                    one(task, state)
-                    report.tasks_done += 1
-                    bar.task_done()
-                except _STOPS as e:
-                    report.stop_kind, report.stopped_by = _stop_reason(e)
-                    report.pending[task.key] = _STOPPED
-                except InvalidRequestError as e:
-                    if e.code == "task_failed" or e.code == "invalid_file_upload":
-                        err = {"code": e.code, "message": e.message, "log_id": e.log_id,
-                               "http_status": e.http_status}  # fmt: skip
-                        col.journal.append({"task": task.key, "event": "failed", "error": err})
-                        failures.append({"item": task.key, **err})
-                        report.tasks_done += 1
-                    else:
-                        report.pending[task.key] = f"{type(e).__name__}: {e}"
-                except ServerError as e:
-                    report.pending[task.key] = f"{type(e).__name__}: {e}"
-                    if e.code == "connect":
-                        report.stop_kind = "unreachable"
-                        report.stopped_by = f"the service cannot be reached ({e.message})"
-        finally:
-            bar.close()
-            writer.close(compress=False)
-        table, readable, damage = tables.compliance_from_archive(col.page_files(), plan)
-        held = col.journal.load(quiet=True)
-        for task in plan.tasks:
-            rec = held.task(task.key)
-            if rec.status == "done" and not any(ref in readable for ref, _ in rec.pages):
-                report.pending[task.key] = (
-                    "the archived download of this task cannot be read ("
-                    + ", ".join(damage)
-                    + "); run again to download it once more"
-                )
-                col.journal.append(
-                    {"task": task.key, "event": "pending",
-                     "state": {"task_id": next((s or {}).get("task_id") for _, s in rec.pages)},
-                     "reason": "download unreadable"}
-                )  # fmt: skip
-                report.damaged.extend(f for f in damage if f not in report.damaged)
-        open_ = {f["item"] for f in failures} | set(report.pending)
-        if open_:  # ids whose task has no download are not known to be valid or gone
-            unknown = {i for t in plan.tasks if t.key in open_ for i in t.params["ids"]}
-            table = table.with_columns(
-                pl.when(pl.col("id").is_in(list(unknown))).then(None).otherwise(pl.col("valid"))
-                .alias("valid")
-            )  # fmt: skip
-        report.requests_spent = counter.total
-        report.pages = counter.total
-        report.rows = table.height
-        report.complete = not report.pending
-        if report.complete:
-            for path in col.page_files():
-                if path.name.endswith(".jsonl") and path.stat().st_size:
-                    compress_file(path)
-    return _result(plan, table, failures, report, temp)

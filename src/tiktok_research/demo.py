@@ -90,6 +90,7 @@ def run_demo(
             users.failures.write_parquet(out / "users_failures.parquet")
         write_parquet(users, out / "users.parquet", table="users")
         spent = sb.requests_spent("sandbox")
+        client.close()  # its connections to the server, before the server stops
 
     echo("\nengagement by month:")
     by_month = analysis.summarize(videos, by="month")
@@ -137,7 +138,7 @@ def run_demo(
     per = ", ".join(f"{k} {v}" for k, v in sorted(spent.items()) if k != "oauth_token")
     echo(
         f"\nquota charged by the sandbox: {total} requests ({per}); 400 answers are not charged"
-        " (SPEC §11). A real project has 1,000 a day."
+        " (docs/api-notes.md §11). A real project has 1,000 a day."
     )
     echo(
         f"wrote {out}/videos.parquet, comments.parquet, users.parquet, archive/, plots/ "

@@ -1,14 +1,26 @@
-"""The one error tree of tiktok_research.
+"""The one error tree of tiktok_research, and its warnings.
 
 Every error the package raises on purpose derives from :class:`TikTokResearchError` and carries the
 API's ``code``, ``message`` and ``log_id`` (when the service sent them), the HTTP status and the
 endpoint name. ``str(err)`` shows all of them; it never shows a client secret or an access token.
+Errors about a value the caller gave are also ``ValueError``s (``InvalidRequestError``) or
+``TypeError``s (``InvalidTypeError``), so that code catching those keeps working.
 
 ::
 
     TikTokResearchError
-    ├── InvalidRequestError        400 invalid_params, and local validation (http_status None)
-    │   └── UnavailableError       the user is not found / private / the list is not public
+    ├── InvalidRequestError        400 invalid_params, and local validation (http_status None):
+    │   │                          a bad value, a missing column, a file that cannot be read
+    │   │                          (also a ValueError)
+    │   ├── InvalidTypeError       a value of a type the function cannot take (also a TypeError)
+    │   ├── MissingFileError       a file or folder to read does not exist (also a
+    │   │                          FileNotFoundError); ``.path`` names it
+    │   ├── OutputExistsError      a folder to write to is a file or already holds data (also a
+    │   │                          FileExistsError); ``.path`` names it
+    │   ├── UnavailableError       the user is not found / private / the list is not public
+    │   └── TransientRequestError  400 invalid_params that the same request outgrows (an expired
+    │                              search_id, "Invalid count or cursor"): retried, then left for
+    │                              the next run
     ├── AuthenticationError        401 access_token_invalid, token endpoint errors (invalid_client,
     │                              invalid_request), missing credentials
     ├── ScopeNotAuthorizedError    401 scope_not_authorized, 400 scope_permission_missed
@@ -23,40 +35,64 @@ endpoint name. ``str(err)`` shows all of them; it never shows a client secret or
     └── MissingDependencyError     an optional dependency is not installed (also an ImportError);
                                    ``.extra`` names the extra that brings it
 
-Warnings:
+Warnings (every one a ``UserWarning``; filter them all by :class:`TikTokResearchWarning`)::
 
-    NotYetIndexedWarning (UserWarning)  a date range reaches into the last two days, which the
-                                        service has not indexed yet.
-    QuotaWarning (UserWarning)          a run needs more requests than the quota has left today.
+    TikTokResearchWarning
+    ├── NotYetIndexedWarning         a date range reaches into the last two days, which the
+    │                                service has not indexed yet
+    ├── QuotaWarning                 a run needs more requests than the quota has left today
+    ├── IncompleteCollectionWarning  a collection stopped before it was complete
+    ├── DataWarning                  a value the service sent cannot be stored exactly (null)
+    └── UnknownColumnWarning         a field no schema knows, left out of the table
 
-``.state`` (on quota and budget errors) is the JSON-serialisable position from which
-``Client.pages(..., state=err.state)`` resumes without re-fetching anything.
+``.state`` (on errors raised in the middle of a page sequence) is the JSON-serialisable position
+from which ``Client.pages(..., state=err.state)`` resumes without re-fetching anything.
 """
 
 from __future__ import annotations
 
+import errno
 import re
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+
+if TYPE_CHECKING:  # annotations only (as httpx's _exceptions declares its Request)
+    from .pagination import Position
 
 __all__ = [
     "ArchiveError",
     "AuthenticationError",
     "BudgetExhaustedError",
     "CollectionLockedError",
+    "DataWarning",
+    "IncompleteCollectionWarning",
     "InvalidRequestError",
+    "InvalidTypeError",
     "MissingDependencyError",
+    "MissingFileError",
     "NotYetIndexedWarning",
+    "OutputExistsError",
     "QuotaExhaustedError",
     "QuotaWarning",
     "RateLimitedError",
     "ScopeNotAuthorizedError",
     "ServerError",
     "TikTokResearchError",
+    "TikTokResearchWarning",
+    "TransientRequestError",
     "UnavailableError",
-    "error_from_body",
-    "sentences",
+    "UnknownColumnWarning",
 ]
+
+
+class ErrorDetails(TypedDict, total=False):
+    """What the service said about an error (the keyword arguments of every error class)."""
+
+    code: str | None
+    log_id: str | None
+    http_status: int | None
+    endpoint: str | None
 
 
 def sentences(*parts: str | None) -> str:
@@ -95,9 +131,17 @@ class TikTokResearchError(Exception):
         endpoint: The endpoint name (e.g. ``"video_query"``), or None.
         state: Where to resume the interrupted page sequence (``Client.pages(..., state=...)``),
             or None. Set on errors raised in the middle of a sequence.
+        retry_after: Seconds the service asked to wait (its ``Retry-After`` header), or None.
+        final: True when the error was already retried where it happened (the token fetch has
+            its own retries): the retry loop around the request does not retry it again.
+        position: Where in its page sequence the failing request was
+            (:class:`~tiktok_research.pagination.Position`), or None outside a sequence.
     """
 
     state: dict[str, Any] | None = None
+    retry_after: float | None = None
+    final: bool = False
+    position: Position | None = None
 
     def __init__(
         self,
@@ -138,18 +182,62 @@ class TikTokResearchError(Exception):
         )
 
 
-class InvalidRequestError(TikTokResearchError):
+class InvalidRequestError(TikTokResearchError, ValueError):
     """The request is invalid: fix it before sending it again.
 
     Raised for ``400 invalid_params`` answers, and before any request is sent (``http_status`` is
-    None) when local validation finds a mistake (unknown field, bad region code, ...).
+    None) when local validation finds a mistake (unknown field, bad region code, a table without
+    the column needed, a file that cannot be read as a table...). It is also a ``ValueError``.
     """
+
+
+class InvalidTypeError(InvalidRequestError, TypeError):
+    """A value of a type the function cannot take (a frame of an engine the summaries do not
+    support, a number where a query is expected...). It is also a ``TypeError``."""
+
+
+class MissingFileError(InvalidRequestError, FileNotFoundError):
+    """A file or folder to read does not exist. It is also a ``FileNotFoundError``.
+
+    Attributes:
+        path: The missing file or folder.
+    """
+
+    def __init__(self, message: str, *, path: str | Path, **kw: Unpack[ErrorDetails]) -> None:
+        super().__init__(message, **kw)
+        self.path = path
+        self.errno = errno.ENOENT
+        self.filename = str(path)
+
+
+class OutputExistsError(InvalidRequestError, FileExistsError):
+    """A file or folder to write to already holds data (or is a file where a folder is needed):
+    refused before anything is read or written. It is also a ``FileExistsError``.
+
+    Attributes:
+        path: The file or folder.
+    """
+
+    def __init__(self, message: str, *, path: str | Path, **kw: Unpack[ErrorDetails]) -> None:
+        super().__init__(message, **kw)
+        self.path = path
+        self.errno = errno.EEXIST
+        self.filename = str(path)
 
 
 class UnavailableError(InvalidRequestError):
     """The user or list cannot be returned: not found, private, restricted or not public.
 
     One unavailable account should not abort a batch: the collection layer records and skips it.
+    """
+
+
+class TransientRequestError(InvalidRequestError):
+    """A refusal (``400 invalid_params``) that the same request outgrows a few seconds later.
+
+    The service sends it now and then for a valid page request (api-notes §6.4.1): "Search Id ...
+    is invalid or expired", "Invalid count or cursor". The retry policy asks again; a collection
+    that still gets it leaves the task for the next run instead of failing the item.
     """
 
 
@@ -171,6 +259,7 @@ class QuotaExhaustedError(RateLimitedError):
     Attributes:
         reset_at: When the quota resets (timezone-aware UTC datetime).
         state: Resumable position (pass it back as ``state=``), or None.
+        service_message: The service's own words (``message`` adds our advice to them), or None.
     """
 
     def __init__(
@@ -179,11 +268,13 @@ class QuotaExhaustedError(RateLimitedError):
         *,
         reset_at: datetime | None = None,
         state: dict[str, Any] | None = None,
-        **kw: Any,
+        service_message: str | None = None,
+        **kw: Unpack[ErrorDetails],
     ) -> None:
         super().__init__(message, **kw)
         self.reset_at = reset_at
         self.state = state
+        self.service_message = service_message
 
     def __str__(self) -> str:
         base = super().__str__()
@@ -205,7 +296,9 @@ class BudgetExhaustedError(TikTokResearchError):
         state: Resumable position (pass it back as ``state=``), or None.
     """
 
-    def __init__(self, message: str, *, state: dict[str, Any] | None = None, **kw: Any) -> None:
+    def __init__(
+        self, message: str, *, state: dict[str, Any] | None = None, **kw: Unpack[ErrorDetails]
+    ) -> None:
         super().__init__(message, **kw)
         self.state = state
 
@@ -219,7 +312,9 @@ class ArchiveError(TikTokResearchError):
         path: The file or folder concerned.
     """
 
-    def __init__(self, message: str, *, path: Any = None, **kw: Any) -> None:
+    def __init__(
+        self, message: str, *, path: str | Path | None = None, **kw: Unpack[ErrorDetails]
+    ) -> None:
         super().__init__(message, **kw)
         self.path = path
 
@@ -231,7 +326,9 @@ class CollectionLockedError(TikTokResearchError):
         path: The collection folder.
     """
 
-    def __init__(self, message: str, *, path: Any = None, **kw: Any) -> None:
+    def __init__(
+        self, message: str, *, path: str | Path | None = None, **kw: Unpack[ErrorDetails]
+    ) -> None:
         super().__init__(message, **kw)
         self.path = path
 
@@ -249,18 +346,34 @@ class MissingDependencyError(TikTokResearchError, ImportError):
 
     extra: str
 
-    def __init__(self, message: str, *, name: str, extra: str, **kw: Any) -> None:
+    def __init__(self, message: str, *, name: str, extra: str, **kw: Unpack[ErrorDetails]) -> None:
         super().__init__(message, **kw)
         self.name = name
         self.extra = extra
 
 
-class NotYetIndexedWarning(UserWarning):
+class TikTokResearchWarning(UserWarning):
+    """Base class of every warning of tiktok_research (``warnings.filterwarnings`` takes it)."""
+
+
+class NotYetIndexedWarning(TikTokResearchWarning):
     """The date range reaches into the last two days, which the service has not indexed yet."""
 
 
-class QuotaWarning(UserWarning):
+class QuotaWarning(TikTokResearchWarning):
     """A run needs more requests than the local quota ledger says are left today (UTC)."""
+
+
+class IncompleteCollectionWarning(TikTokResearchWarning):
+    """A collection stopped before it was complete; run the same call again to continue."""
+
+
+class DataWarning(TikTokResearchWarning):
+    """A value could not be represented exactly (e.g. an id beyond int64) and was set to null."""
+
+
+class UnknownColumnWarning(TikTokResearchWarning):
+    """A column or API field that no declared schema knows; it was left out of the table."""
 
 
 # --- classification of API answers ----------------------------------------------------------
@@ -275,12 +388,12 @@ _TRANSIENT = re.compile(r"Search Id \d* ?is invalid or expired|Invalid count or 
 
 
 def is_transient_message(message: str) -> bool:
-    """True for the transient ``invalid_params`` messages that succeed on retry (SPEC §6.4.1)."""
+    """True for the transient ``invalid_params`` messages that a retry cures (api-notes §6.4.1)."""
     return bool(_TRANSIENT.search(message or ""))
 
 
 def is_quota_error(code: str | None, message: str | None, http_status: int | None) -> bool:
-    """True when a 429 answer means the daily quota rather than a short-term limit (SPEC §11)."""
+    """True when a 429 answer means the daily quota, not a short-term limit (api-notes §11)."""
     if code == "daily_quota_limit_exceeded":
         return True
     return http_status == 429 and bool(_QUOTA_WORDS.search(message or ""))
@@ -288,7 +401,7 @@ def is_quota_error(code: str | None, message: str | None, http_status: int | Non
 
 def error_from_body(
     http_status: int,
-    body: Any,
+    body: object,
     *,
     endpoint: str | None = None,
 ) -> TikTokResearchError:
@@ -302,7 +415,8 @@ def error_from_body(
     Returns:
         An instance of the matching class of the error tree (not raised).
     """
-    err = body.get("error") if isinstance(body, dict) else None
+    fields: dict[str, Any] = body if isinstance(body, dict) else {}
+    err = fields.get("error")
     code: str | None = None
     message = ""
     log_id: str | None = None
@@ -312,9 +426,9 @@ def error_from_body(
         log_id = str(err["log_id"]) if err.get("log_id") is not None else None
     elif isinstance(err, str):  # flat OAuth-style body
         code = err
-        message = str(body.get("error_description") or "")
-        log_id = str(body["log_id"]) if body.get("log_id") is not None else None
-    kw: dict[str, Any] = {
+        message = str(fields.get("error_description") or "")
+        log_id = str(fields["log_id"]) if fields.get("log_id") is not None else None
+    kw: ErrorDetails = {
         "code": code,
         "log_id": log_id,
         "http_status": http_status,
@@ -331,6 +445,7 @@ def error_from_body(
                 "resets at 00:00 UTC",
                 "Pass wait_for_quota=True to wait for the reset",
             ),
+            service_message=message,
             **kw,
         )
     if code == "rate_limit_exceeded" or http_status == 429:
@@ -361,6 +476,8 @@ def error_from_body(
     if code == "invalid_params" or 400 <= http_status < 500:
         if _UNAVAILABLE.search(message):
             return UnavailableError(message, **kw)
+        if is_transient_message(message):
+            return TransientRequestError(message, **kw)
         return InvalidRequestError(message, **kw)
     if http_status >= 500 or code == "internal_error":
         return ServerError(message, **kw)

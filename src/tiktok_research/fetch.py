@@ -28,21 +28,21 @@ from typing import Any
 import polars as pl
 
 from . import client as client_module
-from ._archive import JOURNAL_FILE, Journal, collection_dir
-from .client import Client
-from .collect import CollectionReport, FetchResult, run, run_compliance
+from ._archive import completed, round_spec
+from ._checks import ItemsLike, check_folder
+from .client import Client, check_client
+from .collect import POLL_FIRST, POLL_MAX, CollectionReport, FetchResult, run
 from .errors import InvalidRequestError
 from .plan import (
     DEFAULT_ID_BATCH,
     Plan,
-    check_client,
-    check_folder,
     plan_compliance,
     plan_items,
     plan_video_ids,
     plan_videos,
     refresh_quota,
 )
+from .query import QueryLike
 
 __all__ = [
     "check_compliance",
@@ -62,10 +62,6 @@ __all__ = [
     "fetch_videos_by_id",
 ]
 
-#: What ``fetch_*`` accept as items: a list, a polars or pandas Series, a numpy or Arrow array,
-#: or a table (polars, pandas, Arrow) with the usual column.
-Items = Any
-
 
 def _planning_client(client: Any) -> Client | None:
     """The client to plan with: the one given, else the session default if one exists."""
@@ -83,6 +79,8 @@ def _run(
     retry_failed: bool = False,
     dataset: str | Path | None = None,
     materialize: bool = True,
+    poll: tuple[float, float] = (POLL_FIRST, POLL_MAX),
+    retrieved_at: bool = False,
 ) -> FetchResult:
     c = client if client is not None else client_module.default_client()
     if client is None:
@@ -97,6 +95,8 @@ def _run(
         retry_failed=retry_failed,
         dataset=dataset,
         materialize=materialize,
+        poll=poll,
+        retrieved_at=retrieved_at,
     )
 
 
@@ -111,7 +111,7 @@ def _check_common(archive: Any, resume: Any, max_workers: Any) -> Path | None:
 
 
 def fetch_videos(
-    query: Any,
+    query: QueryLike,
     start_date: date | datetime | str,
     end_date: date | datetime | str,
     *,
@@ -187,7 +187,7 @@ def fetch_videos(
 
 
 def collect_videos(
-    query: Any,
+    query: QueryLike,
     start_date: date | datetime | str,
     end_date: date | datetime | str,
     dataset: str | Path,
@@ -247,7 +247,7 @@ def collect_videos(
 
 def _fan_out(
     kind: str,
-    items: Items,
+    items: ItemsLike,
     *,
     func: str,
     fields: Sequence[str] | str | None,
@@ -276,7 +276,7 @@ def _fan_out(
 
 
 def fetch_user_info(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
@@ -305,7 +305,9 @@ def fetch_user_info(
 
     Example:
         >>> import tiktok_research as tr
-        >>> users = tr.fetch_user_info(["@Some.One"], client=tr.Client.sandbox())  # doctest: +SKIP
+        >>> users = tr.fetch_user_info(["@Some.One"], client=tr.Client.sandbox())
+        >>> users.failures["item"].to_list()  # cleaned to "some.one", not in the sandbox
+        ['some.one']
     """
     return _fan_out(
         "users", usernames, func="fetch_user_info", fields=fields, max_total=None, client=client,
@@ -315,7 +317,7 @@ def fetch_user_info(
 
 
 def fetch_liked_videos(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -350,7 +352,7 @@ def fetch_liked_videos(
 
 
 def fetch_pinned_videos(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -385,7 +387,7 @@ def fetch_pinned_videos(
 
 
 def fetch_reposted_videos(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -420,7 +422,7 @@ def fetch_reposted_videos(
 
 
 def fetch_followers(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     max_total: int | None = None,
     client: Client | None = None,
@@ -453,7 +455,7 @@ def fetch_followers(
 
 
 def fetch_following(
-    usernames: Items,
+    usernames: ItemsLike,
     *,
     max_total: int | None = None,
     client: Client | None = None,
@@ -486,7 +488,7 @@ def fetch_following(
 
 
 def fetch_playlists(
-    playlist_ids: Items,
+    playlist_ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
@@ -520,7 +522,7 @@ def fetch_playlists(
 
 
 def fetch_shops(
-    shop_names: Items,
+    shop_names: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
@@ -553,7 +555,7 @@ def fetch_shops(
 
 
 def fetch_products(
-    shop_ids: Items,
+    shop_ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -588,7 +590,7 @@ def fetch_products(
 
 
 def fetch_reviews(
-    product_ids: Items,
+    product_ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     max_total: int | None = None,
@@ -623,7 +625,7 @@ def fetch_reviews(
 
 
 def fetch_comments(
-    video_ids: Items,
+    video_ids: ItemsLike,
     *,
     replies: bool = False,
     fields: Sequence[str] | str | None = None,
@@ -676,26 +678,15 @@ def fetch_comments(
     if parents.height == 0:
         return top
     more = _fan_out("replies", parents.select("id", "reply_count"), func="fetch_comments", **common)
-    table = pl.concat([pl.DataFrame(top), pl.DataFrame(more)], how="vertical").unique(
+    table = pl.concat([top, more], how="vertical").unique(
         subset=["id"], keep="first", maintain_order=True
     )
-    report = top.report
-    report.requests_spent += more.report.requests_spent
-    report.pages += more.report.pages
-    report.tasks_total += more.report.tasks_total
-    report.tasks_done += more.report.tasks_done
-    report.pending.update(more.report.pending)
-    report.warnings.extend(more.report.warnings)
-    report.damaged.extend(more.report.damaged)
-    report.complete = report.complete and more.report.complete
-    report.stopped_by = report.stopped_by or more.report.stopped_by
-    report.stop_kind = report.stop_kind or more.report.stop_kind
-    report.rows = table.height
-    return FetchResult._wrap(table, pl.concat([top.failures, more.failures]), report)
+    report = CollectionReport.combine([top.report, more.report], rows=table.height)
+    return FetchResult.wrap(table, report, pl.concat([top.failures, more.failures]))
 
 
 def fetch_videos_by_id(
-    ids: Items,
+    ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     batch_size: int = DEFAULT_ID_BATCH,
@@ -709,9 +700,9 @@ def fetch_videos_by_id(
 
     A video query by id needs a date window of at most 30 days that holds the video's creation
     day; guessing it is why users find that ``video_id`` queries "often return no results"
-    (SPEC §4). An id carries its creation time (``id >> 32``, SPEC §8), so the right window is
-    computed for every id: ids of one month share one window, and each window is asked in batches
-    of ``batch_size`` ids (``video_id IN [...]``), one request per batch.
+    (api-notes §4). An id carries its creation time (``id >> 32``, api-notes §8), so the right
+    window is computed for every id: ids of one month share one window, and each window is asked in
+    batches of ``batch_size`` ids (``video_id IN [...]``), one request per batch.
 
     Args:
         ids: Video ids: a list, a Series, or a table (polars, pandas, Arrow) with an ``id`` or
@@ -731,7 +722,9 @@ def fetch_videos_by_id(
 
     Example:
         >>> import tiktok_research as tr
-        >>> v = tr.fetch_videos_by_id([7320768196569599275])  # doctest: +SKIP
+        >>> v = tr.fetch_videos_by_id([7320768196569599275])
+        >>> v.report.not_found  # a real id: the sandbox does not hold it
+        [7320768196569599275]
     """
     return videos_by_id(ids, fields=fields, batch_size=batch_size, client=client,
                         archive=archive, resume=resume, progress=progress,
@@ -739,7 +732,7 @@ def fetch_videos_by_id(
 
 
 def videos_by_id(
-    ids: Items,
+    ids: ItemsLike,
     *,
     fields: Sequence[str] | str | None = None,
     batch_size: int = DEFAULT_ID_BATCH,
@@ -749,11 +742,13 @@ def videos_by_id(
     progress: bool | None = None,
     max_workers: int = 4,
     part_of: str | None = None,
+    retrieved_at: bool = False,
 ) -> FetchResult:
     """:func:`fetch_videos_by_id`, as one part of a larger collection.
 
     ``part_of`` names that collection (a round of :func:`tiktok_research.refresh_videos`): the
     look-up is then a collection of its own in the archive, continued only by the same round.
+    ``retrieved_at`` adds the column of that name (when each video's answer arrived).
     """
     c = _planning_client(client)
     archive = _check_common(archive, resume, max_workers)
@@ -761,7 +756,7 @@ def videos_by_id(
     if part_of is not None:
         plan.spec["part_of"] = part_of
     result = _run(plan, c, archive=archive, resume=resume, progress=progress,
-                  max_workers=max_workers)  # fmt: skip
+                  max_workers=max_workers, retrieved_at=retrieved_at)  # fmt: skip
     found = set(result.get_column("id").to_list()) if result.height else set()
     # ids of batches not asked yet (an incomplete run) are not known to be missing
     waiting = {int(v) for t in plan.tasks if t.key in result.report.pending
@@ -776,7 +771,7 @@ def videos_by_id(
 
 
 def check_compliance(
-    ids: Items,
+    ids: ItemsLike,
     category: str = "video",
     *,
     client: Client | None = None,
@@ -812,15 +807,16 @@ def check_compliance(
 
     Example:
         >>> import tiktok_research as tr
-        >>> ok = tr.check_compliance([7320768196569599275])  # doctest: +SKIP
-        >>> ok.filter(~ok["valid"])["id"].to_list()  # doctest: +SKIP
+        >>> ok = tr.check_compliance([7320768196569599275])
+        >>> ok.filter(~ok["valid"])["id"].to_list()  # gone (here: never in the sandbox)
+        [7320768196569599275]
     """
     return compliance_round(ids, category, client=client, archive=archive, resume=resume,
                             progress=progress, retry_failed=retry_failed, poll=poll)  # fmt: skip
 
 
 def compliance_round(
-    ids: Items,
+    ids: ItemsLike,
     category: str = "video",
     *,
     client: Client | None = None,
@@ -840,9 +836,10 @@ def compliance_round(
     ``resume=False`` always starts a new round.
 
     Args:
-        finished: Whether the round in a collection folder is finished (default: every task of
-            the check is done). :func:`tiktok_research.refresh_videos` counts a round finished
-            only when its look-up is done too.
+        finished: Whether the round in a collection folder is finished (default: a run
+            completed it and returned its table; see :func:`tiktok_research._archive.completed`).
+            :func:`tiktok_research.refresh_videos` counts a round finished only when its look-up
+            is done too.
         part_of: Names the larger collection the check is a step of (``"refresh"``): its rounds
             are then its own, never those of a plain check of the same ids.
     """
@@ -860,37 +857,10 @@ def compliance_round(
     if part_of is not None:
         plan.spec["part_of"] = part_of
     if archive is not None:
-        plan.spec = _round(plan, Path(archive), resume, finished or _all_done(plan))
-    client_ = c if c is not None else client_module.default_client()
-    if c is None:
-        refresh_quota(plan, client_)
-    return run_compliance(
-        plan,
-        client_,
-        archive=archive,
-        resume=resume,
-        progress=progress,
-        retry_failed=retry_failed,
-        poll=(float(poll[0]), float(poll[1])),
-    )
-
-
-def _all_done(plan: Plan) -> Callable[[Path], bool]:
-    def done(folder: Path) -> bool:
-        view = Journal(folder / JOURNAL_FILE).load(quiet=True)
-        return all(view.task(t.key).status == "done" for t in plan.tasks)
-
-    return done
-
-
-def _round(
-    plan: Plan, archive: Path, resume: bool, finished: Callable[[Path], bool]
-) -> dict[str, Any]:
-    """The spec of the round to run: the first one not finished (``resume``) or not begun."""
-    k = 0
-    while True:
-        spec = {**plan.spec, "round": k} if k else plan.spec  # round 0: the plain spec
-        folder = collection_dir(archive, plan.kind, spec)
-        if not folder.is_dir() or (resume and not finished(folder)):
-            return spec
-        k += 1
+        plan.spec = round_spec(
+            archive, plan.kind, plan.spec, resume=resume,
+            finished=finished or completed([t.key for t in plan.tasks]),
+        )  # fmt: skip
+    # one task at a time: a stop (quota, budget) then leaves the later tasks not uploaded
+    return _run(plan, c, archive=archive, resume=resume, progress=progress, max_workers=1,
+                retry_failed=retry_failed, poll=(float(poll[0]), float(poll[1])))  # fmt: skip

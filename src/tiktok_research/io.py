@@ -24,6 +24,8 @@ import pyarrow.parquet as pq
 
 from . import schemas
 from ._optional import require
+from ._version import __version__
+from .errors import InvalidRequestError, MissingFileError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,8 +46,6 @@ _KEY = "tiktok_research"
 
 
 def _metadata(table: str | None, provenance: dict[str, Any] | None) -> dict[bytes, bytes]:
-    from . import __version__
-
     meta = {
         f"{_KEY}.schema_version": schemas.SCHEMA_VERSION,
         f"{_KEY}.version": __version__,
@@ -106,12 +106,12 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
 def _partition_column(df: pl.DataFrame, partition_by: str) -> pl.DataFrame:
     if partition_by == "create_month" and "create_month" not in df.columns:
         if "create_time" not in df.columns:
-            raise ValueError("partition_by='create_month' needs a create_time column")
+            raise InvalidRequestError("partition_by='create_month' needs a create_time column")
         return df.with_columns(
             pl.col("create_time").dt.strftime("%Y-%m").fill_null("unknown").alias("create_month")
         )
     if partition_by not in df.columns:
-        raise ValueError(f"cannot partition by {partition_by!r}: not a column")
+        raise InvalidRequestError(f"cannot partition by {partition_by!r}: not a column")
     return df.with_columns(pl.col(partition_by).cast(pl.String).fill_null("unknown"))
 
 
@@ -286,7 +286,7 @@ def _decode(name: str, values: pl.Series, dtype: pl.DataType) -> pl.Series:
         return values.cast(dtype, strict=True)
     except pl.exceptions.PolarsError as e:
         first = str(e).strip().splitlines()[0]
-        raise ValueError(f"column {name!r} cannot be read as {dtype}: {first}") from None
+        raise InvalidRequestError(f"column {name!r} cannot be read as {dtype}: {first}") from None
 
 
 def read_csv(path: str | Path, table: str | None = None) -> pl.DataFrame:
@@ -295,7 +295,7 @@ def read_csv(path: str | Path, table: str | None = None) -> pl.DataFrame:
     Ids come back as exact ``Int64`` (never through float), lists and structs are decoded from
     their JSON text, times are ``Datetime("us", "UTC")``, empty fields are nulls and ``""`` is an
     empty string. Declared columns the file lacks are added as nulls; columns the table does not
-    know are left out and reported (:class:`~tiktok_research.schemas.UnknownColumnWarning`).
+    know are left out and reported (:class:`~tiktok_research.errors.UnknownColumnWarning`).
 
     Args:
         path: a CSV file.
@@ -306,7 +306,8 @@ def read_csv(path: str | Path, table: str | None = None) -> pl.DataFrame:
         A DataFrame whose schema equals ``tiktok_research.schemas.SCHEMAS[table]``.
 
     Raises:
-        ValueError: the file holds no known table, or a value does not fit its column.
+        InvalidRequestError: the file holds no known table, or a value does not fit its column
+            (also a ``ValueError``).
 
     Example:
         >>> import tempfile
@@ -319,7 +320,7 @@ def read_csv(path: str | Path, table: str | None = None) -> pl.DataFrame:
     if table is None:
         table = guess_table(raw.columns)
         if table is None:
-            raise ValueError(
+            raise InvalidRequestError(
                 f"{path}: no known table has the columns {', '.join(raw.columns) or '(none)'}; "
                 f"pass table= (one of {', '.join(schemas.SCHEMAS)})"
             )
@@ -343,8 +344,9 @@ def read_table(path: str | Path, table: str | None = None) -> pl.DataFrame:
         The table.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is not one of these formats, or cannot be read as one.
+        MissingFileError: ``path`` does not exist (also a ``FileNotFoundError``).
+        InvalidRequestError: the file is not one of these formats, or cannot be read as one
+            (also a ``ValueError``).
 
     Example:
         >>> import tempfile
@@ -354,11 +356,11 @@ def read_table(path: str | Path, table: str | None = None) -> pl.DataFrame:
     """
     source = Path(path)
     if not source.exists():
-        raise FileNotFoundError(2, "No such file or directory", str(source))
+        raise MissingFileError(f"{source}: no such file or folder", path=source)
     try:
         if source.is_dir():
             if not any(source.rglob("*.parquet")):
-                raise ValueError(f"{source} is a folder without Parquet files")
+                raise InvalidRequestError(f"{source} is a folder without Parquet files")
             return read_dataset(source, table).collect()
         suffix = source.suffix.lower()
         if suffix in (".parquet", ".pq"):
@@ -382,8 +384,8 @@ def read_table(path: str | Path, table: str | None = None) -> pl.DataFrame:
             )
     except pl.exceptions.PolarsError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"cannot read {source}: {first}") from None
-    raise ValueError(
+        raise InvalidRequestError(f"cannot read {source}: {first}") from None
+    raise InvalidRequestError(
         f"cannot read {source}: unknown format {source.suffix or '(no extension)'!r}; "
         "use .parquet, .csv, .jsonl or a dataset folder"
     )

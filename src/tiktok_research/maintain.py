@@ -30,12 +30,14 @@ from typing import Any
 import polars as pl
 
 from . import schemas
+from ._checks import TableLike, check_day, check_fields, check_folder, format_date
 from ._endpoints import ENDPOINTS
-from ._windows import NOT_INDEXED_DAYS, format_date
-from .client import Client
+from ._windows import NOT_INDEXED_DAYS
+from .client import Client, check_client
 from .collect import CollectionReport, FetchResult
 from .errors import InvalidRequestError
-from .plan import Plan, check_client, check_day, check_fields, check_folder
+from .plan import Plan
+from .query import QueryLike
 
 __all__ = [
     "RefreshDestination",
@@ -111,7 +113,7 @@ class UpdateReport(CollectionReport):
         return cls(**values, first=first, last=last)
 
 
-def _videos(videos: Any) -> tuple[pl.DataFrame, Path | None]:
+def _videos(videos: TableLike | str | Path) -> tuple[pl.DataFrame, Path | None]:
     """A videos table from a table (polars/pandas/Arrow), a Parquet file or a dataset folder."""
     if isinstance(videos, (str, Path)):
         path = Path(videos).expanduser()
@@ -151,7 +153,7 @@ def _videos(videos: Any) -> tuple[pl.DataFrame, Path | None]:
 
 
 def refresh_videos(
-    videos: Any,
+    videos: TableLike | str | Path,
     *,
     drop_removed: bool = True,
     fields: Sequence[str] | str | None = None,
@@ -190,8 +192,12 @@ def refresh_videos(
 
     Example:
         >>> import tiktok_research as tr
-        >>> fresh = tr.refresh_videos("data/videos", archive="archive/")  # doctest: +SKIP
-        >>> print(fresh.report)  # doctest: +SKIP
+        >>> q = tr.Q.hashtag_name.eq("climate")
+        >>> videos = tr.fetch_videos(q, "2024-01-01", "2024-01-31", max_total=50)
+        >>> _ = tr.write_dataset(videos, "data/videos", table="videos")
+        >>> fresh = tr.refresh_videos("data/videos", archive="archive/")
+        >>> fresh.report.complete, fresh.height <= videos.height
+        (True, True)
     """
     from .fetch import compliance_round, videos_by_id
 
@@ -212,25 +218,35 @@ def refresh_videos(
     if still.len():
         part_of = round_folder.name if round_folder else None
         fresh = videos_by_id(still, fields=fields, client=client, archive=archive,
-                             resume=resume, progress=progress, part_of=part_of)  # fmt: skip
-    report = RefreshReport(endpoint="video_query", kind="refresh", dropped=drop_removed)
-    report.removed = valid.filter(~pl.col("valid")).get_column("id").to_list()
+                             resume=resume, progress=progress, part_of=part_of,
+                             retrieved_at=True)  # fmt: skip
     parts = [valid.report] + ([fresh.report] if fresh is not None else [])
-    report.requests_spent = sum(p.requests_spent for p in parts)
-    report.pages = sum(p.pages for p in parts)
-    report.tasks_total = sum(p.tasks_total for p in parts)
-    report.tasks_done = sum(p.tasks_done for p in parts)
-    report.complete = all(p.complete for p in parts)
-    report.pending = {k: v for p in parts for k, v in p.pending.items()}
-    report.stopped_by = next((p.stopped_by for p in parts if p.stopped_by), None)
-    report.stop_kind = next((p.stop_kind for p in parts if p.stop_kind), None)
-    report.warnings = [w for p in parts for w in p.warnings]
-    report.archive = parts[-1].archive
-    new = _retrieved(fresh) if fresh is not None else pl.DataFrame(schema=schemas.REFRESHED_VIDEOS)
-    report.not_refreshed = [i for i in still.to_list() if i not in set(new["id"].to_list())]
-    keep_ids = old.select("id").filter(
-        ~pl.col("id").is_in(report.removed) if drop_removed else pl.lit(True)
+    report = RefreshReport.combine(
+        parts, endpoint="video_query", kind="refresh", table="refreshed_videos",
+        archive=parts[-1].archive, dropped=drop_removed,
+    )  # fmt: skip
+    report.removed = valid.filter(~pl.col("valid")).get_column("id").to_list()
+    new = (
+        pl.DataFrame(fresh) if fresh is not None else pl.DataFrame(schema=schemas.REFRESHED_VIDEOS)
     )
+    report.not_refreshed = [i for i in still.to_list() if i not in set(new["id"].to_list())]
+    table = _refreshed(old, new, report.removed if drop_removed else [])
+    _compare(old, table, report)
+    report.rows = table.height
+    if dataset is not None and report.complete:
+        _rewrite_dataset(dataset, table)
+    if round_folder is not None and report.complete:
+        from ._archive import write_json
+
+        write_json(round_folder / REFRESH_DONE, {"rows": table.height, "removed": report.removed})
+    failures = valid.failures if fresh is None else pl.concat([valid.failures, fresh.failures])
+    return FetchResult.wrap(table, report, failures)
+
+
+def _refreshed(old: pl.DataFrame, new: pl.DataFrame, removed: list[int]) -> pl.DataFrame:
+    """The rows of ``old`` (in its order) with the values of ``new`` where it has them, without
+    ``removed``; rows not fetched again keep their old values and no ``retrieved_at``."""
+    keep_ids = old.select("id").filter(~pl.col("id").is_in(removed))
     stale = old.join(new.select("id"), on="id", how="anti").with_columns(
         pl.lit(None, schemas.TIMESTAMP).alias("retrieved_at")
     )
@@ -245,21 +261,11 @@ def refresh_videos(
         .drop("_order")
         .unique("id", keep="first", maintain_order=True)
     )
-    table = table.select(list(schemas.REFRESHED_VIDEOS)).cast(dict(schemas.REFRESHED_VIDEOS))  # type: ignore[arg-type]
-    _compare(old, table, report)
-    report.rows = table.height
-    if dataset is not None and report.complete:
-        _rewrite_dataset(dataset, table)
-    if round_folder is not None and report.complete:
-        from ._archive import write_json
-
-        write_json(round_folder / REFRESH_DONE, {"rows": table.height, "removed": report.removed})
-    failures = valid.failures if fresh is None else pl.concat([valid.failures, fresh.failures])
-    return FetchResult._wrap(table, failures, report)
+    return table.select(list(schemas.REFRESHED_VIDEOS)).cast(dict(schemas.REFRESHED_VIDEOS))  # type: ignore[arg-type]
 
 
 def _refresh_input(
-    videos: Any, fields: Sequence[str] | str | None
+    videos: TableLike | str | Path, fields: Sequence[str] | str | None
 ) -> tuple[pl.DataFrame, Path | None, pl.Series, Sequence[str] | str]:
     """The table to refresh, checked and cast to the videos schema; the dataset folder it came
     from (or None); its unique ids; and the fields to fetch again (default: the table's columns
@@ -349,7 +355,7 @@ class RefreshPlan:
 
 
 def plan_refresh(
-    videos: Any,
+    videos: TableLike | str | Path,
     *,
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
@@ -422,30 +428,6 @@ def refresh_destination(table: str | Path, out: str | Path | None = None) -> Ref
     return RefreshDestination(path, in_place=True, swap_dataset=path.is_dir())
 
 
-def _retrieved(fresh: FetchResult) -> pl.DataFrame:
-    """The fetched rows with when they were retrieved (read back from the archive)."""
-    from . import tables
-
-    report = fresh.report
-    at: pl.DataFrame | None = None
-    if report.archive is not None and report.archive.exists():
-        from ._archive import page_files
-
-        read = tables.read_archive(page_files(report.archive), "video_query")
-        if read.items.height:
-            at = (
-                read.items.select("id", "_retrieved_at")
-                .group_by("id")
-                .agg(pl.col("_retrieved_at").max().alias("retrieved_at"))
-            )
-    frame = pl.DataFrame(fresh)
-    if at is None:
-        return frame.with_columns(
-            pl.lit(datetime.now(UTC), schemas.TIMESTAMP).alias("retrieved_at")
-        )
-    return frame.join(at, on="id", how="left")
-
-
 def _compare(old: pl.DataFrame, new: pl.DataFrame, report: RefreshReport) -> None:
     columns = [c for c in _COUNTS if c in old.columns and c in new.columns]
     both = old.select("id", *columns).join(
@@ -492,7 +474,7 @@ def _rewrite_dataset(folder: Path, table: pl.DataFrame) -> None:
 
 
 def update_videos(
-    query: Any,
+    query: QueryLike,
     dataset: str | Path,
     start_date: date | datetime | str | None = None,
     *,
@@ -526,7 +508,7 @@ def update_videos(
     Example:
         >>> import tiktok_research as tr
         >>> q = tr.Q.hashtag_name.eq("climate")
-        >>> new = tr.update_videos(q, "data/climate", start_date="2024-01-01")  # doctest: +SKIP
+        >>> new = tr.update_videos(q, "data/climate", start_date="2024-01-01")
     """
     from . import client as client_module
     from .fetch import fetch_videos
@@ -542,15 +524,15 @@ def update_videos(
     first, newest = update_range(q, folder, start_date, now=c.now())
     if first > newest:
         report = UpdateReport(
-            endpoint="video_query", kind="update", complete=True, archive=folder, first=first,
-            last=newest,
+            endpoint="video_query", kind="update", table="videos", complete=True, archive=folder,
+            first=first, last=newest,
         )  # fmt: skip
         through = format_date(first - timedelta(days=1))
         report.warnings.append(
             f"nothing new: the dataset holds every day up to {through} and the service has indexed "
             f"up to {format_date(newest)}"
         )
-        return FetchResult._wrap(schemas.empty("videos"), pl.DataFrame(), report)
+        return FetchResult.wrap(schemas.empty("videos"), report)
     result = fetch_videos(
         q,
         first,
@@ -584,9 +566,7 @@ def update_videos(
             "through": format_date(newest),
         }
         _write_state(state_file, state)
-    return FetchResult._wrap(
-        pl.DataFrame(result), result.failures, UpdateReport.of(result.report, first, newest)
-    )
+    return FetchResult.wrap(result, UpdateReport.of(result.report, first, newest), result.failures)
 
 
 def _write_state(path: Path, state: dict[str, Any]) -> None:
@@ -639,7 +619,7 @@ def _first_day(folder: Path, state: dict[str, Any], start_date: Any) -> date:
 
 
 def update_range(
-    query: Any,
+    query: QueryLike,
     dataset: str | Path,
     start_date: date | datetime | str | None = None,
     *,
@@ -674,9 +654,9 @@ def update_range(
         # pages it holds are not asked for again; the days since come with the next run
         return first, check_day(state["pending_to"], "the last day of the run to continue")
     clock = now if now is not None else datetime.now(UTC)
-    # The service indexes new videos within 48 hours (SPEC §6.4.8): the day that began 48 hours
-    # ago is only partly indexed, so the newest day collected is the one before it. (Collecting
-    # "today minus 2" would leave the rest of that day out of every later run.)
+    # The service indexes new videos within 48 hours (api-notes §6.4.8): the day that began 48
+    # hours ago is only partly indexed, so the newest day collected is the one before it.
+    # (Collecting "today minus 2" would leave the rest of that day out of every later run.)
     newest = (clock - timedelta(days=NOT_INDEXED_DAYS)).date() - timedelta(days=1)
     return first, newest
 
@@ -713,7 +693,7 @@ class UpdatePlan:
 
 
 def plan_update(
-    query: Any,
+    query: QueryLike,
     dataset: str | Path,
     start_date: date | datetime | str | None = None,
     *,
@@ -768,7 +748,7 @@ def _last_day(folder: Path) -> date | None:
     return last.date() if last is not None else None
 
 
-def dehydrate(videos: Any, path: str | Path, *, column: str = "id") -> Path:
+def dehydrate(videos: TableLike | str | Path, path: str | Path, *, column: str = "id") -> Path:
     """Write the ids of a table, one per line: the shareable form of a dataset.
 
     Others look the videos up again with :func:`tiktok_research.fetch_videos_by_id` (the Research
@@ -784,7 +764,11 @@ def dehydrate(videos: Any, path: str | Path, *, column: str = "id") -> Path:
 
     Example:
         >>> import tiktok_research as tr
-        >>> tr.dehydrate(videos, "ids.txt")  # doctest: +SKIP
+        >>> videos = tr.fetch_videos(tr.Q.hashtag_name.eq("climate"), "2024-01-01", "2024-01-31")
+        >>> _ = tr.dehydrate(videos, "ids.txt")
+        >>> from pathlib import Path
+        >>> len(Path("ids.txt").read_text().split()) == videos.height
+        True
     """
     from .select import write_lines
 

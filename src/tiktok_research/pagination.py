@@ -18,7 +18,7 @@ A sequence ends when ``has_more`` is false, when the cursor would not move (prot
 service that keeps answering ``has_more: true`` without progress), when a comments cursor reaches
 the cap of 1,000, or when a page-numbered list returns a short page. It never ends just because a
 page came back short or empty while ``has_more`` is true: hidden videos still occupy cursor
-positions (SPEC §5.3, §6.4.7).
+positions (api-notes §5.3, §6.4.7).
 
 Page size: full pages always (the endpoint's maximum, or the caller's ``max_count``), also on the
 last page of a ``max_total`` run; rows are cut locally. The quota counts requests, not rows, and
@@ -81,10 +81,10 @@ class Reply:
     status: int
     raw: bytes
     data: dict[str, Any]
-    body: Any
+    body: object
     retrieved_at: datetime
     request: dict[str, Any]
-    archived: Any = None
+    archived: object = None
     replayed: bool = False
 
     @property
@@ -170,7 +170,7 @@ class Page:
     window: tuple[date, date] | None = None
     position: Position = field(default_factory=Position)
     next: Position | None = None
-    archived: Any = None
+    archived: object = None
     replayed: bool = False
 
     def __repr__(self) -> str:
@@ -262,7 +262,7 @@ def next_position(
     if kind == "search":
         prev = pos.cursor or 0
         if cursor is None or cursor <= prev:
-            # The offset always advances by the page size while has_more is true (SPEC §5.3).
+            # The offset always advances by the page size while has_more is true (api-notes §5.3).
             if size is None:
                 return None
             log.warning(

@@ -7,22 +7,26 @@ on ``ax`` or on a new figure, and returns the Axes. Axes are labelled with their
 thousands separators, and an empty table gives an axis that says "no data" instead of an error.
 
 Example:
-    >>> from tiktok_research import plots  # doctest: +SKIP
-    >>> ax = plots.plot_engagement_over_time(videos, by="week")  # doctest: +SKIP
-    >>> ax.figure.savefig("engagement.png", dpi=150)  # doctest: +SKIP
+    >>> import tiktok_research as tr
+    >>> from tiktok_research import plots
+    >>> videos = tr.fetch_videos(tr.Q.hashtag_name.eq("climate"), "2024-01-01", "2024-03-31")
+    >>> ax = plots.plot_engagement_over_time(videos, by="week")
+    >>> ax.figure.savefig("engagement.png", dpi=150)
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from . import analysis
+from ._checks import TableLike
 from ._endpoints import COMMENTS_CAP
 from ._optional import require
+from .errors import InvalidRequestError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -74,7 +78,7 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (8.0, 4.5)) -> Axes:
     return new
 
 
-def _lazy(data: Any) -> pl.LazyFrame:
+def _lazy(data: TableLike) -> pl.LazyFrame:
     lf, _ = analysis._as_lazy(data)
     return lf
 
@@ -177,7 +181,7 @@ def _bar_figsize(n: int) -> tuple[float, float]:
 
 
 def plot_engagement_over_time(
-    data: Any,
+    data: TableLike,
     *,
     by: str = "day",
     metric: str = "engagement_rate",
@@ -203,7 +207,7 @@ def plot_engagement_over_time(
         summary = lf.collect()
     else:
         if by not in _PERIOD_LABEL:
-            raise ValueError(f"by must be 'day', 'week' or 'month', got {by!r}")
+            raise InvalidRequestError(f"by must be 'day', 'week' or 'month', got {by!r}")
         period = by
         summary = analysis.summarize(lf, by=by).collect()  # type: ignore[arg-type]
     name, unit = _label(metric) if metric != "videos" else ("videos", "count")
@@ -237,7 +241,7 @@ def plot_engagement_over_time(
         cols = {q: f"{metric}_{q}" for q in ("p25", "median", "p75")}
         missing = [c for c in cols.values() if c not in frame.columns]
         if missing:
-            raise ValueError(f"cannot plot {metric!r}: the summary lacks {missing}")
+            raise InvalidRequestError(f"cannot plot {metric!r}: the summary lacks {missing}")
         lo, mid, hi = (frame[cols[q]].cast(pl.Float64).to_numpy() for q in ("p25", "median", "p75"))
         marker = "o" if frame.height <= 60 else None
         ax.fill_between(
@@ -279,7 +283,7 @@ def _date_axis(ax: Axes) -> None:
 
 
 def plot_distribution(
-    data: Any,
+    data: TableLike,
     column: str = "view_count",
     *,
     bins_per_decade: int | None = None,
@@ -368,7 +372,7 @@ def plot_distribution(
 
 
 def plot_top_hashtags(
-    data: Any, n: int = 20, *, by: str = "videos", ax: Axes | None = None
+    data: TableLike, n: int = 20, *, by: str = "videos", ax: Axes | None = None
 ) -> Axes:
     """The most used hashtags (case-folded, counted once per video) as horizontal bars.
 
@@ -407,7 +411,7 @@ def plot_top_hashtags(
     return _finish(ax, title, xlabel, "hashtag")
 
 
-def plot_regions(data: Any, n: int = 15, *, ax: Axes | None = None) -> Axes:
+def plot_regions(data: TableLike, n: int = 15, *, ax: Axes | None = None) -> Axes:
     """Videos per region code (the creator's registered region), largest first.
 
     Regions beyond the first ``n`` are added up in one "other" bar; videos without a region code
@@ -446,7 +450,7 @@ def plot_regions(data: Any, n: int = 15, *, ax: Axes | None = None) -> Axes:
     return _finish(ax, title, xlabel, "region code")
 
 
-def plot_comment_activity(data: Any, n: int = 15, *, ax: Axes | None = None) -> Axes:
+def plot_comment_activity(data: TableLike, n: int = 15, *, ax: Axes | None = None) -> Axes:
     """Comments collected per video (top-level and replies stacked), for the top ``n`` videos.
 
     Args:
@@ -503,7 +507,7 @@ def plot_comment_activity(data: Any, n: int = 15, *, ax: Axes | None = None) -> 
 
 
 def plot_views_vs_likes(
-    data: Any,
+    data: TableLike,
     *,
     max_points: int = 20_000,
     bins_per_decade: int = 8,

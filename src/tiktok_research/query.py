@@ -1,4 +1,4 @@
-"""The query language of the video query (SPEC §4), validated locally before any request is spent.
+"""The query language of the video query (api-notes §4), checked locally before a request is spent.
 
 Three equivalent ways to write a query:
 
@@ -16,7 +16,21 @@ Three equivalent ways to write a query:
 
        {"and": [{"operation": "EQ", "field_name": "hashtag_name", "field_values": ["climate"]}]}
 
-:func:`as_query` turns any of them into a :class:`Query`. The API's query is *flat*: one list of
+:func:`as_query` turns any of them into a :class:`Query`, the same for all three:
+
+    >>> from tiktok_research.query import Criteria, Q, Query, as_query
+    >>> built = Q.hashtag_name.eq("climate") & Q.region_code.isin(["US", "CA"])
+    >>> built = built & ~Q.video_length.eq("SHORT")
+    >>> wrapper = Query(and_criteria=[Criteria("EQ", "hashtag_name", ["climate"]),
+    ...                               Criteria("IN", "region_code", ["US", "CA"])],
+    ...                 not_criteria=[Criteria("EQ", "video_length", ["SHORT"])])
+    >>> raw = as_query(built).to_dict()
+    >>> raw["not"]
+    [{'operation': 'EQ', 'field_name': 'video_length', 'field_values': ['SHORT']}]
+    >>> as_query(built) == as_query(wrapper) == as_query(raw)
+    True
+
+The API's query is *flat*: one list of
 conditions that must all hold (``and``), one list of which at least one must hold (``or``) and one
 list of which none may hold (``not``). A builder expression that cannot be written in that shape
 (e.g. an OR of ANDs, or two different OR groups) raises :class:`InvalidRequestError` saying so.
@@ -31,15 +45,16 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, TypeVar
+from datetime import date
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
+from ._checks import format_date, parse_api_date, parse_date
 from ._endpoints import CONDITION_FIELDS, OPERATIONS, REGION_CODES, VIDEO_LENGTHS
-from .errors import InvalidRequestError
+from .errors import InvalidRequestError, InvalidTypeError
 
-__all__ = ["Criteria", "Q", "Query", "as_query"]
+__all__ = ["Criteria", "Q", "Query", "QueryLike", "as_query"]
 
 RANGE_OPERATIONS = ("GT", "GTE", "LT", "LTE")
 SINGLE_VALUE_OPERATIONS = ("EQ", *RANGE_OPERATIONS)
@@ -84,6 +99,9 @@ _OPERATION_HINTS = {
     ">=": "did you mean 'GTE'?",
     "<=": "did you mean 'LTE'?",
 }
+#: A value of a condition: text, an int (ids and counts) or a date (``create_date``).
+Value: TypeAlias = str | int | date
+
 _REGION_ALIASES = {"UK": "GB", "EN": "GB", "USA": "US", "EL": "GR", "ENG": "GB", "GER": "DE"}
 _LENGTH_ALIASES = {"MEDIUM": "MID", "MIDDLE": "MID", "XL": "EXTRA_LONG", "EXTRALONG": "EXTRA_LONG"}
 
@@ -104,7 +122,7 @@ def _suggest(word: str, choices: Iterable[str], aliases: dict[str, str] | None =
     return ""
 
 
-def check_field_name(name: str) -> str:
+def check_field_name(name: object) -> str:
     """Return ``name`` if it is a condition field, else raise with a suggestion."""
     if not isinstance(name, str) or name not in CONDITION_FIELDS:
         hint = _suggest(str(name), CONDITION_FIELDS, _FIELD_ALIASES)
@@ -114,7 +132,7 @@ def check_field_name(name: str) -> str:
     return name
 
 
-def _check_operation(operation: Any) -> str:
+def _check_operation(operation: object) -> str:
     if not isinstance(operation, str):
         raise _bad(f"operation must be a string such as 'EQ' or 'IN', got {operation!r}")
     op = operation.strip().upper()
@@ -128,7 +146,7 @@ def _check_operation(operation: Any) -> str:
     return op
 
 
-def _value_to_str(field: str, value: Any) -> str:
+def _value_to_str(field: str, value: object) -> str:
     if isinstance(value, bool):
         raise _bad(f"{field}: {value!r} is a boolean; values are strings such as '20240101'")
     if isinstance(value, float):
@@ -138,10 +156,8 @@ def _value_to_str(field: str, value: Any) -> str:
         )
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, datetime):
-        return value.strftime("%Y%m%d")
-    if isinstance(value, date):
-        return value.strftime("%Y%m%d")
+    if isinstance(value, date):  # a datetime too: its UTC day, as for start_date and end_date
+        return format_date(parse_date(value))
     if isinstance(value, str):
         return value
     raise _bad(f"{field}: values must be strings (or ints for ids), got {type(value).__name__}")
@@ -175,15 +191,7 @@ def _check_value(field: str, value: str) -> None:
                 "Region codes are two-letter ISO 3166 codes such as 'US', 'GB', 'DE'."
             )
     elif field == "create_date":
-        if len(value) != 8 or not value.isdigit():
-            raise _bad(
-                f"create_date: {value!r} is not a date in YYYYMMDD format (e.g. '20240131'); "
-                "you may also pass a datetime.date"
-            )
-        try:
-            datetime.strptime(value, "%Y%m%d")
-        except ValueError:
-            raise _bad(f"create_date: {value!r} is not a valid calendar date") from None
+        parse_api_date(value, "create_date")
     elif field == "video_length":
         if value not in VIDEO_LENGTHS:
             up = value.upper()
@@ -224,7 +232,7 @@ class _Expr:
         return _Not(self)
 
     def __bool__(self) -> bool:
-        raise TypeError(
+        raise InvalidTypeError(
             "query expressions cannot be used with 'and'/'or'/'not' or in if-statements; "
             "combine them with &, | and ~"
         )
@@ -234,9 +242,11 @@ class _Expr:
         return _flatten(self)
 
 
-def _check_expr(other: Any) -> None:
+def _check_expr(other: object) -> None:
     if not isinstance(other, _Expr):
-        raise TypeError(f"cannot combine a query with {type(other).__name__}; use Q.<field>...")
+        raise InvalidTypeError(
+            f"cannot combine a query with {type(other).__name__}; use Q.<field>..."
+        )
 
 
 @dataclass(frozen=True, repr=False, eq=True)
@@ -285,7 +295,12 @@ class Criteria(_Expr):
     field_name: str
     field_values: tuple[str, ...]
 
-    def __init__(self, operation: str, field_name: str, field_values: Any) -> None:
+    def __init__(
+        self, operation: str, field_name: str, field_values: Value | Sequence[Value]
+    ) -> None:
+        self._check_and_set(operation, field_name, field_values)
+
+    def _check_and_set(self, operation: object, field_name: object, field_values: object) -> None:
         field = check_field_name(field_name)
         op = _check_operation(operation)
         if isinstance(field_values, (str, int, date)) and not isinstance(field_values, bool):
@@ -321,7 +336,7 @@ class Criteria(_Expr):
         }
 
     @classmethod
-    def from_dict(cls, d: Any) -> Criteria:
+    def from_dict(cls, d: Mapping[str, object] | Criteria) -> Criteria:
         """Build a condition from its JSON form, checking the keys."""
         if isinstance(d, Criteria):
             return d
@@ -341,7 +356,9 @@ class Criteria(_Expr):
         missing = keys - set(d)
         if missing:
             raise _bad(f"condition {d!r} lacks {', '.join(sorted(missing))}")
-        return cls(d["operation"], d["field_name"], d["field_values"])
+        condition = cls.__new__(cls)
+        condition._check_and_set(d["operation"], d["field_name"], d["field_values"])
+        return condition
 
     def _text(self) -> str:
         vals = ", ".join(json.dumps(v, ensure_ascii=False) for v in self.field_values)
@@ -363,15 +380,15 @@ class _Field:
     def __init__(self, name: str) -> None:
         self.name = check_field_name(name)
 
-    def eq(self, value: Any) -> Criteria:
+    def eq(self, value: Value) -> Criteria:
         """``field = value``."""
         return Criteria("EQ", self.name, [value])
 
-    def ne(self, value: Any) -> _Expr:
+    def ne(self, value: Value) -> _Expr:
         """``field != value`` (a NOT condition)."""
         return ~self.eq(value)
 
-    def isin(self, values: Sequence[Any]) -> Criteria:
+    def isin(self, values: Sequence[Value]) -> Criteria:
         """``field IN values`` (at least one of them)."""
         if isinstance(values, str):
             values = [values]
@@ -379,23 +396,23 @@ class _Field:
 
     in_ = isin
 
-    def gt(self, value: Any) -> Criteria:
+    def gt(self, value: Value) -> Criteria:
         """``field > value``."""
         return Criteria("GT", self.name, [value])
 
-    def gte(self, value: Any) -> Criteria:
+    def gte(self, value: Value) -> Criteria:
         """``field >= value``."""
         return Criteria("GTE", self.name, [value])
 
-    def lt(self, value: Any) -> Criteria:
+    def lt(self, value: Value) -> Criteria:
         """``field < value``."""
         return Criteria("LT", self.name, [value])
 
-    def lte(self, value: Any) -> Criteria:
+    def lte(self, value: Value) -> Criteria:
         """``field <= value``."""
         return Criteria("LTE", self.name, [value])
 
-    def between(self, low: Any, high: Any) -> _Expr:
+    def between(self, low: Value, high: Value) -> _Expr:
         """``low <= field <= high`` (two conditions). Raises if the range is reversed."""
         lo, hi = self.gte(low), self.lte(high)
         a, b = lo.field_values[0], hi.field_values[0]
@@ -413,6 +430,10 @@ class _Field:
 class _QBuilder:
     """Entry point of the builder: ``Q.<field>.<operation>(...)``.
 
+    Every query field is a declared attribute, so that editors complete ``Q.`` and type checkers
+    flag a misspelt field (``Q.hashtg_name``); at run time a misspelt field raises
+    :class:`InvalidRequestError` with a suggestion.
+
     Example:
         >>> q = Q.hashtag_name.eq("climate") & Q.region_code.isin(["US", "CA"])
         >>> q.to_query().to_dict()["and"][0]["field_values"]
@@ -421,10 +442,30 @@ class _QBuilder:
 
     fields = CONDITION_FIELDS
 
-    def __getattr__(self, name: str) -> _Field:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return _Field(name)
+    # One attribute per field of _endpoints.CONDITION_FIELDS (tests/test_query_language.py keeps
+    # them in step).
+    create_date: _Field
+    username: _Field
+    region_code: _Field
+    video_id: _Field
+    hashtag_name: _Field
+    keyword: _Field
+    music_id: _Field
+    effect_id: _Field
+    video_length: _Field
+    view_count: _Field
+    comment_count: _Field
+
+    def __init__(self) -> None:
+        for name in CONDITION_FIELDS:
+            setattr(self, name, _Field(name))
+
+    if not TYPE_CHECKING:  # type checkers see only the declared fields above
+
+        def __getattr__(self, name: str) -> _Field:
+            if name.startswith("_"):
+                raise AttributeError(name)
+            return _Field(name)  # an unknown field: raises with a suggestion
 
     def __call__(self, name: str) -> _Field:
         return _Field(name)
@@ -439,7 +480,7 @@ class _QBuilder:
 Q = _QBuilder()
 
 
-def _criteria_list(items: Any, group: str) -> tuple[Criteria, ...]:
+def _criteria_list(items: object, group: str) -> tuple[Criteria, ...]:
     if items is None:
         return ()
     if isinstance(items, (Criteria, dict)):
@@ -475,6 +516,11 @@ class Query(_Expr):
         or_criteria: Sequence[Criteria | dict[str, Any]] | None = None,
         not_criteria: Sequence[Criteria | dict[str, Any]] | None = None,
     ) -> None:
+        self._check_and_set(and_criteria, or_criteria, not_criteria)
+
+    def _check_and_set(
+        self, and_criteria: object, or_criteria: object, not_criteria: object
+    ) -> None:
         a = _criteria_list(and_criteria, "and_criteria")
         o = _criteria_list(or_criteria, "or_criteria")
         n = _criteria_list(not_criteria, "not_criteria")
@@ -505,7 +551,7 @@ class Query(_Expr):
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
     @classmethod
-    def from_dict(cls, d: Any) -> Query:
+    def from_dict(cls, d: Mapping[str, object] | Query) -> Query:
         """Build a query from the API's dict form (or a request body that has a ``query`` key)."""
         if isinstance(d, Query):
             return d
@@ -522,7 +568,9 @@ class Query(_Expr):
                     else _suggest(str(k), keys)
                 )
                 raise _bad(f"unknown query key {k!r}.{hint} A query has 'and', 'or' and 'not'.")
-        return cls(d.get("and"), d.get("or"), d.get("not"))
+        query = cls.__new__(cls)
+        query._check_and_set(d.get("and"), d.get("or"), d.get("not"))
+        return query
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Query:
@@ -594,7 +642,7 @@ def _flatten(expr: _Expr) -> Query:
                     "Rewrite it, e.g. ~(a | b) instead of ~a | ~b."
                 )
         else:  # pragma: no cover - defensive
-            raise TypeError(f"not a query expression: {e!r}")
+            raise InvalidTypeError(f"not a query expression: {e!r}")
     distinct = _dedupe(or_groups)
     if len(distinct) > 1:
         raise _bad(
@@ -649,7 +697,13 @@ def _or_terms(e: _Or) -> tuple[Criteria, ...]:
     return tuple(_dedupe(terms))
 
 
-def as_query(obj: Any) -> Query:
+#: What every function that takes a video query accepts: a ``Q`` expression, a
+#: :class:`Criteria`, a :class:`Query`, the API's dict (``{"and": [...]}``, or a request body with a
+#: ``query`` key) or its JSON text.
+QueryLike: TypeAlias = _Expr | Mapping[str, object] | str | bytes
+
+
+def as_query(obj: QueryLike) -> Query:
     """Normalise a query given as a builder expression, a :class:`Query`, a dict or JSON text.
 
     Args:
@@ -670,9 +724,17 @@ def as_query(obj: Any) -> Query:
     if isinstance(obj, _Expr):
         return obj.to_query()
     if isinstance(obj, (str, bytes)):
+        text = obj.decode(errors="replace") if isinstance(obj, bytes) else obj
+        word = text.strip()
+        if word and word[0] not in "{[":
+            raise _bad(
+                f"a query given as text must be JSON; {word[:40]!r} is not. To search a word "
+                f"write tr.Q.keyword.eq({word[:40]!r}), for a hashtag tr.Q.hashtag_name.eq(...), "
+                "for an account tr.Q.username.eq(...)"
+            )
         return Query.from_json(obj)
-    if isinstance(obj, dict):
-        return Query.from_dict(obj)
+    if isinstance(obj, Mapping):
+        return Query.from_dict(dict(obj))
     if obj is None:
         raise _bad("a query is required, e.g. Q.hashtag_name.eq('climate')")
     raise _bad(

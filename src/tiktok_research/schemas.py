@@ -14,7 +14,7 @@ Conventions (STYLE.md "Tables"):
 * Counts are ``Int64`` (follower and like counts exceed 2**31).
 * Lists and nested objects keep their structure (``List``, ``Struct``).
 
-Nested shapes that no source has verified (SPEC §10) follow
+Nested shapes that no source has verified (api-notes §10) follow
 ``examples/video_query__200__extended_fields__SHAPE_UNVERIFIED.json``:
 
 * ``hashtag_info_list``: ``List(Struct(hashtag_id Int64, hashtag_name String, hashtag_description
@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from . import _endpoints as ep
+from .errors import InvalidRequestError, InvalidTypeError, UnknownColumnWarning
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -82,7 +83,7 @@ __all__ = [
     "SHOPS",
     "USERS",
     "VIDEOS",
-    "UnknownColumnWarning",
+    "UnknownColumnWarning",  # defined in errors; kept importable from here
     "arrow_schema",
     "cast",
     "empty",
@@ -161,7 +162,7 @@ _FIELD_TYPES: dict[str, pl.DataType] = {
     "playlist_name": pl.String(),
     "playlist_video_ids": pl.List(pl.Int64()),
     "playlist_item_total": pl.Int64(),
-    "playlist_last_updated": pl.Int64(),  # unit unverified (SPEC §3.9): kept as the raw integer
+    "playlist_last_updated": pl.Int64(),  # unit unverified (api-notes §3.9): the raw integer
     # shops / products / reviews
     "shop_name": pl.String(),
     "shop_rating": pl.String(),  # the API sends a string such as "4.5"
@@ -247,10 +248,6 @@ COMPLIANCE = pl.Schema({"id": pl.Int64(), "valid": pl.Boolean()})
 REFRESHED_VIDEOS = pl.Schema({**dict(VIDEOS), "retrieved_at": TIMESTAMP})
 
 
-class UnknownColumnWarning(UserWarning):
-    """A column or API field that no declared schema knows; it was left out of the table."""
-
-
 _reported: set[tuple[str, str]] = set()
 
 
@@ -272,7 +269,7 @@ def _check_table(table: str) -> pl.Schema:
     try:
         return SCHEMAS[table]
     except KeyError:
-        raise ValueError(
+        raise InvalidRequestError(
             f"unknown table {table!r}; expected one of: {', '.join(sorted(SCHEMAS))}"
         ) from None
 
@@ -392,7 +389,7 @@ def spark_type(dtype: Any) -> SparkDataType:
     for kind, spark in simple.items():
         if isinstance(dtype, kind):
             return spark
-    raise TypeError(f"no Spark type for the polars type {dtype}")
+    raise InvalidTypeError(f"no Spark type for the polars type {dtype}")
 
 
 def spark_schema(table: str) -> StructType:
@@ -404,9 +401,13 @@ def spark_schema(table: str) -> StructType:
     to cast a Spark table to the package's columns.
 
     Example:
-        >>> spark_schema("users")["follower_count"].dataType  # doctest: +SKIP
+        >>> spark_schema("users")["follower_count"].dataType
         LongType()
-        >>> spark.read.schema(spark_schema("videos")).parquet("out/videos")  # doctest: +SKIP
+        >>> import tiktok_research as tr
+        >>> videos = tr.fetch_videos(tr.Q.hashtag_name.eq("climate"), "2024-01-01", "2024-01-31")
+        >>> folder = str(tr.write_dataset(videos, "out/videos", table="videos").absolute())
+        >>> spark.read.schema(spark_schema("videos")).parquet(folder).count() == videos.height
+        True
     """
     struct = spark_type(pl.Struct(dict(_check_table(table))))
     return struct  # type: ignore[return-value]

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import polars as pl
 
-__all__ = ["clean_usernames", "select_usernames", "select_video_ids", "write_lines"]
+from ._checks import clean_usernames_expr
+from .errors import InvalidRequestError
+
+__all__ = ["select_usernames", "select_video_ids", "write_lines"]
 
 _ACTIVITY = ("comment_count", "view_count", "like_count", "share_count")
 
@@ -45,7 +48,8 @@ def select_video_ids(
         A unique ``Int64`` Series named ``video_id`` (exact ids, no nulls).
 
     Raises:
-        ValueError: a column it needs is missing (the message lists the table's columns).
+        InvalidRequestError: a column it needs is missing (the message lists the table's
+            columns). It is also a ``ValueError``.
 
     Example:
         >>> df = pl.DataFrame({"id": [7, 8, 9], "comment_count": [0, 5, 2]})
@@ -67,15 +71,15 @@ def select_video_ids(
         needed["username"] = "for usernames"
     for name, why in needed.items():
         if name not in names:
-            raise ValueError(f"no {name!r} column ({why}); the table has: {have}")
+            raise InvalidRequestError(f"no {name!r} column ({why}); the table has: {have}")
     df = df.filter(pl.col(col).is_not_null())
     if min_comments is not None:
         df = df.filter(pl.col("comment_count").fill_null(0) >= min_comments)
     if min_views is not None:
         df = df.filter(pl.col("view_count").fill_null(0) >= min_views)
     if usernames is not None:
-        wanted = clean_usernames(pl.Series(list(usernames), dtype=pl.String)).to_list()
-        df = df.filter(_clean_expr(pl.col("username")).is_in(wanted))
+        wanted = _cleaned(usernames)
+        df = df.filter(clean_usernames_expr(pl.col("username")).is_in(wanted))
     rank = by or ("comment_count" if "comment_count" in names else None)
     ids = pl.col(col).cast(pl.Int64).alias("video_id")
     if rank is None:  # e.g. a comments table: the ids with most rows first
@@ -89,23 +93,14 @@ def select_video_ids(
     return ranked.select("video_id").collect().to_series()
 
 
-def _clean_expr(expr: pl.Expr) -> pl.Expr:
-    """The package's one username rule (:func:`tiktok_research.plan.username_expr`)."""
-    from .plan import username_expr
-
-    return username_expr(expr)
-
-
-def clean_usernames(values: pl.Series | Iterable[str]) -> pl.Series:
-    """Usernames without NULs, ``@``, profile URLs or surrounding space, lower-cased.
-
-    Example:
-        >>> clean_usernames(["@Some.One", "https://www.tiktok.com/@x_y?lang=en"]).to_list()
-        ['some.one', 'x_y']
-    """
-    series = values if isinstance(values, pl.Series) else pl.Series(list(values), dtype=pl.String)
-    out = series.to_frame("u").select(_clean_expr(pl.col("u").cast(pl.String)))["u"]
-    return out.set(out == "", None) if out.len() else out
+def _cleaned(usernames: Iterable[str]) -> list[str]:
+    """Usernames by the package's one rule (:func:`tiktok_research._checks.clean_usernames_expr`),
+    those that leave nothing dropped."""
+    frame = pl.Series("u", list(usernames), dtype=pl.String).to_frame()
+    out: list[str] = (
+        frame.select(clean_usernames_expr(pl.col("u"))).to_series().drop_nulls().to_list()
+    )
+    return out
 
 
 def select_usernames(
@@ -138,19 +133,18 @@ def select_usernames(
     names = df.collect_schema().names()
     col = column or "username"
     if col not in names:
-        raise ValueError(f"no {col!r} column; pass column= (columns: {', '.join(names)})")
+        raise InvalidRequestError(f"no {col!r} column; pass column= (columns: {', '.join(names)})")
     activity = [c for c in (*_ACTIVITY, "follower_count", "likes_count") if c in names]
     score = pl.sum_horizontal([pl.col(c).fill_null(0) for c in activity]) if activity else pl.lit(0)
     ranked = (
-        df.select(_clean_expr(pl.col(col).cast(pl.String)).alias("username"), score.alias("_s"))
-        .filter(pl.col("username").is_not_null() & (pl.col("username") != ""))
+        df.select(clean_usernames_expr(pl.col(col)).alias("username"), score.alias("_s"))
+        .filter(pl.col("username").is_not_null())
         .group_by("username")
         .agg(pl.len().alias("_n"), pl.col("_s").sum())
         .sort(["_n", "_s", "username"], descending=[True, True, False])
     )
     if exclude is not None:
-        gone = clean_usernames(pl.Series(list(exclude), dtype=pl.String)).drop_nulls().to_list()
-        ranked = ranked.filter(~pl.col("username").is_in(gone))
+        ranked = ranked.filter(~pl.col("username").is_in(_cleaned(exclude)))
     if top is not None:
         ranked = ranked.head(top)
     return ranked.select("username").collect().to_series()

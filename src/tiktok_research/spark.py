@@ -42,6 +42,8 @@ import polars as pl
 
 from . import _endpoints as ep
 from . import schemas, tables
+from ._checks import NUL
+from .errors import InvalidRequestError
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -50,16 +52,6 @@ if TYPE_CHECKING:
 __all__ = ["archive_schema", "read_archive"]
 
 _VIDEO_FAMILY = ("videos", "liked_videos", "pinned_videos", "reposted_videos")
-_FROM_REQUEST = {  # added column -> request key (``tables._added_columns``)
-    "liked_videos": ("source_username", "username"),
-    "pinned_videos": ("source_username", "username"),
-    "reposted_videos": ("source_username", "username"),
-    "followers": ("source_username", "username"),
-    "following": ("source_username", "username"),
-    "products": ("shop_id", "shop_id"),
-    "reviews": ("product_id", "product_id"),
-}
-_REQUEST_KEYS = ("username", "video_id", "shop_id", "product_id", "playlist_id")
 _INT = r"^[+-]?[0-9]{1,19}$"  # anything longer cannot fit a signed 64-bit integer
 _MS_THRESHOLD = schemas.MS_THRESHOLD
 
@@ -77,7 +69,7 @@ def archive_schema(table: str) -> StructType:
     of an unexpected type never spoils the rest of its page.
 
     Example:
-        >>> archive_schema("videos")["meta"]  # doctest: +SKIP
+        >>> archive_schema("videos")["meta"]
         StructField('meta', StructType([StructField('run', StringType(), True), ...
     """
     endpoint = _endpoint(table)
@@ -90,7 +82,7 @@ def _paths(path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> l
         return [os.fspath(path)]
     out = [os.fspath(p) for p in path]
     if not out:
-        raise ValueError("read_archive() needs at least one path (a file, folder or glob)")
+        raise InvalidRequestError("read_archive() needs at least one path (a file, folder or glob)")
     return out
 
 
@@ -136,11 +128,12 @@ def _convert(text: Column, dtype: pl.DataType) -> Column:
     return text
 
 
-def _no_nul(column: Column) -> Column:
-    """Usernames lose their NUL characters (``tables._clean_username``)."""
+def _stored_username(column: Column) -> Column:
+    """A username the service sent, as the tables store it: the rule of
+    :func:`tiktok_research._checks.stored_username_expr` (NULs go), on a Spark column."""
     from pyspark.sql import functions as F
 
-    return F.regexp_replace(column, "\x00", "")
+    return F.regexp_replace(column, NUL, "")
 
 
 def _endpoint_column(endpoint: ep.Endpoint) -> Column:
@@ -186,19 +179,49 @@ def read_archive(
         ``LongType``, ``create_time`` as ``TimestampType``).
 
     Raises:
-        ValueError: an unknown table, or no path.
+        InvalidRequestError: an unknown table, or no path (also a ValueError).
 
     Example:
+        >>> import tiktok_research as tr
+        >>> from pathlib import Path
         >>> from tiktok_research.spark import read_archive
-        >>> videos = read_archive(spark, "out/archive", table="videos")  # doctest: +SKIP
-        >>> videos.count()  # doctest: +SKIP
-        491
+        >>> archive = Path("out/archive").absolute()  # Spark reads relative paths from its folder
+        >>> q = tr.Q.hashtag_name.eq("climate")
+        >>> collected = tr.fetch_videos(q, "2024-01-01", "2024-01-31", archive=archive)
+        >>> videos = read_archive(spark, archive, table="videos")
+        >>> videos.count() == collected.height
+        True
     """
-    from pyspark.sql import Window
+    _endpoint(table)  # an unknown table is refused before Spark is touched
+    from pyspark.sql import functions as F
+
+    declared = schemas.SCHEMAS[table]
+    items, item = _items(_pages(spark, path, table), table)
+    columns = _columns(item, table)
+    spark_types = schemas.spark_schema(table)
+    typed = [
+        (columns[name] if name in columns else F.lit(None))
+        .cast(spark_types[name].dataType)
+        .alias(name)
+        for name in declared
+    ]
+    order = ["_retrieved_at", "_file", "_page", "_line", "_pos"]
+    rows = items.select(*typed, *order)
+    if table == "playlists":
+        return _combine_playlists(rows, list(declared), order)
+    return _latest(rows, table, order)
+
+
+def _pages(
+    spark: SparkSession,
+    path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    table: str,
+) -> DataFrame:
+    """The ok pages of ``table``'s endpoint in archive files: the envelope schema of
+    :func:`tiktok_research.tables.envelope_schema`, read as text, one row per page."""
     from pyspark.sql import functions as F
 
     endpoint = _endpoint(table)
-    declared = schemas.SCHEMAS[table]
     raw = (
         spark.read.schema(archive_schema(table))
         .option("mode", "PERMISSIVE")
@@ -208,7 +231,7 @@ def read_archive(
     )
     request = {
         k: F.coalesce(F.col(f"request.body.{k}"), F.col(f"request.params.{k}"))
-        for k in _REQUEST_KEYS
+        for k in tables.REQUEST_KEYS
     }
     error = F.col("response.error")
     code = F.when(error.startswith("{"), F.get_json_object(error, "$.code")).otherwise(error)
@@ -216,7 +239,7 @@ def read_archive(
         F.col("meta.retrieved_at").try_cast("timestamp"),
         F.col("_metadata.file_modification_time"),
     )
-    pages = raw.select(
+    return raw.select(
         retrieved.alias("_retrieved_at"),
         F.col("_metadata.file_path").alias("_file"),
         _int(F.col("meta.page")).alias("_page"),
@@ -228,7 +251,14 @@ def read_archive(
     ).filter(
         (F.col("_endpoint") == endpoint.name) & (F.col("_code").isNull() | (F.col("_code") == "ok"))
     )
-    aux = ["_retrieved_at", "_file", "_page", "_line", *[f"_req_{k}" for k in _REQUEST_KEYS]]
+
+
+def _items(pages: DataFrame, table: str) -> tuple[DataFrame, dict[str, Column]]:
+    """One row per record of the pages (``_item``, at ``_pos`` in its page), and its fields."""
+    from pyspark.sql import functions as F
+
+    endpoint = _endpoint(table)
+    aux = ["_retrieved_at", "_file", "_page", "_line", *[f"_req_{k}" for k in tables.REQUEST_KEYS]]
     data_type = archive_schema(table)["response"].dataType["data"].dataType  # type: ignore[index]
     if endpoint.data_key is not None:
         keys = [endpoint.data_key, *endpoint.alt_data_keys]
@@ -243,7 +273,14 @@ def read_archive(
         items = pages.filter(any_field).select(
             *aux, F.lit(0).alias("_pos"), F.col("_data").alias("_item")
         )
-    item = {name: F.col("_item")[name] for name in fields}
+    return items, {name: F.col("_item")[name] for name in fields}
+
+
+def _columns(item: dict[str, Column], table: str) -> dict[str, Column]:
+    """The declared columns of ``table`` from a record's text fields and its request."""
+    from pyspark.sql import functions as F
+
+    declared = schemas.SCHEMAS[table]
     columns: dict[str, Column] = {
         name: _convert(item[name], dtype) for name, dtype in declared.items() if name in item
     }
@@ -258,23 +295,21 @@ def read_archive(
         )
     if table == "playlists":
         columns["playlist_id"] = F.coalesce(columns["playlist_id"], _int(F.col("_req_playlist_id")))
-    if table in _FROM_REQUEST:
-        name, key = _FROM_REQUEST[table]
+    if table in tables.FROM_REQUEST:
+        name, key = tables.FROM_REQUEST[table]
         columns[name] = _convert(F.col(f"_req_{key}"), declared[name])
     for name in ("username", "source_username"):
         if name in columns:
-            columns[name] = _no_nul(columns[name])
-    spark_types = schemas.spark_schema(table)
-    typed = [
-        (columns[name] if name in columns else F.lit(None))
-        .cast(spark_types[name].dataType)
-        .alias(name)
-        for name in declared
-    ]
-    order = ["_retrieved_at", "_file", "_page", "_line", "_pos"]
-    rows = items.select(*typed, *order)
-    if table == "playlists":
-        return _combine_playlists(rows, list(declared), order)
+            columns[name] = _stored_username(columns[name])
+    return columns
+
+
+def _latest(rows: DataFrame, table: str, order: list[str]) -> DataFrame:
+    """One row per primary key, the most recently retrieved (then the later file and page)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    declared = list(schemas.SCHEMAS[table])
     pk = schemas.primary_key(table)
     has_key = F.lit(True)
     for name in pk:

@@ -26,7 +26,7 @@ import io
 import json
 import logging
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,44 +38,48 @@ import pyarrow.json as pa_json
 from . import _endpoints as ep
 from . import schemas
 from ._archive import PageRef, read_file_lines
+from ._checks import stored_username_expr
+from .errors import DataWarning, InvalidRequestError, InvalidTypeError
 
 if TYPE_CHECKING:
     from .plan import Plan
 
 __all__ = [
     "ArchiveRead",
-    "DataWarning",
-    "compliance_from_archive",
+    "DataWarning",  # defined in errors; kept importable from here
     "finish",
     "from_archive",
     "from_items",
     "from_responses",
     "page_schema",
     "read_archive",
-    "read_pages",
 ]
 
 logger = logging.getLogger(__name__)
 
 RAW_INT = pl.Int128()
-_NUL = "\x00"
 
-# Request keys kept beside each page (as text): the item it was about, and where in its sequence.
-_REQUEST_KEYS = ("username", "video_id", "shop_id", "product_id", "playlist_id", "comment_id",
-                 "shop_name", "cursor", "page_start")  # fmt: skip
+#: Request keys kept beside each page (as text): the item it was about, and where in its sequence
+#: (the ``request`` part of the envelope schema; :mod:`tiktok_research.spark` reads the same).
+REQUEST_KEYS = ("username", "video_id", "shop_id", "product_id", "playlist_id", "comment_id",
+                "shop_name", "cursor", "page_start")  # fmt: skip
+#: Columns the API leaves out, filled from the request that asked for the page:
+#: ``{table: (column, request key)}`` (also used by :mod:`tiktok_research.spark`).
+FROM_REQUEST: dict[str, tuple[str, str]] = {
+    **{t: ("source_username", "username") for t in ("liked_videos", "pinned_videos",
+                                                    "reposted_videos", "followers", "following")},
+    "products": ("shop_id", "shop_id"),
+    "reviews": ("product_id", "product_id"),
+}  # fmt: skip
 # Of those, the keys our own client sends as JSON numbers (typed reads of our archive).
 _NUMERIC_REQUEST_KEYS = frozenset(
     {"video_id", "shop_id", "product_id", "playlist_id", "comment_id", "cursor", "page_start"}
 )
 # Columns of a "pages" frame besides `data` (see pages_from_ndjson).
-_AUX = ("_src", "_row", "_retrieved_at", "_endpoint", *(f"_req_{k}" for k in _REQUEST_KEYS),
+_AUX = ("_src", "_row", "_retrieved_at", "_endpoint", *(f"_req_{k}" for k in REQUEST_KEYS),
         "_error_code")  # fmt: skip
 # Columns carried from pages to their rows (besides _retrieved_at and _order).
 _CARRIED = ("_k_item", "_k_rank", "_k_file", "_k_sub")
-
-
-class DataWarning(UserWarning):
-    """A value could not be represented exactly (e.g. an id beyond int64) and was set to null."""
 
 
 # --------------------------------------------------------------------------------------- schemas
@@ -182,7 +186,7 @@ def envelope_schema(
     body = pl.Struct(
         {
             k: pl.Int64() if typed and k in _NUMERIC_REQUEST_KEYS else pl.String()
-            for k in _REQUEST_KEYS
+            for k in REQUEST_KEYS
         }
     )
     request = pl.Struct({"path": pl.String(), "body": body, "params": body})
@@ -233,7 +237,7 @@ def _validate_endpoint(endpoint: str) -> ep.Endpoint:
     try:
         return ep.ENDPOINTS[endpoint]
     except KeyError:
-        raise ValueError(
+        raise InvalidRequestError(
             f"unknown endpoint {endpoint!r}; expected one of: {', '.join(ep.ENDPOINTS)}"
         ) from None
 
@@ -250,7 +254,7 @@ def _arrow_type(dtype: Any) -> pa.DataType:
         return pa.string()
     if dtype == pl.Boolean():
         return pa.bool_()
-    raise TypeError(f"no Arrow read type for {dtype}")
+    raise InvalidTypeError(f"no Arrow read type for {dtype}")
 
 
 def _arrow_schema(schema: pl.Schema) -> pa.Schema:
@@ -428,7 +432,7 @@ def pages_from_raw(
                 pl.coalesce(
                     body.struct.field(k).cast(pl.String), params.struct.field(k).cast(pl.String)
                 ).alias(f"_req_{k}")
-                for k in _REQUEST_KEYS
+                for k in REQUEST_KEYS
             ],
             error_code.alias("_error_code"),
             meta.struct.field("run").alias("_run"),
@@ -444,7 +448,7 @@ def pages_from_raw(
             pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
             pl.lit(default_retrieved_at, dtype=pl.Datetime("us", "UTC")).alias("_retrieved_at"),
             detected.alias("_endpoint"),
-            *[pl.lit(None, dtype=pl.String()).alias(f"_req_{k}") for k in _REQUEST_KEYS],
+            *[pl.lit(None, dtype=pl.String()).alias(f"_req_{k}") for k in REQUEST_KEYS],
             _error_code(pl.col("error"), raw.schema["error"]).alias("_error_code"),
             pl.col("data"),
         )
@@ -452,10 +456,6 @@ def pages_from_raw(
 
 
 # ------------------------------------------------------------------------------- items -> table
-
-
-def _clean_username(expr: pl.Expr) -> pl.Expr:
-    return expr.str.replace_all(_NUL, "", literal=True)
 
 
 def _warn(message: str, issues: list[str] | None) -> None:
@@ -555,21 +555,17 @@ def _finish(
                 )
     for c in ("username", "source_username"):
         if c in out.columns:
-            out = out.with_columns(_clean_username(pl.col(c)))
+            out = out.with_columns(stored_username_expr(pl.col(c)))
     result = schemas.cast(out.select(present), table)
     return result.hstack(out.select(keep_aux)) if keep_aux else result
 
 
 def _added_columns(endpoint: ep.Endpoint) -> list[pl.Expr]:
-    """Columns filled from the request (the API leaves them out)."""
-    t = endpoint.table
-    if t in ("liked_videos", "pinned_videos", "reposted_videos", "followers", "following"):
-        return [pl.col("_req_username").alias("source_username")]
-    if t == "products":
-        return [pl.col("_req_shop_id").alias("shop_id")]
-    if t == "reviews":
-        return [pl.col("_req_product_id").alias("product_id")]
-    return []
+    """Columns filled from the request (the API leaves them out; see :data:`FROM_REQUEST`)."""
+    if endpoint.table not in FROM_REQUEST:
+        return []
+    column, key = FROM_REQUEST[endpoint.table]
+    return [pl.col(f"_req_{key}").alias(column)]
 
 
 def items_from_pages(
@@ -719,11 +715,11 @@ def _to_line(body: bytes | str | dict[str, Any]) -> bytes:
 
 
 def _request_frame(requests: Sequence[dict[str, Any]] | None, n: int) -> pl.DataFrame:
-    rows: dict[str, list[str | None]] = {f"_req_{k}": [] for k in _REQUEST_KEYS}
+    rows: dict[str, list[str | None]] = {f"_req_{k}": [] for k in REQUEST_KEYS}
     for i in range(n):
         req = (requests[i] if requests is not None and i < len(requests) else None) or {}
         body = req.get("body", req) if isinstance(req.get("body"), dict) else req
-        for k in _REQUEST_KEYS:
+        for k in REQUEST_KEYS:
             v = body.get(k)
             rows[f"_req_{k}"].append(None if v is None else str(v))
     return pl.DataFrame(rows, schema={c: pl.String() for c in rows})
@@ -819,7 +815,8 @@ def records_from_json(
     endpoint = next(e for e in ep.ENDPOINTS.values() if e.table == table)
     struct = _item_struct(endpoint, False)
     schema = pl.Schema({f.name: f.dtype for f in struct.fields})
-    reader = pl.read_json if array else pl.read_ndjson
+    # JSON lines: pyarrow's reader first (several times faster), polars' if a value does not fit
+    reader = pl.read_json if array else _read_ndjson
     try:
         raw = reader(buf, schema=schema)
     except pl.exceptions.PolarsError:
@@ -836,26 +833,6 @@ def records_from_json(
     raw = raw.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_order"))
     out = _finish(raw, table, issues=issues, src=src)
     return out.drop("_order") if issues is None and not src else out
-
-
-def read_pages(paths: str | Path | Iterable[str | Path]) -> pl.DataFrame:
-    """Read response pages from files (any layout ``merge_dumps`` reads) into one table.
-
-    Raises:
-        ValueError: when the files hold pages of more than one table (use ``merge_dumps``).
-    """
-    from .merge import merge_dumps
-
-    result = merge_dumps(paths)
-    non_empty = [t for t, df in result.tables.items() if df.height]
-    if len(result.tables) == 1:
-        return next(iter(result.tables.values()))
-    if len(non_empty) != 1:
-        raise ValueError(
-            f"the files hold {len(non_empty) or 'no'} tables with rows "
-            f"({', '.join(non_empty) or 'none'}); use merge_dumps() to get each table"
-        )
-    return result.tables[non_empty[0]]
 
 
 # ------------------------------------------------------------------------- rows of a collection
@@ -891,48 +868,25 @@ def read_archive(files: Sequence[Path], endpoint: str, item_key: str | None = No
     """Read a collection's page files into the rows of ``endpoint`` (no network).
 
     ``item_key`` names the request key of a fan-out's items (``username``, ``video_id``...), so
-    that rows can be ordered and cut per item (see :func:`finish`).
+    that rows can be ordered and cut per item (see :func:`finish`). A batch compliance check
+    (``endpoint`` one of the validation endpoints) gives the ids its downloads list as valid.
 
-    Intact files are read by pyarrow straight from disk; a file that does not read whole (a line
-    cut by a crash, garbage, a damaged gzip) is read line by line, every readable line kept and
-    the rest reported in ``damage``.
+    Every file is opened by :func:`tiktok_research._archive.read_file_lines`. An intact file is
+    parsed whole by pyarrow (a ``.jsonl`` straight from disk); a file that does not parse whole (a
+    line cut by a crash, garbage, a damaged gzip) is read again line by line, every readable line
+    kept and the rest reported in ``damage``.
     """
+    if endpoint in ep.VALIDATION_ENDPOINTS:
+        return _compliance_read(files)
     e = ep.ENDPOINTS[endpoint]
     schema = read_schema([e.name], envelope=True, typed_request=True)
     frames: list[pl.DataFrame] = []
     readable: set[PageRef] = set()
     damage: dict[str, list[str]] = {}
     for index, path in enumerate(files):
-        pages: pl.DataFrame | None = None
-        lenient = False
-        try:  # the fast way: the whole file at once (pyarrow reads a .jsonl straight from disk)
-            if path.name.endswith(".gz"):
-                whole = read_file_lines(path, check=False)
-                if whole.data and not whole.damage:
-                    pages, lenient = pages_from_ndjson(
-                        whole.data, envelope=True, src=str(path), endpoints=[e.name],
-                        typed_request=True,
-                    )  # fmt: skip
-                del whole
-            else:
-                pages = pages_from_raw(read_ndjson_file(path, schema), envelope=True, src=str(path))
-        except (pa.ArrowException, OSError, pl.exceptions.PolarsError):
-            pages = None
-        if pages is None:  # the careful way: line by line, reporting what cannot be read
-            lines = read_file_lines(path, check=True)
-            if lines.damage:
-                damage[str(path)] = lines.damage
-                logger.warning("%s: %s", path, "; ".join(lines.damage[:5]))
-            if not lines.data:
-                continue
-            try:
-                pages, lenient = pages_from_ndjson(
-                    lines.data, envelope=True, src=str(path), endpoints=[e.name],
-                    typed_request=True,
-                )  # fmt: skip
-            except pl.exceptions.PolarsError as exc:
-                damage.setdefault(str(path), []).append(f"cannot be parsed ({exc})")
-                continue
+        pages, lenient = _read_page_file(path, e.name, schema, damage)
+        if pages is None:
+            continue
         ok = pages.filter(
             (pl.col("_endpoint") == e.name)
             & (pl.col("_error_code").is_null() | (pl.col("_error_code") == "ok"))
@@ -961,18 +915,91 @@ def read_archive(files: Sequence[Path], endpoint: str, item_key: str | None = No
     return ArchiveRead(items, readable, damage)
 
 
-def finish(items: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+def _read_page_file(
+    path: Path, endpoint: str, schema: pl.Schema, damage: dict[str, list[str]]
+) -> tuple[pl.DataFrame | None, bool]:
+    """The page frame of one archive file (None when nothing in it is readable), and whether it
+    was read leniently; what cannot be read is added to ``damage``."""
+    whole = read_file_lines(path, check=False)
+    try:  # the fast way: the whole file at once
+        if whole.data is None:  # an intact-looking .jsonl: pyarrow reads it straight from disk
+            return pages_from_raw(read_ndjson_file(whole.path, schema), envelope=True,
+                                  src=str(path)), False  # fmt: skip
+        if whole.data and not whole.damage:
+            return pages_from_ndjson(whole.data, envelope=True, src=str(path),
+                                     endpoints=[endpoint], typed_request=True)  # fmt: skip
+    except (pa.ArrowException, OSError, pl.exceptions.PolarsError):
+        pass
+    del whole
+    lines = read_file_lines(path, check=True)  # the careful way: line by line
+    if lines.damage:
+        damage[str(path)] = lines.damage
+        logger.warning("%s: %s", path, "; ".join(lines.damage[:5]))
+    if not lines.data:
+        return None, False
+    try:
+        return pages_from_ndjson(lines.data, envelope=True, src=str(path),
+                                 endpoints=[endpoint], typed_request=True)  # fmt: skip
+    except pl.exceptions.PolarsError as exc:
+        damage.setdefault(str(path), []).append(f"cannot be parsed ({exc})")
+        return None, False
+
+
+def _compliance_read(files: Sequence[Path]) -> ArchiveRead:
+    """The ids the downloads of a batch compliance check list as still valid.
+
+    A download is a text file of ids, archived verbatim as ``response_text``; the other answers
+    of a check (upload, status) and error answers carry no rows.
+    """
+    valid: list[int] = []
+    readable: set[PageRef] = set()
+    damage: dict[str, list[str]] = {}
+    for path in files:
+        lines = read_file_lines(path, check=True)
+        if lines.damage:
+            damage[str(path)] = lines.damage
+        for line in (lines.data or b"").split(b"\n"):
+            if b'"validation_download"' not in line[:300]:
+                continue
+            env = json.loads(line)
+            meta = env.get("meta") or {}
+            text = env.get("response_text")
+            if meta.get("http_status") != 200 or not isinstance(text, str):
+                continue  # an error answer (JSON) or another layout
+            readable.add(PageRef(str(meta.get("run")), int(meta.get("page") or 0)))
+            valid.extend(int(t) for t in text.split() if t.isdigit())
+    items = pl.DataFrame({"id": valid}, schema={"id": pl.Int64()})
+    return ArchiveRead(items, readable, damage)
+
+
+def finish(
+    items: pl.DataFrame,
+    plan: Plan,
+    *,
+    unknown: Collection[str] = (),
+    retrieved_at: bool = False,
+) -> pl.DataFrame:
     """The collection's table from its rows: de-duplicated, ordered, cut, declared schema.
 
     One row per primary key, keeping the most recently retrieved copy. A video query is ordered
     newest id first and cut to exactly ``max_total`` rows; a fan-out keeps the order of the items
     given, then the order of the pages within each item, and keeps at most ``max_total`` rows per
-    item. This is the one place a collection's rows are made and cut.
+    item. A batch compliance check gives every id of the plan, in order, and whether a download
+    lists it (``valid``; null for the ids of the tasks in ``unknown``: not finished, failed or
+    unreadable). This is the one place a collection's rows are made and cut.
+
+    Args:
+        items: The rows read from the archive (:func:`read_archive`).
+        plan: The collection's plan.
+        unknown: Keys of the tasks whose answer is not held (compliance checks).
+        retrieved_at: Add ``retrieved_at``: when the answer that gave each row arrived.
     """
+    if plan.table == "compliance":
+        return _compliance_table(items, plan, unknown)
     e = ep.ENDPOINTS[plan.endpoint]
     table = e.table
     if items.height == 0:
-        return schemas.empty(table)
+        return _with_retrieved(schemas.empty(table), retrieved_at)
     for c in ("_k_rank", "_k_file", "_k_sub", "_order"):
         if c not in items.columns:
             items = items.with_columns(pl.lit(0, dtype=pl.Int64).alias(c))
@@ -987,7 +1014,7 @@ def finish(items: pl.DataFrame, plan: Plan) -> pl.DataFrame:
         out = deduped.sort("id", descending=True, nulls_last=True)
         if plan.max_total is not None:
             out = out.head(plan.max_total)
-        return schemas.cast(out.select([c for c in out.columns if not c.startswith("_")]), table)
+        return _declared_rows(out, table, retrieved_at)
     order = pl.DataFrame(
         {
             "_k_item": [
@@ -1005,42 +1032,35 @@ def finish(items: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     )  # fmt: skip
     if plan.max_total is not None:
         ranked = ranked.filter(pl.int_range(pl.len()).over("_k_item") < plan.max_total)
-    cols = [c for c in ranked.columns if not c.startswith("_")]
-    return schemas.cast(ranked.select(cols), table)
+    return _declared_rows(ranked, table, retrieved_at)
+
+
+def _declared_rows(rows: pl.DataFrame, table: str, retrieved_at: bool) -> pl.DataFrame:
+    """Rows with their positions dropped, cast to the table's schema (+ ``retrieved_at``)."""
+    out = schemas.cast(rows.select([c for c in rows.columns if not c.startswith("_")]), table)
+    if not retrieved_at:
+        return out
+    return out.with_columns(rows.get_column("_retrieved_at").cast(schemas.TIMESTAMP)
+                            .alias("retrieved_at"))  # fmt: skip
+
+
+def _with_retrieved(table: pl.DataFrame, retrieved_at: bool) -> pl.DataFrame:
+    if not retrieved_at:
+        return table
+    return table.with_columns(pl.lit(None, schemas.TIMESTAMP).alias("retrieved_at"))
+
+
+def _compliance_table(items: pl.DataFrame, plan: Plan, unknown: Collection[str]) -> pl.DataFrame:
+    """Every id of a compliance plan, in order: valid when a download lists it, null when its
+    task's answer is not held."""
+    ids = [i for t in plan.tasks for i in t.params.get("ids") or []]
+    open_ids = {i for t in plan.tasks if t.key in unknown for i in t.params.get("ids") or []}
+    valid = set(items.get_column("id").to_list()) if items.height else set()
+    flags = [None if i in open_ids else i in valid for i in ids]
+    return pl.DataFrame({"id": ids, "valid": flags}, schema=schemas.COMPLIANCE)
 
 
 def from_archive(files: Sequence[Path], plan: Plan) -> tuple[pl.DataFrame, ArchiveRead]:
     """A collection's table from its page files (see :func:`read_archive` and :func:`finish`)."""
     read = read_archive(files, plan.endpoint, plan.item_key)
     return finish(read.items, plan), read
-
-
-def compliance_from_archive(
-    files: Sequence[Path], plan: Plan
-) -> tuple[pl.DataFrame, set[PageRef], dict[str, list[str]]]:
-    """The answer of a batch compliance collection: every id of the plan and whether it is valid.
-
-    The still-valid ids are those of the downloads archived in ``files`` (text files of ids, kept
-    verbatim as ``response_text``). Returns the table (:data:`schemas.COMPLIANCE`, in the order
-    of the ids given), the downloads read, and what could not be read.
-    """
-    valid: set[int] = set()
-    readable: set[PageRef] = set()
-    damage: dict[str, list[str]] = {}
-    for path in files:
-        lines = read_file_lines(path, check=True)
-        if lines.damage:
-            damage[str(path)] = lines.damage
-        for line in (lines.data or b"").split(b"\n"):
-            if b'"validation_download"' not in line[:300]:
-                continue
-            env = json.loads(line)
-            meta = env.get("meta") or {}
-            text = env.get("response_text")
-            if meta.get("http_status") != 200 or not isinstance(text, str):
-                continue  # an error answer (JSON) or another layout
-            readable.add(PageRef(str(meta.get("run")), int(meta.get("page") or 0)))
-            valid.update(int(t) for t in text.split() if t.isdigit())
-    ids = [i for t in plan.tasks for i in t.params.get("ids") or []]
-    table = pl.DataFrame({"id": ids, "valid": [i in valid for i in ids]}, schema=schemas.COMPLIANCE)
-    return table, readable, damage

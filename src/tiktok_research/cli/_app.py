@@ -34,6 +34,7 @@ from ._errors import (
     InputError,
     describe,
 )
+from ._run import close_clients
 
 # recent typer versions vendor click: find its ClickException without a private import
 _CLICK_EXCEPTION: type[Exception] = next(
@@ -92,6 +93,8 @@ class Group(TyperGroup):
                 )
             _log.file_only(logging.INFO, f"exit code {code}")
             raise typer.Exit(code) from None
+        finally:
+            close_clients()
 
 
 HELP = """Collect TikTok Research API data into Parquet, CSV or JSON Lines.

@@ -52,7 +52,11 @@ ROOT = RootOptions()
 
 def client(sandbox: bool, max_requests: int | None) -> Client:
     """The client of a run: the credentials as the library finds them (``--config FILE`` first),
-    or the built-in sandbox (``--sandbox``)."""
+    or the built-in sandbox (``--sandbox``).
+
+    Its HTTP connections are closed when the command ends (:func:`close_clients`, called by the
+    root group), also when the command runs inside a Python process (a notebook, a test).
+    """
     from ..client import Client
 
     if sandbox:
@@ -61,10 +65,23 @@ def client(sandbox: bool, max_requests: int | None) -> Client:
         sb = Sandbox()
         # The built-in sandbox lives as long as the command: a wait (a compliance task still
         # Processing, a retry) moves its clock on instead of holding the terminal.
-        return Client.sandbox(
+        made = Client.sandbox(
             sb, max_requests=max_requests, sleep=lambda s: sb.advance(timedelta(seconds=s))
         )
-    return Client(max_requests=max_requests, config=ROOT.config)
+    else:
+        made = Client(max_requests=max_requests, config=ROOT.config)
+    _OPEN_CLIENTS.append(made)
+    return made
+
+
+#: The clients the running command opened.
+_OPEN_CLIENTS: list[Client] = []
+
+
+def close_clients() -> None:
+    """Close the clients the command opened (the root group calls it when a command ends)."""
+    while _OPEN_CLIENTS:
+        _OPEN_CLIENTS.pop().close()
 
 
 def planner(sandbox: bool) -> Client | None:

@@ -1,10 +1,10 @@
-"""An offline emulator of the TikTok Research API (SPEC.md §1-9 with the §11 decisions).
+"""An offline emulator of the TikTok Research API (api-notes §1-9 with the §11 decisions).
 
 It answers exactly like the service (paths, envelopes, error bodies, pagination, quotas, quirks)
 over a deterministic synthetic corpus, in-process as an httpx transport or as a real HTTP server.
 The corpus changes with the sandbox clock like the real one (``SandboxConfig(frozen_corpus=True)``
 keeps it as generated); ``SandboxConfig.realistic()`` switches on the data-quality findings of
-SPEC §14, and ``Sandbox.truth`` says exactly what they did.
+api-notes §14, and ``Sandbox.truth`` says exactly what they did.
 
 Example:
     >>> import httpx

@@ -1,5 +1,5 @@
-"""Batch compliance (SPEC §3.11): validation tasks that say which video or comment ids are still
-valid (neither deleted nor made private).
+"""Batch compliance (api-notes §3.11): validation tasks that say which video or comment ids are
+still valid (neither deleted nor made private).
 
 * ``POST /v2/research/validation_task/create/``: multipart form-data with ``file_data`` (a text
   file, one id per line, at most 10,000) and ``category`` (``video`` or ``comment``) ->
@@ -10,7 +10,7 @@ valid (neither deleted nor made private).
   still-valid ids.
 
 Answers follow DOC:BC's examples: ``error.message`` is ``"ok."`` and ``error`` carries
-``http_status_code`` (error answers of these endpoints carry it too). Choices where the spec is
+``http_status_code`` (error answers of these endpoints carry it too). Choices where the notes are
 silent (written here and in the README):
 
 * ``task_id`` is a JSON integer that fits int64: ``(creation unix time << 32) | 32 random bits``.

@@ -1,5 +1,5 @@
 """Configuration of the sandbox: corpus size, clocks, quotas, rate limits, latency, faults, and
-the data-quality findings of SPEC §14 (the ``realistic`` profile)."""
+the data-quality findings of api-notes §14 (the ``realistic`` profile)."""
 
 from __future__ import annotations
 
@@ -33,19 +33,19 @@ FAULT_KINDS: tuple[str, ...] = (
 CHANGING_CORPUS: dict[str, float] = {"removal_rate": 0.002, "count_growth": 1.0}
 
 #: Video ids: ``"random"`` (``id >> 32`` is the creation second, the low 32 bits random) or
-#: ``"published"`` (the layout of SPEC §8: milliseconds, sequence, entity type, machine id).
+#: ``"published"`` (the layout of api-notes §8: milliseconds, sequence, entity type, machine id).
 IdLayout = Literal["random", "published"]
 
 #: Entity type (bits 11-8) of the sandbox's ids in the published layout. 13 is the published type
-#: of a video (Steel et al., arXiv:2504.13279; SPEC §8). The paper names no type for comments; the
-#: sandbox gives comments and replies 2, a value the paper does not list, so that no comment id
-#: decodes as a video (13) or an account (0 or 4). The Research API returns no user ids.
+#: of a video (Steel et al., arXiv:2504.13279; api-notes §8). The paper names no type for
+#: comments; the sandbox gives comments and replies 2, a value the paper does not list, so that no
+#: comment id decodes as a video (13) or an account (0 or 4). The Research API returns no user ids.
 ENTITY_VIDEO = 13
 ENTITY_COMMENT = 2
 
 #: ``voice_to_text`` weights of the realistic profile: present twice as often for US and GB
-#: creators (SPEC §14 #6: more often for American creators), 1.5 times in other English-speaking
-#: regions; the overall share stays at ``voice_to_text_rate``.
+#: creators (api-notes §14 #6: more often for American creators), 1.5 times in other
+#: English-speaking regions; the overall share stays at ``voice_to_text_rate``.
 REALISTIC_VOICE_WEIGHTS: dict[str, float] = {
     "US": 2.0,
     "GB": 2.0,
@@ -56,7 +56,7 @@ REALISTIC_VOICE_WEIGHTS: dict[str, float] = {
 }
 
 #: Accounts in a corpus with the default ``n_audience``: enough for follower lists to reach the
-#: documented cap of about 5,000 (SPEC §3.7) once private accounts are left out.
+#: documented cap of about 5,000 (api-notes §3.7) once private accounts are left out.
 MIN_ACCOUNTS = 8_000
 
 
@@ -107,8 +107,10 @@ class FaultConfig:
 
 @dataclass(frozen=True)
 class FailingRange:
-    """Creation dates for which video queries always answer HTTP 500 ``internal_error`` (SPEC §14
-    #8: hashtag queries for 2021-03 to 2022-07 and parts of 2023-10 failed for months).
+    """Creation dates for which video queries always answer HTTP 500 ``internal_error``.
+
+    As in api-notes §14 #8: hashtag queries for 2021-03 to 2022-07 and parts of 2023-10 failed
+    for months.
 
     Every video-query request (first page, later page or ``is_random``) whose window
     ``[start_date, end_date]`` shares a day with ``[start, end]`` fails, every time, and counts
@@ -171,7 +173,7 @@ class SandboxConfig:
         n_audience: further accounts that post nothing in the corpus but follow and are followed
             (they have user info, followers, following and liked lists). ``None`` means enough to
             make ``MIN_ACCOUNTS`` accounts in all, so that the biggest accounts' follower lists
-            stop at the documented cap of about 5,000 (SPEC §3.7) even in a small corpus.
+            stop at the documented cap of about 5,000 (api-notes §3.7) even in a small corpus.
         clock_start: where the sandbox clock starts (an aware datetime, UTC). ``None``: the real
             time. The clock then runs at the speed of real time from there; :meth:`Sandbox.advance`
             moves it forward. Ignored when a ``clock`` function is given to :class:`Sandbox`.
@@ -186,7 +188,7 @@ class SandboxConfig:
         latency: seconds added to every answer: a number, or a ``(low, high)`` range (uniform).
         expired_search_id: what a later page with an expired or unknown ``search_id`` gets:
             ``"error"`` (400 "Search Id N is invalid or expired") or ``"reissue"`` (the search is
-            run again and the page answered under a new ``search_id``, as seen in SPEC §5.7).
+            run again and the page answered under a new ``search_id``, as seen in api-notes §5.7).
         index_lag_hours: videos created less than this many hours before "now" are not searchable.
         faults: seeded fault rates.
         clients: the client registry; by default one client ``sandbox`` / ``sandbox``.
@@ -202,7 +204,7 @@ class SandboxConfig:
         validation_processing_seconds: how long, on the sandbox clock, a batch compliance task
             (``validation_task/create``) stays ``Processing`` before it is ``Completed``.
 
-    The data-quality findings of SPEC §14 (all off by default, each on its own; see
+    The data-quality findings of api-notes §14 (all off by default, each on its own; see
     :meth:`realistic` for a profile that switches them all on, and ``Sandbox.truth`` for what
     they did):
 
@@ -212,22 +214,22 @@ class SandboxConfig:
         failing_ranges: :class:`FailingRange` s: video queries whose window touches one always
             answer HTTP 500 ``internal_error`` (counted against the quota).
         missing_video_rate: share of the visible videos that exist but are never returned, by a
-            query or by id, stable over time (SPEC §14 #1: about 1 in 8). They are not
+            query or by id, stable over time (api-notes §14 #1: about 1 in 8). They are not
             candidates at all (the cursor does not count them); comments, playlists and batch
             compliance still know them.
         missing_account_share: how much of ``missing_video_rate`` comes from whole accounts
             (every video of some accounts missing); the rest is drawn per video.
         username_stray_rate: share of the rows returned for a query with a ``username`` EQ/IN
-            condition in its ``and`` group that belong to other accounts (SPEC §14 #5). Strays
+            condition in its ``and`` group that belong to other accounts (api-notes §14 #5). Strays
             meet every other condition and the window; they are stable for a query and window.
         voice_to_text_rate: share of videos that have ``voice_to_text`` (0.2 by default).
         voice_to_text_region_weights: relative weights by ``region_code`` (others weigh 1),
-            keeping the overall share at ``voice_to_text_rate`` (SPEC §14 #6); ``None``: even.
+            keeping the overall share at ``voice_to_text_rate`` (api-notes §14 #6); ``None``: even.
         random_yield: ``(low, high)``: an ``is_random`` request returns a share drawn uniformly
             in that range (per request, from the seed) of what it would return otherwise,
-            rounded down (SPEC §14 #7: at most about 65 %); ``None``: everything asked for.
+            rounded down (api-notes §14 #7: at most about 65 %); ``None``: everything asked for.
         id_layout: ``"random"`` (``id >> 32`` = creation second minus 25-80 s, the rest
-            random) or ``"published"``: the published bit layout (SPEC §8; Steel et al.,
+            random) or ``"published"``: the published bit layout (api-notes §8; Steel et al.,
             arXiv:2504.13279) for video ids (entity type 13) and comment ids (entity type 2,
             the sandbox's choice: the paper names none).
     """
@@ -351,31 +353,31 @@ class SandboxConfig:
 
     @classmethod
     def realistic(cls, **overrides: Any) -> SandboxConfig:
-        """A sandbox with every data-quality finding of SPEC §14 switched on, at documented rates.
+        """A sandbox with every data-quality finding of api-notes §14 on, at documented rates.
 
         The rates, and where they come from:
 
         - **hidden slots** (deleted or private items the cursor still counts; ``hidden_share``,
           ``comment_hidden_share``): 10 % of videos, 5 % of comments. No published rate: one
-          real page returned 27 videos for a cursor step of 100 (SPEC §5); 10 % makes short
+          real page returned 27 videos for a cursor step of 100 (api-notes §5); 10 % makes short
           pages common without hiding most of the data.
         - **windows that always answer 500** (``failing_ranges``): ``hashtag_name`` queries
           touching 3 days 19 % into the corpus's dates (2024-03-10..12 in the default corpus),
-          and every query touching one day 77 % into them (2024-10-08). The shape of SPEC §14
+          and every query touching one day 77 % into them (2024-10-08). The shape of api-notes §14
           #8 (hashtag queries, for months there; shortened so that a workshop can see one).
         - **videos that exist but are never returned** (``missing_video_rate``,
           ``missing_account_share``): 12.5 % of the visible videos (1 in 8, Entrena-Serrano et
           al., arXiv:2506.09746), half of them as whole accounts.
         - **strays for username filters** (``username_stray_rate``): 5 % of the rows of a
-          username query. The audit (SPEC §14 #5) gives no rate; 5 % is the sandbox's choice.
+          username query. The audit (api-notes §14 #5) gives no rate; 5 % is the sandbox's choice.
         - **sparse, skewed voice_to_text** (``voice_to_text_rate``,
           ``voice_to_text_region_weights``): 15 % overall (about 10 % and 20 % in the two
-          studies of SPEC §14 #6), twice as often for US and GB creators as elsewhere, 1.5
+          studies of api-notes §14 #6), twice as often for US and GB creators as elsewhere, 1.5
           times in CA, AU, IE and NZ (``REALISTIC_VOICE_WEIGHTS``).
         - **short random samples** (``random_yield``): 40-65 % of what was asked (at most about
           65 %, Corso et al., arXiv:2402.13855).
         - **ids with the published bit layout** (``id_layout="published"``; Steel et al.,
-          arXiv:2504.13279; SPEC §8).
+          arXiv:2504.13279; api-notes §8).
 
         The corpus also changes with the clock, as by default. ``Sandbox.truth`` reads what each
         behaviour did (which ranges fail, which ids are never returned, which rows were strays,

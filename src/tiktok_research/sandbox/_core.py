@@ -11,11 +11,13 @@ import json
 import logging
 import math
 import random
+import tempfile
 import threading
 import time
 from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -55,8 +57,8 @@ _MESSAGES = {
         "You have exceeded your daily quota of {quota} requests for this API; "
         "the quota resets at 00:00 UTC."
     ),
-    # SPEC §6.1 / §2: the DOC:ERR table's description of `access_token_invalid` for a token that
-    # is missing or unknown, and the DOC:ERR error example's message for one that has expired.
+    # api-notes §6.1 / §2: the DOC:ERR table's description of `access_token_invalid` for a token
+    # that is missing or unknown, and the DOC:ERR error example's message for one that has expired.
     "access_token_invalid": (
         "The access token is invalid or not found in the request. "
         "Please refresh the token and retry."
@@ -205,6 +207,7 @@ class Sandbox:
         self._hits: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
         self._app: Starlette | None = None
+        self._ledger_dir: Path | None = None
 
     def __repr__(self) -> str:
         c = self.corpus
@@ -321,6 +324,18 @@ class Sandbox:
             }
 
     # ------------------------------------------------------------------ public helpers
+    @property
+    def ledger_dir(self) -> Path:
+        """The quota-ledger folder for clients of this sandbox (``Client.sandbox`` uses it).
+
+        The sandbox has a fresh quota of its own, so its clients share a ledger of their own and
+        never touch the user's real one: a temporary folder, made on first use.
+        """
+        with self._lock:
+            if self._ledger_dir is None:
+                self._ledger_dir = Path(tempfile.mkdtemp(prefix="tiktok-research-sandbox-ledger-"))
+            return self._ledger_dir
+
     def transport(self) -> httpx.BaseTransport:
         """A synchronous, thread-safe httpx transport answering in-process (no sockets)."""
         from ._transport import SandboxTransport
@@ -613,7 +628,7 @@ class Sandbox:
         self, rows: npt.NDArray[np.int64], k: int, *, body: Mapping[str, Any] | None = None
     ) -> npt.NDArray[np.int64]:
         """An ``is_random`` pick of at most ``k`` of ``rows``; with ``random_yield``, only a
-        share drawn in that range of it (rounded down), as the audits found (SPEC §14 #7)."""
+        share drawn in that range of it (rounded down), as the audits found (api-notes §14 #7)."""
         want = min(k, int(rows.size))
         share = 1.0
         if self.config.random_yield is not None:

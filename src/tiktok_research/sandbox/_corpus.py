@@ -75,7 +75,7 @@ def _mix32(x: I64) -> I64:
 
 
 def _published_low(bits: I64, entity: int) -> I64:
-    """Low 32 bits in the published layout (SPEC §8) from 32 random bits: milliseconds 0-999 in
+    """Low 32 bits in the published layout (api-notes §8) from 32 random bits: milliseconds 0-999 in
     bits 31-22, sequence in 18-14, ``entity`` in 11-8, machine id in 7-0; 21-19 and 13-12 zero."""
     ms = ((bits >> 22) * 1000) >> 10
     result: I64 = (ms << 22) | (((bits >> 14) & 31) << 14) | (entity << 8) | (bits & 255)
@@ -930,7 +930,7 @@ class Corpus:
     def _make_follow_list(self, user: int, kind: int) -> TimedList:
         rng = _rng(self.seed, 22 + kind, user)
         total = int(self.follower_count[user] if kind == 0 else self.following_count[user])
-        # only public accounts are listed (SPEC §3.7), at most about FOLLOWERS_CAP of them
+        # only public accounts are listed (api-notes §3.7), at most about FOLLOWERS_CAP of them
         pool = self.public_accounts
         me = int(np.searchsorted(pool, user))
         in_pool = me < pool.size and int(pool[me]) == user

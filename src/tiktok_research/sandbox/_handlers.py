@@ -91,7 +91,7 @@ class Ctx:
         """Answer 500 ``internal_error`` if the window touches a configured failing range.
 
         Checked after the request is found valid and before any fault is drawn: such a request
-        fails every time (SPEC §14 #8), and counts against the quota like every 5xx.
+        fails every time (api-notes §14 #8), and counts against the quota like every 5xx.
         """
         if failing_range(self.sandbox.config.failing_ranges, query, start, end) is not None:
             self.applied.append("failing_range")
@@ -239,11 +239,12 @@ def _timed_page(ctx: Ctx, items: TimedList) -> tuple[I64, int, bool]:
     cursor = as_int(ctx.body, "cursor", default=0, minimum=0)
     assert cursor is not None
     if cursor == 0:
-        # SPEC §11 "Timestamp cursor 0 or absent": 0 means "now", like a missing cursor (the docs'
-        # default is "the time this request was made"). Evidence: researchtikpy 0.2.2 starts every
-        # followers / following / liked list at `cursor: 0`, and its tests against the real service
-        # expect data on that first page (tests/test_get_followers.py: more than 70 followers on
-        # page 1, more than 400 over 6 pages), so the service cannot read 0 as "before 1970".
+        # api-notes §11 "Timestamp cursor 0 or absent": 0 means "now", like a missing cursor (the
+        # docs' default is "the time this request was made"). Evidence: researchtikpy 0.2.2 starts
+        # every followers / following / liked list at `cursor: 0`, and its tests against the real
+        # service expect data on that first page (tests/test_get_followers.py: more than 70
+        # followers on page 1, more than 400 over 6 pages), so the service cannot read 0 as
+        # "before 1970".
         cursor = int(ctx.now)
     ctx.validated()
     start = int(np.searchsorted(-items.timestamps, -cursor, side="left"))
@@ -353,10 +354,10 @@ def comments(ctx: Ctx) -> dict[str, Any]:
     max_count = _count(ctx)
     cursor = as_int(ctx.body, "cursor", default=0, minimum=0)
     assert cursor is not None
-    # SPEC §11 "Comments cap": only the top 1,000 comments are served. A page that would cross the
-    # cap is served trimmed to it and says `has_more: false`, so the cursors the sandbox hands out
-    # are always accepted (with max_count=30: ..., cursor 960 -> 990, then 990 -> 1000, done). Only
-    # a cursor at or past the cap, which the sandbox never hands out, is refused.
+    # api-notes §11 "Comments cap": only the top 1,000 comments are served. A page that would cross
+    # the cap is served trimmed to it and says `has_more: false`, so the cursors the sandbox hands
+    # out are always accepted (with max_count=30: ..., cursor 960 -> 990, then 990 -> 1000, done).
+    # Only a cursor at or past the cap, which the sandbox never hands out, is refused.
     if cursor >= COMMENTS_CAP:
         raise invalid(
             f"Invalid count or cursor: only the top {COMMENTS_CAP} comments can be returned, "

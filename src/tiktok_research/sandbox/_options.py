@@ -176,7 +176,7 @@ def serve_config(
     """The configuration and fault script of ``sandbox serve`` from its option values.
 
     ``realistic``: start from :meth:`SandboxConfig.realistic` (every data-quality finding of
-    SPEC §14 on; the other options still apply). ``frozen_corpus``: the corpus never changes
+    api-notes §14 on; the other options still apply). ``frozen_corpus``: the corpus never changes
     with the clock (``--removal-rate`` and ``--count-growth`` cannot be given with it).
     """
     if frozen_corpus and (removal_rate is not None or count_growth is not None):

@@ -36,7 +36,7 @@ def as_int(
     maximum: int | None = None,
     required: bool = False,
 ) -> int | None:
-    """Read an integer body key; numeric strings are accepted (SPEC §11)."""
+    """Read an integer body key; numeric strings are accepted (api-notes §11)."""
     value = body.get(key)
     if value is None:
         if required:

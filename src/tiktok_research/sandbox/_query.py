@@ -1,4 +1,4 @@
-"""The video-query language (SPEC §4): validation into conditions, and vectorised evaluation."""
+"""The video-query language (api-notes §4): validated into conditions, evaluated vectorised."""
 
 from __future__ import annotations
 
@@ -228,7 +228,7 @@ def evaluate_detail(
 ) -> tuple[npt.NDArray[np.int64], B]:
     """:func:`evaluate`'s rows, and which of them are planted strays (same order).
 
-    Strays (SPEC §14 #5): rows that meet every condition and the window except the ``username``
+    Strays (api-notes §14 #5): rows that meet every condition and the window except the ``username``
     EQ/IN conditions of the ``and`` group, visible when generated, each drawn with the chance that
     makes them about ``username_stray_rate`` of the visible rows returned. The draw is a hash of
     the video id and the requested usernames: the same query and window get the same strays.

@@ -1,4 +1,4 @@
-"""The known truths of a sandbox: what its data-quality behaviours (SPEC §14) did, for tests.
+"""The known truths of a sandbox: what its data-quality behaviours (api-notes §14) did, for tests.
 
 A quality report, an availability audit or a stratified sample measures what the service left
 out; on the sandbox the answer is known exactly. :attr:`Sandbox.truth` reads it, as of the
@@ -22,6 +22,7 @@ from ._params import ApiError, parse_date
 from ._query import VideoQuery, evaluate_detail, failing_range, parse_query
 
 if TYPE_CHECKING:
+    from ..query import QueryLike
     from ._core import RandomDraw, Sandbox
 
 #: What :meth:`KnownTruths.video_status` says of an id, in order of precedence.
@@ -166,7 +167,7 @@ class KnownTruths:
     # ------------------------------------------------------------------ the configured profile
     @property
     def failing_ranges(self) -> tuple[FailingRange, ...]:
-        """The configured failing ranges (SPEC §14 #8)."""
+        """The configured failing ranges (api-notes §14 #8)."""
         return self._sb.config.failing_ranges
 
     def profile(self) -> dict[str, Any]:
@@ -199,7 +200,9 @@ class KnownTruths:
         }
 
     # ------------------------------------------------------------------ windows and ids
-    def window_fails(self, query: Any, start_date: dt.date | str, end_date: dt.date | str) -> bool:
+    def window_fails(
+        self, query: QueryLike, start_date: dt.date | str, end_date: dt.date | str
+    ) -> bool:
         """Whether every request for ``query`` over the window answers HTTP 500."""
         q = _query_of(query)
         start, end = _date_of(start_date, "start_date"), _date_of(end_date, "end_date")
@@ -236,7 +239,9 @@ class KnownTruths:
         )
 
     # ------------------------------------------------------------------ one query
-    def query(self, query: Any, start_date: dt.date | str, end_date: dt.date | str) -> QueryTruth:
+    def query(
+        self, query: QueryLike, start_date: dt.date | str, end_date: dt.date | str
+    ) -> QueryTruth:
         """What the service answers now for ``query`` over ``[start_date, end_date]``.
 
         Args:

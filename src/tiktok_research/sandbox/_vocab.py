@@ -221,7 +221,7 @@ EFFECT_NAMES: tuple[str, ...] = (
     "AI Manga",
 )
 
-# region code -> weight (the rest of SPEC's codes share the remaining mass)
+# region code -> weight (the other codes of api-notes §4 share the remaining mass)
 REGION_WEIGHTS: dict[str, float] = {
     "US": 0.24, "GB": 0.06, "DE": 0.05, "FR": 0.05, "BR": 0.06, "ID": 0.06, "MX": 0.04, "TR": 0.03,
     "IT": 0.03, "ES": 0.03, "PH": 0.03, "VN": 0.03, "SA": 0.02, "IQ": 0.01, "EG": 0.02, "PK": 0.02,

@@ -1,0 +1,296 @@
+"""One input file's rows and report: pages and records -> rows of the tables, skips reported.
+
+:class:`FileState` turns what a reader found in one file (JSON lines of pages, a parsed frame of
+pages, bare records) into rows of the declared tables and hands them to the merge's sink, filling
+the file's :class:`FileReport`: pages read, rows per table, and every item skipped with its line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from .. import _endpoints as ep
+from .. import tables
+from ._detect import NO_DATA, TOO_DEEP, Sniffer, endpoint_of_line, name_hints
+from ._report import FileReport
+
+logger = logging.getLogger("tiktok_research.merge")
+
+#: ``_order`` of a row: file index * ORDER_STRIDE + position in the file (later wins ties).
+ORDER_STRIDE = 1 << 40
+
+Sink = Callable[[str, int, int, pl.DataFrame], None]  # table, first and last file index, rows
+
+_OK = pl.col("_error_code").is_null() | (pl.col("_error_code") == "ok")
+
+
+class FileState:
+    """The report, position and sink of one input file while it is read."""
+
+    def __init__(
+        self, path: Path, index: int, endpoint: str | None, sink: Sink, sniff: Sniffer
+    ) -> None:
+        self.path = path
+        self.index = index
+        self.endpoint = endpoint
+        self.sink = sink
+        self.sniff = sniff
+        self.report = FileReport(str(path))
+        self.mtime = datetime.fromtimestamp(0, tz=UTC)
+        self.size = 0
+
+    # -- the report ------------------------------------------------------------------------------
+
+    def skip(self, line: int | None, why: str, *, expected: bool = False) -> None:
+        """Report a skipped item; ``expected`` ones (an archived error page) are logged at INFO.
+
+        Error pages are part of any archive (a private account, a retried 429, a 500): they stay in
+        the report but are not worth a warning. Unreadable files and lines are.
+        """
+        self.report.skipped.append((line, why))
+        logger.log(
+            logging.INFO if expected else logging.WARNING,
+            "%s%s: %s; skipped", self.path, f":{line}" if line else "", why,
+        )  # fmt: skip
+
+    def count(self, table: str, rows: int, missing_usernames: int = 0) -> None:
+        """Record ``rows`` rows of ``table`` read from this file (and user rows lacking a name)."""
+        if missing_usernames:
+            self.report.notes.append(
+                f"{missing_usernames} user row(s) without username: the API does not echo it; "
+                "name the file {username}_info.json or keep the request in the archive"
+            )
+        if rows:
+            self.report.rows[table] = self.report.rows.get(table, 0) + rows
+
+    def add(self, table: str, df: pl.DataFrame) -> None:
+        """Hand rows of ``table`` to the sink and count them."""
+        missing = df["username"].null_count() if table == "users" and df.height else 0
+        self.count(table, df.height, missing)
+        if df.height:
+            self.sink(table, self.index, self.index, df)
+
+    # -- pages ------------------------------------------------------------------------------------
+
+    def pages_from_lines(
+        self,
+        buf: bytes,
+        numbers: Sequence[int],
+        kind: str,
+        *,
+        row_offset: int = 0,
+        final: bool = True,
+    ) -> None:
+        """Rows of pages given as JSON lines (``numbers``: the file's line of each non-blank line).
+
+        Read strictly with the schema of the first page's endpoint (fast), again with the schema
+        of every endpoint if some page is of another, and line by line if a line does not parse
+        (every readable line is kept, the others reported). ``final``: these lines end the file
+        (a broken last line is then reported as truncated).
+        """
+        envelope = kind == "envelope"
+        first, last = _first_last_line(buf)
+        self.sniff([first, last] if first else [])
+        guess = self.endpoint or (endpoint_of_line(first, envelope) if first else None)
+        try:
+            pages, lenient = self._parse(buf, envelope, [guess] if guess else None)
+            if guess and _other_endpoint(pages, guess):
+                pages, lenient = self._parse(buf, envelope, None)
+            lines: Sequence[int] = numbers
+        except pl.exceptions.PolarsError:
+            readable = self._line_by_line(buf, numbers, envelope, final)
+            if readable is None:
+                return
+            pages, lenient, lines = readable
+        unusable = self.pages_from_frame(pages, lenient, row_offset=row_offset)
+        self.report_unusable([(lines[pos], code) for pos, code in unusable])
+
+    def _parse(
+        self, buf: bytes, envelope: bool, endpoints: list[str] | None
+    ) -> tuple[pl.DataFrame, bool]:
+        """Pages of JSON lines: pyarrow's strict reader (no copy of its result), else the careful
+        reader of ``tables`` (ids beyond int64 and numbers sent as text read leniently)."""
+        schema = tables.read_schema(endpoints, envelope=envelope)
+        try:
+            raw = tables.parse_json_lines(buf, tables._arrow_schema(schema))
+        except (pa.ArrowException, TypeError):
+            return tables.pages_from_ndjson(
+                buf, envelope=envelope, src=str(self.path), default_retrieved_at=self.mtime,
+                default_endpoint=self.endpoint, endpoints=endpoints,
+            )  # fmt: skip
+        pages = tables.pages_from_raw(
+            raw, envelope=envelope, src=str(self.path), default_retrieved_at=self.mtime,
+            default_endpoint=self.endpoint,
+        )  # fmt: skip
+        return pages, False
+
+    def _line_by_line(
+        self, buf: bytes, numbers: Sequence[int], envelope: bool, final: bool
+    ) -> tuple[pl.DataFrame, bool, list[int]] | None:
+        """The slow path: each line checked alone; the readable ones parsed (None if none)."""
+        clean = [ln.strip() for ln in buf.split(b"\n") if ln.strip()]
+        good: list[int] = []
+        last = len(clean) - 1
+        for i, ln in enumerate(clean):
+            try:
+                json.loads(ln)
+                good.append(i)
+            except ValueError:
+                self.skip(numbers[i], "truncated last line" if i == last and final
+                          else "not valid JSON")  # fmt: skip
+            except RecursionError:
+                self.skip(numbers[i], TOO_DEEP)
+        if not good:
+            return None
+        try:
+            pages, lenient = self._parse(b"\n".join(clean[i] for i in good), envelope, None)
+        except pl.exceptions.PolarsError:
+            pages, lenient, good = self._one_by_one(clean, good, numbers, envelope)
+            if not good:
+                return None
+        return pages, lenient, [numbers[i] for i in good]
+
+    def _one_by_one(
+        self, clean: list[bytes], good: list[int], numbers: Sequence[int], envelope: bool
+    ) -> tuple[pl.DataFrame, bool, list[int]]:
+        """Parse pages one at a time (slowest path), skipping those of an unexpected shape."""
+        frames, kept, lenient = [], [], False
+        for i in good:
+            try:
+                f, lz = self._parse(clean[i], envelope, None)
+            except pl.exceptions.PolarsError as exc:
+                self.skip(numbers[i], f"page has an unexpected shape ({str(exc).splitlines()[0]})")
+                continue
+            frames.append(f)
+            kept.append(i)
+            lenient |= lz
+        if not frames:
+            return pl.DataFrame(), lenient, []
+        if lenient:
+            frames = [
+                tables.pages_from_ndjson(
+                    clean[i], envelope=envelope, src=str(self.path),
+                    default_retrieved_at=self.mtime, default_endpoint=self.endpoint, lenient=True,
+                )[0]
+                for i in kept
+            ]  # fmt: skip
+        pages = pl.concat(frames, how="vertical")
+        return (
+            pages.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row")),
+            lenient,
+            kept,
+        )
+
+    def pages_from_frame(
+        self, pages: pl.DataFrame, lenient: bool, *, row_offset: int = 0
+    ) -> list[tuple[int, str | None]]:
+        """Rows of a frame of pages (``tables.pages_from_raw``); ``row_offset`` pages came before.
+
+        Returns:
+            The pages that hold no rows to keep, as (position in ``pages``, error code): error
+            pages and pages of no known endpoint, for the caller to report with their lines
+            (:meth:`report_unusable`).
+        """
+        self.report.pages += pages.height
+        pages = pages.with_columns(
+            pl.col("_retrieved_at").fill_null(pl.lit(self.mtime, dtype=pl.Datetime("us", "UTC"))),
+            (pl.col("_row") + (row_offset + self.index * ORDER_STRIDE)).alias("_row"),
+        )
+        hints = name_hints(self.path)
+        if "username" in hints:
+            pages = pages.with_columns(pl.col("_req_username").fill_null(hints["username"]))
+        if "video_id" in hints:
+            pages = pages.with_columns(pl.col("_req_video_id").fill_null(hints["video_id"]))
+        usable = pages.select(_OK & pl.col("_endpoint").is_not_null()).to_series()
+        found: list[tuple[int, str | None]] = []
+        if not usable.all():
+            bad = pages.select("_error_code").with_row_index("_pos").filter(~usable)
+            found = list(zip(bad["_pos"].to_list(), bad["_error_code"].to_list(), strict=True))
+            pages = pages.filter(usable)  # filtering copies the pages
+        if self.endpoint is not None:
+            other = pages.filter(pl.col("_endpoint") != self.endpoint)
+            if other.height:
+                self.skip(None, f"{other.height} page(s) of other endpoints than {self.endpoint}")
+                pages = pages.filter(pl.col("_endpoint") == self.endpoint)
+        for name in pages["_endpoint"].unique().sort().to_list():
+            issues: list[str] = []
+            df = tables.items_from_pages(pages, name, lenient=lenient, issues=issues,
+                                         src=f" ({self.path})")  # fmt: skip
+            for msg in issues:
+                self.report.skipped.append((None, msg))
+            self.add(ep.ENDPOINTS[name].table, df)
+        return found
+
+    def report_unusable(self, found: list[tuple[int | None, str | None]]) -> None:
+        """Report error pages and pages of no known endpoint: (line, error code) each."""
+        for line, code in found:
+            if code is not None and code != "ok":
+                self.skip(line, f"error page ({code})", expected=True)
+            else:
+                self.skip(line, NO_DATA)
+
+    # -- bare records -----------------------------------------------------------------------------
+
+    def records(
+        self, raw: bytes, table: str, *, array: bool, order_offset: int = 0, new_page: bool = True
+    ) -> None:
+        """Rows of bare records (a JSON array, or JSON lines when ``array`` is false)."""
+        consts: dict[str, Any] = {}
+        hints = name_hints(self.path)
+        if table == "users" and "username" in hints:
+            consts["username"] = hints["username"]
+        if table == "comments" and "video_id" in hints:
+            consts["video_id"] = int(hints["video_id"])
+        issues: list[str] = []
+        try:
+            df = tables.records_from_json(
+                raw, table, constant_columns=consts, issues=issues, src=f" ({self.path})",
+                array=array,
+            )  # fmt: skip
+        except pl.exceptions.PolarsError as exc:
+            self.skip(None, f"records cannot be read ({exc})")
+            return
+        for msg in issues:
+            self.report.skipped.append((None, msg))
+        df = df.with_columns(
+            pl.lit(self.mtime, dtype=pl.Datetime("us", "UTC")).alias("_retrieved_at"),
+            (pl.col("_order") + (order_offset + self.index * ORDER_STRIDE)).alias("_order"),
+        )
+        if new_page:
+            self.report.pages += 1
+        self.add(table, df)
+
+
+def _first_last_line(buf: bytes) -> tuple[bytes, bytes]:
+    """The first and last non-blank lines of ``buf`` (looking at its ends only, no copy of it)."""
+    first, pos = b"", 0
+    while pos < len(buf):
+        nl = buf.find(b"\n", pos)
+        end = len(buf) if nl < 0 else nl
+        first = buf[pos:end].strip()
+        if first:
+            break
+        pos = end + 1
+    if not first:
+        return b"", b""
+    end = len(buf)
+    while True:
+        nl = buf.rfind(b"\n", 0, end)
+        last = buf[nl + 1 : end].strip()
+        if last or nl < 0:
+            return first, last or first
+        end = nl
+
+
+def _other_endpoint(pages: pl.DataFrame, guess: str) -> bool:
+    """Some page is of another endpoint than ``guess`` (or of none, without being an error)."""
+    odd = (pl.col("_endpoint").is_null() & _OK) | (pl.col("_endpoint") != guess)
+    return bool(pages.select(odd.fill_null(False).any()).item())
