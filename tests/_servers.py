@@ -20,9 +20,11 @@ from pathlib import Path
 
 import httpx
 
+from _sandboxes import TOKEN_FORM
+
 CLI = [sys.executable, "-m", "tiktok_research.cli"]
 _URL = re.compile(r"http://127\.0\.0\.1:\d+")
-FORM = {"client_key": "sandbox", "client_secret": "sandbox", "grant_type": "client_credentials"}
+FORM = TOKEN_FORM
 
 
 class SandboxServer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import socket
@@ -11,6 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from _sandboxes import (
+    MakeClient,
+    MakeHttp,
+    MakeSandbox,
+    MakeServer,
+    new_client,
+    new_http,
+    new_sandbox,
+)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -65,6 +76,75 @@ def _isolated_environment(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
     monkeypatch.setenv("TIKTOK_RESEARCH_CONFIG", str(config_home / "tiktok-research.toml"))
     yield cache
+
+
+# --------------------------------------------------------------------------------------------
+# Sandboxes, clients and servers: one factory (tests/_sandboxes.py), no hand-built ones
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def make_sandbox() -> MakeSandbox:
+    """``make_sandbox(config=None, *, clock=None, realistic=False, **SandboxConfig fields)``.
+
+    A fresh in-process sandbox each call (see ``tests/_sandboxes.new_sandbox``). Session-scoped,
+    so that fixtures of any scope may use it; a sandbox holds nothing that needs closing.
+    """
+    return new_sandbox
+
+
+@pytest.fixture
+def make_client() -> Iterator[MakeClient]:
+    """``make_client(sandbox=None, **Client arguments)``: a sandbox client, closed after the test.
+
+    Its waits return at once unless the test passes ``sleep=`` (see ``tests/_sandboxes``).
+    """
+    clients: list[Any] = []
+
+    def make(sandbox: Any = None, **options: Any) -> Any:
+        client = new_client(sandbox, **options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def make_http() -> Iterator[MakeHttp]:
+    """``make_http(sandbox, token=True)``: a raw httpx client over the sandbox's transport (with a
+    fresh bearer token; ``token="request"`` asks the token endpoint for it), closed after the
+    test (see ``tests/_sandboxes.new_http``)."""
+    opened: list[Any] = []
+
+    def make(sandbox: Any, *, token: Any = True) -> Any:
+        http = new_http(sandbox, token=token)
+        opened.append(http)
+        return http
+
+    yield make
+    for http in opened:
+        http.close()
+
+
+@pytest.fixture
+def make_server() -> Iterator[MakeServer]:
+    """``make_server(sandbox=None, **SandboxConfig fields)``: ``(url, sandbox)`` served on
+    127.0.0.1 until the test ends (``run_server``, the HTTP server of ``sandbox serve``)."""
+    from tiktok_research.sandbox import run_server
+
+    with contextlib.ExitStack() as stack:
+
+        def make(sandbox: Any = None, **knobs: Any) -> tuple[str, Any]:
+            if sandbox is None:
+                sandbox = new_sandbox(**knobs)
+            elif knobs:
+                raise TypeError("make_server: give a sandbox or its knobs, not both")
+            url, served = stack.enter_context(run_server(sandbox))
+            return url, served
+
+        yield make
 
 
 # --------------------------------------------------------------------------------------------

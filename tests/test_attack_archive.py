@@ -34,8 +34,9 @@ import polars as pl
 import pytest
 
 import tiktok_research as tr
+from _sandboxes import new_client, new_sandbox, spent
 from _servers import SandboxServer, cli_env, no_traceback, run_cli, sandbox_server
-from tiktok_research.sandbox import Sandbox, SandboxConfig
+from tiktok_research.sandbox import Sandbox
 
 N_VIDEOS = 20_000  # the default sandbox corpus (so the CLI's --sandbox holds the same videos)
 QUERY = tr.Q.video_length.isin(["SHORT", "MID", "LONG", "EXTRA_LONG"])
@@ -43,15 +44,6 @@ START, END = "20240101", "20240330"  # 3 windows of ~17 pages each
 WINDOWS = 3
 BUDGET = 20  # requests of the interrupted run
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def _client(sb: Sandbox, **kw: Any) -> tr.Client:
-    kw.setdefault("sleep", lambda s: None)
-    return tr.Client.sandbox(sb, **kw)
-
-
-def _spent(sb: Sandbox) -> int:
-    return sb.requests_spent().get("video_query", 0)
 
 
 @dataclass
@@ -64,24 +56,20 @@ class Outcome:
 
 def _run(sb: Sandbox, archive: Path, caplog: pytest.LogCaptureFixture, **kw: Any) -> Outcome:
     """The same call again on ``archive``; never raises (the error is returned)."""
-    before = _spent(sb)
+    before = spent(sb)
     caplog.clear()
     result, error = None, None
     with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING):
         warnings.simplefilter("always")
         try:
-            result = tr.fetch_videos(
-                QUERY,
-                START,
-                END,
-                client=_client(sb, **kw),
-                archive=archive,
-                progress=False,
-            )
+            with new_client(sb, **kw) as client:
+                result = tr.fetch_videos(
+                    QUERY, START, END, client=client, archive=archive, progress=False
+                )
         except Exception as e:  # the outcome is judged by the test
             error = e
     messages = [str(w.message) for w in caught] + [r.getMessage() for r in caplog.records]
-    return Outcome(result, error, _spent(sb) - before, messages)
+    return Outcome(result, error, spent(sb) - before, messages)
 
 
 # ------------------------------------------------------------------------- reading the archive
@@ -151,10 +139,10 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    sb = Sandbox(SandboxConfig(n_videos=N_VIDEOS))
-    before = _spent(sb)
-    want = tr.fetch_videos(QUERY, START, END, client=_client(sb), progress=False)
-    clean_pages = _spent(sb) - before
+    sb = new_sandbox(n_videos=N_VIDEOS)
+    before = spent(sb)
+    want = tr.fetch_videos(QUERY, START, END, client=new_client(sb), progress=False)
+    clean_pages = spent(sb) - before
     root = tmp_path_factory.mktemp("archives")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -162,13 +150,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             QUERY,
             START,
             END,
-            client=_client(sb, max_requests=BUDGET),
+            client=new_client(sb, max_requests=BUDGET),
             archive=root / "interrupted",
             progress=False,
         )
     assert not part.report.complete
     done = tr.fetch_videos(
-        QUERY, START, END, client=_client(sb), archive=root / "finished", progress=False
+        QUERY, START, END, client=new_client(sb), archive=root / "finished", progress=False
     )
     assert done.report.complete and done.equals(want)
     per_day = want.group_by(pl.col("create_time").dt.date()).len()["len"].max()
@@ -372,10 +360,10 @@ def server() -> Iterator[SandboxServer]:
 
 @pytest.fixture(scope="module")
 def cli_want() -> pl.DataFrame:
-    sb = Sandbox(SandboxConfig(n_videos=N_VIDEOS))
-    return tr.fetch_videos(
-        tr.Q.hashtag_name.eq("fyp"), START, END, client=_client(sb), progress=False
-    )
+    with new_client(new_sandbox(n_videos=N_VIDEOS)) as client:
+        return tr.fetch_videos(
+            tr.Q.hashtag_name.eq("fyp"), START, END, client=client, progress=False
+        )
 
 
 @pytest.mark.slow

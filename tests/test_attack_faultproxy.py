@@ -16,15 +16,16 @@ from _faultproxy import (
     FaultTransport,
     Storm,
 )
-from tiktok_research.sandbox import Sandbox, SandboxConfig, run_server
+from _sandboxes import TOKEN_FORM, MakeSandbox, new_sandbox
+from tiktok_research.sandbox import Sandbox, run_server
 
 USERS = "/v2/research/user/info/"
-FORM = {"client_key": "sandbox", "client_secret": "sandbox", "grant_type": "client_credentials"}
+FORM = TOKEN_FORM
 
 
 @pytest.fixture(scope="module")
 def sandbox_url() -> Iterator[tuple[str, Sandbox]]:
-    with run_server(Sandbox(SandboxConfig(n_videos=1_000))) as served:
+    with run_server(new_sandbox(n_videos=1_000)) as served:
         yield served
 
 
@@ -79,8 +80,8 @@ def test_each_fault_kind_over_http(sandbox_url: tuple[str, Sandbox]) -> None:
     assert token not in logged and "client_secret" not in logged
 
 
-def test_the_in_process_transport_injects_the_same_kinds() -> None:
-    sb = Sandbox(SandboxConfig(n_videos=1_000))
+def test_the_in_process_transport_injects_the_same_kinds(make_sandbox: MakeSandbox) -> None:
+    sb = make_sandbox(n_videos=1_000)
     name = sb.corpus.sample_usernames(1)[0]
     kinds = ["error_500", "gateway_504", "rate_limit", "truncated", "reset", "stall", "refuse"]
     transport = FaultTransport(

@@ -21,8 +21,8 @@ import pytest
 
 import tiktok_research as tr
 from _faultproxy import FaultProxy
+from _sandboxes import MakeClient, MakeSandbox
 from _servers import SandboxServer, cli_env, no_traceback, run_cli, sandbox_server, start_cli
-from tiktok_research.sandbox import Sandbox, SandboxConfig
 
 N_VIDEOS = 40_000
 START, END = "2024-01-01", "2024-03-30"  # 3 windows of 9 pages
@@ -47,11 +47,11 @@ def _wait_for(predicate: object, timeout: float, what: str) -> None:
 
 
 def test_kill_9_at_random_moments_loses_nothing_and_pays_only_what_was_in_flight(
-    server: SandboxServer, tmp_path: Path
+    server: SandboxServer, tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
 ) -> None:
-    sb = Sandbox(SandboxConfig(n_videos=N_VIDEOS))
+    sb = make_sandbox(n_videos=N_VIDEOS)
     want = tr.fetch_videos(
-        tr.Q.hashtag_name.eq("fyp"), START, END, client=tr.Client.sandbox(sb), progress=False
+        tr.Q.hashtag_name.eq("fyp"), START, END, client=make_client(sb), progress=False
     )
     clean_pages = sb.requests_spent()["video_query"]
     archive, out = tmp_path / "archive", tmp_path / "videos.parquet"

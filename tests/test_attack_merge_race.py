@@ -23,8 +23,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import tiktok_research as tr
+from _sandboxes import MakeClient, MakeSandbox
 from tiktok_research import _archive
-from tiktok_research.sandbox import Sandbox, SandboxConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE = ROOT / "data" / "sample" / "dumps" / "archive"
@@ -117,12 +117,14 @@ def test_a_file_gone_without_a_twin_is_still_reported(
     assert sorted(reasons) == sorted(p.name for p in _plain_pages(ARCHIVE))
 
 
-def test_merges_beside_a_real_collection_never_lose_rows(tmp_path: Path) -> None:
+def test_merges_beside_a_real_collection_never_lose_rows(
+    tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
     """A real collection writes and gzips its page files while merges of the same archive run
     in a loop: no merge reports a page file as missing, and the last one holds every video."""
     archive = tmp_path / "archive"
     archive.mkdir()
-    client = tr.Client.sandbox(Sandbox(SandboxConfig(seed=3, n_videos=3_000)))
+    client = make_client(make_sandbox(seed=3, n_videos=3_000))
     errors: list[BaseException] = []
     result: list[pl.DataFrame] = []
 

@@ -10,36 +10,28 @@ from __future__ import annotations
 import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
 
 import tiktok_research as tr
+from _sandboxes import MakeClient, MakeSandbox, new_client, spent
 from _servers import cli_env, no_traceback, run_cli
-from tiktok_research.sandbox import Sandbox, SandboxConfig
+from tiktok_research.sandbox import Sandbox
 
 QUERY = tr.Q.hashtag_name.isin(["fyp", "foryou", "viral"])
 START, END = "2024-01-01", "2024-03-31"  # 91 days: 3 windows, ~650 rows each
 
 
 @pytest.fixture(scope="module")
-def sb() -> Sandbox:
-    return Sandbox(SandboxConfig(n_videos=20_000))
+def sb(make_sandbox: MakeSandbox) -> Sandbox:
+    return make_sandbox(n_videos=20_000)
 
 
 @pytest.fixture(scope="module")
 def full(sb: Sandbox) -> pl.DataFrame:
-    return pl.DataFrame(tr.fetch_videos(QUERY, START, END, client=_client(sb), progress=False))
-
-
-def _client(sb: Sandbox, **kw: Any) -> tr.Client:
-    kw.setdefault("sleep", lambda s: None)
-    return tr.Client.sandbox(sb, **kw)
-
-
-def _spent(sb: Sandbox, endpoint: str) -> int:
-    return sb.requests_spent().get(endpoint, 0)
+    with new_client(sb) as client:
+        return pl.DataFrame(tr.fetch_videos(QUERY, START, END, client=client, progress=False))
 
 
 # ------------------------------------------------------------------------- item 1: max_total
@@ -47,10 +39,10 @@ def _spent(sb: Sandbox, endpoint: str) -> int:
 
 @pytest.mark.parametrize("max_total", [10, 50, 150])
 def test_max_total_gives_exactly_that_many_videos_newest_first(
-    sb: Sandbox, full: pl.DataFrame, max_total: int
+    sb: Sandbox, full: pl.DataFrame, max_total: int, make_client: MakeClient
 ) -> None:
     got = tr.fetch_videos(
-        QUERY, START, END, max_total=max_total, client=_client(sb), progress=False
+        QUERY, START, END, max_total=max_total, client=make_client(sb), progress=False
     )
     assert got.height == max_total
     assert got.report.complete
@@ -60,19 +52,19 @@ def test_max_total_gives_exactly_that_many_videos_newest_first(
 
 @pytest.mark.parametrize(("max_total", "requests"), [(10, 1), (50, 1), (150, 2)])
 def test_max_total_costs_no_request_more_than_the_rows_need(
-    sb: Sandbox, max_total: int, requests: int
+    sb: Sandbox, max_total: int, requests: int, make_client: MakeClient
 ) -> None:
     """Pages hold ~95 visible videos of 100: 10 and 50 rows need one page, 150 need two."""
-    before = _spent(sb, "video_query")
-    tr.fetch_videos(QUERY, START, END, max_total=max_total, client=_client(sb), progress=False)
-    assert _spent(sb, "video_query") - before <= requests
+    before = spent(sb, "video_query")
+    tr.fetch_videos(QUERY, START, END, max_total=max_total, client=make_client(sb), progress=False)
+    assert spent(sb, "video_query") - before <= requests
 
 
-def test_max_total_holds_for_each_item_of_a_fan_out(sb: Sandbox) -> None:
+def test_max_total_holds_for_each_item_of_a_fan_out(sb: Sandbox, make_client: MakeClient) -> None:
     names = sb.corpus.sample_usernames(2, kind="following_public")
-    before = _spent(sb, "following")
-    got = tr.fetch_following(names, max_total=3, client=_client(sb), progress=False)
-    assert _spent(sb, "following") - before == len(names)  # one page each is enough
+    before = spent(sb, "following")
+    got = tr.fetch_following(names, max_total=3, client=make_client(sb), progress=False)
+    assert spent(sb, "following") - before == len(names)  # one page each is enough
     per_item = dict(got.group_by("source_username").len().iter_rows())
     assert set(per_item) == set(names)
     assert all(n <= 3 for n in per_item.values()), f"more than 3 rows per item: {per_item}"
@@ -92,8 +84,10 @@ def test_cli_max_total_writes_that_many_rows(tmp_path: Path) -> None:
 # ------------------------------------------------------------- item 2: end_date_exclusive
 
 
-def test_end_date_exclusive_works_over_a_90_day_range(sb: Sandbox, full: pl.DataFrame) -> None:
-    client = _client(sb, end_date_exclusive=True)
+def test_end_date_exclusive_works_over_a_90_day_range(
+    sb: Sandbox, full: pl.DataFrame, make_client: MakeClient
+) -> None:
+    client = make_client(sb, end_date_exclusive=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         got = tr.fetch_videos(QUERY, START, END, client=client, progress=False)
@@ -123,10 +117,12 @@ FORMS = [
 
 
 @pytest.mark.parametrize("form", [f for f, _ in FORMS])
-def test_one_username_rule_for_the_client_and_the_selection_helpers(sb: Sandbox, form: str) -> None:
+def test_one_username_rule_for_the_client_and_the_selection_helpers(
+    sb: Sandbox, form: str, make_client: MakeClient
+) -> None:
     assert tr.select_usernames(pl.DataFrame({"username": [form]})).to_list() == ["foo"]
     n = len(sb.request_log)
-    got = tr.fetch_user_info([form], client=_client(sb), progress=False)
+    got = tr.fetch_user_info([form], client=make_client(sb), progress=False)
     asked = [r.body for r in sb.request_log[n:] if r.endpoint == "user_info"]
     assert asked and all(b is not None and b.get("username") == "foo" for b in asked), asked
     assert got.failures.height + got.height == 1

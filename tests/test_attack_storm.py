@@ -25,8 +25,8 @@ import pytest
 
 import tiktok_research as tr
 from _faultproxy import DEFAULT_STORM, KINDS, FaultPlan, FaultProxy, Ledger
+from _sandboxes import new_client, new_sandbox
 from _servers import SandboxServer, sandbox_server
-from tiktok_research.sandbox import Sandbox, SandboxConfig
 
 N_VIDEOS = 40_000
 QUERY = tr.Q.hashtag_name.isin(["fyp", "foryou", "viral"])
@@ -79,11 +79,11 @@ class Run:
 @pytest.fixture(scope="module")
 def clean() -> Clean:
     """The fault-free run, in-process, with the number of pages it needs."""
-    sb = Sandbox(SandboxConfig(n_videos=N_VIDEOS))
+    sb = new_sandbox(n_videos=N_VIDEOS)
     ids = sb.corpus.video_ids_with_comments(30)
-    client = tr.Client.sandbox(sb)
-    videos = tr.fetch_videos(QUERY, START, END, client=client, progress=False)
-    comments = tr.fetch_comments(ids, client=client, progress=False)
+    with new_client(sb) as client:
+        videos = tr.fetch_videos(QUERY, START, END, client=client, progress=False)
+        comments = tr.fetch_comments(ids, client=client, progress=False)
     spent = sb.requests_spent()
     per_day = videos.group_by(pl.col("create_time").dt.date()).len()["len"].max()
     assert isinstance(per_day, int)
@@ -108,7 +108,7 @@ def _collect(url: str, archive: Path) -> tuple[tr.FetchResult, tr.FetchResult]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         videos = tr.fetch_videos(QUERY, START, END, client=client, archive=archive, progress=False)
-        ids = Sandbox(SandboxConfig(n_videos=N_VIDEOS)).corpus.video_ids_with_comments(30)
+        ids = new_sandbox(n_videos=N_VIDEOS).corpus.video_ids_with_comments(30)
         comments = tr.fetch_comments(ids, client=client, archive=archive, progress=False)
     client.close()
     return videos, comments

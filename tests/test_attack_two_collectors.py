@@ -25,8 +25,8 @@ import pytest
 
 import tiktok_research as tr
 from _faultproxy import FaultProxy
+from _sandboxes import new_client, new_sandbox
 from _servers import cli_env, no_traceback, sandbox_server, start_cli
-from tiktok_research.sandbox import Sandbox, SandboxConfig
 
 N_VIDEOS = 40_000
 START, END = "2024-01-01", "2024-03-30"  # 3 windows of 9 pages
@@ -71,12 +71,11 @@ def _finish(proc: subprocess.Popen[str], out: Path, deadline: float) -> Proc:
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
-    sb = Sandbox(SandboxConfig(n_videos=N_VIDEOS))
-    want = pl.DataFrame(
-        tr.fetch_videos(
-            tr.Q.hashtag_name.eq("fyp"), START, END, client=tr.Client.sandbox(sb), progress=False
+    sb = new_sandbox(n_videos=N_VIDEOS)
+    with new_client(sb) as client:
+        want = pl.DataFrame(
+            tr.fetch_videos(tr.Q.hashtag_name.eq("fyp"), START, END, client=client, progress=False)
         )
-    )
     clean_pages = sb.requests_spent()["video_query"]
     tmp = tmp_path_factory.mktemp("two")
     archive = tmp / "archive"

@@ -26,15 +26,12 @@ import pytest
 
 import tiktok_research as tr
 from _faultproxy import FaultPlan, FaultTransport
-from tiktok_research.sandbox import FaultConfig, Sandbox, SandboxConfig
+from _sandboxes import Clock, MakeClient, MakeSandbox, new_client, new_sandbox, spent
+from tiktok_research.sandbox import FaultConfig, Sandbox
 
 N_VIDEOS = 20_000
 QUERY = tr.Q.video_length.isin(["SHORT", "MID", "LONG", "EXTRA_LONG"])
 VIDEOS = "/v2/research/video/query/"
-
-
-def _spent(sb: Sandbox) -> int:
-    return sb.requests_spent().get("video_query", 0)
 
 
 def _windows(sb: Sandbox, since: int = 0) -> set[tuple[str, str]]:
@@ -73,13 +70,14 @@ class Clean:
 
 
 def _clean(start: str, end: str, fields: str | None = None) -> Clean:
-    sb = Sandbox(SandboxConfig(n_videos=N_VIDEOS))
-    table = tr.fetch_videos(QUERY, start, end, client=tr.Client.sandbox(sb), progress=False)
+    sb = new_sandbox(n_videos=N_VIDEOS)
+    with new_client(sb) as client:
+        table = tr.fetch_videos(QUERY, start, end, client=client, progress=False)
     day = table.group_by(pl.col("create_time").dt.date()).len()["len"].max()
     assert isinstance(day, int)
     if fields is not None:
         table = table.select(fields.split(","))
-    return Clean(pl.DataFrame(table), _spent(sb), _windows(sb), day, math.ceil(day / 100) + 1)
+    return Clean(pl.DataFrame(table), spent(sb), _windows(sb), day, math.ceil(day / 100) + 1)
 
 
 # --------------------------------------------------------------- item 7: a failing window
@@ -93,52 +91,54 @@ def one_window() -> Clean:
 
 
 def test_a_failing_window_does_not_pay_again_for_the_pages_it_holds(
-    one_window: Clean, tmp_path: Path
+    one_window: Clean, tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
 ) -> None:
-    sb = Sandbox(SandboxConfig(n_videos=N_VIDEOS))
+    sb = make_sandbox(n_videos=N_VIDEOS)
     sb.script_faults(["ok"] * 10 + ["internal_error"] * 2, endpoint="video_query")
     got = tr.fetch_videos(
         QUERY,
         *ONE_WINDOW,
-        client=tr.Client.sandbox(sb, sleep=lambda s: None),
+        client=make_client(sb),
         archive=tmp_path,
         progress=False,
         max_workers=1,
     )
     assert got.report.complete and got.equals(one_window.table)
     allowed = one_window.pages + 2 + one_window.day_pages
-    assert _spent(sb) <= allowed, (
-        f"{_spent(sb)} requests paid; the clean run pays {one_window.pages}, plus 2 failed "
+    assert spent(sb) <= allowed, (
+        f"{spent(sb)} requests paid; the clean run pays {one_window.pages}, plus 2 failed "
         f"requests and at most {one_window.day_pages} pages of one day's overlap"
     )
 
 
 def test_a_failing_window_is_retried_a_few_times_before_it_is_narrowed(
-    one_window: Clean, tmp_path: Path
+    one_window: Clean, tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
 ) -> None:
-    sb = Sandbox(SandboxConfig(n_videos=N_VIDEOS))
+    sb = make_sandbox(n_videos=N_VIDEOS)
     sb.script_faults(["ok"] * 5 + ["internal_error", "gateway_timeout", "internal_error"])
     got = tr.fetch_videos(
         QUERY,
         *ONE_WINDOW,
-        client=tr.Client.sandbox(sb, sleep=lambda s: None),
+        client=make_client(sb),
         archive=tmp_path,
         progress=False,
         max_workers=1,
     )
     assert got.report.complete and got.equals(one_window.table)
     assert _windows(sb) == one_window.windows, "the window was split or narrowed after 3 failures"
-    assert _spent(sb) == one_window.pages + 3
+    assert spent(sb) == one_window.pages + 3
 
 
 @pytest.mark.slow
-def test_twenty_seeded_5xx_storms_refetch_nothing_beyond_one_day_overlaps() -> None:
+def test_twenty_seeded_5xx_storms_refetch_nothing_beyond_one_day_overlaps(
+    make_sandbox: MakeSandbox,
+) -> None:
     start, end, fields = "20240101", "20240330", "id,create_time"
     clean = _clean(start, end, fields)
     again_total = allowed_total = failed_total = 0
     for seed in range(20):
         faults = FaultConfig(seed=seed, internal_error=0.05, gateway_timeout=0.02)
-        sb = Sandbox(SandboxConfig(n_videos=N_VIDEOS, faults=faults))
+        sb = make_sandbox(n_videos=N_VIDEOS, faults=faults)
         client, transport = recording_client(sb)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -189,10 +189,10 @@ OUTAGES = {
     ],
 )
 def test_an_outage_does_not_fragment_windows(
-    three_windows: Clean, tmp_path: Path, outage: str
+    three_windows: Clean, tmp_path: Path, outage: str, make_sandbox: MakeSandbox
 ) -> None:
     """Stop after 10 pages; run again during an outage; run again after it: no extra cost."""
-    sb = Sandbox(SandboxConfig(n_videos=N_VIDEOS))
+    sb = make_sandbox(n_videos=N_VIDEOS)
     plan = FaultPlan()
     where, kind = OUTAGES[outage]
     with warnings.catch_warnings():
@@ -204,7 +204,7 @@ def test_an_outage_does_not_fragment_windows(
             archive=tmp_path,
             progress=False,
         )
-        first = _spent(sb)
+        first = spent(sb)
         if where == "token":
             plan.outage_token = kind
         else:
@@ -217,7 +217,7 @@ def test_an_outage_does_not_fragment_windows(
             pytest.fail(f"an outage of the service was reported as rejected credentials: {e}")
         except tr.TikTokResearchError:
             pass  # a clear service error is fine; what matters is what the next run costs
-        paid_during = _spent(sb) - first
+        paid_during = spent(sb) - first
         plan.outage = plan.outage_token = None
         after = tr.fetch_videos(
             QUERY, *RANGE, client=recording_client(sb, plan)[0], archive=tmp_path, progress=False
@@ -227,7 +227,7 @@ def test_an_outage_does_not_fragment_windows(
         f"windows were split during the outage: {sorted(_windows(sb) - three_windows.windows)}"
     )
     # requests forwarded during the outage (resets, timeouts) are failed requests, nothing more
-    assert _spent(sb) - paid_during == three_windows.pages
+    assert spent(sb) - paid_during == three_windows.pages
 
 
 # ----------------------------------------------- item 10: a stale search_id after a quota wait
@@ -235,22 +235,16 @@ def test_an_outage_does_not_fragment_windows(
 
 def test_after_a_quota_wait_a_stale_search_is_reopened_with_one_request(
     one_window: Clean,
+    make_sandbox: MakeSandbox,
+    make_client: MakeClient,
 ) -> None:
-    now = [datetime(2025, 3, 10, 20, 0, tzinfo=UTC).timestamp()]
+    clock = Clock(datetime(2025, 3, 10, 20, 0, tzinfo=UTC))
     reset = datetime(2025, 3, 11, tzinfo=UTC).timestamp()
-
-    def clock() -> float:
-        return now[0]
-
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
-
-    config = SandboxConfig(n_videos=N_VIDEOS, daily_quota={"research": 10, "social": 100})
-    sb = Sandbox(config, clock=clock)
-    client = tr.Client.sandbox(sb, clock=clock, sleep=sleep, wait_for_quota=True, progress=False)
+    sb = make_sandbox(n_videos=N_VIDEOS, daily_quota={"research": 10, "social": 100}, clock=clock)
+    client = make_client(sb, clock=clock, sleep=clock.advance, wait_for_quota=True, progress=False)
     got = tr.fetch_videos(QUERY, *ONE_WINDOW, client=client, progress=False, max_workers=1)
     assert got.report.complete and got.equals(one_window.table)
-    assert now[0] > reset, "set-up: the collection did not wait for the quota reset"
+    assert clock.t > reset, "set-up: the collection did not wait for the quota reset"
     later = [r for r in sb.request_log if r.endpoint == "video_query" and r.time >= reset]
     refused = [r for r in later if r.status == 400]
     assert len(refused) <= 1, f"the stale search_id was asked {len(refused)} times"

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tiktok_research as tr
+from _sandboxes import MakeClient
 from tiktok_research import _checks
 from tiktok_research._checks import (
     clean_ids,
@@ -143,6 +144,16 @@ def test_ids_stay_exact_and_carry_their_creation_time() -> None:
     assert plan.tasks[0].window is not None and plan.tasks[0].window[0] == date(2024, 1, 5)
 
 
+def test_parse_date_accepts_the_documented_forms() -> None:
+    d = date(2024, 1, 31)
+    assert parse_date(d) == parse_date("20240131") == parse_date("2024-01-31") == d
+    assert parse_date(datetime(2024, 1, 31, 23, 0)) == d
+    # an aware datetime is taken on its UTC day
+    assert parse_date(datetime(2024, 2, 1, 1, 0, tzinfo=timezone(timedelta(hours=5)))) == d
+    with pytest.raises(InvalidRequestError, match="YYYYMMDD"):
+        parse_date("31/01/2024")
+
+
 def test_a_datetime_is_its_utc_day_everywhere() -> None:
     """The query's ``create_date`` values and the range's days follow one rule: a datetime
     means its UTC day (the query used the clock's local day before)."""
@@ -162,7 +173,9 @@ def test_a_datetime_is_its_utc_day_everywhere() -> None:
 
 
 @pytest.mark.parametrize("name", [*ENDPOINTS, *VALIDATION_ENDPOINTS])
-def test_the_registry_says_the_quota_family_and_everyone_asks_it(name: str, tmp_path: Path) -> None:
+def test_the_registry_says_the_quota_family_and_everyone_asks_it(
+    name: str, tmp_path: Path, make_client: MakeClient
+) -> None:
     """``_ledger.family_of``, ``client.quota``, ``Plan.quota_family`` and ``refresh_quota`` each
     computed it before; they all read the endpoint registry now."""
     family = (ENDPOINTS.get(name) or VALIDATION_ENDPOINTS[name]).quota_family
@@ -171,8 +184,8 @@ def test_the_registry_says_the_quota_family_and_everyone_asks_it(name: str, tmp_
     ledger = Ledger("key", tmp_path)
     ledger.record(name, day, 3)
     assert ledger.used(day)[family] == 3 and sum(ledger.used(day).values()) == 3
-    client = tr.Client.sandbox(ledger=tmp_path, client_key="key")
-    client._ledger.record(name, client.today(), 2)  # type: ignore[union-attr]
+    client = make_client(ledger=tmp_path, client_key="key")
+    ledger.record(name, client.today(), 2)  # the client's ledger: same key, same folder
     assert client.quota.used[family] == 2
     plan = tr.Plan(name, "x", "t", {}, [], None, None)
     assert plan.quota_family == family

@@ -24,8 +24,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from _sandboxes import new_client, new_sandbox
 from tiktok_research import io, schemas
-from tiktok_research.client import Client
 from tiktok_research.fetch import fetch_videos
 from tiktok_research.query import Q
 
@@ -234,9 +234,10 @@ def _entry_point() -> list[str]:
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Prepared inputs: tables of each format, a binary file, a plain file, folders."""
     root = tmp_path_factory.mktemp("bad-cli-data")
-    videos = fetch_videos(
-        Q.hashtag_name.eq("cats"), "20240201", "20240210", client=Client.sandbox(), progress=False
-    )
+    with new_client() as client:
+        videos = fetch_videos(
+            Q.hashtag_name.eq("cats"), "20240201", "20240210", client=client, progress=False
+        )
     io.write_parquet(videos, root / "videos.parquet", table="videos")
     comments = schemas.cast(pl.DataFrame({"id": [1], "video_id": [int(ID)]}), "comments")
     io.write_parquet(comments, root / "comments.parquet", table="comments")
@@ -257,9 +258,9 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, object]]:
-    from tiktok_research.sandbox import Sandbox, run_server
+    from tiktok_research.sandbox import run_server
 
-    with run_server(Sandbox()) as (url, sb):
+    with run_server(new_sandbox()) as (url, sb):
         yield url, sb
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 from typer.testing import CliRunner
 
+from _sandboxes import new_sandbox
 from tiktok_research import schemas
 from tiktok_research.cli import EXIT_INCOMPLETE, EXIT_INVALID, app
-from tiktok_research.sandbox import Sandbox
 
 runner = CliRunner()
 
@@ -155,7 +155,7 @@ def test_videos_then_select_then_comments_pipeline(tmp_path: Path) -> None:
 
 
 def test_usernames_from_stdin_and_failures_listed(tmp_path: Path) -> None:
-    names = Sandbox().corpus.sample_usernames(2, seed=3)
+    names = new_sandbox().corpus.sample_usernames(2, seed=3)
     out = tmp_path / "users.jsonl"
     r = runner.invoke(
         app,

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from _sandboxes import MakeSandbox
 from tiktok_research.cli import app
-from tiktok_research.sandbox import Sandbox, SandboxConfig, run_server
+from tiktok_research.sandbox import run_server
 
 ENV = {"TIKTOK_CLIENT_KEY": "sandbox", "TIKTOK_CLIENT_SECRET": "sandbox"}
 
@@ -30,11 +31,11 @@ ENV = {"TIKTOK_CLIENT_KEY": "sandbox", "TIKTOK_CLIENT_SECRET": "sandbox"}
     ids=["users", "comments"],
 )
 def test_a_command_over_http_leaves_no_socket_open(
-    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_sandbox: MakeSandbox
 ) -> None:
     monkeypatch.chdir(tmp_path)
     with (
-        run_server(Sandbox(SandboxConfig(n_videos=1_000))) as (url, _),
+        run_server(make_sandbox(n_videos=1_000)) as (url, _),
         warnings.catch_warnings(record=True) as caught,
     ):
         warnings.simplefilter("always")

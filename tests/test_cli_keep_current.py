@@ -24,6 +24,7 @@ import polars as pl
 import pytest
 
 import tiktok_research as tr
+from _sandboxes import MakeSandbox
 from _servers import SandboxServer, cli_env, no_traceback, run_cli, sandbox_server, start_cli
 from tiktok_research.maintain import UPDATE_STATE
 from tiktok_research.sandbox import Sandbox
@@ -35,9 +36,9 @@ CHANGING = ("--removal-rate", "0.002", "--count-growth", "1")
 
 
 @pytest.fixture(scope="module")
-def corpus() -> Sandbox:
+def corpus(make_sandbox: MakeSandbox) -> Sandbox:
     """The corpus ``sandbox serve`` serves by default (same seed, same size): to pick ids."""
-    return Sandbox()
+    return make_sandbox()
 
 
 @pytest.fixture

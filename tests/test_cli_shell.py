@@ -22,8 +22,9 @@ import polars as pl
 import pytest
 
 import tiktok_research as tr
+from _sandboxes import new_sandbox
 from tiktok_research.query import Q
-from tiktok_research.sandbox import Sandbox, SandboxConfig, run_server
+from tiktok_research.sandbox import Sandbox, run_server
 
 ENTRY = shutil.which("tiktok-research", path=str(Path(sys.executable).parent))
 BASE = [ENTRY] if ENTRY else [sys.executable, "-m", "tiktok_research.cli"]
@@ -47,7 +48,7 @@ def cli(
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[str, Sandbox]]:
     """A served sandbox whose compliance tasks are done at once."""
-    with run_server(Sandbox(SandboxConfig(validation_processing_seconds=0))) as (url, sb):
+    with run_server(new_sandbox(validation_processing_seconds=0)) as (url, sb):
         yield url, sb
 
 
@@ -60,7 +61,7 @@ def credentials(url: str) -> dict[str, str]:
 def partial_table(served: tuple[str, Sandbox], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A videos table collected with four fields only (the others are null)."""
     url, _ = served
-    with tr.Client("sandbox", "sandbox", base_url=url, ledger=False) as client:
+    with tr.Client("sandbox", "sandbox", base_url=url, ledger=False) as client:  # over HTTP
         videos = tr.fetch_videos(Q.hashtag_name.eq("cats"), "20240201", "20240210",
                                  fields=FIELDS, client=client, progress=False)  # fmt: skip
     assert videos.height > 0

@@ -14,12 +14,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from _sandboxes import MakeClient, MakeServer
 from tiktok_research import io, schemas
 from tiktok_research.query import Q
 
@@ -96,10 +96,12 @@ def test_query_and_flags_are_combined_with_and(tmp_path: Path) -> None:
     assert flags.returncode == only_query.returncode == 0
 
 
-def test_comments_replies_max_total_and_failures_beside_out(tmp_path: Path) -> None:
+def test_comments_replies_max_total_and_failures_beside_out(
+    tmp_path: Path, make_client: MakeClient
+) -> None:
     import tiktok_research as tr
 
-    client = tr.Client.sandbox()
+    client = make_client()
     videos = tr.fetch_videos(Q.hashtag_name.eq("cats"), "20240201", "20240210", client=client,
                              progress=False)  # fmt: skip
     ids = [str(i) for i in tr.select_video_ids(videos, min_comments=1, top=3)]
@@ -116,7 +118,7 @@ def test_comments_replies_max_total_and_failures_beside_out(tmp_path: Path) -> N
     assert (all_df["parent_comment_id"] != all_df["video_id"]).sum() > 0
     assert set(top_df["id"]) < set(all_df["id"])
 
-    names = tr.sandbox.Sandbox().corpus.sample_usernames(1, seed=3)
+    names = client.sandbox_instance.corpus.sample_usernames(1, seed=3)
     users = cli("users", "--sandbox", *names, "no_such_user_here", "--out", "users.csv",
                 "--no-progress", cwd=tmp_path)  # fmt: skip
     assert users.returncode == 0, users.stderr
@@ -136,11 +138,8 @@ def test_max_total_per_item(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[str, object]]:
-    from tiktok_research.sandbox import Sandbox, run_server
-
-    with run_server(Sandbox()) as (url, sb):
-        yield url, sb
+def served(make_server: MakeServer) -> tuple[str, object]:
+    return make_server()
 
 
 @pytest.mark.http
@@ -162,10 +161,10 @@ def test_retry_failed_asks_again_only_when_told(tmp_path: Path, served: tuple[st
     assert user_info_requests("--retry-failed") == 1
 
 
-def test_select_and_summary_read_every_format(tmp_path: Path) -> None:
+def test_select_and_summary_read_every_format(tmp_path: Path, make_client: MakeClient) -> None:
     import tiktok_research as tr
 
-    client = tr.Client.sandbox()
+    client = make_client()
     videos = tr.fetch_videos(Q.hashtag_name.eq("cats"), "20240201", "20240210", client=client,
                              progress=False)  # fmt: skip
     io.write_parquet(videos, tmp_path / "v.parquet", table="videos")

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import threading
 import warnings
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from unittest.mock import patch
 
 import polars as pl
 import pytest
 
+from _sandboxes import Clock, MakeClient, MakeSandbox
 from tiktok_research.client import Client
 from tiktok_research.errors import (
     AuthenticationError,
@@ -29,47 +28,23 @@ from tiktok_research.errors import (
 from tiktok_research.fetch import fetch_videos
 from tiktok_research.plan import plan_videos
 from tiktok_research.query import Criteria, Q, Query
-from tiktok_research.sandbox import FAULT_KINDS, Corpus, Sandbox, SandboxConfig
+from tiktok_research.sandbox import FAULT_KINDS, Sandbox, SandboxConfig
 
 NO_SLEEP = {"sleep": lambda s: None}
 MANY = ~Q.video_length.eq("EXTRA_LONG")  # matches most videos: ~165 per 30 days in this corpus
 
 
-class FakeClock:
-    """A settable unix clock shared by the sandbox and the client."""
-
-    def __init__(self, start: datetime) -> None:
-        self.t = start.timestamp()
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-
 CONFIG = SandboxConfig(n_videos=2000, seed=3)
-_SHARED: dict[str, Corpus] = {}
-
-
-def make_sandbox(**kw: Any) -> Sandbox:
-    """A fresh sandbox (own quotas, log and faults) over one corpus built once per module."""
-    if "corpus" not in _SHARED:
-        _SHARED["corpus"] = Corpus.build(CONFIG)
-    clock = kw.pop("clock", None)
-    config = replace(CONFIG, **kw)
-    with patch.object(Corpus, "build", return_value=_SHARED["corpus"]):
-        return Sandbox(config, clock=clock)
 
 
 @pytest.fixture
-def sb() -> Sandbox:
-    return make_sandbox()
+def sb(make_sandbox: MakeSandbox) -> Sandbox:
+    return make_sandbox(CONFIG)
 
 
 @pytest.fixture
-def client(sb: Sandbox) -> Client:
-    return Client.sandbox(sb, **NO_SLEEP)
+def client(sb: Sandbox, make_client: MakeClient) -> Client:
+    return make_client(sb)
 
 
 def qv(client: Client, query: Any, start: Any, end: Any, **kw: Any) -> list[dict[str, Any]]:
@@ -141,7 +116,7 @@ def test_video_pages_follow_cursor_and_search_id(sb: Sandbox, client: Client) ->
 
 @pytest.mark.parametrize("max_total", [1, 99, 100, 101, 250])
 def test_max_total_is_exact_and_spends_no_extra_request(
-    sb: Sandbox, client: Client, max_total: int
+    sb: Sandbox, client: Client, max_total: int, make_client: MakeClient
 ) -> None:
     videos = qv(client, MANY, "20240101", "20240331", max_total=max_total)
     assert len(videos) == max_total
@@ -150,7 +125,7 @@ def test_max_total_is_exact_and_spends_no_extra_request(
     log = [r for r in sb.request_log if r.endpoint == "video_query"]
     assert len(log) == pages_needed
     # The last request was needed: without it we would have fewer than max_total.
-    client2 = Client.sandbox(sb, max_requests=pages_needed - 1, **NO_SLEEP)
+    client2 = make_client(sb, max_requests=pages_needed - 1)
     with pytest.raises(BudgetExhaustedError):
         qv(client2, MANY, "20240101", "20240331", max_total=max_total)
 
@@ -180,9 +155,9 @@ def test_comments_and_replies(sb: Sandbox, client: Client) -> None:
         client.comments(video_id=vid, comment_id=1)
 
 
-def test_comment_cursor_never_exceeds_the_1000_cap(sb: Sandbox) -> None:
+def test_comment_cursor_never_exceeds_the_1000_cap(sb: Sandbox, make_client: MakeClient) -> None:
     vid = sb.corpus.video_ids_with_comments(1, min_comments=1)[0]
-    client = Client.sandbox(sb, **NO_SLEEP)
+    client = make_client(sb)
     pages = list(client.pages("comments", {"video_id": vid}, max_count=70))
     for p in pages:
         b = p.request["body"]
@@ -221,12 +196,14 @@ def test_followers_paginate_by_timestamp(sb: Sandbox, client: Client) -> None:
     assert client.quota.used["social"] == len(pages) and client.quota.used["research"] == 0
 
 
-def test_window_generators_run_concurrently_and_share_the_client(sb: Sandbox) -> None:
+def test_window_generators_run_concurrently_and_share_the_client(
+    sb: Sandbox, make_client: MakeClient
+) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from tiktok_research._windows import split_windows
 
-    client = Client.sandbox(sb, qps=1000.0, **NO_SLEEP)
+    client = make_client(sb, qps=1000.0)
     windows = split_windows("20240101", "20240430")
 
     def run(w: tuple[date, date]) -> list[int]:
@@ -352,8 +329,10 @@ def test_plan_is_a_dry_run(sb: Sandbox, client: Client) -> None:
 # --- every error class ------------------------------------------------------------------------
 
 
-def test_invalid_credentials_raise_authentication_error(sb: Sandbox) -> None:
-    client = Client.sandbox(sb, client_secret="wrong-secret-value", **NO_SLEEP)
+def test_invalid_credentials_raise_authentication_error(
+    sb: Sandbox, make_client: MakeClient
+) -> None:
+    client = make_client(sb, client_secret="wrong-secret-value")
     with pytest.raises(AuthenticationError) as e:
         client.user_info(sb.corpus.sample_usernames(1)[0])
     assert e.value.code == "invalid_client" and "TIKTOK_CLIENT_SECRET" in str(e.value)
@@ -376,25 +355,29 @@ def test_credentials_and_base_url_from_environment(
     assert client.user_info(sb.corpus.sample_usernames(1)[0])
 
 
-def test_unapproved_client_and_followers_scope(sb: Sandbox) -> None:
+def test_unapproved_client_and_followers_scope(sb: Sandbox, make_client: MakeClient) -> None:
     sb.add_client("noscope", "s3", followers_scope=False)
     sb.add_client("unapproved", "s4", approved=False)
     name = sb.corpus.sample_usernames(1)[0]
-    c1 = Client.sandbox(sb, client_key="noscope", client_secret="s3", **NO_SLEEP)
+    c1 = make_client(sb, client_key="noscope", client_secret="s3")
     assert c1.user_info(name)
     with pytest.raises(ScopeNotAuthorizedError) as e:
         c1.followers(name)
     assert e.value.http_status == 401 and e.value.code == "scope_not_authorized"
-    c2 = Client.sandbox(sb, client_key="unapproved", client_secret="s4", **NO_SLEEP)
+    c2 = make_client(sb, client_key="unapproved", client_secret="s4")
     with pytest.raises(ScopeNotAuthorizedError):
         c2.user_info(name)
 
 
 @pytest.mark.parametrize("code", ["daily_quota_limit_exceeded", "rate_limit_exceeded"])
-def test_daily_quota_raises_with_reset_time_and_resumable_state(code: str) -> None:
-    clock = FakeClock(datetime(2025, 3, 1, 15, 0, tzinfo=UTC))
-    sb = make_sandbox(daily_quota={"research": 2, "social": 5}, quota_error_code=code, clock=clock)
-    client = Client.sandbox(sb, **NO_SLEEP)
+def test_daily_quota_raises_with_reset_time_and_resumable_state(
+    code: str, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    clock = Clock(datetime(2025, 3, 1, 15, 0, tzinfo=UTC))
+    sb = make_sandbox(
+        CONFIG, daily_quota={"research": 2, "social": 5}, quota_error_code=code, clock=clock
+    )
+    client = make_client(sb)
     q = Q.region_code.isin(["US", "GB", "DE", "FR"])
     got: list[dict[str, Any]] = []
     with pytest.raises(QuotaExhaustedError) as e:
@@ -413,39 +396,45 @@ def test_daily_quota_raises_with_reset_time_and_resumable_state(code: str) -> No
     assert set(ids) == truth_ids(sb, date(2024, 1, 1), date(2024, 1, 30), ["US", "GB", "DE", "FR"])
 
 
-def test_wait_for_quota_waits_until_midnight_then_continues() -> None:
-    clock = FakeClock(datetime(2025, 3, 1, 23, 59, 0, tzinfo=UTC))
-    sb = make_sandbox(daily_quota={"research": 1, "social": 5}, clock=clock)
+def test_wait_for_quota_waits_until_midnight_then_continues(
+    make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    clock = Clock(datetime(2025, 3, 1, 23, 59, 0, tzinfo=UTC))
+    sb = make_sandbox(CONFIG, daily_quota={"research": 1, "social": 5}, clock=clock)
     waited: list[float] = []
 
     def sleep(s: float) -> None:
         waited.append(s)
         clock.advance(s)
 
-    client = Client.sandbox(sb, wait_for_quota=True, sleep=sleep, progress=False)
+    client = make_client(sb, wait_for_quota=True, sleep=sleep, progress=False)
     names = sb.corpus.sample_usernames(2)
     assert client.user_info(names[0]) and client.user_info(names[1])
     assert 60 <= sum(waited) <= 70  # one minute to midnight, plus a small margin
 
 
-def test_short_term_rate_limit_is_retried_after_backoff(sb: Sandbox) -> None:
+def test_short_term_rate_limit_is_retried_after_backoff(
+    sb: Sandbox, make_client: MakeClient
+) -> None:
     sleeps: list[float] = []
-    client = Client.sandbox(sb, sleep=sleeps.append)
+    client = make_client(sb, sleep=sleeps.append)
     sb.script_faults(["rate_limit", "rate_limit"], endpoint="user_info")
     assert client.user_info(sb.corpus.sample_usernames(1)[0])
     assert len(sleeps) == 2 and min(sleeps) >= 10.0 * 0.99
 
 
-def test_rate_limit_that_persists_raises_rate_limited(sb: Sandbox) -> None:
-    client = Client.sandbox(sb, max_retries=2, **NO_SLEEP)
+def test_rate_limit_that_persists_raises_rate_limited(sb: Sandbox, make_client: MakeClient) -> None:
+    client = make_client(sb, max_retries=2)
     sb.script_faults(["rate_limit"] * 3, endpoint="user_info")
     with pytest.raises(RateLimitedError) as e:
         client.user_info(sb.corpus.sample_usernames(1)[0])
     assert not isinstance(e.value, QuotaExhaustedError) and e.value.http_status == 429
 
 
-def test_persistent_server_errors_raise_server_error_within_the_retry_limit(sb: Sandbox) -> None:
-    client = Client.sandbox(sb, max_retries=3, **NO_SLEEP)
+def test_persistent_server_errors_raise_server_error_within_the_retry_limit(
+    sb: Sandbox, make_client: MakeClient
+) -> None:
+    client = make_client(sb, max_retries=3)
     sb.script_faults(["internal_error"] * 10, endpoint="user_info")
     with pytest.raises(ServerError) as e:
         client.user_info(sb.corpus.sample_usernames(1)[0])
@@ -453,10 +442,12 @@ def test_persistent_server_errors_raise_server_error_within_the_retry_limit(sb: 
     assert sb.requests_spent()["user_info"] == 4  # 1 + 3 retries, no more
 
 
-def test_retry_budget_stops_a_dead_endpoint_from_burning_the_quota(sb: Sandbox) -> None:
+def test_retry_budget_stops_a_dead_endpoint_from_burning_the_quota(
+    sb: Sandbox, make_client: MakeClient
+) -> None:
     from tiktok_research._retry import RetryPolicy
 
-    client = Client.sandbox(sb, retry=RetryPolicy(max_retries=4, daily_budget=5), **NO_SLEEP)
+    client = make_client(sb, retry=RetryPolicy(max_retries=4, daily_budget=5))
     sb.script_faults(["internal_error"] * 50, endpoint="user_info")
     names = sb.corpus.sample_usernames(5)
     for name in names:
@@ -471,8 +462,8 @@ def test_retry_budget_stops_a_dead_endpoint_from_burning_the_quota(sb: Sandbox) 
 
 
 @pytest.mark.parametrize("kind", [k for k in FAULT_KINDS])
-def test_every_fault_kind_is_survived(sb: Sandbox, kind: str) -> None:
-    client = Client.sandbox(sb, **NO_SLEEP)
+def test_every_fault_kind_is_survived(sb: Sandbox, kind: str, make_client: MakeClient) -> None:
+    client = make_client(sb)
     q = MANY
     clean = [v for p in window(client, q, "20240101", "20240130", max_count=50) for v in p.items]
     sb.script_faults(["ok", kind], endpoint="video_query")  # fault on the second page
@@ -522,8 +513,10 @@ def test_error_with_valid_body_is_accepted_not_retried(sb: Sandbox, client: Clie
     assert info and sb.requests_spent()["user_info"] == 1
 
 
-def test_a_window_with_nothing_held_that_keeps_failing_is_split(sb: Sandbox) -> None:
-    client = Client.sandbox(sb, max_retries=2, **NO_SLEEP)
+def test_a_window_with_nothing_held_that_keeps_failing_is_split(
+    sb: Sandbox, make_client: MakeClient
+) -> None:
+    client = make_client(sb, max_retries=2)
     q = Q.region_code.isin(["US"])
     # the 30-day window fails three times (first try + 2 retries): it is split into halves
     sb.script_faults(["internal_error"] * 3, endpoint="video_query")
@@ -535,8 +528,10 @@ def test_a_window_with_nothing_held_that_keeps_failing_is_split(sb: Sandbox) -> 
     assert set(videos["id"].to_list()) == truth_ids(sb, date(2024, 1, 1), date(2024, 1, 30), ["US"])
 
 
-def test_one_day_window_that_keeps_failing_is_left_pending(sb: Sandbox) -> None:
-    client = Client.sandbox(sb, max_retries=2, **NO_SLEEP)
+def test_one_day_window_that_keeps_failing_is_left_pending(
+    sb: Sandbox, make_client: MakeClient
+) -> None:
+    client = make_client(sb, max_retries=2)
     sb.script_faults(["internal_error"] * 3, endpoint="video_query")
     with pytest.warns(UserWarning, match="incomplete"):
         videos = fetch_videos(
@@ -549,10 +544,12 @@ def test_one_day_window_that_keeps_failing_is_left_pending(sb: Sandbox) -> None:
 # --- tokens, budget, ledger, threads ----------------------------------------------------------
 
 
-def test_token_refreshed_before_expiry_and_once_on_401() -> None:
-    clock = FakeClock(datetime(2025, 3, 1, 10, 0, tzinfo=UTC))
-    sb = make_sandbox(token_ttl=600, clock=clock)
-    client = Client.sandbox(sb, **NO_SLEEP)
+def test_token_refreshed_before_expiry_and_once_on_401(
+    make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    clock = Clock(datetime(2025, 3, 1, 10, 0, tzinfo=UTC))
+    sb = make_sandbox(CONFIG, token_ttl=600, clock=clock)
+    client = make_client(sb)
     name = sb.corpus.sample_usernames(1)[0]
     client.user_info(name)
     assert client.token_fetches == 1
@@ -561,7 +558,7 @@ def test_token_refreshed_before_expiry_and_once_on_401() -> None:
     assert client.token_fetches == 2
     assert not [r for r in sb.request_log if r.error_code == "access_token_invalid"]
     # The service forgets the token (client's clock does not move): one 401, refresh, replay.
-    client2 = Client.sandbox(sb, clock=lambda: datetime(2025, 3, 1, 10, 0, tzinfo=UTC), **NO_SLEEP)
+    client2 = make_client(sb, clock=lambda: datetime(2025, 3, 1, 10, 0, tzinfo=UTC))
     client2.user_info(name)
     clock.advance(3600)
     assert client2.user_info(name)
@@ -569,26 +566,28 @@ def test_token_refreshed_before_expiry_and_once_on_401() -> None:
     assert len([r for r in sb.request_log if r.error_code == "access_token_invalid"]) == 1
 
 
-def test_budget_stops_cleanly_and_resumes_without_refetching(sb: Sandbox) -> None:
+def test_budget_stops_cleanly_and_resumes_without_refetching(
+    sb: Sandbox, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
     q = MANY
-    full = list(window(Client.sandbox(sb, **NO_SLEEP), q, "20240101", "20240129", max_count=50))
+    full = list(window(make_client(sb), q, "20240101", "20240129", max_count=50))
     full = [v for p in full for v in p.items]
     n_full = data_requests(sb)
-    sb2 = make_sandbox()
-    client = Client.sandbox(sb2, max_requests=2, **NO_SLEEP)
+    sb2 = make_sandbox(CONFIG)
+    client = make_client(sb2, max_requests=2)
     got: list[dict[str, Any]] = []
     with pytest.raises(BudgetExhaustedError) as e:
         for page in window(client, q, "20240101", "20240129", max_count=50):
             got.extend(page.items)
     assert data_requests(sb2) == 2 and client.requests_spent == {"video_query": 2}
-    resumed = Client.sandbox(sb2, **NO_SLEEP)
+    resumed = make_client(sb2)
     for page in resumed.pages("video_query", state=e.value.state):
         got.extend(page.items)
     assert sorted(v["id"] for v in got) == sorted(v["id"] for v in full)
     assert data_requests(sb2) == n_full  # not a single page fetched twice
 
 
-def test_quota_ledger_tracks_requests(sb: Sandbox, client: Client) -> None:
+def test_quota_ledger_tracks_requests(sb: Sandbox, client: Client, make_client: MakeClient) -> None:
     name = sb.corpus.sample_usernames(1)[0]
     client.user_info(name)
     client.followers(name)
@@ -596,7 +595,7 @@ def test_quota_ledger_tracks_requests(sb: Sandbox, client: Client) -> None:
     assert q.by_endpoint["user_info"] == 1 and q.used["research"] == 1
     assert q.remaining["research"] == 999 and q.used["social"] >= 1
     # A second client with the same key sees the same ledger.
-    assert Client.sandbox(sb, **NO_SLEEP).quota.used == q.used
+    assert make_client(sb).quota.used == q.used
 
 
 def test_threads_share_one_token_and_the_counters(sb: Sandbox, client: Client) -> None:
@@ -621,9 +620,9 @@ def test_threads_share_one_token_and_the_counters(sb: Sandbox, client: Client) -
     )
 
 
-def test_recent_range_warns_not_yet_indexed(sb: Sandbox) -> None:
+def test_recent_range_warns_not_yet_indexed(sb: Sandbox, make_client: MakeClient) -> None:
     today = datetime.now(UTC).date()
-    client = Client.sandbox(sb, **NO_SLEEP)
+    client = make_client(sb)
     with pytest.warns(NotYetIndexedWarning, match="not indexed"):
         plan_videos(Q.keyword.eq("x"), today - timedelta(days=5), today, client=client)
     with warnings.catch_warnings():
@@ -633,10 +632,12 @@ def test_recent_range_warns_not_yet_indexed(sb: Sandbox) -> None:
         )
 
 
-def test_errors_never_show_secrets(sb: Sandbox, caplog: pytest.LogCaptureFixture) -> None:
+def test_errors_never_show_secrets(
+    sb: Sandbox, caplog: pytest.LogCaptureFixture, make_client: MakeClient
+) -> None:
     caplog.set_level("DEBUG", logger="tiktok_research")
     sb.add_client("k2", "very-secret-string")
-    client = Client.sandbox(sb, client_key="k2", client_secret="very-secret-string", **NO_SLEEP)
+    client = make_client(sb, client_key="k2", client_secret="very-secret-string")
     sb.script_faults(["internal_error"], endpoint="user_info")
     client.user_info(sb.corpus.sample_usernames(1)[0])
     token = client._tokens.get()
@@ -646,19 +647,21 @@ def test_errors_never_show_secrets(sb: Sandbox, caplog: pytest.LogCaptureFixture
     assert "very-secret-string" not in text and token not in text
 
 
-def test_resume_with_an_expired_search_id_costs_one_request_not_the_window() -> None:
-    clock = FakeClock(datetime(2025, 3, 1, 8, 0, tzinfo=UTC))
-    sb = make_sandbox(clock=clock)  # search_id lifetime: 2 hours
-    full_pages = window(Client.sandbox(make_sandbox(), **NO_SLEEP), MANY, "20240101", "20240130",
+def test_resume_with_an_expired_search_id_costs_one_request_not_the_window(
+    make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    clock = Clock(datetime(2025, 3, 1, 8, 0, tzinfo=UTC))
+    sb = make_sandbox(CONFIG, clock=clock)  # search_id lifetime: 2 hours
+    full_pages = window(make_client(make_sandbox(CONFIG)), MANY, "20240101", "20240130",
                         max_count=20)  # fmt: skip
     full = [v for p in full_pages for v in p.items]
-    client = Client.sandbox(sb, max_requests=3, **NO_SLEEP)
+    client = make_client(sb, max_requests=3)
     got: list[dict[str, Any]] = []
     with pytest.raises(BudgetExhaustedError) as e:
         for page in window(client, MANY, "20240101", "20240130", max_count=20):
             got.extend(page.items)
     clock.advance(3 * 3600)  # the search_id in the state has expired
-    resumed = Client.sandbox(sb, **NO_SLEEP)
+    resumed = make_client(sb)
     for page in resumed.pages("video_query", state=e.value.state):
         got.extend(page.items)
     assert sorted(v["id"] for v in got) == sorted(v["id"] for v in full)  # nothing lost or doubled
@@ -668,14 +671,14 @@ def test_resume_with_an_expired_search_id_costs_one_request_not_the_window() -> 
 # --- the client and the sandbox meet through the sandbox's public attributes -----------------
 
 
-def test_client_sandbox_reads_the_sandbox_s_public_attributes() -> None:
+def test_client_sandbox_reads_the_sandbox_s_public_attributes(make_sandbox: MakeSandbox) -> None:
     """``Client.sandbox`` takes the transport, base URL, clock and ledger folder the sandbox
     offers; the client neither reads nor writes the sandbox's private state (issue 17)."""
     import ast
     import inspect
     import textwrap
 
-    sb = make_sandbox(clock=FakeClock(datetime(2024, 6, 1, 12, tzinfo=UTC)))
+    sb = make_sandbox(CONFIG, clock=Clock(datetime(2024, 6, 1, 12, tzinfo=UTC)))
     sb.advance(timedelta(days=3))
     first, second = Client.sandbox(sb, **NO_SLEEP), Client.sandbox(sb, **NO_SLEEP)
     assert first.base_url == second.base_url == sb.BASE_URL
@@ -685,7 +688,7 @@ def test_client_sandbox_reads_the_sandbox_s_public_attributes() -> None:
     first.user_info(sb.corpus.sample_usernames(1)[0])
     assert second.quota.used["research"] == 1  # clients of one sandbox share its ledger
     assert any(sb.ledger_dir.glob("*.json"))
-    other = Client.sandbox(make_sandbox(), **NO_SLEEP)
+    other = Client.sandbox(make_sandbox(CONFIG), **NO_SLEEP)
     assert other.quota.used["research"] == 0  # a new sandbox, a fresh quota of its own
     tree = ast.parse(textwrap.dedent(inspect.getsource(Client.sandbox)))
     private = [
@@ -699,7 +702,9 @@ def test_client_sandbox_reads_the_sandbox_s_public_attributes() -> None:
     assert not private, private
 
 
-def test_query_videos_takes_a_plan_planned_above_the_client(sb: Sandbox, client: Client) -> None:
+def test_query_videos_takes_a_plan_planned_above_the_client(
+    sb: Sandbox, client: Client, make_client: MakeClient
+) -> None:
     """The client plans no windows: ``query_videos`` walks those of ``plan_videos``, and refuses
     what is not such a plan, or a plan made for another end-date rule, before any request."""
     plan = plan_videos(MANY, "20240101", "20240215", max_total=150, client=client)
@@ -707,7 +712,7 @@ def test_query_videos_takes_a_plan_planned_above_the_client(sb: Sandbox, client:
     assert len(videos) == 150 and len({v["id"] for v in videos}) == 150
     asked = [r for r in sb.request_log if r.endpoint == "video_query"]
     assert asked[0].body["end_date"] == plan.tasks[0].params["end_date"]
-    exclusive = Client.sandbox(sb, end_date_exclusive=True, **NO_SLEEP)
+    exclusive = make_client(sb, end_date_exclusive=True)
     with pytest.raises(InvalidRequestError, match="end_date_exclusive"):
         exclusive.query_videos(plan)
     with pytest.raises(TypeError, match="takes the plan of a video query"):

@@ -9,13 +9,13 @@ import warnings
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import polars as pl
 import pytest
 
 import tiktok_research as tr
+from _sandboxes import Clock, MakeClient, MakeSandbox, new_client, new_sandbox, paid
 from tiktok_research._archive import PageRef
 from tiktok_research.client import Client
 from tiktok_research.collect import _WindowState
@@ -26,22 +26,11 @@ MANY = ~tr.Q.video_length.eq("EXTRA_LONG")
 CONFIG = SandboxConfig(n_videos=20_000, seed=1)
 
 
-def new_sandbox(**kw: Any) -> Sandbox:
-    from dataclasses import replace
-
-    clock = kw.pop("clock", None)
-    return Sandbox(replace(CONFIG, **kw), clock=clock)
-
-
 @pytest.fixture(scope="module")
 def clean() -> pl.DataFrame:
     """The January table of MANY, collected without a fault."""
-    sb = Sandbox(CONFIG)
-    return tr.fetch_videos(MANY, "2024-01-01", "2024-01-31", client=Client.sandbox(sb))
-
-
-def paid(sb: Sandbox) -> int:
-    return sum(n for ep, n in sb.requests_spent().items() if ep != "oauth_token")
+    with new_client(new_sandbox(CONFIG)) as client:
+        return tr.fetch_videos(MANY, "2024-01-01", "2024-01-31", client=client)
 
 
 @contextlib.contextmanager
@@ -54,11 +43,13 @@ def quiet() -> Iterator[None]:
 # --- failing windows ------------------------------------------------------------------------
 
 
-def test_a_window_failing_after_ten_pages_pays_nothing_again(clean: pl.DataFrame) -> None:
-    sb = Sandbox(CONFIG)
+def test_a_window_failing_after_ten_pages_pays_nothing_again(
+    clean: pl.DataFrame, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    sb = make_sandbox(CONFIG)
     # ten good pages, then the next page fails for good (a first try and four retries)
     sb.script_faults(["ok"] * 10 + ["internal_error"] * 5, endpoint="video_query")
-    client = Client.sandbox(sb, sleep=lambda s: None)
+    client = make_client(sb)
     videos = tr.fetch_videos(MANY, "2024-01-01", "2024-01-31", client=client)
     assert videos.equals(clean) and videos.report.complete
     ok = [r.body for r in sb.request_log if r.endpoint == "video_query" and r.error_code == "ok"]
@@ -73,8 +64,10 @@ def test_a_window_failing_after_ten_pages_pays_nothing_again(clean: pl.DataFrame
     assert paid(sb) <= clean_pages + 5 + 2  # + the five failures, + at most one day asked again
 
 
-def test_network_failures_never_split_a_window(clean: pl.DataFrame, tmp_path: Path) -> None:
-    sb = Sandbox(CONFIG)
+def test_network_failures_never_split_a_window(
+    clean: pl.DataFrame, tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    sb = make_sandbox(CONFIG)
     real = sb.transport()
     calls = {"n": 0}
 
@@ -100,7 +93,7 @@ def test_network_failures_never_split_a_window(clean: pl.DataFrame, tmp_path: Pa
     }
     assert windows == {("20240101", "20240131")}  # never split for a network failure
     again = tr.fetch_videos(
-        MANY, "2024-01-01", "2024-01-31", client=Client.sandbox(sb), archive=tmp_path
+        MANY, "2024-01-01", "2024-01-31", client=make_client(sb), archive=tmp_path
     )
     assert again.equals(clean) and paid(sb) == 16  # nothing asked twice
 
@@ -133,17 +126,15 @@ def test_window_state_narrows_to_the_oldest_day_held() -> None:
 # --- quota, budget, stale searches ------------------------------------------------------------
 
 
-def test_after_a_quota_wait_an_expired_search_is_reopened_with_one_request() -> None:
-    now = {"t": datetime(2025, 3, 1, 21, 0, tzinfo=UTC).timestamp()}  # 3 hours to the reset
-    sb = new_sandbox(daily_quota={"research": 3, "social": 10}, clock=lambda: now["t"])
-
-    def sleep(seconds: float) -> None:
-        now["t"] += seconds
-
-    client = Client.sandbox(sb, wait_for_quota=True, sleep=sleep, progress=False)
+def test_after_a_quota_wait_an_expired_search_is_reopened_with_one_request(
+    make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    clock = Clock(datetime(2025, 3, 1, 21, 0, tzinfo=UTC))  # 3 hours to the reset
+    sb = make_sandbox(CONFIG, daily_quota={"research": 3, "social": 10}, clock=clock)
+    client = make_client(sb, wait_for_quota=True, sleep=clock.advance, progress=False)
     videos = tr.fetch_videos(MANY, "2024-01-01", "2024-01-10", client=client)
     truth = tr.fetch_videos(
-        MANY, "2024-01-01", "2024-01-10", client=Client.sandbox(Sandbox(CONFIG))
+        MANY, "2024-01-01", "2024-01-10", client=make_client(make_sandbox(CONFIG))
     )
     assert videos.report.complete and videos.equals(truth)
     refused = [r for r in sb.request_log if r.error_code == "invalid_params"]
@@ -152,38 +143,45 @@ def test_after_a_quota_wait_an_expired_search_is_reopened_with_one_request() -> 
     assert len(fresh) == 2  # the first page, and the one request that re-opened the search
 
 
-def test_a_budget_stop_says_once_how_to_continue(tmp_path: Path, clean: pl.DataFrame) -> None:
-    sb = Sandbox(CONFIG)
+def test_a_budget_stop_says_once_how_to_continue(
+    tmp_path: Path, clean: pl.DataFrame, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    sb = make_sandbox(CONFIG)
     with pytest.warns(tr.IncompleteCollectionWarning, match="same archive"):
         part = tr.fetch_videos(
             MANY, "2023-12-01", "2024-01-31", archive=tmp_path,
-            client=Client.sandbox(sb, max_requests=3),
+            client=make_client(sb, max_requests=3),
         )  # fmt: skip
     text = str(part.report)
     assert part.report.stop_kind == "budget" and text.count("max_requests=3") == 1
     assert text.count("Run the same call again") == 1 and "state=" not in text
     done = tr.fetch_videos(MANY, "2023-12-01", "2024-01-31", archive=tmp_path,
-                           client=Client.sandbox(sb))  # fmt: skip
+                           client=make_client(sb))  # fmt: skip
     held = done.filter(pl.col("id").is_in(clean["id"].to_list()))
     assert done.report.complete and held.height == 1474
 
 
-def test_without_an_archive_an_incomplete_run_keeps_its_pages(clean: pl.DataFrame) -> None:
-    sb = Sandbox(CONFIG)
+def test_without_an_archive_an_incomplete_run_keeps_its_pages(
+    clean: pl.DataFrame, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    sb = make_sandbox(CONFIG)
     with pytest.warns(tr.IncompleteCollectionWarning, match="archive="):
         part = tr.fetch_videos(
-            MANY, "2024-01-01", "2024-01-31", client=Client.sandbox(sb, max_requests=4)
+            MANY, "2024-01-01", "2024-01-31", client=make_client(sb, max_requests=4)
         )
     kept = part.report.archive
     assert kept is not None and kept.exists() and part.report.temporary
     spent = paid(sb)
-    done = tr.fetch_videos(MANY, "2024-01-01", "2024-01-31", client=Client.sandbox(sb),
+    done = tr.fetch_videos(MANY, "2024-01-01", "2024-01-31", client=make_client(sb),
                            archive=kept.parent)  # fmt: skip
     assert done.equals(clean) and paid(sb) - spent == 16 - 4
 
 
 def test_a_complete_run_without_an_archive_leaves_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make_sandbox: MakeSandbox,
+    make_client: MakeClient,
 ) -> None:
     import tempfile
 
@@ -193,7 +191,7 @@ def test_a_complete_run_without_an_archive_leaves_nothing(
         found = Path(tempfile.gettempdir()).glob("tiktok-research-*")
         return {p for p in found if not p.name.startswith("tiktok-research-sandbox")}
 
-    client = Client.sandbox(Sandbox(CONFIG))
+    client = make_client(make_sandbox(CONFIG))
     before = archives()
     v = tr.fetch_videos(MANY, "2024-01-01", "2024-01-02", client=client)
     assert v.report.complete and v.report.archive is None
@@ -204,12 +202,12 @@ def test_a_complete_run_without_an_archive_leaves_nothing(
 
 
 def test_an_archived_but_unjournalled_page_is_not_paid_again(
-    tmp_path: Path, clean: pl.DataFrame
+    tmp_path: Path, clean: pl.DataFrame, make_sandbox: MakeSandbox, make_client: MakeClient
 ) -> None:
-    sb = Sandbox(CONFIG)
+    sb = make_sandbox(CONFIG)
     with quiet():
         tr.fetch_videos(MANY, "2024-01-01", "2024-01-31", archive=tmp_path,
-                        client=Client.sandbox(sb, max_requests=6))  # fmt: skip
+                        client=make_client(sb, max_requests=6))  # fmt: skip
     folder = next(tmp_path.iterdir())
     journal = folder / "journal.jsonl"
     lines = journal.read_bytes().splitlines(keepends=True)
@@ -217,13 +215,15 @@ def test_an_archived_but_unjournalled_page_is_not_paid_again(
     journal.write_bytes(b"".join(lines[: pages[-3]]))  # a crash lost the last three journal lines
     spent = paid(sb)
     done = tr.fetch_videos(MANY, "2024-01-01", "2024-01-31", archive=tmp_path,
-                           client=Client.sandbox(sb))  # fmt: skip
+                           client=make_client(sb))  # fmt: skip
     assert done.equals(clean) and paid(sb) - spent == 16 - 6
 
 
-def test_journal_pages_name_their_archived_answer(tmp_path: Path) -> None:
-    sb = Sandbox(CONFIG)
-    tr.fetch_videos(MANY, "2024-01-01", "2024-01-31", archive=tmp_path, client=Client.sandbox(sb))
+def test_journal_pages_name_their_archived_answer(
+    tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    sb = make_sandbox(CONFIG)
+    tr.fetch_videos(MANY, "2024-01-01", "2024-01-31", archive=tmp_path, client=make_client(sb))
     folder = next(tmp_path.iterdir())
     entries = [json.loads(x) for x in (folder / "journal.jsonl").read_text().splitlines()]
     pages = [e for e in entries if e["event"] == "page"]
@@ -233,15 +233,17 @@ def test_journal_pages_name_their_archived_answer(tmp_path: Path) -> None:
     assert {PageRef(e["run"], e["page"]) for e in pages} <= held
 
 
-def test_two_calls_on_one_folder_in_one_process_do_not_both_collect(tmp_path: Path) -> None:
+def test_two_calls_on_one_folder_in_one_process_do_not_both_collect(
+    tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
     from tiktok_research._archive import Collection
 
-    sb = Sandbox(CONFIG)
+    sb = make_sandbox(CONFIG)
     plan = tr.plan_videos(MANY, "2024-01-01", "2024-01-31")
     with Collection.open(tmp_path, kind="videos", endpoint="video_query", spec=plan.spec):
         with pytest.raises(tr.CollectionLockedError, match=r"pid \d+") as e:
             tr.fetch_videos(MANY, "2024-01-01", "2024-01-31", archive=tmp_path,
-                            client=Client.sandbox(sb))  # fmt: skip
+                            client=make_client(sb))  # fmt: skip
         assert str(tmp_path) in str(e.value)
     assert sb.request_log == []
 
@@ -251,8 +253,10 @@ def test_two_calls_on_one_folder_in_one_process_do_not_both_collect(tmp_path: Pa
 
 def test_the_report_and_the_progress_bar_use_the_same_name(
     capsys: pytest.CaptureFixture[str],
+    make_sandbox: MakeSandbox,
+    make_client: MakeClient,
 ) -> None:
-    client = Client.sandbox(Sandbox(CONFIG))
+    client = make_client(make_sandbox(CONFIG))
     client.user_info(client.sandbox_instance.corpus.sample_usernames(1)[0])  # an earlier request
     v = tr.fetch_videos(MANY, "2024-01-01", "2024-01-10", client=client, progress=True)
     err = capsys.readouterr().err
@@ -261,18 +265,22 @@ def test_the_report_and_the_progress_bar_use_the_same_name(
     assert f"requests={v.report.requests_spent}" in err.replace(" ", "")
 
 
-def test_write_parquet_of_a_result_keeps_the_provenance(tmp_path: Path) -> None:
-    v = tr.fetch_videos(MANY, "2024-01-01", "2024-01-03", client=Client.sandbox(Sandbox(CONFIG)))
+def test_write_parquet_of_a_result_keeps_the_provenance(
+    tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    v = tr.fetch_videos(MANY, "2024-01-01", "2024-01-03", client=make_client(make_sandbox(CONFIG)))
     v.write_parquet(tmp_path / "v.parquet")
     meta = tr.io.read_metadata(tmp_path / "v.parquet")
     assert meta["table"] == "videos" and meta["provenance"]["endpoint"] == "video_query"
     assert pl.read_parquet(tmp_path / "v.parquet").equals(pl.DataFrame(v))
 
 
-def test_fan_out_max_total_is_per_item_and_exact() -> None:
-    sb = Sandbox(CONFIG)
+def test_fan_out_max_total_is_per_item_and_exact(
+    make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    sb = make_sandbox(CONFIG)
     names = sb.corpus.sample_usernames(2, kind="following_public")
-    f = tr.fetch_following(names, max_total=3, client=Client.sandbox(sb))
+    f = tr.fetch_following(names, max_total=3, client=make_client(sb))
     counts = f.group_by("source_username").len()
     assert counts["len"].to_list() == [3, 3]
     assert sb.requests_spent().get("following") == 2  # one page each was enough
@@ -284,24 +292,26 @@ def test_page_positions_survive_a_round_trip() -> None:
     assert isinstance(Page, type)
 
 
-def test_ctrl_c_stops_a_collection_at_once_and_the_next_run_continues(tmp_path: Path) -> None:
+def test_ctrl_c_stops_a_collection_at_once_and_the_next_run_continues(
+    tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
     import os
     import signal
     import threading
     import time
 
-    sb = Sandbox(SandboxConfig(n_videos=20_000, seed=1, latency=0.05))
+    sb = make_sandbox(CONFIG, latency=0.05)
     year = ("2024-01-01", "2024-06-30")
     timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
     started = time.monotonic()
     timer.start()
     with pytest.raises(KeyboardInterrupt):
-        tr.fetch_videos(MANY, *year, client=Client.sandbox(sb), archive=tmp_path, max_workers=4)
+        tr.fetch_videos(MANY, *year, client=make_client(sb), archive=tmp_path, max_workers=4)
     assert time.monotonic() - started < 3  # the whole range takes several seconds
     interrupted = paid(sb)
-    done = tr.fetch_videos(MANY, *year, client=Client.sandbox(sb), archive=tmp_path)
-    truth = Sandbox(SandboxConfig(n_videos=20_000, seed=1))
-    clean = tr.fetch_videos(MANY, *year, client=Client.sandbox(truth))
+    done = tr.fetch_videos(MANY, *year, client=make_client(sb), archive=tmp_path)
+    truth = make_sandbox(CONFIG)
+    clean = tr.fetch_videos(MANY, *year, client=make_client(truth))
     assert done.equals(clean) and done.report.complete
     assert 0 < interrupted < paid(truth)
     assert paid(sb) <= paid(truth) + 4  # at most the requests in flight at the interrupt

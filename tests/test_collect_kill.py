@@ -21,7 +21,8 @@ import polars as pl
 import pytest
 
 import tiktok_research as tr
-from tiktok_research.sandbox import Sandbox, SandboxConfig, run_server
+from _sandboxes import MakeClient, MakeSandbox
+from tiktok_research.sandbox import run_server
 
 SCRIPT = textwrap.dedent(
     """
@@ -47,12 +48,13 @@ def _journal_lines(archive: Path) -> int:
 
 @pytest.mark.slow
 @pytest.mark.http
-def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+def test_sigkill_then_resume_equals_an_uninterrupted_run(
+    tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
     script = tmp_path / "collect.py"
     script.write_text(SCRIPT)
     archive, out = tmp_path / "archive", tmp_path / "videos.parquet"
-    config = SandboxConfig(n_videos=60_000, latency=0.01)
-    sandbox = Sandbox(config)
+    sandbox = make_sandbox(n_videos=60_000, latency=0.01)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with run_server(sandbox) as (base_url, sb):
         args = [sys.executable, str(script), base_url, str(archive), str(out)]
@@ -81,9 +83,9 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None
         assert len(keys) == len(set(keys)), "a page was requested twice"
 
     resumed = pl.read_parquet(out)
-    fresh = Sandbox(SandboxConfig(n_videos=60_000))
+    fresh = make_sandbox(n_videos=60_000)
     whole = tr.fetch_videos(
-        QUERY, "20240101", "20240430", client=tr.Client.sandbox(fresh), progress=False
+        QUERY, "20240101", "20240430", client=make_client(fresh), progress=False
     )
     assert resumed.equals(whole)
     assert resumed.height > 500

@@ -9,23 +9,22 @@ from pathlib import Path
 import pytest
 
 import tiktok_research as tr
-from tiktok_research.sandbox import FaultConfig, Sandbox, SandboxConfig
+from _sandboxes import MakeClient, MakeSandbox
+from tiktok_research.sandbox import FaultConfig
 
 SECRET = "s3cr3t-do-not-leak-0042"
 
 
-def test_no_secret_or_token_anywhere(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_secret_or_token_anywhere(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    make_sandbox: MakeSandbox,
+    make_client: MakeClient,
+) -> None:
     faults = FaultConfig(seed=3, internal_error=0.1, gateway_timeout=0.05)  # error paths too
-    sb = Sandbox(SandboxConfig(n_videos=10_000, faults=faults, token_ttl=60))
+    sb = make_sandbox(n_videos=10_000, faults=faults, token_ttl=60)
     sb.add_client("lab", SECRET)
-    client = tr.Client(
-        "lab",
-        SECRET,
-        base_url=Sandbox.BASE_URL,
-        transport=sb.transport(),
-        sleep=lambda s: None,
-        ledger=tmp_path / "ledger",
-    )
+    client = make_client(sb, client_key="lab", client_secret=SECRET, ledger=tmp_path / "ledger")
     caplog.set_level(logging.DEBUG)
     videos = tr.fetch_videos(
         tr.Q.hashtag_name.eq("fyp"),

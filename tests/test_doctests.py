@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 import tiktok_research
+from _sandboxes import new_sandbox
 
 SRC = Path(tiktok_research.__file__).resolve().parent
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
@@ -81,14 +82,8 @@ def _sandbox_client(cls: Any, sandbox: Any = None, **kw: Any) -> Any:
     A compliance task stays ``Processing`` for 30 s of sandbox time; an example that refreshes a
     table shows the same result without the test waiting for them.
     """
-    from tiktok_research.sandbox import Sandbox
-
-    sb = Sandbox() if sandbox is None else sandbox
-
-    def sleep(seconds: float) -> None:
-        sb.advance(seconds)
-
-    kw.setdefault("sleep", sleep)
+    sb = new_sandbox() if sandbox is None else sandbox
+    kw.setdefault("sleep", sb.advance)
     return _REAL_SANDBOX_CLIENT(cls, sb, **kw)
 
 

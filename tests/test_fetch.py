@@ -11,21 +11,17 @@ import polars as pl
 import pytest
 
 import tiktok_research as tr
+from _sandboxes import Clock, MakeClient, MakeSandbox
 from tiktok_research import schemas
 from tiktok_research.collect import IncompleteCollectionWarning
-from tiktok_research.sandbox import FaultConfig, Sandbox, SandboxConfig
+from tiktok_research.sandbox import FaultConfig, Sandbox
 
 CATS = tr.Q.hashtag_name.eq("cats")
 
 
-def _client(sb: Sandbox, **kw: Any) -> tr.Client:
-    kw.setdefault("sleep", lambda s: None)
-    return tr.Client.sandbox(sb, **kw)
-
-
 @pytest.fixture(scope="module")
-def sandbox() -> Sandbox:
-    return Sandbox(SandboxConfig(n_videos=20_000))
+def sandbox(make_sandbox: MakeSandbox) -> Sandbox:
+    return make_sandbox(n_videos=20_000)
 
 
 def _video_bodies(sb: Sandbox, status: int = 200) -> list[tuple[Any, ...]]:
@@ -39,9 +35,9 @@ def _video_bodies(sb: Sandbox, status: int = 200) -> list[tuple[Any, ...]]:
 
 
 def test_fetch_videos_matches_the_corpus_and_declared_schema(
-    sandbox: Sandbox, tmp_path: Path
+    sandbox: Sandbox, tmp_path: Path, make_client: MakeClient
 ) -> None:
-    client = _client(sandbox)
+    client = make_client(sandbox)
     videos = tr.fetch_videos(
         CATS, "20240101", "20240229", client=client, archive=tmp_path, progress=False
     )
@@ -68,8 +64,10 @@ def test_fetch_videos_matches_the_corpus_and_declared_schema(
     )
 
 
-def test_one_line_promise_writes_parquet_with_exact_ids(sandbox: Sandbox, tmp_path: Path) -> None:
-    client = _client(sandbox)
+def test_one_line_promise_writes_parquet_with_exact_ids(
+    sandbox: Sandbox, tmp_path: Path, make_client: MakeClient
+) -> None:
+    client = make_client(sandbox)
     out = tmp_path / "videos.parquet"
     tr.fetch_videos(CATS, "20240301", "20240310", client=client, progress=False).write_parquet(out)
     back = pl.read_parquet(out)
@@ -77,8 +75,8 @@ def test_one_line_promise_writes_parquet_with_exact_ids(sandbox: Sandbox, tmp_pa
     assert back["id"].min() > 2**53  # 19-digit ids, read back exactly as Int64
 
 
-def test_empty_result_has_the_full_schema(sandbox: Sandbox) -> None:
-    client = _client(sandbox)
+def test_empty_result_has_the_full_schema(sandbox: Sandbox, make_client: MakeClient) -> None:
+    client = make_client(sandbox)
     none = tr.fetch_videos(
         tr.Q.hashtag_name.eq("no_such_hashtag_anywhere"),
         "20240101",
@@ -91,8 +89,10 @@ def test_empty_result_has_the_full_schema(sandbox: Sandbox) -> None:
     assert none.report.complete
 
 
-def test_a_second_call_on_the_same_archive_spends_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
-    client = _client(sandbox)
+def test_a_second_call_on_the_same_archive_spends_nothing(
+    sandbox: Sandbox, tmp_path: Path, make_client: MakeClient
+) -> None:
+    client = make_client(sandbox)
     first = tr.fetch_videos(
         CATS, "20240401", "20240520", client=client, archive=tmp_path, progress=False
     )
@@ -108,8 +108,8 @@ def test_a_second_call_on_the_same_archive_spends_nothing(sandbox: Sandbox, tmp_
     assert offline.sort("id").equals(first.sort("id"))
 
 
-def test_mistyped_query_fails_before_any_request(sandbox: Sandbox) -> None:
-    client = _client(sandbox)
+def test_mistyped_query_fails_before_any_request(sandbox: Sandbox, make_client: MakeClient) -> None:
+    client = make_client(sandbox)
     before = len(sandbox.request_log)
     with pytest.raises(tr.InvalidRequestError, match="UK"):
         tr.fetch_videos(
@@ -129,8 +129,10 @@ def test_mistyped_query_fails_before_any_request(sandbox: Sandbox) -> None:
     assert len(sandbox.request_log) == before
 
 
-def test_user_info_failures_do_not_abort_the_batch(sandbox: Sandbox) -> None:
-    client = _client(sandbox)
+def test_user_info_failures_do_not_abort_the_batch(
+    sandbox: Sandbox, make_client: MakeClient
+) -> None:
+    client = make_client(sandbox)
     public = sandbox.corpus.sample_usernames(4, seed=1)
     private = sandbox.corpus.sample_usernames(2, seed=1, kind="private")
     names = [public[0], private[0], "no_such_user_xyz", *public[1:], private[1]]
@@ -144,8 +146,8 @@ def test_user_info_failures_do_not_abort_the_batch(sandbox: Sandbox) -> None:
     assert users.report.complete
 
 
-def test_items_come_as_list_series_or_dataframe(sandbox: Sandbox) -> None:
-    client = _client(sandbox)
+def test_items_come_as_list_series_or_dataframe(sandbox: Sandbox, make_client: MakeClient) -> None:
+    client = make_client(sandbox)
     names = sandbox.corpus.sample_usernames(3, seed=5)
     as_list = tr.fetch_user_info(names, client=client, progress=False)
     as_series = tr.fetch_user_info(pl.Series("username", names), client=client, progress=False)
@@ -155,8 +157,8 @@ def test_items_come_as_list_series_or_dataframe(sandbox: Sandbox) -> None:
     assert as_list.equals(as_series) and as_list.equals(as_frame)
 
 
-def test_comments_and_replies(sandbox: Sandbox) -> None:
-    client = _client(sandbox)
+def test_comments_and_replies(sandbox: Sandbox, make_client: MakeClient) -> None:
+    client = make_client(sandbox)
     ids = sandbox.corpus.video_ids_with_comments(3)
     top = tr.fetch_comments(ids, client=client, progress=False)
     assert top.schema == schemas.COMMENTS
@@ -184,8 +186,10 @@ def test_comments_and_replies(sandbox: Sandbox) -> None:
         (tr.fetch_following, "following_public", "following"),
     ],
 )
-def test_user_lists(sandbox: Sandbox, fetch: Any, kind: str, table: str) -> None:
-    client = _client(sandbox)
+def test_user_lists(
+    sandbox: Sandbox, fetch: Any, kind: str, table: str, make_client: MakeClient
+) -> None:
+    client = make_client(sandbox)
     names = sandbox.corpus.sample_usernames(3, seed=2, kind=kind)
     private = sandbox.corpus.sample_usernames(1, seed=2, kind="private")
     result = fetch([*names, *private], client=client, progress=False)
@@ -196,9 +200,11 @@ def test_user_lists(sandbox: Sandbox, fetch: Any, kind: str, table: str) -> None
         assert result.failures["item"].to_list() == private
 
 
-def test_followers_are_capped_per_account() -> None:
-    sandbox = Sandbox(SandboxConfig(n_videos=20_000, n_users=12_000))
-    client = _client(sandbox)
+def test_followers_are_capped_per_account(
+    make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    sandbox = make_sandbox(n_videos=20_000, n_users=12_000)
+    client = make_client(sandbox)
     big = sandbox.corpus.sample_usernames(1, kind="many_followers")
     assert big, "the corpus has accounts above the cap"
     result = tr.fetch_followers(big, client=client, progress=False)
@@ -206,8 +212,8 @@ def test_followers_are_capped_per_account() -> None:
     assert result["username"].n_unique() == result.height
 
 
-def test_playlists_and_shop_endpoints(sandbox: Sandbox) -> None:
-    client = _client(sandbox)
+def test_playlists_and_shop_endpoints(sandbox: Sandbox, make_client: MakeClient) -> None:
+    client = make_client(sandbox)
     some = tr.fetch_videos(
         tr.Q.region_code.isin(["US", "GB", "DE"]),
         "20240101",
@@ -229,11 +235,12 @@ def test_playlists_and_shop_endpoints(sandbox: Sandbox) -> None:
     assert reviews.schema == schemas.REVIEWS
 
 
-def test_quota_stop_then_resume_on_the_next_utc_day(tmp_path: Path) -> None:
-    now = [datetime(2025, 3, 10, 22, 0, tzinfo=UTC).timestamp()]
-    config = SandboxConfig(daily_quota={"research": 6, "social": 100}, frozen_corpus=True)
-    sb = Sandbox(config, clock=lambda: now[0])
-    client = _client(sb, clock=lambda: now[0], ledger=tmp_path / "ledger")
+def test_quota_stop_then_resume_on_the_next_utc_day(
+    tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    clock = Clock(datetime(2025, 3, 10, 22, 0, tzinfo=UTC))
+    sb = make_sandbox(daily_quota={"research": 6, "social": 100}, frozen_corpus=True, clock=clock)
+    client = make_client(sb, clock=clock, ledger=tmp_path / "ledger")
     query = tr.Q.hashtag_name.isin(["fyp", "foryou"])
     with pytest.warns(IncompleteCollectionWarning):
         part = tr.fetch_videos(
@@ -243,7 +250,7 @@ def test_quota_stop_then_resume_on_the_next_utc_day(tmp_path: Path) -> None:
     assert part.report.stop_kind == "quota" and "quota is used up" in (part.report.stopped_by or "")
     assert "resets at 2025-03-11 00:00 UTC" in (part.report.stopped_by or "")
     assert part.height > 0  # what was collected before the stop is returned
-    now[0] += 3 * 3600  # past 00:00 UTC: the quota is reset
+    clock.advance(3 * 3600)  # past 00:00 UTC: the quota is reset
     done: Any = None
     resumes = 0
     for _ in range(10):
@@ -255,11 +262,13 @@ def test_quota_stop_then_resume_on_the_next_utc_day(tmp_path: Path) -> None:
             )
         if done.report.complete:
             break
-        now[0] += 24 * 3600
+        clock.advance(24 * 3600)
     assert done is not None and done.report.complete
     # equal to an uninterrupted run on an identical sandbox
-    fresh = Sandbox(SandboxConfig(n_videos=20_000))
-    whole = tr.fetch_videos(query, "20240101", "20240331", client=_client(fresh), progress=False)
+    fresh = make_sandbox(n_videos=20_000)
+    whole = tr.fetch_videos(
+        query, "20240101", "20240331", client=make_client(fresh), progress=False
+    )
     assert done.equals(whole)
     # The search_id of the first day expired overnight (api-notes §11: 2 hours). The client re-opens
     # the search with one request at cursor 0 (its rows are duplicates and are dropped) and
@@ -273,10 +282,12 @@ def test_quota_stop_then_resume_on_the_next_utc_day(tmp_path: Path) -> None:
     assert len(firsts) - windows <= resumes * windows  # at most one re-opening per window and day
 
 
-def test_budget_stop_is_clean_and_resumable(tmp_path: Path) -> None:
-    sb = Sandbox(SandboxConfig(n_videos=20_000))
+def test_budget_stop_is_clean_and_resumable(
+    tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    sb = make_sandbox(n_videos=20_000)
     query = tr.Q.hashtag_name.eq("fyp")
-    client = _client(sb, max_requests=3)
+    client = make_client(sb, max_requests=3)
     with pytest.warns(IncompleteCollectionWarning):
         part = tr.fetch_videos(
             query, "20240101", "20240229", client=client, archive=tmp_path, progress=False
@@ -284,14 +295,14 @@ def test_budget_stop_is_clean_and_resumable(tmp_path: Path) -> None:
     assert not part.report.complete and part.report.stop_kind == "budget"
     assert sb.requests_spent("sandbox").get("video_query", 0) == 3
     rest = tr.fetch_videos(
-        query, "20240101", "20240229", client=_client(sb), archive=tmp_path, progress=False
+        query, "20240101", "20240229", client=make_client(sb), archive=tmp_path, progress=False
     )
     assert rest.report.complete
     whole = tr.fetch_videos(
         query,
         "20240101",
         "20240229",
-        client=_client(Sandbox(SandboxConfig(n_videos=20_000))),
+        client=make_client(make_sandbox(n_videos=20_000)),
         progress=False,
     )
     assert rest.equals(whole)
@@ -299,24 +310,26 @@ def test_budget_stop_is_clean_and_resumable(tmp_path: Path) -> None:
     assert len(pages) == len(set(pages))
 
 
-def test_fault_storm_gives_the_fault_free_tables(tmp_path: Path) -> None:
+def test_fault_storm_gives_the_fault_free_tables(
+    tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
     # the storm of issue 5: 5% 500s, 2% HTML 504s, 2% transient search_id errors, 1% 429s
     storm = FaultConfig(
         seed=7, internal_error=0.05, gateway_timeout=0.02, search_id_invalid=0.02, rate_limit=0.01
     )
-    noisy = Sandbox(SandboxConfig(n_videos=40_000, faults=storm))
-    calm = Sandbox(SandboxConfig(n_videos=40_000))
+    noisy = make_sandbox(n_videos=40_000, faults=storm)
+    calm = make_sandbox(n_videos=40_000)
     query = tr.Q.hashtag_name.isin(["fyp", "foryou", "viral"])
     got = tr.fetch_videos(
-        query, "20240101", "20240630", client=_client(noisy), archive=tmp_path, progress=False
+        query, "20240101", "20240630", client=make_client(noisy), archive=tmp_path, progress=False
     )
-    want = tr.fetch_videos(query, "20240101", "20240630", client=_client(calm), progress=False)
+    want = tr.fetch_videos(query, "20240101", "20240630", client=make_client(calm), progress=False)
     assert got.report.complete
     assert got.height > 5_000
     assert got.equals(want)
     ids = calm.corpus.video_ids_with_comments(30)
-    got_c = tr.fetch_comments(ids, client=_client(noisy), progress=False)
-    want_c = tr.fetch_comments(ids, client=_client(calm), progress=False)
+    got_c = tr.fetch_comments(ids, client=make_client(noisy), progress=False)
+    want_c = tr.fetch_comments(ids, client=make_client(calm), progress=False)
     assert got_c.report.complete
     assert got_c.equals(want_c)
     faults = {r.fault for r in noisy.request_log if r.fault}
@@ -327,25 +340,29 @@ def test_fault_storm_gives_the_fault_free_tables(tmp_path: Path) -> None:
     } <= faults  # the storm really happened
 
 
-def test_not_yet_indexed_days_are_reported() -> None:
-    now = datetime(2024, 6, 15, 12, tzinfo=UTC).timestamp()
-    sb = Sandbox(SandboxConfig(n_videos=5_000), clock=lambda: now)
-    client = _client(sb, clock=lambda: now)
+def test_not_yet_indexed_days_are_reported(
+    make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    clock = Clock(datetime(2024, 6, 15, 12, tzinfo=UTC))
+    sb = make_sandbox(n_videos=5_000, clock=clock)
+    client = make_client(sb, clock=clock)
     with pytest.warns(tr.errors.NotYetIndexedWarning):
         v = tr.fetch_videos(CATS, "20240601", "20240615", client=client, progress=False)
     assert any("not indexed" in w for w in v.report.warnings)
 
 
 def test_progress_is_silent_when_output_is_piped(
-    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], make_client: MakeClient
 ) -> None:
-    tr.fetch_videos(CATS, "20240601", "20240605", client=_client(sandbox))
+    tr.fetch_videos(CATS, "20240601", "20240605", client=make_client(sandbox))
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
 
 
-def test_dataset_output_appends_by_month(sandbox: Sandbox, tmp_path: Path) -> None:
-    client = _client(sandbox)
+def test_dataset_output_appends_by_month(
+    sandbox: Sandbox, tmp_path: Path, make_client: MakeClient
+) -> None:
+    client = make_client(sandbox)
     v = tr.fetch_videos(
         CATS, "20240101", "20240229", client=client, dataset=tmp_path / "ds", progress=False
     )
@@ -356,9 +373,11 @@ def test_dataset_output_appends_by_month(sandbox: Sandbox, tmp_path: Path) -> No
     assert set(back["id"].to_list()) == set(v["id"].to_list())
 
 
-def test_failed_windows_do_not_lose_earlier_pages(tmp_path: Path) -> None:
-    sb = Sandbox(SandboxConfig(n_videos=20_000))
-    client = _client(sb)
+def test_failed_windows_do_not_lose_earlier_pages(
+    tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    sb = make_sandbox(n_videos=20_000)
+    client = make_client(sb)
     query = tr.Q.hashtag_name.eq("fyp")
     # the second page of the first window fails with 500 again and again
     sb.script_faults(["ok"] + ["internal_error"] * 40, endpoint="video_query")
@@ -383,14 +402,14 @@ def test_failed_windows_do_not_lose_earlier_pages(tmp_path: Path) -> None:
         query,
         "20240101",
         "20240110",
-        client=_client(Sandbox(SandboxConfig(n_videos=20_000))),
+        client=make_client(make_sandbox(n_videos=20_000)),
         progress=False,
     )
     assert rest.report.complete and rest.equals(whole)
 
 
-def test_requests_spent_is_reported(sandbox: Sandbox) -> None:
-    client = _client(sandbox)
+def test_requests_spent_is_reported(sandbox: Sandbox, make_client: MakeClient) -> None:
+    client = make_client(sandbox)
     before = sum(sandbox.requests_spent("sandbox").values())
     v = tr.fetch_videos(CATS, "20240701", "20240810", client=client, progress=False)
     after = sum(sandbox.requests_spent("sandbox").values())
@@ -401,21 +420,23 @@ def test_requests_spent_is_reported(sandbox: Sandbox) -> None:
     assert v.report.requests_spent >= 2  # two windows at least
 
 
-def test_windows_run_concurrently_but_results_are_deterministic(sandbox: Sandbox) -> None:
+def test_windows_run_concurrently_but_results_are_deterministic(
+    sandbox: Sandbox, make_client: MakeClient
+) -> None:
     a = tr.fetch_videos(
-        CATS, "20240101", "20240630", client=_client(sandbox), progress=False, max_workers=4
+        CATS, "20240101", "20240630", client=make_client(sandbox), progress=False, max_workers=4
     )
     b = tr.fetch_videos(
-        CATS, "20240101", "20240630", client=_client(sandbox), progress=False, max_workers=1
+        CATS, "20240101", "20240630", client=make_client(sandbox), progress=False, max_workers=1
     )
     assert a.equals(b)
     _ = timedelta
 
 
 def test_streaming_into_a_dataset_equals_the_in_memory_table(
-    sandbox: Sandbox, tmp_path: Path
+    sandbox: Sandbox, tmp_path: Path, make_client: MakeClient
 ) -> None:
-    client = _client(sandbox)
+    client = make_client(sandbox)
     query = tr.Q.hashtag_name.isin(["fyp", "cats"])
     report = tr.collect_videos(
         query,
@@ -444,16 +465,18 @@ def test_streaming_into_a_dataset_equals_the_in_memory_table(
     assert again.requests_spent == 0 and again.rows == report.rows
 
 
-def test_an_archived_but_unjournalled_page_is_answered_from_the_archive(tmp_path: Path) -> None:
+def test_an_archived_but_unjournalled_page_is_answered_from_the_archive(
+    tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
     """A kill between archiving a page and journalling it must not cost that page again."""
-    sb = Sandbox(SandboxConfig(n_videos=20_000))
+    sb = make_sandbox(n_videos=20_000)
     query = tr.Q.hashtag_name.eq("fyp")
     with pytest.warns(IncompleteCollectionWarning):
         tr.fetch_videos(
             query,
             "20240101",
             "20240131",
-            client=_client(sb, max_requests=3),
+            client=make_client(sb, max_requests=3),
             archive=tmp_path,
             progress=False,
         )
@@ -462,7 +485,7 @@ def test_an_archived_but_unjournalled_page_is_answered_from_the_archive(tmp_path
     journal.write_bytes(b"".join(lines[:-1]))  # forget the last page, as a crash would
     before = len(_video_bodies(sb))
     done = tr.fetch_videos(
-        query, "20240101", "20240131", client=_client(sb), archive=tmp_path, progress=False
+        query, "20240101", "20240131", client=make_client(sb), archive=tmp_path, progress=False
     )
     assert done.report.complete
     pages = _video_bodies(sb)
@@ -470,25 +493,31 @@ def test_an_archived_but_unjournalled_page_is_answered_from_the_archive(tmp_path
     assert len(pages) > before
 
 
-def test_progress_bar_when_asked(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
-    tr.fetch_videos(CATS, "20240601", "20240705", client=_client(sandbox), progress=True)
+def test_progress_bar_when_asked(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], make_client: MakeClient
+) -> None:
+    tr.fetch_videos(CATS, "20240601", "20240705", client=make_client(sandbox), progress=True)
     err = capsys.readouterr().err
     assert "videos" in err and "2/2" in err  # two windows, both done
     assert "requests" in err
 
 
-def test_handles_are_cleaned_like_the_selection_helpers(sandbox: Sandbox) -> None:
+def test_handles_are_cleaned_like_the_selection_helpers(
+    sandbox: Sandbox, make_client: MakeClient
+) -> None:
     name = sandbox.corpus.sample_usernames(1, seed=9)[0]
     messy = [f"  @{name.upper()} ", f"https://www.tiktok.com/@{name}?lang=en", f"{name}\x00"]
-    users = tr.fetch_user_info(messy, client=_client(sandbox), progress=False)
+    users = tr.fetch_user_info(messy, client=make_client(sandbox), progress=False)
     assert users["username"].to_list() == [name]  # one account, asked once
     assert tr.select_usernames(pl.DataFrame({"username": messy})).to_list() == [name]
 
 
-def test_to_pandas_keeps_nullable_ids_exact(sandbox: Sandbox) -> None:
+def test_to_pandas_keeps_nullable_ids_exact(sandbox: Sandbox, make_client: MakeClient) -> None:
     import pandas as pd
 
-    videos = tr.fetch_videos(CATS, "20240101", "20240131", client=_client(sandbox), progress=False)
+    videos = tr.fetch_videos(
+        CATS, "20240101", "20240131", client=make_client(sandbox), progress=False
+    )
     assert videos["playlist_id"].null_count() > 0  # some videos are in no playlist
     pdf = videos.to_pandas()
     for col in ("id", "music_id", "playlist_id"):
@@ -500,49 +529,59 @@ def test_to_pandas_keeps_nullable_ids_exact(sandbox: Sandbox) -> None:
     assert tr.io.to_pandas(some)["playlist_id"].dtype != "float64"
 
 
-def test_merging_an_archive_folder_reads_only_its_pages(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_merging_an_archive_folder_reads_only_its_pages(
+    sandbox: Sandbox, tmp_path: Path, make_client: MakeClient
+) -> None:
     v = tr.fetch_videos(
-        CATS, "20240201", "20240215", client=_client(sandbox), archive=tmp_path, progress=False
+        CATS, "20240201", "20240215", client=make_client(sandbox), archive=tmp_path, progress=False
     )
     merged = tr.merge_dumps(tmp_path)
     assert merged["videos"].sort("id").equals(pl.DataFrame(v).sort("id"))
     assert merged.skipped == []  # journal, manifests and collection.json are not data
 
 
-def test_a_transient_error_outlasting_its_retries_leaves_the_item_pending(tmp_path: Path) -> None:
-    sb = Sandbox(SandboxConfig(n_videos=20_000))
+def test_a_transient_error_outlasting_its_retries_leaves_the_item_pending(
+    tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    sb = make_sandbox(n_videos=20_000)
     ids = sb.corpus.video_ids_with_comments(2)
     sb.script_faults(["ok"] + ["cursor_invalid"] * 30, endpoint="comments")
     with pytest.warns(IncompleteCollectionWarning):
         part = tr.fetch_comments(
-            ids, client=_client(sb), archive=tmp_path, progress=False, max_workers=1
+            ids, client=make_client(sb), archive=tmp_path, progress=False, max_workers=1
         )
     assert not part.report.complete
     assert any("Invalid count or cursor" in why for why in part.report.pending.values())
     sb.clear_faults()
-    done = tr.fetch_comments(ids, client=_client(sb), archive=tmp_path, progress=False)
+    done = tr.fetch_comments(ids, client=make_client(sb), archive=tmp_path, progress=False)
     assert done.report.complete and done.failures.height == 0  # not a failure for good
     whole = tr.fetch_comments(
-        ids, client=_client(Sandbox(SandboxConfig(n_videos=20_000))), progress=False
+        ids, client=make_client(make_sandbox(n_videos=20_000)), progress=False
     )
     assert done.equals(whole)
 
 
-def test_a_bad_field_fails_the_call_once_before_any_request(sandbox: Sandbox) -> None:
+def test_a_bad_field_fails_the_call_once_before_any_request(
+    sandbox: Sandbox, make_client: MakeClient
+) -> None:
     before = len(sandbox.request_log)
     names = sandbox.corpus.sample_usernames(3)
     with pytest.raises(tr.InvalidRequestError, match="follower_cnt"):
-        tr.fetch_user_info(names, fields=["display_name", "follower_cnt"], client=_client(sandbox))
+        tr.fetch_user_info(
+            names, fields=["display_name", "follower_cnt"], client=make_client(sandbox)
+        )
     with pytest.raises(tr.InvalidRequestError):
-        tr.fetch_comments([123], max_total=-1, client=_client(sandbox))
+        tr.fetch_comments([123], max_total=-1, client=make_client(sandbox))
     assert len(sandbox.request_log) == before
 
 
-def test_scope_not_authorized_fails_every_item_but_spends_one_request() -> None:
-    sb = Sandbox(SandboxConfig(n_videos=20_000))
+def test_scope_not_authorized_fails_every_item_but_spends_one_request(
+    make_sandbox: MakeSandbox,
+    make_client: MakeClient,
+) -> None:
+    sb = make_sandbox(n_videos=20_000)
     sb.add_client("lab", "lab-secret", followers_scope=False)
-    client = tr.Client("lab", "lab-secret", base_url=Sandbox.BASE_URL, transport=sb.transport(),
-                       ledger=False, sleep=lambda s: None)  # fmt: skip
+    client = make_client(sb, client_key="lab", client_secret="lab-secret", ledger=False)
     names = sb.corpus.sample_usernames(5)
     result = tr.fetch_followers(names, client=client, progress=False, max_workers=1)
     assert result.height == 0 and result.report.complete

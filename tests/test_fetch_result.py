@@ -24,27 +24,25 @@ import pyarrow.parquet as pq
 import pytest
 
 import tiktok_research as tr
+from _sandboxes import MakeClient, MakeSandbox, new_client
 from tiktok_research import schemas
 from tiktok_research.collect import CollectionReport
-from tiktok_research.sandbox import Sandbox, SandboxConfig
+from tiktok_research.sandbox import Sandbox
 
 SRC = Path(tr.__file__).parent
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Sandbox:
-    return Sandbox(SandboxConfig(n_videos=20_000))
-
-
-def _client(sb: Sandbox) -> tr.Client:
-    return tr.Client.sandbox(sb, sleep=lambda s: None)
+def sandbox(make_sandbox: MakeSandbox) -> Sandbox:
+    return make_sandbox(n_videos=20_000)
 
 
 @pytest.fixture(scope="module")
 def videos(sandbox: Sandbox) -> tr.FetchResult:
-    return tr.fetch_videos(
-        tr.Q.region_code.eq("FR"), "20240301", "20240305", client=_client(sandbox), progress=False
-    )
+    with new_client(sandbox) as client:
+        return tr.fetch_videos(
+            tr.Q.region_code.eq("FR"), "20240301", "20240305", client=client, progress=False
+        )
 
 
 # ------------------------------------------------------------------- defect 3: derived frames
@@ -172,10 +170,10 @@ def _check_file(target: Path | bytes, table: str, result: tr.FetchResult) -> Non
 
 @pytest.mark.parametrize(("fetch", "kind", "table"), LISTS, ids=[t for _, _, t in LISTS])
 def test_write_parquet_names_the_table_with_every_option(
-    sandbox: Sandbox, tmp_path: Path, fetch: Any, kind: str, table: str
+    sandbox: Sandbox, tmp_path: Path, fetch: Any, kind: str, table: str, make_client: MakeClient
 ) -> None:
     names = sandbox.corpus.sample_usernames(2, seed=3, kind=kind)
-    result = fetch(names, client=_client(sandbox), progress=False)
+    result = fetch(names, client=make_client(sandbox), progress=False)
     assert result.height > 0 and result.schema == schemas.SCHEMAS[table]
     for i, options in enumerate(OPTIONS):
         path = tmp_path / f"{i}" / f"{table}.parquet"
@@ -201,11 +199,10 @@ def test_write_parquet_keeps_the_declared_schema_and_adds_metadata_of_yours(
         videos.write_parquet(tmp_path / "x.parquet", use_pyarrow=True, partition_by="region_code")
 
 
-def test_compliance_and_refresh_results_name_their_tables(sandbox: Sandbox, tmp_path: Path) -> None:
-    client = tr.Client.sandbox(
-        Sandbox(SandboxConfig(n_videos=5_000, validation_processing_seconds=0)),
-        sleep=lambda s: None,
-    )
+def test_compliance_and_refresh_results_name_their_tables(
+    sandbox: Sandbox, tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    client = make_client(make_sandbox(n_videos=5_000, validation_processing_seconds=0))
     ids = client_ids = _some_ids(client)
     checked = tr.check_compliance(client_ids, client=client, progress=False)
     checked.write_parquet(tmp_path / "c.parquet", compression="snappy")

@@ -29,8 +29,8 @@ import httpx
 import numpy as np
 import pytest
 
+from _sandboxes import new_sandbox
 from tiktok_research._endpoints import COMMENTS_CAP, FOLLOWERS_CAP
-from tiktok_research.sandbox import Sandbox, SandboxConfig
 
 pytestmark = [pytest.mark.interop, pytest.mark.http]
 
@@ -102,7 +102,7 @@ class Truth:
     """What the sandbox holds, from its corpus (same configuration as the served one)."""
 
     def __init__(self) -> None:
-        self.sb = Sandbox(SandboxConfig())
+        self.sb = new_sandbox()
         c = self.corpus = self.sb.corpus
         self.t0 = calendar.timegm(dt.date.fromisoformat(START).timetuple())
         self.t1 = calendar.timegm(dt.date.fromisoformat(END).timetuple()) + 86_399

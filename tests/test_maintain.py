@@ -22,9 +22,10 @@ import polars as pl
 import pytest
 
 import tiktok_research as tr
+from _sandboxes import new_client, new_sandbox
 from tiktok_research.maintain import UPDATE_STATE
 from tiktok_research.plan import plan_compliance, plan_video_ids
-from tiktok_research.sandbox import CHANGING_CORPUS, Sandbox, SandboxConfig
+from tiktok_research.sandbox import CHANGING_CORPUS, Sandbox
 
 T0 = dt.datetime(2025, 1, 15, 12, 0, tzinfo=dt.UTC)
 MONTHS = (1, 3, 5, 7, 9)  # of 2024, the sandbox corpus's year
@@ -32,15 +33,15 @@ COUNTS = ("view_count", "like_count", "comment_count", "share_count", "favorites
 DATA = ("video_query", "validation_create", "validation_status", "validation_download")
 
 
-def make_sandbox(start: dt.datetime = T0, **config: Any) -> Sandbox:
-    """A sandbox whose clock stands still at ``start`` until the test moves it."""
+def stopped_sandbox(start: dt.datetime = T0, **config: Any) -> Sandbox:
+    """A sandbox of 20,000 videos whose clock stands still at ``start`` until the test moves it."""
     config.setdefault("n_videos", 20_000)
-    return Sandbox(SandboxConfig(**config), clock=lambda: start.timestamp())
+    return new_sandbox(clock=start, **config)
 
 
 def client_of(sb: Sandbox, **kw: Any) -> tr.Client:
     """A client of ``sb`` whose waits (status polls, retries) move the sandbox clock."""
-    return tr.Client.sandbox(sb, sleep=lambda s: sb.advance(dt.timedelta(seconds=s)), **kw)
+    return new_client(sb, sleep=sb.advance, **kw)
 
 
 def spent(sb: Sandbox) -> dict[str, int]:
@@ -76,7 +77,7 @@ def gone_at_sandbox(sb: Sandbox, ids: list[int]) -> set[int]:
 
 
 def test_250_ids_from_5_months_hydrate_with_one_request_per_window_and_batch() -> None:
-    sb = make_sandbox()
+    sb = stopped_sandbox()
     client = client_of(sb)
     ids = ids_from_months(sb)
     assert len(set(ids)) == 250
@@ -100,7 +101,7 @@ def test_250_ids_from_5_months_hydrate_with_one_request_per_window_and_batch() -
 
 
 def test_smaller_batches_cost_one_request_each_and_a_table_is_accepted(tmp_path: Path) -> None:
-    sb = make_sandbox()
+    sb = stopped_sandbox()
     ids = ids_from_months(sb)
     frame = pd.DataFrame({"id": pd.array(ids, dtype="Int64"), "note": "x"})
     archive = tmp_path / "archive"
@@ -118,7 +119,7 @@ def test_smaller_batches_cost_one_request_each_and_a_table_is_accepted(tmp_path:
 
 
 def test_ids_not_found_are_listed() -> None:
-    sb = make_sandbox()
+    sb = stopped_sandbox()
     client = client_of(sb)
     ids = ids_from_months(sb, per_month=4)
     c = sb.corpus
@@ -136,7 +137,7 @@ def test_ids_not_found_are_listed() -> None:
 
 
 def test_compliance_flags_exactly_the_deleted_ids() -> None:
-    sb = make_sandbox(**CHANGING_CORPUS)
+    sb = stopped_sandbox(**CHANGING_CORPUS)
     client = client_of(sb)
     ids = ids_from_months(sb)
     deleted = ids[3::14][:17]
@@ -155,7 +156,7 @@ def test_compliance_flags_exactly_the_deleted_ids() -> None:
 
 
 def test_compliance_splits_more_than_10000_ids_into_tasks() -> None:
-    sb = make_sandbox(validation_processing_seconds=0)
+    sb = stopped_sandbox(validation_processing_seconds=0)
     visible = sb.corpus.ids[~sb.corpus.hidden][:10_050].tolist()
     plan = plan_compliance(visible)
     assert [len(t.params["ids"]) for t in plan.tasks] == [10_000, 50]
@@ -165,7 +166,7 @@ def test_compliance_splits_more_than_10000_ids_into_tasks() -> None:
 
 
 def test_a_crash_during_a_compliance_task_resumes_with_the_same_task_id(tmp_path: Path) -> None:
-    sb = make_sandbox()
+    sb = stopped_sandbox()
     ids = ids_from_months(sb, per_month=10)
     archive = tmp_path / "archive"
     # the run stops right after the upload (its budget: one request), as a crash would
@@ -193,7 +194,7 @@ def test_a_crash_during_a_compliance_task_resumes_with_the_same_task_id(tmp_path
 def test_an_upload_archived_but_not_journalled_is_not_paid_again(tmp_path: Path) -> None:
     # kill -9 between archiving the upload's answer and journalling its task id: the next run
     # finds the upload in the archive (found with kill -9 at random moments: 3 uploads, 2 tasks)
-    sb = make_sandbox()
+    sb = stopped_sandbox()
     ids = ids_from_months(sb, per_month=10)
     with pytest.warns(tr.IncompleteCollectionWarning):
         tr.check_compliance(
@@ -213,14 +214,14 @@ def test_a_task_the_service_no_longer_knows_is_uploaded_again(tmp_path: Path) ->
     # the first run uploads to one sandbox; the second finds a service that never heard of that
     # task (a new sandbox here; a task the real service no longer keeps): it uploads again, once,
     # instead of stopping on the same refusal at every run
-    ids = ids_from_months(make_sandbox(), per_month=4)
+    ids = ids_from_months(stopped_sandbox(), per_month=4)
     archive = tmp_path / "archive"
-    first = make_sandbox()
+    first = stopped_sandbox()
     with pytest.warns(tr.IncompleteCollectionWarning):
         tr.check_compliance(
             ids, client=client_of(first, max_requests=1), archive=archive, progress=False
         )
-    other = make_sandbox()
+    other = stopped_sandbox()
     other.delete_videos(ids[:2])
     done = tr.check_compliance(ids, client=client_of(other), archive=archive, progress=False)
     assert done.report.complete
@@ -230,7 +231,7 @@ def test_a_task_the_service_no_longer_knows_is_uploaded_again(tmp_path: Path) ->
 
 
 def test_ids_of_a_check_that_did_not_finish_are_unknown_not_gone(tmp_path: Path) -> None:
-    sb = make_sandbox(validation_processing_seconds=0)
+    sb = stopped_sandbox(validation_processing_seconds=0)
     visible = sb.corpus.ids[~sb.corpus.hidden][:10_020].tolist()
     # task 1: upload, status, download; task 2: upload, then the budget stops it
     with pytest.warns(tr.IncompleteCollectionWarning):
@@ -248,7 +249,7 @@ def test_ids_of_a_check_that_did_not_finish_are_unknown_not_gone(tmp_path: Path)
 
 
 def test_an_incomplete_refresh_removes_nothing_it_did_not_check() -> None:
-    sb = make_sandbox(validation_processing_seconds=0)
+    sb = stopped_sandbox(validation_processing_seconds=0)
     videos = tr.fetch_videos_by_id(ids_from_months(sb, per_month=4), client=client_of(sb),
                                    progress=False)  # fmt: skip
     with pytest.warns(tr.IncompleteCollectionWarning):
@@ -258,7 +259,7 @@ def test_an_incomplete_refresh_removes_nothing_it_did_not_check() -> None:
 
 
 def test_an_incomplete_look_up_lists_no_id_as_not_found() -> None:
-    sb = make_sandbox()
+    sb = stopped_sandbox()
     ids = ids_from_months(sb, per_month=3)
     with pytest.warns(tr.IncompleteCollectionWarning):
         part = tr.fetch_videos_by_id(ids, client=client_of(sb, max_requests=2), progress=False)
@@ -269,7 +270,7 @@ def test_an_incomplete_look_up_lists_no_id_as_not_found() -> None:
 def test_a_finished_check_is_never_reused_the_same_check_later_checks_again(
     tmp_path: Path,
 ) -> None:
-    sb = make_sandbox()
+    sb = stopped_sandbox()
     ids = ids_from_months(sb, per_month=4)
     archive = tmp_path / "archive"
     first = tr.check_compliance(ids, client=client_of(sb), archive=archive, progress=False)
@@ -290,7 +291,7 @@ def test_a_check_killed_after_its_last_download_is_finished_at_no_cost(tmp_path:
     # kill -9 after the last task's download was journalled, before the run returned its table
     # (its manifest still says "running"): the next call finishes that check, it does not pay for
     # a new one
-    sb = make_sandbox(validation_processing_seconds=0)
+    sb = stopped_sandbox(validation_processing_seconds=0)
     ids = ids_from_months(sb, per_month=4)
     first = tr.check_compliance(ids, client=client_of(sb), archive=tmp_path, progress=False)
     for manifest in tmp_path.glob("compliance_video-*/manifest-*.json"):  # as a kill leaves it
@@ -318,7 +319,7 @@ def sb_task_id(sb: Sandbox) -> int:
 @pytest.fixture
 def collected() -> tuple[Sandbox, tr.Client, pl.DataFrame, list[int]]:
     """250 videos hydrated on a changing sandbox, then 17 deleted and 30 days passed."""
-    sb = make_sandbox(**CHANGING_CORPUS)
+    sb = stopped_sandbox(**CHANGING_CORPUS)
     client = client_of(sb)
     ids = ids_from_months(sb)
     videos = pl.DataFrame(tr.fetch_videos_by_id(ids, client=client, progress=False))
@@ -496,7 +497,7 @@ def test_a_refresh_that_stops_in_its_look_up_continues_it(
 
 def test_a_refresh_whose_look_up_repaired_pages_reports_them(tmp_path: Path) -> None:
     # the first run stops in its look-up (2 of 5 windows held); their page file is then damaged
-    sb = make_sandbox(validation_processing_seconds=0)
+    sb = stopped_sandbox(validation_processing_seconds=0)
     ids = ids_from_months(sb, per_month=4)
     old = pl.DataFrame(tr.fetch_videos_by_id(ids, client=client_of(sb), progress=False))
     archive = tmp_path / "archive"
@@ -520,7 +521,7 @@ def test_a_refresh_whose_look_up_repaired_pages_reports_them(tmp_path: Path) -> 
 def test_a_damaged_compliance_download_is_downloaded_again_in_the_same_run(
     tmp_path: Path,
 ) -> None:
-    sb = make_sandbox(validation_processing_seconds=0)
+    sb = stopped_sandbox(validation_processing_seconds=0)
     visible = sb.corpus.ids[~sb.corpus.hidden][:10_020].tolist()
     # task 1: upload, status, download; task 2: upload, then the budget stops the run
     with pytest.warns(tr.IncompleteCollectionWarning):
@@ -544,7 +545,7 @@ def test_a_damaged_compliance_download_is_downloaded_again_in_the_same_run(
 
 def test_update_on_three_successive_days_appends_each_new_day_once(tmp_path: Path) -> None:
     start = dt.datetime(2024, 6, 20, 12, 0, tzinfo=dt.UTC)
-    sb = make_sandbox(start, frozen_corpus=True)
+    sb = stopped_sandbox(start, frozen_corpus=True)
     q = tr.Q.region_code.eq("US")
     folder = tmp_path / "monitor"
     archive = tmp_path / "archive"
@@ -582,7 +583,7 @@ def test_update_on_three_successive_days_appends_each_new_day_once(tmp_path: Pat
 def test_an_update_that_stops_is_continued_over_the_same_days_the_next_day(
     tmp_path: Path,
 ) -> None:
-    sb = make_sandbox(dt.datetime(2024, 6, 20, 12, 0, tzinfo=dt.UTC))
+    sb = stopped_sandbox(dt.datetime(2024, 6, 20, 12, 0, tzinfo=dt.UTC))
     q = tr.Q.region_code.eq("US")
     folder, archive = tmp_path / "monitor", tmp_path / "archive"
     with pytest.warns(tr.IncompleteCollectionWarning):
@@ -596,7 +597,7 @@ def test_an_update_that_stops_is_continued_over_the_same_days_the_next_day(
     done = tr.update_videos(q, folder, client=client_of(sb), archive=archive, progress=False)
     assert done.report.complete
     # the same days in one run, for comparison
-    clean = make_sandbox(dt.datetime(2024, 6, 20, 12, 0, tzinfo=dt.UTC))
+    clean = stopped_sandbox(dt.datetime(2024, 6, 20, 12, 0, tzinfo=dt.UTC))
     tr.fetch_videos(q, "2024-04-01", "2024-06-17", client=client_of(clean), progress=False)
     # no page asked twice; the two windows begun before midnight hold a search_id that expired
     # overnight, and each is opened again with one request (README section 13)
@@ -610,7 +611,7 @@ def test_an_update_that_stops_is_continued_over_the_same_days_the_next_day(
 
 
 def test_update_continues_a_dataset_collected_before(tmp_path: Path) -> None:
-    sb = make_sandbox(dt.datetime(2024, 6, 20, 12, 0, tzinfo=dt.UTC))
+    sb = stopped_sandbox(dt.datetime(2024, 6, 20, 12, 0, tzinfo=dt.UTC))
     q = tr.Q.region_code.eq("US")
     folder = tmp_path / "monitor"
     first = tr.fetch_videos(q, "2024-06-01", "2024-06-10", client=client_of(sb), progress=False)
@@ -627,7 +628,7 @@ def test_update_continues_a_dataset_collected_before(tmp_path: Path) -> None:
 
 
 def test_dehydrate_then_hydrate_round_trip(tmp_path: Path) -> None:
-    sb = make_sandbox()
+    sb = stopped_sandbox()
     ids = ids_from_months(sb, per_month=6)
     videos = tr.fetch_videos_by_id(ids, client=client_of(sb), progress=False)
     path = tr.dehydrate(videos, tmp_path / "ids.txt")
@@ -731,7 +732,7 @@ BAD: list[tuple[str, Callable[[Path, tr.Client], Any], tuple[str, ...]]] = [
 def bad_setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Sandbox]:
     root = tmp_path_factory.mktemp("bad-maintain")
     _prepare(root)
-    return root, make_sandbox(n_videos=2_000)
+    return root, stopped_sandbox(n_videos=2_000)
 
 
 @pytest.mark.parametrize(("call", "says"), [pytest.param(c, s, id=i) for i, c, s in BAD])

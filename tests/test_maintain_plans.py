@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
 
 import tiktok_research as tr
+from _sandboxes import MakeClient, MakeSandbox, new_client
 from tiktok_research.maintain import (
     UPDATE_STATE,
     UpdateReport,
@@ -22,45 +22,43 @@ from tiktok_research.maintain import (
     refresh_videos,
     update_videos,
 )
-from tiktok_research.sandbox import Sandbox, SandboxConfig
+from tiktok_research.sandbox import Sandbox
 
 T0 = dt.datetime(2025, 1, 15, 12, 0, tzinfo=dt.UTC)
 CATS = tr.Q.hashtag_name.eq("cats")
 
 
-def make_sandbox(**config: Any) -> Sandbox:
-    config.setdefault("n_videos", 5_000)
-    return Sandbox(SandboxConfig(**config), clock=lambda: T0.timestamp())
-
-
-def client_of(sb: Sandbox) -> tr.Client:
-    return tr.Client.sandbox(sb, sleep=lambda s: sb.advance(dt.timedelta(seconds=s)), ledger=False)
-
-
 @pytest.fixture(scope="module")
-def sb() -> Sandbox:
-    return make_sandbox()
+def sb(make_sandbox: MakeSandbox) -> Sandbox:
+    return make_sandbox(n_videos=5_000, clock=T0)
 
 
 @pytest.fixture(scope="module")
 def partial(sb: Sandbox) -> pl.DataFrame:
     """Videos of two months, collected with three fields."""
-    videos = tr.fetch_videos(CATS, "2024-03-01", "2024-04-30", fields="id,create_time,view_count",
-                             client=client_of(sb), progress=False)  # fmt: skip
+    with new_client(sb, sleep=sb.advance, ledger=False) as client:
+        videos = tr.fetch_videos(
+            CATS, "2024-03-01", "2024-04-30", fields="id,create_time,view_count", client=client,
+            progress=False,
+        )  # fmt: skip
     assert videos.height > 10
     return pl.DataFrame(videos)
 
 
-def test_plan_refresh_says_what_refresh_videos_asks(sb: Sandbox, partial: pl.DataFrame) -> None:
+def test_plan_refresh_says_what_refresh_videos_asks(
+    sb: Sandbox, partial: pl.DataFrame, make_client: MakeClient
+) -> None:
     before = len(sb.request_log)
-    plan = plan_refresh(partial, client=client_of(sb), warn=False)
+    plan = plan_refresh(partial, client=make_client(sb, sleep=sb.advance, ledger=False), warn=False)
     assert len(sb.request_log) == before, "a plan sends nothing"
     assert plan.rows == partial.height and len(plan.checks.tasks) == 1
     assert plan.lookups.fields == ["id", "create_time", "view_count"]
     assert plan.min_requests == 3
     assert plan.max_requests == 3 + len(plan.lookups.tasks)
     assert str(plan).startswith(f"refresh of the table: {partial.height:,} rows, 1 task(s)")
-    fresh = refresh_videos(partial, client=client_of(sb), progress=False)
+    fresh = refresh_videos(
+        partial, client=make_client(sb, sleep=sb.advance, ledger=False), progress=False
+    )
     sent = sb.request_log[before:]
     lookups = [r for r in sent if r.endpoint == "video_query"]
     assert {r.params.get("fields") for r in lookups} == {"id,create_time,view_count"}
@@ -70,7 +68,9 @@ def test_plan_refresh_says_what_refresh_videos_asks(sb: Sandbox, partial: pl.Dat
     assert fresh.height == partial.height
 
 
-def test_plan_refresh_refuses_what_refresh_videos_refuses(sb: Sandbox) -> None:
+def test_plan_refresh_refuses_what_refresh_videos_refuses(
+    sb: Sandbox, make_client: MakeClient
+) -> None:
     before = len(sb.request_log)
     for bad, words in (
         (pl.DataFrame({"x": [1]}), "no id column"),
@@ -79,9 +79,11 @@ def test_plan_refresh_refuses_what_refresh_videos_refuses(sb: Sandbox) -> None:
     ):
         fields = "id,views" if words == "'views'" else None
         with pytest.raises(tr.InvalidRequestError, match=words):
-            plan_refresh(bad, fields=fields, client=client_of(sb))
+            plan_refresh(bad, fields=fields, client=make_client(sb, sleep=sb.advance, ledger=False))
         with pytest.raises(tr.InvalidRequestError, match=words):
-            refresh_videos(bad, fields=fields, client=client_of(sb))
+            refresh_videos(
+                bad, fields=fields, client=make_client(sb, sleep=sb.advance, ledger=False)
+            )
     assert len(sb.request_log) == before
 
 
@@ -98,9 +100,11 @@ def test_refresh_destination(tmp_path: Path) -> None:
         )
 
 
-def test_plan_update_then_update_videos_agree_and_report_their_days(tmp_path: Path) -> None:
-    sb = make_sandbox()
-    client = client_of(sb)
+def test_plan_update_then_update_videos_agree_and_report_their_days(
+    tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    sb = make_sandbox(n_videos=5_000, clock=T0)
+    client = make_client(sb, sleep=sb.advance, ledger=False)
     folder = tmp_path / "monitor"
     plan = plan_update(CATS, folder, "2025-01-01", client=client)
     newest = (T0 - dt.timedelta(days=2)).date() - dt.timedelta(days=1)  # 48 hours, then a day

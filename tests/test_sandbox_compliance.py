@@ -18,6 +18,7 @@ import httpx
 import numpy as np
 import pytest
 
+from _sandboxes import Clock, new_http, new_sandbox
 from _shared import example
 from tiktok_research._endpoints import (
     ENDPOINTS,
@@ -26,27 +27,18 @@ from tiktok_research._endpoints import (
     VALIDATION_ENDPOINTS,
     VALIDATION_STATUS,
 )
-from tiktok_research.sandbox import CHANGING_CORPUS, Sandbox, SandboxConfig, run_server
+from tiktok_research.sandbox import CHANGING_CORPUS, Sandbox, run_server
 
 NOW = calendar.timegm((2025, 1, 15, 12, 0, 0))
 CREATE, STATUS, DOWNLOAD = VALIDATION_CREATE.path, VALIDATION_STATUS.path, VALIDATION_DOWNLOAD.path
 
 
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
 def make(**config: Any) -> tuple[Sandbox, httpx.Client, Clock]:
+    """A sandbox of 5,000 videos on a stopped clock (at NOW), and a raw HTTP client with a token."""
     clock = Clock(NOW)
     config.setdefault("n_videos", 5_000)
-    sb = Sandbox(SandboxConfig(**config), clock=clock)
-    http = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
-    http.headers["Authorization"] = f"Bearer {sb.issue_token()}"
-    return sb, http, clock
+    sb = new_sandbox(clock=clock, **config)
+    return sb, new_http(sb), clock
 
 
 def upload(
@@ -362,7 +354,7 @@ def test_advance_only_moves_forward() -> None:
 # ----------------------------------------------------------------------------- over HTTP
 @pytest.mark.http
 def test_compliance_over_http_with_httpx_and_curl(tmp_path: Path) -> None:
-    sb = Sandbox(SandboxConfig(n_videos=5_000, validation_processing_seconds=60), clock=Clock(NOW))
+    sb = new_sandbox(n_videos=5_000, validation_processing_seconds=60, clock=NOW)
     ids = sb.corpus.sample_video_ids(25, seed=9)
     with run_server(sb) as (url, _), httpx.Client(base_url=url) as http:
         http.headers["Authorization"] = f"Bearer {sb.issue_token()}"

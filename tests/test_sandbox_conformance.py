@@ -5,14 +5,16 @@ from __future__ import annotations
 import calendar
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from _sandboxes import Clock, MakeHttp, MakeSandbox, new_http
 from _shared import example
 from tiktok_research._endpoints import ENDPOINTS
-from tiktok_research.sandbox import ClientSpec, Sandbox, SandboxConfig
+from tiktok_research.sandbox import ClientSpec, Sandbox
 
 NOW = calendar.timegm((2025, 1, 15, 12, 0, 0))
 LOG_ID = re.compile(r"^\d{14}[0-9A-F]{20}$")
@@ -20,37 +22,21 @@ LOG_ID = re.compile(r"^\d{14}[0-9A-F]{20}$")
 ARTEFACTS = {"video_id"}  # video_query docs example spells the id `video_id`; §11 picks `id`
 
 
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture(scope="module")
-def sb() -> Sandbox:
-    cfg = SandboxConfig(
+def sb(make_sandbox: MakeSandbox) -> Sandbox:
+    return make_sandbox(
         n_videos=6_000,
         daily_quota={"research": 100_000, "social": 100_000},
         clients=(ClientSpec("sandbox", "sandbox"), ClientSpec("pending", "pw", approved=False)),
+        clock=NOW,
     )
-    return Sandbox(cfg, clock=Clock(NOW))
 
 
 @pytest.fixture(scope="module")
-def http(sb: Sandbox) -> httpx.Client:
-    client = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
-    token = client.post(
-        "/v2/oauth/token/",
-        data={
-            "client_key": "sandbox",
-            "client_secret": "sandbox",
-            "grant_type": "client_credentials",
-        },
-    ).json()["access_token"]
-    client.headers["Authorization"] = f"Bearer {token}"
-    return client
+def http(sb: Sandbox) -> Iterator[httpx.Client]:
+    client = new_http(sb, token="request")
+    yield client
+    client.close()
 
 
 def load(name: str) -> Any:
@@ -183,12 +169,14 @@ def test_missing_unknown_or_malformed_token_is_401(http: httpx.Client) -> None:
         assert_error_like(resp, "error__401__access_token_invalid__docs.json", 401)
 
 
-def test_token_error_messages_follow_the_docs(sb: Sandbox) -> None:
+def test_token_error_messages_follow_the_docs(
+    sb: Sandbox, make_sandbox: MakeSandbox, make_http: MakeHttp
+) -> None:
     # api-notes §6.1: a missing or unknown token gets DOC:ERR's description of
     # access_token_invalid; an expired one gets the message of DOC:ERR's error example
-    now = [1_736_942_400.0]
-    box = Sandbox(SandboxConfig(n_videos=1_000, token_ttl=60), clock=lambda: now[0])
-    http = httpx.Client(transport=box.transport(), base_url=Sandbox.BASE_URL)
+    clock = Clock(1_736_942_400.0)
+    box = make_sandbox(n_videos=1_000, token_ttl=60, clock=clock)
+    http = make_http(box, token=False)
     path = ENDPOINTS["video_query"].path + "?fields=id"
     missing = "The access token is invalid or not found in the request. Please refresh the token and retry."  # noqa: E501
     for headers in ({}, {"Authorization": "Bearer clt.unknown"}, {"Authorization": "Bearer"}):
@@ -197,7 +185,7 @@ def test_token_error_messages_follow_the_docs(sb: Sandbox) -> None:
         assert resp.json()["error"]["code"] == "access_token_invalid"
         assert resp.json()["error"]["message"] == missing
     token = box.issue_token()
-    now[0] += 61
+    clock.advance(61)
     resp = http.post(path, json=video_body(), headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 401 and resp.json()["error"]["code"] == "access_token_invalid"
     assert (

@@ -8,29 +8,19 @@ from typing import Any
 import httpx
 import pytest
 
+from _sandboxes import Clock, new_http, new_sandbox
 from tiktok_research._endpoints import ENDPOINTS
-from tiktok_research.sandbox import FAULT_KINDS, FaultConfig, Sandbox, SandboxConfig
+from tiktok_research.sandbox import FAULT_KINDS, FaultConfig, Sandbox
 
 START = calendar.timegm((2025, 1, 15, 23, 50, 0))  # ten minutes before midnight UTC
 N = 2_000
 
 
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
 def make(clock: Clock | None = None, **config: Any) -> tuple[Sandbox, httpx.Client]:
-    sb = Sandbox(SandboxConfig(n_videos=N, **config), clock=clock or Clock(START))
-    http = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
-    form = {"client_key": "sandbox", "client_secret": "sandbox", "grant_type": "client_credentials"}
-    http.headers["Authorization"] = (
-        "Bearer " + http.post("/v2/oauth/token/", data=form).json()["access_token"]
-    )
-    return sb, http
+    """A sandbox of N videos (its clock stopped at START unless given), and a raw HTTP client that
+    asked the token endpoint for its token."""
+    sb = new_sandbox(n_videos=N, clock=clock or Clock(START), **config)
+    return sb, new_http(sb, token="request")
 
 
 BODY = {

@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from _sandboxes import TOKEN_FORM, MakeSandbox, new_http, new_sandbox
 from tiktok_research._endpoints import ENDPOINTS
-from tiktok_research.sandbox import Sandbox, SandboxConfig, run_server
+from tiktok_research.sandbox import Sandbox, run_server
 
 NOW = calendar.timegm((2025, 1, 15, 12, 0, 0))
 BODY = {
@@ -21,12 +22,12 @@ BODY = {
     "end_date": "20240615",
     "max_count": 50,
 }
-FORM = {"client_key": "sandbox", "client_secret": "sandbox", "grant_type": "client_credentials"}
+FORM = TOKEN_FORM
 
 
 @pytest.mark.http
-def test_server_speaks_the_same_api_over_http() -> None:
-    sb = Sandbox(SandboxConfig(n_videos=2_000), clock=lambda: NOW)
+def test_server_speaks_the_same_api_over_http(make_sandbox: MakeSandbox) -> None:
+    sb = make_sandbox(n_videos=2_000, clock=NOW)
     with run_server(sb) as (base_url, served):
         assert served is sb and base_url.startswith("http://127.0.0.1:")
         with httpx.Client(base_url=base_url) as http:
@@ -51,8 +52,8 @@ def test_server_speaks_the_same_api_over_http() -> None:
 
 
 @pytest.mark.http
-def test_server_gateway_timeout_is_html() -> None:
-    sb = Sandbox(SandboxConfig(n_videos=1_000), clock=lambda: NOW)
+def test_server_gateway_timeout_is_html(make_sandbox: MakeSandbox) -> None:
+    sb = make_sandbox(n_videos=1_000, clock=NOW)
     sb.script_faults(["gateway_timeout"])
     with run_server(sb) as (base_url, _), httpx.Client(base_url=base_url) as http:
         headers = {"Authorization": f"Bearer {sb.issue_token()}"}
@@ -60,8 +61,8 @@ def test_server_gateway_timeout_is_html() -> None:
         assert resp.status_code == 504 and resp.headers["content-type"].startswith("text/html")
 
 
-def test_async_transport_overlaps_latency() -> None:
-    sb = Sandbox(SandboxConfig(n_videos=1_000, latency=0.2), clock=lambda: NOW)
+def test_async_transport_overlaps_latency(make_sandbox: MakeSandbox) -> None:
+    sb = make_sandbox(n_videos=1_000, latency=0.2, clock=NOW)
     token = sb.issue_token()
 
     async def main() -> list[int]:
@@ -86,8 +87,8 @@ def test_async_transport_overlaps_latency() -> None:
 
 
 def session(seed: int) -> list[bytes]:
-    sb = Sandbox(SandboxConfig(n_videos=3_000, seed=seed), clock=lambda: NOW)
-    http = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
+    sb = new_sandbox(n_videos=3_000, seed=seed, clock=NOW)
+    http = new_http(sb, token=False)
     out = [http.post("/v2/oauth/token/", data=FORM).content]
     http.headers["Authorization"] = "Bearer " + json.loads(out[0])["access_token"]
     data: dict[str, Any] = {"has_more": True}

@@ -16,14 +16,15 @@ from typing import Any
 
 import pytest
 
-from tiktok_research.sandbox import Sandbox, SandboxConfig, run_server
+from _sandboxes import new_sandbox
+from tiktok_research.sandbox import Sandbox, run_server
 
 pytestmark = pytest.mark.http
 
 
 @pytest.fixture(scope="module")
 def server() -> tuple[str, Sandbox]:
-    with run_server(Sandbox(SandboxConfig(n_videos=5_000))) as (url, sb):
+    with run_server(new_sandbox(n_videos=5_000)) as (url, sb):
         yield url, sb
 
 

@@ -4,39 +4,33 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 
+from _sandboxes import Clock, MakeHttp, MakeSandbox, new_http
 from tiktok_research._endpoints import ENDPOINTS, FOLLOWERS_CAP
-from tiktok_research.sandbox import Sandbox, SandboxConfig
+from tiktok_research.sandbox import Sandbox
 
 NOW = calendar.timegm((2025, 1, 15, 12, 0, 0))
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 CLOCK = Clock(NOW)
 
 
 @pytest.fixture(scope="module")
-def sb() -> Sandbox:
-    return Sandbox(SandboxConfig(n_videos=8_000, n_users=7_000), clock=CLOCK)
+def sb(make_sandbox: MakeSandbox) -> Sandbox:
+    return make_sandbox(n_videos=8_000, n_users=7_000, clock=CLOCK)
 
 
 @pytest.fixture(scope="module")
-def http(sb: Sandbox) -> httpx.Client:
-    client = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
-    client.headers["Authorization"] = f"Bearer {sb.issue_token()}"
-    return client
+def http(sb: Sandbox) -> Iterator[httpx.Client]:
+    client = new_http(sb)
+    yield client
+    client.close()
 
 
 def cond(field: str, values: list[str], op: str = "IN") -> dict[str, Any]:
@@ -202,15 +196,11 @@ def test_end_date_is_inclusive(sb: Sandbox, http: httpx.Client) -> None:
     assert max(times) > day("20240310") + 12 * 3600, "the afternoon of the end date is included"
 
 
-def test_index_lag_hides_the_last_48_hours(sb: Sandbox, http: httpx.Client) -> None:
-    lagged = Sandbox(
-        SandboxConfig(n_videos=8_000, n_users=7_000), clock=lambda: day("20240320") + 6 * 3600
-    )
-    client = httpx.Client(
-        transport=lagged.transport(),
-        base_url=Sandbox.BASE_URL,
-        headers={"Authorization": f"Bearer {lagged.issue_token()}"},
-    )
+def test_index_lag_hides_the_last_48_hours(
+    sb: Sandbox, http: httpx.Client, make_sandbox: MakeSandbox, make_http: MakeHttp
+) -> None:
+    lagged = make_sandbox(n_videos=8_000, n_users=7_000, clock=day("20240320") + 6 * 3600)
+    client = make_http(lagged)
     body = {
         "query": {"and": [cond("hashtag_name", ["fyp"])]},
         "start_date": "20240315",
@@ -437,10 +427,10 @@ def test_pinned_and_shop_pages(sb: Sandbox, http: httpx.Client) -> None:
     assert set(pinned) == {"pinned_videos_list"} and len(pinned["pinned_videos_list"]) <= 3
 
 
-def test_expired_search_id_can_be_reissued() -> None:
+def test_expired_search_id_can_be_reissued(make_sandbox: MakeSandbox, make_http: MakeHttp) -> None:
     clock = Clock(NOW)
-    sb = Sandbox(SandboxConfig(n_videos=3_000, expired_search_id="reissue"), clock=clock)
-    http = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
+    sb = make_sandbox(n_videos=3_000, expired_search_id="reissue", clock=clock)
+    http = make_http(sb, token=False)
     body = {
         "query": {"and": [cond("hashtag_name", ["fyp"])]},
         "start_date": "20240301",
@@ -512,12 +502,13 @@ def test_comment_cursors_handed_out_are_always_accepted(
     assert resp.status_code == 400 and "Invalid count or cursor" in resp.json()["error"]["message"]
 
 
-def test_default_corpus_shows_the_followers_cap() -> None:
+def test_default_corpus_shows_the_followers_cap(
+    make_sandbox: MakeSandbox, make_http: MakeHttp
+) -> None:
     # api-notes §3.7: lists stop at about 5,000 followers; the default corpus (the demo's, the
     # notebooks', Client.sandbox()'s) is large enough for its biggest accounts to reach the cap
-    box = Sandbox(clock=Clock(NOW))
-    http = httpx.Client(transport=box.transport(), base_url=Sandbox.BASE_URL)
-    http.headers["Authorization"] = f"Bearer {box.issue_token()}"
+    box = make_sandbox(clock=NOW)
+    http = make_http(box)
     c = box.corpus
     user = max(
         c.sample_usernames(50, kind="many_followers"),

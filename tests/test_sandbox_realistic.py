@@ -32,6 +32,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from _sandboxes import Clock, MakeHttp, MakeSandbox, new_http, new_sandbox
 from _servers import FORM, sandbox_server
 from tiktok_research._endpoints import ENDPOINTS
 from tiktok_research.sandbox import (
@@ -49,14 +50,6 @@ NOW = calendar.timegm((2025, 1, 15, 12, 0, 0))
 QUOTA = {"research": 1_000_000, "social": 1_000_000}
 VIDEO = ENDPOINTS["video_query"].path
 COMMENTS = ENDPOINTS["comments"].path
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 class Api:
@@ -96,7 +89,7 @@ class Api:
 
 def make(clock: Clock | None = None, **overrides: Any) -> Sandbox:
     overrides.setdefault("daily_quota", QUOTA)
-    return Sandbox(SandboxConfig.realistic(**overrides), clock=clock or Clock(NOW))
+    return new_sandbox(realistic=True, clock=clock or Clock(NOW), **overrides)
 
 
 def cond(field: str, values: list[str], op: str = "IN") -> dict[str, Any]:
@@ -116,7 +109,7 @@ def realistic() -> Sandbox:
 @pytest.fixture(scope="module", params=["in-process", "http"])
 def api(request: pytest.FixtureRequest, realistic: Sandbox) -> Iterator[Api]:
     if request.param == "in-process":
-        with httpx.Client(transport=realistic.transport(), base_url=Sandbox.BASE_URL) as http:
+        with new_http(realistic, token=False) as http:
             yield Api(realistic, http, "in-process")
         return
     with (
@@ -473,21 +466,22 @@ def test_ids_have_the_published_bit_layout(api: Api) -> None:
         assert reply["parent_comment_id"] == parent["id"] and _fields(reply["id"])[2] == 2
 
 
-def test_the_real_video_id_of_the_spec_decodes_like_the_sandbox_ids() -> None:
+def test_the_real_video_id_of_the_spec_decodes_like_the_sandbox_ids(
+    make_sandbox: MakeSandbox,
+) -> None:
     # the check of api-notes §8: 7320768196569599275 -> entity 13, 254 ms, machine 43
     _, ms, entity, hi, lo = _fields(7320768196569599275)
     assert (entity, ms, 7320768196569599275 & 255, hi, lo) == (13, 254, 43, 0, 0)
-    default = Sandbox(SandboxConfig(n_videos=5_000, frozen_corpus=True))
+    default = make_sandbox(n_videos=5_000, frozen_corpus=True)
     entities = (default.corpus.ids >> 8) & 15
     assert 0.04 < float(np.mean(entities == 13)) < 0.09  # the default keeps random low bits
 
 
 # ------------------------------------------------------------------------------ determinism, off
-def test_same_seed_same_answers_other_seed_other_answers() -> None:
+def test_same_seed_same_answers_other_seed_other_answers(make_http: MakeHttp) -> None:
     def session(seed: int) -> list[bytes]:
         sb = make(n_videos=5_000, seed=seed)
-        http = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
-        http.headers["Authorization"] = f"Bearer {sb.issue_token()}"
+        http = make_http(sb)
         c = sb.corpus
         name = c.usernames[int(np.argmax(np.bincount(c.author)))]
         bodies = [
@@ -506,10 +500,9 @@ def test_same_seed_same_answers_other_seed_other_answers() -> None:
     assert first != session(8)
 
 
-def test_off_by_default_every_behaviour() -> None:
-    sb = Sandbox(SandboxConfig(daily_quota=QUOTA, frozen_corpus=True), clock=Clock(NOW))
-    http = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
-    http.headers["Authorization"] = f"Bearer {sb.issue_token()}"
+def test_off_by_default_every_behaviour(make_sandbox: MakeSandbox, make_http: MakeHttp) -> None:
+    sb = make_sandbox(daily_quota=QUOTA, frozen_corpus=True, clock=NOW)
+    http = make_http(sb)
     api = Api(sb, http, "in-process")
     c = sb.corpus
     assert not c.unreturnable.any() and sb.truth.unreturnable_ids() == []
@@ -557,10 +550,12 @@ def test_the_truth_through_the_admin_paths(api: Api) -> None:
 
 
 # ------------------------------------------------------------------------------ changing corpus
-def test_the_default_corpus_changes_with_the_clock_and_a_frozen_one_does_not() -> None:
+def test_the_default_corpus_changes_with_the_clock_and_a_frozen_one_does_not(
+    make_sandbox: MakeSandbox,
+) -> None:
     for frozen in (False, True):
         clock = Clock(NOW)
-        sb = Sandbox(SandboxConfig(n_videos=5_000, frozen_corpus=frozen), clock=clock)
+        sb = make_sandbox(n_videos=5_000, frozen_corpus=frozen, clock=clock)
         rows = np.arange(sb.corpus.n_videos)
         at_epoch = sb.corpus.gone(rows, sb.days_passed(), clock.t).copy()
         views = sb.corpus.counts_at(rows, 0)["view_count"]
@@ -611,8 +606,10 @@ def served(config_code: str) -> Iterator[str]:
 
 
 @pytest.mark.http
-def test_a_realistic_server_in_another_process_has_the_same_known_truths() -> None:
-    here = Sandbox(SandboxConfig.realistic(n_videos=5_000))
+def test_a_realistic_server_in_another_process_has_the_same_known_truths(
+    make_sandbox: MakeSandbox,
+) -> None:
+    here = make_sandbox(realistic=True, n_videos=5_000)
     c = here.corpus
     name = c.usernames[int(np.argmax(np.bincount(c.author[~c.hidden & ~c.unreturnable])))]
     query = {"and": [cond("username", [name])]}

@@ -17,8 +17,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from _sandboxes import MakeSandbox
 from tiktok_research.cli import app
-from tiktok_research.sandbox import FAULT_KINDS, FaultConfig, Sandbox, SandboxConfig
+from tiktok_research.sandbox import FAULT_KINDS, FaultConfig
 from tiktok_research.sandbox._options import serve_config
 
 FORM = {"client_key": "sandbox", "client_secret": "sandbox", "grant_type": "client_credentials"}
@@ -136,7 +137,7 @@ def test_every_fault_kind_has_a_serve_option() -> None:
 
 # ----------------------------------------------------------------------------- over HTTP
 @pytest.mark.http
-def test_every_fault_kind_over_http(tmp_path: Path) -> None:
+def test_every_fault_kind_over_http(tmp_path: Path, make_sandbox: MakeSandbox) -> None:
     script = tmp_path / "faults.txt"
     script.write_text(
         "\n".join(
@@ -186,7 +187,7 @@ def test_every_fault_kind_over_http(tmp_path: Path) -> None:
         clean = http.post(VQ, json=later).json()["data"]["videos"]
         assert all("like_count" in v and "\x00" not in v["username"] for v in clean)
         # the seeded rate applies to user_info only, and is reproducible for --fault-seed 4
-        user = Sandbox(SandboxConfig(n_videos=2_000)).corpus.sample_usernames(1)[0]
+        user = make_sandbox(n_videos=2_000).corpus.sample_usernames(1)[0]
         info = [
             http.post("/v2/research/user/info/?fields=display_name", json={"username": user})
             for _ in range(12)
@@ -202,7 +203,7 @@ def test_every_fault_kind_over_http(tmp_path: Path) -> None:
 
 
 @pytest.mark.http
-def test_token_lifetime_quota_and_clock_over_http() -> None:
+def test_token_lifetime_quota_and_clock_over_http(make_sandbox: MakeSandbox) -> None:
     with serving(
         "--clock", "2025-01-15T23:00:00Z", "--token-ttl", "600", "--daily-quota", "3",
         "--social-quota", "2", "--quota-error", "rate_limit_exceeded",
@@ -230,7 +231,7 @@ def test_token_lifetime_quota_and_clock_over_http() -> None:
         stop = http.post(VQ, json=BODY)
         assert stop.status_code == 429 and stop.json()["error"]["code"] == "rate_limit_exceeded"
         # a separate family with its own quota
-        user = Sandbox(SandboxConfig(n_videos=2_000)).corpus.sample_usernames(1)[0]
+        user = make_sandbox(n_videos=2_000).corpus.sample_usernames(1)[0]
         social = [
             http.post("/v2/research/user/followers/", json={"username": user}).status_code
             for _ in range(3)
@@ -282,10 +283,10 @@ def test_default_quota_error_rate_limit_and_expired_search_id_over_http() -> Non
 
 
 @pytest.mark.http
-def test_admin_paths_answer_bad_requests_clearly() -> None:
+def test_admin_paths_answer_bad_requests_clearly(make_sandbox: MakeSandbox) -> None:
     from tiktok_research.sandbox import run_server
 
-    sb = Sandbox(SandboxConfig(n_videos=1_000), clock=lambda: 1_736_942_400.0)
+    sb = make_sandbox(n_videos=1_000, clock=1_736_942_400.0)
     with run_server(sb) as (url, _), httpx.Client(base_url=url) as http:
         assert set(http.get("/_sandbox/").json()["admin_paths"]) >= {"GET /_sandbox/stats"}
         for bad in ({"days": -1}, {"weeks": 1}, {"days": "x"}, {}):
@@ -301,10 +302,10 @@ def test_admin_paths_answer_bad_requests_clearly() -> None:
         assert stats(http)["total"] == 0, "admin requests are not counted"
 
 
-def test_admin_paths_answer_only_loopback_clients() -> None:
+def test_admin_paths_answer_only_loopback_clients(make_sandbox: MakeSandbox) -> None:
     import asyncio
 
-    sb = Sandbox(SandboxConfig(n_videos=1_000), clock=lambda: 1_736_942_400.0)
+    sb = make_sandbox(n_videos=1_000, clock=1_736_942_400.0)
 
     async def ask(client: tuple[str, int]) -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=sb.app, client=client)

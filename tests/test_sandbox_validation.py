@@ -4,27 +4,29 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from _sandboxes import MakeSandbox, new_http
 from tiktok_research._endpoints import ENDPOINTS
-from tiktok_research.sandbox import Sandbox, SandboxConfig
+from tiktok_research.sandbox import Sandbox
 
 NOW = calendar.timegm((2025, 1, 15, 12, 0, 0))
 
 
 @pytest.fixture(scope="module")
-def sb() -> Sandbox:
-    return Sandbox(SandboxConfig(n_videos=3_000), clock=lambda: NOW)
+def sb(make_sandbox: MakeSandbox) -> Sandbox:
+    return make_sandbox(n_videos=3_000, clock=NOW)
 
 
 @pytest.fixture(scope="module")
-def http(sb: Sandbox) -> httpx.Client:
-    client = httpx.Client(transport=sb.transport(), base_url=Sandbox.BASE_URL)
-    client.headers["Authorization"] = f"Bearer {sb.issue_token()}"
-    return client
+def http(sb: Sandbox) -> Iterator[httpx.Client]:
+    client = new_http(sb)
+    yield client
+    client.close()
 
 
 def cond(field: str, values: list[Any], op: str = "IN") -> dict[str, Any]:
