@@ -148,14 +148,15 @@ def write_credentials(client_key: str, client_secret: str, path: str | Path | No
         The path written.
 
     Raises:
-        InvalidRequestError: a value that cannot be a credential (nothing is written).
+        InvalidRequestError: a value that cannot be a credential, or ``path`` is a folder
+            (nothing is written).
         OSError: the file cannot be written (the old one, if any, is left as it was).
     """
     key = check_value("client_key", client_key)
     secret = check_value("client_secret", client_secret)
     target = Path(path).expanduser() if path is not None else config_path()
     if target.is_dir():
-        raise IsADirectoryError(21, "is a folder, not a file", str(target))
+        raise InvalidRequestError(f"the config file {target} is a folder, not a file")
     folder = target.parent
     if not folder.exists():
         folder.mkdir(mode=0o700, parents=True)

@@ -125,6 +125,7 @@ class ClientOptions(TypedDict, total=False):
 
     client_key: str | None
     client_secret: str | None
+    config: str | Path | None
     base_url: str | None
     qps: float | None
     timeout: float

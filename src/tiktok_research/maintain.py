@@ -775,7 +775,7 @@ def dehydrate(videos: TableLike | str | Path, path: str | Path, *, column: str =
     return write_lines(dehydrated_ids(videos, column=column), path)
 
 
-def dehydrated_ids(videos: Any, *, column: str = "id") -> pl.Series:
+def dehydrated_ids(videos: TableLike | str | Path, *, column: str = "id") -> pl.Series:
     """The ids :func:`dehydrate` writes: each id of ``column`` once, in the table's order.
 
     Args:
