@@ -24,6 +24,10 @@ truncated  HTTP 200 with a body cut short (Content-Length   yes (paid, answer da
 stall      nothing until the client's timeout; then closed  yes (paid, answer lost)
 drop       the connection is closed without an answer       no
 refuse     (in-process only) ``httpx.ConnectError``          no
+echo_html  HTTP 500, an HTML debug page that echoes the       no
+           request's headers (``Authorization: Bearer ...``)
+echo_json  HTTP 500 ``internal_error`` (JSON) whose message   no
+           echoes the ``Authorization`` header
 ========== ================================================ ===========================
 
 The token endpoint (``/v2/oauth/token/``) passes through without faults unless
@@ -53,7 +57,18 @@ import httpx
 
 TOKEN_PATH = "/v2/oauth/token/"
 
-KINDS = ("error_500", "gateway_504", "rate_limit", "reset", "truncated", "stall", "drop", "refuse")
+KINDS = (
+    "error_500",
+    "gateway_504",
+    "rate_limit",
+    "reset",
+    "truncated",
+    "stall",
+    "drop",
+    "refuse",
+    "echo_html",
+    "echo_json",
+)
 #: kinds whose request is forwarded to the sandbox (paid there) before the answer is spoiled
 FORWARDED_KINDS = frozenset({"reset", "truncated", "stall"})
 
@@ -90,6 +105,8 @@ class Storm:
     stall: float = 0.0
     drop: float = 0.0
     refuse: float = 0.0
+    echo_html: float = 0.0
+    echo_json: float = 0.0
     token_faults: bool = False
     paths: frozenset[str] | None = None
 
@@ -353,6 +370,30 @@ def _json_error(kind: str, log_id: str) -> tuple[int, dict[str, str], bytes]:
     return status, {"Content-Type": "application/json; charset=utf-8", "x-tt-logid": log_id}, body
 
 
+def _echo(
+    kind: str, headers: Mapping[str, str], body: bytes, log_id: str
+) -> tuple[int, dict[str, str], bytes]:
+    """A 500 that echoes the request's headers and body, as gateways and debug pages do (the
+    token endpoint's body is the form that carries the client secret)."""
+    shown = "\n".join(
+        f"{k.title()}: {v}" for k, v in headers.items() if k.lower() != "content-length"
+    )
+    shown += "\n\n" + body.decode("utf-8", "replace")
+    if kind == "echo_html":
+        page = (
+            "<html><head><title>500 Internal Server Error</title></head><body>"
+            f"<h1>Internal Server Error</h1><p>Request headers:</p><pre>{shown}</pre></body></html>"
+        )
+        return 500, {"Content-Type": "text/html"}, page.encode()
+    auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    message = (
+        f"upstream failed for request with Authorization: {auth} and body "
+        f"{body.decode('utf-8', 'replace')}"
+    )
+    body = json.dumps({"error": {"code": "internal_error", "message": message, "log_id": log_id}})
+    return 500, {"Content-Type": "application/json; charset=utf-8"}, body.encode()
+
+
 def _is_ok(status: int, body: bytes) -> tuple[bool, list[Any]]:
     if status != 200:
         return False, []
@@ -397,6 +438,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault == "gateway_504":
             self._answer(ex, 504, {"Content-Type": "text/html"}, _GATEWAY_HTML)
+            return
+        if fault in ("echo_html", "echo_json"):
+            status, headers, payload = _echo(
+                fault, dict(self.headers.items()), body, proxy.log_id()
+            )
+            self._answer(ex, status, headers, payload)
             return
         if fault in ("drop", "refuse"):
             self._reset()
@@ -573,6 +620,15 @@ class FaultTransport(httpx.BaseTransport):
             return httpx.Response(
                 504, headers={"Content-Type": "text/html"}, content=_GATEWAY_HTML, request=request
             )
+        if fault in ("echo_html", "echo_json"):
+            status, headers, payload = _echo(
+                fault,
+                dict(request.headers.items()),
+                body,
+                f"20250101000000{self._ids.getrandbits(80):020X}",
+            )
+            ex.status = status
+            return httpx.Response(status, headers=headers, content=payload, request=request)
         if fault == "refuse":
             raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
         if fault == "drop":

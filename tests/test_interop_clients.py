@@ -348,3 +348,31 @@ def test_researchtikpy_every_function(truth: Truth) -> None:
     assert (
         reviews == [{"product_name": r["product_name"]} for r in corpus.review_list(product)][:10]
     )
+
+
+def test_minet_search_commercials(tmp_path: Path) -> None:
+    """minet's `minet tiktok search-commercials` (the Commercial Content API) collects every
+    commercial content of a country and date range, with its search_id pages, unchanged."""
+    sb = new_sandbox()  # the served corpus (default configuration): the ground truth
+    lib = sb.ad_library
+    first, last = dt.date(2024, 1, 1), dt.date(2024, 12, 31)
+    expected = lib.content_matching(first, last, country=None, usernames=None)
+    rows = [lib.content_values(int(k), label_code=False) for k in expected.tolist()]
+    assert len(rows) > 50  # more than one page of minet's 50
+    with serving() as url:
+        args = {"output": str(tmp_path / "minet.csv"), "country": "ALL",
+                "min_date": "20240101", "max_date": "20241231"}  # fmt: skip
+        got = run_client("minet_client.py", url, args)
+        counts = stats(url)["requests"]
+    assert got["exit"] in (0, None)
+    found = got["rows"]
+    assert [r["id"] for r in found] == [r["id"] for r in rows]
+    for mine, truth in zip(found, rows, strict=True):
+        assert mine["creator_username"] == truth["creator"]["username"]
+        assert mine["label"] == truth["label"]
+        assert mine["brand_names"].split("|") == truth["brand_names"]
+        assert int(mine["create_timestamp"]) == truth["create_timestamp"]
+        assert mine["video_urls"] == truth["videos"][0]["url"]
+    # one token, and one request per page of 50: nothing asked twice
+    assert counts["commercial_content_query"] == -(-len(rows) // 50)
+    assert counts["oauth_token"] == 1

@@ -32,6 +32,8 @@ def _value(dtype: pl.DataType, row: int) -> Any:
         return row % 2 == 0
     if isinstance(dtype, pl.Datetime):
         return dt.datetime(2024, 2, 29, 23, 59, 59, 123456 * (row % 2), tzinfo=dt.UTC)
+    if dtype == pl.Date:  # the ad library's days (first_shown_date, create_date)
+        return dt.date(2024, 2, 29) + dt.timedelta(days=row)
     if dtype.is_integer():
         return (BIG_ID, MAX_ID, -(2**63), 0)[row % 4]
     raise AssertionError(f"no sample for {dtype}")

@@ -39,6 +39,8 @@ LAYERS: dict[str, int] = {
     "query": FOUNDATION,
     "_progress": FOUNDATION,
     "_optional": FOUNDATION,  # (packaging) which extra brings an optional dependency
+    "_signals": FOUNDATION,  # (attack3) SIGTERM handled like Ctrl-C, around requests
+    "_adlib_checks": FOUNDATION,  # (ads) the ad library's filters
     # sockets, and the emulator behind a transport
     "_http": TRANSPORT,
     "sandbox": TRANSPORT,
@@ -54,6 +56,7 @@ LAYERS: dict[str, int] = {
     "plan": COLLECT,
     "collect": COLLECT,
     "_archive": COLLECT,
+    "_adlib_plan": COLLECT,  # (ads) plans of the ad library's collections
     # one schema per endpoint, rows, merge, select, files
     "schemas": TABLES,
     "tables": TABLES,
@@ -61,11 +64,13 @@ LAYERS: dict[str, int] = {
     "io": TABLES,
     "select": TABLES,
     "spark": TABLES,
+    "_adlib_tables": TABLES,  # (ads) rows of the ad library's answers, joins
     # what users call to get a table, and the analysis of tables
     "fetch": ANALYSIS,
     "maintain": ANALYSIS,
     "analysis": ANALYSIS,
     "plots": ANALYSIS,
+    "_adlib_analysis": ANALYSIS,  # (ads) summarize_ads
     # on top
     "demo": TOP,
     "cli": TOP,

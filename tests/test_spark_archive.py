@@ -45,7 +45,9 @@ def test_spark_schema_is_the_declared_schema_with_exact_types() -> None:
         assert spark.fieldNames() == list(declared), table
         assert all(field.nullable for field in spark.fields)
         kinds = {type(leaf) for leaf in leaves(spark)}
-        assert kinds <= {st.LongType, st.StringType, st.BooleanType, st.TimestampType}, table
+        # DateType: the ad library's days (first_shown_date, create_date), exact as days
+        exact = {st.LongType, st.StringType, st.BooleanType, st.TimestampType, st.DateType}
+        assert kinds <= exact, table
     videos = schemas.spark_schema("videos")
     assert videos["id"].dataType == st.LongType()
     assert videos["create_time"].dataType == st.TimestampType()

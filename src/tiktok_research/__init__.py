@@ -34,6 +34,14 @@ if TYPE_CHECKING:
     from . import schemas as schemas
     from . import select as select
     from . import spark as spark
+    from ._adlib_analysis import summarize_ads as summarize_ads
+    from ._adlib_plan import plan_ad_details as plan_ad_details
+    from ._adlib_plan import plan_ad_report as plan_ad_report
+    from ._adlib_plan import plan_ads as plan_ads
+    from ._adlib_plan import plan_advertisers as plan_advertisers
+    from ._adlib_plan import plan_commercial_content as plan_commercial_content
+    from ._adlib_tables import join_ads_advertisers as join_ads_advertisers
+    from ._adlib_tables import link_commercial_content as link_commercial_content
     from ._checks import ItemsLike as ItemsLike
     from ._endpoints import Endpoint as Endpoint
     from ._retry import RetryBudget as RetryBudget
@@ -46,6 +54,7 @@ if TYPE_CHECKING:
     from .client import use as use
     from .collect import CollectionReport as CollectionReport
     from .collect import FetchResult as FetchResult
+    from .errors import AdLibraryWarning as AdLibraryWarning
     from .errors import ArchiveError as ArchiveError
     from .errors import AuthenticationError as AuthenticationError
     from .errors import BudgetExhaustedError as BudgetExhaustedError
@@ -70,7 +79,12 @@ if TYPE_CHECKING:
     from .errors import UnknownColumnWarning as UnknownColumnWarning
     from .fetch import check_compliance as check_compliance
     from .fetch import collect_videos as collect_videos
+    from .fetch import fetch_ad_details as fetch_ad_details
+    from .fetch import fetch_ad_report as fetch_ad_report
+    from .fetch import fetch_ads as fetch_ads
+    from .fetch import fetch_advertisers as fetch_advertisers
     from .fetch import fetch_comments as fetch_comments
+    from .fetch import fetch_commercial_content as fetch_commercial_content
     from .fetch import fetch_followers as fetch_followers
     from .fetch import fetch_following as fetch_following
     from .fetch import fetch_liked_videos as fetch_liked_videos
@@ -149,6 +163,7 @@ _LAZY: dict[str, str] = {
     "IncompleteCollectionWarning": "errors",
     "DataWarning": "errors",
     "UnknownColumnWarning": "errors",
+    "AdLibraryWarning": "errors",
     # tables layer
     "merge_dumps": "merge",
     "MergeResult": "merge",
@@ -182,6 +197,20 @@ _LAZY: dict[str, str] = {
     "fetch_reviews": "fetch",
     "fetch_videos_by_id": "fetch",
     "check_compliance": "fetch",
+    # the Commercial Content API (TikTok's ad library, api-notes §12)
+    "fetch_ads": "fetch",
+    "fetch_ad_details": "fetch",
+    "fetch_ad_report": "fetch",
+    "fetch_advertisers": "fetch",
+    "fetch_commercial_content": "fetch",
+    "plan_ads": "_adlib_plan",
+    "plan_ad_details": "_adlib_plan",
+    "plan_ad_report": "_adlib_plan",
+    "plan_advertisers": "_adlib_plan",
+    "plan_commercial_content": "_adlib_plan",
+    "join_ads_advertisers": "_adlib_tables",
+    "link_commercial_content": "_adlib_tables",
+    "summarize_ads": "_adlib_analysis",
     "refresh_videos": "maintain",
     "update_videos": "maintain",
     "dehydrate": "maintain",

@@ -10,7 +10,9 @@ Every API answer is kept verbatim, one JSON line per answer, in an envelope (STY
 
 The response body is spliced in as received (raw CR/LF bytes, which can only be whitespace in valid
 JSON, become spaces), so 19-digit ids are never decoded and re-encoded. A body that is not JSON (an
-HTML gateway page) is kept as ``"response_text": "<text>"``. No token or secret is ever written.
+HTML gateway page) is kept as ``"response_text": "<text>"``. No token or secret is ever written: an
+answer that echoed them (a gateway's debug page) comes from the transport with each occurrence
+replaced by ``<redacted>``, and ``meta.redacted`` lists what was removed (``["access_token"]``).
 
 A *collection* (one ``fetch_*`` call) lives in its own folder ``<archive>/<kind>-<digest>/``::
 
@@ -59,6 +61,8 @@ __all__ = [
     "JournalView",
     "PageRef",
     "ReplayIndex",
+    "check_folder_writable",
+    "check_room",
     "completed",
     "is_bookkeeping",
     "iter_archive",
@@ -131,6 +135,66 @@ def _disk_error(path: Path, exc: OSError) -> ArchiveError:
     return ArchiveError(f"could not write to the archive file {path}: {reason}.{hint}", path=path)
 
 
+#: Room asked for before a run has seen its first page (a full page of videos is ~100 KB).
+FIRST_PAGE_ROOM = 128 * 1024
+
+
+def free_bytes(folder: Path) -> int:
+    """Bytes the current user may still write in ``folder``'s file system."""
+    st = os.statvfs(folder)
+    return st.f_bavail * st.f_frsize
+
+
+def check_room(folder: Path, page_bytes: int) -> None:
+    """Stop before a request whose answer the disk could not keep.
+
+    ``page_bytes`` is the room the answers to come need (the largest page this run has archived
+    so far, times the requests in flight with this one; 0: no page seen yet); twice that is asked
+    for (the pages, their journal lines, the manifest), :data:`FIRST_PAGE_ROOM` before the first
+    page. A folder whose free space cannot be read (no ``statvfs``) is not checked.
+
+    Raises:
+        ArchiveError: not enough room, naming the folder; nothing was sent.
+    """
+    need = 2 * page_bytes if page_bytes else FIRST_PAGE_ROOM
+    try:
+        free = free_bytes(folder)
+    except (OSError, AttributeError):  # AttributeError: no os.statvfs (Windows)
+        return
+    if free < need:
+        raise ArchiveError(
+            f"the disk of the archive {folder} is full: {free:,} bytes free, and the next page "
+            f"needs about {need:,}. Stopped before asking for it (nothing was paid for a page "
+            "that could not be kept). Free some space (or pass another archive folder) and run "
+            "the same call again: nothing collected so far is lost.",
+            path=folder,
+        )
+
+
+def check_folder_writable(folder: Path) -> None:
+    """Create and remove a file in ``folder``: the run's page files go there, and an unwritable
+    folder (another user's, an immutable one) must fail before a request, not after.
+
+    Raises:
+        ArchiveError: naming the folder.
+    """
+    probe = folder / f".write-check-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, b"\n")
+        finally:
+            os.close(fd)
+        probe.unlink()
+    except OSError as e:
+        raise ArchiveError(
+            f"cannot write in the collection folder {folder}: {e.strerror or e}. Make it "
+            "writable (or pass another archive folder) and run the same call again; nothing "
+            "was sent.",
+            path=folder,
+        ) from None
+
+
 @dataclass(frozen=True)
 class PageRef:
     """Where an archived answer is: its run and its number within the run."""
@@ -161,6 +225,7 @@ class ArchiveWriter:
         self._lock = threading.Lock()
         self._file: IO[bytes] | None = None
         self._next = 0
+        self.largest = 0  # bytes of the largest answer written (the free-space check)
 
     def __repr__(self) -> str:
         return f"ArchiveWriter({str(self.path)!r})"
@@ -175,6 +240,7 @@ class ArchiveWriter:
         retrieved_at: datetime,
         page: int | None = None,
         run: str | None = None,
+        redacted: Sequence[str] | None = None,
     ) -> PageRef:
         """Append one answer (one line); returns where it is, once it is on disk.
 
@@ -187,6 +253,8 @@ class ArchiveWriter:
             retrieved_at: when the response arrived (UTC).
             page: the answer's number within the run (default: the next one).
             run: the run id (default: the writer's).
+            redacted: what the client removed from the body (``"access_token"``...): kept in
+                the envelope's ``meta.redacted``.
 
         Raises:
             ArchiveError: the file cannot be written (disk full, read-only...), naming the path.
@@ -212,6 +280,8 @@ class ArchiveWriter:
                 "version": __version__,
                 "http_status": status,
             }
+            if redacted:
+                meta["redacted"] = list(redacted)
             line = b"".join(
                 (
                     b'{"meta":',
@@ -232,6 +302,7 @@ class ArchiveWriter:
                 self._file.write(line)
                 self._file.flush()
                 os.fsync(self._file.fileno())
+                self.largest = max(self.largest, len(line))
             except OSError as e:
                 if self._file is not None and start is not None:
                     with contextlib.suppress(OSError):  # take back a half-written line
@@ -854,6 +925,7 @@ class Collection:
             if not (folder / COLLECTION_FILE).exists():
                 write_json(folder / COLLECTION_FILE, {"kind": kind, "endpoint": endpoint, **spec})
             col.journal.check_writable()
+            check_folder_writable(folder)
         except BaseException:
             col.close()
             raise

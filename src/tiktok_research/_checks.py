@@ -38,7 +38,7 @@ from typing import Any, Protocol, SupportsIndex, TypeAlias
 import polars as pl
 
 from ._endpoints import Endpoint
-from .errors import InvalidRequestError
+from .errors import InvalidRequestError, InvalidTypeError
 
 __all__ = [
     "API_DATE_FORMAT",
@@ -523,12 +523,69 @@ def check_flag(value: object, what: str) -> bool:
     return value
 
 
+def check_top(value: object, what: str = "top") -> int | None:
+    """A number of rows to keep: None or a whole number >= 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidRequestError(f"{what} must be a whole number (0 or more), got {value!r}")
+    return value
+
+
+def check_positive(value: object, what: str, *, optional: bool = False) -> float | None:
+    """A number of seconds or a rate: a finite number > 0 (or None when ``optional``)."""
+    if value is None and optional:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        also = " or None" if optional else ""
+        raise InvalidRequestError(f"{what} must be a number greater than 0{also}, got {value!r}")
+    return float(value)
+
+
+def check_base_url(value: str) -> str:
+    """A service root: ``http://`` or ``https://`` and a host (refused at once, not after the
+    retries of a first request that cannot be sent)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidRequestError(
+            f"base_url must start with http:// or https:// and name a host, got {value!r} "
+            "(e.g. https://open.tiktokapis.com, or http://127.0.0.1:8000 for sandbox serve)"
+        )
+    return value
+
+
+def check_frame(value: object, what: str, *, lazy: bool = True) -> None:
+    """A polars DataFrame (a FetchResult is one), or a LazyFrame when ``lazy``.
+
+    Raises:
+        InvalidTypeError: naming what was given.
+    """
+    kinds = (pl.DataFrame, pl.LazyFrame) if lazy else (pl.DataFrame,)
+    if not isinstance(value, kinds):
+        names = "a polars DataFrame or LazyFrame" if lazy else "a polars DataFrame"
+        raise InvalidTypeError(
+            f"{what} must be {names} (a table the package returned or read), "
+            f"got {type(value).__name__}"
+        )
+
+
 def check_folder(value: object, what: str) -> Path | None:
     """An ``archive=`` / ``dataset=`` folder: None, or a path that is not a file."""
     if value is None:
         return None
     if not isinstance(value, (str, Path)) or (isinstance(value, str) and not value.strip()):
         raise InvalidRequestError(f"{what} must be a folder path, got {value!r}")
+    if "\0" in str(value):
+        raise InvalidRequestError(
+            f"{what} contains a NUL character, which no file system allows in a path: {value!r}"
+        )
     path = Path(value).expanduser()
     if path.exists() and not path.is_dir():
         raise InvalidRequestError(

@@ -12,9 +12,11 @@ from typing import Literal
 DEFAULT_BASE_URL = "https://open.tiktokapis.com"
 TOKEN_PATH = "/v2/oauth/token/"
 
-Pagination = Literal["search", "index", "timestamp", "page", "none"]
+Pagination = Literal["search", "index", "timestamp", "page", "search_id", "none"]
 FieldsIn = Literal["query", "body", "none"]
-QuotaFamily = Literal["research", "social"]
+# "adlib": the Commercial Content API (api-notes §12), a product of its own with no documented
+# quota.
+QuotaFamily = Literal["research", "social", "adlib"]
 
 # api-notes §3.1: the complete list of returnable video fields (current docs).
 VIDEO_FIELDS: tuple[str, ...] = (
@@ -179,12 +181,17 @@ MAX_WINDOW_DAYS = 30  # api-notes §3.1 / §11: end_date - start_date may be at 
 COMMENTS_CAP = 1000  # api-notes §3.3: cursor + max_count <= 1000
 FOLLOWERS_CAP = 5000  # api-notes §3.7: about 5,000 per account
 
-DAILY_QUOTA: dict[QuotaFamily, int] = {"research": 1000, "social": 20000}  # api-notes §7
+# api-notes §7. The Commercial Content API ("adlib") documents no daily quota (api-notes §12.1): it
+# has no
+# entry here, so nothing is counted against a limit that nobody has seen.
+DAILY_QUOTA: dict[QuotaFamily, int] = {"research": 1000, "social": 20000}
 
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One data endpoint of the Research API (api-notes §3 rows 1 to 12)."""
+    """One data endpoint of the Research API (api-notes §3 rows 1 to 12) or of the Commercial
+    Content
+    API (api-notes §12: ``quota_family="adlib"``)."""
 
     name: str
     table: str  # name of the table its items become (see tiktok_research.schemas)
@@ -424,21 +431,214 @@ VALIDATION_MAX_IDS = 10_000  # ids per uploaded file
 VALIDATION_STATUSES: tuple[str, ...] = ("Processing", "Completed", "Failed")  # `task_status`
 
 
+# ------------------------------------------------------- Commercial Content API (api-notes §12,
+# "adlib")
+# TikTok's ad library for researchers: same host and token flow as the Research API, its own scope
+# (`research.adlib.basic`) and no documented quota. Kept out of ENDPOINTS (whose tables, fields and
+# paging are the Research API's); :func:`endpoint_named` finds these too. Where two versions of
+# TikTok's documentation disagree, the client sends what the newest copy says (api-notes §0: the
+# zh-Hans
+# pages of 2026-08/09 for Getting Started, Query Ads, Get Ad Details and Query Commercial Content;
+# the 2024 copy for Get Ad Report and Query Advertisers) and reads every spelling seen.
+
+#: The scope each quota family needs (api-notes §2, §12.1); a token without it gets 401
+#: `scope_not_authorized`.
+SCOPES: dict[QuotaFamily, str] = {
+    "research": "research.data.basic",
+    "social": "research.data.basic",
+    "adlib": "research.adlib.basic",
+}
+
+# api-notes §12.3 A1. Dotted names: `prefix.name` comes back as key `name` inside object `prefix`.
+AD_FIELDS: tuple[str, ...] = (
+    "ad.id",
+    "ad.first_shown_date",
+    "ad.last_shown_date",
+    "ad.status",
+    "ad.status_statement",
+    "ad.videos",
+    "ad.image_urls",
+    "ad.reach",
+    "advertiser.business_id",
+    "advertiser.business_name",
+    # Requested as `paid_for_by`; the doc table and examples answer `paid_by` (api-notes §12.2
+    # CONFLICT): both are read.
+    "advertiser.paid_for_by",
+)
+# api-notes §12.3 A2: A1's list, the advertiser's account and the targeting (2024), the five fields
+# the
+# 2026 zh-Hans page adds, and `ad.rejection_info`: in the doc's answer but in neither field list;
+# two published clients (TC, a 2026 script) ask for it, so it is taken as accepted (UNVERIFIED).
+AD_DETAIL_FIELDS: tuple[str, ...] = (
+    *AD_FIELDS,
+    "advertiser.follower_count",
+    "advertiser.avatar_url",
+    "advertiser.profile_url",
+    "ad_group.targeting_info",
+    "ad.title",
+    "ad.external_url",
+    "ad.download_url",
+    "ad.call_to_action",
+    "ad.advertising_objective",
+    "ad.rejection_info",
+)
+AD_REPORT_FIELDS: tuple[str, ...] = ("count_time_series_by_country",)  # api-notes §12.3.3
+ADVERTISER_FIELDS: tuple[str, ...] = ("business_id", "business_name", "country_code")  # §12.3.4
+# api-notes §12.3.5. minet asks for `create_date_utc` instead of `create_date` (not a documented
+# field):
+# the sandbox accepts it, as the real service must for minet to work; the client never sends it.
+COMMERCIAL_CONTENT_FIELDS: tuple[str, ...] = (
+    "id",
+    "create_timestamp",
+    "create_date",
+    "label",
+    "brand_names",
+    "creator",
+    "videos",
+)
+
+AD_QUERY = Endpoint(
+    name="ad_query",
+    table="ads",
+    path="/v2/research/adlib/ad/query/",
+    fields=AD_FIELDS,
+    fields_in="query",
+    data_key="ads",
+    pagination="search_id",
+    # 50 per DOC:CCA-2024 and the 2026 zh-Hans page (the newest); a 2026 script says 10 (api-notes
+    # §12.2 CONFLICT). 50 is sent; a service that answers fewer per page is followed all the same.
+    max_count=50,
+    default_count=10,
+    count_key="max_count",
+    item_key=None,
+    quota_family="adlib",
+)
+AD_DETAIL = Endpoint(
+    name="ad_detail",
+    table="ad_details",
+    path="/v2/research/adlib/ad/detail/",
+    fields=AD_DETAIL_FIELDS,
+    fields_in="query",
+    data_key=None,
+    pagination="none",
+    max_count=None,
+    default_count=None,
+    count_key=None,
+    item_key="ad_id",
+    quota_family="adlib",
+)
+AD_REPORT = Endpoint(
+    name="ad_report",
+    table="ad_reports",
+    path="/v2/research/adlib/ad/report/",
+    fields=AD_REPORT_FIELDS,
+    fields_in="query",
+    data_key=None,
+    pagination="none",
+    max_count=None,
+    default_count=None,
+    count_key=None,
+    item_key=None,
+    quota_family="adlib",
+)
+ADVERTISER_QUERY = Endpoint(
+    name="advertiser_query",
+    table="advertisers",
+    path="/v2/research/adlib/advertiser/query/",
+    fields=ADVERTISER_FIELDS,
+    fields_in="query",
+    data_key="advertisers",
+    pagination="none",  # no has_more / search_id documented (api-notes §12.3.4)
+    max_count=50,
+    default_count=10,
+    count_key="max_count",
+    item_key="search_term",
+    quota_family="adlib",
+)
+COMMERCIAL_CONTENT_QUERY = Endpoint(
+    name="commercial_content_query",
+    table="commercial_content",
+    path="/v2/research/adlib/commercial_content/query/",
+    fields=COMMERCIAL_CONTENT_FIELDS,
+    fields_in="query",
+    data_key="commercial_contents",
+    pagination="search_id",
+    max_count=50,
+    default_count=10,
+    count_key="max_count",
+    item_key=None,
+    quota_family="adlib",
+    alt_data_keys=(
+        "commercial_content",
+    ),  # the doc table's spelling of the list (api-notes §12.3.5)
+)
+
+ADLIB_ENDPOINTS: dict[str, Endpoint] = {
+    e.name: e for e in (AD_QUERY, AD_DETAIL, AD_REPORT, ADVERTISER_QUERY, COMMERCIAL_CONTENT_QUERY)
+}
+ADLIB_BY_PATH: dict[str, Endpoint] = {e.path: e for e in ADLIB_ENDPOINTS.values()}
+
+#: The earliest day of both libraries: a range's `min` must not be before it (api-notes §12.2,
+#: §12.4).
+#: The docs say "after 2022-10-01"; minet's default `--min-date` is 20221001 itself, so the day is
+#: taken as allowed.
+ADLIB_EARLIEST = "20221001"
+#: Most days (both ends counted) of the `min`..`max` range of one request. No TikTok page states a
+#: limit; 2026
+#: third-party notes say a range may span at most one year (api-notes §12.2 CONFLICT, UNVERIFIED),
+#: so a
+#: longer range is split into year-long ranges (one search each): this works under either rule.
+ADLIB_MAX_RANGE_DAYS = 365
+#: Ads stay searchable for about a year after they were last shown (api-notes §12.4; third-party
+#: notes,
+#: UNVERIFIED): a range that starts longer ago than this may miss ads that ran then.
+ADLIB_RETENTION_DAYS = 365
+ADLIB_SEARCH_TERM_MAX = 50  # characters of `search_term` (api-notes §12.2, §12.3.4)
+ADLIB_SEARCH_TYPES: tuple[str, ...] = ("exact_phrase", "fuzzy_phrase")  # api-notes §12.2
+
+#: Countries the libraries cover (api-notes §12.4): the 27 EU member states, then Iceland,
+#: Liechtenstein and Norway (the EEA).
+EEA_COUNTRIES: tuple[str, ...] = (
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+    "IS", "LI", "NO",
+)  # fmt: skip
+#: Ad targeting countries: the EEA plus the UK and Switzerland, which the 2024 supported-countries
+#: page lists under "continental Europe" (ad coverage is a CONFLICT in api-notes §12.4; commercial
+#: content is EEA only, the page says: not the UK, not Switzerland).
+AD_COUNTRIES: tuple[str, ...] = (*EEA_COUNTRIES, "GB", "CH")
+COMMERCIAL_CONTENT_COUNTRIES: tuple[str, ...] = EEA_COUNTRIES
+ALL_COUNTRIES = "ALL"  # the documented default of every country filter
+
+#: Spellings of the ad query's country filter (api-notes §12.3.1 CONFLICT): `country_code` (a
+#: string;
+#: the 2024 table and the newest, 2026 zh-Hans, Getting Started example: the one sent),
+#: `country_code_list` (a list; 2026 third-party code citing the English table), `country` (the
+#: 2024 Getting Started example).
+AD_COUNTRY_KEYS: tuple[str, ...] = ("country_code", "country_code_list", "country")
+
+#: Commercial-content labels: the doc example answers text; minet's constants map the codes "1"
+#: and "2" (api-notes §12.3.5): both are read, text is kept.
+CONTENT_LABELS: dict[str, str] = {"1": "Paid partnership", "2": "Promotional content"}
+
+
 def endpoint_named(name: str) -> Endpoint | ValidationEndpoint | None:
-    """The data or batch compliance endpoint called ``name``, or None for an unknown name."""
-    return ENDPOINTS.get(name) or VALIDATION_ENDPOINTS.get(name)
+    """The data endpoint (of the Research API or the ad library) or batch compliance endpoint
+    called ``name``, or None for an unknown name."""
+    return ENDPOINTS.get(name) or ADLIB_ENDPOINTS.get(name) or VALIDATION_ENDPOINTS.get(name)
 
 
 def quota_family(name: str) -> QuotaFamily:
-    """The daily quota an endpoint's requests count against (``research`` or ``social``).
+    """The daily quota an endpoint's requests count against (``research``, ``social``, or
+    ``adlib``: the ad library's own count, with no documented limit).
 
     The registry says it (``Endpoint.quota_family``); a name it does not know (a ledger written by
     another version) counts as ``research``, the scarcer quota, so that what is left is never
     overstated.
 
     Example:
-        >>> quota_family("followers"), quota_family("validation_create")
-        ('social', 'research')
+        >>> quota_family("followers"), quota_family("validation_create"), quota_family("ad_query")
+        ('social', 'research', 'adlib')
     """
     found = endpoint_named(name)
     return found.quota_family if found is not None else "research"

@@ -41,8 +41,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
 from ._auth import TokenManager, resolve_credentials
-from ._checks import check_day, check_fields, check_max_total, clean_ids, clean_usernames
+from ._checks import (
+    check_base_url,
+    check_day,
+    check_fields,
+    check_max_total,
+    check_positive,
+    clean_ids,
+    clean_usernames,
+)
 from ._endpoints import (
+    ADLIB_ENDPOINTS,
     DAILY_QUOTA,
     DEFAULT_BASE_URL,
     ENDPOINTS,
@@ -54,6 +63,7 @@ from ._http import Http, RawResponse, Transport, TransportFailure
 from ._ledger import Ledger, by_family
 from ._ratelimit import RateLimiter
 from ._retry import MAX_RETRIES, RetryBudget, RetryPolicy, call_with_retries, parse_retry_after
+from ._signals import exchange
 from ._windows import window_body, window_days
 from .errors import (
     AuthenticationError,
@@ -290,7 +300,11 @@ class Client:
         progress: bool = True,
     ) -> None:
         self._credentials = resolve_credentials(client_key, client_secret, config)
-        self.base_url = (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url = check_base_url(
+            (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
+        )
+        timeout = check_positive(timeout, "timeout") or timeout
+        check_positive(qps, "qps", optional=True)
         if max_requests is not None and (
             isinstance(max_requests, bool) or not isinstance(max_requests, int) or max_requests < 0
         ):
@@ -300,6 +314,7 @@ class Client:
         self._sleep = sleep if sleep is not None else time.sleep
         self._clock = clock
         self._http = Http(self.base_url, timeout, transport)
+        self._http.hide("client_secret", self._credentials.client_secret)
         self.qps = qps
         self._limiter = RateLimiter(qps, sleep=self._sleep)
         self.retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
@@ -560,7 +575,8 @@ class Client:
         """Send one request (with the retries the policy allows) and return the ok answer.
 
         Nothing is validated here: ``body`` is sent as given (see :mod:`tiktok_research.plan` for
-        the checks). An expired token is replaced once; an exhausted daily quota raises
+        the checks). A rejected token is replaced (twice at most: a server that revokes tokens
+        may reject the one fetched just before); an exhausted daily quota raises
         :class:`QuotaExhaustedError` (or is waited out with ``wait_for_quota=True``).
 
         Args:
@@ -589,22 +605,29 @@ class Client:
             sent[name] = f"<{len(content):,} bytes, sha256 {hashlib.sha256(content).hexdigest()}>"
         record = {"method": "POST", "path": ep.path, "params": query_params, "body": sent}
         waited = {"quota": False}
-        refreshed = {"token": False}
+        refreshed = {"token": 0}
 
         def attempt() -> Reply:
             while True:
                 token = self._token_for(ep, counter)
-                resp, retrieved_at = self._post(ep, token, body, query_params, upload, counter)
-                archived = None
-                if on_response is not None:
-                    archived = on_response(ep.name, record, resp.status, resp.content, retrieved_at)
+                with exchange():  # a SIGTERM waits until the answer is archived
+                    resp, retrieved_at = self._post(ep, token, body, query_params, upload, counter)
+                    archived = None
+                    if on_response is not None:
+                        said = record
+                        if resp.redacted:  # the envelope says what was removed
+                            said = {**record, "redacted": list(resp.redacted)}
+                        archived = on_response(
+                            ep.name, said, resp.status, resp.content, retrieved_at
+                        )
                 try:
                     data, parsed = parse_answer(ep, resp.status, resp.content)
                 except AuthenticationError as err:
-                    if err.code == "access_token_invalid" and not refreshed["token"]:
+                    # twice: a server that revokes tokens can reject the one fetched just before
+                    if err.code == "access_token_invalid" and refreshed["token"] < 2:
                         log.info("%s: access token rejected; fetching a new one", ep.name)
                         self._tokens.invalidate(token)
-                        refreshed["token"] = True
+                        refreshed["token"] += 1
                         continue
                     raise
                 except QuotaExhaustedError as err:
@@ -960,10 +983,11 @@ def _endpoint(endpoint: str | Endpoint | ValidationEndpoint) -> Any:
         return endpoint
     ep = endpoint_named(endpoint) if isinstance(endpoint, str) else None
     if ep is None:
-        close = difflib.get_close_matches(str(endpoint), list(ENDPOINTS), n=1)
+        names = [*ENDPOINTS, *ADLIB_ENDPOINTS]
+        close = difflib.get_close_matches(str(endpoint), names, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise InvalidRequestError(
-            f"unknown endpoint {endpoint!r}.{hint} Endpoints: {', '.join(ENDPOINTS)}"
+            f"unknown endpoint {endpoint!r}.{hint} Endpoints: {', '.join(names)}"
         )
     return ep
 
@@ -1028,6 +1052,10 @@ def _check_params(ep: Endpoint, params: object, *, exclusive: bool) -> dict[str,
                 "state= instead of putting it in params",
                 endpoint=ep.name,
             )
+    if ep.quota_family == "adlib":
+        from ._adlib_checks import check_pages_params
+
+        return check_pages_params(ep, checked)
     if ep.name == "video_query":
         return _check_window(ep, checked, exclusive=exclusive)
     allowed = {ep.item_key} if ep.item_key else set()

@@ -38,7 +38,7 @@ import logging
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
@@ -56,6 +56,7 @@ from ._archive import (
     PageRef,
     ReplayIndex,
     TaskRecord,
+    check_room,
     iter_archive,
     run_of,
 )
@@ -69,6 +70,7 @@ from ._endpoints import (
     ValidationEndpoint,
 )
 from ._progress import enabled as progress_enabled
+from ._signals import Terminated, sigterm_as_interrupt
 from ._windows import halve, window_body
 from .client import Client, RequestCounter, parse_answer
 from .errors import (
@@ -746,6 +748,8 @@ class _Engine:
         self.refused: list[TikTokResearchError] = []
         self.fatal: BaseException | None = None
         self.pages = 0
+        self.page_bytes = 0  # the largest page archived in this run (the free-space check)
+        self.in_flight = 0  # requests sent and not answered yet (the free-space check)
         self.seen: set[Any] = set()  # video ids held (a video query with max_total)
         self.report = CollectionReport(
             endpoint=plan.endpoint,
@@ -803,8 +807,9 @@ class _Engine:
         ) -> PageRef:
             sent = {k: request.get(k) for k in ("path", "params", "body")}
             return writer.write(
-                endpoint=name, request=sent, status=status, body=raw, retrieved_at=at
-            )
+                endpoint=name, request=sent, status=status, body=raw, retrieved_at=at,
+                redacted=request.get("redacted"),
+            )  # fmt: skip
 
         return on_response
 
@@ -824,17 +829,34 @@ class _Engine:
                     return Reply(200, raw, data, parsed, at, request, archived=ref, replayed=True)
             if self.stop.is_set():
                 raise _Stopped()
-            return self.client.request(
-                ep,
-                full,
-                params=self.qparams,
-                on_response=on_response,
-                counter=self.counter,
-                stale=mode == "stale",
-                budget=budget,
-            )
+            with self._room(writer):
+                return self.client.request(
+                    ep,
+                    full,
+                    params=self.qparams,
+                    on_response=on_response,
+                    counter=self.counter,
+                    stale=mode == "stale",
+                    budget=budget,
+                )
 
         return send
+
+    @contextlib.contextmanager
+    def _room(self, writer: ArchiveWriter) -> Iterator[None]:
+        """Around one request: stop before it when the disk could not keep its answer (the
+        largest page seen so far in this run against the free space, counting the answers of
+        the requests in flight beside it)."""
+        with self.lock:
+            self.page_bytes = max(self.page_bytes, writer.largest, self.writer.largest)
+            need = self.page_bytes * (1 + self.in_flight)
+            self.in_flight += 1
+        try:
+            check_room(writer.path.parent, need)
+            yield
+        finally:
+            with self.lock:
+                self.in_flight -= 1
 
     def _writer(self, key: str) -> ArchiveWriter:
         """The file a task's answers go to: the run's, or the task's own when streaming."""
@@ -985,6 +1007,7 @@ class _Engine:
                 task.params,
                 send,
                 start=start,
+                max_count=self.plan.page_size,
                 stale=start is not None and bool(start.search_id),
                 reopen=budget.take,
             ):
@@ -1018,10 +1041,11 @@ class _Engine:
         """One request of a compliance task (archived like every answer), unless told to stop."""
         if self.stop.is_set():
             raise _Stopped()
-        reply = self.client.request(
-            endpoint, body, on_response=self._on_response(writer), counter=self.counter,
-            budget=budget, **kw,
-        )  # fmt: skip
+        with self._room(writer):
+            reply = self.client.request(
+                endpoint, body, on_response=self._on_response(writer), counter=self.counter,
+                budget=budget, **kw,
+            )  # fmt: skip
         with self.lock:
             self.pages += 1
         self.bar.page(0)
@@ -1257,7 +1281,9 @@ class _Engine:
             self._finished()
         elif isinstance(err, ServerError):  # after every retry: try again in the next run
             self._retry_later(task, err, state)
-            if err.code == "connect":
+            # refused, reset or closed without an answer, after every retry: one stop, one
+            # exit code (a refusal and a reset say the same to the user)
+            if err.code in ("connect", "other"):
                 self._stop("unreachable", f"the service cannot be reached ({err.message})")
             elif self.client.sequence_budget().remaining == 0:
                 self._stop("server", f"the service keeps failing ({err.message})")
@@ -1321,7 +1347,10 @@ class _Engine:
             raw = start.get("pos")
             pos = Position.from_state(raw) if isinstance(raw, dict) else None
         target = pos.to_state() if pos is not None else None
-        for page in iterate(self.data_ep, params, send, start=pos, stale=True, reopen=budget.take):
+        for page in iterate(
+            self.data_ep, params, send, start=pos, max_count=self.plan.page_size, stale=True,
+            reopen=budget.take,
+        ):  # fmt: skip
             if page.position.skip_to:  # the re-opened search's first page
                 continue
             if target is None or page.position.cursor == (pos.cursor if pos else None):
@@ -1477,6 +1506,13 @@ class _Engine:
         )
         self.col.write_manifest(manifest)
 
+    def cost_line(self) -> str:
+        """What this run spent, for a run that stopped with an error."""
+        return (
+            f"{self.plan.kind}: {self.counter.total:,} requests spent in this run "
+            f"({self.pages:,} pages archived in {self.col.folder})"
+        )
+
     def _run_all(self, todo: list[TaskSpec]) -> None:
         if not todo:
             return
@@ -1506,8 +1542,9 @@ class _Engine:
                         for other in futures:
                             other.cancel()
                         raise fut.exception()  # type: ignore[misc]
-        except KeyboardInterrupt:
-            self._stop("interrupted", "interrupted (Ctrl-C); everything collected is kept")
+        except KeyboardInterrupt as e:
+            how = "SIGTERM" if isinstance(e, Terminated) else "Ctrl-C"
+            self._stop("interrupted", f"interrupted ({how}); everything collected is kept")
             raise
 
     def _table(self) -> pl.DataFrame:
@@ -1644,9 +1681,15 @@ def run(
             poll=poll,
             retrieved_at=retrieved_at,
         )
-        table = engine.execute()
+        try:
+            with sigterm_as_interrupt():
+                table = engine.execute()
+        except BaseException as exc:  # a stop (Ctrl-C, SIGTERM, a full disk...) says its cost
+            exc.add_note(engine.cost_line())
+            raise
     report = engine.report
     report.temporary = temp is not None
     if engine.fatal is not None:
+        engine.fatal.add_note(engine.cost_line())
         raise engine.fatal
     return _result(plan, table, engine.failures, report, temp)

@@ -43,7 +43,9 @@ Warnings (every one a ``UserWarning``; filter them all by :class:`TikTokResearch
     ├── QuotaWarning                 a run needs more requests than the quota has left today
     ├── IncompleteCollectionWarning  a collection stopped before it was complete
     ├── DataWarning                  a value the service sent cannot be stored exactly (null)
-    └── UnknownColumnWarning         a field no schema knows, left out of the table
+    ├── UnknownColumnWarning         a field no schema knows, left out of the table
+    └── AdLibraryWarning             an ad library search may miss rows: ads older than about
+                                     a year, or an end day in the future (clipped to today)
 
 ``.state`` (on errors raised in the middle of a page sequence) is the JSON-serialisable position
 from which ``Client.pages(..., state=err.state)`` resumes without re-fetching anything.
@@ -61,6 +63,7 @@ if TYPE_CHECKING:  # annotations only (as httpx's _exceptions declares its Reque
     from .pagination import Position
 
 __all__ = [
+    "AdLibraryWarning",
     "ArchiveError",
     "AuthenticationError",
     "BudgetExhaustedError",
@@ -374,6 +377,11 @@ class DataWarning(TikTokResearchWarning):
 
 class UnknownColumnWarning(TikTokResearchWarning):
     """A column or API field that no declared schema knows; it was left out of the table."""
+
+
+class AdLibraryWarning(TikTokResearchWarning):
+    """An ad library search may miss rows: ads are said to stay searchable for about a year after
+    they last ran, and an end day in the future is clipped to today."""
 
 
 # --- classification of API answers ----------------------------------------------------------

@@ -47,7 +47,12 @@ from .query import QueryLike
 __all__ = [
     "check_compliance",
     "collect_videos",
+    "fetch_ad_details",
+    "fetch_ad_report",
+    "fetch_ads",
+    "fetch_advertisers",
     "fetch_comments",
+    "fetch_commercial_content",
     "fetch_followers",
     "fetch_following",
     "fetch_liked_videos",
@@ -864,3 +869,312 @@ def compliance_round(
     # one task at a time: a stop (quota, budget) then leaves the later tasks not uploaded
     return _run(plan, c, archive=archive, resume=resume, progress=progress, max_workers=1,
                 retry_failed=retry_failed, poll=(float(poll[0]), float(poll[1])))  # fmt: skip
+
+
+# ---------------------------------------------------------- the Commercial Content API (api-notes
+# §12)
+# TikTok's ad library for researchers: its own scope (research.adlib.basic) and no documented
+# quota; the same archive, resume, lock, retries, budgets, progress and report as every other
+# collection. Plans and their checks: tiktok_research._adlib_plan / _adlib_checks.
+
+
+def _adlib_run(
+    plan: Plan,
+    client: Client | None,
+    *,
+    archive: str | Path | None,
+    resume: bool,
+    progress: bool | None,
+    max_workers: int,
+    retry_failed: bool = False,
+) -> FetchResult:
+    if not isinstance(retry_failed, bool):
+        raise InvalidRequestError(f"retry_failed must be True or False, got {retry_failed!r}")
+    return _run(
+        plan,
+        client,
+        archive=archive,
+        resume=resume,
+        progress=progress,
+        max_workers=max_workers,
+        retry_failed=retry_failed,
+    )
+
+
+def fetch_ads(
+    start_date: date | datetime | str,
+    end_date: date | datetime | str,
+    *,
+    countries: str | Sequence[str] | None = None,
+    search_term: str | None = None,
+    search_type: str | None = None,
+    advertiser_ids: ItemsLike | None = None,
+    reach: tuple[str | None, str | None] | None = None,
+    fields: Sequence[str] | str | None = None,
+    max_count: int | None = None,
+    max_total: int | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 4,
+) -> FetchResult:
+    """Ads of TikTok's ad library first shown between two days (``/v2/research/adlib/ad/query/``).
+
+    The library holds ads shown in the EU/EEA (and, per TikTok's 2024 country list, the UK and
+    Switzerland) from 2022-10-01 on. Ads are reported to stay searchable for about a year after
+    they were last shown, so older ads may be missing and may drop out between two runs. A range
+    longer than a year is asked as year-long searches; several countries are asked one at a
+    time. Pages follow the opaque ``search_id``; every answer is archived before it is parsed, and
+    calling again with the same arguments and archive continues without paying for a page twice.
+
+    Args:
+        start_date: First day (on or after 2022-10-01), as a date or ``"YYYYMMDD"``.
+        end_date: Last day (inclusive); a day in the future is clipped to today.
+        countries: ``"ALL"`` (default), a country code such as ``"FR"``, or a list of codes.
+        search_term: Text to search for (at most 50 characters).
+        search_type: ``"exact_phrase"`` (default) or ``"fuzzy_phrase"``.
+        advertiser_ids: Advertiser ``business_id`` values (not together with ``search_term``).
+        reach: ``(min, max)`` of unique users seen, e.g. ``("10K", "1M")``.
+        fields: Dotted fields such as ``"ad.id,advertiser.business_name"`` (default: all).
+        max_count: Ads per request (default 50; the service may send fewer per page).
+        max_total: Keep at most this many ads (each search stops once it holds that many).
+        client: As for :func:`fetch_videos` (its ``max_requests`` budget applies).
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Searches run at the same time.
+
+    Returns:
+        The ads table (:data:`tiktok_research.schemas.ADS`), one row per ad.
+
+    Raises:
+        InvalidRequestError: a mistake in the filters, before any request.
+
+    Example:
+        >>> import warnings
+        >>> import tiktok_research as tr
+        >>> warnings.simplefilter("ignore", tr.AdLibraryWarning)  # the note on ads over a year old
+        >>> ads = tr.fetch_ads("2024-01-01", "2024-03-31", countries="FR",
+        ...                    client=tr.Client.sandbox(), progress=False)
+        >>> ads.schema == tr.schemas.ADS, ads.report.complete
+        (True, True)
+    """
+    from ._adlib_plan import plan_ads
+
+    c = _planning_client(client)
+    folder = _check_common(archive, resume, max_workers)
+    plan = plan_ads(
+        start_date, end_date, countries=countries, search_term=search_term,
+        search_type=search_type, advertiser_ids=advertiser_ids, reach=reach, fields=fields,
+        max_count=max_count, max_total=max_total, client=c,
+    )  # fmt: skip
+    return _adlib_run(
+        plan, c, archive=folder, resume=resume, progress=progress, max_workers=max_workers
+    )
+
+
+def fetch_ad_details(
+    ad_ids: ItemsLike,
+    *,
+    fields: Sequence[str] | str | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 8,
+    retry_failed: bool = False,
+) -> FetchResult:
+    """Details of ads, one request and one row each (``/v2/research/adlib/ad/detail/``).
+
+    Adds to the ad query's columns the reach by country, age and gender, the targeting, the
+    rejection (if any), the advertiser's account (``profile_url``, and its handle as
+    ``advertiser_username``) and the ad's title, link and call to action.
+
+    Args:
+        ad_ids: Ad ids: a list, a Series, or a table with an ``ad_id`` column (an ``ads`` table).
+        fields: Dotted fields (default: all of the detail endpoint).
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Ads asked at the same time.
+        retry_failed: Ask again for ads that failed for good in an earlier run.
+
+    Returns:
+        The ad details table (:data:`tiktok_research.schemas.AD_DETAILS`), in the order given;
+        ads the library no longer has are in ``.failures``.
+
+    Example:
+        >>> import warnings
+        >>> import tiktok_research as tr
+        >>> warnings.simplefilter("ignore", tr.AdLibraryWarning)  # the note on ads over a year old
+        >>> client = tr.Client.sandbox()
+        >>> ads = tr.fetch_ads("2024-06-01", "2024-06-30", countries="DE", client=client,
+        ...                    progress=False)
+        >>> details = tr.fetch_ad_details(ads.head(2), client=client, progress=False)
+        >>> details["ad_id"].to_list() == ads["ad_id"].head(2).to_list()
+        True
+    """
+    from ._adlib_plan import plan_ad_details
+
+    c = _planning_client(client)
+    folder = _check_common(archive, resume, max_workers)
+    plan = plan_ad_details(ad_ids, fields=fields, client=c)
+    return _adlib_run(plan, c, archive=folder, resume=resume, progress=progress,
+                      max_workers=max_workers, retry_failed=retry_failed)  # fmt: skip
+
+
+def fetch_ad_report(
+    start_date: date | datetime | str,
+    end_date: date | datetime | str,
+    *,
+    countries: str | Sequence[str] | None = None,
+    advertiser_ids: ItemsLike | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 4,
+) -> FetchResult:
+    """How many ads were published per day and country (``/v2/research/adlib/ad/report/``).
+
+    Args:
+        start_date: First day (on or after 2022-10-01).
+        end_date: Last day (inclusive).
+        countries: ``"ALL"`` (default: every country in one request), a code or a list.
+        advertiser_ids: Only the ads of these advertisers (``business_id``).
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Requests at the same time.
+
+    Returns:
+        The report table (:data:`tiktok_research.schemas.AD_REPORTS`): country, date, count.
+
+    Example:
+        >>> import warnings
+        >>> import tiktok_research as tr
+        >>> warnings.simplefilter("ignore", tr.AdLibraryWarning)  # the note on ads over a year old
+        >>> report = tr.fetch_ad_report("2024-06-01", "2024-06-30", countries="FR",
+        ...                             client=tr.Client.sandbox(), progress=False)
+        >>> report.columns
+        ['country', 'date', 'count']
+    """
+    from ._adlib_plan import plan_ad_report
+
+    c = _planning_client(client)
+    folder = _check_common(archive, resume, max_workers)
+    plan = plan_ad_report(
+        start_date, end_date, countries=countries, advertiser_ids=advertiser_ids, client=c
+    )
+    return _adlib_run(
+        plan, c, archive=folder, resume=resume, progress=progress, max_workers=max_workers
+    )
+
+
+def fetch_advertisers(
+    search_terms: ItemsLike,
+    *,
+    fields: Sequence[str] | str | None = None,
+    max_count: int | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 8,
+    retry_failed: bool = False,
+) -> FetchResult:
+    """Advertisers whose name matches each search term (``/v2/research/adlib/advertiser/query/``).
+
+    No pagination is documented: each term gives at most ``max_count`` advertisers (50).
+
+    Args:
+        search_terms: One term (at most 50 characters) or a list of them.
+        fields: ``business_id``, ``business_name``, ``country_code`` (default: all).
+        max_count: Advertisers per term (default 50, the documented maximum).
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Terms asked at the same time.
+        retry_failed: Ask again for terms that failed for good in an earlier run.
+
+    Returns:
+        The advertisers table (:data:`tiktok_research.schemas.ADVERTISERS`), one row per
+        advertiser, with the ``search_term`` that found it. Join it to ads with
+        :func:`tiktok_research.join_ads_advertisers`.
+
+    Example:
+        >>> import tiktok_research as tr
+        >>> found = tr.fetch_advertisers(["coffee"], client=tr.Client.sandbox(), progress=False)
+        >>> found.schema == tr.schemas.ADVERTISERS
+        True
+    """
+    from ._adlib_plan import plan_advertisers
+
+    c = _planning_client(client)
+    folder = _check_common(archive, resume, max_workers)
+    plan = plan_advertisers(search_terms, fields=fields, max_count=max_count, client=c)
+    return _adlib_run(plan, c, archive=folder, resume=resume, progress=progress,
+                      max_workers=max_workers, retry_failed=retry_failed)  # fmt: skip
+
+
+def fetch_commercial_content(
+    start_date: date | datetime | str,
+    end_date: date | datetime | str,
+    *,
+    countries: str | Sequence[str] | None = None,
+    usernames: ItemsLike | None = None,
+    fields: Sequence[str] | str | None = None,
+    max_count: int | None = None,
+    max_total: int | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    max_workers: int = 4,
+) -> FetchResult:
+    """Commercial content (paid partnerships, promotional content) published between two days
+    (``/v2/research/adlib/commercial_content/query/``).
+
+    Covers creators in the EEA only (TikTok: not the UK, not Switzerland), from 2022-10-01 on.
+    The content's videos are ordinary TikTok posts: :func:`tiktok_research.link_commercial_content`
+    joins them to Research API videos and users.
+
+    Args:
+        start_date: First day (on or after 2022-10-01).
+        end_date: Last day (inclusive).
+        countries: Creator countries: ``"ALL"`` (default), an EEA code, or a list.
+        usernames: Only these creators: a list, a Series, or a table with a ``username`` column.
+        fields: Fields (default: all).
+        max_count: Items per request (default 50).
+        max_total: Keep at most this many rows (each search stops once it holds that many).
+        client: As for :func:`fetch_videos`.
+        archive: As for :func:`fetch_videos`.
+        resume: As for :func:`fetch_videos`.
+        progress: As for :func:`fetch_videos`.
+        max_workers: Searches run at the same time.
+
+    Returns:
+        The commercial content table (:data:`tiktok_research.schemas.COMMERCIAL_CONTENT`).
+
+    Example:
+        >>> import tiktok_research as tr
+        >>> cc = tr.fetch_commercial_content("2024-01-01", "2024-01-31", countries="DE",
+        ...                                  client=tr.Client.sandbox(), progress=False)
+        >>> cc.schema == tr.schemas.COMMERCIAL_CONTENT
+        True
+    """
+    from ._adlib_plan import plan_commercial_content
+
+    c = _planning_client(client)
+    folder = _check_common(archive, resume, max_workers)
+    plan = plan_commercial_content(
+        start_date, end_date, countries=countries, usernames=usernames, fields=fields,
+        max_count=max_count, max_total=max_total, client=c,
+    )  # fmt: skip
+    return _adlib_run(
+        plan, c, archive=folder, resume=resume, progress=progress, max_workers=max_workers
+    )

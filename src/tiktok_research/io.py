@@ -23,6 +23,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from . import schemas
+from ._checks import check_frame
 from ._optional import require
 from ._version import __version__
 from .errors import InvalidRequestError, MissingFileError
@@ -82,6 +83,7 @@ def write_parquet(
         >>> pq.read_metadata(p).metadata[b"tiktok_research.table"]
         b'videos'
     """
+    check_frame(df, "df", lazy=False)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     arrow = _typed(df, table).to_arrow()
@@ -276,6 +278,8 @@ def _decode(name: str, values: pl.Series, dtype: pl.DataType) -> pl.Series:
         if isinstance(dtype, pl.Datetime):
             parsed = values.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", time_unit="us", strict=True)
             return parsed.dt.convert_time_zone("UTC").cast(dtype)
+        if dtype == pl.Date:  # the ad library's days, written as YYYY-MM-DD
+            return values.str.to_date("%Y-%m-%d", strict=True)
         if dtype == pl.Boolean:
             return values.str.to_lowercase().replace_strict(
                 {"true": True, "false": False}, return_dtype=pl.Boolean

@@ -11,7 +11,11 @@ index      comments, reposted_videos, playlist_info    ``cursor`` = answer's cur
 timestamp  liked_videos, followers, following          ``cursor`` = answer's cursor (a timestamp;
                                                        the first request sends none = "now")
 page       tts_product, tts_review                     ``page_start`` + 1 (starts at 1)
-none       user_info, pinned_videos, tts_shop          no next request
+search_id  ad_query, commercial_content_query          ``search_id`` = answer's ``search_id`` (an
+           (the Commercial Content API, api-notes §12)      opaque text, a new one on every page; no
+                                                       cursor)
+none       user_info, pinned_videos, tts_shop,         no next request
+           ad_detail, ad_report, advertiser_query
 ========== ========================================== =============================================
 
 A sequence ends when ``has_more`` is false, when the cursor would not move (protection against a
@@ -31,7 +35,10 @@ of a cached ``search_id`` valid. Only the comments cap shrinks the last page
 with its retries: the client's, or the collection's, which first looks in the archive), so the same
 rules serve ``Client.pages`` and the collection layer. When the service keeps refusing a
 ``search_id`` (it expired: after a quota stop, or on a resumed run), the loop re-opens the search
-with one request and jumps with the new ``search_id`` to the offset it had reached.
+with one request and jumps with the new ``search_id`` to the offset it had reached. An opaque
+``search_id`` of the Commercial Content API carries no offset to jump to: when the one a resumed
+run holds is refused, the search starts again from its first page (once), and the rows it had are
+not doubled because tables are keyed by id.
 """
 
 from __future__ import annotations
@@ -207,7 +214,10 @@ def build_body(
     body = dict(params)
     if ep.count_key is not None and size is not None:
         body[ep.count_key] = size
-    if ep.pagination in ("search", "index"):
+    if ep.pagination == "search_id":
+        if pos.search_id:  # the first page sends none (api-notes §12.2)
+            body["search_id"] = pos.search_id
+    elif ep.pagination in ("search", "index"):
         body["cursor"] = pos.cursor if pos.cursor is not None else 0
         if ep.pagination == "search" and pos.search_id:
             body["search_id"] = pos.search_id
@@ -244,6 +254,18 @@ def _as_int(value: Any) -> int | None:
     return None
 
 
+def as_bool(value: Any) -> bool | None:
+    """``has_more`` as a bool: JSON booleans, and the strings ``"true"``/``"false"`` of the
+    Commercial Content API's 2024 examples (api-notes §12.2); None when absent or unreadable."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if isinstance(value, int):
+        return bool(value)
+    return None
+
+
 def next_position(
     ep: Endpoint, pos: Position, data: dict[str, Any], n_items: int, size: int | None
 ) -> Position | None:
@@ -252,6 +274,17 @@ def next_position(
     has_more = data.get("has_more")
     if kind == "none":
         return None
+    if kind == "search_id":
+        sid = data.get("search_id")
+        if not as_bool(has_more):
+            return None
+        if not isinstance(sid, (str, int)) or isinstance(sid, bool) or not str(sid):
+            log.warning("%s: has_more is true but no search_id came back; stopping", ep.name)
+            return None
+        if str(sid) == pos.search_id and n_items == 0:
+            log.warning("%s: an empty page kept the same search_id; stopping", ep.name)
+            return None
+        return Position(search_id=str(sid))
     if kind == "page":
         if has_more is False or n_items == 0 or (has_more is None and size and n_items < size):
             return None
@@ -332,6 +365,16 @@ def iterate(
         try:
             reply = send(body, mode)
         except InvalidRequestError as e:
+            if ep.pagination == "search_id" and stale and pos.search_id and reopen():
+                # An opaque search_id held by a resumed run was refused: it carries no offset,
+                # so the search starts again from its first page, asked of the service.
+                log.warning(
+                    "%s: search_id refused (%s); starting the search again", ep.name, e.message
+                )
+                pos = Position()
+                stale = False
+                fresh = True
+                continue
             if (
                 ep.pagination == "search"
                 and pos.search_id
@@ -375,7 +418,7 @@ def iterate(
             data=data,
             items=items,
             cursor=_as_int(data.get("cursor")),
-            has_more=has_more if isinstance(has_more, bool) else None,
+            has_more=as_bool(has_more),
             search_id=str(sid) if sid else None,
             log_id=reply.log_id,
             retrieved_at=reply.retrieved_at,

@@ -48,6 +48,7 @@ from ._checks import (
     unique,
 )
 from ._endpoints import (
+    ADLIB_ENDPOINTS,
     ENDPOINTS,
     VALIDATION_CATEGORIES,
     VALIDATION_ENDPOINTS,
@@ -179,7 +180,7 @@ class Plan:
     @property
     def ep(self) -> Endpoint:
         """The endpoint (a data endpoint; see :attr:`task_endpoint` for compliance tasks)."""
-        return ENDPOINTS[self.endpoint]
+        return ENDPOINTS.get(self.endpoint) or ADLIB_ENDPOINTS[self.endpoint]
 
     @property
     def quota_family(self) -> str:
@@ -204,6 +205,13 @@ class Plan:
             lines.append(
                 f"{self.kind}: {ids:,} id(s) in {n} task(s) of at most {VALIDATION_MAX_IDS:,}"
             )
+        elif self.endpoint in ADLIB_ENDPOINTS:  # the ad library: searches or items
+            lines.append(f"{self.kind} ({self.endpoint}, the ad library): {n} request sequence(s)")
+            shown = self.tasks if n <= 8 else self.tasks[:4] + self.tasks[-3:]
+            for i, t in enumerate(shown):
+                if n > 8 and i == 4:
+                    lines.append(f"    ... {n - 7} more")
+                lines.append(f"    {t.key}")
         elif self.query is None and self.start_date is not None:
             lines.append(f"{self.kind} ({self.endpoint}): {len(self.tasks)} request(s) by id")
             for t in self.tasks[:5]:
@@ -253,7 +261,7 @@ class Plan:
                     "  WARNING: more than the quota left today: the run will stop when it runs "
                     "out; run the same call again after 00:00 UTC to continue"
                 )
-        if self.tasks and self.endpoint in ENDPOINTS:
+        if self.tasks and (self.endpoint in ENDPOINTS or self.endpoint in ADLIB_ENDPOINTS):
             first = self.tasks[0]
             body = dict(first.params)
             if self.page_size and self.ep.count_key:

@@ -714,13 +714,25 @@ def as_query(obj: QueryLike) -> Query:
         The validated, flat :class:`Query`.
 
     Raises:
-        InvalidRequestError: with what is wrong and how to fix it.
+        InvalidRequestError: with what is wrong and how to fix it (a query nested too deeply for
+            Python to read is one too).
 
     Example:
         >>> as_query('{"and": [{"operation": "EQ", "field_name": "keyword", '
         ...          '"field_values": ["x"]}]}')
         Query(and_criteria=[Criteria('EQ', 'keyword', ['x'])])
     """
+    try:
+        return _as_query(obj)
+    except RecursionError:
+        raise _bad(
+            "the query is nested too deeply to read; a query is 'and', 'or' and 'not' lists of "
+            "conditions, each condition at most a few levels deep (README section 3)"
+        ) from None
+
+
+def _as_query(obj: QueryLike) -> Query:
+    """:func:`as_query` itself."""
     if isinstance(obj, _Expr):
         return obj.to_query()
     if isinstance(obj, (str, bytes)):

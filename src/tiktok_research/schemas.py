@@ -69,7 +69,12 @@ if TYPE_CHECKING:
     from pyspark.sql.types import StructType
 
 __all__ = [
+    "ADS",
+    "ADVERTISERS",
+    "AD_DETAILS",
+    "AD_REPORTS",
     "COMMENTS",
+    "COMMERCIAL_CONTENT",
     "FOLLOWERS",
     "FOLLOWING",
     "LIKED_VIDEOS",
@@ -207,6 +212,112 @@ SHOPS = _schema(*ep.SHOP_FIELDS)
 PRODUCTS = _schema("shop_id", *(f for f in ep.PRODUCT_FIELDS if f != "shop_id"))
 REVIEWS = _schema("product_id", *ep.REVIEW_FIELDS)
 
+# ------------------------------------------------ the Commercial Content API (api-notes §12,
+# "adlib")
+# Dotted fields become flat columns: `ad.id` -> ad_id, `advertiser.business_name` ->
+# business_name; the funding source is `paid_for_by` whether the answer said `paid_by` or
+# `paid_for_by`. Days (`first_shown_date`, `create_date`) are `Date`, read from YYYYMMDD numbers or
+# strings. Maps keyed by country, age or gender become lists of structs (Arrow's map layout, read
+# by every tool): `[{"country": "FR", "unique_users_seen": "32K"}, ...]`. Reach stays the
+# library's bucket text ("11K": at least 11,000). Ad and business ids are exact Int64; the
+# commercial-content `id` is opaque text (typed i64 by the docs, a string in their example).
+_VIDEO_URL = pl.List(pl.Struct({"url": pl.String()}))
+ADS = pl.Schema(
+    {
+        "ad_id": pl.Int64(),
+        "first_shown_date": pl.Date(),
+        "last_shown_date": pl.Date(),
+        "status": pl.String(),
+        "status_statement": pl.String(),
+        "videos": _VIDEO_URL,
+        "image_urls": pl.List(pl.String()),
+        "unique_users_seen": pl.String(),
+        "business_id": pl.Int64(),
+        "business_name": pl.String(),
+        "paid_for_by": pl.String(),
+    }
+)
+
+
+def _reach_by(key: str) -> pl.List:
+    return pl.List(pl.Struct({key: pl.String(), "unique_users_seen": pl.String()}))
+
+
+#: Get Ad Details (api-notes §12.3.2): the ad query's columns and what only the detail answers.
+#: ``advertiser_username`` is added: the handle in ``profile_url`` (joins to Research API users).
+AD_DETAILS = pl.Schema(
+    {
+        **dict(ADS),
+        "title": pl.String(),
+        "external_url": pl.String(),
+        "download_url": pl.String(),
+        "call_to_action": pl.String(),
+        "advertising_objective": pl.String(),
+        "unique_users_seen_by_country": _reach_by("country"),
+        "unique_users_seen_by_age": _reach_by("age"),
+        "unique_users_seen_by_gender": _reach_by("gender"),
+        "rejection_info": pl.Struct(
+            {
+                "reasons": pl.List(pl.String()),
+                "affected_countries": pl.List(pl.String()),
+                "reporting_source": pl.String(),
+                "automated_notice": pl.String(),
+            }
+        ),
+        "targeting_info": pl.Struct(
+            {
+                "number_of_users_targeted": pl.String(),
+                "country": pl.List(pl.String()),
+                "age": pl.List(pl.Struct({"age": pl.String(), "targeted": pl.Boolean()})),
+                "gender": pl.List(pl.Struct({"gender": pl.String(), "targeted": pl.Boolean()})),
+                "audience_targeting": pl.String(),
+                "video_interactions": pl.String(),
+                "creator_interactions": pl.String(),
+                "interest": pl.String(),
+            }
+        ),
+        "advertiser_country_code": pl.String(),
+        "profile_url": pl.String(),
+        "avatar_url": pl.String(),
+        "follower_count": pl.Int64(),
+        "advertiser_username": pl.String(),
+    }
+)
+#: Get Ad Report (api-notes §12.3.3): ads published per day and country.
+AD_REPORTS = pl.Schema({"country": pl.String(), "date": pl.Date(), "count": pl.Int64()})
+#: Query Advertisers (api-notes §12.3.4); ``search_term`` is added: the term that found the row.
+ADVERTISERS = pl.Schema(
+    {
+        "business_id": pl.Int64(),
+        "business_name": pl.String(),
+        "country_code": pl.String(),
+        "search_term": pl.String(),
+    }
+)
+#: Query Commercial Content (api-notes §12.3.5). ``label`` is text ("Paid partnership", "Promotional
+#: content") also when the answer gave a code ("1", "2"); ``creator_username`` is
+#: ``creator.username``; a video's ``id`` is read from the answer or, failing that, its ``url``.
+COMMERCIAL_CONTENT = pl.Schema(
+    {
+        "id": pl.String(),
+        "create_timestamp": TIMESTAMP,
+        "create_date": pl.Date(),
+        "label": pl.String(),
+        "brand_names": pl.List(pl.String()),
+        "creator_username": pl.String(),
+        "videos": pl.List(
+            pl.Struct(
+                {
+                    "id": pl.Int64(),
+                    "status": pl.String(),
+                    "url": pl.String(),
+                    "cover_image_url": pl.String(),
+                }
+            )
+        ),
+    }
+)
+
 SCHEMAS: dict[str, pl.Schema] = {
     "videos": VIDEOS,
     "users": USERS,
@@ -220,6 +331,11 @@ SCHEMAS: dict[str, pl.Schema] = {
     "shops": SHOPS,
     "products": PRODUCTS,
     "reviews": REVIEWS,
+    "ads": ADS,
+    "ad_details": AD_DETAILS,
+    "ad_reports": AD_REPORTS,
+    "advertisers": ADVERTISERS,
+    "commercial_content": COMMERCIAL_CONTENT,
 }
 
 _PRIMARY_KEYS: dict[str, list[str]] = {
@@ -236,9 +352,16 @@ _PRIMARY_KEYS: dict[str, list[str]] = {
     "products": ["product_id"],
     # reviews carry no id: a review is identified by its product, time, rating and text
     "reviews": ["product_id", "create_time", "review_rating", "review_text"],
+    "ads": ["ad_id"],
+    "ad_details": ["ad_id"],
+    "ad_reports": ["country", "date"],
+    "advertisers": ["business_id"],
+    "commercial_content": ["id"],
 }
 
-assert set(SCHEMAS) == {e.table for e in ep.ENDPOINTS.values()}, "a table lacks a schema"
+assert set(SCHEMAS) == {e.table for e in (*ep.ENDPOINTS.values(), *ep.ADLIB_ENDPOINTS.values())}, (
+    "a table lacks a schema"
+)
 
 #: The answer of a batch compliance check (:func:`tiktok_research.check_compliance`): every id
 #: given, and whether it is still valid (neither deleted nor made private).

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ._checks import clean_usernames_expr
+from ._checks import check_frame, check_top, clean_usernames_expr
 from .errors import InvalidRequestError
 
 __all__ = ["select_usernames", "select_video_ids", "write_lines"]
@@ -56,6 +56,8 @@ def select_video_ids(
         >>> select_video_ids(df, min_comments=1).to_list()
         [8, 9]
     """
+    check_frame(videos, "videos")
+    check_top(top)
     df = videos.lazy()
     names = df.collect_schema().names()
     have = ", ".join(names)
@@ -129,6 +131,8 @@ def select_usernames(
         >>> select_usernames(df).to_list()
         ['b', 'a']
     """
+    check_frame(table, "table")
+    check_top(top)
     df = table.lazy()
     names = df.collect_schema().names()
     col = column or "username"

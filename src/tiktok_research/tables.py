@@ -854,6 +854,23 @@ class ArchiveRead:
     damage: dict[str, list[str]] = field(default_factory=dict)
 
 
+def _adlib_read(files: Sequence[Path], endpoint: str, item_key: str | None) -> ArchiveRead:
+    """The ad library's pages of a collection (:func:`_adlib_tables.read_adlib_archive`): every
+    readable line of each file, the rest reported in ``damage``."""
+    from ._adlib_tables import read_adlib_archive
+
+    damage: dict[str, list[str]] = {}
+    datas: list[bytes] = []
+    for path in files:
+        lines = read_file_lines(path, check=True)
+        if lines.damage:
+            damage[str(path)] = lines.damage
+            logger.warning("%s: %s", path, "; ".join(lines.damage[:5]))
+        datas.append(lines.data or b"")
+    rows, held = read_adlib_archive(datas, endpoint, item_key)
+    return ArchiveRead(rows, {PageRef(r, p) for r, p in held}, damage)
+
+
 def _page_rank(pagination: str) -> pl.Expr:
     """Where a page stands in its sequence, from the request that asked for it."""
     cursor = pl.col("_req_cursor").cast(pl.Int64, strict=False)
@@ -878,6 +895,8 @@ def read_archive(files: Sequence[Path], endpoint: str, item_key: str | None = No
     """
     if endpoint in ep.VALIDATION_ENDPOINTS:
         return _compliance_read(files)
+    if endpoint in ep.ADLIB_ENDPOINTS:  # the ad library's answers have rows of their own
+        return _adlib_read(files, endpoint, item_key)
     e = ep.ENDPOINTS[endpoint]
     schema = read_schema([e.name], envelope=True, typed_request=True)
     frames: list[pl.DataFrame] = []
@@ -972,6 +991,16 @@ def _compliance_read(files: Sequence[Path]) -> ArchiveRead:
     return ArchiveRead(items, readable, damage)
 
 
+#: The order of the ad library's searches, whose pages arrive from several searches at once (a
+#: country and a year each) and whose rows repeat across them (an ad shown in two countries): the
+#: newest first, then by key, whatever the order of arrival or of the countries given.
+SEARCH_ORDER: dict[str, tuple[list[str], bool]] = {
+    "ad_query": (["first_shown_date", "ad_id"], True),
+    "commercial_content_query": (["create_timestamp", "id"], True),
+    "ad_report": (["country", "date"], False),
+}
+
+
 def finish(
     items: pl.DataFrame,
     plan: Plan,
@@ -996,7 +1025,7 @@ def finish(
     """
     if plan.table == "compliance":
         return _compliance_table(items, plan, unknown)
-    e = ep.ENDPOINTS[plan.endpoint]
+    e = ep.ENDPOINTS.get(plan.endpoint) or ep.ADLIB_ENDPOINTS[plan.endpoint]
     table = e.table
     if items.height == 0:
         return _with_retrieved(schemas.empty(table), retrieved_at)
@@ -1010,6 +1039,12 @@ def finish(
         deduped = items.sort(
             ["_retrieved_at", "_k_file", "_order", "_k_sub"], nulls_last=False
         ).unique(subset=key, keep="last", maintain_order=True)
+    if plan.endpoint in SEARCH_ORDER:  # an ad library search: rows in a stable order
+        columns, descending = SEARCH_ORDER[plan.endpoint]
+        out = deduped.sort(columns, descending=descending, nulls_last=True)
+        if plan.max_total is not None:
+            out = out.head(plan.max_total)
+        return _declared_rows(out, table, retrieved_at)
     if plan.newest_first:  # a video query: newest first
         out = deduped.sort("id", descending=True, nulls_last=True)
         if plan.max_total is not None:

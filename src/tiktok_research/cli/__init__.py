@@ -21,6 +21,8 @@ The commands, by group:
 
 * ``_collect.py``: ``videos``, ``users``, ``comments``, ``liked``, ``pinned``, ``reposted``,
   ``followers``, ``following``, ``playlists``, ``shops``, ``products``, ``reviews``.
+* ``_adlib.py``: the ad library (Commercial Content API): ``ads``, ``ad-details``,
+  ``ad-report``, ``advertisers``, ``commercial-content``.
 * ``_maintain.py``: ``hydrate``, ``compliance``, ``refresh``, ``update``, ``dehydrate``.
 * ``_tables.py``: ``merge``, ``select video-ids``, ``select usernames``, ``summary``.
 * ``_account.py``: ``configure``, ``quota``.
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 # The command modules register their commands on `app` when imported, in the order of --help.
 # isort: off
-from . import _collect, _tables, _maintain, _account, _sandbox  # noqa: F401
+from . import _collect, _adlib, _tables, _maintain, _account, _sandbox  # noqa: F401
 
 # isort: on
 from ._app import app, main
@@ -43,6 +45,7 @@ from ._errors import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_SERVER,
+    EXIT_TERMINATED,
 )
 from ._errors import describe as _describe  # noqa: F401  (tests/test_error_messages.py)
 
@@ -54,6 +57,7 @@ __all__ = [
     "EXIT_INVALID",
     "EXIT_OK",
     "EXIT_SERVER",
+    "EXIT_TERMINATED",
     "app",
     "main",
 ]

@@ -4,10 +4,11 @@ Every command runs inside :class:`Group`, the one place where an exception becom
 message and its exit code (:func:`tiktok_research.cli._errors.describe`); nothing else catches
 errors, and no command ever shows a Python traceback unless ``--debug`` (or
 ``TIKTOK_RESEARCH_DEBUG=1``) asks for it. :func:`main` is the one place that handles a signal
-that arrives outside a command (Ctrl-C while the arguments are parsed); a handler for SIGTERM
-belongs beside it. Options that every command shares are the root options of :func:`_root`:
-``--config FILE`` (the credentials file, read by the library), ``--verbose``, ``--log FILE``
-(the handlers of :mod:`tiktok_research.cli._log`), ``--debug`` and ``--version``.
+that arrives outside a command (Ctrl-C while the arguments are parsed), and where SIGTERM is
+handled like Ctrl-C for the whole command (exit 143). Options that every command shares are the
+root options of :func:`_root`: ``--config FILE`` (the credentials file, read by the library),
+``--verbose``, ``--log FILE`` (the handlers of :mod:`tiktok_research.cli._log`), ``--debug`` and
+``--version``.
 """
 
 from __future__ import annotations
@@ -24,12 +25,11 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from .._signals import sigterm_as_interrupt
 from . import _log, _run
 from ._errors import (
     DEBUG_ENV,
     EXIT_ERROR,
-    EXIT_INTERRUPTED,
-    INTERRUPTED,
     CommandError,
     InputError,
     describe,
@@ -129,6 +129,8 @@ Exit codes:
   4    credentials or scope rejected
   5    the service cannot be reached or kept failing
   130  interrupted (Ctrl-C): run the same command again to continue
+  143  stopped by SIGTERM (timeout, docker stop, systemd, Slurm, Kubernetes): run the same
+       command again to continue
 """  # noqa: E501
 
 app = typer.Typer(
@@ -232,9 +234,15 @@ def _root(
 
 
 def main() -> None:
-    """Entry point of the ``tiktok-research`` command."""
+    """Entry point of the ``tiktok-research`` command.
+
+    SIGTERM is handled like Ctrl-C for the whole command (:mod:`tiktok_research._signals`): the
+    requests in flight end and are archived, the run stops cleanly and exits with 143.
+    """
     try:
-        app()
-    except KeyboardInterrupt:  # Ctrl-C before a command started (while parsing, say)
-        typer.echo(INTERRUPTED, err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        with sigterm_as_interrupt():
+            app()
+    except KeyboardInterrupt as e:  # a signal before a command started (while parsing, say)
+        code, message = describe(e)
+        typer.echo(message, err=True)
+        sys.exit(code)

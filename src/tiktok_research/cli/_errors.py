@@ -3,7 +3,8 @@
 Exit codes (also in ``tiktok-research --help`` and README section 11): 0 done and complete;
 1 unexpected error; 2 invalid input (nothing was sent); 3 incomplete (quota, budget, items left
 or a full disk: run the same command again to continue); 4 credentials or scope rejected; 5 the
-service cannot be reached or kept failing; 130 interrupted (Ctrl-C).
+service cannot be reached or kept failing; 130 interrupted (Ctrl-C); 143 stopped by SIGTERM
+(``timeout``, ``docker stop``, systemd, Slurm, Kubernetes). A stop prints what the run spent.
 
 :func:`describe` is the one map from an exception to a code and a message; the error boundary
 (:class:`tiktok_research.cli._app.Group`) prints what it returns. A command that finds a problem
@@ -17,11 +18,16 @@ import errno
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_INCOMPLETE, EXIT_AUTH, EXIT_SERVER = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what the shell shows for a job stopped by SIGTERM
 
 DEBUG_ENV = "TIKTOK_RESEARCH_DEBUG"
 
 INTERRUPTED = (
     "interrupted: pages already collected are kept in the archive; "
+    "run the same command again to continue"
+)
+TERMINATED = (
+    "stopped (SIGTERM): the requests in flight were finished and archived; "
     "run the same command again to continue"
 )
 
@@ -68,7 +74,15 @@ def _os_error(e: OSError) -> tuple[int, str]:
 
 
 def describe(exc: BaseException) -> tuple[int, str]:
-    """The exit code and the one-line message (or a few lines) for an exception."""
+    """The exit code and the one-line message (or a few lines) for an exception; the cost line
+    a stopped collection added to it (its notes) follows."""
+    code, message = _describe(exc)
+    notes = [str(n) for n in getattr(exc, "__notes__", ())]
+    return code, "\n".join([message, *notes])
+
+
+def _describe(exc: BaseException) -> tuple[int, str]:
+    from .._signals import Terminated
     from ..errors import (
         ArchiveError,
         AuthenticationError,
@@ -82,6 +96,8 @@ def describe(exc: BaseException) -> tuple[int, str]:
         TikTokResearchError,
     )
 
+    if isinstance(exc, Terminated):
+        return EXIT_TERMINATED, TERMINATED
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED, INTERRUPTED
     if isinstance(exc, CommandError):

@@ -9,6 +9,9 @@ Layouts read (detected from the content, whatever the file extension):
   also as ``curl ... | jq . >> dump.json`` leaves them, pretty-printed);
 * a JSON array of responses;
 * a JSON array (or JSON lines) of bare records, as users save the official wrapper's lists.
+* the answers of the ad library (the Commercial Content API: ads, ad details, reports,
+  advertisers, commercial content) in any of the layouts above but bare records, read page by
+  page into their own tables (``ads``, ``ad_details``...; :mod:`tiktok_research._adlib_tables`).
 
 The endpoint of each page is detected from its keys (or read from the archive envelope); rows are
 de-duplicated on the table's primary key, keeping the most recently retrieved (archive

@@ -24,7 +24,7 @@ import pyarrow as pa
 from .. import _endpoints as ep
 from .. import tables
 from . import _reader
-from ._detect import LAYOUTS, NO_DATA, endpoint_of, kind_of, name_hints
+from ._detect import LAYOUTS, NO_DATA, endpoint_of, is_adlib, kind_of, name_hints
 from ._file import ORDER_STRIDE
 from ._reader import FileReader
 from ._source import Source
@@ -175,7 +175,9 @@ def _probe_done(
     kind: str,
     first: Any,
     sample: list[Any],
-) -> Probe:
+) -> Probe | None:
+    if any(is_adlib(v) for v in (first, *sample)):
+        return None  # the ad library's pages are read one by one (FileState.adlib_lines)
     reader.sniff(sample)
     guess = reader.endpoint or endpoint_of(first, kind == "envelope")
     return Probe(reader, kind, guess, reader.mtime, data, numbers)

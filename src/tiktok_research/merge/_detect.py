@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import _endpoints as ep
 from .. import tables
+from .._adlib_tables import adlib_endpoint_of
 
 REQUEST_KEYS = frozenset(
     {"max_count", "cursor", "query", "start_date", "end_date", "fields", "limit", "page_size",
@@ -76,6 +77,20 @@ def guess_table(record: dict[str, Any], name: str, endpoint: str | None) -> str 
         if "follower" in lower:
             return "followers"
     return None
+
+
+def is_adlib(value: Any) -> bool:
+    """A page of the Commercial Content API (the ad library), decoded or as a line of JSON.
+
+    Its answers have rows of their own (:func:`tiktok_research._adlib_tables.adlib_pages`), read
+    page by page: the ad library's pages are small (at most 50 items).
+    """
+    if isinstance(value, (bytes, str)):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            return False
+    return adlib_endpoint_of(value) is not None
 
 
 def endpoint_of_line(line: bytes, envelope: bool) -> str | None:

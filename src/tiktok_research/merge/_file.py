@@ -19,7 +19,8 @@ import pyarrow as pa
 
 from .. import _endpoints as ep
 from .. import tables
-from ._detect import NO_DATA, TOO_DEEP, Sniffer, endpoint_of_line, name_hints
+from .._adlib_tables import adlib_endpoint_of, adlib_pages
+from ._detect import NO_DATA, TOO_DEEP, Sniffer, endpoint_of_line, is_adlib, name_hints
 from ._report import FileReport
 
 logger = logging.getLogger("tiktok_research.merge")
@@ -98,6 +99,9 @@ class FileState:
         """
         envelope = kind == "envelope"
         first, last = _first_last_line(buf)
+        if first and (is_adlib(first) or is_adlib(last)):
+            self.adlib_lines(buf, numbers, kind, row_offset=row_offset, final=final)
+            return
         self.sniff([first, last] if first else [])
         guess = self.endpoint or (endpoint_of_line(first, envelope) if first else None)
         try:
@@ -112,6 +116,43 @@ class FileState:
             pages, lenient, lines = readable
         unusable = self.pages_from_frame(pages, lenient, row_offset=row_offset)
         self.report_unusable([(lines[pos], code) for pos, code in unusable])
+
+    def adlib_lines(
+        self, buf: bytes, numbers: Sequence[int], kind: str, *, row_offset: int, final: bool
+    ) -> None:
+        """Pages of the ad library (the Commercial Content API) given as JSON lines.
+
+        Its answers are small and irregular (maps by country, two spellings of some keys), so they
+        are decoded one by one (:func:`tiktok_research._adlib_tables.adlib_pages`); Research API
+        pages among them are read the usual way. Every line that cannot be read is reported.
+        """
+        lines = [ln.strip() for ln in buf.split(b"\n") if ln.strip()]
+        decoded: list[tuple[int, Any]] = []
+        for i, ln in enumerate(lines):
+            try:
+                decoded.append((i, json.loads(ln)))
+            except ValueError:
+                last = i == len(lines) - 1 and final
+                self.skip(numbers[i], "truncated last line" if last else "not valid JSON")
+            except RecursionError:
+                self.skip(numbers[i], TOO_DEEP)
+        self.sniff([lines[i] for i, _ in decoded[:1]])
+        mine = [(i, v) for i, v in decoded if adlib_endpoint_of(v) is not None]
+        other = [i for i, v in decoded if adlib_endpoint_of(v) is None]
+        if self.endpoint is not None and mine:
+            self.skip(None, f"{len(mine)} page(s) of other endpoints than {self.endpoint}")
+            mine = []
+        base = row_offset + self.index * ORDER_STRIDE
+        rows, unusable = adlib_pages([(base + i, v) for i, v in mine], self.mtime)
+        self.report.pages += len(mine)
+        for table, df in rows.items():
+            self.add(table, df)
+        self.report_unusable([(numbers[order - base], code) for order, code in unusable])
+        if other:  # Research API pages and error pages: the usual way
+            self.pages_from_lines(
+                b"\n".join(lines[i] for i in other), [numbers[i] for i in other], kind,
+                row_offset=row_offset, final=False,
+            )  # fmt: skip
 
     def _parse(
         self, buf: bytes, envelope: bool, endpoints: list[str] | None

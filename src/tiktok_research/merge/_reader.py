@@ -25,7 +25,16 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 
 from .. import tables
-from ._detect import LAYOUTS, NO_TABLE, TOO_DEEP, Sniffer, endpoint_of, guess_table, kind_of
+from ._detect import (
+    LAYOUTS,
+    NO_TABLE,
+    TOO_DEEP,
+    Sniffer,
+    endpoint_of,
+    guess_table,
+    is_adlib,
+    kind_of,
+)
 from ._file import FileState, Sink
 from ._inputs import TWIN_READ, Item
 from ._source import Limits, Source, _NotRegular, open_source
@@ -178,7 +187,8 @@ class FileReader(FileState):
                 self.skip(None, NO_TABLE)
                 return
         done = 0
-        if kind in ("envelope", "response") and src.size > (SEGMENT // 8 if src.gzip else SEGMENT):
+        large = src.size > (SEGMENT // 8 if src.gzip else SEGMENT)
+        if kind in ("envelope", "response") and large and not is_adlib(first):
             streamed = self._stream_pages(src, buf, kind, first)
             if streamed is None:
                 return

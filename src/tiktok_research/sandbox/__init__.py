@@ -25,6 +25,8 @@ Example:
 
 from __future__ import annotations
 
+from ._adlib import AdlibConfig
+from ._adlib_corpus import AdLibrary
 from ._config import (
     CHANGING_CORPUS,
     ENTITY_COMMENT,
@@ -46,6 +48,8 @@ __all__ = [
     "ENTITY_VIDEO",
     "FAULT_KINDS",
     "VIDEO_STATUSES",
+    "AdLibrary",
+    "AdlibConfig",
     "ClientSpec",
     "Corpus",
     "FailingRange",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .._endpoints import CONDITION_FIELDS, DAILY_QUOTA, REGION_CODES, QuotaFamily
+from ._adlib import AdlibConfig
 
 #: Names of the fault kinds the sandbox can inject (a contract: tests and clients use these names).
 FAULT_KINDS: tuple[str, ...] = (
@@ -158,6 +159,10 @@ class ClientSpec:
     secret: str = field(repr=False)
     approved: bool = True
     followers_scope: bool = True
+    #: holds `research.adlib.basic` (the Commercial Content API, api-notes §12.1), approved apart
+    #: from
+    #: the Research API: ``approved=False, adlib_scope=True`` is an ad-library-only project.
+    adlib_scope: bool = True
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,8 @@ class SandboxConfig:
             ``removal_rate`` and ``count_growth`` must then keep their defaults (or be 0).
         validation_processing_seconds: how long, on the sandbox clock, a batch compliance task
             (``validation_task/create``) stays ``Processing`` before it is ``Completed``.
+        adlib: the ad library of the Commercial Content API (its size, and one setting per
+            documentation conflict: :class:`~tiktok_research.sandbox.AdlibConfig`).
 
     The data-quality findings of api-notes §14 (all off by default, each on its own; see
     :meth:`realistic` for a profile that switches them all on, and ``Sandbox.truth`` for what
@@ -266,6 +273,7 @@ class SandboxConfig:
     voice_to_text_region_weights: Mapping[str, float] | None = None
     random_yield: tuple[float, float] | None = None
     id_layout: IdLayout = "random"
+    adlib: AdlibConfig = field(default_factory=AdlibConfig)
 
     def __post_init__(self) -> None:
         if not 1 <= self.n_videos <= 2_000_000:

@@ -25,6 +25,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .._endpoints import (
+    ADLIB_BY_PATH,
+    ADLIB_ENDPOINTS,
     ENDPOINTS,
     ENDPOINTS_BY_PATH,
     TOKEN_PATH,
@@ -32,6 +34,7 @@ from .._endpoints import (
     VALIDATION_ENDPOINTS,
     QuotaFamily,
 )
+from ._adlib import ADLIB_HANDLERS, with_status_code
 from ._compliance import ValidationTask
 from ._config import FAULT_KINDS, ClientSpec, SandboxConfig
 from ._corpus import Comments, Corpus
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     import httpx
     from starlette.applications import Starlette
 
+    from ._adlib_corpus import AdLibrary
     from ._truth import KnownTruths
 
 logger = logging.getLogger("tiktok_research.sandbox")
@@ -207,6 +211,7 @@ class Sandbox:
         self._hits: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
         self._app: Starlette | None = None
+        self._ad_library: AdLibrary | None = None
         self._ledger_dir: Path | None = None
 
     def __repr__(self) -> str:
@@ -325,6 +330,19 @@ class Sandbox:
 
     # ------------------------------------------------------------------ public helpers
     @property
+    def ad_library(self) -> AdLibrary:
+        """The ad library of the Commercial Content API (built from the corpus on first use)."""
+        with self._lock:
+            if self._ad_library is None:
+                from ._adlib_corpus import AdLibrary
+
+                cfg = self.config.adlib
+                self._ad_library = AdLibrary(
+                    self.corpus, n_advertisers=cfg.n_advertisers, n_ads=cfg.n_ads
+                )
+            return self._ad_library
+
+    @property
     def ledger_dir(self) -> Path:
         """The quota-ledger folder for clients of this sandbox (``Client.sandbox`` uses it).
 
@@ -388,11 +406,21 @@ class Sandbox:
             return {fam: quota - st.today[fam] for fam, quota in self.config.daily_quota.items()}
 
     def add_client(
-        self, key: str, secret: str, *, approved: bool = True, followers_scope: bool = True
+        self,
+        key: str,
+        secret: str,
+        *,
+        approved: bool = True,
+        followers_scope: bool = True,
+        adlib_scope: bool = True,
     ) -> None:
-        """Register (or replace) a client in the sandbox's client registry."""
+        """Register (or replace) a client in the sandbox's client registry.
+
+        ``approved``: the project holds ``research.data.basic`` (the Research API);
+        ``adlib_scope``: it holds ``research.adlib.basic`` (the Commercial Content API).
+        """
         with self._lock:
-            self._clients[key] = ClientSpec(key, secret, approved, followers_scope)
+            self._clients[key] = ClientSpec(key, secret, approved, followers_scope, adlib_scope)
 
     def script_faults(self, kinds: list[str], endpoint: str | None = None) -> None:
         """Give the next matching data requests these faults, in order (``"ok"`` means no fault).
@@ -409,7 +437,7 @@ class Sandbox:
                 raise ValueError(
                     f"unknown fault kind {kind!r}; choose from {', '.join(FAULT_KINDS)} or 'ok'"
                 )
-        names = [*ENDPOINTS, *VALIDATION_ENDPOINTS]
+        names = [*ENDPOINTS, *VALIDATION_ENDPOINTS, *ADLIB_ENDPOINTS]
         if endpoint is not None and endpoint not in names:
             raise ValueError(f"unknown endpoint {endpoint!r}; choose from {', '.join(names)}")
         with self._lock:
@@ -454,6 +482,10 @@ class Sandbox:
                 response, record = self._token_endpoint(method, body, now, params)
             else:
                 response, record = self._data_endpoint(method, path, params, headers, body, now)
+                if path in ADLIB_BY_PATH:
+                    # the Commercial Content API's envelope: error.http_status_code (api-notes
+                    # §12.2)
+                    response.body = with_status_code(response.body, response.status)
             self._log.append(record)
             self._hits[record.endpoint or "unknown"] += 1
             self._statuses[response.status] += 1
@@ -651,7 +683,7 @@ class Sandbox:
         raw: bytes,
         now: float,
     ) -> tuple[SandboxResponse, RequestRecord]:
-        endpoint = ENDPOINTS_BY_PATH.get(path)
+        endpoint = ENDPOINTS_BY_PATH.get(path) or ADLIB_BY_PATH.get(path)
         task_endpoint = VALIDATION_BY_PATH.get(path)
         name = endpoint.name if endpoint else task_endpoint.name if task_endpoint else None
         body_obj: dict[str, Any] | None = None
@@ -678,7 +710,7 @@ class Sandbox:
             )
 
         if name is None:
-            known = {**ENDPOINTS_BY_PATH, **VALIDATION_BY_PATH}
+            known = {**ENDPOINTS_BY_PATH, **VALIDATION_BY_PATH, **ADLIB_BY_PATH}
             hint = " (paths end with a slash)" if (path + "/") in known else ""
             resp = self._error(404, "not_found", f"No API endpoint at {path}{hint}", now)
             return resp, record(resp, None, "not_found")
@@ -701,7 +733,8 @@ class Sandbox:
         family: QuotaFamily = (endpoint or task_endpoint).quota_family  # type: ignore[union-attr]
         if (
             client is None
-            or not client.approved
+            or (family == "adlib" and not client.adlib_scope)
+            or (family != "adlib" and not client.approved)
             or (family == "social" and not client.followers_scope)
         ):
             resp = self._error(401, "scope_not_authorized", _MESSAGES["scope_not_authorized"], now)
@@ -711,8 +744,8 @@ class Sandbox:
         if self._rate_limited(st, now):
             resp = self._error(429, "rate_limit_exceeded", _MESSAGES["rate_limit_exceeded"], now)
             return resp, record(resp, client_key, "rate_limit_exceeded")
-        quota = self.config.daily_quota[family]
-        if st.today[family] >= quota:
+        quota = self.config.daily_quota.get(family)  # none for adlib unless configured
+        if quota is not None and st.today[family] >= quota:
             code = self.config.quota_error_code
             message = _MESSAGES["daily_quota_limit_exceeded"].format(quota=quota)
             resp = self._error(429, code, message, now)
@@ -738,7 +771,7 @@ class Sandbox:
 
         ctx = Ctx(self, endpoint, client_key, body_obj, params, now)
         try:
-            data = HANDLERS[endpoint.name](ctx)
+            data = (HANDLERS.get(endpoint.name) or ADLIB_HANDLERS[endpoint.name])(ctx)
             log_id = self._log_id(now)
             payload = {"data": data, "error": {"code": "ok", "message": "", "log_id": log_id}}
             resp = self._json(200, payload, log_id)

@@ -10,12 +10,12 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from .._endpoints import DAILY_QUOTA, VALIDATION_ENDPOINTS, QuotaFamily
+from .._endpoints import ADLIB_ENDPOINTS, DAILY_QUOTA, VALIDATION_ENDPOINTS, QuotaFamily
 from .._endpoints import ENDPOINTS as DATA_ENDPOINTS
 from ._config import FAULT_KINDS, FaultConfig, SandboxConfig
 
 FaultScript = list[tuple[str, str | None]]
-ENDPOINTS_ALL: tuple[str, ...] = (*DATA_ENDPOINTS, *VALIDATION_ENDPOINTS)
+ENDPOINTS_ALL: tuple[str, ...] = (*DATA_ENDPOINTS, *VALIDATION_ENDPOINTS, *ADLIB_ENDPOINTS)
 
 _FAULT_HELP = (
     "give kind=rate pairs separated by commas (rates between 0 and 1, e.g. "

@@ -1,0 +1,318 @@
+"""The ad library's commands (the Commercial Content API, api-notes §12): ``ads``, ``ad-details``,
+``ad-report``, ``advertisers``, ``commercial-content``.
+
+As every collection command: the input is checked and planned first (exit 2 for a mistake, with
+or without credentials), ``--dry-run`` prints the plan, else the command calls its
+``tiktok_research.fetch_*`` function and writes the table (:func:`tiktok_research.cli._run.finish`).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ..errors import AdLibraryWarning
+from . import _run
+from ._app import app
+from ._inputs import read_items
+from ._options import (
+    DEFAULT_ARCHIVE,
+    ArchiveOpt,
+    BudgetOpt,
+    DryRunOpt,
+    FieldsOpt,
+    FromFileOpt,
+    OutOpt,
+    ProgressOpt,
+    ResumeOpt,
+    RetryFailedOpt,
+    SandboxOpt,
+)
+from ._output import check_folder, check_output
+
+if TYPE_CHECKING:
+    from ..collect import FetchResult
+    from ..plan import Plan
+
+StartOpt = Annotated[
+    str,
+    typer.Option(metavar="DATE", help="First day (UTC), YYYY-MM-DD or YYYYMMDD; 2022-10-01 on."),
+]
+EndOpt = Annotated[str, typer.Option(metavar="DATE", help="Last day (UTC, inclusive).")]
+CountryOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--country",
+        metavar="CODE",
+        help="A country code such as FR (repeat for several; default: ALL).",
+    ),
+]
+AdvertiserIdOpt = Annotated[
+    list[str] | None,
+    typer.Option("--advertiser-id", metavar="ID", help="An advertiser business_id (repeatable)."),
+]
+MaxCountOpt = Annotated[
+    int | None, typer.Option(metavar="N", help="Items per request (default 50, the maximum).")
+]
+MaxTotalOpt = Annotated[int | None, typer.Option(metavar="N", help="Keep at most N rows.")]
+
+
+def _run_plan(
+    plan: Plan,
+    fetch: Callable[..., FetchResult],
+    table: str,
+    out: Path | None,
+    *,
+    archive: Path,
+    resume: bool,
+    progress: bool | None,
+    sandbox: bool,
+    max_requests: int | None,
+    dry_run: bool,
+    args: tuple[Any, ...],
+    **options: Any,
+) -> None:
+    """Print ``plan`` with ``--dry-run``, else run ``fetch(*args, **options)`` and write it."""
+    if dry_run:  # a plan needs no credentials and sends nothing; its notes are in its text
+        typer.echo(str(plan))
+        return
+    target = check_output(out or Path(f"{table}.parquet"))
+    with _run.collecting(archive), warnings.catch_warnings():
+        for note in plan.notes:  # the report prints them: one line each, not two
+            warnings.filterwarnings("ignore", re.escape(f"{plan.kind}: {note}"), AdLibraryWarning)
+        result = fetch(
+            *args, client=_run.client(sandbox, max_requests), archive=archive, resume=resume,
+            progress=progress, **options,
+        )  # fmt: skip
+    _run.finish(result, target, table)
+
+
+@app.command()
+def ads(
+    start: StartOpt,
+    end: EndOpt,
+    country: CountryOpt = None,
+    search_term: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Text to search for (50 characters).")
+    ] = None,
+    search_type: Annotated[
+        str | None, typer.Option(metavar="TYPE", help="exact_phrase (default) or fuzzy_phrase.")
+    ] = None,
+    advertiser_id: AdvertiserIdOpt = None,
+    reach_min: Annotated[
+        str | None, typer.Option(metavar="SIZE", help="Unique users seen, at least (e.g. 10K).")
+    ] = None,
+    reach_max: Annotated[
+        str | None, typer.Option(metavar="SIZE", help="Unique users seen, at most (e.g. 1M).")
+    ] = None,
+    fields: FieldsOpt = None,
+    max_count: MaxCountOpt = None,
+    max_total: MaxTotalOpt = None,
+    out: OutOpt = None,
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    resume: ResumeOpt = True,
+    progress: ProgressOpt = None,
+    sandbox: SandboxOpt = False,
+    max_requests: BudgetOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Ads of TikTok's ad library (EU/EEA) first shown between two days.
+
+    Ads are said to stay searchable for about a year after they last ran.
+
+    \b
+    Examples:
+      tiktok-research ads --sandbox --start 2024-01-01 --end 2024-03-31 --country FR
+      tiktok-research ads --start 2025-01-01 --end 2025-06-30 --search-term coffee --out ads.csv
+    """
+    check_output(out or Path("ads.parquet"))
+    check_folder(archive, "--archive")
+    from .._adlib_plan import plan_ads
+    from ..fetch import fetch_ads
+
+    reach = (reach_min, reach_max) if reach_min is not None or reach_max is not None else None
+    options: dict[str, Any] = {
+        "countries": country or None, "search_term": search_term, "search_type": search_type,
+        "advertiser_ids": advertiser_id or None, "reach": reach, "fields": fields,
+        "max_count": max_count, "max_total": max_total,
+    }  # fmt: skip
+    plan = plan_ads(start, end, client=_run.planner(sandbox), warn=False, **options)
+    _run_plan(
+        plan, fetch_ads, "ads", out, archive=archive, resume=resume, progress=progress,
+        sandbox=sandbox, max_requests=max_requests, dry_run=dry_run, args=(start, end), **options,
+    )  # fmt: skip
+
+
+@app.command("ad-details")
+def ad_details(
+    items: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="AD_IDS", help="Ad ids (or --from-file, or stdin).", show_default=False
+        ),
+    ] = None,
+    from_file: FromFileOpt = None,
+    fields: FieldsOpt = None,
+    out: OutOpt = None,
+    retry_failed: RetryFailedOpt = False,
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    resume: ResumeOpt = True,
+    progress: ProgressOpt = None,
+    sandbox: SandboxOpt = False,
+    max_requests: BudgetOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Details of ads (reach by country, age and gender; targeting; advertiser), one request each.
+
+    \b
+    Examples (the first 10 ads of a search: 1 request, then 10, one per ad):
+      tiktok-research ads --sandbox --start 2024-06-01 --end 2024-06-30 --country DE --out ads.csv
+      cut -d, -f1 ads.csv | tail -n +2 | tr -d '"' | head -n 10 > ad_ids.txt
+      tiktok-research ad-details --sandbox --from-file ad_ids.txt --out ad_details.csv
+    """
+    check_output(out or Path("ad_details.parquet"))
+    check_folder(archive, "--archive")
+    values = read_items(items, from_file)
+    from .._adlib_plan import plan_ad_details
+    from ..fetch import fetch_ad_details
+
+    plan = plan_ad_details(values, fields=fields, client=_run.planner(sandbox), warn=False)
+    _run_plan(
+        plan, fetch_ad_details, "ad_details", out, archive=archive, resume=resume,
+        progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
+        args=(values,), fields=fields, retry_failed=retry_failed,
+    )  # fmt: skip
+
+
+@app.command("ad-report")
+def ad_report(
+    start: StartOpt,
+    end: EndOpt,
+    country: CountryOpt = None,
+    advertiser_id: AdvertiserIdOpt = None,
+    out: OutOpt = None,
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    resume: ResumeOpt = True,
+    progress: ProgressOpt = None,
+    sandbox: SandboxOpt = False,
+    max_requests: BudgetOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """How many ads were published per day and country.
+
+    \b
+    Examples:
+      tiktok-research ad-report --sandbox --start 2024-01-01 --end 2024-12-31
+      tiktok-research ad-report --start 2025-01-01 --end 2025-03-31 --country DE --out r.csv
+    """
+    check_output(out or Path("ad_reports.parquet"))
+    check_folder(archive, "--archive")
+    from .._adlib_plan import plan_ad_report
+    from ..fetch import fetch_ad_report
+
+    options: dict[str, Any] = {"countries": country or None,
+                               "advertiser_ids": advertiser_id or None}  # fmt: skip
+    plan = plan_ad_report(start, end, client=_run.planner(sandbox), warn=False, **options)
+    _run_plan(
+        plan, fetch_ad_report, "ad_reports", out, archive=archive, resume=resume,
+        progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
+        args=(start, end), **options,
+    )  # fmt: skip
+
+
+@app.command()
+def advertisers(
+    items: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="TERMS", help="Search terms (or --from-file, or stdin).", show_default=False
+        ),
+    ] = None,
+    from_file: FromFileOpt = None,
+    fields: FieldsOpt = None,
+    max_count: MaxCountOpt = None,
+    out: OutOpt = None,
+    retry_failed: RetryFailedOpt = False,
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    resume: ResumeOpt = True,
+    progress: ProgressOpt = None,
+    sandbox: SandboxOpt = False,
+    max_requests: BudgetOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Advertisers whose name matches each search term (at most 50 per term).
+
+    \b
+    Examples:
+      tiktok-research advertisers --sandbox coffee bank
+    """
+    check_output(out or Path("advertisers.parquet"))
+    check_folder(archive, "--archive")
+    values = read_items(items, from_file)
+    from .._adlib_plan import plan_advertisers
+    from ..fetch import fetch_advertisers
+
+    plan = plan_advertisers(values, fields=fields, max_count=max_count,
+                            client=_run.planner(sandbox), warn=False)  # fmt: skip
+    _run_plan(
+        plan, fetch_advertisers, "advertisers", out, archive=archive, resume=resume,
+        progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
+        args=(values,), fields=fields, max_count=max_count, retry_failed=retry_failed,
+    )  # fmt: skip
+
+
+@app.command("commercial-content")
+def commercial_content(
+    start: StartOpt,
+    end: EndOpt,
+    country: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--country",
+            metavar="CODE",
+            help="A creator country of the EEA (repeat for several; default: ALL).",
+        ),
+    ] = None,
+    username: Annotated[
+        list[str] | None,
+        typer.Option("--username", metavar="NAME", help="Only this creator (repeatable)."),
+    ] = None,
+    fields: FieldsOpt = None,
+    max_count: MaxCountOpt = None,
+    max_total: MaxTotalOpt = None,
+    out: OutOpt = None,
+    archive: ArchiveOpt = DEFAULT_ARCHIVE,
+    resume: ResumeOpt = True,
+    progress: ProgressOpt = None,
+    sandbox: SandboxOpt = False,
+    max_requests: BudgetOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Commercial content (paid partnerships, promotional content) of creators in the EEA.
+
+    \b
+    Examples:
+      tiktok-research commercial-content --sandbox --start 2024-01-01 --end 2024-06-30
+      tiktok-research commercial-content --start 2025-01-01 --end 2025-01-31 --country RO
+    """
+    check_output(out or Path("commercial_content.parquet"))
+    check_folder(archive, "--archive")
+    from .._adlib_plan import plan_commercial_content
+    from ..fetch import fetch_commercial_content
+
+    options: dict[str, Any] = {
+        "countries": country or None, "usernames": username or None, "fields": fields,
+        "max_count": max_count, "max_total": max_total,
+    }  # fmt: skip
+    plan = plan_commercial_content(start, end, client=_run.planner(sandbox), warn=False,
+                                   **options)  # fmt: skip
+    _run_plan(
+        plan, fetch_commercial_content, "commercial_content", out, archive=archive,
+        resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
+        dry_run=dry_run, args=(start, end), **options,
+    )  # fmt: skip
