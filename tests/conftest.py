@@ -69,7 +69,12 @@ def _isolated_environment(
     real credentials."""
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("TIKTOK_RESEARCH_CACHE_DIR", str(cache))
-    for var in ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET", "TIKTOK_RESEARCH_BASE_URL"):
+    for var in (
+        "TIKTOK_CLIENT_KEY",
+        "TIKTOK_CLIENT_SECRET",
+        "TIKTOK_RESEARCH_BASE_URL",
+        "TIKTOK_RESEARCH_SANDBOX",
+    ):
         monkeypatch.delenv(var, raising=False)
     # the credentials file of `tiktok-research configure`: a tester's own is never read
     config_home = tmp_path_factory.mktemp("config")

@@ -243,7 +243,11 @@ def test_help_examples_run_as_written_and_cost_what_they_say(tmp_path: Path) -> 
         for line in examples:
             sandbox = "--sandbox" in line or not line.startswith("tiktok-research")
             shell = line if sandbox else f"{line} --dry-run"
-            done = subprocess.run(["bash", "-c", shell], cwd=tmp_path, env=env,
+            # a dry run writes nothing; its own folder, so that it never meets the output of
+            # the example before it (an existing output is refused, dry run or not)
+            cwd = tmp_path if sandbox else (tmp_path / "dry")
+            cwd.mkdir(exist_ok=True)
+            done = subprocess.run(["bash", "-c", shell], cwd=cwd, env=env,
                                   capture_output=True, text=True, timeout=120)  # fmt: skip
             assert done.returncode == 0, (line, done.stdout, done.stderr)
             if not line.startswith("tiktok-research"):

@@ -366,8 +366,10 @@ def test_dataset_output_appends_by_month(
     v = tr.fetch_videos(
         CATS, "20240101", "20240229", client=client, dataset=tmp_path / "ds", progress=False
     )
-    months = sorted(p.name for p in (tmp_path / "ds").iterdir())
+    months = sorted(p.name for p in (tmp_path / "ds").iterdir() if p.is_dir())
     assert months == ["create_month=2024-01", "create_month=2024-02"]
+    hidden = sorted(p.name for p in (tmp_path / "ds").iterdir() if p.is_file())
+    assert hidden == [".tiktok-research.lock", "_tiktok_research_dataset.json"]  # not data
     back = pl.scan_parquet(tmp_path / "ds" / "**" / "*.parquet", hive_partitioning=True).collect()
     assert back.height == v.height
     assert set(back["id"].to_list()) == set(v["id"].to_list())

@@ -122,6 +122,6 @@ def test_read_table_dataset_folder_and_errors(tmp_path: Path) -> None:
     (tmp_path / "bad.parquet").write_bytes(b"not parquet at all")
     with pytest.raises(ValueError, match="cannot read"):
         io.read_table(tmp_path / "bad.parquet")
-    (tmp_path / "t.xlsx").write_bytes(b"x")
+    (tmp_path / "t.xls").write_bytes(b"x")
     with pytest.raises(ValueError, match="unknown format"):
-        io.read_table(tmp_path / "t.xlsx")
+        io.read_table(tmp_path / "t.xls")

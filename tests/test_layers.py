@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "errors": FOUNDATION,
     "_endpoints": FOUNDATION,
     "_checks": FOUNDATION,
+    "ids": FOUNDATION,  # what an id's bits say (issue 19)
     "_windows": FOUNDATION,
     "query": FOUNDATION,
     "_progress": FOUNDATION,
@@ -62,6 +63,7 @@ LAYERS: dict[str, int] = {
     "tables": TABLES,
     "merge": TABLES,
     "io": TABLES,
+    "_dataset": TABLES,  # (out-files) a dataset folder holds each key once: io's writer
     "select": TABLES,
     "spark": TABLES,
     "_adlib_tables": TABLES,  # (ads) rows of the ad library's answers, joins
@@ -71,6 +73,8 @@ LAYERS: dict[str, int] = {
     "analysis": ANALYSIS,
     "plots": ANALYSIS,
     "_adlib_analysis": ANALYSIS,  # (ads) summarize_ads
+    "audit": ANALYSIS,  # availability audits (issue 19): a look-up by id, round after round
+    "sample": ANALYSIS,  # stratified random samples (issue 19)
     # on top
     "demo": TOP,
     "cli": TOP,

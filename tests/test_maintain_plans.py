@@ -123,6 +123,8 @@ def test_plan_update_then_update_videos_agree_and_report_their_days(
     assert len(sb.request_log) == before and nothing.height == 0
     assert isinstance(nothing.report, UpdateReport)
     assert nothing.report.first == again.first and nothing.report.last == again.last
+    assert nothing.report.archive is None  # the dataset is not called the archive (issue 18)
+    assert "archive" not in str(nothing.report)
 
 
 def test_plan_update_checks_before_anything(tmp_path: Path) -> None:

@@ -28,7 +28,18 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("packaging")]
 
 CORE = {"polars", "pyarrow", "numpy", "httpx", "typer", "tqdm", "filelock", "platformdirs"}
-EXTRAS = {"plots", "sandbox", "demo", "pandas", "duckdb", "spark", "sqlframe", "all", "dev"}
+EXTRAS = {
+    "plots",
+    "sandbox",
+    "demo",
+    "pandas",
+    "duckdb",
+    "spark",
+    "sqlframe",
+    "excel",
+    "all",
+    "dev",
+}
 
 
 def side_tool(name: str) -> Path:

@@ -407,6 +407,9 @@ def test_exclusive_end_windows_stay_within_the_limit(
 
 def test_a_fan_out_plan_counts_what_the_table_says(sandbox: Sandbox) -> None:
     videos = pl.DataFrame({"id": [1, 2, 3], "comment_count": [0, 150, 5000]})
-    plan = plan_items("comments", videos)
+    plan = plan_items("comments", videos, skip_empty=False)
     assert plan.min_requests == 1 + 2 + 10  # 5,000 comments: the top 1,000 in 10 pages
+    with pytest.warns(UserWarning, match="skipped 1 video"):
+        skipped = plan_items("comments", videos)  # the video without comments costs nothing
+    assert skipped.min_requests == 2 + 10 and len(skipped.tasks) == 2
     assert "replies=True" in str(plan)

@@ -21,15 +21,18 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from . import analysis as analysis
+    from . import audit as audit
     from . import client as client
     from . import demo as demo
     from . import errors as errors
     from . import fetch as fetch
+    from . import ids as ids
     from . import io as io
     from . import maintain as maintain
     from . import plan as plan
     from . import plots as plots
     from . import query as query
+    from . import sample as sample
     from . import sandbox as sandbox
     from . import schemas as schemas
     from . import select as select
@@ -49,6 +52,8 @@ if TYPE_CHECKING:
     from ._windows import split_windows as split_windows
     from .analysis import engagement as engagement
     from .analysis import summarize as summarize
+    from .audit import Audit as Audit
+    from .audit import audit_ids as audit_ids
     from .client import Client as Client
     from .client import QuotaStatus as QuotaStatus
     from .client import use as use
@@ -97,6 +102,9 @@ if TYPE_CHECKING:
     from .fetch import fetch_user_info as fetch_user_info
     from .fetch import fetch_videos as fetch_videos
     from .fetch import fetch_videos_by_id as fetch_videos_by_id
+    from .ids import DecodedId as DecodedId
+    from .ids import decode_id as decode_id
+    from .ids import decode_ids as decode_ids
     from .io import read_csv as read_csv
     from .io import read_table as read_table
     from .io import to_pandas as to_pandas
@@ -119,6 +127,8 @@ if TYPE_CHECKING:
     from .query import Query as Query
     from .query import QueryLike as QueryLike
     from .query import as_query as as_query
+    from .sample import Sample as Sample
+    from .sample import sample_videos as sample_videos
     from .select import select_usernames as select_usernames
     from .select import select_video_ids as select_video_ids
 
@@ -214,21 +224,32 @@ _LAZY: dict[str, str] = {
     "refresh_videos": "maintain",
     "update_videos": "maintain",
     "dehydrate": "maintain",
+    # methods: availability audits, ids decoded, stratified samples
+    "audit_ids": "audit",
+    "Audit": "audit",
+    "decode_id": "ids",
+    "decode_ids": "ids",
+    "DecodedId": "ids",
+    "sample_videos": "sample",
+    "Sample": "sample",
     # analysis layer
     "engagement": "analysis",
     "summarize": "analysis",
     # submodules reached as attributes (tr.io.read_dataset, tr.plan.plan_video_ids, ...); the
     # engine's modules (collect, tables, pagination, merge) are not among them
     "analysis": "analysis",
+    "audit": "audit",
     "client": "client",
     "demo": "demo",
     "errors": "errors",
     "fetch": "fetch",
+    "ids": "ids",
     "io": "io",
     "maintain": "maintain",
     "plan": "plan",
     "plots": "plots",
     "query": "query",
+    "sample": "sample",
     "sandbox": "sandbox",
     "schemas": "schemas",
     "select": "select",

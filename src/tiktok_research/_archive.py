@@ -64,6 +64,7 @@ __all__ = [
     "check_folder_writable",
     "check_room",
     "completed",
+    "held_rounds",
     "is_bookkeeping",
     "iter_archive",
     "page_files",
@@ -877,6 +878,19 @@ def round_spec(
         if not folder.is_dir() or (resume and not finished(folder)):
             return chosen
         k += 1
+
+
+def held_rounds(archive: Path, kind: str, spec: dict[str, Any]) -> list[tuple[int, Path]]:
+    """The rounds of a snapshot collection (see :func:`round_spec`) the archive holds, oldest
+    first: ``(round, folder)`` (an availability audit reads its history from them)."""
+    base = {k: v for k, v in spec.items() if k != "round"}
+    out: list[tuple[int, Path]] = []
+    while True:
+        k = len(out)
+        folder = collection_dir(archive, kind, {**base, "round": k} if k else base)
+        if not folder.is_dir():
+            return out
+        out.append((k, folder))
 
 
 class Collection:

@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,13 @@ from ._endpoints import TOKEN_PATH
 from ._http import Http, RawResponse, TransportFailure
 from .errors import AuthenticationError, ServerError, error_from_body, sentences
 
-__all__ = ["Credentials", "TokenManager", "resolve_credentials"]
+__all__ = [
+    "CredentialSources",
+    "Credentials",
+    "TokenManager",
+    "credential_sources",
+    "resolve_credentials",
+]
 
 log = logging.getLogger("tiktok_research")
 
@@ -56,6 +63,80 @@ class Credentials:
     __str__ = __repr__
 
 
+@dataclass(frozen=True)
+class CredentialSources:
+    """Where the credentials were looked for and found, for messages; it never holds a value.
+
+    Attributes:
+        found: Each credential found (``client_key``, ``client_secret``) and where it came from.
+        explicit: The file given as ``config=`` (``--config FILE``), or None.
+        default_file: The file ``tiktok-research configure`` writes.
+        default_state: ``"read"``, ``"none there"``, or ``"not read"`` (not needed).
+    """
+
+    found: dict[str, str]
+    explicit: Path | None
+    default_file: Path
+    default_state: str
+
+    @property
+    def missing(self) -> list[str]:
+        """The credentials no source gave."""
+        return [name for name in _config.KEYS if name not in self.found]
+
+    def what_is_missing(self) -> str:
+        """E.g. ``no client_secret; client_key came from the environment``."""
+        gave = "".join(f"; {name} came from {where}" for name, where in self.found.items())
+        return f"no {' and no '.join(self.missing)}{gave}"
+
+
+def _gather(
+    client_key: str | None, client_secret: str | None, config: str | Path | None
+) -> tuple[dict[str, str], CredentialSources]:
+    """The values found (name -> value) and where each came from, in the order of
+    :func:`resolve_credentials`."""
+    values: dict[str, str] = {}
+    found: dict[str, str] = {}
+
+    def take(given: dict[str, str | None], where: str) -> None:
+        for name in _config.KEYS:
+            value = given.get(name)
+            if value and name not in values:
+                values[name] = value
+                found[name] = where
+
+    take({"client_key": client_key, "client_secret": client_secret}, "arguments")
+    explicit = Path(config).expanduser() if config is not None else None
+    if len(values) < 2 and explicit is not None:
+        take(dict(_config.read_credentials(explicit)), f"the config file {explicit}")
+    take(
+        {"client_key": os.environ.get(ENV_KEY), "client_secret": os.environ.get(ENV_SECRET)},
+        "the environment",
+    )
+    default = _config.config_path()
+    default_state = "not read"
+    if len(values) < 2 and default != explicit:
+        if default.is_file():
+            take(dict(_config.read_credentials(default)), f"the config file {default}")
+            default_state = "read"
+        else:
+            default_state = "none there"
+    return values, CredentialSources(found, explicit, default, default_state)
+
+
+def credential_sources(
+    client_key: str | None = None,
+    client_secret: str | None = None,
+    config: str | Path | None = None,
+) -> CredentialSources:
+    """Where :func:`resolve_credentials` would find each credential (for messages: no value).
+
+    Raises:
+        InvalidRequestError: ``config`` does not exist, or a config file cannot be read.
+    """
+    return _gather(client_key, client_secret, config)[1]
+
+
 def resolve_credentials(
     client_key: str | None = None,
     client_secret: str | None = None,
@@ -73,49 +154,25 @@ def resolve_credentials(
         AuthenticationError: either is missing, naming every source that was looked at.
         InvalidRequestError: ``config`` does not exist, or a config file cannot be read.
     """
-    found: dict[str, tuple[str, str]] = {}  # name -> (value, where it came from)
-
-    def take(values: dict[str, str | None], where: str) -> None:
-        for name in _config.KEYS:
-            value = values.get(name)
-            if value and name not in found:
-                found[name] = (value, where)
-
-    take({"client_key": client_key, "client_secret": client_secret}, "arguments")
-    explicit = Path(config).expanduser() if config is not None else None
-    if len(found) < 2 and explicit is not None:
-        take(dict(_config.read_credentials(explicit)), f"the config file {explicit}")
-    take(
-        {"client_key": os.environ.get(ENV_KEY), "client_secret": os.environ.get(ENV_SECRET)},
-        "the environment",
-    )
-    default = _config.config_path()
-    default_state = "not read"
-    if len(found) < 2 and default != explicit:
-        if default.is_file():
-            take(dict(_config.read_credentials(default)), f"the config file {default}")
-            default_state = "read"
-        else:
-            default_state = "none there"
-    missing = [name for name in _config.KEYS if name not in found]
-    if missing:
-        gave = "".join(f"; {name} came from {found[name][1]}" for name in found)
+    values, sources = _gather(client_key, client_secret, config)
+    if sources.missing:
+        explicit = sources.explicit
         looked = [
             "the arguments client_key= and client_secret="
             + (f" and the file {explicit} (config=, --config)" if explicit is not None else ""),
             f"the environment variables {ENV_KEY} and {ENV_SECRET}",
-            f"the config file {default} ({default_state})",
+            f"the config file {sources.default_file} ({sources.default_state})",
         ]
         raise AuthenticationError(
-            f"missing credentials: no {' and no '.join(missing)}{gave}. Looked in, in order: "
+            f"missing credentials: {sources.what_is_missing()}. Looked in, in order: "
             + "; ".join(looked)
             + ". Run `tiktok-research configure` to save them in that file, or export "
             f"{ENV_KEY}=... {ENV_SECRET}=... ; or try the offline sandbox with "
             "tiktok_research.Client.sandbox() (--sandbox on the command line)."
         )
-    (key, key_from), (secret, secret_from) = found["client_key"], found["client_secret"]
+    key_from, secret_from = sources.found["client_key"], sources.found["client_secret"]
     source = key_from if key_from == secret_from else f"key: {key_from}; secret: {secret_from}"
-    return Credentials(key, secret, source)
+    return Credentials(values["client_key"], values["client_secret"], source)
 
 
 class TokenManager:
@@ -135,7 +192,9 @@ class TokenManager:
         http: Http,
         now: Callable[[], datetime],
         retrying: Callable[[Callable[[], dict[str, Any]]], dict[str, Any]] | None = None,
+        on_answer: Callable[[RawResponse], None] | None = None,
     ) -> None:
+        self._on_answer = on_answer  # sees every answer of the token endpoint (its Date header)
         self._credentials = credentials
         self._http = http
         self._now = now
@@ -191,6 +250,8 @@ class TokenManager:
         }
         try:
             resp: RawResponse = self._http.post_form(TOKEN_PATH, form)
+            if self._on_answer is not None:
+                self._on_answer(resp)
         except TransportFailure as e:
             raise ServerError(
                 f"could not reach the token endpoint: {e.detail}", code=e.kind, endpoint="token"

@@ -28,7 +28,6 @@ import difflib
 import math
 import operator
 import re
-import warnings
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -38,7 +37,7 @@ from typing import Any, Protocol, SupportsIndex, TypeAlias
 import polars as pl
 
 from ._endpoints import Endpoint
-from .errors import InvalidRequestError, InvalidTypeError
+from .errors import InvalidRequestError, InvalidTypeError, warn_user
 
 __all__ = [
     "API_DATE_FORMAT",
@@ -294,6 +293,10 @@ _TIKTOK_START = int(datetime(2016, 1, 1, tzinfo=UTC).timestamp())
 _TEN_YEARS = 86400 * 3650
 
 
+#: Text that a float printed: ``7342411892341790714.0``, ``7.342411892341791e+18``.
+_FLOAT_TEXT = re.compile(r"[0-9]+\.[0-9]*|[0-9]*\.?[0-9]+[eE][+-]?[0-9]+")
+
+
 def _clean_id(value: object, what: str) -> int:
     if isinstance(value, bool):
         raise InvalidRequestError(f"{what}: {value!r} is not an id")
@@ -313,6 +316,13 @@ def _clean_id(value: object, what: str) -> int:
         text = text.strip().replace(NUL, "")
         if text.isascii() and text.isdigit():
             number = int(text)
+        elif _FLOAT_TEXT.fullmatch(text):
+            raise InvalidRequestError(
+                f"{what}: {text!r} is not an id but a float's text: it went through a float (a "
+                "spreadsheet, pandas' default CSV reader) and may already have lost digits, "
+                "since a float cannot hold a 19-digit id exactly. Read the ids as text "
+                "(dtype=str / Int64, never float), or take them from the package's own output"
+            )
     if number is None:
         raise InvalidRequestError(
             f"{what}: {show([value])} is not an id; ids are positive whole numbers such as "
@@ -447,11 +457,10 @@ def read_items(values: object, columns: Sequence[str], what: str, func: str) -> 
         )
     kept = [v for v in items if not is_blank(v)]
     if len(kept) < len(items):
-        warnings.warn(
+        warn_user(
             f"{func}: dropped {len(items) - len(kept)} blank item(s) (None, NaN or empty text) "
             f"of the {len(items)} {what} given",
             UserWarning,
-            stacklevel=4,
         )
     if not kept:
         raise InvalidRequestError(f"{func}: no {what} to collect (the input is empty)")

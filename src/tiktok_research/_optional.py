@@ -24,6 +24,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "duckdb": ("duckdb", "narwhals"),
     "spark": ("pyspark", "narwhals"),
     "sqlframe": ("narwhals",),
+    "excel": ("xlsxwriter", "fastexcel"),
 }
 
 

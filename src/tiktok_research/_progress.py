@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -31,3 +34,30 @@ def bar(**kw: Any) -> Any:
     except ImportError:
         from tqdm.std import tqdm
     return tqdm(**kw)
+
+
+@contextlib.contextmanager
+def logs_above_bars() -> Iterator[None]:
+    """While bars are drawn, the package's log lines (retries, repairs) are written above them
+    with ``tqdm.write`` instead of into the bar's line: the console handler of whoever prints
+    them (the root logger's, or Python's last resort for the package's logger) is swapped for
+    a tqdm-aware one, and put back after."""
+    from tqdm.contrib.logging import logging_redirect_tqdm
+    from tqdm.std import tqdm
+
+    root = logging.getLogger()
+    console = [h for h in root.handlers if type(h) is logging.StreamHandler]
+    target = root if console else logging.getLogger("tiktok_research")
+    if target is not root and any(True for _ in _handlers_up(target)):
+        yield  # the user routes the package's logs somewhere else: leave it
+        return
+    with logging_redirect_tqdm(loggers=[target], tqdm_class=tqdm):
+        yield
+
+
+def _handlers_up(logger: logging.Logger) -> Iterator[logging.Handler]:
+    """Every handler a record of ``logger`` reaches (not Python's last resort)."""
+    current: logging.Logger | None = logger
+    while current is not None:
+        yield from current.handlers
+        current = current.parent if current.propagate else None

@@ -480,6 +480,23 @@ def _tags(frame: _Frame, keep: Sequence[str]) -> _Frame:
     return frame.with_lf(lf)
 
 
+def _check_filled(frame: _Frame, column: str, what: str) -> None:
+    """Refuse a column that is empty in every row of a non-empty table (a table collected with
+    ``fields=`` that did not ask for it is cast to the declared schema: the column is there, all
+    null). Checked on polars, pandas and Arrow tables (one column read); engines skip it."""
+    if frame.engine is not None:
+        return
+    counts = frame.lf.select(pl.len().alias("rows"), pl.col(column).count().alias("filled"))
+    rows, filled = counts.collect().row(0)
+    if rows and not filled:
+        raise InvalidRequestError(
+            f"{what} needs the column {column!r}, which is empty in all {rows:,} rows: the table "
+            f"was probably collected with fields= that did not ask for it. Collect again with "
+            f"{column} among the fields, or group by a column the table has (by='region', "
+            "'creator', 'hashtag', 'music', 'video_length')"
+        )
+
+
 def _week_start(ns: Any, time: Any) -> Any:
     """Monday of the ISO week of ``time`` (engines: narwhals' truncate knows no weeks)."""
     day = time.dt.truncate("1d")
@@ -497,6 +514,7 @@ def _keyed(frame: _Frame, by: str) -> _Frame:
     if by in _TRUNCATE:
         _require(lf, ["create_time"], f"summarize(by={by!r})")
         _check_utc(frame, f"summarize(by={by!r})")
+        _check_filled(frame, "create_time", f"summarize(by={by!r})")
         time = ns.col("create_time")
         if frame.engine is None:
             start = time.dt.truncate(_TRUNCATE[by])

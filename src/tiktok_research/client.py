@@ -37,6 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
@@ -74,6 +75,7 @@ from .errors import (
     ServerError,
     TikTokResearchError,
     error_from_body,
+    is_quota_error,
 )
 from .pagination import Page, Position, Reply, iterate
 from .query import as_query
@@ -89,6 +91,7 @@ __all__ = [
     "QuotaStatus",
     "VideoPlan",
     "WindowTask",
+    "local_quota",
     "use",
 ]
 
@@ -112,6 +115,41 @@ def _utc(value: object) -> datetime:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     raise InvalidTypeError(f"clock() must return a datetime or a unix time, got {value!r}")
+
+
+#: Seconds of clock difference with the service below which the clocks are taken as equal.
+CLOCK_SLACK = 60.0
+
+
+def service_time(resp: RawResponse) -> datetime | None:
+    """What an answer says of the service's clock: its HTTP ``Date`` header (GMT by the HTTP
+    standard; the sandbox sends its own clock's), or None. A ``log_id``'s leading stamp is not
+    used: that it is UTC is an inference (SPEC §1), and test doubles send fixed ones."""
+    headers = {k.lower(): v for k, v in resp.headers.items()}
+    text = headers.get("date")
+    if not text:
+        return None
+    try:
+        found = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return found.astimezone(UTC) if found.tzinfo is not None else found.replace(tzinfo=UTC)
+
+
+def _quota_words(content: bytes) -> bool:
+    """A 429 answer that is the daily-quota refusal (not a short-term rate limit), by the one
+    rule of :func:`tiktok_research.errors.is_quota_error`."""
+    try:
+        body = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return False
+    code, message = error.get("code"), error.get("message")
+    return is_quota_error(
+        code if isinstance(code, str) else None, message if isinstance(message, str) else None, 429
+    )
 
 
 def next_utc_midnight(now: datetime) -> datetime:
@@ -231,6 +269,47 @@ class QuotaStatus:
         return f"quota on {self.day.isoformat()} (UTC): " + "; ".join(parts)
 
 
+def _status(
+    ledger: Ledger | None, day: date, by_ep: Mapping[str, int] | None = None
+) -> QuotaStatus:
+    """The quota status of ``day`` from a ledger (or from counts, without one)."""
+    limits = {str(k): v for k, v in DAILY_QUOTA.items()}
+    if ledger is None:
+        counts = dict(by_ep or {})
+        return QuotaStatus(day, by_family(counts), limits, counts)
+    return QuotaStatus(day, ledger.used(day), limits, ledger.by_endpoint(day))
+
+
+def local_quota(
+    base_url: str | None = None, client_key: str | None = None
+) -> list[tuple[Ledger | None, QuotaStatus]]:
+    """Quota used and left today from this machine's ledgers, without credentials.
+
+    Args:
+        base_url: The service (default ``$TIKTOK_RESEARCH_BASE_URL`` or the real service).
+        client_key: One key's ledger (default ``$TIKTOK_CLIENT_KEY``); without one, every ledger
+            of the service on this machine.
+
+    Returns:
+        ``(ledger, status)`` pairs, today on each ledger's service clock; one ``(None, status)``
+        with nothing used when this machine has sent nothing to the service.
+    """
+    from ._ledger import ledgers
+
+    service = (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
+    key = client_key or os.environ.get("TIKTOK_CLIENT_KEY") or None
+    found: list[Ledger] = []
+    if key:
+        found = [Ledger(key, service=service)]
+    else:
+        found = [Ledger.from_path(p) for s, p in ledgers() if s == service]
+    out: list[tuple[Ledger | None, QuotaStatus]] = []
+    for ledger in found:
+        day = (datetime.now(UTC) + timedelta(seconds=ledger.offset())).date()
+        out.append((ledger, _status(ledger, day)))
+    return out or [(None, _status(None, datetime.now(UTC).date()))]
+
+
 class Client:
     """A client of the TikTok Research API.
 
@@ -331,13 +410,18 @@ class Client:
                 sleep=self._sleep,
                 what="token",
             ),
+            on_answer=self._learn_clock,
         )
+        key = self._credentials.client_key
         if ledger is True:
-            self._ledger: Ledger | None = Ledger(self._credentials.client_key)
+            self._ledger: Ledger | None = Ledger(key, service=self.base_url)
         elif ledger is False or ledger is None:
             self._ledger = None
         else:
-            self._ledger = Ledger(self._credentials.client_key, ledger)
+            self._ledger = Ledger(key, ledger, service=self.base_url)
+        #: Seconds the service's clock is ahead of this machine's (learned from its answers).
+        self._offset: float | None = None
+        self._clock_seen = False  # an answer of this process has said the service's time
         self.max_requests = max_requests
         self.wait_for_quota = wait_for_quota
         self.end_date_exclusive = end_date_exclusive
@@ -411,9 +495,42 @@ class Client:
         """Wait with the client's sleep function (tests pass one that does not wait)."""
         self._sleep(seconds)
 
+    def service_now(self) -> datetime:
+        """The current time on the service's clock: the client's clock when one was given (an
+        in-process sandbox's), else this machine's corrected by what the service's answers said
+        of its time (their ``log_id`` stamps, or ``Date`` headers), remembered in the ledger."""
+        if self._clock is not None:
+            return self._now()
+        if self._offset is None:
+            self._offset = self._ledger.offset() if self._ledger is not None else 0.0
+        return self._now() + timedelta(seconds=self._offset)
+
     def today(self) -> date:
-        """Today (UTC) on the client's clock: the day the quota and the index lag refer to."""
+        """Today (UTC) on the client's clock: the day the index lag and date checks refer to."""
         return self._now().date()
+
+    def quota_day(self) -> date:
+        """Today (UTC) on the service's clock: the day its daily quota counts."""
+        return self.service_now().date()
+
+    def _learn_clock(self, resp: RawResponse) -> None:
+        """Note the service's clock from an answer (skipped with a client clock)."""
+        if self._clock is not None:
+            return
+        said = service_time(resp)
+        if said is None:
+            return
+        self._clock_seen = True
+        offset = (said - datetime.now(UTC)).total_seconds()
+        if abs(offset) < CLOCK_SLACK:
+            offset = 0.0
+        if self._offset is None or abs(offset - self._offset) >= CLOCK_SLACK:
+            self._offset = offset
+            if self._ledger is not None:
+                try:
+                    self._ledger.set_offset(offset)
+                except OSError as e:
+                    log.warning("could not update the quota ledger: %s", e)
 
     # ------------------------------------------------------------------ quota and budget
 
@@ -426,10 +543,7 @@ class Client:
     @property
     def quota(self) -> QuotaStatus:
         """Used and remaining requests today (UTC), per quota family, from the local ledger."""
-        day = self.today()
-        by_ep = self._ledger.by_endpoint(day) if self._ledger is not None else self.requests_spent
-        limits = {str(k): v for k, v in DAILY_QUOTA.items()}
-        return QuotaStatus(day, by_family(by_ep), limits, by_ep)
+        return _status(self._ledger, self.quota_day(), self.requests_spent)
 
     def quota_left(self, family: str = "research") -> int | None:
         """Requests left today in a quota family per the local ledger (None without a ledger)."""
@@ -480,15 +594,55 @@ class Client:
         if counter is not None:
             counter.add(ep.name, -1)
 
-    def _record_ledger(self, ep: Endpoint | ValidationEndpoint) -> None:
-        if self._ledger is not None:
-            try:
-                self._ledger.record(ep.name, self.today())
-            except OSError as e:  # never lose a page because the cache dir is read-only
-                log.warning("could not update the quota ledger: %s", e)
+    def _record_ledger(
+        self, ep: Endpoint | ValidationEndpoint, resp: RawResponse | None = None
+    ) -> None:
+        """Count a request that may have reached the service; with its answer, believe the
+        service: a quota refusal stops the family for the day, any other answer proves the
+        quota is there."""
+        if self._ledger is None:
+            return
+        try:
+            day = self.quota_day()
+            refused = resp is not None and resp.status == 429 and _quota_words(resp.content)
+            self._ledger.record(ep.name, day, answered=resp is not None and not refused)
+            if refused:
+                self._ledger.stop(ep.quota_family, day)
+        except OSError as e:  # never lose a page because the cache dir is read-only
+            log.warning("could not update the quota ledger: %s", e)
+
+    def _check_stopped(self, ep: Endpoint | ValidationEndpoint) -> None:
+        """Send nothing in a family the service said is used up today (a same-day rerun after
+        its quota stop): raise its :class:`QuotaExhaustedError` at once, or wait for the reset
+        with ``wait_for_quota``."""
+        if self._ledger is None:
+            return
+        try:
+            stopped = self._ledger.stopped(ep.quota_family, self.quota_day())
+            if stopped and self._clock is None and not self._clock_seen:
+                # A new process: ask the service its time first, with the token request that
+                # the call needs anyway and the quota does not count (its day may have ended,
+                # or a sandbox's clock moved on).
+                self._tokens.get()
+                stopped = self._ledger.stopped(ep.quota_family, self.quota_day())
+        except OSError:
+            return
+        if not stopped:
+            return
+        reset_at = next_utc_midnight(self.service_now())
+        if self.wait_for_quota:
+            self._wait_for_reset(reset_at)
+            return
+        raise QuotaExhaustedError(
+            f"the service said so earlier today ({self.quota_day().isoformat()} UTC, its "
+            f"clock) for the {ep.quota_family} quota; nothing was sent this time",
+            code="daily_quota_limit_exceeded",
+            endpoint=ep.name,
+            reset_at=reset_at,
+        )
 
     def _wait_for_reset(self, reset_at: datetime) -> None:
-        total = max(0.0, (reset_at - self._now()).total_seconds()) + 5.0
+        total = max(0.0, (reset_at - self.service_now()).total_seconds()) + 5.0
         log.warning("daily quota exhausted; waiting %.0f s for the reset at %s", total, reset_at)
         step = 1.0 if total <= 120 else 30.0
         steps = math.ceil(total / step)
@@ -557,7 +711,8 @@ class Client:
                 f"no answer from the service: {f.detail}", code=f.kind, endpoint=ep.name
             ) from None
         retrieved_at = self._now()
-        self._record_ledger(ep)
+        self._learn_clock(resp)
+        self._record_ledger(ep, resp)
         return resp, retrieved_at
 
     def request(
@@ -609,6 +764,7 @@ class Client:
 
         def attempt() -> Reply:
             while True:
+                self._check_stopped(ep)
                 token = self._token_for(ep, counter)
                 with exchange():  # a SIGTERM waits until the answer is archived
                     resp, retrieved_at = self._post(ep, token, body, query_params, upload, counter)
@@ -631,7 +787,7 @@ class Client:
                         continue
                     raise
                 except QuotaExhaustedError as err:
-                    err.reset_at = next_utc_midnight(self._now())
+                    err.reset_at = next_utc_midnight(self.service_now())
                     if self.wait_for_quota:
                         self._wait_for_reset(err.reset_at)
                         waited["quota"] = True

@@ -37,13 +37,12 @@ import json
 import logging
 import tempfile
 import threading
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Self, TypedDict, Unpack
+from typing import IO, TYPE_CHECKING, Any, Self, TypedDict, Unpack, cast
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -81,11 +80,13 @@ from .errors import (
     InvalidRequestError,
     InvalidTypeError,
     QuotaExhaustedError,
+    QuotaWarning,
     ScopeNotAuthorizedError,
     ServerError,
     TikTokResearchError,
     TransientRequestError,
     UnavailableError,
+    warn_user,
 )
 from .pagination import Page, Position, Reply, iterate
 from .plan import Plan, TaskSpec
@@ -167,6 +168,8 @@ class CollectionReport:
         damaged: Files of the archive that could not be read whole.
         temporary: The archive is a temporary folder (no ``archive=`` was given).
         not_found: Ids looked up and not found (:func:`tiktok_research.fetch_videos_by_id`).
+        failed: Tasks (items) that failed for good: finished, but without their rows (the
+            result's ``.failures`` says why).
     """
 
     endpoint: str
@@ -188,6 +191,7 @@ class CollectionReport:
     damaged: list[str] = field(default_factory=list)
     temporary: bool = False
     not_found: list[int] = field(default_factory=list)
+    failed: int = 0
 
     @classmethod
     def combine(cls, parts: Sequence[CollectionReport], **fields: object) -> Self:
@@ -218,9 +222,17 @@ class CollectionReport:
     def __str__(self) -> str:
         label = self.kind or self.endpoint
         status = "complete" if self.complete else f"INCOMPLETE ({len(self.pending)} task(s) left)"
+        tasks = f"{self.tasks_done}/{self.tasks_total} tasks"
+        if self.complete and self.tasks_done < self.tasks_total:  # max_total reached first
+            tasks = (
+                f"max_total reached ({self.tasks_done}/{self.tasks_total} tasks finished, the "
+                "rest not needed)"
+            )
+        if self.failed:
+            tasks += f" ({self.failed} failed)"
         lines = [
-            f"{label}: {status}; {self.rows:,} rows; {self.tasks_done}/{self.tasks_total} "
-            f"tasks; {self.requests_spent:,} requests spent in this run ({self.pages:,} pages)"
+            f"{label}: {status}; {self.rows:,} rows; {tasks}; {self.requests_spent:,} requests "
+            f"spent in this run ({self.pages:,} pages)"
             + ("; resumed an earlier run" if self.resumed else "")
         ]
         if self.stopped_by:
@@ -285,6 +297,7 @@ _COMBINE: dict[str, Callable[[Sequence[CollectionReport]], Any]] = {
     "damaged": _gathered("damaged"),
     "temporary": lambda parts: any(p.temporary for p in parts),
     "not_found": _gathered("not_found"),
+    "failed": _total("failed"),
 }
 assert set(_COMBINE) | {"stopped_by", "stop_kind"} == {f.name for f in fields(CollectionReport)}
 
@@ -397,6 +410,33 @@ class FetchResult(pl.DataFrame):
         from .io import to_pandas
 
         return to_pandas(pl.DataFrame(self))
+
+    def write_csv(  # type: ignore[override]
+        self, file: str | Path | IO[bytes] | None = None, **options: object
+    ) -> str | None:
+        """Write CSV in the package's convention (:func:`tiktok_research.io.write_csv`).
+
+        polars' own ``write_csv`` refuses the list and struct columns of most tables ("CSV
+        format does not support nested data"); this one writes them as JSON text, ids as quoted
+        digits, and :func:`tiktok_research.io.read_csv` reads the file back exactly. With
+        options, a stream or no file (the text returned) it is polars' writer, for tables
+        without nested columns; with nested ones, its error names ``tr.io.write_csv``.
+        """
+        if isinstance(file, (str, Path)) and not options:
+            from .io import write_csv
+
+            write_csv(pl.DataFrame(self), file)
+            return None
+        frame: Any = pl.DataFrame(self)
+        try:
+            return cast("str | None", frame.write_csv(file, **options))
+        except pl.exceptions.ComputeError as e:
+            if "nested" not in str(e):
+                raise
+            raise pl.exceptions.ComputeError(
+                f"{e}; tr.io.write_csv(df, path) writes lists and structs as JSON text, and "
+                "tr.io.read_csv reads them back"
+            ) from None
 
     def write_parquet(  # type: ignore[override]
         self, file: str | Path | IO[bytes], **options: Unpack[ParquetOptions]
@@ -515,6 +555,7 @@ class _WindowState:
     windows: list[tuple[date, date]]
     pos: Position | None = None
     oldest: int | None = None  # creation time of the oldest row held in the current search
+    day: str | None = None  # the service's day (quota day) the position's search_id is from
 
     def dump(self, pos: Position | None = None) -> dict[str, Any]:
         where = pos if pos is not None else self.pos
@@ -522,6 +563,7 @@ class _WindowState:
             "windows": [[format_date(s), format_date(e)] for s, e in self.windows],
             "pos": where.to_state() if where is not None else None,
             "oldest": self.oldest,
+            "day": self.day,
         }
 
     @classmethod
@@ -529,10 +571,12 @@ class _WindowState:
         windows = [(parse_date(s), parse_date(e)) for s, e in state.get("windows") or []]
         pos = state.get("pos")
         oldest = state.get("oldest")
+        day = state.get("day")
         return cls(
             windows if windows or "windows" in state else [default],
             Position.from_state(pos) if isinstance(pos, dict) else None,
             oldest if isinstance(oldest, int) else None,
+            day if isinstance(day, str) else None,
         )
 
     def advance(self, page: Page) -> None:
@@ -616,10 +660,12 @@ class _Progress:
         self._lock = threading.Lock()
         self.pages = 0
         self.rows = 0
+        self._logs = contextlib.ExitStack()
         if enabled:
-            from ._progress import bar
+            from ._progress import bar, logs_above_bars
 
             self._bar = bar(total=total, initial=done, desc=desc, unit="task", dynamic_ncols=True)
+            self._logs.enter_context(logs_above_bars())
 
     def page(self, rows: int) -> None:
         with self._lock:
@@ -644,6 +690,7 @@ class _Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+        self._logs.close()
 
 
 # ------------------------------------------------------------------------------------- memory
@@ -946,6 +993,10 @@ class _Engine:
         else:
             st = _WindowState([task.window])
         stale = st.pos is not None and bool(st.pos.search_id)
+        today = self.client.quota_day().isoformat()
+        # a search_id saved on an earlier day of the service has expired: re-open at once
+        expired = stale and st.day is not None and st.day < today
+        random = bool(task.params.get("is_random"))
         budget = self.client.sequence_budget()
         send = self._send(writer, budget)
         while st.windows:
@@ -958,12 +1009,15 @@ class _Engine:
                     self._window_params(task, s, e),
                     send,
                     start=st.pos,
+                    max_count=self.plan.page_size if random else None,
                     stale=stale,
                     reopen=budget.take,
+                    expired=expired,
                 ):
-                    stale = False
+                    stale = expired = False
                     before = st.dump(page.position)
                     st.advance(page)
+                    st.day = today
                     self._journal_page(task, page, before, st.dump() if st.windows else None)
                     self.bar.page(self._count(page.items))
                     if self.enough():
@@ -972,7 +1026,9 @@ class _Engine:
                         raise _Stopped()
             except TikTokResearchError as err:
                 where = err.position
-                if _heavy(err) and st.windows and (how := _narrowed(st, where, budget)):
+                # a random draw is not narrowed: draws of the halves are another sample
+                heavy = _heavy(err) and not random
+                if heavy and st.windows and (how := _narrowed(st, where, budget)):
                     log.warning(
                         "video query: window %s..%s keeps failing (%s); %s", s, e, err.message, how
                     )
@@ -1401,7 +1457,7 @@ class _Engine:
             del read
             write_dataset(
                 table, self.dataset, table=self.plan.table,
-                run_id=f"{self.col.folder.name}-{slug}",
+                run_id=f"{self.col.folder.name}-{slug}", query=self.plan.query,
             )  # fmt: skip
             del table
             release_memory()
@@ -1449,6 +1505,7 @@ class _Engine:
         }  # fmt: skip
         self.col.write_manifest(manifest)
         family = (self.ep or VALIDATION_ENDPOINTS[plan.endpoint]).quota_family
+        self._warn_quota(todo, family)
         self.bar = _Progress(
             self.show_progress, len(plan.tasks), plan.kind, self.counter, self.client, family,
             self.report.tasks_done,
@@ -1460,6 +1517,36 @@ class _Engine:
             self.bar.close()
             self._close(manifest)
         return table
+
+    def _warn_quota(self, todo: list[TaskSpec], family: str) -> None:
+        """Warn (a :class:`QuotaWarning`, and in the report) when the requests this run will
+        really send, its tasks not held by the archive, pass the quota left today or the
+        client's ``max_requests``; a run the archive holds whole is never warned about."""
+        need = self.plan.least_requests(todo)
+        if not need:
+            return
+        try:
+            left = self.client.quota_left(family)
+        except Exception:  # the ledger is advisory: never fail a run on it
+            left = None
+        budget = self.client.max_requests
+        spent = sum(self.client.requests_spent.values())
+        message = None
+        if left is not None and need > left:
+            message = (
+                f"{self.plan.kind}: this run will send at least {need:,} requests but the local "
+                f"ledger shows {left:,} left today ({family} quota): it will stop when the quota "
+                "runs out; run the same call again after 00:00 UTC to continue"
+            )
+        elif budget is not None and need > budget - spent:
+            message = (
+                f"{self.plan.kind}: this run will send at least {need:,} requests but "
+                f"max_requests={budget} leaves {max(0, budget - spent):,}: it will stop there; "
+                "run the same call again (with a larger budget) to continue"
+            )
+        if message is not None:
+            self.report.warnings.append(message)
+            warn_user(message, QuotaWarning)
 
     def _todo(self) -> list[TaskSpec]:
         """The tasks this run works on (the others are done, or failed for good)."""
@@ -1483,6 +1570,7 @@ class _Engine:
         report = self.report
         report.requests_spent = self.counter.total
         report.pages = self.pages
+        report.failed = len(self.failures)
         report.complete = (
             not report.pending
             and (report.tasks_done >= len(self.plan.tasks) or self.enough())
@@ -1565,7 +1653,8 @@ class _Engine:
         if self.dataset is not None:
             from .io import write_dataset
 
-            write_dataset(table, self.dataset, table=self.plan.table, run_id=self.col.folder.name)
+            write_dataset(table, self.dataset, table=self.plan.table, run_id=self.col.folder.name,
+                          query=self.plan.query)  # fmt: skip
         return table
 
 
@@ -1583,13 +1672,12 @@ def _result(
         shutil.rmtree(temp, ignore_errors=True)
         report.archive = None
     if not report.complete:
-        warnings.warn(
+        warn_user(
             f"{plan.kind}: the collection is incomplete ({len(report.pending)} task(s) left"
             + (f"; {report.stopped_by}" if report.stopped_by else "")
             + "). "
             + report.how_to_continue(),
             IncompleteCollectionWarning,
-            stacklevel=4,
         )
     return FetchResult.wrap(table, report, failures)
 
@@ -1599,7 +1687,9 @@ def _stop_reason(e: QuotaExhaustedError | BudgetExhaustedError) -> tuple[str, st
     if isinstance(e, QuotaExhaustedError):
         said = (e.service_message or e.message).rstrip(". ")
         when = f"; it resets at {e.reset_at:%Y-%m-%d %H:%M} UTC" if e.reset_at is not None else ""
-        return "quota", f"the daily quota is used up (the service said: {said}){when}"
+        if not said.startswith("the service said"):  # the ledger's stop says it already
+            said = f"the service said: {said}"
+        return "quota", f"the daily quota is used up ({said}){when}"
     return "budget", e.message
 
 

@@ -54,7 +54,10 @@ from which ``Client.pages(..., state=err.state)`` resumes without re-fetching an
 from __future__ import annotations
 
 import errno
+import os
 import re
+import sys
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
@@ -357,6 +360,26 @@ class MissingDependencyError(TikTokResearchError, ImportError):
 
 class TikTokResearchWarning(UserWarning):
     """Base class of every warning of tiktok_research (``warnings.filterwarnings`` takes it)."""
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+#: Frames that are not the user's either: a context manager's ``__exit__``, a worker thread.
+_PLUMBING = ("contextlib.py", "threading.py", os.path.join("concurrent", "futures"))
+
+
+def warn_user(message: str, category: type[Warning]) -> None:
+    """Issue a warning at the user's line: the first frame outside this package (a script's
+    line, a notebook cell's), however deep in the package it was found. Replaces a fixed
+    ``stacklevel``, which points inside the package whenever the call path changes."""
+    frame = sys._getframe(1)
+    level = 2
+    while frame.f_back is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+        or frame.f_code.co_filename.endswith(_PLUMBING)
+    ):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 class NotYetIndexedWarning(TikTokResearchWarning):

@@ -33,6 +33,7 @@ from ._checks import ItemsLike, check_folder
 from .client import Client, check_client
 from .collect import POLL_FIRST, POLL_MAX, CollectionReport, FetchResult, run
 from .errors import InvalidRequestError
+from .ids import not_video_ids
 from .plan import (
     DEFAULT_ID_BATCH,
     Plan,
@@ -40,6 +41,7 @@ from .plan import (
     plan_items,
     plan_video_ids,
     plan_videos,
+    quota_checked_by_run,
     refresh_quota,
 )
 from .query import QueryLike
@@ -89,7 +91,8 @@ def _run(
 ) -> FetchResult:
     c = client if client is not None else client_module.default_client()
     if client is None:
-        refresh_quota(plan, c)
+        with quota_checked_by_run():  # the run warns, for the requests it will really send
+            refresh_quota(plan, c)
     return run(
         plan,
         c,
@@ -175,10 +178,15 @@ def fetch_videos(
             "max_total keeps the newest videos of the whole range, which a dataset written "
             "window by window (materialize=False) cannot do; drop one of them"
         )
-    plan = plan_videos(
-        query, start_date, end_date, fields=fields, max_total=max_total, is_random=is_random,
-        client=c,
-    )  # fmt: skip
+    with quota_checked_by_run():
+        plan = plan_videos(
+            query, start_date, end_date, fields=fields, max_total=max_total,
+            is_random=is_random, client=c,
+        )  # fmt: skip
+    if dataset is not None:  # a dataset holds one query: another one is refused before sending
+        from .io import check_dataset
+
+        check_dataset(dataset, table="videos", query=plan.query)
     return _run(
         plan,
         c,
@@ -250,6 +258,33 @@ def collect_videos(
     return result.report
 
 
+def _fan_plan(
+    kind: str,
+    items: ItemsLike,
+    *,
+    func: str,
+    fields: Sequence[str] | str | None,
+    max_total: int | None,
+    client: Client | None,
+    archive: str | Path | None,
+    resume: bool,
+    max_workers: int,
+    retry_failed: bool,
+    skip_empty: bool = True,
+) -> tuple[Plan, Client | None, Path | None]:
+    """A fan-out's checks and plan: ``(plan, planning client, archive folder)``."""
+    c = _planning_client(client)
+    folder = _check_common(archive, resume, max_workers)
+    if not isinstance(retry_failed, bool):
+        raise InvalidRequestError(f"retry_failed must be True or False, got {retry_failed!r}")
+    with quota_checked_by_run():
+        plan = plan_items(
+            kind, items, fields=fields, max_total=max_total, client=c, func=func,
+            skip_empty=skip_empty,
+        )  # fmt: skip
+    return plan, c, folder
+
+
 def _fan_out(
     kind: str,
     items: ItemsLike,
@@ -263,16 +298,17 @@ def _fan_out(
     progress: bool | None,
     max_workers: int,
     retry_failed: bool,
+    skip_empty: bool = True,
 ) -> FetchResult:
-    c = _planning_client(client)
-    archive = _check_common(archive, resume, max_workers)
-    if not isinstance(retry_failed, bool):
-        raise InvalidRequestError(f"retry_failed must be True or False, got {retry_failed!r}")
-    plan = plan_items(kind, items, fields=fields, max_total=max_total, client=c, func=func)
+    plan, c, folder = _fan_plan(
+        kind, items, func=func, fields=fields, max_total=max_total, client=client,
+        archive=archive, resume=resume, max_workers=max_workers, retry_failed=retry_failed,
+        skip_empty=skip_empty,
+    )  # fmt: skip
     return _run(
         plan,
         c,
-        archive=archive,
+        archive=folder,
         resume=resume,
         progress=progress,
         max_workers=max_workers,
@@ -641,6 +677,8 @@ def fetch_comments(
     progress: bool | None = None,
     max_workers: int = 8,
     retry_failed: bool = False,
+    skip_empty: bool = True,
+    confirm: Callable[[Plan], bool] | None = None,
 ) -> FetchResult:
     """Comments of videos (the service returns at most the top 1,000 per video).
 
@@ -649,8 +687,10 @@ def fetch_comments(
             or ``id`` column (e.g. the result of :func:`fetch_videos`, whose ``comment_count``
             then makes the cost estimate exact).
         replies: Also collect the replies of every comment that has some (by ``comment_id``).
-            Each such comment costs one request or more: the run warns before it starts when that
-            passes the quota left today.
+            Each such comment costs one request or more: before the first request of that
+            phase its cost is known (the comments' ``reply_count``); a :class:`QuotaWarning`
+            says so when it passes the quota left today or the client's ``max_requests``, which
+            stops the run cleanly where it is reached.
         fields: Comment fields (default: all).
         max_total: At most this many comments per video (and replies per comment).
         client: As for :func:`fetch_videos`.
@@ -659,6 +699,13 @@ def fetch_comments(
         progress: As for :func:`fetch_videos`.
         max_workers: Videos asked at the same time.
         retry_failed: As for :func:`fetch_user_info`.
+        skip_empty: Given a table with ``comment_count``, leave out the videos whose count is 0
+            (a note says how many; each would cost a request for an empty page). False asks for
+            every video.
+        confirm: Called with the plan of the replies phase before its first request (its
+            ``min_requests`` is the least it costs); returning False skips the phase (the
+            command line asks there, on a terminal, when the phase needs more than the quota
+            left).
 
     Returns:
         The comments table (top-level comments have ``parent_comment_id == video_id``; replies
@@ -672,21 +719,33 @@ def fetch_comments(
         "client": client,
         "archive": archive,
         "resume": resume,
-        "progress": progress,
         "max_workers": max_workers,
         "retry_failed": retry_failed,
+        "skip_empty": skip_empty,
     }
-    top = _fan_out("comments", video_ids, func="fetch_comments", **common)
+    top = _fan_out("comments", video_ids, func="fetch_comments", progress=progress, **common)
     if not replies or top.height == 0:
         return top
     parents = top.filter(pl.col("reply_count").fill_null(0) > 0)
     if parents.height == 0:
         return top
-    more = _fan_out("replies", parents.select("id", "reply_count"), func="fetch_comments", **common)
+    plan, c, folder = _fan_plan(
+        "replies", parents.select("id", "reply_count"), func="fetch_comments", **common
+    )
+    cost = (
+        f"replies: {parents.height:,} comment(s) have replies: at least {plan.min_requests:,} "
+        "request(s)"
+    )
+    if confirm is not None and not confirm(plan):
+        top.report.warnings.append(f"{cost}; not collected (declined)")
+        return top
+    more = _run(plan, c, archive=folder, resume=resume, progress=progress,
+                max_workers=max_workers, retry_failed=retry_failed)  # fmt: skip
     table = pl.concat([top, more], how="vertical").unique(
         subset=["id"], keep="first", maintain_order=True
     )
     report = CollectionReport.combine([top.report, more.report], rows=table.height)
+    report.warnings.insert(0, cost)
     return FetchResult.wrap(table, report, pl.concat([top.failures, more.failures]))
 
 
@@ -757,7 +816,8 @@ def videos_by_id(
     """
     c = _planning_client(client)
     archive = _check_common(archive, resume, max_workers)
-    plan = plan_video_ids(ids, fields=fields, batch_size=batch_size, client=c)
+    with quota_checked_by_run():
+        plan = plan_video_ids(ids, fields=fields, batch_size=batch_size, client=c)
     if part_of is not None:
         plan.spec["part_of"] = part_of
     result = _run(plan, c, archive=archive, resume=resume, progress=progress,
@@ -772,6 +832,14 @@ def videos_by_id(
             f"{len(result.report.not_found):,} of the {len(plan.ids):,} ids were not found "
             "(deleted, private, not yet indexed, or not video ids): see report.not_found"
         )
+        odd = not_video_ids(result.report.not_found)
+        if odd:
+            shown = "; ".join(f"{i}: {why}" for i, why in list(odd.items())[:5])
+            more = f"; and {len(odd) - 5} more" if len(odd) > 5 else ""
+            result.report.warnings.append(
+                f"{len(odd):,} of the ids not found are not video ids by their bits (the "
+                f"published layout, tr.decode_id): {shown}{more}"
+            )
     return result
 
 
@@ -858,7 +926,8 @@ def compliance_round(
         raise InvalidRequestError(
             f"poll must be (first wait, longest wait) in seconds, got {poll!r}"
         )
-    plan = plan_compliance(ids, category, client=c)
+    with quota_checked_by_run():
+        plan = plan_compliance(ids, category, client=c)
     if part_of is not None:
         plan.spec["part_of"] = part_of
     if archive is not None:

@@ -1,25 +1,39 @@
-"""Writers and readers: Parquet with provenance, hive-partitioned datasets, exact CSV, pandas.
+"""Writers and readers of table files: Parquet, datasets, CSV, JSON lines, spreadsheets, pandas.
 
-Parquet files carry, in their key-value metadata, ``tiktok_research.schema_version``,
-``tiktok_research.table``, ``tiktok_research.version`` and ``tiktok_research.provenance`` (a JSON
-object: run id, query, retrieval window... whatever the caller passes).
+Every writer keeps 19-digit ids exact for the readers people use on its format:
 
-The dataset writer uses ``pyarrow.dataset.write_dataset`` with hive folders on a low-cardinality
-string key (``create_month=2024-01``), one file name per run (``part-{run_id}-{i}.parquet``) so a
-second run adds files instead of overwriting, and the declared schema in every file, so polars,
-pyarrow, DuckDB and pandas read the same table.
+* **Parquet** (:func:`write_parquet`): ids are ``Int64``. The footer carries, in its key-value
+  metadata, ``tiktok_research.schema_version``, ``tiktok_research.table``,
+  ``tiktok_research.version``, ``tiktok_research.provenance`` (a JSON object: run id, query,
+  retrieval window... whatever the caller passes), and ``pandas`` metadata that makes pandas'
+  default ``pd.read_parquet`` give nullable ``Int64`` (and ``boolean``) columns instead of
+  float64 wherever a column has nulls. polars, pyarrow, DuckDB, Spark and R's arrow ignore it.
+* **Datasets** (:func:`write_dataset`): hive-partitioned Parquet (``create_month=2024-01/``) in
+  which each row key (``id`` for videos) is held once: a write replaces the rows it supersedes
+  (see :func:`write_dataset`), so every reader of the folder, ours or DuckDB's glob, sees each id
+  once. The machinery (lock, commit, recovery) lives in :mod:`tiktok_research._dataset`.
+* **CSV** (:func:`write_csv`): ids are quoted digits, lists and structs JSON text with ids as
+  strings; ``excel=True`` writes the variant for spreadsheets (a UTF-8 byte order mark, ids as
+  ``="digits"`` text formulas that Excel and LibreOffice keep whole).
+* **JSON lines** (:func:`write_ndjson`): ids are strings (``"id":"7330082108045082153"``), nested
+  ids too, the convention of Twitter's ``id_str``: jq, JavaScript and R's jsonlite would round a
+  bare 19-digit number.
+* **Spreadsheets** (:func:`write_excel`): ``.xlsx`` with ids as text cells (the ``[excel]`` extra).
+
+:func:`read_table` reads each of them back exactly, in the declared schema.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from . import schemas
@@ -31,6 +45,8 @@ from .errors import InvalidRequestError, MissingFileError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .query import QueryLike
+
 __all__ = [
     "guess_table",
     "read_csv",
@@ -40,13 +56,125 @@ __all__ = [
     "to_pandas",
     "write_csv",
     "write_dataset",
+    "write_excel",
+    "write_ndjson",
     "write_parquet",
 ]
 
 _KEY = "tiktok_research"
 
+#: Excel's limits: rows of a sheet (the header is one), characters of a cell.
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_CELL = 32_767
 
-def _metadata(table: str | None, provenance: dict[str, Any] | None) -> dict[bytes, bytes]:
+
+# ------------------------------------------------------------------------------ ids as text
+
+
+def is_id_column(name: str, dtype: pl.DataType) -> bool:
+    """An id column: an integer (or a list of integers) named ``id``, ``*_id`` or ``*_ids``.
+
+    Example:
+        >>> is_id_column("playlist_id", pl.Int64()), is_id_column("view_count", pl.Int64())
+        (True, False)
+    """
+    if not (name == "id" or name.endswith(("_id", "_ids"))):
+        return False
+    inner = dtype.inner if isinstance(dtype, (pl.List, pl.Array)) else dtype
+    return inner is not None and inner.is_integer()
+
+
+def text_ids(dtype: Any, name: str = "") -> pl.DataType:
+    """``dtype`` with every id inside it (at any depth of lists and structs) typed ``String``.
+
+    Example:
+        >>> text_ids(pl.List(pl.Struct({"hashtag_id": pl.Int64, "hashtag_name": pl.String})))
+        List(Struct({'hashtag_id': String, 'hashtag_name': String}))
+    """
+    if isinstance(dtype, type):  # a class such as pl.Int64 stands for its instance
+        dtype = dtype()
+    if isinstance(dtype, pl.Struct):
+        return pl.Struct({f.name: text_ids(f.dtype, f.name) for f in dtype.fields})
+    if isinstance(dtype, pl.List):
+        if is_id_column(name, dtype):
+            return pl.List(pl.String())
+        return pl.List(text_ids(dtype.inner, name))
+    if isinstance(dtype, pl.Array):
+        if is_id_column(name, dtype):
+            return pl.List(pl.String())
+        return pl.List(text_ids(dtype.inner, name))
+    if dtype.is_integer() and is_id_column(name, dtype):
+        return pl.String()
+    return cast(pl.DataType, dtype)
+
+
+def _with_text_ids(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` with every id, top-level or nested, cast to its exact digits (``String``)."""
+    changed = {n: text_ids(t, n) for n, t in df.schema.items()}
+    changed = {n: t for n, t in changed.items() if t != df.schema[n]}
+    return df.with_columns(pl.col(n).cast(t) for n, t in changed.items()) if changed else df
+
+
+def _json_text(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A list or struct column as JSON text (null stays null); ids inside it are strings."""
+    col = col.cast(text_ids(dtype))
+    if isinstance(dtype, pl.Struct):
+        return pl.when(col.is_not_null()).then(col.struct.json_encode())
+    # json_encode works on structs: wrap the list in {"v": ...} and cut the wrapper off
+    encoded = pl.struct(col.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
+    return pl.when(col.is_not_null()).then(encoded)
+
+
+# ---------------------------------------------------------------------------------- Parquet
+
+
+def _pandas_metadata(schema: pa.Schema) -> bytes:
+    """The ``pandas`` key of a Parquet footer for ``schema``: integers as nullable ``Int64`` and
+    booleans as ``boolean``, so pandas' default ``read_parquet`` never turns an id with a null
+    next to it into float64. (The same layout pyarrow writes for a pandas frame of those dtypes.)
+    """
+    columns: list[dict[str, Any]] = []
+    for f in schema:
+        t = f.type
+        meta: dict[str, Any] | None = None
+        if pa.types.is_integer(t):
+            pandas_type, numpy_type = "int64", "Int64"
+        elif pa.types.is_boolean(t):
+            pandas_type, numpy_type = "bool", "boolean"
+        elif pa.types.is_floating(t):
+            pandas_type = numpy_type = "float64"
+        elif pa.types.is_string(t) or pa.types.is_large_string(t):
+            pandas_type, numpy_type = "unicode", "object"
+        elif pa.types.is_timestamp(t) and t.tz is not None:
+            pandas_type, numpy_type = "datetimetz", f"datetime64[{t.unit}]"
+            meta = {"timezone": t.tz}
+        elif pa.types.is_timestamp(t):
+            pandas_type = numpy_type = f"datetime64[{t.unit}]"
+        elif pa.types.is_date(t):
+            pandas_type, numpy_type = "date", "object"
+        else:
+            pandas_type, numpy_type = "object", "object"
+        columns.append({"name": f.name, "field_name": f.name, "pandas_type": pandas_type,
+                        "numpy_type": numpy_type, "metadata": meta})  # fmt: skip
+    document = {
+        "index_columns": [],
+        "column_indexes": [],
+        "columns": columns,
+        "attributes": {},
+        "creator": {"library": "tiktok-research", "version": __version__},
+        "pandas_version": "2.2.2",
+    }
+    return json.dumps(document).encode()
+
+
+def _metadata(
+    table: str | None,
+    provenance: dict[str, Any] | None,
+    schema: pa.Schema | None = None,
+    retrieved_at: datetime | None = None,
+) -> dict[bytes, bytes]:
+    """The key-value metadata of our Parquet files (see the module docstring). ``schema`` (the
+    file's columns; the declared schema of ``table`` when None) gives the ``pandas`` key."""
     meta = {
         f"{_KEY}.schema_version": schemas.SCHEMA_VERSION,
         f"{_KEY}.version": __version__,
@@ -54,7 +182,14 @@ def _metadata(table: str | None, provenance: dict[str, Any] | None) -> dict[byte
     }
     if table is not None:
         meta[f"{_KEY}.table"] = table
-    return {k.encode(): v.encode() for k, v in meta.items()}
+    if retrieved_at is not None:
+        meta[f"{_KEY}.retrieved_at"] = retrieved_at.astimezone(UTC).isoformat()
+    out = {k.encode(): v.encode() for k, v in meta.items()}
+    if schema is None and table is not None:
+        schema = schemas.arrow_schema(table)
+    if schema is not None:
+        out[b"pandas"] = _pandas_metadata(schema)
+    return out
 
 
 def _typed(df: pl.DataFrame, table: str | None) -> pl.DataFrame:
@@ -69,6 +204,10 @@ def write_parquet(
     provenance: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``df`` to one Parquet file with schema version and provenance in its metadata.
+
+    Like polars' ``write_parquet``, it replaces a file that exists at ``path`` (the command line
+    never does so without ``--overwrite``). The file is written beside ``path`` and renamed into
+    place when complete, so a crash or a full disk never leaves a half-written file there.
 
     Args:
         df: the table.
@@ -85,12 +224,34 @@ def write_parquet(
     """
     check_frame(df, "df", lazy=False)
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     arrow = _typed(df, table).to_arrow()
-    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
-                                           **_metadata(table, provenance)})  # fmt: skip
-    pq.write_table(arrow, target, compression="zstd")
+    meta = _metadata(table, provenance, schema=arrow.schema)
+    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **meta})
+    with _replacing(target) as tmp:
+        pq.write_table(arrow, tmp, compression="zstd")
     return target
+
+
+class _replacing:
+    """``with _replacing(path) as tmp:`` write ``tmp``; it becomes ``path`` when the block ends
+    without an error (removed otherwise). The folder is created first."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+
+    def __enter__(self) -> Path:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return self.tmp
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        import os
+
+        try:
+            if kind is None:
+                os.replace(self.tmp, self.path)
+        finally:
+            self.tmp.unlink(missing_ok=True)
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
@@ -103,6 +264,9 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
             name = key[len(_KEY) + 1 :]
             out[name] = json.loads(v) if name == "provenance" else v.decode()
     return out
+
+
+# --------------------------------------------------------------------------------- datasets
 
 
 def _partition_column(df: pl.DataFrame, partition_by: str) -> pl.DataFrame:
@@ -125,43 +289,97 @@ def write_dataset(
     partition_by: str = "create_month",
     run_id: str | None = None,
     provenance: dict[str, Any] | None = None,
+    retrieved_at: datetime | None = None,
+    query: QueryLike | None = None,
+    drop: Sequence[int] | None = None,
 ) -> Path:
-    """Append ``df`` to a hive-partitioned Parquet dataset (``root/create_month=2024-01/...``).
+    """Add ``df`` to a hive-partitioned Parquet dataset (``root/create_month=2024-01/...``).
 
-    Each call writes new files named after ``run_id`` (a random id when omitted), so a second run
-    adds to the dataset without overwriting; rerunning the same ``run_id`` replaces that run's
-    files. Every file has the declared schema of ``table`` (partition key excluded).
+    A dataset is a set of rows keyed by the table's primary key (``id`` for videos): each key is
+    held once. A write adds new files named after ``run_id`` (``part-<run_id>-<i>.parquet``) and
+    takes the rows it supersedes out of the files already there, so that every reader of the
+    folder (:func:`read_dataset`, DuckDB's ``read_parquet('root/**/*.parquet')``, Spark,
+    ``pd.read_parquet(root)``) sees each key once. Of two copies of a row, the one retrieved last
+    is kept: ``retrieved_at`` (default: now) is stored in each file, and rows of ``df`` older than
+    the copy a file holds are not written. Rerunning the same ``run_id`` replaces that run's files.
+
+    The write is all or nothing: files are written aside, a commit record is made durable, then
+    files are moved into place; a write interrupted after the commit is finished by the next
+    write or read of the dataset, one interrupted before it leaves the dataset as it was. Writers
+    in other processes wait for each other (a lock file in ``root``).
 
     Args:
         df: rows of ``table``.
-        root: dataset folder (e.g. ``data/videos``).
-        table: table name (the schema every file gets).
+        root: dataset folder (e.g. ``data/videos``); created when needed.
+        table: table name (the schema every file gets, and the key of its rows).
         partition_by: ``"create_month"`` (derived from ``create_time``) or a column name.
-        run_id: names this run's files.
+        run_id: names this write's files (a random id when omitted).
         provenance: stored in each file's metadata.
+        retrieved_at: when the rows were retrieved from the service (default: now).
+        query: the query the dataset holds (recorded in ``root/_tiktok_research_dataset.json`` on
+            the first write that gives one); a write with another query is refused
+            (:class:`~tiktok_research.errors.InvalidRequestError`), as
+            :func:`check_dataset` would refuse it.
+        drop: keys (ids) to take out of the dataset (e.g. videos found deleted by a refresh).
 
     Returns:
         ``root``.
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp()) / "videos"
+        >>> v = pl.DataFrame({"id": [1, 2], "create_time": [1704499196, 1704499196]})
+        >>> _ = write_dataset(v, root, table="videos", run_id="first")
+        >>> _ = write_dataset(v.head(1), root, table="videos", run_id="again")
+        >>> read_dataset(root, table="videos").select("id").collect()["id"].sort().to_list()
+        [1, 2]
     """
+    from . import _dataset
+
     root_path = Path(root)
-    root_path.mkdir(parents=True, exist_ok=True)
     run = run_id or uuid.uuid4().hex[:12]
     typed = _partition_column(schemas.cast(df, table), partition_by)
-    arrow = typed.to_arrow()
+    at = retrieved_at if retrieved_at is not None else datetime.now(UTC)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
     key_field = pa.field(partition_by, pa.string())
-    schema = schemas.arrow_schema(table).append(key_field)
-    schema = schema.with_metadata(_metadata(table, {**(provenance or {}), "run_id": run}))
-    arrow = arrow.cast(schema)
-    ds.write_dataset(
+    file_schema = schemas.arrow_schema(table)
+    meta = _metadata(table, {**(provenance or {}), "run_id": run}, file_schema, at)
+    arrow = typed.to_arrow().cast(file_schema.append(key_field).with_metadata(meta))
+    _dataset.write(
         arrow,
         root_path,
-        format="parquet",
-        partitioning=ds.partitioning(pa.schema([key_field]), flavor="hive"),
-        basename_template=f"part-{run}-{{i}}.parquet",
-        existing_data_behavior="overwrite_or_ignore",
-        file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
+        table=table,
+        partition_by=partition_by,
+        run=run,
+        retrieved_at=at,
+        key=schemas.primary_key(table),
+        query=_query_dict(query),
+        drop=list(drop or []),
     )
     return root_path
+
+
+def _query_dict(query: QueryLike | None) -> dict[str, Any] | None:
+    if query is None:
+        return None
+    if isinstance(query, dict):
+        return query
+    from .query import as_query
+
+    return as_query(query).to_dict()
+
+
+def check_dataset(root: str | Path, *, table: str, query: QueryLike | None = None) -> None:
+    """Refuse, before anything is sent, to write ``table`` rows of ``query`` into ``root`` when
+    the dataset there holds another table or another query (nothing happens when it is new).
+
+    Raises:
+        InvalidRequestError: ``root`` is a file, or holds another table or query.
+    """
+    from . import _dataset
+
+    _dataset.check(Path(root), table=table, query=_query_dict(query))
 
 
 def read_dataset(root: str | Path, table: str | None = None) -> pl.LazyFrame:
@@ -170,10 +388,36 @@ def read_dataset(root: str | Path, table: str | None = None) -> pl.LazyFrame:
     Args:
         root: dataset folder.
         table: when given, columns are checked/cast to the declared schema (key column kept).
+            A folder without Parquet files then gives an empty table of that schema.
+
+    Raises:
+        MissingFileError: ``root`` does not exist (also a ``FileNotFoundError``).
+        InvalidRequestError: ``root`` is a file, or holds no Parquet file and ``table`` is None
+            (also a ``ValueError``).
+
+    Example:
+        >>> import tempfile
+        >>> read_dataset(Path(tempfile.mkdtemp()), table="users").collect().schema == schemas.USERS
+        True
     """
-    lf = pl.scan_parquet(
-        str(Path(root) / "**" / "*.parquet"), hive_partitioning=True, hive_schema=None
-    )
+    from . import _dataset
+
+    folder = Path(root)
+    if not folder.exists():
+        raise MissingFileError(f"{folder}: no such dataset folder", path=folder)
+    if not folder.is_dir():
+        raise InvalidRequestError(
+            f"{folder} is a file, not a dataset folder; read it with read_table"
+        )
+    _dataset.recover(folder, wait=False)
+    if not _dataset.data_files(folder):
+        if table is None:
+            raise InvalidRequestError(
+                f"{folder} holds no Parquet files: pass table= (e.g. table='videos') to get an "
+                "empty table of its schema"
+            )
+        return schemas.empty(table).lazy()
+    lf = pl.scan_parquet(str(folder / "**" / "*.parquet"), hive_partitioning=True, hive_schema=None)
     if table is None:
         return lf
     names = lf.collect_schema().names()
@@ -188,11 +432,26 @@ def read_dataset(root: str | Path, table: str | None = None) -> pl.LazyFrame:
     )
 
 
-def _is_id(name: str, dtype: pl.DataType) -> bool:
-    return dtype.is_integer() and (name == "id" or name.endswith("_id"))
+# -------------------------------------------------------------------------------------- CSV
+
+_CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.6f%:z"
+_EXCEL_DATETIME = "%Y-%m-%d %H:%M:%S%.f"  # UTC; a date and time that spreadsheets recognise
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_BOM = b"\xef\xbb\xbf"
+_EXCEL_CHUNK = 100  # characters per text literal of a formula (Excel takes 255 at most)
+_EXCEL_FORMULA_MAX = 7_000  # characters of text a formula can carry (Excel: 8,192 per formula)
 
 
-def write_csv(df: pl.DataFrame, path: str | Path) -> Path:
+def _excel_text(value: pl.Expr) -> pl.Expr:
+    """Text as a spreadsheet keeps it: ``="..."``, a formula whose value is the text itself, cut
+    in literals of ``_EXCEL_CHUNK`` characters joined by ``&`` (``="ab"&"cd"``)."""
+    chunks = value.str.extract_all(f"(?s).{{1,{_EXCEL_CHUNK}}}").list.eval(
+        pl.element().str.replace_all('"', '""', literal=True)
+    )
+    return pl.concat_str(pl.lit('="'), chunks.list.join('"&"'), pl.lit('"'))
+
+
+def write_csv(df: pl.DataFrame, path: str | Path, *, excel: bool = False) -> Path:
     """Write CSV for spreadsheets and other tools, in one convention that :func:`read_csv` reverses.
 
     The convention (UTF-8, comma-separated, one header line):
@@ -200,15 +459,29 @@ def write_csv(df: pl.DataFrame, path: str | Path) -> Path:
     * a null, whatever its type (lists and structs included), is an empty, unquoted field;
     * text is always quoted, so an empty string is ``""`` and differs from a null; commas,
       quotes, newlines and emoji are kept as they are;
-    * ids (``id`` and every ``*_id`` integer column) are quoted digits, so Excel or LibreOffice keep
-      all 19 digits when the cells are imported as text; other numbers are bare;
-    * lists and structs are JSON text (``[]`` is an empty list, ``["a","b"]``, ``{"content":"x"}``);
+    * ids (``id`` and every ``*_id`` integer column) are quoted digits, so R's ``fread``, pandas
+      with ``dtype=`` and a spreadsheet's "text" column keep all 19 digits; other numbers are bare;
+    * lists and structs are JSON text (``[]`` is an empty list, ``["a","b"]``, ``{"content":"x"}``),
+      with ids inside them as strings (``{"hashtag_id":"7330..."}``);
     * times are ISO 8601 in UTC with their offset (``2024-01-05T23:59:56.000000+00:00``);
     * booleans are ``true`` / ``false``.
+
+    ``excel=True`` writes the variant for Excel and LibreOffice, which open a CSV with a double
+    click and turn every number-looking text into a number (a 19-digit id loses its last
+    digits): the file starts with a UTF-8 byte order mark (without it Excel on Windows shows emoji
+    and non-Latin text as mojibake); ids are written ``="7330082108045082153"``, a formula whose
+    value is the text of the digits, and so is text that a spreadsheet would otherwise take for a
+    formula (starting with ``=``, ``+``, ``-``, ``@``: ``@someone`` would show ``#NAME?``); times
+    are ``2024-01-05 23:59:56`` (UTC), which spreadsheets read as dates. :func:`read_csv` reads
+    both variants back exactly.
+
+    Like polars' ``write_csv``, it replaces a file that exists at ``path``; the file is written
+    aside and renamed into place when complete.
 
     Args:
         df: the table.
         path: target file.
+        excel: write the variant for spreadsheets (above).
 
     Returns:
         ``path``.
@@ -224,25 +497,49 @@ def write_csv(df: pl.DataFrame, path: str | Path) -> Path:
     exprs: list[pl.Expr] = []
     for name, dtype in df.schema.items():
         col = pl.col(name)
-        if _is_id(name, dtype):
-            exprs.append(col.cast(pl.String))
-        elif isinstance(dtype, pl.Struct):
-            exprs.append(pl.when(col.is_not_null()).then(col.struct.json_encode()).alias(name))
-        elif isinstance(dtype, (pl.List, pl.Array)):
-            # json_encode works on structs: wrap the list in {"v": ...} and cut the wrapper off
-            encoded = pl.struct(col.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
-            exprs.append(pl.when(col.is_not_null()).then(encoded).alias(name))
+        if is_id_column(name, dtype) and not isinstance(dtype, (pl.List, pl.Array)):
+            text = col.cast(pl.String)
+            exprs.append((_excel_text(text) if excel else text).alias(name))
+        elif isinstance(dtype, (pl.Struct, pl.List, pl.Array)):
+            exprs.append(_json_text(col, dtype).alias(name))
+        elif excel and dtype == pl.String:
+            risky = pl.any_horizontal(col.str.starts_with(mark) for mark in _FORMULA_START)
+            fits = col.str.len_chars() <= _EXCEL_FORMULA_MAX
+            exprs.append(pl.when(risky & fits).then(_excel_text(col)).otherwise(col).alias(name))
+        elif excel and isinstance(dtype, pl.Datetime):
+            utc = col.dt.convert_time_zone("UTC") if dtype.time_zone else col
+            exprs.append(utc.dt.strftime(_EXCEL_DATETIME).alias(name))
         else:
             exprs.append(col)
+    frame = df.select(exprs)
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    df.select(exprs).write_csv(
-        target, quote_style="non_numeric", datetime_format=_CSV_DATETIME, null_value=""
-    )
+    with _replacing(target) as tmp, open(tmp, "wb") as fh:
+        if excel:
+            fh.write(_BOM)
+        frame.write_csv(fh, quote_style="non_numeric", datetime_format=_CSV_DATETIME,
+                        null_value="")  # fmt: skip
     return target
 
 
-_CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.6f%:z"
+#: A cell written for spreadsheets: ``="..."`` or ``="..."&"..."`` (quotes inside doubled).
+_FORMULA_CELL = r'^="(?:[^"]|"")*"(?:&"(?:[^"]|"")*")*$'
+_FORMULA_LITERAL = r'"(?:[^"]|"")*"'
+
+
+def _unformula(values: pl.Series) -> pl.Series:
+    """Cells written ``="..."`` (the spreadsheet variant of :func:`write_csv`) -> their text."""
+    is_formula = values.str.contains(_FORMULA_CELL)
+    if not is_formula.any():
+        return values
+    text = (
+        values.str.slice(1)
+        .str.extract_all(_FORMULA_LITERAL)
+        .list.eval(pl.element().str.slice(1).str.head(-1).str.replace_all('""', '"', literal=True))
+        .list.join("")
+    )
+    return (
+        pl.select(pl.when(is_formula).then(text).otherwise(values)).to_series().alias(values.name)
+    )
 
 
 def guess_table(columns: list[str] | set[str]) -> str | None:
@@ -269,28 +566,72 @@ def guess_table(columns: list[str] | set[str]) -> str | None:
 
 
 def _decode(name: str, values: pl.Series, dtype: pl.DataType) -> pl.Series:
-    """One CSV column (text) -> ``dtype``, strictly: a value that does not fit raises ValueError."""
+    """One text column (CSV, a spreadsheet) -> ``dtype``, strictly: a value that does not fit
+    raises InvalidRequestError (a ValueError)."""
     try:
         if dtype == pl.String:
             return values
         if isinstance(dtype, (pl.List, pl.Array, pl.Struct)):
-            return values.str.json_decode(dtype)
+            return values.str.json_decode(text_ids(dtype, name)).cast(dtype, strict=True)
         if isinstance(dtype, pl.Datetime):
-            parsed = values.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", time_unit="us", strict=True)
-            return parsed.dt.convert_time_zone("UTC").cast(dtype)
+            return _parse_times(values).cast(dtype)
         if dtype == pl.Date:  # the ad library's days, written as YYYY-MM-DD
             return values.str.to_date("%Y-%m-%d", strict=True)
         if dtype == pl.Boolean:
             return values.str.to_lowercase().replace_strict(
-                {"true": True, "false": False}, return_dtype=pl.Boolean
+                {"true": True, "false": False, "1": True, "0": False}, return_dtype=pl.Boolean
             )
         if dtype.is_integer():
             integer = cast("pl.datatypes.IntegerType", dtype)
-            return values.str.strip_chars().str.to_integer(dtype=integer, strict=True)
+            digits = values.str.strip_chars().str.replace(r"\.0+$", "")  # 12.0 from a sheet
+            return digits.str.to_integer(dtype=integer, strict=True)
         return values.cast(dtype, strict=True)
     except pl.exceptions.PolarsError as e:
         first = str(e).strip().splitlines()[0]
         raise InvalidRequestError(f"column {name!r} cannot be read as {dtype}: {first}") from None
+
+
+#: Time formats read back: ours (ISO 8601 with the offset), then a spreadsheet's (UTC).
+_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%.f",
+                 "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S")  # fmt: skip
+
+
+def _parse_times(values: pl.Series) -> pl.Series:
+    """Times as text -> ``Datetime("us", "UTC")``; text without an offset is taken as UTC."""
+    error: pl.exceptions.PolarsError | None = None
+    values = values.str.replace(r"[zZ]$", "+00:00")
+    for fmt in _TIME_FORMATS:
+        try:
+            parsed = values.str.to_datetime(fmt, time_unit="us", strict=True)
+        except pl.exceptions.PolarsError as e:
+            error = error or e
+            continue
+        if isinstance(parsed.dtype, pl.Datetime) and parsed.dtype.time_zone:
+            return parsed.dt.convert_time_zone("UTC")
+        return parsed.dt.replace_time_zone("UTC")
+    assert error is not None
+    raise error
+
+
+def _from_text(
+    raw: pl.DataFrame, path: str | Path, table: str | None, *, formulas: bool = False
+) -> pl.DataFrame:
+    """A frame of text columns -> the declared schema of ``table`` (guessed when None).
+    ``formulas``: the file was written for spreadsheets; its ``="..."`` cells are unwrapped."""
+    if formulas:
+        raw = raw.with_columns(_unformula(raw[c]) for c in raw.columns)
+    if table is None:
+        table = guess_table(raw.columns)
+        if table is None:
+            raise InvalidRequestError(
+                f"{path}: no known table has the columns {', '.join(raw.columns) or '(none)'}; "
+                f"pass table= (one of {', '.join(schemas.SCHEMAS)})"
+            )
+    declared = schemas._check_table(table)
+    decoded = raw.with_columns(
+        _decode(name, raw[name], dtype) for name, dtype in declared.items() if name in raw.columns
+    )
+    return schemas.cast(decoded, table)
 
 
 def read_csv(path: str | Path, table: str | None = None) -> pl.DataFrame:
@@ -298,8 +639,9 @@ def read_csv(path: str | Path, table: str | None = None) -> pl.DataFrame:
 
     Ids come back as exact ``Int64`` (never through float), lists and structs are decoded from
     their JSON text, times are ``Datetime("us", "UTC")``, empty fields are nulls and ``""`` is an
-    empty string. Declared columns the file lacks are added as nulls; columns the table does not
-    know are left out and reported (:class:`~tiktok_research.errors.UnknownColumnWarning`).
+    empty string. The spreadsheet variant (``excel=True``) reads back the same. Declared columns
+    the file lacks are added as nulls; columns the table does not know are left out and reported
+    (:class:`~tiktok_research.errors.UnknownColumnWarning`).
 
     Args:
         path: a CSV file.
@@ -320,29 +662,171 @@ def read_csv(path: str | Path, table: str | None = None) -> pl.DataFrame:
         >>> read_csv(p, table="playlists")["playlist_id"].to_list()
         [7320768158545159950, None]
     """
+    with open(path, "rb") as fh:
+        excel = fh.read(len(_BOM)) == _BOM  # only the spreadsheet variant starts with one
     raw = pl.read_csv(path, infer_schema=False)
-    if table is None:
-        table = guess_table(raw.columns)
-        if table is None:
-            raise InvalidRequestError(
-                f"{path}: no known table has the columns {', '.join(raw.columns) or '(none)'}; "
-                f"pass table= (one of {', '.join(schemas.SCHEMAS)})"
-            )
-    declared = schemas._check_table(table)
-    decoded = raw.with_columns(
-        _decode(name, raw[name], dtype) for name, dtype in declared.items() if name in raw.columns
-    )
-    return schemas.cast(decoded, table)
+    return _from_text(raw, path, table, formulas=excel)
+
+
+# ------------------------------------------------------------------------------- JSON lines
+
+
+def write_ndjson(df: pl.DataFrame, path: str | Path | IO[bytes]) -> Path | None:
+    """Write JSON lines (one object per row) with every id as a string, as :func:`read_table`
+    reads them back.
+
+    ``{"id":"7330082108045082153","hashtag_info_list":[{"hashtag_id":"1650...",...}],...}``: a
+    19-digit number is beyond what JavaScript, jq and R's jsonlite hold exactly (they print
+    ``7330082108045083000``), so ids, top-level or nested, are strings (Twitter's ``id_str``
+    convention); counts stay numbers; times are ISO 8601 with their offset; nulls are ``null``.
+
+    Like polars' ``write_ndjson``, it replaces a file that exists at ``path``.
+
+    Args:
+        df: the table.
+        path: target file, or an open binary stream (e.g. ``sys.stdout.buffer``).
+
+    Returns:
+        ``path`` as a Path (None for a stream).
+
+    Example:
+        >>> import io as stdio
+        >>> out = stdio.BytesIO()
+        >>> _ = write_ndjson(pl.DataFrame({"id": [7320768158545159950], "view_count": [3]}), out)
+        >>> out.getvalue().decode()
+        '{"id":"7320768158545159950","view_count":3}\\n'
+    """
+    frame = _with_text_ids(df)
+    if not isinstance(path, (str, Path)):
+        frame.write_ndjson(path)
+        return None
+    target = Path(path)
+    with _replacing(target) as tmp:
+        frame.write_ndjson(tmp)
+    return target
+
+
+def _read_ndjson(source: Path, table: str | None) -> pl.DataFrame:
+    """JSON lines -> the declared schema: ids read from strings or numbers alike, exactly."""
+    inferred = pl.scan_ndjson(source, infer_schema_length=None).collect_schema()
+    name = table or guess_table(inferred.names())
+    if name is None:
+        return pl.read_ndjson(source, infer_schema_length=None)
+    declared = schemas._check_table(name)
+    as_read: dict[str, pl.DataType] = {}
+    for column, dtype in inferred.items():
+        want = declared.get(column)
+        if want is None:
+            as_read[column] = dtype
+        elif isinstance(want, pl.Datetime):
+            as_read[column] = pl.String()
+        else:
+            as_read[column] = text_ids(want, column)
+    df = pl.read_ndjson(source, schema=as_read)
+    try:
+        df = df.with_columns(
+            _parse_times(df[c]).cast(t) if isinstance(t, pl.Datetime) else df[c].cast(t)
+            for c, t in declared.items()
+            if c in df.columns
+        )
+    except pl.exceptions.PolarsError as e:
+        first = str(e).strip().splitlines()[0]
+        raise InvalidRequestError(f"cannot read {source}: {first}") from None
+    return schemas.cast(df, name)
+
+
+# ----------------------------------------------------------------------------- spreadsheets
+
+
+def write_excel(df: pl.DataFrame, path: str | Path, *, sheet: str | None = None) -> Path:
+    """Write an Excel workbook (``.xlsx``) with ids as text cells, for spreadsheet users.
+
+    Excel holds numbers as doubles, which keep 15 digits: a 19-digit id stored as a number is
+    changed for good. Here ids are text cells (exact, and Excel does not convert them); lists
+    and structs are JSON text with ids as strings; times are date cells in UTC (no time zone in
+    Excel); counts are numbers; the header row is frozen. :func:`read_table` reads it back
+    exactly (an empty text cell comes back as null: a spreadsheet has no empty string).
+    Needs the ``[excel]`` extra (``xlsxwriter``). Like polars' ``write_excel``, it replaces a file
+    that exists at ``path``.
+
+    Args:
+        df: the table.
+        path: target ``.xlsx`` file.
+        sheet: name of the worksheet (default: ``data``).
+
+    Raises:
+        InvalidRequestError: the table does not fit a sheet (more than 1,048,575 rows, or a
+            value longer than 32,767 characters): nothing is written, nothing is cut. Use
+            Parquet or CSV.
+
+    Example:
+        >>> import tempfile
+        >>> p = write_excel(pl.DataFrame({"id": [7320768158545159950]}),
+        ...                 Path(tempfile.mkdtemp()) / "v.xlsx")
+        >>> read_table(p, table="videos")["id"].to_list()
+        [7320768158545159950]
+    """
+    require("xlsxwriter", extra="excel", feature="writing .xlsx files")
+    if df.height > EXCEL_MAX_ROWS - 1:
+        raise InvalidRequestError(
+            f"{df.height:,} rows do not fit an Excel sheet ({EXCEL_MAX_ROWS - 1:,} at most); "
+            "write Parquet or CSV instead"
+        )
+    exprs: list[pl.Expr] = []
+    for name, dtype in df.schema.items():
+        col = pl.col(name)
+        if is_id_column(name, dtype) and not isinstance(dtype, (pl.List, pl.Array)):
+            exprs.append(col.cast(pl.String))
+        elif isinstance(dtype, (pl.Struct, pl.List, pl.Array)):
+            exprs.append(_json_text(col, dtype).alias(name))
+        elif isinstance(dtype, pl.Datetime) and dtype.time_zone:
+            exprs.append(col.dt.convert_time_zone("UTC").dt.replace_time_zone(None))
+        else:
+            exprs.append(col)
+    frame = df.select(exprs)
+    too_long = [
+        c
+        for c, t in frame.schema.items()
+        if t == pl.String and (frame[c].str.len_chars().max() or 0) > EXCEL_MAX_CELL  # type: ignore[operator]
+    ]
+    if too_long:
+        raise InvalidRequestError(
+            f"column(s) {', '.join(too_long)} hold values longer than Excel's "
+            f"{EXCEL_MAX_CELL:,} characters per cell (they would be cut); write Parquet or CSV"
+        )
+    target = Path(path)
+    with _replacing(target) as tmp:
+        frame.write_excel(tmp, worksheet=sheet or "data", autofit=False, freeze_panes=(1, 0),
+                          dtype_formats={pl.Datetime: "yyyy-mm-dd hh:mm:ss"})  # fmt: skip
+    return target
+
+
+def _read_xlsx(source: Path, table: str | None) -> pl.DataFrame:
+    """A workbook written by :func:`write_excel` -> the declared schema, exactly."""
+    require("fastexcel", extra="excel", feature="reading .xlsx files")
+    try:
+        raw = pl.read_excel(source, infer_schema_length=0)  # every cell as its text
+    except pl.exceptions.PolarsError:
+        raise
+    except Exception as e:  # fastexcel's own errors (a file that is not a workbook)
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InvalidRequestError(f"cannot read {source}: {first}") from None
+    return _from_text(raw, source, table)
+
+
+# ----------------------------------------------------------------------------------- readers
 
 
 def read_table(path: str | Path, table: str | None = None) -> pl.DataFrame:
-    """Read a table the package wrote, whatever the format: Parquet, CSV, JSON Lines or a dataset.
+    """Read a table the package wrote, whatever the format: Parquet, CSV, JSON lines, ``.xlsx``
+    or a dataset.
 
     Args:
         path: a ``.parquet`` file, a ``.csv`` file (read with :func:`read_csv`), a ``.jsonl`` /
-            ``.ndjson`` file, or a dataset folder (read with :func:`read_dataset`).
-        table: cast to this declared table (for CSV and JSON Lines: the best match of the header
-            when None); Parquet files and datasets are returned as stored when None.
+            ``.ndjson`` file (ids as strings or numbers), an ``.xlsx`` workbook (the ``[excel]``
+            extra), or a dataset folder (read with :func:`read_dataset`).
+        table: cast to this declared table (for CSV, JSON lines and workbooks: the best match of
+            the header when None); Parquet files and datasets are returned as stored when None.
 
     Returns:
         The table.
@@ -373,30 +857,23 @@ def read_table(path: str | Path, table: str | None = None) -> pl.DataFrame:
         if suffix == ".csv":
             return read_csv(source, table)
         if suffix in (".jsonl", ".ndjson"):
-            df = pl.read_ndjson(source, infer_schema_length=None)
-            name = table or guess_table(df.columns)
-            if name is None:
-                return df
-            declared = schemas.SCHEMAS[name]
-            return schemas.cast(
-                df.with_columns(
-                    pl.col(c).str.to_datetime(time_unit="us", time_zone="UTC")
-                    for c, t in declared.items()
-                    if c in df.columns and isinstance(t, pl.Datetime) and df.schema[c] == pl.String
-                ),
-                name,
-            )
+            return _read_ndjson(source, table)
+        if suffix == ".xlsx":
+            return _read_xlsx(source, table)
     except pl.exceptions.PolarsError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InvalidRequestError(f"cannot read {source}: {first}") from None
     raise InvalidRequestError(
         f"cannot read {source}: unknown format {source.suffix or '(no extension)'!r}; "
-        "use .parquet, .csv, .jsonl or a dataset folder"
+        "use .parquet, .csv, .jsonl, .xlsx or a dataset folder"
     )
 
 
 def to_pandas(df: pl.DataFrame) -> pd.DataFrame:
     """Convert to pandas with exact ids and nullable types (``pd.ArrowDtype``; never float ids).
+
+    polars' own ``df.to_pandas()`` turns an integer column with a null (``playlist_id``,
+    ``music_id``...) into float64, which changes 19-digit ids; this one does not.
 
     Example:
         >>> to_pandas(pl.DataFrame({"id": [7320768158545159950, None]}))["id"].tolist()

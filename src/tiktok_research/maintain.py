@@ -524,8 +524,8 @@ def update_videos(
     first, newest = update_range(q, folder, start_date, now=c.now())
     if first > newest:
         report = UpdateReport(
-            endpoint="video_query", kind="update", table="videos", complete=True, archive=folder,
-            first=first, last=newest,
+            endpoint="video_query", kind="update", table="videos", complete=True,
+            first=first, last=newest,  # no archive: nothing was collected (the dataset is not one)
         )  # fmt: skip
         through = format_date(first - timedelta(days=1))
         report.warnings.append(

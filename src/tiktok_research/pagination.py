@@ -335,6 +335,7 @@ def iterate(
     max_count: int | None = None,
     stale: bool = False,
     reopen: Callable[[], bool] = lambda: True,
+    expired: bool = False,
 ) -> Iterator[Page]:
     """Walk one page sequence from ``start``, yielding every page (``state`` is left None).
 
@@ -346,6 +347,9 @@ def iterate(
         max_count: Page size (default: the endpoint's maximum).
         stale: The ``search_id`` of ``start`` has probably expired.
         reopen: Called before re-opening a refused search; False forbids it (a budget is spent).
+        expired: The ``search_id`` of ``start`` has surely expired (it was saved on an earlier
+            day of the service): the search is re-opened at once, with one request, instead of
+            being refused first.
 
     Raises:
         TikTokResearchError: from ``send``; its ``position`` attribute says where to resume.
@@ -353,6 +357,11 @@ def iterate(
     pos = start or first_position(ep)
     random = bool(params.get("is_random"))
     fresh = False
+    if expired and ep.pagination == "search" and pos.search_id and not random and reopen():
+        log.info("video query: search_id %s is from an earlier day; opening the search again "
+                 "and jumping to cursor %s", pos.search_id, pos.cursor)  # fmt: skip
+        pos = Position(cursor=0, skip_to=pos.skip_to or pos.cursor)
+        fresh = True
     while True:
         size = page_size(ep, max_count, pos)
         if size == 0:

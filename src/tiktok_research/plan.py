@@ -19,12 +19,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
 import math
-import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -58,7 +59,7 @@ from ._endpoints import (
 )
 from ._windows import NOT_INDEXED_DAYS, split_windows, window_body, window_days
 from .client import Client, check_client
-from .errors import InvalidRequestError, NotYetIndexedWarning, QuotaWarning
+from .errors import InvalidRequestError, NotYetIndexedWarning, QuotaWarning, warn_user
 from .query import Query, QueryLike, as_query
 
 __all__ = [
@@ -151,6 +152,8 @@ class Plan:
         ids: The ids looked up (a look-up by id), in the order given.
         notes: Warnings to carry into the report (dates clipped, days not indexed yet...).
         min_requests: The least number of requests the run costs.
+        task_costs: The least number of requests of each task, by key, where it is known (a
+            fan-out given a table with the counts); see :meth:`least_requests`.
         quota_remaining: Requests left today for the endpoint's quota family, per the local
             ledger of the client (None without a client or ledger).
     """
@@ -176,6 +179,7 @@ class Plan:
     min_requests: int = 0
     max_note: str | None = None
     quota_remaining: int | None = None
+    task_costs: dict[str, int] = field(default_factory=dict)
 
     @property
     def ep(self) -> Endpoint:
@@ -192,6 +196,16 @@ class Plan:
         if self.ep.fields_in == "query" and self.fields:
             return {"fields": ",".join(self.fields)}
         return {}
+
+    def least_requests(self, tasks: Sequence[TaskSpec]) -> int:
+        """The least number of requests ``tasks`` (some of this plan's) cost: what a run that
+        holds the other tasks already will really send at least."""
+        if not self.tasks:
+            return 0
+        each = self.min_requests / len(self.tasks)
+        return sum(self.task_costs.get(t.key, 0) for t in tasks if t.key in self.task_costs) + (
+            math.ceil(each * sum(1 for t in tasks if t.key not in self.task_costs))
+        )
 
     def over_quota(self) -> bool:
         """True when the run needs more requests than the ledger says are left today."""
@@ -292,17 +306,34 @@ def _quota_left(client: Client | None, family: str) -> int | None:
 _Note = tuple[type[Warning], str]
 
 
-def _issue(plan: Plan, notes: Sequence[_Note], *, warn: bool, stacklevel: int) -> None:
+def _issue(plan: Plan, notes: Sequence[_Note], *, warn: bool) -> None:
     """Record ``notes`` on the plan; with ``warn``, issue them (and the quota warning) as Python
-    warnings, ``stacklevel`` counted from the planning function."""
+    warnings at the user's line (:func:`tiktok_research.errors.warn_user`)."""
     plan.notes.extend(text for _, text in notes)
     if warn:
         for category, text in notes:
-            warnings.warn(text, category, stacklevel=stacklevel + 1)
-        _warn_quota(plan, stacklevel=stacklevel + 1)
+            warn_user(text, category)
+        _warn_quota(plan)
 
 
-def _warn_quota(plan: Plan, stacklevel: int) -> None:
+#: Set while a ``fetch_*`` function plans: the quota warning is then issued by the run, for the
+#: requests it will really send (the tasks an archive does not hold yet), not by the plan.
+_QUOTA_BY_RUN: ContextVar[bool] = ContextVar("quota_by_run", default=False)
+
+
+@contextlib.contextmanager
+def quota_checked_by_run() -> Iterator[None]:
+    """Plan without the quota warning: the run that follows warns for what it will send."""
+    token = _QUOTA_BY_RUN.set(True)
+    try:
+        yield
+    finally:
+        _QUOTA_BY_RUN.reset(token)
+
+
+def _warn_quota(plan: Plan) -> None:
+    if _QUOTA_BY_RUN.get():
+        return
     if plan.over_quota():
         message = (
             f"{plan.kind}: this run needs at least {plan.min_requests:,} requests but the local "
@@ -311,7 +342,7 @@ def _warn_quota(plan: Plan, stacklevel: int) -> None:
             "continue"
         )
         plan.notes.append(message)
-        warnings.warn(message, QuotaWarning, stacklevel=stacklevel)
+        warn_user(message, QuotaWarning)
 
 
 def refresh_quota(plan: Plan, client: Client) -> None:
@@ -321,7 +352,7 @@ def refresh_quota(plan: Plan, client: Client) -> None:
     """
     if plan.quota_remaining is None:
         plan.quota_remaining = _quota_left(client, plan.quota_family)
-        _warn_quota(plan, stacklevel=4)
+        _warn_quota(plan)
 
 
 # ----------------------------------------------------------------------------- video queries
@@ -459,7 +490,7 @@ def plan_videos(
         max_note=None if is_random else "more when windows hold more than one page of results",
         quota_remaining=_quota_left(client, ep.quota_family),
     )
-    _issue(plan, notes, warn=warn, stacklevel=3)
+    _issue(plan, notes, warn=warn)
     return plan
 
 
@@ -484,13 +515,16 @@ def _item_values(spec: _Kind, raw: list[object], func: str) -> list[Any]:
 
 def _item_cost(
     kind: str, ep: Endpoint, values: list[Any], known: dict[int, int] | None, limit: int | None
-) -> tuple[int, str | None]:
-    """``(least number of requests, note on what may cost more)`` of a fan-out."""
+) -> tuple[int, str | None, dict[str, int]]:
+    """``(least number of requests, note on what may cost more, least requests per item where
+    the table given says it)`` of a fan-out."""
     size = ep.max_count
     min_requests = len(values) if limit != 0 else 0
     note = None
+    costs: dict[str, int] = {}
     if known is not None and size:
-        min_requests = sum(max(1, math.ceil(min(known.get(v, 0), 1000) / size)) for v in values)
+        costs = {str(v): max(1, math.ceil(min(known.get(v, 0), 1000) / size)) for v in values}
+        min_requests = sum(costs.values())
         note = "from the counts in the table given"
     elif ep.pagination != "none":
         note = "more for items with more than one page"
@@ -498,7 +532,30 @@ def _item_cost(
         note = (note + "; " if note else "") + (
             "replies=True adds one request or more per comment that has replies"
         )
-    return min_requests, note
+    return min_requests, note, costs
+
+
+#: The count column that says a fan-out item has no rows to give, by kind.
+_EMPTY_COUNT = {"comments": ("comment_count", "video(s)"), "replies": ("reply_count", "comment(s)")}
+
+
+def _skip_empty(
+    kind: str, values: list[Any], known: dict[int, int] | None, func: str
+) -> tuple[list[Any], list[_Note]]:
+    """The items whose count in the table given is 0 left out (each would cost a request for an
+    empty page), with a note saying how many and how to ask for them anyway."""
+    if known is None or kind not in _EMPTY_COUNT:
+        return values, []
+    column, what = _EMPTY_COUNT[kind]
+    kept = [v for v in values if known.get(v, 1) != 0]
+    skipped = len(values) - len(kept)
+    if not skipped:
+        return values, []
+    return kept, [(UserWarning, (
+        f"{func}: skipped {skipped:,} {what} whose {column} is 0 in the table given ({skipped:,} "
+        "request(s) saved); the count may be out of date: pass skip_empty=False "
+        "(--ask-empty on the command line) to ask for them anyway"
+    ))]  # fmt: skip
 
 
 def plan_items(
@@ -510,6 +567,7 @@ def plan_items(
     client: Client | None = None,
     warn: bool = True,
     func: str | None = None,
+    skip_empty: bool = True,
 ) -> Plan:
     """Plan a fan-out: one page sequence per item (accounts, videos, comments, shops...).
 
@@ -529,6 +587,9 @@ def plan_items(
         client: The client that will run it (its quota ledger).
         warn: Issue the plan's warnings as Python warnings.
         func: The function name used in messages.
+        skip_empty: Comments and replies given as a table with ``comment_count`` /
+            ``reply_count``: leave out the items whose count is 0 (with a note), each of which
+            would cost a request for an empty page. False asks for every item.
 
     Returns:
         The :class:`Plan`.
@@ -549,7 +610,13 @@ def plan_items(
     field_list = check_fields(ep, fields)
     limit = check_max_total(max_total)
     values = _item_values(spec, read_items(items, spec.columns, spec.what, func), func)
-    min_requests, note = _item_cost(kind, ep, values, _known_counts(items, kind), limit)
+    if not isinstance(skip_empty, bool):
+        raise InvalidRequestError(f"skip_empty must be True or False, got {skip_empty!r}")
+    known = _known_counts(items, kind)
+    notes: list[_Note] = []
+    if skip_empty:
+        values, notes = _skip_empty(kind, values, known, func)
+    min_requests, note, costs = _item_cost(kind, ep, values, known, limit)
     key = spec.item_key
     plan = Plan(
         endpoint=ep.name,
@@ -565,8 +632,9 @@ def plan_items(
         min_requests=min_requests,
         max_note=note,
         quota_remaining=_quota_left(client, ep.quota_family),
+        task_costs={f"{key}:{v}": c for v, c in costs.items()},
     )  # fmt: skip
-    _issue(plan, [], warn=warn, stacklevel=3)
+    _issue(plan, notes, warn=warn)
     return plan
 
 
@@ -721,7 +789,7 @@ def plan_video_ids(
         quota_remaining=_quota_left(client, ep.quota_family),
     )  # fmt: skip
     plan.ids = values
-    _issue(plan, notes, warn=warn, stacklevel=3)
+    _issue(plan, notes, warn=warn)
     return plan
 
 
@@ -776,5 +844,5 @@ def plan_compliance(
         max_note="one more status request each time a task is still Processing",
         quota_remaining=_quota_left(client, endpoint.quota_family),
     )
-    _issue(plan, [], warn=warn, stacklevel=3)
+    _issue(plan, [], warn=warn)
     return plan

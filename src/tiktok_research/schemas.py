@@ -55,13 +55,12 @@ Example:
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from . import _endpoints as ep
-from .errors import InvalidRequestError, InvalidTypeError, UnknownColumnWarning
+from .errors import InvalidRequestError, InvalidTypeError, UnknownColumnWarning, warn_user
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -385,7 +384,7 @@ def report_unknown(table: str, names: list[str] | set[str], where: str = "") -> 
         f"(the raw archive keeps them; schema version {SCHEMA_VERSION})"
     )
     logger.warning(message)
-    warnings.warn(message, UnknownColumnWarning, stacklevel=3)
+    warn_user(message, UnknownColumnWarning)
 
 
 def _check_table(table: str) -> pl.Schema:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import warnings
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,7 @@ from . import _endpoints as ep
 from . import schemas
 from ._archive import PageRef, read_file_lines
 from ._checks import stored_username_expr
-from .errors import DataWarning, InvalidRequestError, InvalidTypeError
+from .errors import DataWarning, InvalidRequestError, InvalidTypeError, warn_user
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -463,7 +462,7 @@ def _warn(message: str, issues: list[str] | None) -> None:
     if issues is not None:
         issues.append(message)
     else:
-        warnings.warn(message, DataWarning, stacklevel=4)
+        warn_user(message, DataWarning)
 
 
 def _convert_scalar(df: pl.DataFrame, name: str, target: pl.DataType) -> pl.Expr:

@@ -24,6 +24,7 @@ The commands, by group:
 * ``_adlib.py``: the ad library (Commercial Content API): ``ads``, ``ad-details``,
   ``ad-report``, ``advertisers``, ``commercial-content``.
 * ``_maintain.py``: ``hydrate``, ``compliance``, ``refresh``, ``update``, ``dehydrate``.
+* ``_audit.py``: ``audit`` (availability audits, a dated round per run).
 * ``_tables.py``: ``merge``, ``select video-ids``, ``select usernames``, ``summary``.
 * ``_account.py``: ``configure``, ``quota``.
 * ``_sandbox.py``: ``sandbox serve``, ``demo``.
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 # The command modules register their commands on `app` when imported, in the order of --help.
 # isort: off
-from . import _collect, _adlib, _tables, _maintain, _account, _sandbox  # noqa: F401
+from . import _collect, _adlib, _tables, _maintain, _audit, _account, _sandbox  # noqa: F401
 
 # isort: on
 from ._app import app, main

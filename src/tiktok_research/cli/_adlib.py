@@ -28,6 +28,7 @@ from ._options import (
     FieldsOpt,
     FromFileOpt,
     OutOpt,
+    OverwriteOpt,
     ProgressOpt,
     ResumeOpt,
     RetryFailedOpt,
@@ -68,6 +69,7 @@ def _run_plan(
     table: str,
     out: Path | None,
     *,
+    overwrite: bool,
     archive: Path,
     resume: bool,
     progress: bool | None,
@@ -78,10 +80,12 @@ def _run_plan(
     **options: Any,
 ) -> None:
     """Print ``plan`` with ``--dry-run``, else run ``fetch(*args, **options)`` and write it."""
+    # an existing output that this same command did not write is refused before anything is sent
+    target = check_output(out or Path(f"{table}.parquet"), overwrite=overwrite)
+    target.claim(table, plan.kind, plan.spec)
     if dry_run:  # a plan needs no credentials and sends nothing; its notes are in its text
         typer.echo(str(plan))
         return
-    target = check_output(out or Path(f"{table}.parquet"))
     with _run.collecting(archive), warnings.catch_warnings():
         for note in plan.notes:  # the report prints them: one line each, not two
             warnings.filterwarnings("ignore", re.escape(f"{plan.kind}: {note}"), AdLibraryWarning)
@@ -114,6 +118,7 @@ def ads(
     max_count: MaxCountOpt = None,
     max_total: MaxTotalOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     resume: ResumeOpt = True,
     progress: ProgressOpt = None,
@@ -143,7 +148,8 @@ def ads(
     }  # fmt: skip
     plan = plan_ads(start, end, client=_run.planner(sandbox), warn=False, **options)
     _run_plan(
-        plan, fetch_ads, "ads", out, archive=archive, resume=resume, progress=progress,
+        plan, fetch_ads, "ads", out, overwrite=overwrite,
+        archive=archive, resume=resume, progress=progress,
         sandbox=sandbox, max_requests=max_requests, dry_run=dry_run, args=(start, end), **options,
     )  # fmt: skip
 
@@ -159,6 +165,7 @@ def ad_details(
     from_file: FromFileOpt = None,
     fields: FieldsOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
     retry_failed: RetryFailedOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     resume: ResumeOpt = True,
@@ -183,7 +190,8 @@ def ad_details(
 
     plan = plan_ad_details(values, fields=fields, client=_run.planner(sandbox), warn=False)
     _run_plan(
-        plan, fetch_ad_details, "ad_details", out, archive=archive, resume=resume,
+        plan, fetch_ad_details, "ad_details", out, overwrite=overwrite,
+        archive=archive, resume=resume,
         progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
         args=(values,), fields=fields, retry_failed=retry_failed,
     )  # fmt: skip
@@ -196,6 +204,7 @@ def ad_report(
     country: CountryOpt = None,
     advertiser_id: AdvertiserIdOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     resume: ResumeOpt = True,
     progress: ProgressOpt = None,
@@ -219,7 +228,8 @@ def ad_report(
                                "advertiser_ids": advertiser_id or None}  # fmt: skip
     plan = plan_ad_report(start, end, client=_run.planner(sandbox), warn=False, **options)
     _run_plan(
-        plan, fetch_ad_report, "ad_reports", out, archive=archive, resume=resume,
+        plan, fetch_ad_report, "ad_reports", out, overwrite=overwrite,
+        archive=archive, resume=resume,
         progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
         args=(start, end), **options,
     )  # fmt: skip
@@ -237,6 +247,7 @@ def advertisers(
     fields: FieldsOpt = None,
     max_count: MaxCountOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
     retry_failed: RetryFailedOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     resume: ResumeOpt = True,
@@ -260,7 +271,8 @@ def advertisers(
     plan = plan_advertisers(values, fields=fields, max_count=max_count,
                             client=_run.planner(sandbox), warn=False)  # fmt: skip
     _run_plan(
-        plan, fetch_advertisers, "advertisers", out, archive=archive, resume=resume,
+        plan, fetch_advertisers, "advertisers", out, overwrite=overwrite,
+        archive=archive, resume=resume,
         progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
         args=(values,), fields=fields, max_count=max_count, retry_failed=retry_failed,
     )  # fmt: skip
@@ -286,6 +298,7 @@ def commercial_content(
     max_count: MaxCountOpt = None,
     max_total: MaxTotalOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     resume: ResumeOpt = True,
     progress: ProgressOpt = None,
@@ -312,7 +325,8 @@ def commercial_content(
     plan = plan_commercial_content(start, end, client=_run.planner(sandbox), warn=False,
                                    **options)  # fmt: skip
     _run_plan(
-        plan, fetch_commercial_content, "commercial_content", out, archive=archive,
+        plan, fetch_commercial_content, "commercial_content", out, overwrite=overwrite,
+        archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, args=(start, end), **options,
     )  # fmt: skip

@@ -9,6 +9,7 @@ writes the table (:func:`tiktok_research.cli._run.finish`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,18 +18,22 @@ import typer
 
 from . import _run
 from ._app import app
+from ._errors import InputError
 from ._inputs import build_query, read_items
 from ._options import (
     DEFAULT_ARCHIVE,
     ArchiveOpt,
+    AskEmptyOpt,
     BudgetOpt,
     DryRunOpt,
     FieldsOpt,
+    ForExcelOpt,
     FromFileOpt,
     HashtagOpt,
     KeywordOpt,
     MaxTotalPerItemOpt,
     OutOpt,
+    OverwriteOpt,
     PlaylistIdsArg,
     ProductIdsArg,
     ProgressOpt,
@@ -43,11 +48,13 @@ from ._options import (
     UsernameOpt,
     UsernamesArg,
     VideoIdsArg,
+    YesOpt,
 )
 from ._output import check_folder, check_output
 
 if TYPE_CHECKING:
     from ..collect import FetchResult
+    from ..plan import Plan
 
 
 @app.command()
@@ -74,6 +81,8 @@ def videos(
         bool, typer.Option("--dry-run", help="Print the request plan and its cost; send nothing.")
     ] = False,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
     resume: ResumeOpt = True,
     progress: ProgressOpt = None,
@@ -87,17 +96,26 @@ def videos(
       tiktok-research videos --sandbox --hashtag climate --start 2024-01-01 --end 2024-03-31
       tiktok-research videos --query query.json --region US --start 2024-01-01 --end 2024-12-31 --out v.csv
     """  # noqa: E501
-    target = check_output(out or Path("videos.parquet"))
+    if dataset is not None and (out is not None or for_excel):
+        raise InputError("give --out (a table file) or --dataset (a Parquet dataset), not both")
+    target = None
+    if dataset is None:
+        target = check_output(out or Path("videos.parquet"), overwrite=overwrite, excel=for_excel)
     check_folder(archive, "--archive")
     if dataset is not None:
         check_folder(dataset, "--dataset")
     q = build_query(query, hashtag, keyword, region, username)
     from ..fetch import collect_videos, fetch_videos
+    from ..io import check_dataset
     from ..plan import plan_videos
 
     # everything is checked before the credentials are: a mistake is exit 2 with or without them
     plan = plan_videos(q, start, end, max_total=max_total, fields=fields,
                        client=_run.planner(sandbox), warn=dry_run)  # fmt: skip
+    if dataset is not None:
+        check_dataset(dataset, table="videos", query=plan.query)  # a dataset holds one query
+    if target is not None:
+        target.claim("videos", plan.kind, plan.spec)
     if dry_run:  # a plan needs no credentials and sends nothing
         typer.echo(str(plan))
         return
@@ -109,15 +127,24 @@ def videos(
                 resume=resume, progress=progress,
             )  # fmt: skip
         _run.show_report(report)
-        typer.echo(f"dataset: {dataset} ({report.rows:,} rows)")
+        typer.echo(_dataset_line(dataset, report.rows))
         _run.stop_unless_ok(_run.exit_code(report))
         return
+    assert target is not None
     with _run.collecting(archive):
         result = fetch_videos(
             q, start, end, fields=fields, max_total=max_total, client=client, archive=archive,
             resume=resume, progress=progress,
         )  # fmt: skip
     _run.finish(result, target, "videos")
+
+
+def _dataset_line(dataset: Path, rows: int) -> str:
+    """What a dataset holds after a run: this run's rows, and the dataset's (each id once)."""
+    from ..io import read_dataset
+
+    held = read_dataset(dataset, table="videos").select("id").collect().height
+    return f"dataset: {dataset} ({rows:,} rows from this collection; {held:,} videos in all)"
 
 
 # ------------------------------------------------------------------------------ fan-outs
@@ -138,12 +165,14 @@ def _fan_out(
     max_requests: int | None,
     dry_run: bool,
     retry_failed: bool,
+    overwrite: bool,
+    excel: bool,
     **options: Any,
 ) -> None:
     """Run a fan-out command: check, plan (print it with ``--dry-run``), then ``fetch`` the
     items and write the ``table``. ``options`` are the endpoint's own (``fields``,
     ``max_total``, ``replies``), passed to ``fetch`` as they are."""
-    target = check_output(out or Path(f"{table}.parquet"))
+    target = check_output(out or Path(f"{table}.parquet"), overwrite=overwrite, excel=excel)
     check_folder(archive, "--archive")
     values = read_items(items, from_file)
     from ..plan import plan_items
@@ -152,7 +181,9 @@ def _fan_out(
     plan = plan_items(
         table, values, fields=options.get("fields"), max_total=options.get("max_total"),
         client=_run.planner(sandbox), func=command, warn=dry_run,
+        skip_empty=options.get("skip_empty", True),
     )  # fmt: skip
+    target.claim(command, plan.kind, plan.spec)
     if dry_run:  # a plan needs no credentials and sends nothing
         typer.echo(str(plan))
         return
@@ -169,6 +200,8 @@ def users(
     items: UsernamesArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
@@ -182,7 +215,7 @@ def users(
 
     \b
     Examples:
-      tiktok-research users --sandbox alice bob
+      tiktok-research users --sandbox kimbookish nico.demo90
       tiktok-research users --from-file items.txt --out users.csv
     """
     from ..fetch import fetch_user_info
@@ -191,6 +224,7 @@ def users(
         fetch_user_info, "users", "users", items, from_file, out, archive=archive, resume=resume,
         progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
         retry_failed=retry_failed, fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -200,6 +234,8 @@ def comments(
     from_file: FromFileOpt = None,
     replies: RepliesOpt = False,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     max_total: MaxTotalPerItemOpt = None,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
@@ -209,12 +245,14 @@ def comments(
     sandbox: SandboxOpt = False,
     max_requests: BudgetOpt = None,
     dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    ask_empty: AskEmptyOpt = False,
 ) -> None:
     """Comments for each of the video ids given.
 
     \b
     Examples:
-      tiktok-research comments --sandbox 7320768158545159950 --replies
+      tiktok-research comments --sandbox 7349919882548760784 --replies   # 3 requests
       tiktok-research comments --from-file items.txt --out comments.csv
     """
     from ..fetch import fetch_comments
@@ -223,8 +261,38 @@ def comments(
         fetch_comments, "comments", "comments", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, replies=replies, max_total=max_total,
-        fields=fields,
+        fields=fields, skip_empty=not ask_empty, confirm=_ask_before(yes),
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
+
+
+def _terminal() -> bool:
+    """Whether a question can be asked (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
+def _ask_before(yes: bool) -> Callable[[Plan], bool]:
+    """Before a phase whose cost is known only then (the replies): print its cost, and on a
+    terminal ask when it needs more than the quota left today (``--yes``: never ask)."""
+
+    def confirm(plan: Plan) -> bool:
+        left = plan.quota_remaining
+        typer.echo(
+            f"{plan.kind}: {len(plan.tasks):,} comment(s) have replies: at least "
+            f"{plan.min_requests:,} request(s)"
+            + (f"; {left:,} left today ({plan.quota_family} quota)" if left is not None else ""),
+            err=True,
+        )
+        if left is None or plan.min_requests <= left or yes or not _terminal():
+            return True
+        return typer.confirm(
+            "That is more than the quota left today: the run will stop when it runs out "
+            "(run the same command tomorrow to continue). Collect the replies now?",
+            default=False,
+            err=True,
+        )
+
+    return confirm
 
 
 @app.command()
@@ -232,6 +300,8 @@ def liked(
     items: UsernamesArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     max_total: MaxTotalPerItemOpt = None,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
@@ -246,7 +316,7 @@ def liked(
 
     \b
     Examples:
-      tiktok-research liked --sandbox alice
+      tiktok-research liked --sandbox nico.demo90
       tiktok-research liked --from-file items.txt --out liked_videos.csv
     """
     from ..fetch import fetch_liked_videos
@@ -255,6 +325,7 @@ def liked(
         fetch_liked_videos, "liked", "liked_videos", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, max_total=max_total, fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -263,6 +334,8 @@ def pinned(
     items: UsernamesArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     max_total: MaxTotalPerItemOpt = None,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
@@ -277,7 +350,7 @@ def pinned(
 
     \b
     Examples:
-      tiktok-research pinned --sandbox alice
+      tiktok-research pinned --sandbox kimbookish
       tiktok-research pinned --from-file items.txt --out pinned_videos.csv
     """
     from ..fetch import fetch_pinned_videos
@@ -286,6 +359,7 @@ def pinned(
         fetch_pinned_videos, "pinned", "pinned_videos", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, max_total=max_total, fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -294,6 +368,8 @@ def reposted(
     items: UsernamesArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     max_total: MaxTotalPerItemOpt = None,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
@@ -308,7 +384,7 @@ def reposted(
 
     \b
     Examples:
-      tiktok-research reposted --sandbox alice
+      tiktok-research reposted --sandbox ivan.news14
       tiktok-research reposted --from-file items.txt --out reposted_videos.csv
     """
     from ..fetch import fetch_reposted_videos
@@ -318,6 +394,7 @@ def reposted(
         archive=archive, resume=resume, progress=progress, sandbox=sandbox,
         max_requests=max_requests, dry_run=dry_run, retry_failed=retry_failed,
         max_total=max_total, fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -326,6 +403,8 @@ def followers(
     items: UsernamesArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     max_total: MaxTotalPerItemOpt = None,
     retry_failed: RetryFailedOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
@@ -339,7 +418,7 @@ def followers(
 
     \b
     Examples:
-      tiktok-research followers --sandbox alice --max-total 500
+      tiktok-research followers --sandbox kimbookish --max-total 500
       tiktok-research followers --from-file items.txt --out followers.csv
     """
     from ..fetch import fetch_followers
@@ -348,6 +427,7 @@ def followers(
         fetch_followers, "followers", "followers", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, max_total=max_total,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -356,6 +436,8 @@ def following(
     items: UsernamesArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     max_total: MaxTotalPerItemOpt = None,
     retry_failed: RetryFailedOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
@@ -369,7 +451,7 @@ def following(
 
     \b
     Examples:
-      tiktok-research following --sandbox alice
+      tiktok-research following --sandbox kimbookish
       tiktok-research following --from-file items.txt --out following.csv
     """
     from ..fetch import fetch_following
@@ -378,6 +460,7 @@ def following(
         fetch_following, "following", "following", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, max_total=max_total,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -386,6 +469,8 @@ def playlists(
     items: PlaylistIdsArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
@@ -399,7 +484,7 @@ def playlists(
 
     \b
     Examples:
-      tiktok-research playlists --sandbox 7320768158545159950
+      tiktok-research playlists --sandbox 7320828516970957415
       tiktok-research playlists --from-file items.txt --out playlists.csv
     """
     from ..fetch import fetch_playlists
@@ -408,6 +493,7 @@ def playlists(
         fetch_playlists, "playlists", "playlists", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -416,6 +502,8 @@ def shops(
     items: ShopNamesArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
     archive: ArchiveOpt = DEFAULT_ARCHIVE,
@@ -429,7 +517,7 @@ def shops(
 
     \b
     Examples:
-      tiktok-research shops --sandbox 'green shop'
+      tiktok-research shops --sandbox green
       tiktok-research shops --from-file items.txt --out shops.csv
     """
     from ..fetch import fetch_shops
@@ -438,6 +526,7 @@ def shops(
         fetch_shops, "shops", "shops", items, from_file, out, archive=archive, resume=resume,
         progress=progress, sandbox=sandbox, max_requests=max_requests, dry_run=dry_run,
         retry_failed=retry_failed, fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -446,6 +535,8 @@ def products(
     items: ShopIdsArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     max_total: MaxTotalPerItemOpt = None,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
@@ -460,7 +551,7 @@ def products(
 
     \b
     Examples:
-      tiktok-research products --sandbox 7320768158545159950
+      tiktok-research products --sandbox 7400977694961532692
       tiktok-research products --from-file items.txt --out products.csv
     """
     from ..fetch import fetch_products
@@ -469,6 +560,7 @@ def products(
         fetch_products, "products", "products", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, max_total=max_total, fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip
 
 
@@ -477,6 +569,8 @@ def reviews(
     items: ProductIdsArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     max_total: MaxTotalPerItemOpt = None,
     fields: FieldsOpt = None,
     retry_failed: RetryFailedOpt = False,
@@ -491,7 +585,7 @@ def reviews(
 
     \b
     Examples:
-      tiktok-research reviews --sandbox 7320768158545159950
+      tiktok-research reviews --sandbox 1729064496265939234 --max-total 20
       tiktok-research reviews --from-file items.txt --out reviews.csv
     """
     from ..fetch import fetch_reviews
@@ -500,4 +594,5 @@ def reviews(
         fetch_reviews, "reviews", "reviews", items, from_file, out, archive=archive,
         resume=resume, progress=progress, sandbox=sandbox, max_requests=max_requests,
         dry_run=dry_run, retry_failed=retry_failed, max_total=max_total, fields=fields,
+        overwrite=overwrite, excel=for_excel,
     )  # fmt: skip

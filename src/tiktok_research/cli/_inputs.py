@@ -49,13 +49,58 @@ def read_text(path: Path, option: str) -> str:
         ) from None
 
 
-def read_items(items: list[str] | None, from_file: Path | None) -> list[str]:
-    """The items of a fan-out command: arguments, then ``--from-file`` (or stdin when piped)."""
+#: Header names of the package's own tables that hold items (a one-column file may start with one).
+_ITEM_HEADERS = frozenset(
+    {"id", "video_id", "comment_id", "username", "playlist_id", "shop_id", "product_id", "item"}
+)
+
+
+def _item_table(text: str, source: str) -> pl.DataFrame | None:
+    """A CSV with a header (the package's own ``--out x.csv``, or any with a known item column)
+    as a table of text columns, so that ids stay exact; None for a plain list of items."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    bare = first.strip('"').strip()
+    if "," not in first and bare.lower() not in _ITEM_HEADERS:
+        return None
+    import io
+
+    import polars as pl
+
+    try:
+        return pl.read_csv(io.StringIO(text), infer_schema=False)
+    except pl.exceptions.PolarsError as e:
+        raise InputError(
+            f"--from-file {source} looks like a CSV file (its first line is {first[:60]!r}) but "
+            f"cannot be read as one ({str(e).splitlines()[0]}). Give one item per line, or a CSV "
+            "file the package wrote; for video ids of a table use: tiktok-research select "
+            "video-ids FILE.csv"
+        ) from None
+
+
+def read_items(items: list[str] | None, from_file: Path | None) -> list[str] | pl.DataFrame:
+    """The items of a fan-out command: arguments, then ``--from-file`` (or stdin when piped).
+
+    ``--from-file`` takes one item per line, or a table: a CSV with a header (the package's own
+    CSV output, ids quoted), a ``.parquet`` or ``.jsonl`` file the package wrote; the command
+    then takes its usual column (``video_id`` or ``id``, ``username``...).
+    """
     values = [v.strip() for v in items or []]
     if from_file is not None:
         stdin = str(from_file) == "-"
-        text = sys.stdin.read() if stdin else read_text(from_file, "--from-file")
-        values.extend(line.strip() for line in text.splitlines())
+        table: pl.DataFrame | None
+        if not stdin and from_file.suffix.lower() in (".parquet", ".jsonl", ".ndjson"):
+            table = read_table(from_file)
+        else:
+            text = sys.stdin.read() if stdin else read_text(from_file, "--from-file")
+            table = _item_table(text, str(from_file))
+            if table is None:
+                values.extend(line.strip() for line in text.splitlines())
+        if table is not None:
+            if values:
+                raise InputError(
+                    f"give the items as arguments or in --from-file {from_file}, not both"
+                )
+            return table
     elif not values and not sys.stdin.isatty():
         values.extend(line.strip() for line in sys.stdin.read().splitlines())
     values = [v for v in values if v and not v.startswith("#")]

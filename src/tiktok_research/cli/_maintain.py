@@ -26,11 +26,13 @@ from ._options import (
     BudgetOpt,
     DryRunOpt,
     FieldsOpt,
+    ForExcelOpt,
     FromFileOpt,
     HashtagOpt,
     IdsArg,
     KeywordOpt,
     OutOpt,
+    OverwriteOpt,
     ProgressOpt,
     QueryOpt,
     RegionOpt,
@@ -40,6 +42,7 @@ from ._options import (
     UsernameOpt,
 )
 from ._output import (
+    Output,
     check_folder,
     check_lines_output,
     check_output,
@@ -63,6 +66,8 @@ def hydrate(
     items: IdsArg = None,
     from_file: FromFileOpt = None,
     out: OutOpt = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     fields: FieldsOpt = None,
     batch_size: Annotated[
         int,
@@ -91,7 +96,7 @@ def hydrate(
       tiktok-research hydrate --from-file ids.txt --out videos.parquet
       tiktok-research select video-ids old_videos.parquet | tiktok-research hydrate --sandbox --dry-run
     """  # noqa: E501
-    target = check_output(out or Path("videos.parquet"))
+    target = check_output(out or Path("videos.parquet"), overwrite=overwrite, excel=for_excel)
     check_folder(archive, "--archive")
     values = read_items(items, from_file)
     from ..plan import plan_video_ids
@@ -101,6 +106,7 @@ def hydrate(
         values, fields=fields, batch_size=batch_size, client=_run.planner(sandbox and dry_run),
         warn=dry_run, func="hydrate",
     )  # fmt: skip
+    target.claim("hydrate", plan.kind, plan.spec)
     if dry_run:  # a plan needs no credentials and sends nothing
         typer.echo(str(plan))
         return
@@ -112,7 +118,20 @@ def hydrate(
             client=_run.client(sandbox, max_requests), archive=archive, resume=resume,
             progress=progress,
         )  # fmt: skip
-    list_ids(result.report.not_found, not_found_path(target), "not found (deleted or private?)")
+    from ..ids import not_video_ids
+
+    odd = not_video_ids(result.report.not_found)
+    side = not_found_path(target.path) if target.path is not None else None
+    list_ids(
+        result.report.not_found, side, "not found (deleted or private?)", target.to_stdout, odd
+    )
+    shown = result.report.not_found if side is None else result.report.not_found[:20]
+    unshown = [i for i in odd if i not in shown]
+    if unshown:  # the list above shows 20 ids, each with its reason
+        target.echo(
+            f"{len(odd):,} of them are not video ids by their bits (the published layout; "
+            "tiktok_research.decode_id), among them: " + ", ".join(map(str, unshown[:20]))
+        )
     _run.finish(result, target, "videos")
 
 
@@ -136,10 +155,12 @@ def compliance(
             "--out",
             "-o",
             metavar="FILE",
-            help="Output file, a row per id with valid true/false: .parquet, .csv or .jsonl "
-            "(default: compliance.parquet).",
+            help="Output file, a row per id with valid true/false: .parquet, .csv, .jsonl or "
+            ".xlsx, or - for JSON lines on standard output (default: compliance.parquet).",
         ),
     ] = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     retry_failed: Annotated[
         bool,
         typer.Option(
@@ -166,7 +187,7 @@ def compliance(
       tiktok-research compliance --from-file ids.txt --out valid.csv
       tiktok-research select video-ids videos.parquet | tiktok-research compliance --sandbox
     """
-    target = check_output(out or Path("compliance.parquet"))
+    target = check_output(out or Path("compliance.parquet"), overwrite=overwrite, excel=for_excel)
     check_folder(archive, "--archive")
     values = read_items(items, from_file)
     from ..plan import plan_compliance
@@ -174,6 +195,7 @@ def compliance(
     plan = plan_compliance(
         values, category.value, client=_run.planner(sandbox and dry_run), warn=dry_run
     )
+    target.claim("compliance", plan.kind, plan.spec)
     if dry_run:  # a plan needs no credentials and sends nothing
         typer.echo(str(plan))
         return
@@ -184,7 +206,7 @@ def compliance(
             values, category.value, client=_run.client(sandbox, max_requests), archive=archive,
             resume=resume, progress=progress, retry_failed=retry_failed,
         )  # fmt: skip
-    typer.echo(_still_valid(result, category.value))
+    target.echo(_still_valid(result, category.value))
     _run.finish(result, target, None)
 
 
@@ -235,10 +257,13 @@ def refresh(
             "--out",
             "-o",
             metavar="FILE",
-            help="Write the refreshed table to FILE (.parquet, .csv or .jsonl) and leave TABLE "
-            "as it is. Default: TABLE itself is rewritten, once the refresh is complete.",
+            help="Write the refreshed table to FILE (.parquet, .csv, .jsonl or .xlsx, or - for "
+            "JSON lines on standard output) and leave TABLE as it is. Default: TABLE itself is "
+            "rewritten, once the refresh is complete.",
         ),
     ] = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
     keep_removed: Annotated[
         bool,
         typer.Option(
@@ -271,8 +296,12 @@ def refresh(
     """
     from ..maintain import plan_refresh, refresh_destination, refresh_videos
 
+    target = None
     if out is not None:
-        check_output(out)
+        target = check_output(out, overwrite=overwrite, excel=for_excel)
+        target.claim("refresh", str(table.resolve()), fields, keep_removed)
+    elif for_excel:
+        raise InputError("--for-excel is for a .csv --out; refresh TABLE keeps TABLE's format")
     check_folder(archive, "--archive")
     df = _read_videos(table)  # it exists, and it is a table
     where = refresh_destination(table, out)
@@ -294,31 +323,37 @@ def refresh(
             progress=progress,
         )  # fmt: skip
     report = result.report
-    _run.show_report(report)
+    _run.show_report(report, target)
     code = _run.exit_code(report, result.failures)
     if not report.complete:
         typer.echo(
-            f"incomplete: {where.path} was not written; run the same command again to continue "
-            "(what is held in the archive is not asked for again)",
+            f"incomplete: {target or where.path} was not written; run the same command again to "
+            "continue (what is held in the archive is not asked for again)",
             err=True,
         )
         raise typer.Exit(code)
-    _keep(result, where)
+    _keep(result, where, target)
     _run.stop_unless_ok(code)
 
 
-def _keep(result: FetchResult, where: RefreshDestination) -> None:
+def _keep(result: FetchResult, where: RefreshDestination, target: Output | None) -> None:
     """Write a complete refresh where it goes, and the ids found gone beside it."""
     removed = getattr(result.report, "removed", [])
+    if target is not None and target.path is None:  # --out -: the table goes to standard output
+        list_ids(removed, None, "gone (deleted or made private)", err=True)
+        write_table(result, target)
+        return
     list_ids(removed, removed_path(where.path), "gone (deleted or made private)")
-    if where.swap_dataset:  # refresh_videos has swapped it already
+    if where.swap_dataset:  # refresh_videos has rewritten it already
         typer.echo(f"rewrote the dataset {where.path}: {result.height:,} videos")
     elif where.in_place:
         replace_file(result, where.path)
         typer.echo(f"rewrote {where.path}: {result.height:,} videos")
     else:
-        write_table(result, where.path)
-        typer.echo(f"wrote {result.height:,} videos to {where.path}")
+        assert target is not None
+        written = write_table(result, target)
+        if written is not None:
+            typer.echo(f"wrote {result.height:,} videos to {written}")
 
 
 @app.command()
@@ -409,13 +444,15 @@ def dehydrate(
     column: Annotated[
         str, typer.Option(metavar="COLUMN", help="The column holding the ids.")
     ] = "id",
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """The ids of a table, one per line: the form of a dataset you may share.
 
     The Research API's terms do not let you share the collected data; share its ids, and others
     look the videos up again with `tiktok-research hydrate` (comments: `--column id` of a
     comments table gives comment ids). Each id is written once, in the table's order, as exact
-    digits. Sends nothing.
+    digits. Sends nothing. An existing --out FILE that this same command did not write is
+    refused unless --overwrite is given; --out - (or no --out) prints the ids.
 
     \b
     Examples:
@@ -425,6 +462,8 @@ def dehydrate(
     from ..maintain import dehydrated_ids
     from ._tables import _emit
 
-    check_lines_output(out)
+    target = check_lines_output(out, overwrite)
+    if target is not None:
+        target.claim("dehydrate", str(table.resolve()), column)
     ids = dehydrated_ids(read_table(table), column=column)  # no such column: exit 2, named
-    _emit(ids, out, "ids")
+    _emit(ids, target, "ids")

@@ -27,8 +27,25 @@ OutOpt = Annotated[
         "--out",
         "-o",
         metavar="FILE",
-        help="Output file: .parquet, .csv or .jsonl (default: <command>.parquet). Items that "
-        "failed go beside it, in <name>_failures.<ext>.",
+        help="Output file: .parquet, .csv, .jsonl or .xlsx, or - for JSON lines on standard "
+        "output (default: <command>.parquet). An existing file is not replaced (see "
+        "--overwrite). Items that failed go beside it, in <name>_failures.<ext>.",
+    ),
+]
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace an existing output file. Without it a file is replaced only by a rerun "
+        "of the same command that wrote it (to continue or repeat it), never by an empty result.",
+    ),
+]
+ForExcelOpt = Annotated[
+    bool,
+    typer.Option(
+        "--for-excel",
+        help="With a .csv output: the CSV that Excel and LibreOffice open with a double click "
+        "(UTF-8 byte order mark, ids kept as text). Or write .xlsx.",
     ),
 ]
 ResumeOpt = Annotated[
@@ -39,7 +56,14 @@ ProgressOpt = Annotated[
     typer.Option("--progress/--no-progress", help="Progress bars (default: on a terminal)."),
 ]
 SandboxOpt = Annotated[
-    bool, typer.Option("--sandbox", help="Use the built-in offline sandbox (no credentials).")
+    bool,
+    typer.Option(
+        "--sandbox",
+        envvar="TIKTOK_RESEARCH_SANDBOX",
+        show_envvar=False,
+        help="Use the built-in offline sandbox (no credentials; also TIKTOK_RESEARCH_SANDBOX=1, "
+        "as in Python).",
+    ),
 ]
 BudgetOpt = Annotated[
     int | None,
@@ -80,7 +104,21 @@ RepliesOpt = Annotated[
     typer.Option(
         "--replies",
         help="Also collect the replies of every comment that has some (one or more requests "
-        "per such comment).",
+        "per such comment): their cost is printed before that phase, and on a terminal you are "
+        "asked first when it needs more than the quota left today.",
+    ),
+]
+YesOpt = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Do not ask before a phase that needs more than the quota "
+                 "left today (it then stops cleanly when the quota runs out)."),
+]  # fmt: skip
+AskEmptyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--ask-empty",
+        help="Also ask for the videos whose comment_count is 0 in the table given with "
+        "--from-file (skipped by default: each costs a request for an empty page).",
     ),
 ]
 

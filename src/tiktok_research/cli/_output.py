@@ -2,22 +2,44 @@
 
 One home for output: the checks of ``--out``, ``--archive``, ``--dataset`` and in-place targets
 (:func:`check_output`, :func:`check_folder`), the writers (:func:`write_table` in the format of
-the file's extension, :func:`replace_file` for a table rewritten in place, :func:`write_tables`
-for one Parquet file per table, :func:`write_lines` for id and name lists), the names of the
-files written beside an output (failures, ids not found, ids removed), and :func:`writing`, which
-names the file in a disk error that does not. A rule about output files (never replace one
-silently, a new format, ``--out -``) is written here once and holds for every command.
+the file's extension, or JSON lines on standard output for ``--out -``; :func:`replace_file` for
+a table rewritten in place, :func:`write_tables` for one Parquet file per table,
+:func:`write_lines` for id and name lists), the names of the files written beside an output
+(failures, ids not found, ids removed), and :func:`writing`, which names the file in a disk error
+that does not. A rule about output files is written here once and holds for every command:
+
+* **Nothing is replaced silently.** An output that exists is refused before the first request
+  (exit 2, nothing sent), with a message naming ``--overwrite``, unless ``--overwrite`` is given
+  or the file is this same command's own earlier output, unchanged since: running the same
+  command again (to continue an incomplete run, or to repeat it) replaces what it wrote. Which
+  command wrote a file is recorded under the cache folder (``outputs/``), with the file's size and
+  time, so a file edited or replaced since is not taken for ours. An empty result never replaces
+  a file with rows without ``--overwrite``; a file that appears while the command runs is kept,
+  and the table goes to a new name, which is printed.
+* **A folder that cannot be created or written is found before the first request**: it is
+  created (then removed again) and a file is written in it and removed.
+* **Formats** by extension: ``.parquet``, ``.csv`` (``--for-excel``: the variant spreadsheets
+  open with a double click), ``.jsonl`` (ids as strings), ``.xlsx`` (ids as text cells), and
+  ``-`` (JSON lines on standard output, for pipes; every message then goes to standard error).
+* **Every file is written aside and renamed into place**: a crash or a full disk never leaves a
+  half-written output where the earlier one was.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import os
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+import sys
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -27,9 +49,10 @@ from ._inputs import exists
 if TYPE_CHECKING:
     import polars as pl
 
-OUTPUT_FORMATS = (".parquet", ".csv", ".jsonl")
+OUTPUT_FORMATS = (".parquet", ".csv", ".jsonl", ".xlsx")
+STDOUT = "-"
 _SUFFIXES = {".parquet": ".parquet", ".pq": ".parquet", ".csv": ".csv", ".jsonl": ".jsonl",
-             ".ndjson": ".jsonl"}  # fmt: skip
+             ".ndjson": ".jsonl", ".xlsx": ".xlsx"}  # fmt: skip
 _DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EACCES}
 
 
@@ -51,26 +74,186 @@ def writing(path: Path | str) -> Iterator[None]:
         raise
 
 
-# ---------------------------------------------------------------- checks before the first request
+# --------------------------------------------------------------- who wrote an output file
+
+
+def _registry(path: Path) -> Path:
+    from .._ledger import cache_dir
+
+    key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
+    return cache_dir() / "outputs" / f"{key}.json"
+
+
+def _identity(command: str, parts: tuple[object, ...]) -> str:
+    text = json.dumps([command, *parts], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _written_by_us(path: Path, identity: str | None) -> dict[str, Any] | None:
+    """The record of ``path`` when this command (``identity``) wrote it and nothing changed it
+    since (same size, same modification time); None otherwise."""
+    if identity is None:
+        return None
+    try:
+        record = json.loads(_registry(path).read_text(encoding="utf-8"))
+        stat = path.stat()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("identity") != identity:
+        return None
+    if record.get("size") != stat.st_size or record.get("mtime_ns") != stat.st_mtime_ns:
+        return None
+    if record.get("path") != str(path.resolve()):
+        return None
+    return record
+
+
+def _remember(path: Path, identity: str | None, command: str, rows: int) -> None:
+    """Record that ``command`` (``identity``) wrote ``path`` (best effort: without a record, the
+    next run refuses to replace the file, which is the safe side)."""
+    if identity is None:
+        return
+    with suppress(OSError):
+        stat = path.stat()
+        record = {"path": str(path.resolve()), "identity": identity, "command": command,
+                  "rows": rows, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                  "written": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
+        target = _registry(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
+        tmp.write_text(json.dumps(record), encoding="utf-8")
+        os.replace(tmp, target)
+
+
+def _describe_existing(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return ""
+    return f" ({size:,} bytes)"
+
+
+def _free_name(path: Path) -> Path:
+    """``videos-2.parquet``, ``videos-3.parquet``...: the first name beside ``path`` not taken."""
+    n = 2
+    while True:
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not exists(candidate):
+            return candidate
+        n += 1
+
+
+# ------------------------------------------------------------------------------- targets
+
+
+@dataclass
+class Output:
+    """Where a command writes its table: a file, or standard output (``--out -``).
+
+    Made by :func:`check_output`; a command then calls :meth:`claim` with what identifies its
+    result (the plan of a collection, the table and options of a summary...), which refuses an
+    existing file that this same command did not write, before anything is sent.
+
+    Attributes:
+        path: The file, or None for standard output.
+        option: The option that named it, for messages.
+        overwrite: ``--overwrite`` was given: an existing file is replaced.
+        excel: ``--for-excel``: a CSV for spreadsheets.
+        command: The command that writes it.
+        identity: What identifies the command's result (set by :meth:`claim`).
+    """
+
+    path: Path | None
+    option: str = "--out"
+    overwrite: bool = False
+    excel: bool = False
+    command: str = ""
+    identity: str | None = None
+    claimed: bool = field(default=False, repr=False)
+
+    @property
+    def to_stdout(self) -> bool:
+        """The table goes to standard output (``--out -``)."""
+        return self.path is None
+
+    def __str__(self) -> str:
+        return "standard output" if self.path is None else str(self.path)
+
+    def echo(self, text: str) -> None:
+        """Print a message for the user: on standard error when the data goes to standard output."""
+        typer.echo(text, err=self.to_stdout)
+
+    def claim(self, command: str, *parts: object) -> Output:
+        """Say what writes here (``command`` and what identifies its result), and refuse, before
+        anything is sent, an existing file that this same command did not write.
+
+        Raises:
+            InputError: the file exists and is not this command's unchanged earlier output, and
+                ``--overwrite`` was not given (exit 2).
+        """
+        self.command = command
+        self.identity = _identity(command, parts)
+        self.claimed = True
+        path = self.path
+        if path is None or self.overwrite or not exists(path):
+            return self
+        if _written_by_us(path, self.identity) is not None:
+            return self  # the same command again: it continues or repeats what it wrote
+        raise InputError(
+            f"{self.option} {path} already exists{_describe_existing(path)} and was not written "
+            f"by this same command: add --overwrite to replace it, or choose another file. "
+            "Nothing was sent."
+        )
+
+
+def _probe_folder(folder: Path, option: str, shown: Path) -> None:
+    """Make sure ``folder`` can be created and written, before anything is sent: create the
+    missing levels, write a file in it and remove it, then remove the levels created."""
+    created: list[Path] = []
+    level = folder
+    while not exists(level) and level != level.parent:
+        created.append(level)
+        level = level.parent
+    if exists(level) and not level.is_dir():
+        raise InputError(f"{option} {shown}: {level} is a file, not a folder")
+    try:
+        for new in reversed(created):
+            new.mkdir()
+        probe = folder / f".tiktok-research-probe-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        reason = e.strerror or str(e)
+        where = e.filename or folder
+        raise InputError(
+            f"{option} {shown}: cannot write in {folder} ({where}: {reason}); nothing was sent"
+        ) from None
+    finally:
+        for new in created:  # deepest first; only what this check created, and only if empty
+            with suppress(OSError):
+                new.rmdir()
 
 
 def check_writable_parent(path: Path, option: str) -> None:
-    """The first existing ancestor of ``path`` must be a folder we may write in."""
-    parent = path.parent
-    while not exists(parent):
-        if parent == parent.parent:
-            break
-        parent = parent.parent
-    if parent.exists() and not parent.is_dir():
-        raise InputError(f"{option} {path}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{option} {path}: cannot write in {parent} (permission denied)")
+    """The folder of ``path`` can be created and written in (checked by trying)."""
+    _probe_folder(path.parent if str(path.parent) else Path("."), option, path)
 
 
 def check_output(
-    path: Path, option: str = "--out", formats: tuple[str, ...] = OUTPUT_FORMATS
-) -> Path:
-    """Check an output file before anything is sent: known format, not a folder, writable."""
+    path: Path,
+    option: str = "--out",
+    formats: tuple[str, ...] = OUTPUT_FORMATS,
+    *,
+    overwrite: bool = False,
+    excel: bool = False,
+    stdout: bool = True,
+) -> Output:
+    """Check an output file before anything is sent: known format, not a folder, a folder that
+    can be written. ``-`` (with ``stdout``) is standard output. Call :meth:`Output.claim` next."""
+    if stdout and str(path) == STDOUT:
+        if excel:
+            raise InputError(f"--for-excel is for a .csv file; {option} - writes JSON lines")
+        return Output(None, option, overwrite)
     suffix = _SUFFIXES.get(path.suffix.lower())
     if exists(path) and path.is_dir():
         raise InputError(
@@ -78,67 +261,127 @@ def check_output(
         )
     if suffix not in formats:
         shown = repr(path.suffix) if path.suffix else "no extension"
+        extra = " or - (JSON lines on standard output)" if stdout else ""
         raise InputError(
-            f"{option} {path}: unknown output format ({shown}); use {', '.join(formats)}"
+            f"{option} {path}: unknown output format ({shown}); use {', '.join(formats)}{extra}"
         )
+    if excel and suffix != ".csv":
+        raise InputError(f"--for-excel is for a .csv file, not {path.name}")
     if exists(path) and not os.access(path, os.W_OK):
         raise InputError(f"{option} {path}: the file is not writable (permission denied)")
     check_writable_parent(path, option)
-    return path
+    return Output(path, option, overwrite, excel)
 
 
 def check_folder(path: Path, option: str) -> Path:
-    """Check a folder the command will write in: not a file, and writable."""
-    if exists(path):
-        if not path.is_dir():
-            raise InputError(f"{option} {path} is a file; give a folder (it is created if needed)")
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise InputError(f"{option} {path}: cannot write in this folder (permission denied)")
-        return path
-    check_writable_parent(path, option)
+    """Check a folder the command will write in: not a file, and writable (checked by trying)."""
+    if exists(path) and not path.is_dir():
+        raise InputError(f"{option} {path} is a file; give a folder (it is created if needed)")
+    _probe_folder(path, option, path)
     return path
 
 
-def check_lines_output(out: Path | None) -> None:
-    """Check the ``--out`` of a list of ids or names (any file name; None prints)."""
-    if out is None:
-        return
+def check_lines_output(out: Path | None, overwrite: bool = False) -> Output | None:
+    """Check the ``--out`` of a list of ids or names (any file name; None or ``-`` prints)."""
+    if out is None or str(out) == STDOUT:
+        return None
     if exists(out) and out.is_dir():
         raise InputError(f"--out {out} is a folder; give a file name, e.g. {out / 'ids.txt'}")
     check_writable_parent(out, "--out")
+    return Output(out, "--out", overwrite)
 
 
 # --------------------------------------------------------------------------------- writers
 
 
-def write_table(df: pl.DataFrame, out: Path, table: str | None = None) -> Path:
-    """Write ``df`` in the format of ``out``'s extension (checked by :func:`check_output`)."""
+def _write_file(df: pl.DataFrame, out: Path, table: str | None, excel: bool) -> None:
     from .. import io as tio
 
     suffix = _SUFFIXES.get(out.suffix.lower())
-    if suffix not in (".csv", ".jsonl", ".parquet"):  # a new caller forgot check_output
-        raise InputError(f"unknown output format {out.suffix!r}: use .parquet, .csv or .jsonl")
-    out.parent.mkdir(parents=True, exist_ok=True)
     with writing(out):
         if suffix == ".csv":
-            tio.write_csv(df, out)
+            tio.write_csv(df, out, excel=excel)
         elif suffix == ".jsonl":
-            df.write_ndjson(out)
-        else:
+            tio.write_ndjson(df, out)
+        elif suffix == ".xlsx":
+            try:
+                tio.write_excel(df, out, sheet=table)
+            except ValueError as e:
+                from ._errors import CommandError
+
+                raise CommandError(
+                    f"{out}: {e}. The table is kept in the archive: run the same command with "
+                    "another --out (nothing is asked again)"
+                ) from None
+        elif suffix == ".parquet":
             tio.write_parquet(df, out, table=table)
-    return out
+        else:  # a new caller forgot check_output
+            raise InputError(f"unknown output format {out.suffix!r}: use .parquet, .csv or .jsonl")
+
+
+def _to_stdout(df: pl.DataFrame) -> None:
+    """JSON lines on standard output; a reader that stops early (``| head``) is not an error."""
+    from .. import io as tio
+
+    sys.stdout.flush()
+    stream = sys.stdout.buffer
+    try:
+        tio.write_ndjson(df, stream)
+        stream.flush()
+    except BrokenPipeError:
+        # the reader has gone: nothing more to write, and nothing to flush at exit either
+        with suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+
+
+def write_table(df: pl.DataFrame, target: Output, table: str | None = None) -> Output | None:
+    """Write ``df`` where ``target`` says, in its format; return where it went (a new name when
+    the file appeared meanwhile), or None when an empty result left an earlier table in place."""
+    if not target.claimed:  # a new caller forgot Output.claim
+        raise InputError(f"{target.option} {target}: output not checked before the run")
+    if target.path is None:
+        _to_stdout(df)
+        return target
+    out = target.path
+    if exists(out) and not target.overwrite:
+        record = _written_by_us(out, target.identity)
+        if record is None:  # it appeared, or was changed, while the command ran: keep it
+            moved = _free_name(out)
+            target.echo(
+                f"note: {out} was created or changed while the command ran: it is kept, and the "
+                f"table goes to {moved} (--overwrite replaces {out})"
+            )
+            target = Output(moved, target.option, False, target.excel, target.command,
+                            target.identity, claimed=True)  # fmt: skip
+            out = moved
+        elif df.height == 0 and int(record.get("rows") or 0) > 0:
+            target.echo(
+                f"note: the result is empty: {out} keeps the {int(record['rows']):,} rows of the "
+                "earlier run (--overwrite replaces it)"
+            )
+            return None
+    _write_file(df, out, table, target.excel)
+    _remember(out, target.identity, target.command, df.height)
+    return target
 
 
 def replace_file(df: pl.DataFrame, path: Path) -> None:
-    """Rewrite ``path`` with ``df`` (same format) safely: a new file beside it, then a rename."""
-    staging = path.with_name(f".{path.stem}.refresh-{os.getpid()}{path.suffix}")
-    try:
-        write_table(df, staging)
-        with writing(path):
-            os.replace(staging, path)
-    finally:
-        if staging.exists():
-            staging.unlink()
+    """Rewrite ``path`` with ``df`` (same format): the writers write beside it and rename."""
+    _write_file(df, path, None, excel=False)
+
+
+def check_tables_folder(folder: Path, tables: Iterable[str], overwrite: bool) -> None:
+    """Refuse, before anything is read, a ``merge --out`` folder that holds tables already."""
+    if overwrite or not folder.is_dir():
+        return
+    held = sorted(f"{t}.parquet" for t in tables if exists(folder / f"{t}.parquet"))
+    if held:
+        shown = ", ".join(held[:5]) + (", ..." if len(held) > 5 else "")
+        raise InputError(
+            f"--out {folder} holds tables already ({shown}): add --overwrite to replace them, or "
+            "choose another folder"
+        )
 
 
 def write_tables(tables: dict[str, pl.DataFrame], folder: Path) -> None:
@@ -159,12 +402,23 @@ def write_tables(tables: dict[str, pl.DataFrame], folder: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def write_lines(values: pl.Series | Iterable[object], out: Path) -> None:
+def write_lines(values: pl.Series | Iterable[object], out: Path | Output) -> None:
     """One exact value per line (ids as digits), with a full disk naming ``out``."""
     from ..select import write_lines as write
 
-    with writing(out):
-        write(values, out)
+    target = out if isinstance(out, Output) else None
+    path = out.path if isinstance(out, Output) else out
+    assert path is not None
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with writing(path):
+            write(values, tmp)
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if target is not None:
+        rows = values.len() if hasattr(values, "len") else 0
+        _remember(path, target.identity, target.command, int(rows))
 
 
 # ------------------------------------------------------------------ files beside an output
@@ -186,15 +440,28 @@ def removed_path(target: Path) -> Path:
     return target.with_name(f"{target.stem if target.suffix else target.name}_removed.txt")
 
 
-def list_ids(ids: list[int], side: Path, what: str) -> None:
-    """Print ``ids`` (the first 20) and write them all to ``side``; remove a stale ``side``."""
+def list_ids(
+    ids: list[int],
+    side: Path | None,
+    what: str,
+    err: bool = False,
+    reasons: Mapping[int, str] | None = None,
+) -> None:
+    """Print ``ids`` (the first 20, each with its reason when ``reasons`` has one) and write
+    them all to ``side``; remove a stale ``side``. (``side`` None: standard output carries the
+    table; they are all printed, on standard error.)"""
     if not ids:
-        if side.is_file():
+        if side is not None and side.is_file():
             side.unlink()  # it listed the ids of an earlier run of this output
         return
-    write_lines(ids, side)
-    typer.echo(f"{len(ids):,} id(s) {what} (all of them in {side}):")
-    for i in ids[:20]:
-        typer.echo(f"  {i}")
-    if len(ids) > 20:
-        typer.echo(f"  ... and {len(ids) - 20} more")
+    if side is not None:
+        write_lines(ids, side)
+        typer.echo(f"{len(ids):,} id(s) {what} (all of them in {side}):", err=err)
+    else:
+        typer.echo(f"{len(ids):,} id(s) {what}:", err=err)
+    reasons = reasons or {}
+    shown = ids if side is None else ids[:20]
+    for i in shown:
+        typer.echo(f"  {i}" + (f"  ({reasons[i]})" if i in reasons else ""), err=err)
+    if len(ids) > len(shown):
+        typer.echo(f"  ... and {len(ids) - len(shown)} more", err=err)

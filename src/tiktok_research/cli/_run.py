@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from . import _log
-from ._errors import EXIT_AUTH, EXIT_INCOMPLETE, EXIT_OK, EXIT_SERVER
-from ._output import failures_path, write_table, writing
+from ._errors import EXIT_AUTH, EXIT_INCOMPLETE, EXIT_OK, EXIT_SERVER, CommandError
+from ._output import Output, failures_path, write_table, writing
 
 if TYPE_CHECKING:
     import polars as pl
@@ -50,6 +50,28 @@ class RootOptions:
 ROOT = RootOptions()
 
 
+def missing_credentials(config: Path | None) -> str:
+    """The command line's missing-credentials message, said once: the sandbox first (what a
+    new user can do now), then the real service's environment variables, then the credentials
+    file (``--config FILE``, else the one ``configure`` writes) and which of them were looked at.
+    """
+    from .._auth import ENV_KEY, ENV_SECRET, credential_sources
+
+    sources = credential_sources(config=config)
+    if config is not None:
+        saved = f"or save them in {config} with `tiktok-research --config {config} configure`"
+    else:
+        saved = (
+            f"or save them once with `tiktok-research configure` (in {sources.default_file}, "
+            f"{sources.default_state})"
+        )
+    return (
+        f"no credentials: {sources.what_is_missing()}. To try the command offline, add --sandbox "
+        "(or set TIKTOK_RESEARCH_SANDBOX=1). For the real service, give your project's client "
+        f"key and secret: export {ENV_KEY}=... {ENV_SECRET}=... , {saved}."
+    )
+
+
 def client(sandbox: bool, max_requests: int | None) -> Client:
     """The client of a run: the credentials as the library finds them (``--config FILE`` first),
     or the built-in sandbox (``--sandbox``).
@@ -69,7 +91,12 @@ def client(sandbox: bool, max_requests: int | None) -> Client:
             sb, max_requests=max_requests, sleep=lambda s: sb.advance(timedelta(seconds=s))
         )
     else:
-        made = Client(max_requests=max_requests, config=ROOT.config)
+        from ..errors import AuthenticationError
+
+        try:
+            made = Client(max_requests=max_requests, config=ROOT.config)
+        except AuthenticationError:  # only missing credentials are found before any request
+            raise CommandError(missing_credentials(ROOT.config), EXIT_AUTH) from None
     _OPEN_CLIENTS.append(made)
     return made
 
@@ -124,30 +151,41 @@ def stop_unless_ok(code: int) -> None:
         raise typer.Exit(code)
 
 
-def show_report(report: object) -> None:
-    """Print a run's report, and keep it in the ``--log`` file."""
+def show_report(report: object, out: Output | None = None) -> None:
+    """Print a run's report (through ``out``: on standard error when the table goes to standard
+    output), and keep it in the ``--log`` file."""
     text = str(report)
-    typer.echo(text)
+    if out is not None:
+        out.echo(text)
+    else:
+        typer.echo(text)
     _log.file_only(logging.INFO, text)
 
 
-def finish(result: FetchResult, out: Path, table: str | None) -> None:
+def finish(result: FetchResult, out: Output, table: str | None) -> None:
     """Write a collection's table to ``out`` and its failures beside it, print the report, and
-    end with the exit code of the run."""
-    target = write_table(result, out, table=table)
-    show_report(result.report)
+    end with the exit code of the run. With ``--out -`` the table goes to standard output and
+    every message to standard error."""
+    written = write_table(result, out, table=table)
+    show_report(result.report, out)
     failures = result.failures
-    side = failures_path(out)
+    side = failures_path(written.path) if written is not None and written.path else None
     if failures.height:
-        write_table(failures, side)
-        typer.echo(f"{failures.height} item(s) failed (all of them in {side}):")
-        for row in failures.head(20).iter_rows(named=True):
-            typer.echo(f"  {row['item']}: {row['code']}: {row['message']} (log_id {row['log_id']})")
-        if failures.height > 20:
-            typer.echo(f"  ... and {failures.height - 20} more")
-    elif side.is_file():
+        if side is not None:
+            # the failures file belongs to its output: rewritten by each run of it
+            write_table(failures, Output(side, overwrite=True, excel=out.excel, claimed=True))
+            out.echo(f"{failures.height} item(s) failed (all of them in {side}):")
+        else:
+            out.echo(f"{failures.height} item(s) failed:")
+        shown = failures if side is None else failures.head(20)
+        for row in shown.iter_rows(named=True):
+            out.echo(f"  {row['item']}: {row['code']}: {row['message']} (log_id {row['log_id']})")
+        if failures.height > shown.height:
+            out.echo(f"  ... and {failures.height - shown.height} more")
+    elif side is not None and side.is_file():
         side.unlink()  # it listed the failures of an earlier run of this output, all done now
-    typer.echo(f"wrote {result.height:,} rows to {target}")
+    if written is not None:
+        out.echo(f"wrote {result.height:,} rows to {written}")
     code = exit_code(result.report, result.failures)
     if code == EXIT_INCOMPLETE:
         typer.echo(

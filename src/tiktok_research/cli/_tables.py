@@ -17,8 +17,16 @@ from . import _log, _run
 from ._app import app, select_app
 from ._errors import EXIT_ERROR, CommandError, InputError
 from ._inputs import read_table
-from ._options import TableArg
-from ._output import check_lines_output, check_output, write_lines, write_table, write_tables
+from ._options import ForExcelOpt, OverwriteOpt, TableArg
+from ._output import (
+    Output,
+    check_lines_output,
+    check_output,
+    check_tables_folder,
+    write_lines,
+    write_table,
+    write_tables,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -33,9 +41,10 @@ _MERGE_HELP = (
     "skipped (a FIFO or device, a broken line, an error page, a gzip bomb...) is listed with its "
     "file and reason.\n\n"
     "Exit codes: 0 merged; 2 invalid input, nothing written (a path that does not exist, a "
-    "pattern that matches no file, --out that is a file, --dataset that is a file or is not empty "
-    "without --overwrite); 1 the tables could not be written (disk full, permission denied): the "
-    "message names the path, and no half-written table is left in place.\n\n"
+    "pattern that matches no file, --out that is a file or holds tables already, --dataset that "
+    "is a file or is not empty, without --overwrite); 1 the tables could not be written (disk "
+    "full, permission denied): the message names the path, and no half-written table is left in "
+    "place.\n\n"
     "Example: tiktok-research merge 'dumps/*.json' --out merged/"
 )
 
@@ -63,7 +72,10 @@ def merge(
         ),
     ] = None,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the tables of an earlier --dataset merge.")
+        bool,
+        typer.Option(
+            "--overwrite", help="Replace the tables of an earlier merge (--out or --dataset)."
+        ),
     ] = False,
     verbose: Annotated[
         bool,
@@ -93,6 +105,10 @@ def merge(
     folder = out if out is not None else Path("merged")
     if dataset is None and folder.exists() and not folder.is_dir():
         raise InputError(f"--out {folder} is a file; give a folder (one Parquet file per table)")
+    if dataset is None:
+        from ..schemas import SCHEMAS
+
+        check_tables_folder(folder, SCHEMAS, overwrite)
     # each skipped item is logged as it is met and listed in the summary: print it once
     logger = logging.getLogger("tiktok_research.merge")
     level = logger.level
@@ -132,9 +148,9 @@ def _need_column(df: pl.DataFrame, column: str, path: Path, why: str) -> None:
         )
 
 
-def _emit(values: pl.Series, out: Path | None, what: str) -> None:
+def _emit(values: pl.Series, out: Output | None, what: str) -> None:
     """Print ``values`` one per line, or write them to ``out``."""
-    if out is None:
+    if out is None or out.path is None:
         text = "\n".join(str(v) for v in values.to_list())
         if text:
             typer.echo(text)
@@ -169,6 +185,7 @@ def select_video_ids_cmd(
             metavar="COLUMN", help="Column holding the video ids (default: video_id, else id)."
         ),
     ] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Video ids for a follow-up query, most commented first.
 
@@ -181,7 +198,9 @@ def select_video_ids_cmd(
     """
     from ..select import select_video_ids
 
-    check_lines_output(out)
+    target = check_lines_output(out, overwrite)
+    if target is not None:
+        target.claim("select video-ids", str(table.resolve()), min_comments, top, by, column)
     df = read_table(table)
     col = column or ("video_id" if "video_id" in df.columns else "id")
     _need_column(df, col, table, " (video ids)")
@@ -196,7 +215,7 @@ def select_video_ids_cmd(
         ids = select_video_ids(df, min_comments=min_comments, top=top, by=by, column=col)
     except ValueError as e:
         raise InputError(str(e)) from None
-    _emit(ids, out, "ids")
+    _emit(ids, target, "ids")
 
 
 @select_app.command("usernames")
@@ -216,6 +235,7 @@ def select_usernames_cmd(
             help="Column holding the usernames (default: username; e.g. source_username).",
         ),
     ] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Unique usernames, most active first, for user-info or follower queries.
 
@@ -229,7 +249,9 @@ def select_usernames_cmd(
     """
     from ..select import select_usernames
 
-    check_lines_output(out)
+    target = check_lines_output(out, overwrite)
+    if target is not None:
+        target.claim("select usernames", str(table.resolve()), top, column)
     df = read_table(table)
     col = column or "username"
     why = " (a comments table has none: the API does not return comment authors)" if (
@@ -240,7 +262,7 @@ def select_usernames_cmd(
         names = select_usernames(df, top=top, column=col)
     except ValueError as e:
         raise InputError(str(e)) from None
-    _emit(names, out, "usernames")
+    _emit(names, target, "usernames")
 
 
 # ---------------------------------------------------------------------------------- summary
@@ -281,9 +303,15 @@ def summary(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", "-o", metavar="FILE", help="Also write the summary (.parquet, .csv, .jsonl)."
+            "--out",
+            "-o",
+            metavar="FILE",
+            help="Also write the summary (.parquet, .csv, .jsonl, .xlsx), or - for JSON lines "
+            "on standard output instead of the table shown.",
         ),
     ] = None,
+    overwrite: OverwriteOpt = False,
+    for_excel: ForExcelOpt = False,
 ) -> None:
     """Engagement summary of a videos table.
 
@@ -292,8 +320,12 @@ def summary(
       tiktok-research summary videos.parquet --by hashtag
       tiktok-research summary data/videos --by week --out weekly.csv
     """
+    target = None
     if out is not None:
-        check_output(out)
+        target = check_output(out, overwrite=overwrite, excel=for_excel)
+        target.claim("summary", str(table.resolve()), by.value)
+    elif for_excel:
+        raise InputError("--for-excel is for a .csv --out")
     df = read_table(table)
     from ..analysis import summarize
 
@@ -301,8 +333,12 @@ def summary(
         result = summarize(df, by=by.value)
     except ValueError as e:
         raise InputError(f"{table} is not a videos table: {e}") from None
-    if out is not None:
-        write_table(result, out)
+    if target is not None:
+        written = write_table(result, target)
+        if target.to_stdout:
+            return
+        if written is not None:
+            typer.echo(f"wrote {result.height:,} rows to {written}", err=True)
     typer.echo(_fit(result, top, wide))
     if result.height > top:
         typer.echo(f"({top} of {result.height:,} rows; --top N shows more, --out FILE keeps all)")

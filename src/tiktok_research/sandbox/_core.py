@@ -17,6 +17,7 @@ import time
 from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -489,6 +490,9 @@ class Sandbox:
             self._log.append(record)
             self._hits[record.endpoint or "unknown"] += 1
             self._statuses[response.status] += 1
+        # Like every HTTP server, an answer says the time on the service's clock: the sandbox's
+        # (clients take the quota's day and reset from it).
+        response.headers.setdefault("date", formatdate(now, usegmt=True))
         response.latency = self._latency()
         return response
 

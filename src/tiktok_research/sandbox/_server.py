@@ -91,7 +91,11 @@ def run_server(
     from ._core import Sandbox
 
     sb = sandbox if sandbox is not None else Sandbox()
-    config = uvicorn.Config(sb.app, host=host, port=port, log_level="warning", lifespan="off")
+    # The sandbox sends its own clock's Date header (as the service sends its clock's): uvicorn's
+    # would be the machine's, and a second one.
+    config = uvicorn.Config(
+        sb.app, host=host, port=port, log_level="warning", lifespan="off", date_header=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="tiktok-research-sandbox", daemon=True)
     thread.start()

@@ -1,0 +1,171 @@
+"""The quota ledger believes the service (issue 18 item 12, issue 22 item 8's ledger bullet):
+keyed by service and key, a quota stop remembered for the service's day (a same-day rerun sends
+nothing), a success proving the quota is back, the day taken from the service's clock, and
+``tiktok-research quota`` without credentials / against a served sandbox."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+import tiktok_research as tr
+from _servers import cli_env, run_cli, sandbox_server
+from tiktok_research.cli import app
+from tiktok_research.sandbox import Sandbox, SandboxConfig
+
+runner = CliRunner()
+SMALL = {"n_videos": 3_000, "frozen_corpus": True}
+
+
+def _sent(sb: Sandbox) -> int:
+    """Data requests that reached the sandbox (tokens excepted)."""
+    return sum(1 for r in sb.request_log if r.endpoint != "oauth_token")
+
+
+def test_two_services_with_one_key_keep_two_ledgers(tmp_path: Path) -> None:
+    a = tr.Client("k", "s", base_url="http://127.0.0.1:8001", ledger=tmp_path)
+    b = tr.Client("k", "s", base_url="http://127.0.0.1:8002", ledger=tmp_path)
+    a._ledger.record("video_query", a.today(), 900)  # type: ignore[union-attr]
+    assert a.quota.remaining["research"] == 100
+    assert b.quota.remaining["research"] == 1000  # the other server's quota is its own
+
+
+@pytest.mark.filterwarnings("default")  # the other warnings of a stopped run
+def test_a_quota_stop_is_remembered_and_a_same_day_rerun_sends_nothing(tmp_path: Path) -> None:
+    sb = Sandbox(SandboxConfig(daily_quota={"research": 2, "social": 20_000}, **SMALL))
+    q = tr.Q.hashtag_name.eq("fyp")
+    kw = {"archive": tmp_path / "a", "progress": False}
+    with pytest.warns(tr.IncompleteCollectionWarning):
+        first = tr.fetch_videos(q, "20240101", "20240630", client=tr.Client.sandbox(sb), **kw)
+    assert first.report.stop_kind == "quota"
+    sent = _sent(sb)
+    client = tr.Client.sandbox(sb)  # a new process would read the same ledger
+    assert client.quota.remaining["research"] == 0  # the service said so
+    with pytest.warns(tr.IncompleteCollectionWarning):
+        again = tr.fetch_videos(q, "20240101", "20240630", client=client, **kw)
+    assert _sent(sb) == sent  # nothing was sent
+    assert again.report.stop_kind == "quota" and again.report.requests_spent == 0
+    sb.advance(dt.timedelta(days=1))  # the service's next day: the quota is back
+    assert tr.Client.sandbox(sb).quota.remaining["research"] == 1000
+    with pytest.warns(tr.IncompleteCollectionWarning):
+        tr.fetch_videos(q, "20240101", "20240630", client=tr.Client.sandbox(sb), **kw)
+    assert _sent(sb) > sent
+
+
+def test_an_answer_proves_the_quota_is_there(tmp_path: Path) -> None:
+    sb = Sandbox(SandboxConfig(**SMALL))
+    client = tr.Client.sandbox(sb, ledger=tmp_path)
+    client._ledger.record("video_query", client.today(), 1000)  # type: ignore[union-attr]
+    assert client.quota.remaining["research"] == 0  # counted elsewhere, or a reset not seen
+    with pytest.raises(tr.TikTokResearchError):  # an answer, not a quota refusal
+        client.request("user_info", {"username": "nobody_at_all"})
+    assert client.quota.remaining["research"] == 999
+
+
+def test_the_day_comes_from_the_services_clock() -> None:
+    sb = Sandbox(SandboxConfig(**SMALL))
+    sb.advance(dt.timedelta(days=2, hours=1))
+    # a client with no clock of its own, as against a served sandbox or the real service
+    client = tr.Client("sandbox", "sandbox", base_url=sb.BASE_URL, transport=sb.transport(),
+                       ledger=sb.ledger_dir, qps=None)  # fmt: skip
+    with contextlib.suppress(tr.TikTokResearchError):
+        client.request("user_info", {"username": "nobody_at_all"})
+    service_day = dt.datetime.fromtimestamp(sb.clock(), dt.UTC).date()
+    assert client.quota_day() == service_day
+    assert client.quota.day == service_day and client.quota.used["research"] == 1
+    reset = client.service_now().replace(hour=0, minute=0, second=0, microsecond=0)
+    assert reset.date() == service_day  # the reset is the service's midnight, not this machine's
+
+
+def test_quota_command_needs_no_credentials_and_reads_the_ledger(tmp_path: Path) -> None:
+    client = tr.Client("k", "s", ledger=True)  # the default service, the default cache
+    client._ledger.record("video_query", client.today(), 12)  # type: ignore[union-attr]
+    result = runner.invoke(app, ["quota"])
+    assert result.exit_code == 0, result.output
+    assert "12 used, 988 of 1000 left" in result.output
+
+
+def test_quota_sandbox_shows_the_served_sandboxs_figures(tmp_path: Path) -> None:
+    with sandbox_server("--n-videos", "2000", "--daily-quota", "50") as server:
+        env = cli_env(server.url)
+        run = run_cli(["videos", "--hashtag", "fyp", "--start", "2024-01-01", "--end",
+                       "2024-01-05", "--max-total", "1", "--out", str(tmp_path / "v.parquet"),
+                       "--archive", str(tmp_path / "a")], env)  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        shown = run_cli(["quota", "--sandbox"], env)
+        assert shown.returncode == 0, shown.stderr
+        assert "research: 49 left" in shown.stdout and server.url in shown.stdout
+        plain = run_cli(["quota"], {**env, "TIKTOK_CLIENT_KEY": "", "TIKTOK_CLIENT_SECRET": ""})
+        assert plain.returncode == 0, plain.stderr
+        assert "research: 1 used" in plain.stdout
+
+
+def _data_requests(url: str) -> int:
+    stats = httpx.get(url + "/_sandbox/stats", timeout=30).json()
+    return sum(v for k, v in stats["requests"].items() if k != "oauth_token")
+
+
+def test_the_readme_quota_workshop_rerun_sends_nothing_until_the_services_midnight(
+    tmp_path: Path,
+) -> None:
+    args = ["videos", "--hashtag", "fyp", "--start", "2024-01-01", "--end", "2024-03-31",
+            "--archive", str(tmp_path / "qa")]  # fmt: skip
+    with sandbox_server("--daily-quota", "5") as server:
+        env = cli_env(server.url)
+        first = run_cli([*args, "--out", str(tmp_path / "q1.parquet")], env)
+        assert first.returncode == 3, first.stdout + first.stderr
+        sent = _data_requests(server.url)
+        again = run_cli(
+            [*args, "--out", str(tmp_path / "q2.parquet")], env
+        )  # the same day: the ledger remembers the service's stop
+        assert again.returncode == 3, again.stdout + again.stderr
+        assert _data_requests(server.url) == sent
+        assert "nothing was sent" in again.stdout + again.stderr
+        httpx.post(server.url + "/_sandbox/advance", json={"days": 1}, timeout=30)
+        later = run_cli(
+            [*args, "--out", str(tmp_path / "q3.parquet")], env
+        )  # the next day: its Date header says so
+        assert _data_requests(server.url) > sent, later.stdout + later.stderr
+
+
+def test_the_readme_storm_figures_are_what_the_command_prints(tmp_path: Path) -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    said = re.search(r'"statuses": (\{[^}]*\})', readme)
+    assert said is not None
+    with sandbox_server("--faults", "internal_error=0.3,gateway_timeout=0.05",
+                        "--fault-seed", "1") as server:  # fmt: skip
+        run = run_cli(["videos", "--hashtag", "fyp", "--start", "2024-01-01", "--end",
+                       "2024-03-31", "--out", str(tmp_path / "storm.parquet"), "--archive",
+                       str(tmp_path / "sa")], cli_env(server.url))  # fmt: skip
+        assert run.returncode == 0, run.stdout + run.stderr
+        stats = httpx.get(server.url + "/_sandbox/stats", timeout=30).json()
+    import json
+
+    assert stats["statuses"] == json.loads(said.group(1)), stats["statuses"]
+
+
+@pytest.mark.filterwarnings("default")  # the other warnings of a stopped run
+def test_the_next_day_resume_reopens_an_expired_search_with_one_request(tmp_path: Path) -> None:
+    """Issue 22 item 8: the search_id saved at the quota stop is from an earlier day of the
+    service: the resume opens the search again at once, not after a refusal of the old one."""
+    sb = Sandbox(SandboxConfig(daily_quota={"research": 2, "social": 20_000}, **SMALL))
+    q = ~tr.Q.video_length.eq("EXTRA_LONG")  # most videos: three pages in a month
+    kw = {"archive": tmp_path / "a", "progress": False, "max_workers": 1}
+    with pytest.warns(tr.IncompleteCollectionWarning):
+        first = tr.fetch_videos(q, "20240101", "20240130", client=tr.Client.sandbox(sb), **kw)
+    assert first.report.stop_kind == "quota" and first.height > 100  # two pages held
+    held = len(sb.request_log)
+    sb.advance(dt.timedelta(days=1))
+    done = tr.fetch_videos(q, "20240101", "20240130", client=tr.Client.sandbox(sb), **kw)
+    resumed = [r for r in sb.request_log[held:] if r.endpoint == "video_query"]
+    assert resumed[0].status == 200 and "search_id" not in (resumed[0].body or {})
+    assert all(r.status == 200 for r in resumed)  # no refusal of the old search_id
+    assert done.report.complete and done.height > first.height
+    assert done.get_column("id").n_unique() == done.height
