@@ -16,7 +16,7 @@ import typer
 
 from . import _run
 from ._app import app
-from ._errors import InputError
+from ._errors import EXIT_AUTH, CommandError, InputError
 from ._options import SandboxOpt
 
 _CONFIGURE_HELP = """Save your client key and secret, so that every command (and tr.Client() in
@@ -68,11 +68,14 @@ def configure(
     """Save the client key and secret (the help text is _CONFIGURE_HELP)."""
     from .._auth import ENV_KEY, ENV_SECRET, resolve_credentials
     from .._config import check_value, config_path, read_credentials, write_credentials
-    from ..errors import InvalidRequestError
+    from ..errors import AuthenticationError, InvalidRequestError
 
     target = _run.ROOT.config or config_path()
     if show:
-        found = resolve_credentials(config=_run.ROOT.config)
+        try:
+            found = resolve_credentials(config=_run.ROOT.config)
+        except AuthenticationError:  # the command line's message, as every command gives it
+            raise CommandError(_run.missing_credentials(_run.ROOT.config), EXIT_AUTH) from None
         typer.echo(f"client key {found.client_key} and its secret, from {found.source}")
         return
     current: dict[str, str] = {}
@@ -93,8 +96,10 @@ def configure(
     else:
         secret = _read_line("client secret")
     secret = check_value("client secret", secret.strip())
+    existed = target.is_file()
     path = write_credentials(key, secret, target)
-    typer.echo(f"saved client key {key} and its secret to {path} (readable by you only)")
+    replaced = "; they replace the ones saved there before" if existed else ""
+    typer.echo(f"saved client key {key} and its secret to {path} (readable by you only{replaced})")
     if _run.ROOT.config is not None:
         typer.echo(f"commands use it with: tiktok-research --config {path} COMMAND")
     elif os.environ.get(ENV_KEY) or os.environ.get(ENV_SECRET):

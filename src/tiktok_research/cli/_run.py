@@ -68,7 +68,7 @@ def missing_credentials(config: Path | None) -> str:
     return (
         f"no credentials: {sources.what_is_missing()}. To try the command offline, add --sandbox "
         "(or set TIKTOK_RESEARCH_SANDBOX=1). For the real service, give your project's client "
-        f"key and secret: export {ENV_KEY}=... {ENV_SECRET}=... , {saved}."
+        f"key and secret: export {ENV_KEY}=... {ENV_SECRET}=...; {saved}."
     )
 
 
