@@ -48,7 +48,17 @@ def test_the_readme_session_spends_fewer_than_150_requests(
             kw.setdefault("client_secret", "sandbox")
             return tr.Client(base_url=url, **kw)
 
+        # every client the session makes is closed at its end: left to the garbage collector,
+        # their open connections surfaced as a ResourceWarning in whichever test ran next
+        made: list[tr.Client] = []
+        init = tr.Client.__init__
+
+        def recorded(self: tr.Client, *args: Any, **kw: Any) -> None:
+            init(self, *args, **kw)
+            made.append(self)
+
         shutil.copytree(ROOT / "data" / "sample" / "dumps", tmp_path / "data" / "sample" / "dumps")
+        monkeypatch.setattr(tr.Client, "__init__", recorded)
         monkeypatch.chdir(tmp_path)
         monkeypatch.setattr(tr.Client, "sandbox", staticmethod(served))
         monkeypatch.setattr(client_module, "_default", None)
@@ -67,6 +77,8 @@ def test_the_readme_session_spends_fewer_than_150_requests(
             import matplotlib.pyplot as plt
 
             plt.close("all")
+            for client in made:
+                client.close()
         stats = httpx.get(url + "/_sandbox/stats", timeout=30).json()
     requests = {k: v for k, v in stats["requests"].items() if k != "oauth_token"}
     spent = sum(requests.values())
