@@ -55,8 +55,8 @@ def config_path() -> Path:
     platform's user config folder.
 
     Example:
-        >>> config_path().name
-        'config.toml'
+        >>> config_path().suffix  # config.toml, or the file TIKTOK_RESEARCH_CONFIG names
+        '.toml'
     """
     env = os.environ.get(ENV_CONFIG, "").strip()
     if env:
