@@ -91,6 +91,7 @@ def audit(
     _run.show_report(result, target)
     if written is not None:
         target.echo(f"wrote {result.table.height:,} rows ({result.rounds} round(s)) to {written}")
+    _run.echo_verdict(result.report.archive, err=target.to_stdout)
     code = _run.exit_code(result.report)
     if code != 0:
         typer.echo(

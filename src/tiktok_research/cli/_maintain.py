@@ -420,6 +420,7 @@ def update(
         )  # fmt: skip
     report = result.report
     _run.show_report(report)
+    _run.echo_verdict(report.archive)
     code = _run.exit_code(report, result.failures)
     if code == EXIT_INCOMPLETE:
         typer.echo(

@@ -162,6 +162,16 @@ def show_report(report: object, out: Output | None = None) -> None:
     _log.file_only(logging.INFO, text)
 
 
+def echo_verdict(folder: Path | None, *, err: bool = False) -> None:
+    """Print the one-line quality verdict of a collection folder (nothing when unreadable); on
+    standard error with ``err`` (when the table goes to standard output)."""
+    from ._quality import verdict_line
+
+    line = verdict_line(folder)
+    if line:
+        typer.echo(line, err=err)
+
+
 def finish(result: FetchResult, out: Output, table: str | None) -> None:
     """Write a collection's table to ``out`` and its failures beside it, print the report, and
     end with the exit code of the run. With ``--out -`` the table goes to standard output and
@@ -186,6 +196,7 @@ def finish(result: FetchResult, out: Output, table: str | None) -> None:
         side.unlink()  # it listed the failures of an earlier run of this output, all done now
     if written is not None:
         out.echo(f"wrote {result.height:,} rows to {written}")
+    echo_verdict(result.report.archive, err=out.to_stdout)
     code = exit_code(result.report, result.failures)
     if code == EXIT_INCOMPLETE:
         typer.echo(
