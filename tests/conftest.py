@@ -78,6 +78,16 @@ def _isolated_environment(
     yield cache
 
 
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs at ``tmp_path/disk`` (root only, else the test skips; grow it with
+    ``_disks.remount``)."""
+    from _disks import small_disk_in
+
+    with small_disk_in(tmp_path) as disk:
+        yield disk
+
+
 # --------------------------------------------------------------------------------------------
 # Sandboxes, clients and servers: one factory (tests/_sandboxes.py), no hand-built ones
 # --------------------------------------------------------------------------------------------

@@ -533,7 +533,9 @@ def test_no_space_to_compress_loses_nothing_and_costs_nothing_later(
         archive = disk / "archive"
         out = _run(world.sb, archive, caplog)
         first = out.requests
-        assert first == world.clean_pages, "set-up: the disk was too small for the pages"
+        # the archive checks for room before each request (issue 22 item 4), so the run may stop
+        # before its last pages instead of paying for pages it cannot keep; it must pay some
+        assert 0 < first <= world.clean_pages, "set-up: the disk was too small for any page"
         if out.error is None and out.result.report.complete:
             assert _complete_and_equal(out, world.want)
         else:
@@ -543,7 +545,8 @@ def test_no_space_to_compress_loses_nothing_and_costs_nothing_later(
         again = _run(world.sb, archive, caplog)
         assert again.error is None
         assert _complete_and_equal(again, world.want)
-        assert again.requests == 0, "pages collected before the disk filled were paid again"
+        # what the first run paid for is kept: only the pages it never asked for are asked now
+        assert again.requests == world.clean_pages - first, "pages paid for were paid again"
         for gz in _folder(archive).glob("*.gz"):
             gzip.decompress(gz.read_bytes())  # no damaged .gz is left behind
 

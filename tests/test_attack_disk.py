@@ -1,12 +1,12 @@
 """A full disk and an unwritable collection folder cost nothing (issue 22, items 4 and 6).
 
-A small tmpfs is mounted as the archive (root only: the test is skipped elsewhere). A run on a
-full disk stops before its request, not after paying for a page it cannot keep (before: one page
-per window per run, paid and lost, and no cost line); a run that fills the disk stops before the
-page that would not fit, having kept every page it paid for; the next run on a disk with room
-finishes without paying any page twice. A collection folder that cannot be written (an immutable
-one, ``chattr +i``) is found before any request (before: one page per window per attempt). Every
-request that reaches the sandbox is counted at a proxy.
+A small tmpfs is mounted as the archive (conftest's ``small_disk``: root only, the test is
+skipped elsewhere). A run on a full disk stops before its request, not after paying for a page it
+cannot keep (before: one page per window per run, paid and lost, and no cost line); a run that
+fills the disk stops before the page that would not fit, having kept every page it paid for; the
+next run on a disk with room finishes without paying any page twice. A collection folder that
+cannot be written (an immutable one, ``chattr +i``) is found before any request (before: one page
+per window per attempt). Every request that reaches the sandbox is counted at a proxy.
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ import polars as pl
 import pytest
 
 import tiktok_research as tr
+from _disks import remount
 from _faultproxy import FaultProxy
 from _servers import SandboxServer, cli_env, no_traceback, run_cli, sandbox_server
+from _shared import stopped_by_budget
 from tiktok_research.sandbox import Sandbox, SandboxConfig
 
 N_VIDEOS = 40_000
@@ -32,31 +34,6 @@ START, END = "2024-01-01", "2024-03-30"  # 3 windows of 9 pages (~45 KB each)
 VIDEOS = "/v2/research/video/query/"
 
 pytestmark = [pytest.mark.http]
-
-
-def _mount(folder: Path, size: str) -> None:
-    subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-        check=True,
-        capture_output=True,
-    )
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MiB tmpfs (remount it with another size to grow it)."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a small file system needs root")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    try:
-        _mount(disk, "1m")
-    except (subprocess.CalledProcessError, OSError) as e:
-        pytest.skip(f"cannot mount a tmpfs here: {e}")
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False, capture_output=True)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +76,7 @@ def test_a_full_disk_pays_nothing_run_after_run(
 ) -> None:
     want, clean_pages = clean
     archive, out = small_disk / "archive", tmp_path / "videos.parquet"
-    _mount_again(small_disk, "4m")  # room for the whole collection once the filler is gone
+    remount(small_disk, "4m")  # room for the whole collection once the filler is gone
     filler = small_disk / "filler"
     free = shutil.disk_usage(small_disk).free
     filler.write_bytes(b"\0" * (free - 60 * 1024))  # 60 KB left: room for the bookkeeping only
@@ -136,7 +113,7 @@ def test_a_run_that_fills_the_disk_keeps_every_page_it_paid_for(
         assert _archived_ok_pages(archive) == proxy.ledger.ok_pages(VIDEOS) == paid, (
             "a page was paid for and not kept"
         )
-        _mount_again(small_disk, "8m")
+        remount(small_disk, "8m")
         done = run_cli(_args(archive, out), env)
         ledger = proxy.ledger
     assert done.returncode == 0, done.stdout + done.stderr
@@ -144,18 +121,12 @@ def test_a_run_that_fills_the_disk_keeps_every_page_it_paid_for(
     assert ledger.received(VIDEOS) == clean_pages and ledger.paid_twice() == {}
 
 
-def _mount_again(folder: Path, size: str) -> None:
-    subprocess.run(
-        ["mount", "-o", f"remount,size={size}", str(folder)], check=True, capture_output=True
-    )
-
-
 def test_an_unwritable_collection_folder_is_found_before_any_request(tmp_path: Path) -> None:
     if os.geteuid() != 0 or shutil.which("chattr") is None:
         pytest.skip("chattr +i needs root")
     sb = Sandbox(SandboxConfig(n_videos=N_VIDEOS))
     archive = tmp_path / "archive"
-    with pytest.warns(tr.IncompleteCollectionWarning):
+    with stopped_by_budget():
         first = tr.fetch_videos(
             tr.Q.hashtag_name.eq("fyp"), START, END, archive=archive, progress=False,
             client=tr.Client.sandbox(sb, max_requests=2),

@@ -316,7 +316,7 @@ def test_ids_in_a_failing_range_are_not_checked_never_missing(tmp_path: Path) ->
     with pytest.warns(tr.IncompleteCollectionWarning):
         audit = tr.audit_ids(near, archive=tmp_path, client=client, progress=False)
     table = audit.table
-    # an id's window runs from the day of its time bits to that day plus a margin (SPEC §8)
+    # an id's window runs from the day of its time bits to that day plus a margin (api-notes §8)
     on_day = {dt.date(2024, 10, 7), dt.date(2024, 10, 8)}
     failing = [i for i in near if dt.datetime.fromtimestamp(i >> 32, dt.UTC).date() in on_day]
     gap = table.filter(pl.col("found").is_null())

@@ -185,7 +185,8 @@ def test_the_registry_says_the_quota_family_and_everyone_asks_it(
     ledger.record(name, day, 3)
     assert ledger.used(day)[family] == 3 and sum(ledger.used(day).values()) == 3
     client = make_client(ledger=tmp_path, client_key="key")
-    ledger.record(name, client.today(), 2)  # the client's ledger: same key, same folder
+    # the client's ledger: same key and folder, and (quota-msgs) the same service, on its day
+    Ledger("key", tmp_path, service=client.base_url).record(name, client.quota_day(), 2)
     assert client.quota.used[family] == 2
     plan = tr.Plan(name, "x", "t", {}, [], None, None)
     assert plan.quota_family == family

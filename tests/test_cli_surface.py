@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from _disks import fill
 from _sandboxes import MakeClient, MakeServer
 from tiktok_research import io, schemas
 from tiktok_research.query import Q
@@ -285,21 +286,24 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
-def test_a_full_disk_names_the_file(tmp_path: Path) -> None:
-    (tmp_path / "full.csv").symlink_to("/dev/full")
-    (tmp_path / "ids.txt").symlink_to("/dev/full")
+def test_a_full_disk_names_the_file(small_disk: Path, tmp_path: Path) -> None:
+    """Outputs are written beside their name and renamed into place (out-files), so a link to
+    /dev/full no longer shows a full disk: a really full file system does (root only)."""
     io.write_parquet(
         schemas.cast(pl.DataFrame({"id": [7320768158545159950], "comment_count": [3]}), "videos"),
-        tmp_path / "v.parquet",
+        small_disk / "v.parquet",
         table="videos",
     )
-    run = cli("select", "video-ids", "v.parquet", "--out", "ids.txt", cwd=tmp_path)
+    fill(small_disk)
+    run = cli("select", "video-ids", "v.parquet", "--out", "ids.txt", cwd=small_disk)
     assert run.returncode == 3, run.stderr
     assert run.stderr.startswith("error: no space left on the disk while writing ids.txt")
-    run = cli("users", "--sandbox", "someone", "--out", "full.csv", "--no-progress", cwd=tmp_path)
+    assert not (small_disk / "ids.txt").exists()  # nothing half-written left behind
+    run = cli("users", "--sandbox", "kimbookish", "--out", small_disk / "full.csv",
+              "--archive", tmp_path / "archive", "--no-progress", cwd=tmp_path)  # fmt: skip
     assert run.returncode == 3, run.stderr
-    assert "no space left on the disk while writing full.csv" in run.stderr
+    assert f"no space left on the disk while writing {small_disk / 'full.csv'}" in run.stderr
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler", "v.parquet"]
 
 
 def test_summary_out_and_jsonl_output(tmp_path: Path) -> None:
@@ -307,7 +311,11 @@ def test_summary_out_and_jsonl_output(tmp_path: Path) -> None:
               cwd=tmp_path)  # fmt: skip
     assert run.returncode == 0, run.stderr
     rows = [json.loads(line) for line in (tmp_path / "v.jsonl").read_text().splitlines()]
-    assert rows and all(isinstance(r["id"], int) for r in rows)
+    # ids are JSON strings of digits (out-files, issue 18.7: jq and JavaScript keep them exact)
+    assert rows and all(isinstance(r["id"], str) and r["id"].isdigit() for r in rows)
+    assert io.read_table(tmp_path / "v.jsonl")["id"].cast(pl.String).to_list() == [
+        r["id"] for r in rows
+    ]
     run = cli("summary", "v.jsonl", "--by", "week", "--out", "weekly.csv", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "week" in pl.read_csv(tmp_path / "weekly.csv").columns

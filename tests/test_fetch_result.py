@@ -208,6 +208,10 @@ def test_compliance_and_refresh_results_name_their_tables(
     checked.write_parquet(tmp_path / "c.parquet", compression="snappy")
     assert tr.io.read_metadata(tmp_path / "c.parquet")["table"] == "compliance"
     assert pl.read_parquet(tmp_path / "c.parquet").schema == schemas.COMPLIANCE
+    # the footer's pandas key describes these columns (not a table of schemas.SCHEMAS)
+    import pandas as pd
+
+    assert pd.read_parquet(tmp_path / "c.parquet")["id"].tolist() == checked["id"].to_list()
     videos = tr.fetch_videos_by_id(ids, client=client, progress=False)
     fresh = tr.refresh_videos(videos, client=client, progress=False)
     fresh.write_parquet(tmp_path / "r.parquet")

@@ -1,5 +1,5 @@
-"""tr.decode_id: the published id layout (Steel et al., arXiv:2504.13279; SPEC §8), checked on the
-real fixture id and on the realistic sandbox, whose ids are made with that layout."""
+"""tr.decode_id: the published id layout (Steel et al., arXiv:2504.13279; api-notes §8), checked
+on the real fixture id and on the realistic sandbox, whose ids are made with that layout."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import tiktok_research as tr
 from tiktok_research.ids import not_video_ids, not_video_reason
 from tiktok_research.sandbox import ENTITY_COMMENT, Sandbox, SandboxConfig
 
-REAL = 7320768196569599275  # a real video id of the recorded fixtures (SPEC §8)
+REAL = 7320768196569599275  # a real video id of the recorded fixtures (api-notes §8)
 NOW = calendar.timegm((2025, 1, 15, 12, 0, 0))
 
 
@@ -74,7 +74,7 @@ def test_the_realistic_sandbox_ids_decode_to_their_create_time_and_type() -> Non
         [dt.datetime.fromtimestamp(int(t), dt.UTC) for t in sb.corpus.create_time]
     ).dt.cast_time_unit("ms")
     lag = (created - decoded["created_at"]).dt.total_seconds()
-    # the id is made a few seconds before create_time (SPEC §8: 25-80 s)
+    # the id is made a few seconds before create_time (api-notes §8: 25-80 s)
     assert lag.min() >= -1 and lag.max() <= 81
     videos = sb.corpus.video_ids_with_comments(5)
     rows = [int(sb.corpus.ids.searchsorted(v)) for v in videos]

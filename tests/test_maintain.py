@@ -23,6 +23,7 @@ import pytest
 
 import tiktok_research as tr
 from _sandboxes import new_client, new_sandbox
+from _shared import stopped_by_budget
 from tiktok_research.maintain import UPDATE_STATE
 from tiktok_research.plan import plan_compliance, plan_video_ids
 from tiktok_research.sandbox import CHANGING_CORPUS, Sandbox
@@ -170,7 +171,7 @@ def test_a_crash_during_a_compliance_task_resumes_with_the_same_task_id(tmp_path
     ids = ids_from_months(sb, per_month=10)
     archive = tmp_path / "archive"
     # the run stops right after the upload (its budget: one request), as a crash would
-    with pytest.warns(tr.IncompleteCollectionWarning):
+    with stopped_by_budget():
         stopped = tr.check_compliance(
             ids, client=client_of(sb, max_requests=1), archive=archive, progress=False
         )
@@ -196,7 +197,7 @@ def test_an_upload_archived_but_not_journalled_is_not_paid_again(tmp_path: Path)
     # finds the upload in the archive (found with kill -9 at random moments: 3 uploads, 2 tasks)
     sb = stopped_sandbox()
     ids = ids_from_months(sb, per_month=10)
-    with pytest.warns(tr.IncompleteCollectionWarning):
+    with stopped_by_budget():
         tr.check_compliance(
             ids, client=client_of(sb, max_requests=1), archive=tmp_path, progress=False
         )
@@ -217,7 +218,7 @@ def test_a_task_the_service_no_longer_knows_is_uploaded_again(tmp_path: Path) ->
     ids = ids_from_months(stopped_sandbox(), per_month=4)
     archive = tmp_path / "archive"
     first = stopped_sandbox()
-    with pytest.warns(tr.IncompleteCollectionWarning):
+    with stopped_by_budget():
         tr.check_compliance(
             ids, client=client_of(first, max_requests=1), archive=archive, progress=False
         )
@@ -234,7 +235,7 @@ def test_ids_of_a_check_that_did_not_finish_are_unknown_not_gone(tmp_path: Path)
     sb = stopped_sandbox(validation_processing_seconds=0)
     visible = sb.corpus.ids[~sb.corpus.hidden][:10_020].tolist()
     # task 1: upload, status, download; task 2: upload, then the budget stops it
-    with pytest.warns(tr.IncompleteCollectionWarning):
+    with stopped_by_budget():
         part = tr.check_compliance(
             visible, client=client_of(sb, max_requests=4), archive=tmp_path, progress=False
         )
@@ -252,7 +253,7 @@ def test_an_incomplete_refresh_removes_nothing_it_did_not_check() -> None:
     sb = stopped_sandbox(validation_processing_seconds=0)
     videos = tr.fetch_videos_by_id(ids_from_months(sb, per_month=4), client=client_of(sb),
                                    progress=False)  # fmt: skip
-    with pytest.warns(tr.IncompleteCollectionWarning):
+    with stopped_by_budget():
         part = tr.refresh_videos(videos, client=client_of(sb, max_requests=1), progress=False)
     assert not part.report.complete and part.report.removed == []
     assert part.height == videos.height and part["retrieved_at"].is_null().all()
@@ -261,7 +262,7 @@ def test_an_incomplete_refresh_removes_nothing_it_did_not_check() -> None:
 def test_an_incomplete_look_up_lists_no_id_as_not_found() -> None:
     sb = stopped_sandbox()
     ids = ids_from_months(sb, per_month=3)
-    with pytest.warns(tr.IncompleteCollectionWarning):
+    with stopped_by_budget():
         part = tr.fetch_videos_by_id(ids, client=client_of(sb, max_requests=2), progress=False)
     assert not part.report.complete and part.height == 6
     assert part.report.not_found == [], "the batches not asked yet are not 'not found'"
@@ -430,7 +431,7 @@ def test_refresh_of_a_dataset_that_stops_leaves_it_untouched(
     tr.write_dataset(old, folder, table="videos", run_id="first")
     files = sorted(p.relative_to(folder) for p in folder.rglob("*.parquet"))
     archive = tmp_path / "archive"
-    with pytest.warns(tr.IncompleteCollectionWarning):
+    with stopped_by_budget():
         part = tr.refresh_videos(
             folder, client=client_of(sb, max_requests=2), archive=archive, progress=False
         )
@@ -483,7 +484,7 @@ def test_a_refresh_that_stops_in_its_look_up_continues_it(
     # the check: upload and download, and status checks while it is Processing; then 2 of the
     # 5 look-ups
     budget = 2 + 3 + 2
-    with pytest.warns(tr.IncompleteCollectionWarning):
+    with stopped_by_budget():
         part = tr.refresh_videos(
             old, client=client_of(sb, max_requests=budget), archive=archive, progress=False
         )
@@ -502,7 +503,7 @@ def test_a_refresh_whose_look_up_repaired_pages_reports_them(tmp_path: Path) -> 
     old = pl.DataFrame(tr.fetch_videos_by_id(ids, client=client_of(sb), progress=False))
     archive = tmp_path / "archive"
     lookups = spent(sb)["video_query"]
-    with pytest.warns(tr.IncompleteCollectionWarning):
+    with stopped_by_budget():
         part = tr.refresh_videos(
             old, client=client_of(sb, max_requests=3 + 2), archive=archive, progress=False
         )
@@ -524,7 +525,7 @@ def test_a_damaged_compliance_download_is_downloaded_again_in_the_same_run(
     sb = stopped_sandbox(validation_processing_seconds=0)
     visible = sb.corpus.ids[~sb.corpus.hidden][:10_020].tolist()
     # task 1: upload, status, download; task 2: upload, then the budget stops the run
-    with pytest.warns(tr.IncompleteCollectionWarning):
+    with stopped_by_budget():
         tr.check_compliance(
             visible, client=client_of(sb, max_requests=4), archive=tmp_path, progress=False
         )
@@ -586,7 +587,7 @@ def test_an_update_that_stops_is_continued_over_the_same_days_the_next_day(
     sb = stopped_sandbox(dt.datetime(2024, 6, 20, 12, 0, tzinfo=dt.UTC))
     q = tr.Q.region_code.eq("US")
     folder, archive = tmp_path / "monitor", tmp_path / "archive"
-    with pytest.warns(tr.IncompleteCollectionWarning):
+    with stopped_by_budget():
         part = tr.update_videos(
             q, folder, "2024-04-01", client=client_of(sb, max_requests=2), archive=archive,
             progress=False,

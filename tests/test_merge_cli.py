@@ -83,8 +83,10 @@ def test_summary_lists_the_skipped_items_not_every_file(tmp_path: Path) -> None:
         assert pl.read_parquet(tmp_path / "m" / f"{table}.parquet").schema == schemas.SCHEMAS[table]
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
         "comments.parquet", "users.parquet", "videos.parquet"]  # fmt: skip
-    verbose = run(DUMPS, "--out", "m", "--verbose", cwd=tmp_path)
-    assert verbose.returncode == 0
+    # m holds the tables now: out-files' rule refuses to replace them without --overwrite
+    assert run(DUMPS, "--out", "m", "--verbose", cwd=tmp_path).returncode == 2
+    verbose = run(DUMPS, "--out", "m", "--verbose", "--overwrite", cwd=tmp_path)
+    assert verbose.returncode == 0, verbose.stderr
     assert "files:" in verbose.stdout
     assert sum(ln.startswith("  ") and not ln.startswith("    ")
                for ln in verbose.stdout.splitlines()) == 16  # fmt: skip

@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 import tiktok_research as tr
+from _shared import stopped_by_budget
 from tiktok_research.sample import plan_sample
 from tiktok_research.sandbox import Sandbox, SandboxConfig
 
@@ -134,7 +135,7 @@ def test_a_stopped_sample_continues_and_draws_nothing_twice(tmp_path: Path) -> N
     sb = _sandbox()
     args: dict[str, Any] = {"per": "month", "n": 30, "strata": ["region_code"],
                             "archive": tmp_path, "progress": False, "max_workers": 1}  # fmt: skip
-    with pytest.warns(tr.IncompleteCollectionWarning):
+    with stopped_by_budget():
         first = tr.sample_videos(Q3, "2024-01-01", "2024-03-31",
                                  client=_client(sb, max_requests=4), **args)  # fmt: skip
     assert first.report.requests_spent == 4

@@ -124,7 +124,7 @@ CLOCK_SLACK = 60.0
 def service_time(resp: RawResponse) -> datetime | None:
     """What an answer says of the service's clock: its HTTP ``Date`` header (GMT by the HTTP
     standard; the sandbox sends its own clock's), or None. A ``log_id``'s leading stamp is not
-    used: that it is UTC is an inference (SPEC §1), and test doubles send fixed ones."""
+    used: that it is UTC is an inference (api-notes §1), and test doubles send fixed ones."""
     headers = {k.lower(): v for k, v in resp.headers.items()}
     text = headers.get("date")
     if not text:

@@ -452,6 +452,7 @@ class FetchResult(pl.DataFrame):
         report = self.report
         frame = _declared(pl.DataFrame(self), report.table)
         meta = _parquet_metadata(
+            frame,
             report.table or None,
             {
                 "endpoint": report.endpoint,
@@ -463,11 +464,16 @@ class FetchResult(pl.DataFrame):
         _write_parquet_with(frame, file, meta, dict(options))
 
 
-def _parquet_metadata(table: str | None, provenance: dict[str, Any]) -> dict[str, str]:
-    """The key-value metadata our Parquet files carry (see :mod:`tiktok_research.io`)."""
+def _parquet_metadata(
+    frame: pl.DataFrame, table: str | None, provenance: dict[str, Any]
+) -> dict[str, str]:
+    """The key-value metadata our Parquet files carry (see :mod:`tiktok_research.io`); its
+    ``pandas`` key describes ``frame``'s own columns (a compliance or refresh result has no
+    table of ``schemas.SCHEMAS``)."""
     from .io import _metadata
 
-    return {k.decode(): v.decode() for k, v in _metadata(table, provenance).items()}
+    schema = frame.head(0).to_arrow().schema
+    return {k.decode(): v.decode() for k, v in _metadata(table, provenance, schema).items()}
 
 
 #: polars' ``write_parquet`` options that its ``use_pyarrow=True`` path hands to pyarrow, and

@@ -1,7 +1,7 @@
 """What a TikTok id says about itself: its creation time to the millisecond and its entity type.
 
 TikTok's ids are 64-bit and snowflake-like. Their layout is **published research, not TikTok
-documentation** (Steel et al., "Just another day on TikTok", arXiv:2504.13279; SPEC §8 of
+documentation** (Steel et al., "Just another day on TikTok", arXiv:2504.13279; api-notes §8 in
 ``docs/api-notes.md``)::
 
     bits 63-32  creation time, unix seconds (UTC)        = id >> 32
@@ -35,7 +35,7 @@ from typing import Any
 
 import polars as pl
 
-from ._checks import ItemsLike, clean_ids, has_id_time, read_items
+from ._checks import ItemsLike, clean_ids, has_id_time, id_time, read_items
 
 __all__ = [
     "ENTITY_TYPES",
@@ -140,7 +140,7 @@ def decode_id(video_id: int | str) -> DecodedId:
         '2024-01-05T23:59:31.254000+00:00'
     """
     number = _one_id(video_id)
-    seconds = number >> 32
+    seconds = id_time(number)
     millis = (number >> 22) & 0x3FF
     created = datetime.fromtimestamp(seconds, UTC) + timedelta(milliseconds=min(millis, 999))
     kind = (number >> 8) & 0xF
