@@ -35,7 +35,6 @@ def test_the_guide_session_spends_fewer_than_150_requests(
     import tiktok_research as tr
     from tiktok_research import client as client_module
 
-    made: list[tr.Client] = []  # closed at the end: no socket is left for another test's GC
     with sandbox_server() as server:  # the default corpus, as Client.sandbox() builds it
         url = server.url
 
@@ -48,10 +47,19 @@ def test_the_guide_session_spends_fewer_than_150_requests(
             kw.setdefault("qps", None)
             kw.setdefault("client_key", "sandbox")
             kw.setdefault("client_secret", "sandbox")
-            made.append(tr.Client(base_url=url, **kw))
-            return made[-1]
+            return tr.Client(base_url=url, **kw)
+
+        # every client the session makes is closed at its end: left to the garbage collector,
+        # their open connections surfaced as a ResourceWarning in whichever test ran next
+        made: list[tr.Client] = []
+        init = tr.Client.__init__
+
+        def recorded(self: tr.Client, *args: Any, **kw: Any) -> None:
+            init(self, *args, **kw)
+            made.append(self)
 
         shutil.copytree(ROOT / "data" / "sample" / "dumps", tmp_path / "data" / "sample" / "dumps")
+        monkeypatch.setattr(tr.Client, "__init__", recorded)
         monkeypatch.chdir(tmp_path)
         monkeypatch.setattr(tr.Client, "sandbox", staticmethod(served))
         monkeypatch.setattr(client_module, "_default", None)
@@ -70,8 +78,7 @@ def test_the_guide_session_spends_fewer_than_150_requests(
             import matplotlib.pyplot as plt
 
             plt.close("all")
-            default = client_module._default
-            for client in [*made, *([default] if default is not None else [])]:
+            for client in made:
                 client.close()
         stats = httpx.get(url + "/_sandbox/stats", timeout=30).json()
     requests = {k: v for k, v in stats["requests"].items() if k != "oauth_token"}
