@@ -181,7 +181,8 @@ def test_every_error_and_warning_class_lives_in_errors() -> None:
     # _http's TransportFailure: the transport's private signal, turned into a ServerError
     assert elsewhere == ["_http.py: TransportFailure"], elsewhere
     warnings_ = [E.NotYetIndexedWarning, E.QuotaWarning, E.IncompleteCollectionWarning,
-                 E.DataWarning, E.UnknownColumnWarning, E.AdLibraryWarning]  # fmt: skip
+                 E.DataWarning, E.UnknownColumnWarning, E.AdLibraryWarning,
+                 E.EraWarning]  # fmt: skip
     for cls in warnings_:
         assert issubclass(cls, E.TikTokResearchWarning) and issubclass(cls, UserWarning)
         assert cls.__module__ == "tiktok_research.errors" and cls.__name__ in E.__doc__

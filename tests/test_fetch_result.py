@@ -16,6 +16,7 @@ import json
 import pickle
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -229,17 +230,21 @@ def _some_ids(client: tr.Client) -> list[int]:
 # ---------------------------------------------------------------------- one report combiner
 
 
+T0, T1, T2 = (datetime(2026, 1, d, tzinfo=UTC) for d in (1, 2, 3))
+
+
 def test_combine_carries_every_field_of_the_report() -> None:
     a = CollectionReport(
         "comments", kind="comments", table="comments", complete=True, tasks_total=2,
         tasks_done=2, requests_spent=3, pages=3, rows=10, resumed=True, archive=Path("a"),
         warnings=["w1"], repaired=1, damaged=["f1"], temporary=False, not_found=[1], failed=1,
+        retrieved=(T1, T2),
     )  # fmt: skip
     b = CollectionReport(
         "comments", kind="replies", table="comments", complete=False, tasks_total=3,
         tasks_done=1, pending={"comment_id:5": "quota"}, requests_spent=4, pages=2, rows=5,
         archive=Path("b"), warnings=["w1", "w2"], stopped_by="the quota", stop_kind="quota",
-        repaired=2, damaged=["f2"], temporary=True, not_found=[2], failed=2,
+        repaired=2, damaged=["f2"], temporary=True, not_found=[2], failed=2, retrieved=(T0, T1),
     )  # fmt: skip
     both = CollectionReport.combine([a, b])
     assert both == CollectionReport(
@@ -247,7 +252,7 @@ def test_combine_carries_every_field_of_the_report() -> None:
         tasks_done=3, pending={"comment_id:5": "quota"}, requests_spent=7, pages=5, rows=15,
         resumed=True, archive=Path("a"), warnings=["w1", "w2"], stopped_by="the quota",
         stop_kind="quota", repaired=3, damaged=["f1", "f2"], temporary=True, not_found=[1, 2],
-        failed=3,
+        failed=3, retrieved=(T0, T2),
     )  # fmt: skip
     # every field differs between a and b or from its default: none is silently dropped
     defaults = CollectionReport("x")

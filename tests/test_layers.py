@@ -40,6 +40,7 @@ LAYERS: dict[str, int] = {
     "query": FOUNDATION,
     "_progress": FOUNDATION,
     "_optional": FOUNDATION,  # (packaging) which extra brings an optional dependency
+    "_eras": FOUNDATION,  # (quality) the dated changes of the API, with their sources
     "_signals": FOUNDATION,  # (attack3) SIGTERM handled like Ctrl-C, around requests
     "_adlib_checks": FOUNDATION,  # (ads) the ad library's filters
     # sockets, and the emulator behind a transport
@@ -71,6 +72,7 @@ LAYERS: dict[str, int] = {
     "maintain": ANALYSIS,
     "analysis": ANALYSIS,
     "plots": ANALYSIS,
+    "_quality": ANALYSIS,  # (quality) tr.quality: reads the archive, measures, renders
     "_adlib_analysis": ANALYSIS,  # (ads) summarize_ads
     "audit": ANALYSIS,  # availability audits (issue 19): a look-up by id, round after round
     "sample": ANALYSIS,  # stratified random samples (issue 19)

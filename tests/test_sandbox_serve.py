@@ -337,3 +337,17 @@ def test_in_process_sandbox_never_loads_the_web_server() -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr[-2000:]
     assert json.loads(run.stdout.strip().splitlines()[-1].replace("'", '"')) == []
+
+
+def test_realistic_serve_has_the_realistic_profile() -> None:
+    """``sandbox serve --realistic`` (issue 19): the profile is on (its truth says so), and a
+    hashtag query over its failing days answers HTTP 500; without the flag nothing of it is."""
+    body = {**BODY, "query": {"and": [{"operation": "EQ", "field_name": "hashtag_name",
+                                       "field_values": ["cats"]}]}}  # fmt: skip
+    for flag, rate, status in ((["--realistic"], 0.125, 500), ([], 0.0, 200)):
+        with serving(*flag) as url, authed(url) as http:
+            profile = http.get("/_sandbox/truth").json()
+            assert profile["missing_video_rate"] == rate
+            failing = [r["start"] for r in profile["failing_ranges"]]
+            body["start_date"], body["end_date"] = "20240310", "20240312"
+            assert http.post(VQ, json=body).status_code == status, failing

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from ._adlib_tables import link_commercial_content as link_commercial_content
     from ._checks import ItemsLike as ItemsLike
     from ._endpoints import Endpoint as Endpoint
+    from ._quality import QualityReport as QualityReport
+    from ._quality import quality as quality
     from ._retry import RetryBudget as RetryBudget
     from ._retry import RetryPolicy as RetryPolicy
     from ._windows import split_windows as split_windows
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
     from .errors import BudgetExhaustedError as BudgetExhaustedError
     from .errors import CollectionLockedError as CollectionLockedError
     from .errors import DataWarning as DataWarning
+    from .errors import EraWarning as EraWarning
     from .errors import IncompleteCollectionWarning as IncompleteCollectionWarning
     from .errors import InvalidRequestError as InvalidRequestError
     from .errors import InvalidTypeError as InvalidTypeError
@@ -173,6 +176,7 @@ _LAZY: dict[str, str] = {
     "IncompleteCollectionWarning": "errors",
     "DataWarning": "errors",
     "UnknownColumnWarning": "errors",
+    "EraWarning": "errors",
     "AdLibraryWarning": "errors",
     # tables layer
     "merge_dumps": "merge",
@@ -224,6 +228,8 @@ _LAZY: dict[str, str] = {
     "refresh_videos": "maintain",
     "update_videos": "maintain",
     "dehydrate": "maintain",
+    "quality": "_quality",
+    "QualityReport": "_quality",
     # methods: availability audits, ids decoded, stratified samples
     "audit_ids": "audit",
     "Audit": "audit",

@@ -170,6 +170,9 @@ class CollectionReport:
         not_found: Ids looked up and not found (:func:`tiktok_research.fetch_videos_by_id`).
         failed: Tasks (items) that failed for good: finished, but without their rows (the
             result's ``.failures`` says why).
+        retrieved: When the answers of the table's rows arrived, ``(first, last)`` (the
+            archive's ``retrieved_at``), or None (no row read). Dataset writes record it, and
+            :class:`~tiktok_research.errors.EraWarning` compares runs by it.
     """
 
     endpoint: str
@@ -192,6 +195,7 @@ class CollectionReport:
     temporary: bool = False
     not_found: list[int] = field(default_factory=list)
     failed: int = 0
+    retrieved: tuple[datetime, datetime] | None = None
 
     @classmethod
     def combine(cls, parts: Sequence[CollectionReport], **fields: object) -> Self:
@@ -277,6 +281,12 @@ def _gathered(name: str) -> Callable[[Sequence[CollectionReport]], Any]:
     return lambda parts: list(dict.fromkeys(v for p in parts for v in getattr(p, name)))
 
 
+def _span(spans: Sequence[tuple[datetime, datetime] | None]) -> tuple[datetime, datetime] | None:
+    """The span that covers every given ``(first, last)``; None when none is given."""
+    held = [s for s in spans if s is not None]
+    return (min(a for a, _ in held), max(b for _, b in held)) if held else None
+
+
 #: How :meth:`CollectionReport.combine` combines each field (stopped_by and stop_kind: the first
 #: stop, kept together). Every field of the report is listed: a new field must say how it combines.
 _COMBINE: dict[str, Callable[[Sequence[CollectionReport]], Any]] = {
@@ -298,6 +308,7 @@ _COMBINE: dict[str, Callable[[Sequence[CollectionReport]], Any]] = {
     "temporary": lambda parts: any(p.temporary for p in parts),
     "not_found": _gathered("not_found"),
     "failed": _total("failed"),
+    "retrieved": lambda parts: _span([p.retrieved for p in parts]),
 }
 assert set(_COMBINE) | {"stopped_by", "stop_kind"} == {f.name for f in fields(CollectionReport)}
 
@@ -595,6 +606,19 @@ class _WindowState:
             self.oldest = None
         else:
             self.pos = page.next
+
+    def set_aside(self) -> bool:
+        """Move a failing single day with nothing held to the end of the windows, so that the
+        days after it in the task are collected (a day that always answers 500 would otherwise
+        stop the whole task at that day, run after run); False when it cannot be."""
+        s, e = self.windows[0]
+        held = self.pos is not None and (self.pos.cursor or 0) > 0
+        if s != e or len(self.windows) < 2 or held:
+            return False
+        self.windows.append(self.windows.pop(0))
+        self.pos = None
+        self.oldest = None
+        return True
 
     def narrow(self) -> str | None:
         """Make the failing first window lighter; describe how, or None when it cannot be."""
@@ -1005,9 +1029,13 @@ class _Engine:
         random = bool(task.params.get("is_random"))
         budget = self.client.sequence_budget()
         send = self._send(writer, budget)
+        failing: list[tuple[date, date]] = []  # days that keep failing, set aside in this run
+        last: TikTokResearchError | None = None
         while st.windows:
             if self.enough():
                 return False
+            if st.windows[0] in failing:  # only days that keep failing are left
+                break
             s, e = st.windows[0]
             try:
                 for page in iterate(
@@ -1043,11 +1071,27 @@ class _Engine:
                          "reason": "window narrowed"}
                     )  # fmt: skip
                     continue
+                if _heavy(err) and st.set_aside():
+                    failing.append((s, e))
+                    last = err
+                    log.warning(
+                        "video query: %s keeps failing (%s, log_id %s); the other days of the "
+                        "window go on, and that day is asked again by the next run", s,
+                        err.message, err.log_id,
+                    )  # fmt: skip
+                    self.col.journal.append(
+                        {"task": task.key, "event": "pending", "state": st.dump(),
+                         "reason": "a day keeps failing"}
+                    )  # fmt: skip
+                    continue
                 held.state = st.dump(where)
                 raise
             except _Stopped:
                 held.state = st.dump()
                 raise
+        if last is not None:  # the days set aside are the task's state: the next run asks them
+            held.state = st.dump()
+            raise last
         return True
 
     def run_item(self, task: TaskSpec, rec: TaskRecord, writer: ArchiveWriter, held: _Held) -> None:
@@ -1459,11 +1503,14 @@ class _Engine:
             read, intact = self._read(f"pages-*--{slug}.jsonl*", {task.key})
             if not intact:
                 return  # a page of this task cannot be read: not written, reported
+            span = _retrieved_span(read.items)
+            with self.lock:
+                self.report.retrieved = _span([self.report.retrieved, span])
             table = tables.finish(read.items, self.plan)
             del read
             write_dataset(
-                table, self.dataset, table=self.plan.table,
-                run_id=f"{self.col.folder.name}-{slug}", query=self.plan.query,
+                table, self.dataset, table=self.plan.table, run_id=f"{self.col.folder.name}-{slug}",
+                query=self.plan.query, provenance=span_provenance(span),
             )  # fmt: skip
             del table
             release_memory()
@@ -1652,6 +1699,7 @@ class _Engine:
                 f"{self.report.repaired} page(s) whose archived copy could not be read were "
                 "fetched again"
             )
+        self.report.retrieved = _retrieved_span(read.items)
         table = tables.finish(
             read.items, self.plan, unknown=self._unknown(), retrieved_at=self.retrieved_at
         )
@@ -1660,8 +1708,28 @@ class _Engine:
             from .io import write_dataset
 
             write_dataset(table, self.dataset, table=self.plan.table, run_id=self.col.folder.name,
-                          query=self.plan.query)  # fmt: skip
+                          query=self.plan.query,
+                          provenance=span_provenance(self.report.retrieved))  # fmt: skip
         return table
+
+
+def _retrieved_span(items: pl.DataFrame) -> tuple[datetime, datetime] | None:
+    """When the answers of these rows arrived, first and last (None: no row, or no time)."""
+    if "_retrieved_at" not in items.columns:
+        return None
+    held = items.get_column("_retrieved_at").drop_nulls()
+    first, last = (held.min(), held.max()) if held.len() else (None, None)
+    if not isinstance(first, datetime) or not isinstance(last, datetime):
+        return None
+    return first, last
+
+
+def span_provenance(span: tuple[datetime, datetime] | None) -> dict[str, str]:
+    """``retrieved_first``/``retrieved_last`` for a dataset file's provenance (see
+    :func:`tiktok_research.io.write_dataset`); empty when the span is not known."""
+    if span is None:
+        return {}
+    return {"retrieved_first": span[0].isoformat(), "retrieved_last": span[1].isoformat()}
 
 
 def _result(

@@ -44,8 +44,10 @@ Warnings (every one a ``UserWarning``; filter them all by :class:`TikTokResearch
     ├── IncompleteCollectionWarning  a collection stopped before it was complete
     ├── DataWarning                  a value the service sent cannot be stored exactly (null)
     ├── UnknownColumnWarning         a field no schema knows, left out of the table
-    └── AdLibraryWarning             an ad library search may miss rows: ads older than about
-                                     a year, or an end day in the future (clipped to today)
+    ├── AdLibraryWarning             an ad library search may miss rows: ads older than about
+    │                                a year, or an end day in the future (clipped to today)
+    └── EraWarning                   answers retrieved on both sides of a dated change of the
+                                     API are combined (merge_dumps, a dataset)
 
 ``.state`` (on errors raised in the middle of a page sequence) is the JSON-serialisable position
 from which ``Client.pages(..., state=err.state)`` resumes without re-fetching anything.
@@ -72,6 +74,7 @@ __all__ = [
     "BudgetExhaustedError",
     "CollectionLockedError",
     "DataWarning",
+    "EraWarning",
     "IncompleteCollectionWarning",
     "InvalidRequestError",
     "InvalidTypeError",
@@ -400,6 +403,11 @@ class DataWarning(TikTokResearchWarning):
 
 class UnknownColumnWarning(TikTokResearchWarning):
     """A column or API field that no declared schema knows; it was left out of the table."""
+
+
+class EraWarning(TikTokResearchWarning):
+    """Answers retrieved on both sides of a dated change of the API (``tr.quality(...).eras``)
+    are combined: counts or coverage may not be comparable across it."""
 
 
 class AdLibraryWarning(TikTokResearchWarning):

@@ -338,13 +338,18 @@ def write_dataset(
 
     root_path = Path(root)
     run = run_id or uuid.uuid4().hex[:12]
-    typed = _partition_column(schemas.cast(df, table), partition_by)
     at = retrieved_at if retrieved_at is not None else datetime.now(UTC)
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
+    span = _retrieved_span(df, provenance, at)
+    if "retrieved_at" not in schemas.SCHEMAS[table]:
+        df = df.drop("retrieved_at", strict=False)  # kept as the run's span in the metadata
+    typed = _partition_column(schemas.cast(df, table), partition_by)
     key_field = pa.field(partition_by, pa.string())
     file_schema = schemas.arrow_schema(table)
-    meta = _metadata(table, {**(provenance or {}), "run_id": run}, file_schema, at)
+    provenance = {**(provenance or {}), "run_id": run, "retrieved_first": span[0].isoformat(),
+                  "retrieved_last": span[1].isoformat()}  # fmt: skip
+    meta = _metadata(table, provenance, file_schema, at)
     arrow = typed.to_arrow().cast(file_schema.append(key_field).with_metadata(meta))
     _dataset.write(
         arrow,
@@ -357,7 +362,75 @@ def write_dataset(
         query=_query_dict(query),
         drop=list(drop or []),
     )
+    _warn_eras(root_path, table, run, span)
     return root_path
+
+
+def _retrieved_span(
+    df: pl.DataFrame, provenance: dict[str, Any] | None, at: datetime
+) -> tuple[datetime, datetime]:
+    """When the rows of a dataset write were retrieved: ``retrieved_first``/``retrieved_last``
+    of the provenance, else what the report of a collection's result says (``report.retrieved``),
+    else the range of a ``retrieved_at`` column, else ``at`` (the write's ``retrieved_at``)."""
+    given = provenance or {}
+    try:
+        return (datetime.fromisoformat(str(given["retrieved_first"])),
+                datetime.fromisoformat(str(given["retrieved_last"])))  # fmt: skip
+    except (KeyError, ValueError):
+        pass
+    span = getattr(getattr(df, "report", None), "retrieved", None)  # a FetchResult's
+    if isinstance(span, tuple) and len(span) == 2 and all(isinstance(t, datetime) for t in span):
+        return span[0], span[1]
+    if "retrieved_at" in df.columns and df["retrieved_at"].drop_nulls().len():
+        first, last = df["retrieved_at"].min(), df["retrieved_at"].max()
+        if isinstance(first, datetime) and isinstance(last, datetime):
+            return first, last
+    return at, at
+
+
+def _file_span(path: Path) -> tuple[datetime, datetime] | None:
+    """When the rows of one dataset file were retrieved: the span its provenance records, else
+    the ``retrieved_at`` of its write (files of writes that recorded no span); None for files
+    that are not ours."""
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowException):
+        return None
+    try:
+        prov = json.loads(meta.get(f"{_KEY}.provenance".encode(), b"{}"))
+        return (datetime.fromisoformat(prov["retrieved_first"]),
+                datetime.fromisoformat(prov["retrieved_last"]))  # fmt: skip
+    except (ValueError, KeyError, TypeError):
+        pass
+    try:
+        at = datetime.fromisoformat(meta[f"{_KEY}.retrieved_at".encode()].decode())
+    except (KeyError, ValueError):
+        return None
+    return at, at
+
+
+def _dataset_span(root: Path) -> tuple[datetime, datetime] | None:
+    """When the rows a dataset folder holds were retrieved, first and last (None: not known)."""
+    from . import _dataset
+
+    spans = [s for p in _dataset.data_files(root) if (s := _file_span(p)) is not None]
+    return (min(a for a, _ in spans), max(b for _, b in spans)) if spans else None
+
+
+def _warn_eras(root: Path, table: str, run: str, span: tuple[datetime, datetime]) -> None:
+    """Warn when the rows this write added and the rows the dataset's other files still hold
+    straddle a dated change of the API (called after the write: superseded rows are gone)."""
+    from . import _dataset
+    from ._eras import warn_if_straddled
+
+    known = [
+        s
+        for path in _dataset.data_files(root)
+        if not path.name.startswith(f"part-{run}-") and (s := _file_span(path)) is not None
+    ]
+    if known:
+        warn_if_straddled([span], f"write_dataset adds to {root} rows", tables={table},
+                          known=known)  # fmt: skip
 
 
 def _query_dict(query: QueryLike | None) -> dict[str, Any] | None:

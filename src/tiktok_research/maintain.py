@@ -34,7 +34,7 @@ from ._checks import TableLike, check_day, check_fields, check_folder, format_da
 from ._endpoints import ENDPOINTS
 from ._windows import NOT_INDEXED_DAYS
 from .client import Client, check_client
-from .collect import CollectionReport, FetchResult
+from .collect import CollectionReport, FetchResult, span_provenance
 from .errors import InvalidRequestError
 from .plan import Plan
 from .query import QueryLike
@@ -233,7 +233,7 @@ def refresh_videos(
     _compare(old, table, report)
     report.rows = table.height
     if dataset is not None and report.complete:
-        _rewrite_dataset(dataset, table)
+        _rewrite_dataset(dataset, table, report.retrieved)
     if round_folder is not None and report.complete:
         from ._archive import write_json
 
@@ -447,19 +447,25 @@ def _compare(old: pl.DataFrame, new: pl.DataFrame, report: RefreshReport) -> Non
         )
 
 
-def _rewrite_dataset(folder: Path, table: pl.DataFrame) -> None:
-    """Replace a dataset by ``table``: new files beside it, then a swap of the two folders."""
-    from .io import write_dataset
+def _rewrite_dataset(
+    folder: Path, table: pl.DataFrame, retrieved: tuple[datetime, datetime] | None = None
+) -> None:
+    """Replace a dataset by ``table``: new files beside it, then a swap of the two folders. The
+    files record when their rows were retrieved: from the dataset's oldest row (rows not fetched
+    again keep their values) to this refresh's last answer."""
+    from .io import _dataset_span, write_dataset
 
     stamp = uuid.uuid4().hex[:8]
     staging = folder.with_name(f".{folder.name}.new-{stamp}")
     retired = folder.with_name(f".{folder.name}.old-{stamp}")
+    spans = [s for s in (_dataset_span(folder), retrieved) if s is not None]
+    span = (min(a for a, _ in spans), max(b for _, b in spans)) if spans else None
     write_dataset(
         table.drop("retrieved_at"),
         staging,
         table="videos",
         run_id=f"refresh-{stamp}",
-        provenance={"refreshed_at": str(table["retrieved_at"].max())},
+        provenance={"refreshed_at": str(table["retrieved_at"].max()), **span_provenance(span)},
     )
     # every file that is not the dataset's data (the update state, a README, notes...) is kept
     for extra in folder.rglob("*"):
@@ -557,7 +563,12 @@ def update_videos(
             folder,
             table="videos",
             run_id=run,
-            provenance={"query": q.to_dict(), "from": str(first), "to": str(newest)},
+            provenance={
+                "query": q.to_dict(),
+                "from": str(first),
+                "to": str(newest),
+                **span_provenance(result.report.retrieved),
+            },
         )
         state = {
             "query": q.to_dict(),

@@ -23,6 +23,7 @@ The commands, by group:
 * ``_maintain.py``: ``hydrate``, ``compliance``, ``refresh``, ``update``.
 * ``_audit.py``: ``audit`` (availability audits, a dated round per run).
 * ``_tables.py``: ``merge``, ``select video-ids``, ``select usernames``, ``summary``.
+* ``_quality.py``: ``quality`` (and the one-line verdict of the collection commands).
 * ``_account.py``: ``quota``.
 * ``_sandbox.py``: ``sandbox serve``, ``demo``.
 """
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 # The command modules register their commands on `app` when imported, in the order of --help.
 # isort: off
-from . import _collect, _adlib, _tables, _maintain, _audit, _account, _sandbox  # noqa: F401
+from . import _collect, _adlib, _tables, _maintain, _audit, _quality, _account, _sandbox  # noqa: F401
 
 # isort: on
 from ._app import app, main

@@ -91,6 +91,7 @@ def audit(
     target.echo(str(result))
     if written is not None:
         target.echo(f"wrote {result.table.height:,} rows ({result.rounds} round(s)) to {written}")
+    _run.echo_verdict(result.report.archive, err=target.to_stdout)
     code = _run.exit_code(result.report)
     if code != 0:
         typer.echo(

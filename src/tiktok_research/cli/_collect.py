@@ -128,6 +128,7 @@ def videos(
             )  # fmt: skip
         typer.echo(str(report))
         typer.echo(_dataset_line(dataset, report.rows))
+        _run.echo_verdict(report.archive)
         _run.stop_unless_ok(_run.exit_code(report))
         return
     assert target is not None

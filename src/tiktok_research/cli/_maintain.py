@@ -419,6 +419,7 @@ def update(
         )  # fmt: skip
     report = result.report
     typer.echo(str(report))
+    _run.echo_verdict(report.archive)
     code = _run.exit_code(report, result.failures)
     if code == EXIT_INCOMPLETE:
         typer.echo(

@@ -52,7 +52,9 @@ if TYPE_CHECKING:
 OUTPUT_FORMATS = (".parquet", ".csv", ".jsonl", ".xlsx")
 STDOUT = "-"
 _SUFFIXES = {".parquet": ".parquet", ".pq": ".parquet", ".csv": ".csv", ".jsonl": ".jsonl",
-             ".ndjson": ".jsonl", ".xlsx": ".xlsx"}  # fmt: skip
+             ".ndjson": ".jsonl", ".xlsx": ".xlsx", ".html": ".html",
+             ".htm": ".html"}  # fmt: skip
+PAGE_FORMATS = (".html",)  # a report page (``quality --html``), not a table
 _DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EACCES}
 
 
@@ -364,6 +366,13 @@ def write_table(df: pl.DataFrame, target: Output, table: str | None = None) -> O
     _write_file(df, out, table, target.excel)
     _remember(out, target.identity, target.command, df.height)
     return target
+
+
+def remember(target: Output, rows: int = 0) -> None:
+    """Record that ``target``'s command wrote its file (for writers other than
+    :func:`write_table`, e.g. a report page), so that a rerun of the same command replaces it."""
+    if target.path is not None:
+        _remember(target.path, target.identity, target.command, rows)
 
 
 def replace_file(df: pl.DataFrame, path: Path) -> None:

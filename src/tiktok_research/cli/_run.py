@@ -115,6 +115,16 @@ def stop_unless_ok(code: int) -> None:
         raise typer.Exit(code)
 
 
+def echo_verdict(folder: Path | None, *, err: bool = False) -> None:
+    """Print the one-line quality verdict of a collection folder (nothing when unreadable); on
+    standard error with ``err`` (when the table goes to standard output)."""
+    from ._quality import verdict_line
+
+    line = verdict_line(folder)
+    if line:
+        typer.echo(line, err=err)
+
+
 def finish(result: FetchResult, out: Output, table: str | None) -> None:
     """Write a collection's table to ``out`` and its failures beside it, print the report, and
     end with the exit code of the run. With ``--out -`` the table goes to standard output and
@@ -139,6 +149,7 @@ def finish(result: FetchResult, out: Output, table: str | None) -> None:
         side.unlink()  # it listed the failures of an earlier run of this output, all done now
     if written is not None:
         out.echo(f"wrote {result.height:,} rows to {written}")
+    echo_verdict(result.report.archive, err=out.to_stdout)
     code = exit_code(result.report, result.failures)
     if code == EXIT_INCOMPLETE:
         typer.echo(

@@ -94,6 +94,15 @@ def sandbox_serve(
         float | None,
         typer.Option(help="Seconds a compliance task stays Processing (sandbox clock; 30)."),
     ] = None,
+    realistic: Annotated[
+        bool,
+        typer.Option(
+            "--realistic",
+            help="The realistic profile: hidden slots, date ranges that always answer 500, "
+            "videos never returned, username strays, sparse voice_to_text, short random "
+            "samples, published id layout (documented rates: SandboxConfig.realistic).",
+        ),
+    ] = False,
 ) -> None:
     """Run the sandbox as an HTTP server; point TIKTOK_RESEARCH_BASE_URL at the URL it prints.
 
@@ -102,8 +111,9 @@ def sandbox_serve(
     {"days": 1} moves its clock.
 
     \b
-    Example:
+    Examples:
       tiktok-research sandbox serve --port 8000
+      tiktok-research sandbox serve --realistic   # what real collections miss, known exactly
     """
     from ..sandbox import serve
     from ..sandbox._options import serve_config
@@ -116,7 +126,7 @@ def sandbox_serve(
             quota_error=quota_error, expired_search_id=expired_search_id, faults=faults or [],
             fault_seed=fault_seed, clock=clock, index_lag_hours=index_lag_hours,
             removal_rate=removal_rate, count_growth=count_growth,
-            validation_processing=validation_processing,
+            validation_processing=validation_processing, realistic=realistic,
         )  # fmt: skip
     except ValueError as exc:
         raise InputError(str(exc)) from None

@@ -61,12 +61,16 @@ once (``_batch``), and the two sinks (``_memory``, ``_dataset``).
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
+import polars as pl
+
 from .. import _endpoints as ep
-from .. import schemas
-from ..errors import InvalidRequestError
+from .. import _eras, schemas
+from ..errors import EraWarning, InvalidRequestError, warn_user
 from ._batch import read_all
 from ._dataset import ToDataset, partitions_for, prepare_dataset, publish
 from ._detect import Sniffer
@@ -95,6 +99,44 @@ def _check_options(endpoint: object, dataset: object) -> None:
         )
     if dataset is not None and not isinstance(dataset, (str, Path)):
         raise InvalidRequestError(f"dataset must be a folder path, not {type(dataset).__name__}")
+
+
+class _Spans:
+    """A sink that notes, per table, the first and last retrieval of the rows passing to the real
+    one, so that a merge of answers from both sides of a dated change of the API warns
+    (:class:`~tiktok_research.errors.EraWarning`; rows with the ``retrieved_at`` of an archive
+    envelope only)."""
+
+    def __init__(self, inner: Sink) -> None:
+        self.inner = inner
+        self.spans: dict[str, tuple[datetime, datetime]] = {}
+        self.lock = threading.Lock()
+        self.readers: list[FileReader] = []
+
+    def add(self, table: str, first: int, last: int, df: pl.DataFrame) -> None:
+        if "_retrieved_at" in df.columns and df.height:
+            # a file's modification time stands in for a missing retrieved_at when rows are
+            # de-duplicated; it says nothing of when they were retrieved (a copy resets it)
+            mtimes = [r.mtime for r in self.readers[first : last + 1]]
+            dated = df["_retrieved_at"].filter(~df["_retrieved_at"].is_in(mtimes))
+            lo, hi = dated.min(), dated.max()
+            if isinstance(lo, datetime) and isinstance(hi, datetime):
+                with self.lock:
+                    a, b = self.spans.get(table, (lo, hi))
+                    self.spans[table] = (min(a, lo), max(b, hi))
+        self.inner(table, first, last, df)
+
+    def warn(self) -> None:
+        eras: list[_eras.Era] = []
+        for table, (lo, hi) in self.spans.items():
+            eras += [e for e in _eras.straddled(lo, hi, tables={table}) if e not in eras]
+        if eras:
+            warn_user(
+                _eras.era_message(
+                    sorted(eras, key=lambda e: e.start), "merge_dumps combines answers"
+                ),
+                EraWarning,
+            )
 
 
 def merge_dumps(
@@ -153,13 +195,16 @@ def merge_dumps(
         if staging is not None:
             provenance = {"made_by": "merge_dumps", "files": len(items)}
             writer = ToDataset(staging, partitions_for(items), provenance)
-        sink: Sink = writer.add if writer is not None else memory.add
+        spans = _Spans(writer.add if writer is not None else memory.add)
+        sink: Sink = spans.add
         sniff = Sniffer(endpoint)
         readers = [
             FileReader(item, index, endpoint, limits, sink, sniff)
             for index, item in enumerate(items)
         ]
+        spans.readers = readers
         read_all(readers, endpoint)
+        spans.warn()
         reports = [r.report for r in readers]
         if writer is None:
             return MergeResult(memory.finish(), reports)
