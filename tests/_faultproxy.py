@@ -429,6 +429,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         split = urlsplit(self.path)
+        if split.path != TOKEN_PATH:  # held while the gate is closed (FaultProxy.gate)
+            proxy.gate.wait(proxy.gate_seconds)
         ex = proxy.ledger.new(split.path, split.query, body)
         fault = proxy.plan.decide(split.path, split.query, body)
         ex.fault = fault
@@ -521,6 +523,11 @@ class FaultProxy:
         self.ledger = Ledger()
         self.stall_seconds = stall_seconds
         self.stopping = threading.Event()
+        #: Data requests wait while this is clear (at most ``gate_seconds``, less than a
+        #: client's timeout): a test holds one process's run here while another starts.
+        self.gate = threading.Event()
+        self.gate.set()
+        self.gate_seconds = 20.0
         self._ids = random.Random(f"log-ids-{self.plan.storm.seed}")
         self._ids_lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)

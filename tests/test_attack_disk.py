@@ -25,8 +25,8 @@ import pytest
 import tiktok_research as tr
 from _disks import remount
 from _faultproxy import FaultProxy
+from _runs import stopped_by_budget
 from _servers import SandboxServer, cli_env, no_traceback, run_cli, sandbox_server
-from _shared import stopped_by_budget
 from tiktok_research.sandbox import Sandbox, SandboxConfig
 
 N_VIDEOS = 40_000

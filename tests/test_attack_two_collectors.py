@@ -92,7 +92,14 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             assert a.poll() is None, a.communicate()
             assert time.monotonic() < deadline
             time.sleep(0.005)
+        # A's next requests wait at the proxy until B has ended (or 20 s): on a loaded machine B's
+        # start-up alone took longer than A's whole run, and B found the collection finished
+        proxy.gate.clear()
         b = start_cli([*args, "--out", str(tmp / "b.parquet")], env)
+        held = time.monotonic()
+        while b.poll() is None and time.monotonic() < held + proxy.gate_seconds:
+            time.sleep(0.01)
+        proxy.gate.set()
         procs: dict[str, Proc] = {}
         pending = {"a": (a, tmp / "a.parquet"), "b": (b, tmp / "b.parquet")}
         while pending:  # record who ends first

@@ -258,6 +258,7 @@ def test_help_examples_run_as_written_and_cost_what_they_say(tmp_path: Path) -> 
             found = ROWS.search(said)
             assert found is not None, (line, said)
             rows, tasks = int(found.group(1).replace(",", "")), int(found.group(2))
+            assert rows > 0, (line, said)  # an example shows what the command gives
             ran.setdefault(command, []).append(spent)
             which = line.split()[1]  # the command of this line (ad-details' page runs ads first)
             if which in ("ads", "commercial-content"):  # a request per page of 50 of each search

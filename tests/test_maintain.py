@@ -22,8 +22,8 @@ import polars as pl
 import pytest
 
 import tiktok_research as tr
+from _runs import stopped_by_budget
 from _sandboxes import new_client, new_sandbox
-from _shared import stopped_by_budget
 from tiktok_research.maintain import UPDATE_STATE
 from tiktok_research.plan import plan_compliance, plan_video_ids
 from tiktok_research.sandbox import CHANGING_CORPUS, Sandbox

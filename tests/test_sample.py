@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 import tiktok_research as tr
-from _shared import stopped_by_budget
+from _runs import stopped_by_budget
 from tiktok_research.sample import plan_sample
 from tiktok_research.sandbox import Sandbox, SandboxConfig
 
