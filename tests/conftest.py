@@ -202,7 +202,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class SparkGroupScheduling(LoadGroupScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "spark" if in_spark_group(nodeid) else super()._split_scope(nodeid)
+            if in_spark_group(nodeid):
+                return "spark"
+            # the documentation site's tests share one build: on one worker, the others do not
+            # wait for it (its file lock made a second worker idle for the whole build)
+            if nodeid.startswith("tests/test_docs_site.py::"):
+                return "docs-site"
+            return super()._split_scope(nodeid)
 
     return SparkGroupScheduling(config, log)
 

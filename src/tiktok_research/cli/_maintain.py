@@ -1,6 +1,7 @@
-"""Commands that keep data compliant and current (README section 8): ``hydrate`` (videos by id),
-``compliance`` (which ids are still valid), ``refresh`` (a table made current), ``update``
-(the days since the last run, appended to a dataset) and ``dehydrate`` (the ids to share).
+"""Commands that keep data compliant and current (docs/guide/keeping-current.md): ``hydrate``
+(videos by id), ``compliance`` (which ids are still valid), ``refresh`` (a table made current),
+``update`` (the days since the last run, appended to a dataset) and ``dehydrate`` (the ids to
+share).
 
 The planning and the decisions are the library's (:mod:`tiktok_research.plan`,
 :mod:`tiktok_research.maintain`); a command checks its input, prints the plan with ``--dry-run``
