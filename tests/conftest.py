@@ -67,7 +67,8 @@ socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 def _isolated_environment(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Path]:
-    """Point the quota ledger and every cache at a temporary folder; drop real credentials."""
+    """Point the quota ledger, every cache and the credentials file at a temporary folder; drop
+    real credentials."""
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("TIKTOK_RESEARCH_CACHE_DIR", str(cache))
     for var in (
@@ -77,6 +78,10 @@ def _isolated_environment(
         "TIKTOK_RESEARCH_SANDBOX",
     ):
         monkeypatch.delenv(var, raising=False)
+    # the credentials file of `tiktok-research configure`: a tester's own is never read
+    config_home = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
+    monkeypatch.setenv("TIKTOK_RESEARCH_CONFIG", str(config_home / "tiktok-research.toml"))
     yield cache
 
 
@@ -222,7 +227,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class SparkGroupScheduling(LoadGroupScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "spark" if in_spark_group(nodeid) else super()._split_scope(nodeid)
+            if in_spark_group(nodeid):
+                return "spark"
+            # the documentation site's tests share one build: on one worker, the others do not
+            # wait for it (its file lock made a second worker idle for the whole build)
+            if nodeid.startswith("tests/test_docs_site.py::"):
+                return "docs-site"
+            return super()._split_scope(nodeid)
 
     return SparkGroupScheduling(config, log)
 

@@ -156,29 +156,27 @@ def test_dry_run_prints_the_plan_without_credentials(tmp_path: Path) -> None:
     assert '"search_term": "shoes"' in out
 
 
-ADLIB_SECTION = "\n## 16. TikTok's ad library"
-
-
 @pytest.mark.slow
-def test_the_readme_ad_library_examples_run_as_written(
+def test_the_guide_ad_library_examples_run_as_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Section 16's Python blocks run in order (tests/test_readme.py runs sections 1 to 14);
-    its command lines name commands and options that exist."""
+    """The ad library's page of the guide (docs/guide/ads.md): its Python blocks run in order
+    (tests/test_guide.py runs the other pages), and its command lines name commands and options
+    that exist."""
     import shlex
     import warnings
 
-    from test_readme import README, python_blocks
+    from _guide import page, python_blocks
 
-    section = README.read_text(encoding="utf-8").split(ADLIB_SECTION, 1)[1].split("\n## ", 1)[0]
+    section = page("ads.md")
     blocks = python_blocks(section)
     assert len(blocks) == 2 and all(why is None for _, _, why in blocks)
     monkeypatch.chdir(tmp_path)
-    namespace: dict[str, object] = {"__name__": "__readme__"}
+    namespace: dict[str, object] = {"__name__": "__guide__"}
     for line, code, _ in blocks:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            exec(compile(code, f"README.md section 16, block at {line}", "exec"), namespace)
+            exec(compile(code, f"docs/guide/ads.md:{line}", "exec"), namespace)
     assert namespace["joined"].height > 0  # type: ignore[attr-defined]
     # every fetch costs what its comment says, and the two blocks what the text above them says
     spent: dict[str, int] = {"adlib": 0, "research": 0}
@@ -191,7 +189,7 @@ def test_the_readme_ad_library_examples_run_as_written(
                 r"# (\d+) requests?\b", "\n".join(lines[node.lineno - 1 : node.end_lineno])
             )
             name = ast.unparse(node.targets[0])
-            assert said is not None, f"README section 16: {name} = ... says no cost"
+            assert said is not None, f"docs/guide/ads.md: {name} = ... says no cost"
             paid = namespace[name].report.requests_spent  # type: ignore[attr-defined]
             assert paid == int(said.group(1)), (name, paid)
             spent["adlib" if "fetch_ad" in ast.unparse(node.value) or "commercial" in

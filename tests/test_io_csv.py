@@ -88,7 +88,7 @@ def test_readme_pandas_recipe_keeps_ids_exact(tmp_path: Path) -> None:
         pl.DataFrame({"id": [BIG_ID, MAX_ID], "playlist_id": [None, BIG_ID + 1]}), "videos"
     )
     io.write_csv(df, tmp_path / "videos.csv")
-    # the recipe of README section 9
+    # the recipe of the guide (docs/guide/reading-output.md, CSV)
     ints = {c: "Int64" for c, t in schemas.VIDEOS.items() if t.is_integer()}
     pdf = pd.read_csv(tmp_path / "videos.csv", dtype=ints, parse_dates=["create_time"])
     assert pdf["id"].tolist() == [BIG_ID, MAX_ID]

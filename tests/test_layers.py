@@ -48,6 +48,7 @@ LAYERS: dict[str, int] = {
     "sandbox": TRANSPORT,
     # auth, limits, retries, quota, the pages of one sequence
     "_auth": CLIENT,
+    "_config": CLIENT,  # the credentials file, read by _auth (issue 20)
     "_ratelimit": CLIENT,
     "_retry": CLIENT,
     "_ledger": CLIENT,

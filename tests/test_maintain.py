@@ -601,7 +601,7 @@ def test_an_update_that_stops_is_continued_over_the_same_days_the_next_day(
     clean = stopped_sandbox(dt.datetime(2024, 6, 20, 12, 0, tzinfo=dt.UTC))
     tr.fetch_videos(q, "2024-04-01", "2024-06-17", client=client_of(clean), progress=False)
     # no page asked twice; the two windows begun before midnight hold a search_id that expired
-    # overnight, and each is opened again with one request (README section 13)
+    # overnight, and each is opened again with one request (docs/guide/quirks.md)
     assert spent(sb)["video_query"] <= spent(clean)["video_query"] + 2
     assert max(done["create_time"].dt.date().to_list()) == dt.date(2024, 6, 17)
     state = json.loads((folder / UPDATE_STATE).read_text())

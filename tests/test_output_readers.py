@@ -1,7 +1,8 @@
 """The files the package writes, opened in the tools users have: every id exact, every row once.
 
 Issue 18 items 4-7 ("ids exact in every reader users have"): pandas with its defaults, DuckDB,
-R (``data.table::fread`` and ``readr`` as the README's R section shows), LibreOffice headless
+R (``data.table::fread`` and ``readr`` as the guide's R section shows,
+docs/guide/reading-output.md), LibreOffice headless
 (the ``.xlsx`` workbook and the CSV written ``--for-excel``), and jq on JSON lines, including a
 real pipe from ``--out -``. A test that needs a tool skips when the tool is not installed
 (Debian: ``r-base-core r-cran-data.table r-cran-readr r-cran-bit64 libreoffice-calc jq``).
@@ -89,7 +90,7 @@ def test_pandas_read_parquet_with_defaults(videos: pl.DataFrame, files: Path) ->
     assert sorted(held["id"].tolist()) == sorted(videos["id"].to_list())
 
 
-def test_pandas_read_csv_as_the_readme_says(videos: pl.DataFrame, files: Path) -> None:
+def test_pandas_read_csv_as_the_guide_says(videos: pl.DataFrame, files: Path) -> None:
     import pandas as pd
 
     frame = pd.read_csv(files / "videos.csv", dtype_backend="numpy_nullable")
@@ -120,16 +121,16 @@ def test_duckdb_reads_parquet_csv_json_and_the_dataset_glob(
 
 
 def _r_section() -> str:
-    """The R code of the README's R section (every ```r block), run as written."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    start = readme.index("\n### R\n")
-    end = readme.index("\n## ", start)
-    blocks = readme[start:end].split("```r\n")[1:]
+    """The R code of the guide's R section (every ```r block of docs/guide/reading-output.md)."""
+    text = (Path(__file__).resolve().parents[1] / "docs/guide/reading-output.md").read_text("utf-8")
+    start = text.index("\n## R\n")
+    end = text.find("\n## ", start + 1)
+    blocks = text[start : end if end != -1 else len(text)].split("```r\n")[1:]
     return "\n".join(b.split("```")[0] for b in blocks)
 
 
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
-def test_r_reads_the_csv_exactly_as_the_readme_shows(videos: pl.DataFrame, files: Path) -> None:
+def test_r_reads_the_csv_exactly_as_the_guide_shows(videos: pl.DataFrame, files: Path) -> None:
     need = "for (p in c('data.table', 'readr', 'bit64')) if (!requireNamespace(p, quietly=TRUE)) "
     check = subprocess.run(["Rscript", "-e", need + "quit(status=3)"], capture_output=True,
                            check=False, timeout=120)  # fmt: skip

@@ -38,6 +38,7 @@ EXTRAS = {
     "sqlframe",
     "excel",
     "all",
+    "docs",
     "dev",
 }
 

@@ -110,7 +110,7 @@ def _data_requests(url: str) -> int:
     return sum(v for k, v in stats["requests"].items() if k != "oauth_token")
 
 
-def test_the_readme_quota_workshop_rerun_sends_nothing_until_the_services_midnight(
+def test_the_workshop_quota_stop_rerun_sends_nothing_until_the_services_midnight(
     tmp_path: Path,
 ) -> None:
     args = ["videos", "--hashtag", "fyp", "--start", "2024-01-01", "--end", "2024-03-31",
@@ -133,11 +133,12 @@ def test_the_readme_quota_workshop_rerun_sends_nothing_until_the_services_midnig
         assert _data_requests(server.url) > sent, later.stdout + later.stderr
 
 
-def test_the_readme_storm_figures_are_what_the_command_prints(tmp_path: Path) -> None:
+def test_the_workshop_storm_figures_are_what_the_command_prints(tmp_path: Path) -> None:
+    """The figures of the 500 storm of the guide's workshops page (docs/guide/workshops.md)."""
     import re
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    said = re.search(r'"statuses": (\{[^}]*\})', readme)
+    page = Path(__file__).resolve().parents[1] / "docs" / "guide" / "workshops.md"
+    said = re.search(r'"statuses": (\{[^}]*\})', page.read_text(encoding="utf-8"))
     assert said is not None
     with sandbox_server("--faults", "internal_error=0.3,gateway_timeout=0.05",
                         "--fault-seed", "1") as server:  # fmt: skip

@@ -13,14 +13,23 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from . import _config
 from ._endpoints import TOKEN_PATH
 from ._http import Http, RawResponse, TransportFailure
-from .errors import AuthenticationError, ServerError, error_from_body
+from .errors import AuthenticationError, ServerError, error_from_body, sentences
 
-__all__ = ["Credentials", "TokenManager", "resolve_credentials"]
+__all__ = [
+    "CredentialSources",
+    "Credentials",
+    "TokenManager",
+    "credential_sources",
+    "resolve_credentials",
+]
 
 log = logging.getLogger("tiktok_research")
 
@@ -30,13 +39,18 @@ ENV_SECRET = "TIKTOK_CLIENT_SECRET"
 
 
 class Credentials:
-    """A client key and secret; the secret is hidden from repr and str."""
+    """A client key and secret; the secret is hidden from repr and str.
 
-    __slots__ = ("_secret", "client_key")
+    ``source`` says where each came from (an argument, the environment, a config file), for
+    messages; it never holds a value.
+    """
 
-    def __init__(self, client_key: str, client_secret: str) -> None:
+    __slots__ = ("_secret", "client_key", "source")
+
+    def __init__(self, client_key: str, client_secret: str, source: str = "arguments") -> None:
         self.client_key = client_key
         self._secret = client_secret
+        self.source = source
 
     @property
     def client_secret(self) -> str:
@@ -49,27 +63,116 @@ class Credentials:
     __str__ = __repr__
 
 
-def resolve_credentials(client_key: str | None, client_secret: str | None) -> Credentials:
-    """Arguments first, then ``TIKTOK_CLIENT_KEY`` / ``TIKTOK_CLIENT_SECRET``.
+@dataclass(frozen=True)
+class CredentialSources:
+    """Where the credentials were looked for and found, for messages; it never holds a value.
+
+    Attributes:
+        found: Each credential found (``client_key``, ``client_secret``) and where it came from.
+        explicit: The file given as ``config=`` (``--config FILE``), or None.
+        default_file: The file ``tiktok-research configure`` writes.
+        default_state: ``"read"``, ``"none there"``, or ``"not read"`` (not needed).
+    """
+
+    found: dict[str, str]
+    explicit: Path | None
+    default_file: Path
+    default_state: str
+
+    @property
+    def missing(self) -> list[str]:
+        """The credentials no source gave."""
+        return [name for name in _config.KEYS if name not in self.found]
+
+    def what_is_missing(self) -> str:
+        """E.g. ``no client_secret; client_key came from the environment``."""
+        gave = "".join(f"; {name} came from {where}" for name, where in self.found.items())
+        return f"no {' and no '.join(self.missing)}{gave}"
+
+
+def _gather(
+    client_key: str | None, client_secret: str | None, config: str | Path | None
+) -> tuple[dict[str, str], CredentialSources]:
+    """The values found (name -> value) and where each came from, in the order of
+    :func:`resolve_credentials`."""
+    values: dict[str, str] = {}
+    found: dict[str, str] = {}
+
+    def take(given: dict[str, str | None], where: str) -> None:
+        for name in _config.KEYS:
+            value = given.get(name)
+            if value and name not in values:
+                values[name] = value
+                found[name] = where
+
+    take({"client_key": client_key, "client_secret": client_secret}, "arguments")
+    explicit = Path(config).expanduser() if config is not None else None
+    if len(values) < 2 and explicit is not None:
+        take(dict(_config.read_credentials(explicit)), f"the config file {explicit}")
+    take(
+        {"client_key": os.environ.get(ENV_KEY), "client_secret": os.environ.get(ENV_SECRET)},
+        "the environment",
+    )
+    default = _config.config_path()
+    default_state = "not read"
+    if len(values) < 2 and default != explicit:
+        if default.is_file():
+            take(dict(_config.read_credentials(default)), f"the config file {default}")
+            default_state = "read"
+        else:
+            default_state = "none there"
+    return values, CredentialSources(found, explicit, default, default_state)
+
+
+def credential_sources(
+    client_key: str | None = None,
+    client_secret: str | None = None,
+    config: str | Path | None = None,
+) -> CredentialSources:
+    """Where :func:`resolve_credentials` would find each credential (for messages: no value).
 
     Raises:
-        AuthenticationError: naming the variables when either is missing.
+        InvalidRequestError: ``config`` does not exist, or a config file cannot be read.
     """
-    key = client_key or os.environ.get(ENV_KEY) or None
-    secret = client_secret or os.environ.get(ENV_SECRET) or None
-    missing = []
-    if not key:
-        missing.append(f"client_key (or the environment variable {ENV_KEY})")
-    if not secret:
-        missing.append(f"client_secret (or the environment variable {ENV_SECRET})")
-    if missing:
+    return _gather(client_key, client_secret, config)[1]
+
+
+def resolve_credentials(
+    client_key: str | None = None,
+    client_secret: str | None = None,
+    config: str | Path | None = None,
+) -> Credentials:
+    """The client key and secret, each from the first source that has it.
+
+    In order: the arguments; the file given as ``config`` (``--config FILE`` on the command
+    line); the environment variables ``TIKTOK_CLIENT_KEY`` and ``TIKTOK_CLIENT_SECRET``; the
+    config file that ``tiktok-research configure`` writes
+    (:func:`tiktok_research._config.config_path`).
+    A config file is read only when an earlier source left something missing.
+
+    Raises:
+        AuthenticationError: either is missing, naming every source that was looked at.
+        InvalidRequestError: ``config`` does not exist, or a config file cannot be read.
+    """
+    values, sources = _gather(client_key, client_secret, config)
+    if sources.missing:
+        explicit = sources.explicit
+        looked = [
+            "the arguments client_key= and client_secret="
+            + (f" and the file {explicit} (config=, --config)" if explicit is not None else ""),
+            f"the environment variables {ENV_KEY} and {ENV_SECRET}",
+            f"the config file {sources.default_file} ({sources.default_state})",
+        ]
         raise AuthenticationError(
-            "missing credentials: set " + " and ".join(missing) + ". "
-            f"For example: export {ENV_KEY}=... {ENV_SECRET}=... ; "
-            "or try the offline sandbox with tiktok_research.Client.sandbox()."
+            f"missing credentials: {sources.what_is_missing()}. Looked in, in order: "
+            + "; ".join(looked)
+            + ". Run `tiktok-research configure` to save them in that file, or export "
+            f"{ENV_KEY}=... {ENV_SECRET}=... ; or try the offline sandbox with "
+            "tiktok_research.Client.sandbox() (--sandbox on the command line)."
         )
-    assert key is not None and secret is not None
-    return Credentials(key, secret)
+    key_from, secret_from = sources.found["client_key"], sources.found["client_secret"]
+    source = key_from if key_from == secret_from else f"key: {key_from}; secret: {secret_from}"
+    return Credentials(values["client_key"], values["client_secret"], source)
 
 
 class TokenManager:
@@ -173,6 +276,14 @@ class TokenManager:
                     endpoint="token",
                 )
             err = error_from_body(resp.status, body, endpoint="token")
+            if err.code == "invalid_client":  # say which source to fix
+                err = AuthenticationError(
+                    sentences(err.message, f"They came from {self._credentials.source}"),
+                    code=err.code,
+                    log_id=err.log_id,
+                    http_status=resp.status,
+                    endpoint="token",
+                )
             if not isinstance(err, AuthenticationError):
                 err = AuthenticationError(
                     err.message,

@@ -173,6 +173,7 @@ class ClientOptions(TypedDict, total=False):
 
     client_key: str | None
     client_secret: str | None
+    config: str | Path | None
     base_url: str | None
     qps: float | None
     timeout: float
@@ -312,9 +313,17 @@ def local_quota(
 class Client:
     """A client of the TikTok Research API.
 
+    The client key and secret are each taken from the first source that has them: the
+    arguments ``client_key`` and ``client_secret``; the file ``config`` (``--config FILE`` on the
+    command line); the environment variables ``TIKTOK_CLIENT_KEY`` and ``TIKTOK_CLIENT_SECRET``;
+    the config file written by ``tiktok-research configure`` (``config.toml`` in the platform's
+    user config folder, or ``$TIKTOK_RESEARCH_CONFIG``). With none, the error names all of them.
+
     Args:
-        client_key: Client key; default ``$TIKTOK_CLIENT_KEY``.
-        client_secret: Client secret; default ``$TIKTOK_CLIENT_SECRET``.
+        client_key: Client key.
+        client_secret: Client secret.
+        config: A credentials file to read (TOML with ``client_key`` and ``client_secret``, as
+            ``tiktok-research configure`` writes it), before the environment.
         base_url: Service root; default ``$TIKTOK_RESEARCH_BASE_URL`` or ``https://open.tiktokapis.com``.
         qps: Requests per second across all threads (client-side limiter); None switches it off.
         timeout: Seconds per request.
@@ -335,7 +344,8 @@ class Client:
         progress: Show a countdown bar while waiting for the quota reset.
 
     Raises:
-        AuthenticationError: if credentials are missing (naming the environment variables).
+        AuthenticationError: if credentials are missing (naming every source looked at).
+        InvalidRequestError: if ``config`` does not exist or a config file cannot be read.
 
     Example:
         >>> import tiktok_research as tr
@@ -353,6 +363,7 @@ class Client:
         client_key: str | None = None,
         client_secret: str | None = None,
         *,
+        config: str | Path | None = None,
         base_url: str | None = None,
         qps: float | None = 5.0,
         timeout: float = 30.0,
@@ -367,7 +378,7 @@ class Client:
         end_date_exclusive: bool = False,
         progress: bool = True,
     ) -> None:
-        self._credentials = resolve_credentials(client_key, client_secret)
+        self._credentials = resolve_credentials(client_key, client_secret, config)
         self.base_url = check_base_url(
             (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
         )
@@ -1294,8 +1305,9 @@ def default_client() -> Client:
     """The session's default client.
 
     In order: the one given to :func:`use`; a sandbox client when the environment variable
-    ``TIKTOK_RESEARCH_SANDBOX`` is ``1`` (one per process); a client from
-    ``TIKTOK_CLIENT_KEY`` / ``TIKTOK_CLIENT_SECRET``.
+    ``TIKTOK_RESEARCH_SANDBOX`` is ``1`` (one per process); a client with the credentials of
+    ``TIKTOK_CLIENT_KEY`` / ``TIKTOK_CLIENT_SECRET``, else of the config file that
+    ``tiktok-research configure`` writes.
 
     Raises:
         AuthenticationError: no credentials, naming every way to give them.

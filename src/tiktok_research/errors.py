@@ -496,7 +496,10 @@ def error_from_body(
     ):
         hint = None
         if code == "invalid_client":
-            hint = "Check TIKTOK_CLIENT_KEY / TIKTOK_CLIENT_SECRET (or client_key=/client_secret=)"
+            hint = (
+                "Check the client key and secret (tiktok-research configure, TIKTOK_CLIENT_KEY / "
+                "TIKTOK_CLIENT_SECRET, or client_key=/client_secret=)"
+            )
         return AuthenticationError(sentences(message, hint), **kw)
     if code in ("scope_not_authorized", "scope_permission_missed"):
         return ScopeNotAuthorizedError(

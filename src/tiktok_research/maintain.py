@@ -47,6 +47,7 @@ __all__ = [
     "UpdatePlan",
     "UpdateReport",
     "dehydrate",
+    "dehydrated_ids",
     "plan_refresh",
     "plan_update",
     "refresh_destination",
@@ -786,7 +787,23 @@ def dehydrate(videos: TableLike | str | Path, path: str | Path, *, column: str =
     """
     from .select import write_lines
 
+    return write_lines(dehydrated_ids(videos, column=column), path)
+
+
+def dehydrated_ids(videos: TableLike | str | Path, *, column: str = "id") -> pl.Series:
+    """The ids :func:`dehydrate` writes: each id of ``column`` once, in the table's order.
+
+    Args:
+        videos: A table (polars, pandas, Arrow), a Parquet, CSV or JSON Lines file, or a
+            dataset folder.
+        column: The id column.
+
+    Example:
+        >>> import polars as pl
+        >>> dehydrated_ids(pl.DataFrame({"id": [7, 3, 7, None]})).to_list()
+        [7, 3]
+    """
     table, _ = _videos(videos)
     if column not in table.columns:
         raise InvalidRequestError(f"no {column!r} column; columns: {', '.join(table.columns)}")
-    return write_lines(table.get_column(column).drop_nulls().unique(maintain_order=True), path)
+    return table.get_column(column).drop_nulls().unique(maintain_order=True)

@@ -477,6 +477,11 @@ class _QBuilder:
         return f"Q (fields: {', '.join(CONDITION_FIELDS)})"
 
 
+#: The query builder: ``Q.<field>.<operation>(...)`` is one condition (``eq``, ``ne``, ``isin``,
+#: ``gt``, ``gte``, ``lt``, ``lte``, ``between``), and ``&``, ``|`` and ``~`` combine conditions,
+#: e.g. ``Q.hashtag_name.eq("climate") & ~Q.region_code.isin(["US", "CA"])``. A misspelt field
+#: or a value the API does not know raises :class:`InvalidRequestError` with a suggestion, before
+#: any request.
 Q = _QBuilder()
 
 
@@ -727,7 +732,7 @@ def as_query(obj: QueryLike) -> Query:
     except RecursionError:
         raise _bad(
             "the query is nested too deeply to read; a query is 'and', 'or' and 'not' lists of "
-            "conditions, each condition at most a few levels deep (README section 3)"
+            "conditions, each condition at most a few levels deep (docs/guide/queries.md)"
         ) from None
 
 

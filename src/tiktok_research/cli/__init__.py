@@ -4,7 +4,8 @@ A command parses its options, checks its input (before the first request: a mist
 nothing and exits 2), calls one public function of the library, and prints or writes what it
 returns. Where each part lives:
 
-* ``_app.py``: the application, its root options (``--debug``, ``--version``), the command groups,
+* ``_app.py``: the application, its root options (``--config``, ``--verbose``, ``--log``,
+  ``--debug``, ``--version``), the command groups,
   the error boundary (:class:`~tiktok_research.cli._app.Group`: no traceback, ever) and
   :func:`main` (Ctrl-C outside a command; the home of other signal handling).
 * ``_errors.py``: the exit codes and the one map from an exception to a code and a message.
@@ -12,7 +13,9 @@ returns. Where each part lives:
   flags...), as ``Annotated`` types.
 * ``_inputs.py``: reading what the user gives (items, ``--query``, tables).
 * ``_output.py``: every file the command line writes, and its checks before the first request.
-* ``_run.py``: the client of a run, and a collection's table, failures and exit code.
+* ``_run.py``: the client of a run (the root options it needs), and a collection's table, failures
+  and exit code.
+* ``_log.py``: where log lines and warnings go during a command (``--verbose``, ``--log``).
 
 The commands, by group:
 
@@ -20,11 +23,11 @@ The commands, by group:
   ``followers``, ``following``, ``playlists``, ``shops``, ``products``, ``reviews``.
 * ``_adlib.py``: the ad library (Commercial Content API): ``ads``, ``ad-details``,
   ``ad-report``, ``advertisers``, ``commercial-content``.
-* ``_maintain.py``: ``hydrate``, ``compliance``, ``refresh``, ``update``.
+* ``_maintain.py``: ``hydrate``, ``compliance``, ``refresh``, ``update``, ``dehydrate``.
 * ``_audit.py``: ``audit`` (availability audits, a dated round per run).
 * ``_tables.py``: ``merge``, ``select video-ids``, ``select usernames``, ``summary``.
 * ``_quality.py``: ``quality`` (and the one-line verdict of the collection commands).
-* ``_account.py``: ``quota``.
+* ``_account.py``: ``configure``, ``quota``.
 * ``_sandbox.py``: ``sandbox serve``, ``demo``.
 """
 

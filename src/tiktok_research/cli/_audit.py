@@ -88,7 +88,7 @@ def audit(
             client=_run.client(sandbox, max_requests), resume=resume, progress=progress,
         )  # fmt: skip
     written = write_table(result.table, target)
-    target.echo(str(result))
+    _run.show_report(result, target)
     if written is not None:
         target.echo(f"wrote {result.table.height:,} rows ({result.rounds} round(s)) to {written}")
     _run.echo_verdict(result.report.archive, err=target.to_stdout)

@@ -126,7 +126,7 @@ def videos(
                 q, start, end, dataset, archive=archive, fields=fields, client=client,
                 resume=resume, progress=progress,
             )  # fmt: skip
-        typer.echo(str(report))
+        _run.show_report(report)
         typer.echo(_dataset_line(dataset, report.rows))
         _run.echo_verdict(report.archive)
         _run.stop_unless_ok(_run.exit_code(report))

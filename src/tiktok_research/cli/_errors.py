@@ -1,6 +1,6 @@
 """What an exception means on the command line: its exit code and its one-line message.
 
-Exit codes (also in ``tiktok-research --help`` and README section 11): 0 done and complete;
+Exit codes (also in ``tiktok-research --help`` and docs/guide/cli.md): 0 done and complete;
 1 unexpected error; 2 invalid input (nothing was sent); 3 incomplete (quota, budget, items left
 or a full disk: run the same command again to continue); 4 credentials or scope rejected; 5 the
 service cannot be reached or kept failing; 130 interrupted (Ctrl-C); 143 stopped by SIGTERM

@@ -132,7 +132,7 @@ def _query_text(value: str) -> tuple[str, str]:
     shown = stripped if len(stripped) <= 40 else stripped[:40] + "..."
     raise InputError(
         f"--query takes JSON text or the path of a JSON file, not {shown!r}. For a keyword or a "
-        f"hashtag use --keyword {shown} or --hashtag {shown} (README section 3 shows the JSON)"
+        f"hashtag use --keyword {shown} or --hashtag {shown} (docs/guide/queries.md shows the JSON)"
     )
 
 

@@ -1,6 +1,7 @@
-"""Commands that keep data compliant and current (README section 8): ``hydrate`` (videos by id),
-``compliance`` (which ids are still valid), ``refresh`` (a table made current) and ``update``
-(the days since the last run, appended to a dataset).
+"""Commands that keep data compliant and current (docs/guide/keeping-current.md): ``hydrate``
+(videos by id), ``compliance`` (which ids are still valid), ``refresh`` (a table made current),
+``update`` (the days since the last run, appended to a dataset) and ``dehydrate`` (the ids to
+share).
 
 The planning and the decisions are the library's (:mod:`tiktok_research.plan`,
 :mod:`tiktok_research.maintain`); a command checks its input, prints the plan with ``--dry-run``
@@ -38,11 +39,13 @@ from ._options import (
     RegionOpt,
     ResumeOpt,
     SandboxOpt,
+    TableArg,
     UsernameOpt,
 )
 from ._output import (
     Output,
     check_folder,
+    check_lines_output,
     check_output,
     check_writable_parent,
     list_ids,
@@ -321,8 +324,7 @@ def refresh(
             progress=progress,
         )  # fmt: skip
     report = result.report
-    say = target.echo if target is not None else typer.echo
-    say(str(report))
+    _run.show_report(report, target)
     code = _run.exit_code(report, result.failures)
     if not report.complete:
         typer.echo(
@@ -418,7 +420,7 @@ def update(
             archive=archive, progress=progress,
         )  # fmt: skip
     report = result.report
-    typer.echo(str(report))
+    _run.show_report(report)
     _run.echo_verdict(report.archive)
     code = _run.exit_code(report, result.failures)
     if code == EXIT_INCOMPLETE:
@@ -430,3 +432,40 @@ def update(
     elif report.complete and result.height and isinstance(report, UpdateReport):
         typer.echo(f"added {result.height:,} videos ({report.first} .. {report.last}) to {dataset}")
     _run.stop_unless_ok(code)
+
+
+@app.command()
+def dehydrate(
+    table: TableArg,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="Text file, one id per line (default: print)."
+        ),
+    ] = None,
+    column: Annotated[
+        str, typer.Option(metavar="COLUMN", help="The column holding the ids.")
+    ] = "id",
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """The ids of a table, one per line: the form of a dataset you may share.
+
+    The Research API's terms do not let you share the collected data; share its ids, and others
+    look the videos up again with `tiktok-research hydrate` (comments: `--column id` of a
+    comments table gives comment ids). Each id is written once, in the table's order, as exact
+    digits. Sends nothing. An existing --out FILE that this same command did not write is
+    refused unless --overwrite is given; --out - (or no --out) prints the ids.
+
+    \b
+    Examples:
+      tiktok-research dehydrate videos.parquet --out ids.txt
+      tiktok-research dehydrate data/videos | tiktok-research hydrate --out again.parquet
+    """
+    from ..maintain import dehydrated_ids
+    from ._tables import _emit
+
+    target = check_lines_output(out, overwrite)
+    if target is not None:
+        target.claim("dehydrate", str(table.resolve()), column)
+    ids = dehydrated_ids(read_table(table), column=column)  # no such column: exit 2, named
+    _emit(ids, target, "ids")

@@ -1,23 +1,27 @@
 """Running a collection from the command line: the client, the archive around the run, and the
 table, the failures and the exit code it ends with.
 
-:func:`client` is the one place a command gets its client (credentials from the environment, or
-the built-in sandbox with ``--sandbox``); :func:`planner` the client a plan is made with before
+:func:`client` is the one place a command gets its client (credentials as the library finds them,
+with the root option ``--config FILE`` first: :data:`ROOT`; or the built-in sandbox with
+``--sandbox``); :func:`planner` the client a plan is made with before
 any credentials are needed; :func:`collecting` wraps a run; :func:`finish` writes its table and
 failures and turns its report into the exit code (:func:`exit_code`).
 """
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from . import _log
 from ._errors import EXIT_AUTH, EXIT_INCOMPLETE, EXIT_OK, EXIT_SERVER, CommandError
 from ._output import Output, failures_path, write_table, writing
 
@@ -28,17 +32,49 @@ if TYPE_CHECKING:
     from ..collect import CollectionReport, FetchResult
 
 
-#: The command line's missing-credentials message: the sandbox first (what a new user can do now),
-#: then the real service's two variables; said once.
-MISSING_CREDENTIALS = (
-    "no credentials. To try the command offline, add --sandbox (or set "
-    "TIKTOK_RESEARCH_SANDBOX=1). For the real service, set your project's client key and "
-    "secret: export TIKTOK_CLIENT_KEY=... TIKTOK_CLIENT_SECRET=..."
-)
+@dataclass
+class RootOptions:
+    """The root options a command's client needs, set by the root callback for one command."""
+
+    config: Path | None = None
+    verbose: bool = False
+    argv: list[str] = field(default_factory=list)
+
+    def reset(self) -> None:
+        """Forget them (the command ended)."""
+        self.config = None
+        self.verbose = False
+        self.argv = []
+
+
+ROOT = RootOptions()
+
+
+def missing_credentials(config: Path | None) -> str:
+    """The command line's missing-credentials message, said once: the sandbox first (what a
+    new user can do now), then the real service's environment variables, then the credentials
+    file (``--config FILE``, else the one ``configure`` writes) and which of them were looked at.
+    """
+    from .._auth import ENV_KEY, ENV_SECRET, credential_sources
+
+    sources = credential_sources(config=config)
+    if config is not None:
+        saved = f"or save them in {config} with `tiktok-research --config {config} configure`"
+    else:
+        saved = (
+            f"or save them once with `tiktok-research configure` (in {sources.default_file}, "
+            f"{sources.default_state})"
+        )
+    return (
+        f"no credentials: {sources.what_is_missing()}. To try the command offline, add --sandbox "
+        "(or set TIKTOK_RESEARCH_SANDBOX=1). For the real service, give your project's client "
+        f"key and secret: export {ENV_KEY}=... {ENV_SECRET}=...; {saved}."
+    )
 
 
 def client(sandbox: bool, max_requests: int | None) -> Client:
-    """The client of a run: from the environment, or on the built-in sandbox (``--sandbox``).
+    """The client of a run: the credentials as the library finds them (``--config FILE`` first),
+    or the built-in sandbox (``--sandbox``).
 
     Its HTTP connections are closed when the command ends (:func:`close_clients`, called by the
     root group), also when the command runs inside a Python process (a notebook, a test).
@@ -58,9 +94,9 @@ def client(sandbox: bool, max_requests: int | None) -> Client:
         from ..errors import AuthenticationError
 
         try:
-            made = Client(max_requests=max_requests)
+            made = Client(max_requests=max_requests, config=ROOT.config)
         except AuthenticationError:  # only missing credentials are found before any request
-            raise CommandError(MISSING_CREDENTIALS, EXIT_AUTH) from None
+            raise CommandError(missing_credentials(ROOT.config), EXIT_AUTH) from None
     _OPEN_CLIENTS.append(made)
     return made
 
@@ -115,6 +151,17 @@ def stop_unless_ok(code: int) -> None:
         raise typer.Exit(code)
 
 
+def show_report(report: object, out: Output | None = None) -> None:
+    """Print a run's report (through ``out``: on standard error when the table goes to standard
+    output), and keep it in the ``--log`` file."""
+    text = str(report)
+    if out is not None:
+        out.echo(text)
+    else:
+        typer.echo(text)
+    _log.file_only(logging.INFO, text)
+
+
 def echo_verdict(folder: Path | None, *, err: bool = False) -> None:
     """Print the one-line quality verdict of a collection folder (nothing when unreadable); on
     standard error with ``err`` (when the table goes to standard output)."""
@@ -130,7 +177,7 @@ def finish(result: FetchResult, out: Output, table: str | None) -> None:
     end with the exit code of the run. With ``--out -`` the table goes to standard output and
     every message to standard error."""
     written = write_table(result, out, table=table)
-    out.echo(str(result.report))
+    show_report(result.report, out)
     failures = result.failures
     side = failures_path(written.path) if written is not None and written.path else None
     if failures.height:

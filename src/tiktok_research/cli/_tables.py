@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from . import _log, _run
 from ._app import app, select_app
 from ._errors import EXIT_ERROR, CommandError, InputError
 from ._inputs import read_table
@@ -77,11 +78,22 @@ def merge(
         ),
     ] = False,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="One line per file, not only per file skipped.")
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="One line per file, not only per file skipped, and INFO log lines: the same as "
+            "the root option (tiktok-research --verbose merge ...).",
+        ),
     ] = False,
 ) -> None:
     """Merge JSON dumps (the help text is _MERGE_HELP)."""
     from ..merge import merge_dumps, missing_inputs
+
+    # one meaning of --verbose in every place it is given: say more
+    verbose = verbose or _run.ROOT.verbose
+    if verbose:
+        _log.be_verbose()
 
     problems = missing_inputs(paths)
     if problems:

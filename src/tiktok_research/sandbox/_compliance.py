@@ -11,7 +11,7 @@ still valid (neither deleted nor made private).
 
 Answers follow DOC:BC's examples: ``error.message`` is ``"ok."`` and ``error`` carries
 ``http_status_code`` (error answers of these endpoints carry it too). Choices where the notes are
-silent (written here and in the README):
+silent (written here and in the guide, docs/guide/workshops.md):
 
 * ``task_id`` is a JSON integer that fits int64: ``(creation unix time << 32) | 32 random bits``.
   (DOC:BC's example ``12345678910987654321`` exceeds int64: a doc artefact.)

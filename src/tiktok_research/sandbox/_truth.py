@@ -247,7 +247,8 @@ class KnownTruths:
         Args:
             query: the API's query dict (``{"and": [...]}``), or a ``tr.Q`` expression,
                 ``Query`` or ``Criteria``.
-            start_date, end_date: the window (dates, ``YYYYMMDD`` or ``YYYY-MM-DD``), inclusive.
+            start_date: the first day of the window (a date, ``YYYYMMDD`` or ``YYYY-MM-DD``).
+            end_date: the last day of the window, inclusive (the same forms).
         """
         sb = self._sb
         corpus = sb.corpus

@@ -1,4 +1,4 @@
-"""The README's section "When one machine is not enough" runs as written, in order.
+"""The guide's page on other engines (docs/guide/scale.md: DuckDB, Spark, Dask) runs as written.
 
 The examples read the demo's output folder (``demo-output/``). Spark resolves relative paths against
 the directory its JVM started in, and the run's one Spark session starts wherever pytest runs, so
@@ -14,31 +14,30 @@ from typing import Any
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-HEADING = "## 15. When one machine is not enough"
+from _guide import GUIDE
+
+PAGE = GUIDE / "scale.md"
 
 
 def _blocks() -> list[str]:
-    text = README.read_text(encoding="utf-8")
-    assert HEADING in text, "the README lost its section on other engines"
-    section = text.split(HEADING, 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    text = PAGE.read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 
 @pytest.fixture(scope="module")
 def demo_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tiktok_research.demo import run_demo
 
-    out = tmp_path_factory.mktemp("readme") / "demo-output"
+    out = tmp_path_factory.mktemp("guide") / "demo-output"
     run_demo(out, echo=lambda _: None, progress=False)
     return out
 
 
 def _run(blocks: list[str], demo_output: Path) -> dict[str, Any]:
-    namespace: dict[str, Any] = {"__name__": "__readme__"}
+    namespace: dict[str, Any] = {"__name__": "__guide__"}
     for block in blocks:
         code = block.replace('"demo-output/', f'"{demo_output}/')
-        exec(compile(code, str(README), "exec"), namespace)
+        exec(compile(code, str(PAGE), "exec"), namespace)
     return namespace
 
 
@@ -67,7 +66,7 @@ def test_every_example_runs_as_written_on_spark(spark: Any, demo_output: Path) -
     import tiktok_research as tr
 
     namespace = _run(_blocks(), demo_output)
-    assert namespace["spark"] is spark  # the README's builder found the run's session
+    assert namespace["spark"] is spark  # the page's builder found the run's session
     videos = tr.merge_dumps(demo_output / "archive")["videos"]
     assert int(namespace["checksum"]) == sum(videos["id"].to_list())
     assert namespace["archived"].count() == videos.height

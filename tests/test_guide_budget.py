@@ -1,11 +1,11 @@
-"""A new user's session of the README spends fewer than 150 requests (issue 18, "Done means").
+"""A new user's session of the guide spends fewer than 150 requests (issue 18, "Done means").
 
-The README's Python blocks run in order (as in tests/test_readme.py), every client pointed at a
-served sandbox (``tiktok-research sandbox serve``) instead of the in-process one, and the
-requests that reached the server are read from its ``/_sandbox/stats``. Run it alone to see the
-figure, per endpoint::
+The Python blocks of the user guide run in order, page after page (as in tests/test_guide.py),
+every client pointed at a served sandbox (``tiktok-research sandbox serve``) instead of the
+in-process one, and the requests that reached the server are read from its ``/_sandbox/stats``.
+Run it alone to see the figure, per endpoint::
 
-    .venv/bin/python -m pytest -q -s tests/test_readme_budget.py
+    .venv/bin/python -m pytest -q -s tests/test_guide_budget.py
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ from typing import Any
 import httpx
 import pytest
 
+from _guide import ROOT
 from _servers import sandbox_server
-from test_readme import BLOCKS, ROOT
+from test_guide import BLOCKS
 
 BUDGET = 150  # requests, tokens excepted: the quota counts data requests
 
 
 @pytest.mark.slow
-def test_the_readme_session_spends_fewer_than_150_requests(
+def test_the_guide_session_spends_fewer_than_150_requests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import matplotlib
@@ -41,7 +42,7 @@ def test_the_readme_session_spends_fewer_than_150_requests(
             httpx.post(url + "/_sandbox/advance", json={"seconds": seconds}, timeout=30)
 
         def served(sandbox: object = None, **kw: Any) -> tr.Client:
-            if "sleep" in kw:  # the README's sleep moves its in-process sandbox's clock
+            if "sleep" in kw:  # the guide's sleep moves its in-process sandbox's clock
                 kw["sleep"] = advance
             kw.setdefault("qps", None)
             kw.setdefault("client_key", "sandbox")
@@ -65,14 +66,14 @@ def test_the_readme_session_spends_fewer_than_150_requests(
         monkeypatch.setenv("TIKTOK_RESEARCH_BASE_URL", url)
         monkeypatch.setenv("TIKTOK_CLIENT_KEY", "sandbox")
         monkeypatch.setenv("TIKTOK_CLIENT_SECRET", "sandbox")
-        namespace: dict[str, object] = {"__name__": "__readme__"}
+        namespace: dict[str, object] = {"__name__": "__guide__"}
         try:
-            for line, code, why in BLOCKS:
+            for where, line, code, why in BLOCKS:
                 if why is not None:
                     continue
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    exec(compile(code, f"README.md:{line}", "exec"), namespace)
+                    exec(compile(code, f"{where}:{line}", "exec"), namespace)
         finally:
             import matplotlib.pyplot as plt
 
@@ -82,6 +83,6 @@ def test_the_readme_session_spends_fewer_than_150_requests(
         stats = httpx.get(url + "/_sandbox/stats", timeout=30).json()
     requests = {k: v for k, v in stats["requests"].items() if k != "oauth_token"}
     spent = sum(requests.values())
-    print(f"\nREADME session: {spent} requests reached the served sandbox "
+    print(f"\nguide session: {spent} requests reached the served sandbox "
           f"(+{stats['requests'].get('oauth_token', 0)} tokens): {requests}")  # fmt: skip
     assert spent < BUDGET, requests
