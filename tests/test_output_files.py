@@ -155,6 +155,11 @@ def test_out_dash_writes_json_lines_on_stdout_and_messages_on_stderr(
 # --------------------------------------------------------------------- 2. nothing doubled
 
 
+def _sent(client: tr.Client) -> int:
+    """Requests the client's in-process sandbox has answered so far (its log is a copy)."""
+    return len(client.sandbox_instance.request_log)
+
+
 def _ids_once(root: Path) -> list[int]:
     """The ids of a dataset as each reader sees them; each must hold every id once."""
     import duckdb
@@ -211,16 +216,15 @@ def test_python_writers_of_a_dataset_hold_each_id_once(tmp_path: Path) -> None:
     held = _ids_once(root)
     direct = tr.fetch_videos(CLIMATE, "2024-01-01", "2024-04-30", client=client, progress=False)
     assert held == sorted(direct["id"].to_list())
-    log = client.sandbox_instance.request_log
-    before = len(log)
+    before = _sent(client)
     with pytest.raises(InvalidRequestError, match="another query"):
         tr.fetch_videos(tr.Q.hashtag_name.eq("cats"), "2024-01-01", "2024-01-31", client=client,
                         dataset=root, progress=False)  # fmt: skip
-    assert len(log) == before
+    assert _sent(client) == before
     with pytest.raises(InvalidRequestError, match="another query"):
         tr.collect_videos(tr.Q.hashtag_name.eq("cats"), "2024-01-01", "2024-01-31", root,
                           archive=tmp_path / "a", client=client, progress=False)  # fmt: skip
-    assert len(log) == before
+    assert _sent(client) == before
     # a refresh of the dataset rewrites it: each id once, counts of the refresh
     tr.refresh_videos(root, client=client, archive=tmp_path / "a", progress=False)
     assert _ids_once(root) <= held
@@ -237,6 +241,34 @@ def test_python_writers_of_a_dataset_hold_each_id_once(tmp_path: Path) -> None:
         tr.merge_dumps(dump, dataset=tmp_path / "merged")
     tr.merge_dumps(dump, dataset=tmp_path / "merged", overwrite=True)
     assert _ids_once(tmp_path / "merged" / "videos") == held[:20]
+
+
+def test_a_dataset_run_after_a_plain_run_reads_the_pages_held_and_pays_nothing(
+    tmp_path: Path,
+) -> None:
+    """The same query collected into a table, then streamed into a dataset (`collect_videos`,
+    `videos --dataset`) over the same archive: the second run reads every page the first one
+    paid for (it paid one page per window again, as a "repair", before: its dataset pass looked
+    for the pages only in per-window files); and the reverse order pays nothing either."""
+    client = tr.Client.sandbox()
+    first = tr.fetch_videos(CLIMATE, "2024-01-01", "2024-03-31", client=client,
+                            archive=tmp_path / "a", progress=False)  # fmt: skip
+    paid = _sent(client)
+    assert first.report.requests_spent == 3  # one page per month window
+    again = tr.collect_videos(CLIMATE, "2024-01-01", "2024-03-31", tmp_path / "d",
+                              archive=tmp_path / "a", client=client, progress=False)  # fmt: skip
+    assert _sent(client) == paid
+    assert (again.requests_spent, again.repaired) == (0, 0)
+    assert again.complete
+    assert _ids_once(tmp_path / "d") == sorted(first["id"].to_list())
+    # and the reverse: a dataset run first, then a plain table from the same archive
+    tr.collect_videos(CLIMATE, "2024-04-01", "2024-05-31", tmp_path / "e",
+                      archive=tmp_path / "b", client=client, progress=False)  # fmt: skip
+    paid = _sent(client)
+    plain = tr.fetch_videos(CLIMATE, "2024-04-01", "2024-05-31", client=client,
+                            archive=tmp_path / "b", progress=False)  # fmt: skip
+    assert _sent(client) == paid
+    assert sorted(plain["id"].to_list()) == _ids_once(tmp_path / "e")
 
 
 def test_a_write_supersedes_the_rows_it_replaces_newest_retrieval_wins(tmp_path: Path) -> None:

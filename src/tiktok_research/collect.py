@@ -1468,24 +1468,34 @@ class _Engine:
     # -- reading the archive back
 
     def _read(
-        self, pattern: str = "pages-*", keys: set[str] | None = None
+        self,
+        pattern: str = "pages-*",
+        keys: set[str] | None = None,
+        shared: dict[str, set[int]] | None = None,
     ) -> tuple[tables.ArchiveRead, bool]:
         """The collection's rows from its page files, lost pages fetched again once; and whether
-        every page the journal records was read (the tasks with unreadable pages are reported)."""
-        read = tables.read_archive(self.col.page_files(pattern), self.plan.endpoint,
-                                   self.plan.item_key)  # fmt: skip
-        missing = self.missing_pages(read.readable, keys)
+        every page the journal records was read (the tasks with unreadable pages are reported).
+        ``shared`` names pages of ``keys`` held in files a run wrote for all its tasks (read too,
+        those pages only)."""
+
+        def read() -> tables.ArchiveRead:
+            files = self.col.page_files(pattern)
+            for run in shared or {}:
+                files += self.col.page_files(f"pages-{run}.jsonl*")
+            return tables.read_archive(files, self.plan.endpoint, self.plan.item_key, shared)
+
+        done = read()
+        missing = self.missing_pages(done.readable, keys)
         if missing and not self.stop.is_set() and self.fatal is None:
             self.report.repaired += self.repair(missing)
-            read = tables.read_archive(self.col.page_files(pattern), self.plan.endpoint,
-                                       self.plan.item_key)  # fmt: skip
-            missing = self.missing_pages(read.readable, keys)
+            done = read()
+            missing = self.missing_pages(done.readable, keys)
         by_task: dict[str, list[tuple[str, PageRef, dict[str, Any] | None]]] = {}
         for m in missing:
             by_task.setdefault(m[0], []).append(m)
         for key, items in by_task.items():
-            self._damaged(key, items, read.damage)
-        return read, not missing
+            self._damaged(key, items, done.damage)
+        return done, not missing
 
     def _unknown(self) -> set[str]:
         """Tasks whose answer is not held: not finished, failed, or unreadable."""
@@ -1500,7 +1510,14 @@ class _Engine:
         assert self.dataset is not None
         slug = _slug(task.key)
         with self.convert_lock:
-            read, intact = self._read(f"pages-*--{slug}.jsonl*", {task.key})
+            # pages of this task that an earlier run without a dataset kept in its one file for
+            # all tasks are read from there, not asked again (paid once, read wherever they are)
+            rec = self.col.journal.load(quiet=True).tasks.get(task.key)
+            shared: dict[str, set[int]] = {}
+            for ref, _start in rec.pages if rec is not None else []:
+                if "--" not in ref.run:
+                    shared.setdefault(ref.run, set()).add(ref.page)
+            read, intact = self._read(f"pages-*--{slug}.jsonl*", {task.key}, shared)
             if not intact:
                 return  # a page of this task cannot be read: not written, reported
             span = _retrieved_span(read.items)

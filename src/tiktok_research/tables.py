@@ -25,7 +25,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -901,12 +901,19 @@ def _page_rank(pagination: str) -> pl.Expr:
     return cursor.fill_null(0)
 
 
-def read_archive(files: Sequence[Path], endpoint: str, item_key: str | None = None) -> ArchiveRead:
+def read_archive(
+    files: Sequence[Path],
+    endpoint: str,
+    item_key: str | None = None,
+    only: Mapping[str, set[int]] | None = None,
+) -> ArchiveRead:
     """Read a collection's page files into the rows of ``endpoint`` (no network).
 
     ``item_key`` names the request key of a fan-out's items (``username``, ``video_id``...), so
     that rows can be ordered and cut per item (see :func:`finish`). A batch compliance check
     (``endpoint`` one of the validation endpoints) gives the ids its downloads list as valid.
+    ``only`` keeps, for each run it names, the rows of those pages alone (one task's pages out of
+    a file that a run wrote for all its tasks); every page read still counts as readable.
 
     Every file is opened by :func:`tiktok_research._archive.read_file_lines`. An intact file is
     parsed whole by pyarrow (a ``.jsonl`` straight from disk); a file that does not parse whole (a
@@ -932,6 +939,8 @@ def read_archive(files: Sequence[Path], endpoint: str, item_key: str | None = No
         )
         refs = ok.select("_run", "_page").drop_nulls()
         readable.update(PageRef(r, p) for r, p in refs.iter_rows())
+        if only:
+            ok = _only_pages(ok, only)
         if ok.height == 0:
             continue
         ok = ok.with_columns(
@@ -952,6 +961,18 @@ def read_archive(files: Sequence[Path], endpoint: str, item_key: str | None = No
         return ArchiveRead(empty, readable, damage)
     items = pl.concat(frames, how="diagonal_relaxed")
     return ArchiveRead(items, readable, damage)
+
+
+def _only_pages(pages: pl.DataFrame, only: Mapping[str, set[int]]) -> pl.DataFrame:
+    """``pages`` without the pages of a run named in ``only`` that ``only`` does not list."""
+    keep = pl.DataFrame(
+        [(run, page) for run, numbers in only.items() for page in numbers],
+        schema={"_run": pages.schema["_run"], "_page": pages.schema["_page"]},
+        orient="row",
+    )
+    named = pl.col("_run").is_in(list(only))
+    return pl.concat([pages.filter(~named), pages.filter(named).join(keep, on=["_run", "_page"],
+                                                                     how="semi")])  # fmt: skip
 
 
 def _read_page_file(
