@@ -221,6 +221,8 @@ def _probe_folder(folder: Path, option: str, shown: Path) -> None:
     try:
         probe_writable(folder)
     except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):  # a full disk: its own message and exit code
+            raise OSError(e.errno, e.strerror, str(shown)) from None
         reason = e.strerror or str(e)
         where = e.filename or folder
         raise InputError(
