@@ -197,7 +197,7 @@ def probe_writable(folder: Path) -> None:
             os.write(fd, b"\n")
         finally:
             os.close(fd)
-        probe.unlink()
+            probe.unlink()  # also when the write failed (a full disk): leave nothing behind
     finally:
         for new in created:  # deepest first; only what this probe created, and only if empty
             with contextlib.suppress(OSError):
