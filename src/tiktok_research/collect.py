@@ -1526,7 +1526,7 @@ class _Engine:
             table = tables.finish(read.items, self.plan)
             del read
             write_dataset(
-                table, self.dataset, table=self.plan.table, run_id=f"{self.col.folder.name}-{slug}",
+                table, self.dataset, table=self.plan.table, run_id=f"{self.col.dataset_run}-{slug}",
                 query=self.plan.query, provenance=span_provenance(span),
             )  # fmt: skip
             del table
@@ -1708,7 +1708,7 @@ class _Engine:
     def _table(self) -> pl.DataFrame:
         if self.streaming:
             assert self.dataset is not None
-            self.report.rows = _dataset_rows(self.dataset, self.col.folder.name)
+            self.report.rows = _dataset_rows(self.dataset, self.col.dataset_run)
             return schemas.empty(self.plan.table)
         read, _ = self._read()
         if self.report.repaired:
@@ -1724,7 +1724,7 @@ class _Engine:
         if self.dataset is not None:
             from .io import write_dataset
 
-            write_dataset(table, self.dataset, table=self.plan.table, run_id=self.col.folder.name,
+            write_dataset(table, self.dataset, table=self.plan.table, run_id=self.col.dataset_run,
                           query=self.plan.query,
                           provenance=span_provenance(self.report.retrieved))  # fmt: skip
         return table
