@@ -449,6 +449,36 @@ class FetchResult(pl.DataFrame):
                 "tr.io.read_csv reads them back"
             ) from None
 
+    def write_ndjson(  # type: ignore[override]
+        self, file: str | Path | IO[bytes] | IO[str] | None = None, **options: Any
+    ) -> str | None:
+        """Write JSON lines with every id as a string (:func:`tiktok_research.io.write_ndjson`).
+
+        polars' own ``write_ndjson`` writes ids as numbers, which jq, JavaScript and R's
+        jsonlite read as doubles (``7330082108045082153`` becomes ``7330082108045083000``). With
+        no file, the text is returned, as polars does. With polars' options (``compression=``...)
+        it is polars' writer, ids as numbers.
+        """
+        from io import BytesIO, TextIOBase
+
+        from .io import write_ndjson
+
+        frame = pl.DataFrame(self)
+        if options:
+            return frame.write_ndjson(file, **options)
+        if isinstance(file, (str, Path)):
+            write_ndjson(frame, file)
+            return None
+        buffer = BytesIO()
+        write_ndjson(frame, buffer)
+        if file is None:
+            return buffer.getvalue().decode("utf-8")
+        if isinstance(file, TextIOBase):
+            file.write(buffer.getvalue().decode("utf-8"))
+        else:
+            cast("IO[bytes]", file).write(buffer.getvalue())
+        return None
+
     def write_parquet(  # type: ignore[override]
         self, file: str | Path | IO[bytes], **options: Unpack[ParquetOptions]
     ) -> None:
@@ -1599,6 +1629,13 @@ class _Engine:
             left = self.client.quota_left(family)
         except Exception:  # the ledger is advisory: never fail a run on it
             left = None
+        if left is not None and need > left:
+            try:  # the service stopped this quota today: nothing will be sent, the stop says why
+                if self.client.quota_stopped(family):
+                    return
+                left = self.client.quota_left(family)  # on the service's day, learned just now
+            except Exception:  # the ledger is advisory: never fail a run on it
+                pass
         budget = self.client.max_requests
         spent = sum(self.client.requests_spent.values())
         message = None
