@@ -450,7 +450,7 @@ class FetchResult(pl.DataFrame):
             ) from None
 
     def write_ndjson(  # type: ignore[override]
-        self, file: str | Path | IO[bytes] | IO[str] | None = None, **options: Any
+        self, file: str | Path | IO[bytes] | IO[str] | None = None, **options: object
     ) -> str | None:
         """Write JSON lines with every id as a string (:func:`tiktok_research.io.write_ndjson`).
 
@@ -465,7 +465,8 @@ class FetchResult(pl.DataFrame):
 
         frame = pl.DataFrame(self)
         if options:
-            return frame.write_ndjson(file, **options)
+            polars_own: Any = frame
+            return cast("str | None", polars_own.write_ndjson(file, **options))
         if isinstance(file, (str, Path)):
             write_ndjson(frame, file)
             return None
