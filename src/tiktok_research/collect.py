@@ -68,6 +68,7 @@ from ._endpoints import (
     Endpoint,
     ValidationEndpoint,
 )
+from ._optional import require
 from ._progress import enabled as progress_enabled
 from ._signals import Terminated, sigterm_as_interrupt
 from ._windows import halve, window_body
@@ -448,6 +449,25 @@ class FetchResult(pl.DataFrame):
                 f"{e}; tr.io.write_csv(df, path) writes lists and structs as JSON text, and "
                 "tr.io.read_csv reads them back"
             ) from None
+
+    def write_excel(  # type: ignore[override]
+        self, workbook: str | Path | None = None, worksheet: str | None = None, **options: Any
+    ) -> Any:
+        """Write an Excel workbook with ids as text cells (:func:`tiktok_research.io.write_excel`).
+
+        polars' own ``write_excel`` stores ids as numbers, which Excel holds to 15 digits: a
+        19-digit id is changed for good (``7320768158545159950`` comes back as
+        ``7320768158545160192``). This one writes ids as text, and
+        :func:`tiktok_research.io.read_table` reads the file back exactly. With options, or no
+        file name (polars' ``dataframe.xlsx``), it is polars' writer. Needs the ``[excel]`` extra.
+        """
+        if isinstance(workbook, (str, Path)) and not options:
+            from .io import write_excel
+
+            write_excel(pl.DataFrame(self), workbook, sheet=worksheet)
+            return None
+        require("xlsxwriter", extra="excel", feature="writing .xlsx files")
+        return pl.DataFrame(self).write_excel(workbook, worksheet, **options)
 
     def write_parquet(  # type: ignore[override]
         self, file: str | Path | IO[bytes], **options: Unpack[ParquetOptions]
