@@ -55,11 +55,18 @@ def _missing_env(message: str) -> None:
     pytest.skip(message)
 
 
+def _own_env(**env: str) -> dict[str, str]:
+    """The environment of a process of another virtual environment: without the PYTHONPATH that
+    packagers set to run the tests on the source (``PYTHONPATH=src``, pybuild, ``%pytest``), which
+    would make that environment import this checkout's code instead of its own."""
+    return {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, **env}
+
+
 def _smoke(python: Path, mode: str, out: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(python), str(SMOKE), mode, str(out)],
         capture_output=True, text=True, timeout=600, cwd=out.parent,
-        env={**os.environ, "NO_COLOR": "1", **env},
+        env=_own_env(NO_COLOR="1", **env),
     )  # fmt: skip
 
 
@@ -70,7 +77,11 @@ def _smoke(python: Path, mode: str, out: Path, **env: str) -> subprocess.Complet
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("packaging")
-def test_bare_wheel_collects_and_writes_parquet_and_names_each_extra(tmp_path: Path) -> None:
+def test_bare_wheel_collects_and_writes_parquet_and_names_each_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as a packager runs the tests of the unpacked sdist: the bare environment still uses its own
+    monkeypatch.setenv("PYTHONPATH", str(ROOT / "src"))
     uv = Path(sys.executable).parent / "uv"
     if not uv.exists():
         _missing_env("uv is not installed in .venv: run bash scripts/bootstrap")
@@ -105,7 +116,7 @@ def test_bare_wheel_collects_and_writes_parquet_and_names_each_extra(tmp_path: P
     # not this checkout's code: the installed wheel's
     where = subprocess.run(
         [str(python), "-c", "import tiktok_research; print(tiktok_research.__file__)"],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True, text=True, cwd=tmp_path, env=_own_env(),
     )  # fmt: skip
     assert str(venv) in where.stdout, where
 

@@ -94,6 +94,7 @@ from .plan import Plan, TaskSpec
 
 if TYPE_CHECKING:
     import pandas as pd
+    from xlsxwriter import Workbook
 
 log = logging.getLogger("tiktok_research")
 
@@ -451,8 +452,8 @@ class FetchResult(pl.DataFrame):
             ) from None
 
     def write_excel(  # type: ignore[override]
-        self, workbook: str | Path | None = None, worksheet: str | None = None, **options: Any
-    ) -> Any:
+        self, workbook: str | Path | None = None, worksheet: str | None = None, **options: object
+    ) -> Workbook | None:
         """Write an Excel workbook with ids as text cells (:func:`tiktok_research.io.write_excel`).
 
         polars' own ``write_excel`` stores ids as numbers, which Excel holds to 15 digits: a
@@ -467,7 +468,8 @@ class FetchResult(pl.DataFrame):
             write_excel(pl.DataFrame(self), workbook, sheet=worksheet)
             return None
         require("xlsxwriter", extra="excel", feature="writing .xlsx files")
-        return pl.DataFrame(self).write_excel(workbook, worksheet, **options)
+        frame: Any = pl.DataFrame(self)
+        return cast("Workbook", frame.write_excel(workbook, worksheet, **options))
 
     def write_parquet(  # type: ignore[override]
         self, file: str | Path | IO[bytes], **options: Unpack[ParquetOptions]
