@@ -1312,10 +1312,12 @@ class _Engine:
     # -- damaged pages
 
     def missing_pages(
-        self, readable: set[PageRef], keys: set[str] | None = None
+        self, readable: set[PageRef], keys: set[str] | None = None, view: JournalView | None = None
     ) -> list[tuple[str, PageRef, dict[str, Any] | None]]:
-        """Pages the journal records but no archive file holds readably (one per position)."""
-        view = self.col.journal.load(quiet=True)
+        """Pages the journal records but no archive file holds readably (one per position);
+        ``view`` is the journal when the caller has just read it (read here otherwise)."""
+        if view is None:
+            view = self.col.journal.load(quiet=True)
         out: dict[str, tuple[str, PageRef, dict[str, Any] | None]] = {}
         for key, rec in view.tasks.items():
             if key not in self.tasks or (keys is not None and key not in keys):
@@ -1385,11 +1387,12 @@ class _Engine:
         pattern: str = "pages-*",
         keys: set[str] | None = None,
         shared: dict[str, set[int]] | None = None,
+        view: JournalView | None = None,
     ) -> tuple[tables.ArchiveRead, bool]:
         """The collection's rows from its page files, lost pages fetched again once; and whether
         every page the journal records was read (the tasks with unreadable pages are reported).
         ``shared`` names pages of ``keys`` held in files a run wrote for all its tasks (read too,
-        those pages only)."""
+        those pages only); ``view`` is the journal as the caller has just read it."""
 
         def read() -> tables.ArchiveRead:
             files = self.col.page_files(pattern)
@@ -1398,7 +1401,7 @@ class _Engine:
             return tables.read_archive(files, self.plan.endpoint, self.plan.item_key, shared)
 
         done = read()
-        missing = self.missing_pages(done.readable, keys)
+        missing = self.missing_pages(done.readable, keys, view)
         if missing and not self.stop.is_set() and self.fatal is None:
             self.report.repaired += self.repair(missing)
             done = read()
@@ -1425,12 +1428,14 @@ class _Engine:
         with self.convert_lock:
             # pages of this task that an earlier run without a dataset kept in its one file for
             # all tasks are read from there, not asked again (paid once, read wherever they are)
-            rec = self.col.journal.load(quiet=True).tasks.get(task.key)
+            # (the journal is read once here for both questions: it grows with the collection)
+            view = self.col.journal.load(quiet=True)
+            rec = view.tasks.get(task.key)
             shared: dict[str, set[int]] = {}
             for ref, _start in rec.pages if rec is not None else []:
                 if "--" not in ref.run:
                     shared.setdefault(ref.run, set()).add(ref.page)
-            read, intact = self._read(f"pages-*--{slug}.jsonl*", {task.key}, shared)
+            read, intact = self._read(f"pages-*--{slug}.jsonl*", {task.key}, shared, view)
             if not intact:
                 return  # a page of this task cannot be read: not written, reported
             span = _retrieved_span(read.items)
