@@ -87,7 +87,8 @@ def test_quota_command_needs_no_credentials_and_reads_the_ledger(tmp_path: Path)
     client._ledger.record("video_query", client.today(), 12)  # type: ignore[union-attr]
     result = runner.invoke(app, ["quota"])
     assert result.exit_code == 0, result.output
-    assert "12 used, 988 of 1000 left" in result.output
+    # by the API's endpoint names, as the reports and errors name them
+    assert "12 used (video_query 12), 988 of 1000 left" in result.output
 
 
 def test_quota_sandbox_shows_the_served_sandboxs_figures(tmp_path: Path) -> None:
