@@ -132,6 +132,22 @@ def test_the_command_line_says_sent_and_charged_and_which_account_failed_why(
     assert verdict == "quality: complete; 0 gaps, 1 item(s) failed (the service refused them)"
 
 
+def test_a_max_total_run_and_its_verdict_agree(tmp_path: Path) -> None:
+    """Before: "videos: complete; 150 rows; max_total reached ..." then "quality: incomplete; 0
+    gaps, 12 window(s) stopped"."""
+    args = ["videos", "--sandbox", "--hashtag", "fyp", "--start", "2024-01-01", "--end",
+            "2024-12-31", "--max-total", "150", "--out", str(tmp_path / "v.parquet"),
+            "--archive", str(tmp_path / "a")]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    first = next(ln for ln in lines if ln.startswith("videos: "))
+    assert first.startswith("videos: complete; 150 rows; max_total reached (0/12 tasks")
+    verdict = next(ln for ln in lines if ln.startswith("quality: "))
+    assert verdict.startswith("quality: complete; 0 gaps, max_total reached first (12 window(s)")
+    assert "stopped" not in verdict
+
+
 def test_comments_of_a_table_without_comment_count_are_asked_not_skipped(tmp_path: Path) -> None:
     """Found re-checking item 10 with item 18's table (collected with fields=): every video's
     null comment_count was taken for 0 and all were skipped: 0 rows, "complete"."""
@@ -217,3 +233,36 @@ def test_update_with_nothing_new_says_so_on_the_command_line(tmp_path: Path) -> 
         f"{through.isoformat()}, the newest day the service has indexed in full; no request sent"
     ]
     assert not (tmp_path / "a").exists(), "nothing collected, nothing archived"
+
+
+# ------------------------------------------------------------------ item 14 in a notebook
+
+
+def test_warnings_in_a_notebook_point_at_the_users_cell(tmp_path: Path) -> None:
+    """Item 14 was checked in a script only (test_quota_surprise); a notebook's cells are
+    frames of their own, and the warning must name the cell's line, not fetch.py or collect.py."""
+    import nbclient
+    import nbformat
+
+    cells = [
+        "import warnings, tiktok_research as tr\nwarnings.simplefilter('always')",
+        "sb = tr.sandbox.Sandbox(tr.sandbox.SandboxConfig(n_videos=2000))\n"
+        "c = tr.Client.sandbox(sb, max_requests=1)\n"
+        "v = tr.fetch_videos(tr.Q.hashtag_name.eq('fyp'), '20240101', '20240331', client=c,\n"
+        "                    progress=False)\n"
+        "u = tr.fetch_user_info(['a', None, 'b'], client=tr.Client.sandbox(sb), progress=False)",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()  # fmt: skip
+    said = "".join(
+        o.get("text", "") for o in nb.cells[1].outputs if o.get("name") == "stderr"
+    ).splitlines()
+    lines = [ln for ln in said if "Warning:" in ln]
+    assert {"QuotaWarning", "IncompleteCollectionWarning", "UserWarning"} <= {
+        ln.split("Warning:")[0].rsplit(" ", 1)[-1] + "Warning" for ln in lines
+    }, said
+    for line in lines:
+        where = line.split(": ", 1)[0]  # FILE:LINE, the cell's file in the kernel
+        assert "tiktok_research" not in where and "site-packages" not in where, line
+        assert where.rsplit(":", 1)[-1] in {"3", "5"}, line  # fetch_videos' or fetch_user_info's

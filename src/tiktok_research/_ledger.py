@@ -185,7 +185,8 @@ class Ledger:
                 if limit is not None and held >= limit:
                     counts = {e: c for e, c in counts.items() if quota_family(e) != family}
                     data[key] = counts
-            counts[endpoint] = counts.get(endpoint, 0) + n
+            if n:  # n=0: an answer the service does not charge, which only proves the quota
+                counts[endpoint] = counts.get(endpoint, 0) + n
 
         self._update(day, change)
 

@@ -633,8 +633,9 @@ class Client:
             day = self.quota_day()
             if resp is not None and resp.status == 429 and _quota_words(resp.content):
                 self._ledger.stop(ep.quota_family, day)
-            elif charged(resp.status if resp is not None else None):
-                self._ledger.record(ep.name, day, answered=resp is not None)
+            else:  # an answer that is not charged (a 4xx) still proves the quota is there
+                n = 1 if charged(resp.status if resp is not None else None) else 0
+                self._ledger.record(ep.name, day, n, answered=resp is not None)
         except OSError as e:  # never lose a page because the cache dir is read-only
             log.warning("could not update the quota ledger: %s", e)
 

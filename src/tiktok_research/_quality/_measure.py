@@ -211,6 +211,15 @@ def _attribute(c: CollectionData, keys: list[str]) -> dict[str, pl.DataFrame]:
             for key in keys}  # fmt: skip
 
 
+def _max_total_reached(c: CollectionData) -> bool:
+    """The collection asked for at most ``max_total`` rows and its last run ended complete."""
+    return (
+        bool(c.spec.get("max_total"))
+        and bool(c.manifests)
+        and (c.manifests[-1].get("status") == "complete")
+    )
+
+
 def _item_refused(rec: Any, item: Any) -> bool:
     """A task of one item that failed for good because the service refused that item (a 4xx
     answer: "API cannot return this user's information")."""
@@ -316,6 +325,11 @@ def _window_task(
         status = "complete"
     elif not rec.status and not c.journal.tasks and ans.height and failed.height == 0:
         status = "complete"  # loose files: no journal; every answer ok
+    elif _max_total_reached(c):
+        # the rows asked for (max_total) came before this window was needed: the collection is
+        # complete, as its report says ("max_total reached ... the rest not needed")
+        status = "not needed"
+        row["reason"] = f"max_total={c.spec.get('max_total')} reached first"
     else:
         status = "stopped"
         if row["reason"] is None:
