@@ -5,12 +5,13 @@ CSV and polars summaries; it needs only the core dependencies.
 
 ``python tests/smoke_install.py extras-missing OUT``: where no extra is installed, each call that
 needs an extra raises ``MissingDependencyError`` naming it (plots, the sandbox server, pandas,
-DuckDB), and the command line says the same without a traceback.
+DuckDB, Spark, Excel), and the command line says the same without a traceback (``--out v.xlsx``
+before the first request).
 
 ``python tests/smoke_install.py floors OUT``: ``core`` plus pandas, DuckDB (``summarize`` on a
-relation, ``summarize_sql``), plots, the sandbox served over HTTP and every command's ``--help``,
-in the environment that ``scripts/bootstrap`` builds at the declared lowest versions
-(``.venv-floors``). ``duckdb OUT``: ``core`` and the DuckDB checks only.
+relation, ``summarize_sql``), plots, an ``.xlsx`` round trip, the sandbox served over HTTP and
+every command's ``--help``, in the environment that ``scripts/bootstrap`` builds at the declared
+lowest versions (``.venv-floors``). ``duckdb OUT``: ``core`` and the DuckDB checks only.
 
 Each check prints one ``ok <name>`` line; the first failure raises (exit code 1) with its
 traceback. Nothing here reaches the network: the sandbox runs in-process.
@@ -104,7 +105,15 @@ def extras_missing(out: Path) -> None:
 
     from tiktok_research.errors import MissingDependencyError, TikTokResearchError
 
-    for module in ("matplotlib", "starlette", "uvicorn", "pandas", "duckdb", "pyspark"):
+    for module in (
+        "matplotlib",
+        "starlette",
+        "uvicorn",
+        "pandas",
+        "duckdb",
+        "pyspark",
+        "xlsxwriter",
+    ):
         assert importlib.util.find_spec(module) is None, f"{module} is installed: not a bare env"
     tables = collect(out)
     summaries(tables)
@@ -129,6 +138,17 @@ def extras_missing(out: Path) -> None:
     names_extra("pandas", lambda: tr.io.to_pandas(videos))  # twice: no half-imported state
     names_extra("duckdb", lambda: analysis.summarize_sql(str(out / "videos.parquet")))
     names_extra("spark", lambda: tr.schemas.spark_schema("videos"))
+    names_extra("excel", lambda: tr.io.write_excel(videos, out / "never.xlsx"))
+    assert not (out / "never.xlsx").exists()
+    # the command line finds it before the first request: no page is paid and then lost
+    done = _run_cli(
+        "videos", "--sandbox", "--hashtag", "food", "--start", START, "--end", END,
+        "--out", "v.xlsx", "--archive", "xlsx-archive", "--no-progress",
+        cwd=out,
+    )  # fmt: skip
+    assert done.returncode == 1 and "tiktok-research[excel]" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and not list((out / "xlsx-archive").rglob("pages-*"))
+    ok("CLI --out .xlsx: refused before any request")
 
     for args, extra in (
         (["sandbox", "serve", "--port", "0"], "sandbox"),
@@ -199,6 +219,15 @@ def floors(out: Path) -> None:
     plots.plot_views_vs_likes(videos).figure.savefig(out / "views_likes.png")
     assert (out / "engagement.png").stat().st_size > 1000
     ok(f"matplotlib {matplotlib.__version__}: plots")
+
+    import fastexcel
+    import xlsxwriter
+
+    tr.io.write_excel(videos, out / "videos.xlsx")
+    back = tr.io.read_table(out / "videos.xlsx", table="videos")
+    assert back["id"].to_list() == videos["id"].to_list()
+    assert back["music_id"].to_list() == videos["music_id"].to_list()
+    ok(f"xlsxwriter {xlsxwriter.__version__}, fastexcel {fastexcel.__version__}: xlsx round trip")
 
     from tiktok_research.sandbox import run_server
 

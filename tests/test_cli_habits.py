@@ -156,6 +156,38 @@ def test_a_missing_or_damaged_config_file_is_named_before_any_request(tmp_path: 
     assert SECRET not in result.output + result.stderr
 
 
+@pytest.mark.parametrize(
+    "layout",
+    [f'[tiktok-research]\nclient_key = "{KEY}"\nclient_secret = "{SECRET}"\n',
+     f'client_key = "{KEY}"\nclient-secret = "{SECRET}"\n'],
+    ids=["a section", "a misspelt name"],
+)  # fmt: skip
+def test_a_config_file_of_another_layout_is_named_not_passed_over(
+    layout: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--config lab.toml`` whose credentials sit under a [section] (or a misspelt name) was
+    passed over without a word: the environment's credentials were used instead (another
+    project's quota), or "no credentials" told to save them in the file that holds them."""
+    given = tmp_path / "lab.toml"
+    given.write_text(layout, encoding="utf-8")
+    given.chmod(0o600)
+    monkeypatch.setenv("TIKTOK_CLIENT_KEY", "from-env")
+    monkeypatch.setenv("TIKTOK_CLIENT_SECRET", "env-secret")
+    with pytest.raises(InvalidRequestError) as info:
+        tr.Client(config=given, base_url="http://127.0.0.1:9")
+    assert str(given) in str(info.value) and "configure" in str(info.value)
+    assert SECRET not in str(info.value) and KEY not in str(info.value)
+    result = runner.invoke(app, ["--config", str(given), *VIDEOS, "--out", str(tmp_path / "v.csv")])
+    assert result.exit_code == 2 and str(given) in result.stderr, result.output
+    assert SECRET not in result.output + result.stderr
+    # configure writes it again in its own layout
+    result = runner.invoke(
+        app, ["--config", str(given), "configure", "--client-key", "k3"], input=f"{SECRET}\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert tr.Client(config=given, base_url="http://127.0.0.1:9")._credentials.client_key == "k3"
+
+
 # ---- --verbose, --log and the secrets -------------------------------------------------------
 
 

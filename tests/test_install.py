@@ -5,9 +5,10 @@ lowest version ``pyproject.toml`` declares.
   ``scripts/bootstrap`` filled); collecting on the in-process sandbox and writing Parquet work
   there, and each call that needs an extra names it (``tests/smoke_install.py extras-missing``).
 * ``.venv-floors`` (made by ``scripts/bootstrap`` with ``uv pip install --resolution
-  lowest-direct``) holds exactly the declared floors; the smoke set (collect on the sandbox,
-  tables, Parquet, CSV, summaries on polars, pandas and DuckDB, plots, the sandbox over HTTP, every
-  command's ``--help``) passes there, and again with DuckDB 1.4 (whose relation class lives in the
+  lowest-direct``) holds exactly the declared floors of the core and of the extras in
+  ``FLOORS_EXTRAS``; the smoke set (collect on the sandbox, tables, Parquet, CSV, summaries on
+  polars, pandas and DuckDB, plots, the sandbox over HTTP, an .xlsx round trip, every command's
+  ``--help``) passes there, and again with DuckDB 1.4 (whose relation class lives in the
   module ``_duckdb``).
 * In-process checks that each optional import names its extra when the module is missing.
 """
@@ -37,17 +38,35 @@ FLOORS = ROOT / ".venv-floors"
 DUCKDB_ALSO = "1.4.4"  # scripts/bootstrap: FLOORS_DUCKDB_ALSO
 
 
+def _bootstrap_setting(name: str) -> str:
+    """A setting of scripts/bootstrap (``NAME="value"``): one source for it and the tests."""
+    found = re.search(rf'^{name}="([^"]*)"$', (ROOT / "scripts" / "bootstrap").read_text(), re.M)
+    assert found, f"scripts/bootstrap sets no {name}"
+    return found.group(1)
+
+
+#: The extras that .venv-floors holds at their floors (scripts/bootstrap: FLOORS_EXTRAS).
+FLOORS_EXTRAS = tuple(_bootstrap_setting("FLOORS_EXTRAS").split(","))
+
+
 def _missing_env(message: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
 
 
+def _own_env(**env: str) -> dict[str, str]:
+    """The environment of a process of another virtual environment: without the PYTHONPATH that
+    packagers set to run the tests on the source (``PYTHONPATH=src``, pybuild, ``%pytest``), which
+    would make that environment import this checkout's code instead of its own."""
+    return {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, **env}
+
+
 def _smoke(python: Path, mode: str, out: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(python), str(SMOKE), mode, str(out)],
         capture_output=True, text=True, timeout=600, cwd=out.parent,
-        env={**os.environ, "NO_COLOR": "1", **env},
+        env=_own_env(NO_COLOR="1", **env),
     )  # fmt: skip
 
 
@@ -58,7 +77,11 @@ def _smoke(python: Path, mode: str, out: Path, **env: str) -> subprocess.Complet
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("packaging")
-def test_bare_wheel_collects_and_writes_parquet_and_names_each_extra(tmp_path: Path) -> None:
+def test_bare_wheel_collects_and_writes_parquet_and_names_each_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as a packager runs the tests of the unpacked sdist: the bare environment still uses its own
+    monkeypatch.setenv("PYTHONPATH", str(ROOT / "src"))
     uv = Path(sys.executable).parent / "uv"
     if not uv.exists():
         _missing_env("uv is not installed in .venv: run bash scripts/bootstrap")
@@ -93,14 +116,15 @@ def test_bare_wheel_collects_and_writes_parquet_and_names_each_extra(tmp_path: P
     # not this checkout's code: the installed wheel's
     where = subprocess.run(
         [str(python), "-c", "import tiktok_research; print(tiktok_research.__file__)"],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True, text=True, cwd=tmp_path, env=_own_env(),
     )  # fmt: skip
     assert str(venv) in where.stdout, where
 
     done = _smoke(python, "extras-missing", tmp_path / "out")
     assert done.returncode == 0, done.stdout + done.stderr
-    for extra in ("plots", "sandbox", "pandas", "duckdb", "spark", "demo"):
+    for extra in ("plots", "sandbox", "pandas", "duckdb", "spark", "demo", "excel"):
         assert f"tiktok-research[{extra}]" in done.stdout, extra
+    assert "ok CLI --out .xlsx: refused before any request" in done.stdout, done.stdout
     assert "ok parquet file and dataset" in done.stdout
     assert list((tmp_path / "out").glob("videos.parquet"))
     videos = pl.read_parquet(tmp_path / "out" / "videos.parquet")
@@ -117,7 +141,7 @@ def _declared_floors() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
     requirements = list(project["dependencies"])
-    for extra in ("plots", "sandbox", "pandas", "duckdb"):
+    for extra in FLOORS_EXTRAS:
         requirements += extras[extra]
     floors = {}
     for req in requirements:
@@ -151,6 +175,9 @@ def floors_env() -> Path:
         _missing_env(
             ".venv-floors was made from another pyproject.toml: run bash scripts/bootstrap"
         )
+    made_with = FLOORS / "extras.txt"
+    if not made_with.exists() or made_with.read_text().strip() != ",".join(FLOORS_EXTRAS):
+        _missing_env(".venv-floors was made with other extras: run bash scripts/bootstrap")
     return python
 
 
@@ -183,6 +210,11 @@ def test_smoke_set_passes_at_the_declared_floors(floors_env: Path, tmp_path: Pat
         done.stdout
     )
     assert "ok pandas" in done.stdout and "ok matplotlib" in done.stdout
+    floors = _declared_floors()
+    assert f"ok xlsxwriter {floors['xlsxwriter']}" in done.stdout, done.stdout
+    assert re.search(rf"fastexcel {re.escape(floors['fastexcel'])}(\.0)?: xlsx", done.stdout), (
+        done.stdout
+    )
     assert "served over HTTP" in done.stdout and "command line" in done.stdout
 
 
@@ -257,6 +289,18 @@ CASES: dict[str, tuple[tuple[str, ...], str, Callable[[], Any]]] = {
     "server app": (("starlette",), "sandbox", lambda: tr.sandbox.Sandbox().app),
     "demo": (("matplotlib",), "demo", lambda: tr.demo.run_demo("never-written")),
     "spark_schema": (("pyspark",), "spark", lambda: tr.schemas.spark_schema("videos")),
+    "write_excel": (
+        ("xlsxwriter",),
+        "excel",
+        lambda: tr.io.write_excel(_videos(), "never-written"),
+    ),
+    "FetchResult.write_excel": (
+        ("xlsxwriter",),
+        "excel",
+        lambda: tr.FetchResult.wrap(_videos(), tr.CollectionReport("video_query")).write_excel(
+            "never-written"
+        ),
+    ),
 }
 
 

@@ -9,6 +9,7 @@ its defaults) are in ``test_output_readers.py``.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from typer.testing import CliRunner
 import tiktok_research as tr
 from tiktok_research import io, schemas
 from tiktok_research.cli import app
-from tiktok_research.errors import InvalidRequestError
+from tiktok_research.errors import InvalidRequestError, MissingDependencyError
 from tiktok_research.sandbox import Sandbox
 
 pytestmark = pytest.mark.http
@@ -378,6 +379,42 @@ def test_cli_writes_xlsx_and_excel_csv(
     assert io.read_table("v.xlsx")["id"].to_list() == io.read_table("v.csv")["id"].to_list()
     code, text, sent = _cli(served, *args, "--out", "v.parquet", "--for-excel")
     assert code == 2 and sent == 0, text
+
+
+def test_a_results_own_write_excel_keeps_every_id_exact(tmp_path: Path) -> None:
+    """``fetch_videos(...).write_excel(path)`` was polars' writer: ids as numbers, which a
+    workbook holds to 15 digits (7320768158545159950 read back as 7320768158545160192)."""
+    pytest.importorskip("xlsxwriter")
+    pytest.importorskip("fastexcel")
+    result = tr.fetch_videos(CLIMATE, "2024-01-01", "2024-01-31", client=tr.Client.sandbox(),
+                             progress=False)  # fmt: skip
+    assert result.height > 0
+    assert result.write_excel(tmp_path / "v.xlsx") is None
+    back = io.read_table(tmp_path / "v.xlsx")
+    assert back["id"].to_list() == result["id"].to_list()
+    assert back["music_id"].to_list() == result["music_id"].to_list()
+
+
+def test_xlsx_without_the_excel_extra_is_refused_before_any_request(
+    served: tuple[str, Sandbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--out v.xlsx`` without xlsxwriter paid for the whole collection, then failed at the
+    write (exit 1, "run again with --debug")."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "xlsxwriter", None)  # as if not installed
+    args = ("videos", "--hashtag", "climate", "--start", "2024-01-01", "--end", "2024-01-31")
+    code, text, sent = _cli(served, *args, "--out", "v.xlsx")
+    assert sent == 0, text
+    assert "pip install 'tiktok-research[excel]'" in text, text
+    assert code == 1 and "Traceback" not in text and "--debug" not in text, text
+    assert not Path("v.xlsx").exists() and not list(tmp_path.rglob("pages-*"))
+    # the result's own writer names the extra too (polars said "pip install xlsxwriter")
+    result = tr.FetchResult.wrap(
+        schemas.cast(pl.DataFrame({"id": [int(ID)]}), "videos"), tr.CollectionReport("video_query")
+    )
+    with pytest.raises(MissingDependencyError) as caught:
+        result.write_excel("w.xlsx")
+    assert caught.value.extra == "excel"
 
 
 # ------------------------------------------------------------------------ 7. JSON output

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -285,3 +286,239 @@ def test_cli_outputs_run_twice_hold_the_same_rows(tmp_path: Path) -> None:
         assert other["id"].to_list() == tables[0]["id"].to_list()
         assert other["hashtag_info_list"].to_list() == tables[0]["hashtag_info_list"].to_list()
     assert json.loads((tmp_path / "v.jsonl").read_text().splitlines()[0])["id"].isdigit()
+
+
+# ------------------------------------------- pandas defaults: every Parquet writer x every option
+
+#: polars' ``write_parquet`` options as a user passes them to a result's ``write_parquet``.
+PARQUET_OPTIONS: dict[str, dict[str, Any]] = {
+    "no-options": {},
+    "snappy": {"compression": "snappy"},
+    "gzip-4": {"compression": "gzip", "compression_level": 4},
+    "brotli": {"compression": "brotli"},
+    "lz4": {"compression": "lz4"},
+    "zstd-19": {"compression": "zstd", "compression_level": 19},
+    "uncompressed-7-rows-no-stats": {
+        "compression": "uncompressed",
+        "row_group_size": 7,
+        "statistics": False,
+    },
+    "full-stats": {"statistics": "full"},
+    "stats-dict": {
+        "statistics": {"min": True, "max": True, "distinct_count": False, "null_count": True}
+    },
+    "1k-pages": {"data_page_size": 1024},
+    "use_pyarrow": {"use_pyarrow": True},
+    "pyarrow_options": {"use_pyarrow": True, "pyarrow_options": {"write_page_index": True}},
+    "mkdir-metadata": {"mkdir": True, "metadata": {"study": "fr-2024"}},
+    "chunk-size": {"partition_chunk_size_bytes": 1 << 20},
+}
+JANUARY = ("2024-01-01", "2024-01-31")
+
+
+def _result(videos: pl.DataFrame) -> tr.FetchResult:
+    """The hard-case videos as a collection's result (what ``fetch_videos`` returns)."""
+    return tr.FetchResult.wrap(videos, tr.CollectionReport("video_query", table="videos"))
+
+
+def _sandbox_client() -> tr.Client:
+    from tiktok_research.sandbox import Sandbox, SandboxConfig
+
+    return tr.Client.sandbox(Sandbox(SandboxConfig(validation_processing_seconds=0)))
+
+
+def _collected(out: Path) -> Path:
+    tr.collect_videos(CLIMATE, *JANUARY, out / "ds", archive=out / "archive",
+                      client=_sandbox_client(), progress=False)  # fmt: skip
+    return out / "ds"
+
+
+def _cli(*args: str) -> None:
+    from typer.testing import CliRunner
+
+    from tiktok_research.cli import app
+
+    result = CliRunner().invoke(app, [*args, "--sandbox", "--no-progress"])
+    assert result.exit_code == 0, result.output
+
+
+def _cli_videos(out: Path, *where: str) -> None:
+    _cli("videos", "--hashtag", "climate", "--start", JANUARY[0], "--end", JANUARY[1],
+         "--archive", str(out / "archive"), *where)  # fmt: skip
+
+
+def _target(out: Path, options: dict[str, Any]) -> Path:
+    """Where a result's ``write_parquet`` writes: a new folder with ``mkdir=True``."""
+    return out / "new" / "v.parquet" if options.get("mkdir") else out / "v.parquet"
+
+
+def _then(_: object, path: Path) -> Path:
+    """``path``, once the writer called for the first argument has run."""
+    return path
+
+
+def _stream(videos: pl.DataFrame, out: Path) -> Path:
+    import io as stdio
+
+    buffer = stdio.BytesIO()
+    _result(videos).write_parquet(buffer, compression="snappy", row_group_size=5)
+    (out / "v.parquet").write_bytes(buffer.getvalue())
+    return out / "v.parquet"
+
+
+def _merged(out: Path, *, cli: bool) -> Path:
+    tr.fetch_videos(CLIMATE, *JANUARY, client=tr.Client.sandbox(), archive=out / "archive",
+                    progress=False)  # fmt: skip
+    if cli:
+        _cli_merge = ["merge", str(out / "archive"), "--out", str(out / "tables")]
+        from typer.testing import CliRunner
+
+        from tiktok_research.cli import app
+
+        result = CliRunner().invoke(app, _cli_merge)
+        assert result.exit_code == 0, result.output
+        return out / "tables" / "videos.parquet"
+    tr.merge_dumps(out / "archive", dataset=out / "merged")
+    return out / "merged" / "videos"
+
+
+#: Every way the package writes Parquet: name -> (videos, folder) -> the file or dataset folder.
+WRITERS: dict[str, Any] = {
+    "tr.io.write_parquet": lambda v, out: io.write_parquet(v, out / "v.parquet", table="videos"),
+    "tr.io.write_parquet[gzip-5-rows]": lambda v, out: io.write_parquet(
+        v, out / "v.parquet", table="videos", compression="gzip", row_group_size=5
+    ),
+    **{
+        f"result.write_parquet[{name}]": (
+            lambda v, out, o=options: _then(
+                _result(v).write_parquet(_target(out, o), **o), _target(out, o)
+            )
+        )
+        for name, options in PARQUET_OPTIONS.items()
+    },
+    "result.write_parquet[stream]": _stream,
+    "tr.io.write_dataset": lambda v, out: io.write_dataset(v, out / "ds", table="videos"),
+    "fetch_videos(dataset=)": lambda v, out: _then(
+        tr.fetch_videos(
+            CLIMATE, *JANUARY, client=tr.Client.sandbox(), dataset=out / "ds", progress=False
+        ),
+        out / "ds",
+    ),
+    "collect_videos": lambda v, out: _collected(out),
+    "update_videos": lambda v, out: _then(
+        tr.update_videos(CLIMATE, _collected(out), client=_sandbox_client(), progress=False),
+        out / "ds",
+    ),
+    "refresh_videos": lambda v, out: _then(
+        tr.refresh_videos(
+            _collected(out), client=_sandbox_client(), progress=False, poll=(0.0, 0.0)
+        ),
+        out / "ds",
+    ),
+    "merge_dumps(dataset=)": lambda v, out: _merged(out, cli=False),
+    "cli merge --out": lambda v, out: _merged(out, cli=True),
+    "cli videos --out x.parquet": lambda v, out: _then(
+        _cli_videos(out, "--out", str(out / "v.parquet")), out / "v.parquet"
+    ),
+    "cli videos --dataset": lambda v, out: _then(
+        _cli_videos(out, "--dataset", str(out / "ds")), out / "ds"
+    ),
+}
+
+
+def _pandas_ids(path: Path) -> dict[str, list[int | None]]:
+    """Every id column as pandas with its defaults gives it (``pd.read_parquet(path)``)."""
+    import pandas as pd
+
+    frame = pd.read_parquet(path)
+    out: dict[str, list[int | None]] = {}
+    for column in ID_COLUMNS:
+        assert not str(frame[column].dtype).startswith("float"), f"{column}: {frame[column].dtype}"
+        out[column] = [None if pd.isna(x) else int(x) for x in frame[column]]
+    return out
+
+
+@pytest.mark.parametrize("writer", list(WRITERS))
+def test_every_parquet_writer_is_exact_in_pandas_defaults_duckdb_and_polars(
+    videos: pl.DataFrame, tmp_path: Path, writer: str
+) -> None:
+    """Issue 18 item 4: ``result.write_parquet(p, compression=...)`` (any polars option) wrote
+    without pandas' column types, and ``pd.read_parquet(p)`` read ``playlist_id`` as float64,
+    changing every value. Every writer, every option: pandas with its defaults gives each id as
+    written; polars and DuckDB read the same columns, types and rows as from tr.io.write_parquet."""
+    import duckdb
+
+    written = Path(WRITERS[writer](videos, tmp_path))
+    folder = written.is_dir()
+    glob = str(written / "**" / "*.parquet") if folder else str(written)
+    polars = pl.read_parquet(glob, hive_partitioning=folder)
+    if folder:
+        polars = polars.drop("create_month")
+    assert polars.schema == schemas.VIDEOS, "polars reads the declared schema"
+    got = _pandas_ids(written)
+    order = polars["id"].to_list()
+    assert sorted(got["id"]) == sorted(order) and len(order) == polars["id"].n_unique() > 0
+    if writer.startswith(("tr.io", "result")):
+        assert polars.height == videos.height
+    # the values written: the hard-case videos' own; rows an update found later, polars' (exact)
+    want = pl.concat([videos.unique("id"), polars.join(videos, on="id", how="anti")])
+    assert want.height >= polars.height
+    by_id = {column: dict(zip(got["id"], got[column], strict=True)) for column in ID_COLUMNS}
+    for column in ID_COLUMNS:
+        expected = dict(zip(want["id"].to_list(), want[column].to_list(), strict=True))
+        changed = [i for i in order if by_id[column][i] != expected[i]]
+        assert not changed, f"{column}: {len(changed)} of {len(order)} ids changed in pandas"
+    assert polars.get_column("playlist_id").null_count() < polars.height, "ids next to nulls"
+    # DuckDB: the same rows, the same column types as a file of tr.io.write_parquet
+    reference = io.write_parquet(videos.head(0), tmp_path / "ref.parquet", table="videos")
+    types = duckdb.sql(f"describe select * from '{reference}'").fetchall()
+    source = f"read_parquet('{glob}', hive_partitioning={'true' if folder else 'false'})"
+    described = [r for r in duckdb.sql(f"describe select * from {source}").fetchall()
+                 if r[0] != "create_month"]  # fmt: skip
+    assert [r[:2] for r in described] == [r[:2] for r in types]
+    rows = duckdb.sql(f"select {', '.join(ID_COLUMNS)} from {source} order by id").fetchall()
+    assert len(rows) == polars.height
+    for i, column in enumerate(ID_COLUMNS):
+        _exact([r[i] for r in rows], polars.sort("id")[column].to_list())
+
+
+def test_parquet_options_are_honoured_or_refused(videos: pl.DataFrame, tmp_path: Path) -> None:
+    """Each polars option is honoured in the file the package writes (it is not dropped to keep
+    the metadata), or refused with a message naming what to use, before anything is written."""
+    import pyarrow.parquet as pq
+
+    result = _result(videos)
+    path = tmp_path / "v.parquet"
+    checks: list[tuple[dict[str, Any], Any]] = [
+        ({"compression": "gzip"}, lambda m: m.row_group(0).column(0).compression == "GZIP"),
+        ({"compression": "uncompressed"},
+         lambda m: m.row_group(0).column(0).compression == "UNCOMPRESSED"),
+        ({"row_group_size": 7}, lambda m: m.num_row_groups == -(-videos.height // 7)),
+        ({"statistics": False}, lambda m: m.row_group(0).column(0).statistics is None),
+        ({"statistics": "full"}, lambda m: m.row_group(0).column(0).statistics.has_min_max),
+        ({"metadata": {"study": "fr-2024"}}, lambda m: m.metadata[b"study"] == b"fr-2024"),
+        ({"use_pyarrow": True, "pyarrow_options": {"compression": "brotli"}},
+         lambda m: m.row_group(0).column(0).compression == "BROTLI"),
+    ]  # fmt: skip
+    for options, holds in checks:
+        result.write_parquet(path, **options)
+        meta = pq.read_metadata(path)
+        assert holds(meta), options
+        assert b"pandas" in meta.metadata and b"tiktok_research.table" in meta.metadata
+    path.unlink()
+    refused: list[tuple[dict[str, Any], type[Exception], str]] = [
+        ({"partition_by": "region_code"}, TypeError, "tr.io.write_dataset"),
+        ({"use_pyarrow": True, "pyarrow_options": {"partition_cols": ["region_code"]}},
+         TypeError, "tr.io.write_dataset"),
+        ({"storage_options": {"aws_region": "eu-west-1"}}, TypeError, "local file"),
+        ({"metadata": lambda context: {}}, TypeError, "give a dict"),
+        ({"compresion": "zstd"}, TypeError, "unknown option"),
+        ({"compression": "lzo"}, ValueError, "unknown compression 'lzo'"),
+        ({"statistics": "some"}, ValueError, "statistics="),
+    ]  # fmt: skip
+    for options, kind, message in refused:
+        with pytest.raises(kind, match=message):
+            result.write_parquet(path, **options)
+        with pytest.raises(kind, match=message):
+            io.write_parquet(videos, path, table="videos", **options)
+        assert not path.exists() and not list(tmp_path.iterdir()), options

@@ -91,8 +91,10 @@ def read_credentials(path: Path) -> dict[str, str]:
     A file readable by other users is read, with a warning naming the ``chmod`` that fixes it.
 
     Raises:
-        InvalidRequestError: the file is missing, cannot be read, is not TOML, or holds a value
-            that is not a credential (the message names the file and the key, never a value).
+        InvalidRequestError: the file is missing, cannot be read, is not TOML, holds a value
+            that is not a credential, or holds another entry (a section, a misspelt name: its
+            credentials would be passed over); the message names the file and the key, never a
+            value.
     """
     try:
         with path.open("rb") as f:
@@ -120,6 +122,17 @@ def read_credentials(path: Path) -> dict[str, str]:
             "the config file %s can be read by other users of this machine; run: chmod 600 %s",
             path,
             path,
+        )
+    unknown = [name for name in data if name not in KEYS]
+    if unknown:
+        # a [section], or a misspelt name: the file's credentials would be passed over without a
+        # word, and another source's used instead. The names are not shown (a value pasted as a
+        # name would be a secret in a message).
+        raise InvalidRequestError(
+            f"the config file {path} holds {len(unknown)} entr{'y' if len(unknown) == 1 else 'ies'}"
+            f" other than client_key and client_secret (a [section] or a misspelt name?); "
+            f'it holds only client_key = "..." and client_secret = "...", at the top: write it '
+            "again with `tiktok-research configure`"
         )
     found: dict[str, str] = {}
     for key in KEYS:

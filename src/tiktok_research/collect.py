@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
-import inspect
 import json
 import logging
 import tempfile
@@ -42,10 +41,9 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Self, TypedDict, Unpack, cast
+from typing import IO, TYPE_CHECKING, Any, Self, Unpack, cast
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from . import schemas, tables
 from ._archive import (
@@ -68,6 +66,7 @@ from ._endpoints import (
     Endpoint,
     ValidationEndpoint,
 )
+from ._optional import require
 from ._progress import enabled as progress_enabled
 from ._signals import Terminated, sigterm_as_interrupt
 from ._windows import halve, window_body
@@ -78,7 +77,6 @@ from .errors import (
     BudgetExhaustedError,
     IncompleteCollectionWarning,
     InvalidRequestError,
-    InvalidTypeError,
     QuotaExhaustedError,
     QuotaWarning,
     ScopeNotAuthorizedError,
@@ -93,6 +91,9 @@ from .plan import Plan, TaskSpec
 
 if TYPE_CHECKING:
     import pandas as pd
+    from xlsxwriter import Workbook
+
+    from .io import ParquetOptions
 
 log = logging.getLogger("tiktok_research")
 
@@ -121,25 +122,6 @@ POLL_FIRST, POLL_MAX = 10.0, 300.0
 
 
 # ------------------------------------------------------------------------------------ results
-
-
-class ParquetOptions(TypedDict, total=False):
-    """The options of polars' ``DataFrame.write_parquet`` that :meth:`FetchResult.write_parquet`
-    passes on (those a polars release does not know are refused by it)."""
-
-    compression: str
-    compression_level: int | None
-    statistics: bool | str | dict[str, bool]
-    row_group_size: int | None
-    data_page_size: int | None
-    use_pyarrow: bool
-    pyarrow_options: dict[str, object] | None
-    partition_by: str | Sequence[str] | None
-    partition_chunk_size_bytes: int
-    storage_options: dict[str, object] | None
-    credential_provider: object
-    metadata: dict[str, str] | Callable[..., dict[str, str]] | None
-    mkdir: bool
 
 
 @dataclass
@@ -540,6 +522,26 @@ class FetchResult(pl.DataFrame):
                 "tr.io.read_csv reads them back"
             ) from None
 
+    def write_excel(  # type: ignore[override]
+        self, workbook: str | Path | None = None, worksheet: str | None = None, **options: object
+    ) -> Workbook | None:
+        """Write an Excel workbook with ids as text cells (:func:`tiktok_research.io.write_excel`).
+
+        polars' own ``write_excel`` stores ids as numbers, which Excel holds to 15 digits: a
+        19-digit id is changed for good (``7320768158545159950`` comes back as
+        ``7320768158545160192``). This one writes ids as text, and
+        :func:`tiktok_research.io.read_table` reads the file back exactly. With options, or no
+        file name (polars' ``dataframe.xlsx``), it is polars' writer. Needs the ``[excel]`` extra.
+        """
+        if isinstance(workbook, (str, Path)) and not options:
+            from .io import write_excel
+
+            write_excel(pl.DataFrame(self), workbook, sheet=worksheet)
+            return None
+        require("xlsxwriter", extra="excel", feature="writing .xlsx files")
+        frame: Any = pl.DataFrame(self)
+        return cast("Workbook", frame.write_excel(workbook, worksheet, **options))
+
     def write_parquet(  # type: ignore[override]
         self, file: str | Path | IO[bytes], **options: Unpack[ParquetOptions]
     ) -> None:
@@ -547,95 +549,28 @@ class FetchResult(pl.DataFrame):
 
         Without options it writes the same file as :func:`tiktok_research.io.write_parquet`
         (zstd). The options are polars' (``compression=``, ``row_group_size=``,
-        ``statistics=``, ``partition_by=``...); with every one of them the table is cast to its
-        declared schema and the file's metadata names the table and its provenance (endpoint,
-        collection folder, complete or not, rows). A ``metadata=`` of your own is added to ours.
+        ``statistics=``...), mapped onto the package's writer (pyarrow) as
+        :class:`tiktok_research.io.ParquetOptions` says, so that every file carries pandas'
+        column types too: ``pd.read_parquet`` with its defaults reads each id exactly, whatever
+        the options. ``partition_by=`` and cloud storage are refused with a ``TypeError`` that
+        says what to use instead. A ``metadata=`` dict of your own is added to ours.
         """
+        from .io import _metadata, _write_frame
+
         report = self.report
         frame = _declared(pl.DataFrame(self), report.table)
-        meta = _parquet_metadata(
-            frame,
-            report.table or None,
-            {
-                "endpoint": report.endpoint,
-                "collection": str(report.archive) if report.archive else None,
-                "complete": report.complete,
-                "rows": self.height,
-            },
+        provenance = {
+            "endpoint": report.endpoint,
+            "collection": str(report.archive) if report.archive else None,
+            "complete": report.complete,
+            "rows": self.height,
+        }
+        # the pandas key describes frame's own columns (a compliance or refresh result has no
+        # table of schemas.SCHEMAS)
+        schema = frame.head(0).to_arrow().schema
+        _write_frame(
+            frame, file, _metadata(report.table or None, provenance, schema), dict(options)
         )
-        _write_parquet_with(frame, file, meta, dict(options))
-
-
-def _parquet_metadata(
-    frame: pl.DataFrame, table: str | None, provenance: dict[str, Any]
-) -> dict[str, str]:
-    """The key-value metadata our Parquet files carry (see :mod:`tiktok_research.io`); its
-    ``pandas`` key describes ``frame``'s own columns (a compliance or refresh result has no
-    table of ``schemas.SCHEMAS``)."""
-    from .io import _metadata
-
-    schema = frame.head(0).to_arrow().schema
-    return {k.decode(): v.decode() for k, v in _metadata(table, provenance, schema).items()}
-
-
-#: polars' ``write_parquet`` options that its ``use_pyarrow=True`` path hands to pyarrow, and
-#: their names there.
-_PYARROW_NAMES = {
-    "compression": "compression",
-    "compression_level": "compression_level",
-    "statistics": "write_statistics",
-    "row_group_size": "row_group_size",
-    "data_page_size": "data_page_size",
-}
-
-
-def _polars_writes_metadata() -> bool:
-    """polars' ``write_parquet`` takes ``metadata=`` (recent versions; public signature)."""
-    return "metadata" in inspect.signature(pl.DataFrame.write_parquet).parameters
-
-
-def _write_parquet_with(
-    frame: pl.DataFrame, file: str | Path | IO[bytes], meta: dict[str, str], options: dict[str, Any]
-) -> None:
-    """Write ``frame`` to Parquet with the key-value metadata ``meta``, under polars' options.
-
-    No options: pyarrow, zstd (as :func:`tiktok_research.io.write_parquet`). Otherwise polars'
-    writer, given ``meta`` as its ``metadata=``; where polars cannot take metadata (its
-    ``use_pyarrow=True`` path, or an older polars), pyarrow writes the file with the options polars
-    would have handed it, and any other option is refused with a TypeError.
-    """
-    options = dict(options)
-    mine = options.pop("metadata", None)
-    if callable(mine):
-        user = mine
-        merged: Any = lambda context: {**meta, **user(context)}  # noqa: E731
-    else:
-        merged = {**meta, **{str(k): str(v) for k, v in (mine or {}).items()}}
-    use_pyarrow = bool(options.pop("use_pyarrow", False))
-    if (options or callable(merged)) and not use_pyarrow and _polars_writes_metadata():
-        frame.write_parquet(file, metadata=merged, **options)
-        return
-    if callable(merged):
-        raise InvalidTypeError("write_parquet: a metadata= function needs polars' own writer")
-    plain = not options and not use_pyarrow  # the same file as io.write_parquet
-    kwargs: dict[str, Any] = {"compression": "zstd", **(options.pop("pyarrow_options", None) or {})}
-    for name, theirs in _PYARROW_NAMES.items():
-        if name in options:
-            kwargs[theirs] = options.pop(name)
-    if str(kwargs["compression"]).lower() == "uncompressed":
-        kwargs["compression"] = "none"
-    if options.pop("mkdir", plain) and isinstance(file, (str, Path)):
-        Path(file).parent.mkdir(parents=True, exist_ok=True)
-    if options:
-        raise InvalidTypeError(
-            f"write_parquet: {', '.join(sorted(options))} cannot be combined with "
-            "use_pyarrow=True here (nor used with a polars whose writer takes no metadata=); "
-            "pl.DataFrame(result).write_parquet(...) writes without the table's provenance"
-        )
-    arrow = frame.to_arrow()
-    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **merged})
-    target = str(file) if isinstance(file, (str, Path)) else file
-    pq.write_table(arrow, target, **kwargs)
 
 
 # ------------------------------------------------------------------------------ window state
@@ -1490,10 +1425,12 @@ class _Engine:
     # -- damaged pages
 
     def missing_pages(
-        self, readable: set[PageRef], keys: set[str] | None = None
+        self, readable: set[PageRef], keys: set[str] | None = None, view: JournalView | None = None
     ) -> list[tuple[str, PageRef, dict[str, Any] | None]]:
-        """Pages the journal records but no archive file holds readably (one per position)."""
-        view = self.col.journal.load(quiet=True)
+        """Pages the journal records but no archive file holds readably (one per position);
+        ``view`` is the journal when the caller has just read it (read here otherwise)."""
+        if view is None:
+            view = self.col.journal.load(quiet=True)
         out: dict[str, tuple[str, PageRef, dict[str, Any] | None]] = {}
         for key, rec in view.tasks.items():
             if key not in self.tasks or (keys is not None and key not in keys):
@@ -1563,11 +1500,12 @@ class _Engine:
         pattern: str = "pages-*",
         keys: set[str] | None = None,
         shared: dict[str, set[int]] | None = None,
+        view: JournalView | None = None,
     ) -> tuple[tables.ArchiveRead, bool]:
         """The collection's rows from its page files, lost pages fetched again once; and whether
         every page the journal records was read (the tasks with unreadable pages are reported).
         ``shared`` names pages of ``keys`` held in files a run wrote for all its tasks (read too,
-        those pages only)."""
+        those pages only); ``view`` is the journal as the caller has just read it."""
 
         def read() -> tables.ArchiveRead:
             files = self.col.page_files(pattern)
@@ -1576,7 +1514,7 @@ class _Engine:
             return tables.read_archive(files, self.plan.endpoint, self.plan.item_key, shared)
 
         done = read()
-        missing = self.missing_pages(done.readable, keys)
+        missing = self.missing_pages(done.readable, keys, view)
         if missing and not self.stop.is_set() and self.fatal is None:
             self.report.repaired += self.repair(missing)
             done = read()
@@ -1603,12 +1541,14 @@ class _Engine:
         with self.convert_lock:
             # pages of this task that an earlier run without a dataset kept in its one file for
             # all tasks are read from there, not asked again (paid once, read wherever they are)
-            rec = self.col.journal.load(quiet=True).tasks.get(task.key)
+            # (the journal is read once here for both questions: it grows with the collection)
+            view = self.col.journal.load(quiet=True)
+            rec = view.tasks.get(task.key)
             shared: dict[str, set[int]] = {}
             for ref, _start in rec.pages if rec is not None else []:
                 if "--" not in ref.run:
                     shared.setdefault(ref.run, set()).add(ref.page)
-            read, intact = self._read(f"pages-*--{slug}.jsonl*", {task.key}, shared)
+            read, intact = self._read(f"pages-*--{slug}.jsonl*", {task.key}, shared, view)
             if not intact:
                 return  # a page of this task cannot be read: not written, reported
             span = _retrieved_span(read.items)

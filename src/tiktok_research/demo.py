@@ -106,7 +106,7 @@ def run_demo(
             echo(f"{n} account(s) could not be read (kept in users_failures.parquet):")
             with pl.Config(tbl_rows=5, fmt_str_lengths=60):
                 echo(str(users.failures.select("item", "code", "message").head(5)))
-            users.failures.write_parquet(out / "users_failures.parquet")
+            write_parquet(users.failures, out / "users_failures.parquet")
         write_parquet(users, out / "users.parquet", table="users")
         spent = sb.requests_spent("sandbox")  # what it charged, by endpoint
         log = [

@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, TypedDict, Unpack, cast
 
 import polars as pl
 import pyarrow as pa
@@ -40,7 +40,7 @@ from . import schemas
 from ._checks import check_frame
 from ._optional import require
 from ._version import __version__
-from .errors import InvalidRequestError, MissingFileError
+from .errors import InvalidRequestError, InvalidTypeError, MissingFileError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -196,14 +196,154 @@ def _typed(df: pl.DataFrame, table: str | None) -> pl.DataFrame:
     return schemas.cast(df, table) if table is not None else df
 
 
+class ParquetOptions(TypedDict, total=False):
+    """polars' ``DataFrame.write_parquet`` options, as the package's Parquet writer honours them
+    (:func:`write_parquet`, ``FetchResult.write_parquet``).
+
+    polars' own writer stores its Arrow schema in the file without our metadata, and pyarrow,
+    which pandas reads with, takes that schema: ``pd.read_parquet`` would read an id column
+    with a null as float64. So every Parquet file the package writes is written by pyarrow,
+    with polars' options mapped:
+
+    * ``compression`` (polars' names: ``zstd``, the default, ``snappy``, ``gzip``, ``brotli``,
+      ``lz4``, ``uncompressed``), ``compression_level``, ``row_group_size``, ``data_page_size``:
+      the same settings in pyarrow;
+    * ``statistics``: ``False`` writes none; ``True``, ``"full"`` and a dict with any key true
+      write min, max and null counts (pyarrow writes them together and no distinct counts);
+    * ``pyarrow_options``: more arguments of ``pq.write_table`` (the named options above win);
+    * ``use_pyarrow``, ``mkdir`` (the folder is always created) and
+      ``partition_chunk_size_bytes`` (used by ``partition_by`` only) change nothing more;
+    * ``metadata``: a dict of your own, added to the file's key-value metadata;
+    * refused: ``partition_by`` (polars writes the key columns into each file as well as its
+      folder name, a layout pandas cannot read; :func:`write_dataset` writes a partitioned
+      folder that pandas, DuckDB, Spark and polars read), ``storage_options`` and
+      ``credential_provider`` (cloud storage: write a local file and copy it), a ``metadata``
+      function, ``arrow_schema`` and ``encryption``.
+    """
+
+    compression: str
+    compression_level: int | None
+    statistics: bool | str | dict[str, bool]
+    row_group_size: int | None
+    data_page_size: int | None
+    use_pyarrow: bool
+    pyarrow_options: dict[str, object] | None
+    partition_by: str | Sequence[str] | None
+    partition_chunk_size_bytes: int
+    storage_options: dict[str, object] | None
+    credential_provider: object
+    metadata: dict[str, str] | None
+    mkdir: bool
+
+
+#: polars' Parquet compressions and pyarrow's name of each.
+_COMPRESSIONS = {"zstd": "zstd", "snappy": "snappy", "gzip": "gzip", "brotli": "brotli",
+                 "lz4": "lz4", "uncompressed": "none"}  # fmt: skip
+
+#: polars' option names and pyarrow's (``pq.write_table``) for the same setting.
+_PYARROW_NAMES = {"compression_level": "compression_level", "row_group_size": "row_group_size",
+                  "data_page_size": "data_page_size"}  # fmt: skip
+
+
+def _pyarrow_options(options: dict[str, Any]) -> dict[str, Any]:
+    """polars' ``write_parquet`` options -> the arguments of ``pq.write_table`` that write the
+    same file (see :class:`ParquetOptions`); an option that cannot be honoured with our
+    metadata is refused (``TypeError``), never dropped."""
+    options = dict(options)
+    refused: list[str] = []
+    partition = options.pop("partition_by", None)
+    pyarrow_options = dict(options.pop("pyarrow_options", None) or {})
+    if partition is not None or pyarrow_options.pop("partition_cols", None):
+        refused.append(
+            "partition_by: polars writes the key columns into each file as well as its folder "
+            "name, which pandas cannot read; tr.io.write_dataset(df, folder, table=..., "
+            "partition_by=...) writes a partitioned folder that pandas, DuckDB, Spark and polars "
+            "read"
+        )
+    cloud = options.pop("storage_options", None)
+    if cloud or options.pop("credential_provider", None) not in (None, "auto"):
+        refused.append(
+            "storage_options/credential_provider: write to a local file, then copy it to the "
+            "cloud storage"
+        )
+    if callable(options.get("metadata")):
+        refused.append("metadata: give a dict (a function of polars' writer is not called)")
+    for name in ("arrow_schema", "encryption"):
+        if options.pop(name, None) is not None:
+            refused.append(f"{name}: not supported by the package's writer")
+    if refused:
+        raise InvalidTypeError(
+            "write_parquet: " + "; ".join(refused) + ". pl.DataFrame(df).write_parquet(...) "
+            "takes every polars option but writes without the table's metadata (pandas would "
+            "then read an id column with a null as float64)"
+        )
+    named = options.pop("compression", None)
+    compression = str(named or pyarrow_options.pop("compression", None) or "zstd")
+    compression = "uncompressed" if compression.lower() == "none" else compression
+    if compression.lower() not in _COMPRESSIONS:
+        raise InvalidRequestError(
+            f"write_parquet: unknown compression {compression!r}; use one of "
+            f"{', '.join(_COMPRESSIONS)}"
+        )
+    statistics = options.pop("statistics", pyarrow_options.pop("write_statistics", True))
+    if isinstance(statistics, dict):
+        statistics = any(bool(v) for v in statistics.values())
+    elif statistics == "full":
+        statistics = True
+    elif not isinstance(statistics, bool):
+        raise InvalidRequestError(
+            f"write_parquet: statistics={statistics!r}; use True, False, 'full' or a dict"
+        )
+    kwargs: dict[str, Any] = {**pyarrow_options, "compression": _COMPRESSIONS[compression.lower()],
+                              "write_statistics": statistics}  # fmt: skip
+    for name, theirs in _PYARROW_NAMES.items():
+        value = options.pop(name, None)
+        if value is not None:
+            kwargs[theirs] = value
+    for name in ("use_pyarrow", "mkdir", "partition_chunk_size_bytes", "metadata"):
+        options.pop(name, None)
+    if options:
+        raise InvalidTypeError(
+            f"write_parquet: unknown option(s) {', '.join(sorted(options))}; the options are "
+            f"polars' ({', '.join(ParquetOptions.__annotations__)})"
+        )
+    return kwargs
+
+
+def _write_frame(
+    frame: pl.DataFrame,
+    file: str | Path | IO[bytes],
+    metadata: dict[bytes, bytes],
+    options: dict[str, Any] | None = None,
+) -> None:
+    """Write ``frame`` to Parquet with the key-value ``metadata`` (ours: see the module
+    docstring) in its Arrow schema, where pandas finds it, under polars' option names
+    (:func:`_pyarrow_options`). The one writer of the package's Parquet files; a file path is
+    written beside its place and renamed into it when complete (its folder created)."""
+    options = options or {}
+    kwargs = _pyarrow_options(options)
+    mine = {str(k).encode(): str(v).encode() for k, v in (options.get("metadata") or {}).items()}
+    arrow = frame.to_arrow()
+    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **metadata, **mine})
+    if not isinstance(file, (str, Path)):
+        pq.write_table(arrow, file, **kwargs)
+        return
+    with _replacing(Path(file)) as tmp:
+        pq.write_table(arrow, tmp, **kwargs)
+
+
 def write_parquet(
     df: pl.DataFrame,
     path: str | Path,
     *,
     table: str | None = None,
     provenance: dict[str, Any] | None = None,
+    **options: Unpack[ParquetOptions],
 ) -> Path:
     """Write ``df`` to one Parquet file with schema version and provenance in its metadata.
+
+    The footer also carries pandas' column types, so that ``pd.read_parquet(path)`` with its
+    defaults reads every id exactly (nullable ``Int64``, never float64), whatever the options.
 
     Like polars' ``write_parquet``, it replaces a file that exists at ``path`` (the command line
     never does so without ``--overwrite``). The file is written beside ``path`` and renamed into
@@ -214,6 +354,11 @@ def write_parquet(
         path: target file.
         table: table name; when given, ``df`` is cast to its declared schema first.
         provenance: anything JSON-serialisable that says where the data came from.
+        **options: polars' ``write_parquet`` options (``compression=``, ``compression_level=``,
+            ``statistics=``, ``row_group_size=``, ``data_page_size=``, ``pyarrow_options=``,
+            ``metadata=``...), written by pyarrow; ``partition_by=`` and cloud storage are
+            refused with a ``TypeError`` that says what to use instead (see
+            :class:`ParquetOptions`).
 
     Example:
         >>> import tempfile
@@ -224,11 +369,9 @@ def write_parquet(
     """
     check_frame(df, "df", lazy=False)
     target = Path(path)
-    arrow = _typed(df, table).to_arrow()
-    meta = _metadata(table, provenance, schema=arrow.schema)
-    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **meta})
-    with _replacing(target) as tmp:
-        pq.write_table(arrow, tmp, compression="zstd")
+    typed = _typed(df, table)
+    meta = _metadata(table, provenance, schema=typed.head(0).to_arrow().schema)
+    _write_frame(typed, target, meta, dict(options))
     return target
 
 

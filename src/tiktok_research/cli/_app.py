@@ -26,6 +26,7 @@ import typer
 from typer.core import TyperGroup
 
 from .._signals import sigterm_as_interrupt
+from ..errors import MissingDependencyError
 from . import _log, _run
 from ._errors import (
     DEBUG_ENV,
@@ -87,7 +88,12 @@ class Group(TyperGroup):
                 traceback.print_exception(exc)
             typer.echo(message, err=True)
             _log.file_only(logging.ERROR, message, exc=exc if debug else None)
-            if code == EXIT_ERROR and not debug and not isinstance(exc, CommandError):
+            # a missing extra's message says what to install: its traceback helps nobody
+            if (
+                code == EXIT_ERROR
+                and not debug
+                and not isinstance(exc, (CommandError, MissingDependencyError))
+            ):
                 typer.echo(
                     f"(run again with --debug, or {DEBUG_ENV}=1, to see the traceback)", err=True
                 )

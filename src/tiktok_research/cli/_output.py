@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from .._optional import require
 from ._errors import InputError
 from ._inputs import exists
 
@@ -244,8 +245,9 @@ def check_output(
     excel: bool = False,
     stdout: bool = True,
 ) -> Output:
-    """Check an output file before anything is sent: known format, not a folder, a folder that
-    can be written. ``-`` (with ``stdout``) is standard output. Call :meth:`Output.claim` next."""
+    """Check an output file before anything is sent: known format, the extra that format needs
+    (``.xlsx``: ``[excel]``), not a folder, a folder that can be written. ``-`` (with ``stdout``)
+    is standard output. Call :meth:`Output.claim` next."""
     if stdout and str(path) == STDOUT:
         if excel:
             raise InputError(f"--for-excel is for a .csv file; {option} - writes JSON lines")
@@ -263,6 +265,8 @@ def check_output(
         )
     if excel and suffix != ".csv":
         raise InputError(f"--for-excel is for a .csv file, not {path.name}")
+    if suffix == ".xlsx":  # found after the pages were paid for, it cost the whole collection
+        require("xlsxwriter", extra="excel", feature="writing .xlsx files")
     if exists(path) and not os.access(path, os.W_OK):
         raise InputError(f"{option} {path}: the file is not writable (permission denied)")
     check_writable_parent(path, option)
