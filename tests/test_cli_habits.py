@@ -391,6 +391,18 @@ def test_log_to_a_folder_is_refused_before_any_request(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--log" in result.stderr and "folder" in result.stderr
 
 
+def test_an_error_is_one_time_stamped_line_in_the_log(tmp_path: Path) -> None:
+    """The log said ``error: error: the config file ...``: the level, then the terminal's text."""
+    log = tmp_path / "run.log"
+    missing = tmp_path / "nope.toml"
+    result = runner.invoke(app, ["--log", str(log), "--config", str(missing), *VIDEOS])
+    assert result.exit_code == 2, result.output
+    lines = log.read_text(encoding="utf-8").splitlines()
+    errors = [line for line in lines if " error: " in line]
+    assert len(errors) == 1 and STAMP.match(errors[0]), lines
+    assert "error: error:" not in errors[0] and f"the config file {missing}" in errors[0], errors
+
+
 def test_python_warnings_are_time_stamped_log_lines(tmp_path: Path) -> None:
     # a window that ends today: NotYetIndexedWarning or a plan note; any warning must be stamped
     log = tmp_path / "run.log"

@@ -276,6 +276,12 @@ def _videos() -> pl.DataFrame:
     )
 
 
+def _spark() -> Any:
+    import tiktok_research.spark
+
+    return tiktok_research.spark
+
+
 CASES: dict[str, tuple[tuple[str, ...], str, Callable[[], Any]]] = {
     "plots": (("matplotlib",), "plots", lambda: tr.plots.plot_regions(_videos())),
     "to_pandas": (("pandas",), "pandas", lambda: tr.io.to_pandas(_videos())),
@@ -289,6 +295,8 @@ CASES: dict[str, tuple[tuple[str, ...], str, Callable[[], Any]]] = {
     "server app": (("starlette",), "sandbox", lambda: tr.sandbox.Sandbox().app),
     "demo": (("matplotlib",), "demo", lambda: tr.demo.run_demo("never-written")),
     "spark_schema": (("pyspark",), "spark", lambda: tr.schemas.spark_schema("videos")),
+    "spark.read_archive": (("pyspark",), "spark", lambda: _spark().read_archive(None, ".")),  # type: ignore[arg-type]
+    "spark.archive_schema": (("pyspark",), "spark", lambda: _spark().archive_schema("videos")),
     "write_excel": (
         ("xlsxwriter",),
         "excel",

@@ -971,6 +971,16 @@ class Collection:
             raise
         return col
 
+    @property
+    def dataset_run(self) -> str:
+        """What names this collection's files in a dataset (``part-<dataset_run>-...``): the
+        folder's name and a digest of where it is. Two archives of the same query and dates
+        (Python's temporary archive, another ``--archive``) are two collections: a dataset write
+        of one replaces only its own files, never the rows the other one found and it did not
+        (videos deleted at the service in between)."""
+        where = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:8]
+        return f"{self.folder.name}-{where}"
+
     def _acquire(self) -> None:
         import filelock
 

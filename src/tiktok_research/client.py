@@ -639,23 +639,30 @@ class Client:
         except OSError as e:  # never lose a page because the cache dir is read-only
             log.warning("could not update the quota ledger: %s", e)
 
+    def quota_stopped(self, family: str = "research") -> bool:
+        """True when the service said this quota family is used up today (on its clock): a
+        call then sends nothing in it before the reset.
+
+        A new process asks the service its time first, with the token request that its calls
+        need anyway and the quota does not count: the service's day may have ended since the
+        stop, or a served sandbox's clock moved on.
+        """
+        if self._ledger is None:
+            return False
+        try:
+            stopped = self._ledger.stopped(family, self.quota_day())
+            if stopped and self._clock is None and not self._clock_seen:
+                self._tokens.get()
+                stopped = self._ledger.stopped(family, self.quota_day())
+        except OSError:
+            return False
+        return stopped
+
     def _check_stopped(self, ep: Endpoint | ValidationEndpoint) -> None:
         """Send nothing in a family the service said is used up today (a same-day rerun after
         its quota stop): raise its :class:`QuotaExhaustedError` at once, or wait for the reset
         with ``wait_for_quota``."""
-        if self._ledger is None:
-            return
-        try:
-            stopped = self._ledger.stopped(ep.quota_family, self.quota_day())
-            if stopped and self._clock is None and not self._clock_seen:
-                # A new process: ask the service its time first, with the token request that
-                # the call needs anyway and the quota does not count (its day may have ended,
-                # or a sandbox's clock moved on).
-                self._tokens.get()
-                stopped = self._ledger.stopped(ep.quota_family, self.quota_day())
-        except OSError:
-            return
-        if not stopped:
+        if not self.quota_stopped(ep.quota_family):
             return
         reset_at = next_utc_midnight(self.service_now())
         if self.wait_for_quota:

@@ -522,6 +522,37 @@ class FetchResult(pl.DataFrame):
                 "tr.io.read_csv reads them back"
             ) from None
 
+    def write_ndjson(  # type: ignore[override]
+        self, file: str | Path | IO[bytes] | IO[str] | None = None, **options: object
+    ) -> str | None:
+        """Write JSON lines with every id as a string (:func:`tiktok_research.io.write_ndjson`).
+
+        polars' own ``write_ndjson`` writes ids as numbers, which jq, JavaScript and R's
+        jsonlite read as doubles (``7330082108045082153`` becomes ``7330082108045083000``). With
+        no file, the text is returned, as polars does. With polars' options (``compression=``...)
+        it is polars' writer, ids as numbers.
+        """
+        from io import BytesIO, TextIOBase
+
+        from .io import write_ndjson
+
+        frame = pl.DataFrame(self)
+        if options:
+            polars_own: Any = frame
+            return cast("str | None", polars_own.write_ndjson(file, **options))
+        if isinstance(file, (str, Path)):
+            write_ndjson(frame, file)
+            return None
+        buffer = BytesIO()
+        write_ndjson(frame, buffer)
+        if file is None:
+            return buffer.getvalue().decode("utf-8")
+        if isinstance(file, TextIOBase):
+            file.write(buffer.getvalue().decode("utf-8"))
+        else:
+            cast("IO[bytes]", file).write(buffer.getvalue())
+        return None
+
     def write_excel(  # type: ignore[override]
         self, workbook: str | Path | None = None, worksheet: str | None = None, **options: object
     ) -> Workbook | None:
@@ -1557,7 +1588,7 @@ class _Engine:
             table = tables.finish(read.items, self.plan)
             del read
             write_dataset(
-                table, self.dataset, table=self.plan.table, run_id=f"{self.col.folder.name}-{slug}",
+                table, self.dataset, table=self.plan.table, run_id=f"{self.col.dataset_run}-{slug}",
                 query=self.plan.query, provenance=span_provenance(span),
             )  # fmt: skip
             del table
@@ -1630,6 +1661,13 @@ class _Engine:
             left = self.client.quota_left(family)
         except Exception:  # the ledger is advisory: never fail a run on it
             left = None
+        if left is not None and need > left:
+            try:  # the service stopped this quota today: nothing will be sent, the stop says why
+                if self.client.quota_stopped(family):
+                    return
+                left = self.client.quota_left(family)  # on the service's day, learned just now
+            except Exception:  # the ledger is advisory: never fail a run on it
+                pass
         budget = self.client.max_requests
         spent = sum(self.client.requests_spent.values())
         message = None
@@ -1754,7 +1792,7 @@ class _Engine:
     def _table(self) -> pl.DataFrame:
         if self.streaming:
             assert self.dataset is not None
-            self.report.rows = _dataset_rows(self.dataset, self.col.folder.name)
+            self.report.rows = _dataset_rows(self.dataset, self.col.dataset_run)
             return schemas.empty(self.plan.table)
         read, _ = self._read()
         if self.report.repaired:
@@ -1770,7 +1808,7 @@ class _Engine:
         if self.dataset is not None:
             from .io import write_dataset
 
-            write_dataset(table, self.dataset, table=self.plan.table, run_id=self.col.folder.name,
+            write_dataset(table, self.dataset, table=self.plan.table, run_id=self.col.dataset_run,
                           query=self.plan.query,
                           provenance=span_provenance(self.report.retrieved))  # fmt: skip
         return table

@@ -43,6 +43,7 @@ import polars as pl
 from . import _endpoints as ep
 from . import schemas, tables
 from ._checks import NUL
+from ._optional import require
 from .errors import InvalidRequestError
 
 if TYPE_CHECKING:
@@ -180,6 +181,7 @@ def read_archive(
 
     Raises:
         InvalidRequestError: an unknown table, or no path (also a ValueError).
+        MissingDependencyError: pyspark is not installed (``pip install 'tiktok-research[spark]'``).
 
     Example:
         >>> import tiktok_research as tr
@@ -193,6 +195,7 @@ def read_archive(
         True
     """
     _endpoint(table)  # an unknown table is refused before Spark is touched
+    require("pyspark", extra="spark", feature="tiktok_research.spark.read_archive")
     from pyspark.sql import functions as F
 
     declared = schemas.SCHEMAS[table]

@@ -87,7 +87,9 @@ class Group(TyperGroup):
             if debug:
                 traceback.print_exception(exc)
             typer.echo(message, err=True)
-            _log.file_only(logging.ERROR, message, exc=exc if debug else None)
+            # the log's own level word says "error:" already
+            logged = message.removeprefix("error: ")
+            _log.file_only(logging.ERROR, logged, exc=exc if debug else None)
             # a missing extra's message says what to install: its traceback helps nobody
             if (
                 code == EXIT_ERROR

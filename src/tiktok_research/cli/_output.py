@@ -14,8 +14,10 @@ that does not. A rule about output files is written here once and holds for ever
   command again (to continue an incomplete run, or to repeat it) replaces what it wrote. Which
   command wrote a file is recorded under the cache folder (``outputs/``), with the file's size and
   time, so a file edited or replaced since is not taken for ours. An empty result never replaces
-  a file with rows without ``--overwrite``; a file that appears while the command runs is kept,
-  and the table goes to a new name, which is printed.
+  a file with rows without ``--overwrite``, and a result with fewer rows than this command's
+  earlier output (its archive was cleaned up or moved, and the run stopped early) goes beside it
+  (``videos-2.parquet``) instead of replacing it; a file that appears while the command runs is
+  kept, and the table goes to a new name. Each new name is printed.
 * **A folder that cannot be created or written is found before the first request**: it is
   created (then removed again) and a file is written in it and removed.
 * **Formats** by extension: ``.parquet``, ``.csv`` (``--for-excel``: the variant spreadsheets
@@ -134,6 +136,17 @@ def _describe_existing(path: Path) -> str:
     except OSError:
         return ""
     return f" ({size:,} bytes)"
+
+
+def _aside(path: Path, identity: str | None) -> Path:
+    """Where a smaller result of the command that wrote ``path`` goes: its own earlier table
+    beside ``path`` (``videos-2.parquet``...), unchanged since, or the first name not taken."""
+    n = 2
+    while True:
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not exists(candidate) or _written_by_us(candidate, identity) is not None:
+            return candidate
+        n += 1
 
 
 def _free_name(path: Path) -> Path:
@@ -361,6 +374,18 @@ def write_table(df: pl.DataFrame, target: Output, table: str | None = None) -> O
                 "earlier run (--overwrite replaces it)"
             )
             return None
+        elif df.height < int(record.get("rows") or 0):
+            # fewer rows than this command's earlier output (its archive was cleaned up or
+            # moved, and this run stopped early): the file may be their only copy, keep it
+            moved = _aside(out, target.identity)
+            target.echo(
+                f"note: {out} keeps the {int(record['rows']):,} rows of an earlier run of this "
+                f"command; this result has {df.height:,}, so it goes to {moved} (--overwrite "
+                f"replaces {out})"
+            )
+            target = Output(moved, target.option, False, target.excel, target.command,
+                            target.identity, claimed=True)  # fmt: skip
+            out = moved
     _write_file(df, out, table, target.excel)
     _remember(out, target.identity, target.command, df.height)
     return target
