@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -24,6 +25,7 @@ from tiktok_research.sandbox import Sandbox, SandboxConfig
 __all__ = [
     "TOKEN_FORM",
     "Clock",
+    "DemoRun",
     "MakeClient",
     "MakeHttp",
     "MakeSandbox",
@@ -37,6 +39,16 @@ __all__ = [
     "reference_run",
     "spent",
 ]
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoRun:
+    """One run of the demo (the ``demo_run`` fixture): its output folder, what it printed, and
+    what ``run_demo`` returned."""
+
+    out: Path
+    printed: str
+    result: dict[str, Any]
 
 
 class Clock:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from _sandboxes import (
+    DemoRun,
     MakeClient,
     MakeHttp,
     MakeSandbox,
@@ -125,6 +126,18 @@ def uninterrupted() -> ReferenceRun:
         return done[key]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """What ``tiktok-research demo --out DIR`` writes and prints (the demo, run in-process once
+    per session and worker: the modules that read its output share it)."""
+    from tiktok_research.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo") / "demo-output"
+    printed: list[str] = []
+    result = run_demo(out, echo=printed.append, progress=False)
+    return DemoRun(out, "\n".join(printed), result)
 
 
 def _query_key(query: Any) -> Any:

@@ -149,4 +149,4 @@ def test_the_command_line_prints_and_archives_no_token(
     assert "Bearer clt." not in everything and "clt." not in everything
     spent = sum(n for k, n in sb.requests_spent("lab").items() if k != "oauth_token") - before
     assert led.forwarded() == spent and led.paid_twice() == {}
-    assert f"{led.received(VIDEOS):,} requests spent" in done.stdout  # the cost line
+    assert f"this run: {led.received(VIDEOS):,} requests sent" in done.stdout  # the cost line

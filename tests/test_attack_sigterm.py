@@ -92,7 +92,7 @@ def test_sigterm_on_the_command_line_pays_no_page_twice(
     for code, text in ends:
         assert code == 143, f"exit {code}, expected 143 (stopped by SIGTERM):\n{text}"
         assert "stopped (SIGTERM)" in text and "run the same command again" in text, text
-        assert "requests spent in this run" in text, text  # the cost line
+        assert "this run: " in text and " charged" in text, text  # the cost line
         assert no_traceback(text), text
     text = done.stdout + done.stderr
     assert done.returncode == 0 and no_traceback(text), text  # the lock was released each time
@@ -143,7 +143,7 @@ def test_sigterm_stops_a_python_script_cleanly(
         # handled like Ctrl-C: KeyboardInterrupt (Terminated) with the run's cost in its notes
         assert code != -signal.SIGTERM, f"killed by SIGTERM without a word:\n{text}"
         assert "Terminated: stopped by SIGTERM" in text, text
-        assert "requests spent in this run" in text, text
+        assert "this run: " in text and " charged" in text, text
     assert done.returncode == 0 and done.stdout.strip() == "complete", done.stdout + done.stderr
     assert pl.read_parquet(out).equals(want)
     assert ledger.paid_twice(VIDEOS) == {}

@@ -280,10 +280,11 @@ def test_the_command_stops_on_its_budget_with_exit_3_and_finishes_the_round(
     assert dry.exit_code == 0 and f"at least {cost} request(s)" in dry.output, dry.output
     first = runner.invoke(app, [*base, "--max-requests", "5"])
     assert first.exit_code == 3, first.output
-    assert "this run: 5 request(s)" in first.output and "not checked" in first.output
+    assert "this run: 5 requests sent to video_query, 5 charged" in first.output
+    assert "not checked" in first.output
     second = runner.invoke(app, base)
     assert second.exit_code == 0, second.output
-    assert "1 round(s)" in second.output and f"this run: {cost - 5} request(s)" in second.output
+    assert "1 round(s)" in second.output and f"this run: {cost - 5} requests sent" in second.output
     table = pl.read_parquet(tmp_path / "audit.parquet")
     assert table["id"].to_list() == sorted(ids) and table["found"].null_count() == 0
 

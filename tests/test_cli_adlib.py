@@ -67,7 +67,7 @@ def test_every_command_writes_its_table(tmp_path: Path) -> None:
     # the same command again: everything from the archive, nothing asked
     code, out = run(tmp_path, "commercial-content", *COMMON, "--start", "2024-01-01", "--end",
                     "2024-03-31", "--out", str(tmp_path / "c2.parquet"))  # fmt: skip
-    assert code == 0 and "0 requests spent in this run" in out
+    assert code == 0 and "this run: 0 requests sent, 0 charged" in out
     assert pl.read_parquet(tmp_path / "c2.parquet").equals(content)
 
 
@@ -209,8 +209,8 @@ def test_the_guide_ad_library_examples_run_as_written(
 
 
 ADLIB_COMMANDS = ("ads", "ad-details", "ad-report", "advertisers", "commercial-content")
-SPENT = re.compile(r"(\d+) requests? spent in this run")
-ROWS = re.compile(r"complete; ([\d,]+) rows; (\d+)/\d+ tasks")
+SPENT = re.compile(r"this run: (\d+) requests? sent")
+ROWS = re.compile(r"complete; ([\d,]+) rows?; (\d+)/\d+ tasks")
 
 
 def help_examples(command: str) -> list[str]:

@@ -501,7 +501,7 @@ def test_dehydrate_help_examples_run_as_written_twice(
                 assert result.exit_code == 0, f"{example}: {result.stdout}{result.stderr}"
                 stdin = result.stdout
                 if args[0] == "hydrate":
-                    spent.append(result.stdout.split(" requests spent")[0].rsplit(" ", 1)[-1])
+                    spent.append(result.stdout.split("this run: ")[1].split(" ")[0])
         assert [int(x) for x in Path("ids.txt").read_text().split()] == held
         again = pl.read_parquet("again.parquet")["id"]
         assert again.n_unique() == again.len() and sorted(again.to_list()) == sorted(held)

@@ -238,13 +238,16 @@ def test_combine_carries_every_field_of_the_report() -> None:
         "comments", kind="comments", table="comments", complete=True, tasks_total=2,
         tasks_done=2, requests_spent=3, pages=3, rows=10, resumed=True, archive=Path("a"),
         warnings=["w1"], repaired=1, damaged=["f1"], temporary=False, not_found=[1], failed=1,
-        retrieved=(T1, T2),
+        retrieved=(T1, T2), requests_charged=2, uncharged={400: 1},
+        requests_by_endpoint={"comments": 3}, failed_reasons={"invalid_params (x)": 1},
     )  # fmt: skip
     b = CollectionReport(
         "comments", kind="replies", table="comments", complete=False, tasks_total=3,
         tasks_done=1, pending={"comment_id:5": "quota"}, requests_spent=4, pages=2, rows=5,
         archive=Path("b"), warnings=["w1", "w2"], stopped_by="the quota", stop_kind="quota",
         repaired=2, damaged=["f2"], temporary=True, not_found=[2], failed=2, retrieved=(T0, T1),
+        requests_charged=4, requests_by_endpoint={"comments": 4},
+        failed_reasons={"invalid_params (x)": 1, "not_found (y)": 1},
     )  # fmt: skip
     both = CollectionReport.combine([a, b])
     assert both == CollectionReport(
@@ -252,7 +255,9 @@ def test_combine_carries_every_field_of_the_report() -> None:
         tasks_done=3, pending={"comment_id:5": "quota"}, requests_spent=7, pages=5, rows=15,
         resumed=True, archive=Path("a"), warnings=["w1", "w2"], stopped_by="the quota",
         stop_kind="quota", repaired=3, damaged=["f1", "f2"], temporary=True, not_found=[1, 2],
-        failed=3, retrieved=(T0, T2),
+        failed=3, retrieved=(T0, T2), requests_charged=6, uncharged={400: 1},
+        requests_by_endpoint={"comments": 7},
+        failed_reasons={"invalid_params (x)": 2, "not_found (y)": 1},
     )  # fmt: skip
     # every field differs between a and b or from its default: none is silently dropped
     defaults = CollectionReport("x")

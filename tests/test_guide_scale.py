@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from _guide import GUIDE
+from _sandboxes import DemoRun
 
 PAGE = GUIDE / "scale.md"
 
@@ -25,12 +26,8 @@ def _blocks() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tiktok_research.demo import run_demo
-
-    out = tmp_path_factory.mktemp("guide") / "demo-output"
-    run_demo(out, echo=lambda _: None, progress=False)
-    return out
+def demo_output(demo_run: DemoRun) -> Path:
+    return demo_run.out
 
 
 def _run(blocks: list[str], demo_output: Path) -> dict[str, Any]:

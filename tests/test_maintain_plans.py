@@ -117,12 +117,18 @@ def test_plan_update_then_update_videos_agree_and_report_their_days(
     assert (result.report.first, result.report.last) == (plan.first, plan.last)
     again = plan_update(CATS, folder, "2025-01-01", client=client)
     assert again.nothing_new and again.start_ignored and again.videos is None
-    assert str(again) == f"nothing new: {folder} holds every day up to {newest}"
+    assert (again.first, again.last, again.through) == (None, None, newest)
+    assert str(again) == (
+        f"nothing new to collect: {folder} holds every day up to {newest}, the newest day the "
+        "service has indexed in full; no request sent"
+    )
     before = len(sb.request_log)
     nothing = update_videos(CATS, folder, client=client, progress=False)
     assert len(sb.request_log) == before and nothing.height == 0
     assert isinstance(nothing.report, UpdateReport)
-    assert nothing.report.first == again.first and nothing.report.last == again.last
+    assert (nothing.report.first, nothing.report.last, nothing.report.through) == (
+        None, None, newest)  # fmt: skip
+    assert nothing.report.nothing_new and str(nothing.report) == "update: " + str(again)
     assert nothing.report.archive is None  # the dataset is not called the archive (issue 18)
     assert "archive" not in str(nothing.report)
 

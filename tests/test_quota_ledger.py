@@ -5,7 +5,6 @@ nothing), a success proving the quota is back, the day taken from the service's 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from pathlib import Path
 
@@ -64,6 +63,10 @@ def test_an_answer_proves_the_quota_is_there(tmp_path: Path) -> None:
     assert client.quota.remaining["research"] == 0  # counted elsewhere, or a reset not seen
     with pytest.raises(tr.TikTokResearchError):  # an answer, not a quota refusal
         client.request("user_info", {"username": "nobody_at_all"})
+    # its count restarts; that 400 is not charged (api-notes §11), as the sandbox agrees
+    assert client.quota.remaining["research"] == 1000
+    assert sum(sb.requests_spent().get(k, 0) for k in ("user_info", "video_query")) == 0
+    client.user_info(sb.corpus.sample_usernames(1)[0])
     assert client.quota.remaining["research"] == 999
 
 
@@ -73,8 +76,7 @@ def test_the_day_comes_from_the_services_clock() -> None:
     # a client with no clock of its own, as against a served sandbox or the real service
     client = tr.Client("sandbox", "sandbox", base_url=sb.BASE_URL, transport=sb.transport(),
                        ledger=sb.ledger_dir, qps=None)  # fmt: skip
-    with contextlib.suppress(tr.TikTokResearchError):
-        client.request("user_info", {"username": "nobody_at_all"})
+    client.user_info(sb.corpus.sample_usernames(1)[0])  # answered and charged
     service_day = dt.datetime.fromtimestamp(sb.clock(), dt.UTC).date()
     assert client.quota_day() == service_day
     assert client.quota.day == service_day and client.quota.used["research"] == 1
@@ -87,7 +89,8 @@ def test_quota_command_needs_no_credentials_and_reads_the_ledger(tmp_path: Path)
     client._ledger.record("video_query", client.today(), 12)  # type: ignore[union-attr]
     result = runner.invoke(app, ["quota"])
     assert result.exit_code == 0, result.output
-    assert "12 used, 988 of 1000 left" in result.output
+    # by the API's endpoint names, as the reports and errors name them
+    assert "12 used (video_query 12), 988 of 1000 left" in result.output
 
 
 def test_quota_sandbox_shows_the_served_sandboxs_figures(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from polars.testing import assert_frame_equal
 
 import tiktok_research as tr
 from _archives import BIG, write_edge_archive
+from _sandboxes import DemoRun
 from tiktok_research import analysis, schemas
 
 
@@ -81,13 +82,9 @@ def test_spark_reads_our_parquet_with_spark_schema_exactly(spark: Any, tmp_path:
 
 
 @pytest.fixture(scope="module")
-def demo_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_archive(demo_run: DemoRun) -> Path:
     """What ``tiktok-research demo --out DIR`` writes (the demo, run in-process)."""
-    from tiktok_research.demo import run_demo
-
-    out = tmp_path_factory.mktemp("demo")
-    run_demo(out, echo=lambda _: None, progress=False)
-    return out / "archive"
+    return demo_run.out / "archive"
 
 
 @pytest.fixture(scope="module")

@@ -187,6 +187,19 @@ FOLLOWERS_CAP = 5000  # api-notes §3.7: about 5,000 per account
 DAILY_QUOTA: dict[QuotaFamily, int] = {"research": 1000, "social": 20000}
 
 
+def charged(status: int | None) -> bool:
+    """Whether the service counts a request against the daily quota, by the HTTP status of its
+    answer (api-notes §11, "Do failed requests count?"): answers (2xx) and server errors (5xx,
+    which the real service is known to count, api-notes §6) are charged; refusals (4xx: a bad
+    request, a rejected token, a rate or quota refusal) are not. A request without an answer
+    (``None``) may have reached the service: it counts as charged, on the safe side.
+
+    The sandbox charges by this rule, and the client's reports and quota ledger count by it, so
+    "sent", "charged" and the sandbox's own figures add up.
+    """
+    return status is None or not 400 <= status < 500
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     """One data endpoint of the Research API (api-notes §3 rows 1 to 12) or of the Commercial

@@ -14,8 +14,9 @@ exclusive OS file lock (``filelock``: ``fcntl`` on POSIX, ``msvcrt`` on Windows)
 ``.lock`` file, and replace the file atomically, so threads, processes and kernel restarts all see
 the same counts.
 
-The ledger counts every request that reached the service (including errors and retries): the real
-service counts at least its 5xx answers, so counting everything keeps "remaining" on the safe side.
+The ledger counts the requests the service charges (``_endpoints.charged``, api-notes §11: answers
+and 5xx errors, retries included, and requests that got no answer, on the safe side; not the 4xx
+refusals), the same count as a run's report ("N requests sent, M charged") and the sandbox's.
 The quota is shared by an organisation; the ledger only sees this machine's requests, so the
 service is believed when it answers: a quota refusal sets the family's "left" to 0 for the rest of
 that service day (:meth:`Ledger.stop`; a rerun that day sends nothing), and an answer that is not a
@@ -184,7 +185,8 @@ class Ledger:
                 if limit is not None and held >= limit:
                     counts = {e: c for e, c in counts.items() if quota_family(e) != family}
                     data[key] = counts
-            counts[endpoint] = counts.get(endpoint, 0) + n
+            if n:  # n=0: an answer the service does not charge, which only proves the quota
+                counts[endpoint] = counts.get(endpoint, 0) + n
 
         self._update(day, change)
 

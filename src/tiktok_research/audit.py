@@ -391,7 +391,7 @@ class Audit:
                 f"  {not_video.height:,} of the missing ids are not video ids by their bits "
                 "(see table.reason)"
             )
-        lines.append(f"  this run: {self.report.requests_spent:,} request(s)")
+        lines.append(f"  this run: {self.report.cost()}")
         if not self.report.complete:
             lines.append("  " + self.report.how_to_continue())
         return "\n".join(lines)

@@ -58,7 +58,9 @@ from ._endpoints import (
     ENDPOINTS,
     Endpoint,
     ValidationEndpoint,
+    charged,
     endpoint_named,
+    quota_family,
 )
 from ._http import Http, RawResponse, Transport, TransportFailure
 from ._ledger import Ledger, by_family
@@ -232,11 +234,30 @@ def _sandbox_wiring(sandbox: Sandbox) -> ClientOptions:
 
 
 class RequestCounter:
-    """Counts the requests actually sent (retries included), by endpoint; thread-safe."""
+    """Counts the requests actually sent (retries included), by endpoint, and the answers the
+    service does not charge (:func:`~tiktok_research._endpoints.charged`), by HTTP status;
+    thread-safe."""
 
     def __init__(self) -> None:
         self._counts: Counter[str] = Counter()
+        self._free: Counter[int] = Counter()
         self._lock = threading.Lock()
+
+    def not_charged(self, status: int) -> None:
+        """Note an answer the service does not charge (a 4xx refusal)."""
+        with self._lock:
+            self._free[status] += 1
+
+    @property
+    def charged(self) -> int:
+        """Requests sent that the service charges: all but its 4xx refusals."""
+        with self._lock:
+            return sum(self._counts.values()) - sum(self._free.values())
+
+    def uncharged(self) -> dict[int, int]:
+        """Answers not charged, by HTTP status."""
+        with self._lock:
+            return dict(sorted(self._free.items()))
 
     def add(self, endpoint: str, n: int = 1) -> None:
         """Count ``n`` requests to ``endpoint`` (negative to take back one never sent)."""
@@ -275,10 +296,15 @@ class QuotaStatus:
         return {f: max(0, self.limits.get(f, 0) - self.used.get(f, 0)) for f in self.limits}
 
     def __str__(self) -> str:
-        parts = [
-            f"{f}: {self.used.get(f, 0)} used, {self.remaining[f]} of {self.limits[f]} left"
-            for f in self.limits
-        ]
+        parts = []
+        for f in self.limits:
+            # by the API's endpoint names, as in the reports ("sent to user_info") and errors
+            mine = sorted((e, n) for e, n in self.by_endpoint.items() if n and quota_family(e) == f)
+            detail = " (" + ", ".join(f"{e} {n}" for e, n in mine) + ")" if mine else ""
+            parts.append(
+                f"{f}: {self.used.get(f, 0)} used{detail}, {self.remaining[f]} of "
+                f"{self.limits[f]} left"
+            )
         return f"quota on {self.day.isoformat()} (UTC): " + "; ".join(parts)
 
 
@@ -629,17 +655,19 @@ class Client:
     def _record_ledger(
         self, ep: Endpoint | ValidationEndpoint, resp: RawResponse | None = None
     ) -> None:
-        """Count a request that may have reached the service; with its answer, believe the
-        service: a quota refusal stops the family for the day, any other answer proves the
-        quota is there."""
+        """Count a request the service charges (:func:`~tiktok_research._endpoints.charged`:
+        one without an answer may have reached it); with its answer, believe the service: a
+        quota refusal stops the family for the day, a charged answer proves the quota is
+        there."""
         if self._ledger is None:
             return
         try:
             day = self.quota_day()
-            refused = resp is not None and resp.status == 429 and _quota_words(resp.content)
-            self._ledger.record(ep.name, day, answered=resp is not None and not refused)
-            if refused:
+            if resp is not None and resp.status == 429 and _quota_words(resp.content):
                 self._ledger.stop(ep.quota_family, day)
+            else:  # an answer that is not charged (a 4xx) still proves the quota is there
+                n = 1 if charged(resp.status if resp is not None else None) else 0
+                self._ledger.record(ep.name, day, n, answered=resp is not None)
         except OSError as e:  # never lose a page because the cache dir is read-only
             log.warning("could not update the quota ledger: %s", e)
 
@@ -752,6 +780,8 @@ class Client:
         retrieved_at = self._now()
         self._learn_clock(resp)
         self._record_ledger(ep, resp)
+        if counter is not None and not charged(resp.status):
+            counter.not_charged(resp.status)
         return resp, retrieved_at
 
     def request(

@@ -137,7 +137,14 @@ class CollectionReport:
         tasks_total: Number of tasks (windows or items).
         tasks_done: Tasks finished, in this run or an earlier one.
         pending: ``{task: reason}`` for every task not finished.
-        requests_spent: Requests this run sent (retries included).
+        requests_spent: Requests this run sent (retries included): "N requests sent".
+        requests_charged: Of those, the requests the service charges against the daily quota
+            (:func:`~tiktok_research._endpoints.charged`: all but its 4xx refusals, api-notes
+            §11): "M charged". The quota ledger and the sandbox count the same.
+        uncharged: The answers not charged, by HTTP status (``{400: 1}``):
+            ``requests_spent == requests_charged + sum(uncharged.values())``.
+        requests_by_endpoint: The requests sent, by the API's endpoint name (``video_query``,
+            ``user_info``...): the names of the quota ledger, the sandbox and the errors.
         pages: Pages this run received from the service.
         rows: Rows in the final table.
         resumed: True when an earlier run of the same collection was found and continued.
@@ -152,6 +159,7 @@ class CollectionReport:
         not_found: Ids looked up and not found (:func:`tiktok_research.fetch_videos_by_id`).
         failed: Tasks (items) that failed for good: finished, but without their rows (the
             result's ``.failures`` says why).
+        failed_reasons: Why they failed, ``{"code: message": n}``.
         retrieved: When the answers of the table's rows arrived, ``(first, last)`` (the
             archive's ``retrieved_at``), or None (no row read). Dataset writes record it, and
             :class:`~tiktok_research.errors.EraWarning` compares runs by it.
@@ -165,6 +173,9 @@ class CollectionReport:
     tasks_done: int = 0
     pending: dict[str, str] = field(default_factory=dict)
     requests_spent: int = 0
+    requests_charged: int = 0
+    uncharged: dict[int, int] = field(default_factory=dict)
+    requests_by_endpoint: dict[str, int] = field(default_factory=dict)
     pages: int = 0
     rows: int = 0
     resumed: bool = False
@@ -177,6 +188,7 @@ class CollectionReport:
     temporary: bool = False
     not_found: list[int] = field(default_factory=list)
     failed: int = 0
+    failed_reasons: dict[str, int] = field(default_factory=dict)
     retrieved: tuple[datetime, datetime] | None = None
 
     @classmethod
@@ -205,20 +217,60 @@ class CollectionReport:
         values.update(fields)
         return cls(**values)
 
-    def __str__(self) -> str:
-        label = self.kind or self.endpoint
-        status = "complete" if self.complete else f"INCOMPLETE ({len(self.pending)} task(s) left)"
+    def cost(self) -> str:
+        """What this run sent and what the service charged, in the words every report uses:
+        ``"40 requests sent to user_info, 39 charged (1 answered 400, not charged)"``.
+
+        Endpoints go by the API's endpoint names (``video_query``, ``user_info``...), as in the
+        quota ledger, the sandbox's figures and the errors.
+        """
+        by_ep = {k: v for k, v in self.requests_by_endpoint.items() if v}
+        where = ""
+        if len(by_ep) == 1:
+            where = f" to {next(iter(by_ep))}"
+        elif by_ep:
+            where = " (" + ", ".join(f"{k} {v:,}" for k, v in sorted(by_ep.items())) + ")"
+        text = (
+            f"{_n(self.requests_spent, 'request')} sent{where}, {self.requests_charged:,} charged"
+        )
+        free = {k: v for k, v in self.uncharged.items() if v}
+        if free:
+            said = ", ".join(f"{v:,} answered {k}" for k, v in sorted(free.items()))
+            text += f" ({said}, not charged)"
+        return text
+
+    def _tasks(self) -> str:
         tasks = f"{self.tasks_done}/{self.tasks_total} tasks"
         if self.complete and self.tasks_done < self.tasks_total:  # max_total reached first
             tasks = (
                 f"max_total reached ({self.tasks_done}/{self.tasks_total} tasks finished, the "
                 "rest not needed)"
             )
-        if self.failed:
-            tasks += f" ({self.failed} failed)"
+        if not self.failed:
+            return tasks
+        # A task whose final answer is a refusal of its item is done: its item failed.
+        from .plan import KINDS
+
+        kind = KINDS.get(self.kind)
+        one = kind.one if kind is not None else "item"
+        noun = one if self.failed == 1 else f"{one}s"
+        reasons = sorted(self.failed_reasons.items(), key=lambda kv: -kv[1])
+        if len(reasons) == 1:
+            why = f": {reasons[0][0]}"
+        elif reasons:
+            why = ": " + ", ".join(f"{n:,} {r}" for r, n in reasons[:3])  # most frequent first
+            if len(reasons) > 3:
+                why += f" and {len(reasons) - 3} other reason(s)"
+        else:
+            why = ""
+        return f"{tasks} done, {self.failed:,} {noun} failed{why}"
+
+    def __str__(self) -> str:
+        label = self.kind or self.endpoint
+        status = "complete" if self.complete else f"INCOMPLETE ({len(self.pending)} task(s) left)"
         lines = [
-            f"{label}: {status}; {self.rows:,} rows; {tasks}; {self.requests_spent:,} requests "
-            f"spent in this run ({self.pages:,} pages)"
+            f"{label}: {status}; {_n(self.rows, 'row')}; {self._tasks()}; this run: "
+            f"{self.cost()}; {_n(self.pages, 'page')}"
             + ("; resumed an earlier run" if self.resumed else "")
         ]
         if self.stopped_by:
@@ -258,6 +310,41 @@ def _total(name: str) -> Callable[[Sequence[CollectionReport]], Any]:
     return lambda parts: sum(getattr(p, name) for p in parts)
 
 
+def _n(count: int, noun: str) -> str:
+    """``"1 row"``, ``"2 rows"``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _reasons(failures: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """``{"code (message)": n}`` of failures, by error code; the message of the first failure
+    of each code ("e.g." when the others said it of other items)."""
+    by_code: dict[str, list[str]] = {}
+    for f in failures:
+        by_code.setdefault(str(f.get("code")), []).append(str(f.get("message") or ""))
+    out: dict[str, int] = {}
+    for code, messages in by_code.items():
+        first = messages[0]
+        if not first:
+            out[code] = len(messages)
+            continue
+        eg = "e.g. " if len(set(messages)) > 1 else ""
+        out[f"{code} ({eg}{first})"] = len(messages)
+    return out
+
+
+def _summed(name: str) -> Callable[[Sequence[CollectionReport]], Any]:
+    """Every part's counts added up, key by key."""
+
+    def add(parts: Sequence[CollectionReport]) -> dict[Any, int]:
+        out: dict[Any, int] = {}
+        for p in parts:
+            for k, v in getattr(p, name).items():
+                out[k] = out.get(k, 0) + v
+        return out
+
+    return add
+
+
 def _gathered(name: str) -> Callable[[Sequence[CollectionReport]], Any]:
     """Every part's list, in order, each value once."""
     return lambda parts: list(dict.fromkeys(v for p in parts for v in getattr(p, name)))
@@ -280,6 +367,9 @@ _COMBINE: dict[str, Callable[[Sequence[CollectionReport]], Any]] = {
     "tasks_done": _total("tasks_done"),
     "pending": lambda parts: {k: v for p in parts for k, v in p.pending.items()},
     "requests_spent": _total("requests_spent"),
+    "requests_charged": _total("requests_charged"),
+    "uncharged": _summed("uncharged"),
+    "requests_by_endpoint": _summed("requests_by_endpoint"),
     "pages": _total("pages"),
     "rows": _total("rows"),
     "resumed": lambda parts: any(p.resumed for p in parts),
@@ -290,6 +380,7 @@ _COMBINE: dict[str, Callable[[Sequence[CollectionReport]], Any]] = {
     "temporary": lambda parts: any(p.temporary for p in parts),
     "not_found": _gathered("not_found"),
     "failed": _total("failed"),
+    "failed_reasons": _summed("failed_reasons"),
     "retrieved": lambda parts: _span([p.retrieved for p in parts]),
 }
 assert set(_COMBINE) | {"stopped_by", "stop_kind"} == {f.name for f in fields(CollectionReport)}
@@ -1030,7 +1121,7 @@ class _Engine:
                 heavy = _heavy(err) and not random
                 if heavy and st.windows and (how := _narrowed(st, where, budget)):
                     log.warning(
-                        "video query: window %s..%s keeps failing (%s); %s", s, e, err.message, how
+                        "video_query: window %s..%s keeps failing (%s); %s", s, e, err.message, how
                     )
                     self.col.journal.append(
                         {"task": task.key, "event": "pending", "state": st.dump(),
@@ -1041,7 +1132,7 @@ class _Engine:
                     failing.append((s, e))
                     last = err
                     log.warning(
-                        "video query: %s keeps failing (%s, log_id %s); the other days of the "
+                        "video_query: %s keeps failing (%s, log_id %s); the other days of the "
                         "window go on, and that day is asked again by the next run", s,
                         err.message, err.log_id,
                     )  # fmt: skip
@@ -1617,8 +1708,12 @@ class _Engine:
         """Settle the report, close the run's files and write its manifest."""
         report = self.report
         report.requests_spent = self.counter.total
+        report.requests_charged = self.counter.charged
+        report.uncharged = self.counter.uncharged()
+        report.requests_by_endpoint = self.counter.by_endpoint()
         report.pages = self.pages
         report.failed = len(self.failures)
+        report.failed_reasons = _reasons(self.failures)
         report.complete = (
             not report.pending
             and (report.tasks_done >= len(self.plan.tasks) or self.enough())
@@ -1632,6 +1727,7 @@ class _Engine:
                 "finished_at": datetime.now(UTC).isoformat(),
                 "status": "complete" if report.complete else "incomplete",
                 "requests_spent": report.requests_spent,
+                "requests_charged": report.requests_charged,
                 "pages": report.pages,
                 "tasks_done": report.tasks_done,
                 "pending": report.pending,
@@ -1642,11 +1738,21 @@ class _Engine:
         )
         self.col.write_manifest(manifest)
 
+    def _cost(self) -> str:
+        """The report's cost phrase of what the counter holds now."""
+        return CollectionReport(
+            self.plan.endpoint,
+            requests_spent=self.counter.total,
+            requests_charged=self.counter.charged,
+            uncharged=self.counter.uncharged(),
+            requests_by_endpoint=self.counter.by_endpoint(),
+        ).cost()
+
     def cost_line(self) -> str:
         """What this run spent, for a run that stopped with an error."""
         return (
-            f"{self.plan.kind}: {self.counter.total:,} requests spent in this run "
-            f"({self.pages:,} pages archived in {self.col.folder})"
+            f"{self.plan.kind}: this run: {self._cost()}; {_n(self.pages, 'page')} archived in "
+            f"{self.col.folder}"
         )
 
     def _run_all(self, todo: list[TaskSpec]) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import tempfile
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,9 @@ def run_demo(
         progress: Progress bars (None: only on a terminal).
 
     Returns:
-        A dict with the tables and the number of requests each step spent.
+        A dict with the tables (``videos``, ``comments``, ``users``), ``requests`` (what the
+        sandbox charged, by endpoint), ``sent`` (requests sent), ``answers`` (the sandbox's
+        answers, ``{(endpoint, HTTP status): n}``) and ``quality``.
     """
     from ._optional import require
 
@@ -105,7 +108,12 @@ def run_demo(
                 echo(str(users.failures.select("item", "code", "message").head(5)))
             write_parquet(users.failures, out / "users_failures.parquet")
         write_parquet(users, out / "users.parquet", table="users")
-        spent = sb.requests_spent("sandbox")
+        spent = sb.requests_spent("sandbox")  # what it charged, by endpoint
+        log = [
+            r for r in sb.request_log if r.client_key == "sandbox" and r.endpoint != "oauth_token"
+        ]
+        sent = sum(client.requests_spent.values())
+        answers = Counter((r.endpoint, r.status) for r in log)
         client.close()  # its connections to the server, before the server stops
 
     echo("\nengagement by month:")
@@ -159,15 +167,19 @@ def run_demo(
             f"  gap {gap['start_date']}..{gap['end_date']}: {gap['error_code']} (HTTP "
             f"{gap['http_status']}, log_id {gap['log_id']}): missing, not empty"
         )
-    total = sum(v for k, v in spent.items() if k != "oauth_token")
+    charged = sum(v for k, v in spent.items() if k != "oauth_token")
     per = ", ".join(f"{k} {v}" for k, v in sorted(spent.items()) if k != "oauth_token")
+    free = Counter(r.status for r in log if not r.counted)
+    said = ", ".join(f"{n} answered {status}" for status, n in sorted(free.items()))
+    # the same words and figures as the reports above: their "sent" and "charged" add up to these
     echo(
-        f"\nquota charged by the sandbox: {total} requests ({per}); 400 answers are not charged"
-        " (docs/api-notes.md §11). A real project has 1,000 a day."
+        f"\nrequests: {sent} sent, {charged} charged by the sandbox's quota"
+        + (f" ({said}, not charged: api-notes §11)" if said else "")
+        + f"; charged by endpoint: {per}. A real project has 1,000 a day."
     )
     echo(
         f"wrote {out}/videos.parquet, comments.parquet, users.parquet, archive/, plots/, "
         f"quality.html, data-statement.md in {time.monotonic() - t0:.1f} s"
     )
     return {"videos": videos, "comments": comments, "users": users, "requests": spent,
-            "quality": report}  # fmt: skip
+            "sent": sent, "answers": answers, "quality": report}  # fmt: skip

@@ -99,19 +99,46 @@ class UpdateReport(CollectionReport):
     """What :func:`update_videos` did.
 
     Attributes:
-        first: The first day the run collected (UTC).
-        last: The last day the run collected, inclusive; before ``first`` when there was
-            nothing new.
+        first: The first day the run collected (UTC); None when there was nothing new.
+        last: The last day the run collected, inclusive; None when there was nothing new.
+        through: With nothing new: the last day the dataset holds, which is the newest day the
+            service has indexed in full (the run sent nothing).
+        dataset: The dataset folder.
     """
 
     first: date | None = None
     last: date | None = None
+    through: date | None = None
+    dataset: Path | None = None
+
+    @property
+    def nothing_new(self) -> bool:
+        """True when the dataset held every day the service has indexed: nothing was sent."""
+        return self.first is None
+
+    def __str__(self) -> str:
+        if not self.nothing_new:
+            return CollectionReport.__str__(self)
+        return f"{self.kind or 'update'}: {_nothing_new(self.dataset, self.through)}"
 
     @classmethod
-    def of(cls, report: CollectionReport, first: date, last: date) -> UpdateReport:
+    def of(
+        cls, report: CollectionReport, first: date, last: date, dataset: Path | None = None
+    ) -> UpdateReport:
         """``report`` with the days of the run."""
         values = {f.name: getattr(report, f.name) for f in dataclass_fields(CollectionReport)}
-        return cls(**values, first=first, last=last)
+        values["kind"] = "update"  # as the report of a run with nothing new is called
+        return cls(**values, first=first, last=last, dataset=dataset)
+
+
+def _nothing_new(dataset: Path | None, through: date | None) -> str:
+    """The one sentence for an update with nothing new (the plan's and the run's)."""
+    held = f"{dataset} holds" if dataset is not None else "the dataset holds"
+    day = through.isoformat() if through is not None else "?"
+    return (
+        f"nothing new to collect: {held} every day up to {day}, the newest day the service "
+        "has indexed in full; no request sent"
+    )
 
 
 def _videos(videos: TableLike | str | Path) -> tuple[pl.DataFrame, Path | None]:
@@ -531,18 +558,18 @@ def update_videos(
     first = _first_day(folder, state, start_date)  # checked before a client is built
     check_writable(folder)  # the new days go there: an unwritable folder is found before paying
     c = c if c is not None else client_module.default_client()
-    first, newest = update_range(q, folder, start_date, now=c.now())
-    if first > newest:
+    days = update_range(q, folder, start_date, now=c.now())
+    if days is None:
         report = UpdateReport(
-            endpoint="video_query", kind="update", table="videos", complete=True,
-            first=first, last=newest,  # no archive: nothing was collected (the dataset is not one)
-        )  # fmt: skip
-        through = format_date(first - timedelta(days=1))
-        report.warnings.append(
-            f"nothing new: the dataset holds every day up to {through} and the service has indexed "
-            f"up to {format_date(newest)}"
-        )
+            endpoint="video_query",
+            kind="update",
+            table="videos",
+            complete=True,
+            through=first - timedelta(days=1),
+            dataset=folder,
+        )  # fmt: skip  (no archive: nothing was collected, and the dataset is not one)
         return FetchResult.wrap(schemas.empty("videos"), report)
+    first, newest = days
     result = fetch_videos(
         q,
         first,
@@ -581,7 +608,9 @@ def update_videos(
             "through": format_date(newest),
         }
         _write_state(state_file, state)
-    return FetchResult.wrap(result, UpdateReport.of(result.report, first, newest), result.failures)
+    return FetchResult.wrap(
+        result, UpdateReport.of(result.report, first, newest, folder), result.failures
+    )
 
 
 def _write_state(path: Path, state: dict[str, Any]) -> None:
@@ -639,7 +668,7 @@ def update_range(
     start_date: date | datetime | str | None = None,
     *,
     now: datetime | None = None,
-) -> tuple[date, date]:
+) -> tuple[date, date] | None:
     """The days the next :func:`update_videos` run on ``dataset`` collects (a dry run).
 
     Args:
@@ -649,7 +678,9 @@ def update_range(
         now: The service's clock (default: now, UTC).
 
     Returns:
-        ``(first, last)`` days, inclusive; ``first > last`` when there is nothing new yet.
+        ``(first, last)`` days, inclusive (``first <= last``); None when there is nothing new
+        to collect yet: the dataset holds every day the service has indexed in full, and
+        :func:`update_videos` would send nothing.
 
     Example:
         >>> import tiktok_research as tr
@@ -673,7 +704,7 @@ def update_range(
     # hours ago is only partly indexed, so the newest day collected is the one before it.
     # (Collecting "today minus 2" would leave the rest of that day out of every later run.)
     newest = (clock - timedelta(days=NOT_INDEXED_DAYS)).date() - timedelta(days=1)
-    return first, newest
+    return (first, newest) if first <= newest else None
 
 
 @dataclass
@@ -682,18 +713,21 @@ class UpdatePlan:
 
     Attributes:
         dataset: The dataset folder.
-        first: The first day the run collects.
-        last: The last day it collects, inclusive; before ``first`` when there is nothing new.
+        first: The first day the run collects; None when there is nothing new.
+        last: The last day it collects, inclusive; None when there is nothing new.
         videos: The plan of the video query over those days (None when there is nothing new).
         start_ignored: A ``start_date`` was given, but the dataset continues from the days it
             holds (it is for the first run only).
+        through: With nothing new: the last day the dataset holds (the newest day the service
+            has indexed in full).
     """
 
     dataset: Path
-    first: date
-    last: date
+    first: date | None
+    last: date | None
     videos: Plan | None
     start_ignored: bool = False
+    through: date | None = None
 
     @property
     def nothing_new(self) -> bool:
@@ -702,8 +736,7 @@ class UpdatePlan:
 
     def __str__(self) -> str:
         if self.videos is None:
-            through = self.first - timedelta(days=1)
-            return f"nothing new: {self.dataset} holds every day up to {through}"
+            return _nothing_new(self.dataset, self.through)
         return str(self.videos)
 
 
@@ -746,11 +779,13 @@ def plan_update(
     check_fields(ENDPOINTS["video_query"], fields)
     state = _update_state(folder, q)
     now = client.now() if client is not None else None
-    first, last = update_range(q, folder, start_date, now=now)
-    videos = None
-    if first <= last:
-        videos = plan_videos(q, first, last, fields=fields, client=client, warn=warn)
+    days = update_range(q, folder, start_date, now=now)
     ignored = start_date is not None and bool(state.get("through") or state.get("start"))
+    if days is None:
+        through = _first_day(folder, state, start_date) - timedelta(days=1)
+        return UpdatePlan(folder, None, None, None, start_ignored=ignored, through=through)
+    first, last = days
+    videos = plan_videos(q, first, last, fields=fields, client=client, warn=warn)
     return UpdatePlan(folder, first, last, videos, start_ignored=ignored)
 
 

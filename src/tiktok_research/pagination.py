@@ -299,7 +299,7 @@ def next_position(
             if size is None:
                 return None
             log.warning(
-                "video query: answer cursor %r did not advance; using %d", cursor, prev + size
+                "video_query: answer cursor %r did not advance; using %d", cursor, prev + size
             )
             cursor = prev + size
         sid = data.get("search_id")
@@ -358,7 +358,7 @@ def iterate(
     random = bool(params.get("is_random"))
     fresh = False
     if expired and ep.pagination == "search" and pos.search_id and not random and reopen():
-        log.info("video query: search_id %s is from an earlier day; opening the search again "
+        log.info("video_query: search_id %s is from an earlier day; opening the search again "
                  "and jumping to cursor %s", pos.search_id, pos.cursor)  # fmt: skip
         pos = Position(cursor=0, skip_to=pos.skip_to or pos.cursor)
         fresh = True
@@ -393,7 +393,7 @@ def iterate(
                 # The search_id keeps being refused (it expired): open the search again with one
                 # request, then jump with the new search_id to the offset already reached.
                 log.warning(
-                    "video query: search_id %s refused (%s); opening the search again and "
+                    "video_query: search_id %s refused (%s); opening the search again and "
                     "jumping to cursor %s",
                     pos.search_id,
                     e.message,

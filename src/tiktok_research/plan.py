@@ -83,6 +83,17 @@ class _Kind:
     ids: bool  # items are numeric ids (else names)
     what: str  # how items are called in messages
 
+    @property
+    def one(self) -> str:
+        """What one item stands for, in a report ("1 account failed")."""
+        return _ONE[self.item_key]
+
+
+#: What an item of each body key stands for.
+_ONE = {"username": "account", "video_id": "video", "comment_id": "comment",
+        "playlist_id": "playlist", "shop_name": "shop", "shop_id": "shop",
+        "product_id": "product"}  # fmt: skip
+
 
 #: The fan-out collections, by the name of the table they make (``replies`` makes comments).
 KINDS: dict[str, _Kind] = {
@@ -642,14 +653,20 @@ def _known_counts(items: object, kind: str) -> dict[int, int] | None:
     """``{id: number of rows to come}`` when ``items`` is a table that says it.
 
     A videos table has ``comment_count`` (for comments), a comments table ``reply_count`` (for
-    replies): the cost of the run is then known before it starts.
+    replies): the cost of the run is then known before it starts. Items whose count is null are
+    left out (not known); None when no count is known.
     """
     column = {"comments": "comment_count", "replies": "reply_count"}.get(kind)
     try:
         if column and isinstance(items, pl.DataFrame) and {"id", column} <= set(items.columns):
             ids = items.get_column("id").cast(pl.Int64, strict=False).to_list()
             counts = items.get_column(column).cast(pl.Int64, strict=False).to_list()
-            return {i: c or 0 for i, c in zip(ids, counts, strict=True) if i is not None}
+            # a null count is not known (a table collected with fields= that left it out): such
+            # an item is asked for, never skipped as if it had no comments
+            known = {
+                i: c for i, c in zip(ids, counts, strict=True) if i is not None and c is not None
+            }
+            return known or None
     except pl.exceptions.PolarsError:
         return None
     return None

@@ -447,8 +447,7 @@ class Sample:
         ok = s.filter(pl.col("status") == "ok")
         lines = [
             f"sample: {returned:,} of {asked:,} videos asked came back "
-            f"({returned / asked:.0%}) over {s.height:,} strata; {self.report.requests_spent:,} "
-            "request(s) in this run",
+            f"({returned / asked:.0%}) over {s.height:,} strata; this run: {self.report.cost()}",
         ]
         if ok.height:
             yields = (ok["returned"] / ok["asked"]).to_list()

@@ -8,7 +8,10 @@ manifest. The report reads them (no request is sent) and says
   **hidden slots** (how far the cursor moved minus the rows returned: deleted or private items the
   service still counts), **yield** (rows per page against ``max_count``) and a status:
   ``complete``, ``gap`` (could not be collected: the error and its ``log_id``; never "no data"),
-  ``stopped`` (quota, budget, interrupted: run the same call again) or ``suspiciously empty``
+  ``stopped`` (quota, budget, interrupted: run the same call again), ``not needed`` (the
+  collection's ``max_total`` rows came first), ``failed`` (an item the
+  service refused for good, e.g. an account it cannot return: the collection's report says "1
+  account failed"; the collection is complete) or ``suspiciously empty``
   (no rows while its neighbours have many); ``gaps`` lists the failing date ranges exactly;
 * ``fields``: the share of rows where each column is present, overall, by ``region_code`` and by
   month, so that sparse fields (``voice_to_text``, ``playlist_id``, ``effect_ids``) are seen
@@ -120,6 +123,12 @@ class QualityReport:
         parts = [f"{gaps} gap{'s' if gaps != 1 else ''}"]
         if counts.get("stopped"):
             parts.append(f"{counts['stopped']} window(s) stopped")
+        if counts.get("not needed"):  # the collection report's "max_total reached"
+            parts.append(
+                f"max_total reached first ({counts['not needed']} window(s) not read to their end)"
+            )
+        if counts.get("failed"):  # items the service refused: the collection report's words
+            parts.append(f"{counts['failed']} item(s) failed (the service refused them)")
         if counts.get("suspiciously empty"):
             parts.append(f"{counts['suspiciously empty']} suspiciously empty")
         hidden = self.hidden_share

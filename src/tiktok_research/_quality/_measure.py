@@ -211,6 +211,24 @@ def _attribute(c: CollectionData, keys: list[str]) -> dict[str, pl.DataFrame]:
             for key in keys}  # fmt: skip
 
 
+def _max_total_reached(c: CollectionData) -> bool:
+    """The collection asked for at most ``max_total`` rows and its last run ended complete."""
+    return (
+        bool(c.spec.get("max_total"))
+        and bool(c.manifests)
+        and (c.manifests[-1].get("status") == "complete")
+    )
+
+
+def _item_refused(rec: Any, item: Any) -> bool:
+    """A task of one item that failed for good because the service refused that item (a 4xx
+    answer: "API cannot return this user's information")."""
+    if rec.status != "failed" or item is None:
+        return False
+    status = (rec.error or {}).get("http_status")
+    return isinstance(status, int) and 400 <= status < 500
+
+
 def _error_of(failed: pl.DataFrame) -> dict[str, Any]:
     if failed.height == 0:
         return {"error_code": None, "error_message": None, "log_id": None, "http_status": None}
@@ -274,7 +292,8 @@ def _window_task(
     gaps: list[dict[str, Any]] = []
     if start is not None and end is not None:
         gaps = _gap_days(c, key, start, end, ok, failed)
-    if rec.status == "failed" and not gaps:
+    refused = _item_refused(rec, item)
+    if rec.status == "failed" and not gaps and not refused:
         err = rec.error or {}
         gaps = [
             {
@@ -295,10 +314,22 @@ def _window_task(
     if gaps:
         status = "gap"
         err = {k: gaps[0][k] for k in ("error_code", "error_message", "log_id")}
+    elif refused:
+        # the service refused the item itself for good (an account it cannot return): the task
+        # is done and its item failed, as the collection's report says; not a gap a rerun fills
+        status = "failed"
+        said = rec.error or {}
+        err = {"error_code": said.get("code"), "error_message": said.get("message"),
+               "log_id": said.get("log_id")}  # fmt: skip
     elif rec.status in ("done", "converted"):
         status = "complete"
     elif not rec.status and not c.journal.tasks and ans.height and failed.height == 0:
         status = "complete"  # loose files: no journal; every answer ok
+    elif _max_total_reached(c):
+        # the rows asked for (max_total) came before this window was needed: the collection is
+        # complete, as its report says ("max_total reached ... the rest not needed")
+        status = "not needed"
+        row["reason"] = f"max_total={c.spec.get('max_total')} reached first"
     else:
         status = "stopped"
         if row["reason"] is None:

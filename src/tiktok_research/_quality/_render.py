@@ -169,6 +169,11 @@ def markdown(report: QualityReport) -> str:
             "request. These days are missing, not empty."
         )
     counts = report.status_counts()
+    if counts.get("failed"):
+        missing.append(
+            f"- {counts['failed']} item(s) refused by the service for good (e.g. an account it "
+            "cannot return): listed in the windows table with the service's code and message."
+        )
     if counts.get("stopped"):
         missing.append(
             f"- {counts['stopped']} window(s) not finished (the run stopped: quota, budget or "

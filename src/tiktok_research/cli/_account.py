@@ -165,4 +165,8 @@ def _served_quota(base_url: str, key: str) -> str:
     if left is None:  # this key has sent nothing to the server yet
         left = {}
     parts = [f"{fam}: {left.get(fam, limits.get(fam, 0)):,} left" for fam in (left or limits)]
+    counted = stats.get("counted", {}).get(key) or {}
+    if counted:  # by the API's endpoint names, as the reports and the ledger name them
+        parts.append("charged since it started: " + ", ".join(
+            f"{e} {n:,}" for e, n in sorted(counted.items())))  # fmt: skip
     return f"served sandbox {base_url} at {stats.get('now')} (its clock): " + "; ".join(parts)

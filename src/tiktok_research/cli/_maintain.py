@@ -11,6 +11,7 @@ or runs the one library function, and writes what it returns.
 from __future__ import annotations
 
 import warnings
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -408,8 +409,10 @@ def update(
     plan = plan_update(q, dataset, start, fields=fields, client=_run.planner(sandbox and dry_run),
                        warn=False)  # fmt: skip
     if plan.start_ignored:
+        held = plan.through + timedelta(days=1) if plan.through is not None else None
         typer.echo(
-            f"note: --start is for the first run only; {dataset} continues from {plan.first}"
+            f"note: --start is for the first run only; {dataset} continues from "
+            f"{plan.first or held}"
         )
     if dry_run:  # a plan needs no credentials and sends nothing
         typer.echo(str(plan))

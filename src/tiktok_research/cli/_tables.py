@@ -332,6 +332,11 @@ def summary(
     try:  # the columns a grouping needs are summarize's to know
         result = summarize(df, by=by.value)
     except ValueError as e:
+        from ..schemas import VIDEOS
+
+        # a videos table whose create_time was not collected (fields=) is still a videos table
+        if set(VIDEOS) <= set(df.collect_schema().names()):
+            raise InputError(f"cannot summarize {table}: {e}") from None
         raise InputError(f"{table} is not a videos table: {e}") from None
     if target is not None:
         written = write_table(result, target)

@@ -34,6 +34,7 @@ from .._endpoints import (
     VALIDATION_BY_PATH,
     VALIDATION_ENDPOINTS,
     QuotaFamily,
+    charged,
 )
 from ._adlib import ADLIB_HANDLERS, with_status_code
 from ._compliance import ValidationTask
@@ -761,7 +762,7 @@ class Sandbox:
             resp, code, fault, body_obj = handle_task(
                 self, task_endpoint, client_key, headers, raw, body_obj, now
             )
-            counted = resp.status == 200 or resp.status >= 500
+            counted = charged(resp.status)
             if counted:
                 st.today[family] += 1
                 st.spent[task_endpoint.name] += 1
@@ -788,7 +789,7 @@ class Sandbox:
         except _FaultRaised as exc:
             resp, code = exc.response, exc.code
         fault = ctx.applied[0] if ctx.applied else None
-        counted = resp.status == 200 or resp.status >= 500
+        counted = charged(resp.status)
         if counted:
             st.today[family] += 1
             st.spent[endpoint.name] += 1
