@@ -268,3 +268,33 @@ def test_a_results_write_ndjson_keeps_ids_exact_in_jq(make_client: object, tmp_p
         jq = subprocess.run(["jq", "-r", ".id", str(tmp_path / "v.jsonl")], capture_output=True,
                             text=True, check=True, timeout=60)  # fmt: skip
         assert jq.stdout.split() == want
+
+
+def test_a_results_write_json_and_polars_options_keep_ids_exact_in_jq(
+    make_client: object, tmp_path: Path
+) -> None:
+    """`videos.write_json("v.json")` (polars' own JSON array) and `write_ndjson` with polars'
+    options wrote ids as numbers: jq, JavaScript and jsonlite read 7330082108045082153 as
+    7330082108045083000. Ids, top-level and nested, are strings in both."""
+    import gzip
+    import inspect
+
+    with make_client() as client:  # type: ignore[operator]
+        videos = tr.fetch_videos(CLIMATE, "2024-01-01", "2024-01-31", client=client,
+                                 progress=False)  # fmt: skip
+    want = [str(i) for i in videos["id"]]
+    videos.write_json(tmp_path / "v.json")
+    rows = json.loads((tmp_path / "v.json").read_text("utf-8"))
+    assert [r["id"] for r in rows] == want
+    tags = [t for r in rows for t in r["hashtag_info_list"] or []]
+    assert tags and all(isinstance(t["hashtag_id"], str) for t in tags)
+    text = videos.write_json()
+    assert isinstance(text, str) and [r["id"] for r in json.loads(text)] == want
+    if shutil.which("jq") is not None:
+        jq = subprocess.run(["jq", "-r", ".[].id", str(tmp_path / "v.json")], capture_output=True,
+                            text=True, check=True, timeout=60)  # fmt: skip
+        assert jq.stdout.split() == want
+    if "compression" in inspect.signature(pl.DataFrame.write_ndjson).parameters:  # polars >= 2
+        videos.write_ndjson(tmp_path / "v.jsonl.gz", compression="gzip")
+        lines = gzip.decompress((tmp_path / "v.jsonl.gz").read_bytes()).decode().splitlines()
+        assert [json.loads(line)["id"] for line in lines] == want

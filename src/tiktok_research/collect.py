@@ -530,15 +530,15 @@ class FetchResult(pl.DataFrame):
         polars' own ``write_ndjson`` writes ids as numbers, which jq, JavaScript and R's
         jsonlite read as doubles (``7330082108045082153`` becomes ``7330082108045083000``). With
         no file, the text is returned, as polars does. With polars' options (``compression=``...)
-        it is polars' writer, ids as numbers.
+        it is polars' writer, ids still as strings.
         """
         from io import BytesIO, TextIOBase
 
-        from .io import write_ndjson
+        from .io import _with_text_ids, write_ndjson
 
         frame = pl.DataFrame(self)
         if options:
-            polars_own: Any = frame
+            polars_own: Any = _with_text_ids(frame)
             return cast("str | None", polars_own.write_ndjson(file, **options))
         if isinstance(file, (str, Path)):
             write_ndjson(frame, file)
@@ -562,16 +562,30 @@ class FetchResult(pl.DataFrame):
         19-digit id is changed for good (``7320768158545159950`` comes back as
         ``7320768158545160192``). This one writes ids as text, and
         :func:`tiktok_research.io.read_table` reads the file back exactly. With options, or no
-        file name (polars' ``dataframe.xlsx``), it is polars' writer. Needs the ``[excel]`` extra.
+        file name (polars' ``dataframe.xlsx``), it is polars' writer, ids still as text. Needs the
+        ``[excel]`` extra.
         """
-        if isinstance(workbook, (str, Path)) and not options:
-            from .io import write_excel
+        from .io import _with_text_ids, write_excel
 
+        if isinstance(workbook, (str, Path)) and not options:
             write_excel(pl.DataFrame(self), workbook, sheet=worksheet)
             return None
         require("xlsxwriter", extra="excel", feature="writing .xlsx files")
-        frame: Any = pl.DataFrame(self)
+        frame: Any = _with_text_ids(pl.DataFrame(self))
         return cast("Workbook", frame.write_excel(workbook, worksheet, **options))
+
+    def write_json(self, file: str | Path | IO[bytes] | IO[str] | None = None) -> str | None:  # type: ignore[override]
+        """Write one JSON array of row objects with every id as a string.
+
+        polars' own ``write_json`` writes ids as numbers, which jq, JavaScript and R's jsonlite
+        read as doubles (``7330082108045082153`` becomes ``7330082108045083000``). This one is
+        polars' writer on the table with ids, top-level or nested, as their exact digits
+        (:func:`tiktok_research.io.write_ndjson` writes the same as JSON lines).
+        """
+        from .io import _with_text_ids
+
+        frame: Any = _with_text_ids(pl.DataFrame(self))
+        return cast("str | None", frame.write_json(file))
 
     def write_parquet(  # type: ignore[override]
         self, file: str | Path | IO[bytes], **options: Unpack[ParquetOptions]
