@@ -152,6 +152,18 @@ def test_fields_keep_identity_equality_and_hash() -> None:
     assert len({Q.keyword, Q.keyword, Q.username}) == 2 and {Q.keyword: 1}[Q.keyword] == 1
 
 
+def test_assigning_to_a_field_is_refused_and_q_stays_usable() -> None:
+    """`tr.Q.hashtag_name = "x"` silently replaced the field on the one shared Q: every later
+    `Q.hashtag_name.eq(...)` in the session failed with "'str' object has no attribute 'eq'"."""
+    with pytest.raises(InvalidRequestError, match=r"tr\.Q\.hashtag_name\.eq\('x'\)"):
+        Q.hashtag_name = "x"  # type: ignore[assignment]
+    with pytest.raises(InvalidRequestError, match="read-only"):
+        del Q.keyword
+    assert Q.hashtag_name.eq("climate").to_query().to_dict()["and"][0]["field_values"] == [
+        "climate"
+    ]
+
+
 def test_expressions_refuse_python_boolean_operators() -> None:
     with pytest.raises(TypeError, match="&, \\| and ~"):
         Q.keyword.eq("a") and Q.keyword.eq("b")

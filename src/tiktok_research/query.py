@@ -514,7 +514,20 @@ class _QBuilder:
 
     def __init__(self) -> None:
         for name in CONDITION_FIELDS:
-            setattr(self, name, _Field(name))
+            object.__setattr__(self, name, _Field(name))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # `tr.Q.hashtag_name = "x"` is a natural first try; it would silently replace the field
+        # on the one shared Q for the whole session (every later `.eq` an AttributeError)
+        spelt = f"tr.Q.{name} = {value!r}"
+        raise InvalidTypeError(
+            f"{spelt} would replace a query field; Q is read-only. A condition is written "
+            f"tr.Q.{name}.eq({value!r}) (several values: .isin([...])), and a query is "
+            "conditions joined with &, | and ~"
+        )
+
+    def __delattr__(self, name: str) -> None:
+        raise InvalidTypeError(f"del tr.Q.{name}: Q is read-only")
 
     if not TYPE_CHECKING:  # type checkers see only the declared fields above
 
