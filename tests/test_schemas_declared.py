@@ -61,3 +61,27 @@ def test_cast_converts_seconds_and_milliseconds() -> None:
 def test_unknown_table_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="expected one of"):
         schemas.empty("vidoes")
+
+
+def test_cast_fills_the_struct_fields_a_frame_lacks_and_keeps_strictness() -> None:
+    """A frame whose nested structs lack a declared field (`hashtag_info_list` without
+    `hashtag_description`, as older dumps and users' own frames have) is cast to the declared
+    schema with that field null. polars 2.2's strict cast refused it ("structs do not have the
+    same number of fields: 2 vs 3"), so `schemas.cast` raised with the newest polars."""
+    df = pl.DataFrame({
+        "id": [7_000_000_000_000_000_001, 7_000_000_000_000_000_002, 3],
+        "hashtag_info_list": [
+            [{"hashtag_name": "fyp", "hashtag_id": 6829526542381614630}], None, []
+        ],
+        "effect_info_list": [None, None, None],
+    })  # fmt: skip
+    out = schemas.cast(df, "videos")
+    assert out.schema == schemas.SCHEMAS["videos"]
+    assert out["hashtag_info_list"].to_list() == [
+        [{"hashtag_id": 6829526542381614630, "hashtag_name": "fyp", "hashtag_description": None}],
+        None,
+        [],
+    ]
+    bad = pl.DataFrame({"hashtag_info_list": [[{"hashtag_id": "not a number"}]]})
+    with pytest.raises(pl.exceptions.InvalidOperationError):
+        schemas.cast(bad, "videos")  # a value that does not fit still raises, never a null

@@ -64,6 +64,7 @@ from .errors import InvalidRequestError, InvalidTypeError, UnknownColumnWarning,
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from polars._typing import PolarsDataType
     from pyspark.sql.types import DataType as SparkDataType
     from pyspark.sql.types import StructType
 
@@ -466,8 +467,30 @@ def cast(df: pl.DataFrame, table: str) -> pl.DataFrame:
             col = col.dt.convert_time_zone("UTC") if tz else col.dt.replace_time_zone("UTC")
             exprs.append(col.alias(name))
         else:
-            exprs.append(pl.col(name).cast(dtype, strict=True).alias(name))
+            exprs.append(_conform(pl.col(name), current, dtype).alias(name))
     return df.select(exprs)
+
+
+def _conform(expr: pl.Expr, current: PolarsDataType, target: PolarsDataType) -> pl.Expr:
+    """``expr`` (of type ``current``) cast strictly to ``target``; a struct, also inside a list,
+    gets the fields it lacks as nulls and loses the ones ``target`` does not declare, matched by
+    name (polars 2.2's strict cast refuses structs whose fields differ; ``strict=False`` would
+    also turn a value that does not fit into a silent null)."""
+    if isinstance(target, pl.Struct) and isinstance(current, pl.Struct):
+        have = {f.name: f.dtype for f in current.fields}
+        if [f.name for f in current.fields] == [f.name for f in target.fields]:
+            return expr.cast(target, strict=True)
+        parts = [
+            _conform(expr.struct.field(f.name), have[f.name], f.dtype).alias(f.name)
+            if f.name in have
+            else pl.lit(None, dtype=f.dtype).alias(f.name)
+            for f in target.fields
+        ]
+        return pl.when(expr.is_not_null()).then(pl.struct(parts)).cast(target, strict=True)
+    if isinstance(target, pl.List) and isinstance(current, pl.List):
+        inner = _conform(pl.element(), current.inner, target.inner)
+        return expr.list.eval(inner).cast(target, strict=True)
+    return expr.cast(target, strict=True)
 
 
 def arrow_schema(table: str) -> pa.Schema:
