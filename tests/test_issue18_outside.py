@@ -124,6 +124,36 @@ def test_a_later_collection_into_a_dataset_keeps_the_videos_deleted_since(
     assert both.height == third.height and (both["view_count"] == both["view_count_right"]).all()
 
 
+def test_a_rerun_answered_from_an_old_archive_does_not_pass_for_the_newest_retrieval(
+    make_sandbox: object, tmp_path: Path
+) -> None:
+    """Collected into a dataset in December (archive A) and again in January (archive B), then
+    the December script run once more: answered from A for 0 requests, its rows were stamped
+    with the time of the write, so December's counts replaced January's in the dataset."""
+    sb = make_sandbox()  # type: ignore[operator]
+    root = tmp_path / "videos"
+
+    def collect(archive: str) -> pl.DataFrame:
+        where = tmp_path / archive
+        return tr.fetch_videos(CLIMATE, "2024-01-01", "2024-02-29", client=client, archive=where,
+                               dataset=root, progress=False)  # fmt: skip
+
+    with tr.Client.sandbox(sb) as client:
+        december = collect("A")
+        sb.advance(timedelta(days=30))
+        january = collect("B")
+        paid = sb.requests_spent()["video_query"]
+        again = collect("A")
+        assert sb.requests_spent()["video_query"] == paid, "the rerun is answered from A"
+    assert again["view_count"].to_list() == december["view_count"].to_list()
+    newest = pl.concat([january, december.join(january, on="id", how="anti")])
+    held = tr.io.read_dataset(root, table="videos").collect()
+    assert held.height == held["id"].n_unique() == newest.height
+    got = newest.select("id", "view_count").join(held.select("id", "view_count"), on="id")
+    stale = got.filter(pl.col("view_count") != pl.col("view_count_right")).height
+    assert stale == 0, f"{stale} of {got.height} videos hold December's counts again"
+
+
 # ------------------------------------------------------------- item 5: R, as the guide shows
 
 

@@ -58,6 +58,55 @@ CASES: list[Case] = [
     ("plain word", lambda c, t: V("climate", *GOOD, client=c), "Q.keyword.eq"),
     ("None query", lambda c, t: V(None, *GOOD, client=c), "query is required"),
     ("int query", lambda c, t: V(123, *GOOD, client=c), "cannot use int"),
+    # Python's operators on a Q field: each names the method that builds the condition
+    (
+        "== on a field",
+        lambda c, t: V(Q.hashtag_name == "x", *GOOD, client=c),
+        "Q.hashtag_name.eq('x')",
+    ),
+    (
+        "== a list",
+        lambda c, t: V(Q.region_code == ["US", "CA"], *GOOD, client=c),
+        "Q.region_code.isin(['US', 'CA'])",
+    ),
+    (
+        "!= on a field",
+        lambda c, t: V(Q.region_code != "US", *GOOD, client=c),
+        "Q.region_code.ne('US')",
+    ),
+    ("< on a field", lambda c, t: V(Q.view_count < 100, *GOOD, client=c), "Q.view_count.lt(100)"),
+    (
+        "<= on a field",
+        lambda c, t: V(Q.view_count <= 100, *GOOD, client=c),
+        "Q.view_count.lte(100)",
+    ),
+    ("> on a field", lambda c, t: V(Q.view_count > 100, *GOOD, client=c), "Q.view_count.gt(100)"),
+    (
+        ">= on a field",
+        lambda c, t: V(Q.create_date >= "20240105", *GOOD, client=c),
+        "Q.create_date.gte('20240105')",
+    ),
+    ("value < field", lambda c, t: V(100 < Q.view_count, *GOOD, client=c), "Q.view_count.gt(100)"),  # noqa: SIM300
+    (
+        "field in a list",
+        lambda c, t: V(Q.hashtag_name in ["x", "y"], *GOOD, client=c),
+        "Q.hashtag_name.isin([...])",
+    ),
+    (
+        "field in a set",
+        lambda c, t: V(Q.hashtag_name in {"x", "y"}, *GOOD, client=c),
+        "tr.Q.hashtag_name.isin(['x', 'y'])",
+    ),
+    (
+        "value in field",
+        lambda c, t: V("x" in Q.hashtag_name, *GOOD, client=c),
+        "Q.hashtag_name.eq('x')",
+    ),
+    (
+        "== and &",
+        lambda c, t: V((Q.hashtag_name == "x") & Q1, *GOOD, client=c),
+        "Q.hashtag_name.eq('x')",
+    ),
     ("empty dict", lambda c, t: V({}, *GOOD, client=c), "query is empty"),
     ("broken JSON", lambda c, t: V("{bad", *GOOD, client=c), "not valid JSON"),
     ("JSON list", lambda c, t: V("[1, 2]", *GOOD, client=c), "query"),

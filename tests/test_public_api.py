@@ -326,5 +326,19 @@ def test_q_declares_every_query_field() -> None:
 def test_client_sandbox_options_are_the_client_options() -> None:
     from tiktok_research.client import ClientOptions
 
-    init = set(inspect.signature(tr.Client).parameters) - {"transport"}
+    # transport and sandbox are what Client.sandbox() itself passes
+    init = set(inspect.signature(tr.Client).parameters) - {"transport", "sandbox"}
     assert set(ClientOptions.__annotations__) == init
+
+
+def test_client_sandbox_true_is_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``tr.Client(sandbox=True)`` (what users of other clients try) was a TypeError."""
+    for name in ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET", "TIKTOK_RESEARCH_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    client = tr.Client(sandbox=True, max_requests=3)
+    sandbox = client.sandbox_instance
+    assert sandbox is not None and client.base_url == sandbox.BASE_URL
+    [user] = client.user_info(sandbox.corpus.sample_usernames(1)[0])
+    assert "follower_count" in user and len(sandbox.request_log) == 2  # a token, one request
+    with pytest.raises(tr.InvalidTypeError, match=r"tr\.Client\.sandbox\(that_sandbox\)"):
+        tr.Client(sandbox=sandbox)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -381,9 +382,12 @@ def test_quality_html_replaces_only_its_own_page(tmp_path: Path) -> None:
 
 def test_collection_commands_end_with_the_verdict(tmp_path: Path) -> None:
     runner = CliRunner()
+    log = tmp_path / "run.log"
     out = runner.invoke(
         app,
         [
+            "--log",
+            str(log),
             "videos",
             "--sandbox",
             "--region",
@@ -402,13 +406,22 @@ def test_collection_commands_end_with_the_verdict(tmp_path: Path) -> None:
     last = [line for line in out.output.splitlines() if line.startswith("quality: ")]
     assert len(last) == 1 and last[0].startswith("quality: complete; 0 gaps, ")
     assert "hidden slots" in last[0] and "voice_to_text" in last[0]
+    # the verdict is kept in the --log file too: once, time-stamped like the other lines
+    logged = [ln for ln in log.read_text(encoding="utf-8").splitlines() if " quality: " in ln]
+    assert len(logged) == 1, logged
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[\d+\] info: ", logged[0])
+    assert logged[0].endswith(last[0])
     # an availability audit of those ids ends with its round's verdict too
     ids = [str(i) for i in pl.read_parquet(tmp_path / "v.parquet")["id"].head(20)]
     args = ["--archive", str(tmp_path / "arch"), "--out", str(tmp_path / "audit.parquet")]
-    audit = runner.invoke(app, ["audit", "--sandbox", *ids, *args, "--no-progress"])
+    audit = runner.invoke(
+        app, ["--log", str(log), "audit", "--sandbox", *ids, *args, "--no-progress"]
+    )
     assert audit.exit_code == 0, audit.output
     verdicts = [line for line in audit.output.splitlines() if line.startswith("quality: ")]
     assert len(verdicts) == 1 and verdicts[0].startswith("quality: complete; 0 gaps")
+    logged = [ln for ln in log.read_text(encoding="utf-8").splitlines() if " quality: " in ln]
+    assert len(logged) == 2 and logged[1].endswith(verdicts[0]), logged
 
 
 def test_dataset_writers_warn_when_runs_straddle_an_era(tmp_path: Path) -> None:

@@ -143,6 +143,15 @@ def test_repr_and_str_are_readable() -> None:
     assert eval(repr(q), {"Query": Query, "Criteria": Criteria}) == q
 
 
+def test_fields_keep_identity_equality_and_hash() -> None:
+    """Comparing a field with a value raises (tests/test_plan.py's table); with anything else it
+    is Python's identity, so fields still work in lists, sets, dicts and sentinel checks."""
+    assert Q.keyword == Q.keyword and Q.keyword != Q.username
+    assert Q.keyword != None  # noqa: E711 - a sentinel check of another library
+    assert Q.keyword in [None, Q.keyword] and Q.keyword not in (Q.username, object())
+    assert len({Q.keyword, Q.keyword, Q.username}) == 2 and {Q.keyword: 1}[Q.keyword] == 1
+
+
 def test_expressions_refuse_python_boolean_operators() -> None:
     with pytest.raises(TypeError, match="&, \\| and ~"):
         Q.keyword.eq("a") and Q.keyword.eq("b")

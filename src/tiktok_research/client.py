@@ -220,6 +220,19 @@ class VideoPlan(Protocol):
     def end_date_exclusive(self) -> bool: ...
 
 
+def _sandbox_wiring(sandbox: Sandbox) -> ClientOptions:
+    """What a client takes from a sandbox (``Client.sandbox()`` and ``Client(sandbox=True)``):
+    its URL, clock and ledger folder (its quota is not the real one), and the sandbox's
+    credentials."""
+    return ClientOptions(
+        client_key="sandbox",
+        client_secret="sandbox",
+        base_url=sandbox.BASE_URL,
+        ledger=sandbox.ledger_dir,
+        clock=sandbox.clock,
+    )
+
+
 class RequestCounter:
     """Counts the requests actually sent (retries included), by endpoint, and the answers the
     service does not charge (:func:`~tiktok_research._endpoints.charged`), by HTTP status;
@@ -368,6 +381,10 @@ class Client:
         end_date_exclusive: Set if the service treats ``end_date`` as exclusive: each window is
             then sent with ``end_date`` one day later (see :mod:`tiktok_research._windows`).
         progress: Show a countdown bar while waiting for the quota reset.
+        sandbox: True for a new in-process sandbox (offline, no credentials): its transport,
+            URL, clock, ledger and credentials, like :meth:`Client.sandbox` (which also takes a
+            ``Sandbox`` you built); ``qps`` keeps its meaning here (5 per second unless given),
+            where :meth:`Client.sandbox` switches the limiter off.
 
     Raises:
         AuthenticationError: if credentials are missing (naming every source looked at).
@@ -403,7 +420,25 @@ class Client:
         retry: RetryPolicy | None = None,
         end_date_exclusive: bool = False,
         progress: bool = True,
+        sandbox: bool = False,
     ) -> None:
+        sandbox_instance: Sandbox | None = None
+        if sandbox is not False:
+            if sandbox is not True:
+                raise InvalidTypeError(
+                    f"sandbox must be True or False, got {sandbox!r}; for a Sandbox you built, "
+                    "write tr.Client.sandbox(that_sandbox)"
+                )
+            from .sandbox import Sandbox
+
+            sandbox_instance = Sandbox()
+            wiring = _sandbox_wiring(sandbox_instance)
+            client_key = client_key if client_key is not None else wiring["client_key"]
+            client_secret = client_secret if client_secret is not None else wiring["client_secret"]
+            base_url = base_url if base_url is not None else wiring["base_url"]
+            ledger = wiring["ledger"] if ledger is True else ledger
+            clock = clock if clock is not None else wiring["clock"]
+            transport = transport if transport is not None else sandbox_instance.transport()
         self._credentials = resolve_credentials(client_key, client_secret, config)
         self.base_url = check_base_url(
             (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
@@ -454,7 +489,7 @@ class Client:
         self.progress = progress
         self._spent: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self.sandbox_instance: Sandbox | None = None
+        self.sandbox_instance: Sandbox | None = sandbox_instance
 
     # ------------------------------------------------------------------ construction helpers
 
@@ -483,12 +518,9 @@ class Client:
             from .sandbox import Sandbox
 
             sandbox = Sandbox()
-        kw.setdefault("client_key", "sandbox")
-        kw.setdefault("client_secret", "sandbox")
-        kw.setdefault("base_url", sandbox.BASE_URL)
+        for key, value in _sandbox_wiring(sandbox).items():
+            kw.setdefault(key, value)  # type: ignore[misc]
         kw.setdefault("qps", None)
-        kw.setdefault("ledger", sandbox.ledger_dir)
-        kw.setdefault("clock", sandbox.clock)
         client = cls(transport=sandbox.transport(), **kw)
         client.sandbox_instance = sandbox
         return client

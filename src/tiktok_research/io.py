@@ -443,8 +443,9 @@ def write_dataset(
     takes the rows it supersedes out of the files already there, so that every reader of the
     folder (:func:`read_dataset`, DuckDB's ``read_parquet('root/**/*.parquet')``, Spark,
     ``pd.read_parquet(root)``) sees each key once. Of two copies of a row, the one retrieved last
-    is kept: ``retrieved_at`` (default: now) is stored in each file, and rows of ``df`` older than
-    the copy a file holds are not written. Rerunning the same ``run_id`` replaces that run's files.
+    is kept: ``retrieved_at`` (default: when the rows' answers came, see below) is stored in each
+    file, and rows of ``df`` older than the copy a file holds are not written. Rerunning the
+    same ``run_id`` replaces that run's files.
 
     The write is all or nothing: files are written aside, a commit record is made durable, then
     files are moved into place; a write interrupted after the commit is finished by the next
@@ -458,7 +459,10 @@ def write_dataset(
         partition_by: ``"create_month"`` (derived from ``create_time``) or a column name.
         run_id: names this write's files (a random id when omitted).
         provenance: stored in each file's metadata.
-        retrieved_at: when the rows were retrieved from the service (default: now).
+        retrieved_at: when the rows were retrieved from the service (default: the last
+            retrieval the provenance's ``retrieved_last``, a result's ``report.retrieved`` or a
+            ``retrieved_at`` column records, else now): a rerun that reads old answers from its
+            archive does not pass for newer than a later collection.
         query: the query the dataset holds (recorded in ``root/_tiktok_research_dataset.json`` on
             the first write that gives one); a write with another query is refused
             (:class:`~tiktok_research.errors.InvalidRequestError`), as
@@ -486,6 +490,8 @@ def write_dataset(
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     span = _retrieved_span(df, provenance, at)
+    if retrieved_at is None:  # the rows are as new as their answers, not as the write
+        at = span[1] if span[1].tzinfo is not None else span[1].replace(tzinfo=UTC)
     if "retrieved_at" not in schemas.SCHEMAS[table]:
         df = df.drop("retrieved_at", strict=False)  # kept as the run's span in the metadata
     typed = _partition_column(schemas.cast(df, table), partition_by)

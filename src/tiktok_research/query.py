@@ -374,6 +374,10 @@ class Criteria(_Expr):
         return self._text()
 
 
+# What ``Q.<field> == x`` is refused for: the values a condition takes, and lists of them.
+_CONDITION_VALUES = (str, int, date, list, tuple, set, frozenset)
+
+
 class _Field:
     """``Q.<field>``: builds conditions on one query field."""
 
@@ -425,6 +429,58 @@ class _Field:
 
     def __repr__(self) -> str:
         return f"Q.{self.name}"
+
+    def _not_a_condition(self, spelt: str, method: str, value: object) -> InvalidTypeError:
+        """The error of a Python operator used on a field, naming the method that builds it."""
+        several = (
+            f"; for one of several values, tr.Q.{self.name}.isin([...])" if method == "eq" else ""
+        )
+        return InvalidTypeError(
+            f"{spelt} is a Python operator, not a query condition; write "
+            f"tr.Q.{self.name}.{method}({value!r}){several}. "
+            "Combine conditions with & (and), | (or) and ~ (not)"
+        )
+
+    # Python's operators on a field would give a plain True/False (``==``, ``!=``, ``in [...]``),
+    # later refused as "cannot use bool as a query", or a bare TypeError (``<``, ``in``). Each
+    # raises at once instead, naming the method. Only a condition value (text, number, date or a
+    # list of them) raises: compared with anything else (None, another field, any object) a
+    # field keeps Python's identity equality and its hash, so libraries that look fields up in
+    # lists, sets or dicts, or compare them with a sentinel, work as before. Hidden from type
+    # checkers, which then still flag ``Q.view_count < 5`` as an unsupported operation.
+    if not TYPE_CHECKING:
+
+        def __eq__(self, other: object) -> bool:
+            if isinstance(other, _CONDITION_VALUES):
+                several = f"{other!r}" if isinstance(other, (list, tuple, set, frozenset)) else ""
+                if several:  # ``Q.f == ["a", "b"]``: that is IN
+                    raise self._not_a_condition(f"Q.{self.name} == {several}", "isin", other)
+                raise self._not_a_condition(
+                    f"Q.{self.name} == {other!r} (or `Q.{self.name} in [...]`)", "eq", other
+                )
+            return NotImplemented
+
+        def __ne__(self, other: object) -> bool:
+            if isinstance(other, _CONDITION_VALUES):
+                raise self._not_a_condition(f"Q.{self.name} != {other!r}", "ne", other)
+            return NotImplemented
+
+        __hash__ = object.__hash__
+
+        def __lt__(self, other: object) -> bool:
+            raise self._not_a_condition(f"Q.{self.name} < {other!r}", "lt", other)
+
+        def __le__(self, other: object) -> bool:
+            raise self._not_a_condition(f"Q.{self.name} <= {other!r}", "lte", other)
+
+        def __gt__(self, other: object) -> bool:
+            raise self._not_a_condition(f"Q.{self.name} > {other!r}", "gt", other)
+
+        def __ge__(self, other: object) -> bool:
+            raise self._not_a_condition(f"Q.{self.name} >= {other!r}", "gte", other)
+
+        def __contains__(self, item: object) -> bool:
+            raise self._not_a_condition(f"{item!r} in Q.{self.name}", "eq", item)
 
 
 class _QBuilder:
@@ -754,6 +810,13 @@ def _as_query(obj: QueryLike) -> Query:
         return Query.from_dict(dict(obj))
     if obj is None:
         raise _bad("a query is required, e.g. Q.hashtag_name.eq('climate')")
+    if isinstance(obj, bool):  # ``Q.f in {"a", "b"}``, ``cond1 == cond2``...: Python's True/False
+        raise _bad(
+            f"cannot use bool ({obj}) as a query: Python's ==, !=, <, in, and, or on Q fields give "
+            "True/False, not a condition. Build conditions with methods, e.g. "
+            "tr.Q.hashtag_name.eq('x'), tr.Q.hashtag_name.isin(['x', 'y']), "
+            "tr.Q.region_code.ne('US'), tr.Q.view_count.gt(100); combine them with &, | and ~"
+        )
     raise _bad(
         f"cannot use {type(obj).__name__} as a query; pass a Q expression, Query, dict or JSON text"
     )

@@ -164,12 +164,14 @@ def show_report(report: object, out: Output | None = None) -> None:
 
 def echo_verdict(folder: Path | None, *, err: bool = False) -> None:
     """Print the one-line quality verdict of a collection folder (nothing when unreadable); on
-    standard error with ``err`` (when the table goes to standard output)."""
+    standard error with ``err`` (when the table goes to standard output); and keep it in the
+    ``--log`` file, like the report."""
     from ._quality import verdict_line
 
     line = verdict_line(folder)
     if line:
         typer.echo(line, err=err)
+        _log.file_only(logging.INFO, line)
 
 
 def finish(result: FetchResult, out: Output, table: str | None) -> None:
