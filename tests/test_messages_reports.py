@@ -266,3 +266,14 @@ def test_warnings_in_a_notebook_point_at_the_users_cell(tmp_path: Path) -> None:
         where = line.split(": ", 1)[0]  # FILE:LINE, the cell's file in the kernel
         assert "tiktok_research" not in where and "site-packages" not in where, line
         assert where.rsplit(":", 1)[-1] in {"3", "5"}, line  # fetch_videos' or fetch_user_info's
+
+
+def test_from_file_without_the_column_gives_the_command_lines_advice(tmp_path: Path) -> None:
+    """Item 17, re-checked: a table file without the column said "pass the column itself, e.g.
+    df['username']" on the command line (Python's advice)."""
+    table = tmp_path / "comments.csv"
+    table.write_text('"id","video_id","text"\n"7320828516970957415","7320828516970957415","hi"\n')
+    result = runner.invoke(app, ["users", "--sandbox", "--from-file", str(table), "--dry-run"])
+    assert result.exit_code == 2, result.output
+    assert f"--from-file {table}: users takes usernames from a column 'username'" in result.output
+    assert "df[" not in result.output

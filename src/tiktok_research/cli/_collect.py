@@ -176,7 +176,17 @@ def _fan_out(
     target = check_output(out or Path(f"{table}.parquet"), overwrite=overwrite, excel=excel)
     check_folder(archive, "--archive")
     values = read_items(items, from_file)
-    from ..plan import plan_items
+    from ..plan import KINDS, plan_items
+
+    kind = KINDS[table]
+    if not isinstance(values, list) and not set(kind.columns) & set(values.columns):
+        # the command line's words for what plan_items says in Python ("pass the column itself")
+        has = ", ".join(values.columns[:12]) + (", ..." if len(values.columns) > 12 else "")
+        raise InputError(
+            f"--from-file {from_file}: {command} takes {kind.what} from a column "
+            f"{' or '.join(map(repr, kind.columns))}, and the file has none (it has {has}); give "
+            f"a file with that column, or a text file with one item per line"
+        )
 
     # everything is checked before the credentials are: a mistake is exit 2 with or without them
     plan = plan_items(
