@@ -64,7 +64,6 @@ from .errors import InvalidRequestError, InvalidTypeError, UnknownColumnWarning,
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    from polars._typing import PolarsDataType
     from pyspark.sql.types import DataType as SparkDataType
     from pyspark.sql.types import StructType
 
@@ -471,7 +470,7 @@ def cast(df: pl.DataFrame, table: str) -> pl.DataFrame:
     return df.select(exprs)
 
 
-def _conform(expr: pl.Expr, current: PolarsDataType, target: PolarsDataType) -> pl.Expr:
+def _conform(expr: pl.Expr, current: Any, target: Any) -> pl.Expr:
     """``expr`` (of type ``current``) cast strictly to ``target``; a struct, also inside a list,
     gets the fields it lacks as nulls and loses the ones ``target`` does not declare, matched by
     name (polars 2.2's strict cast refuses structs whose fields differ; ``strict=False`` would
