@@ -532,26 +532,14 @@ class FetchResult(pl.DataFrame):
         no file, the text is returned, as polars does. With polars' options (``compression=``...)
         it is polars' writer, ids still as strings.
         """
-        from io import BytesIO, TextIOBase
-
         from .io import _with_text_ids, write_ndjson
 
         frame = pl.DataFrame(self)
-        if options:
-            polars_own: Any = _with_text_ids(frame)
-            return cast("str | None", polars_own.write_ndjson(file, **options))
-        if isinstance(file, (str, Path)):
-            write_ndjson(frame, file)
+        if isinstance(file, (str, Path)) and not options:
+            write_ndjson(frame, file)  # written aside, then renamed into place
             return None
-        buffer = BytesIO()
-        write_ndjson(frame, buffer)
-        if file is None:
-            return buffer.getvalue().decode("utf-8")
-        if isinstance(file, TextIOBase):
-            file.write(buffer.getvalue().decode("utf-8"))
-        else:
-            cast("IO[bytes]", file).write(buffer.getvalue())
-        return None
+        polars_own: Any = _with_text_ids(frame)  # a stream, no file, or polars' options
+        return cast("str | None", polars_own.write_ndjson(file, **options))
 
     def write_excel(  # type: ignore[override]
         self, workbook: str | Path | None = None, worksheet: str | None = None, **options: object

@@ -240,9 +240,8 @@ class ParquetOptions(TypedDict, total=False):
 _COMPRESSIONS = {"zstd": "zstd", "snappy": "snappy", "gzip": "gzip", "brotli": "brotli",
                  "lz4": "lz4", "uncompressed": "none"}  # fmt: skip
 
-#: polars' option names and pyarrow's (``pq.write_table``) for the same setting.
-_PYARROW_NAMES = {"compression_level": "compression_level", "row_group_size": "row_group_size",
-                  "data_page_size": "data_page_size"}  # fmt: skip
+#: polars' options that ``pq.write_table`` takes under the same name, for the same setting.
+_SAME_IN_PYARROW = ("compression_level", "row_group_size", "data_page_size")
 
 
 def _pyarrow_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -296,10 +295,10 @@ def _pyarrow_options(options: dict[str, Any]) -> dict[str, Any]:
         )
     kwargs: dict[str, Any] = {**pyarrow_options, "compression": _COMPRESSIONS[compression.lower()],
                               "write_statistics": statistics}  # fmt: skip
-    for name, theirs in _PYARROW_NAMES.items():
+    for name in _SAME_IN_PYARROW:
         value = options.pop(name, None)
         if value is not None:
-            kwargs[theirs] = value
+            kwargs[name] = value
     for name in ("use_pyarrow", "mkdir", "partition_chunk_size_bytes", "metadata"):
         options.pop(name, None)
     if options:

@@ -92,6 +92,13 @@ def _by_region(report: QualityReport, column: str, table: str = "videos", top: i
 # ----------------------------------------------------------------------------------- text
 
 
+def _gap_where(gap: dict[str, Any], between: str) -> str:
+    """Where a gap is: its days (``start``, ``between``, ``end``), or the item or task."""
+    if gap["start_date"]:
+        return f"{_when(gap['start_date'])}{between}{_when(gap['end_date'])}"
+    return str(gap["item"] or gap["task"])
+
+
 def text(report: QualityReport) -> str:
     """A few lines for a terminal: the verdict, each collection, the gaps and eras."""
     lines = [f"quality: {report.verdict()}"]
@@ -103,11 +110,7 @@ def text(report: QualityReport) -> str:
             f"{row['stopped']} stopped, {row['suspiciously_empty']} suspiciously empty"
         )
     for g in report.gaps.head(20).iter_rows(named=True):
-        where = (
-            f"{_when(g['start_date'])}..{_when(g['end_date'])}"
-            if g["start_date"]
-            else str(g["item"] or g["task"])
-        )
+        where = _gap_where(g, "..")
         lines.append(
             f"  gap: {g['collection']} {where}: {g['error_code']} (HTTP {g['http_status']}, "
             f"log_id {g['log_id']})"
@@ -158,11 +161,7 @@ def markdown(report: QualityReport) -> str:
     ]
     missing = []
     for g in report.gaps.iter_rows(named=True):
-        where = (
-            f"{_when(g['start_date'])} to {_when(g['end_date'])}"
-            if g["start_date"]
-            else str(g["item"] or g["task"])
-        )
+        where = _gap_where(g, " to ")
         missing.append(
             f"- Not collected (gap): {where} in `{g['collection']}`: the service answered "
             f"`{g['error_code']}` (HTTP {g['http_status']}, log_id `{g['log_id']}`) to every "
