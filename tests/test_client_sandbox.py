@@ -702,6 +702,23 @@ def test_client_sandbox_reads_the_sandbox_s_public_attributes(make_sandbox: Make
     assert not private, private
 
 
+def test_a_sandboxs_ledger_folder_goes_with_the_sandbox(make_sandbox: MakeSandbox) -> None:
+    """A notebook or a test session makes many sandboxes: the temporary ledger folder of each is
+    removed once nothing holds the sandbox (or its clients), so none pile up in /tmp."""
+    import gc
+
+    sb = make_sandbox(CONFIG)
+    client = Client.sandbox(sb, **NO_SLEEP)
+    folder = sb.ledger_dir
+    client.user_info(sb.corpus.sample_usernames(1)[0])
+    del sb
+    gc.collect()
+    assert folder.is_dir() and any(folder.glob("*.json"))  # its client still holds it
+    del client
+    gc.collect()
+    assert not folder.exists()
+
+
 def test_query_videos_takes_a_plan_planned_above_the_client(
     sb: Sandbox, client: Client, make_client: MakeClient
 ) -> None:

@@ -11,7 +11,6 @@ the same steps run unchanged: only the client differs.
 
 from __future__ import annotations
 
-import tempfile
 import time
 import warnings
 from collections import Counter
@@ -70,7 +69,7 @@ def run_demo(
             "profile: what audits found the service leaves out)"
         )
         # Real use: Client() reads TIKTOK_CLIENT_KEY / TIKTOK_CLIENT_SECRET instead.
-        ledger = tempfile.mkdtemp(prefix="tiktok-research-demo-ledger-")  # the sandbox's own quota
+        ledger = sb.ledger_dir  # the sandbox's own quota (a folder removed with the sandbox)
         # One retry per failing request (the default is 4): a window of the realistic profile
         # that always answers 500 is narrowed down to its failing days instead of retried.
         client = Client(

@@ -11,9 +11,11 @@ import json
 import logging
 import math
 import random
+import shutil
 import tempfile
 import threading
 import time
+import weakref
 from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -349,11 +351,15 @@ class Sandbox:
         """The quota-ledger folder for clients of this sandbox (``Client.sandbox`` uses it).
 
         The sandbox has a fresh quota of its own, so its clients share a ledger of their own and
-        never touch the user's real one: a temporary folder, made on first use.
+        never touch the user's real one: a temporary folder, made on first use and removed with
+        the sandbox (when it is garbage-collected, or at the latest when Python exits), so a
+        session that makes many sandboxes leaves no folders behind.
         """
         with self._lock:
             if self._ledger_dir is None:
-                self._ledger_dir = Path(tempfile.mkdtemp(prefix="tiktok-research-sandbox-ledger-"))
+                folder = Path(tempfile.mkdtemp(prefix="tiktok-research-sandbox-ledger-"))
+                weakref.finalize(self, shutil.rmtree, folder, True)  # True: ignore_errors
+                self._ledger_dir = folder
             return self._ledger_dir
 
     def transport(self) -> httpx.BaseTransport:
