@@ -553,12 +553,20 @@ class Client:
         """Wait with the client's sleep function (tests pass one that does not wait)."""
         self._sleep(seconds)
 
-    def service_now(self) -> datetime:
+    def service_now(self, *, ask: bool = False) -> datetime:
         """The current time on the service's clock: the client's clock when one was given (an
         in-process sandbox's), else this machine's corrected by what the service's answers said
-        of its time (their ``log_id`` stamps, or ``Date`` headers), remembered in the ledger."""
+        of its time (their ``Date`` headers), remembered in the ledger.
+
+        Args:
+            ask: When no answer of this process has said the service's time yet, fetch the
+                access token first (a token costs no quota, and a run needs one anyway): its
+                answer says it. Without ``ask`` nothing is sent.
+        """
         if self._clock is not None:
             return self._now()
+        if ask and not self._clock_seen:
+            self._tokens.get()  # its answer's Date header is the service's time (_learn_clock)
         if self._offset is None:
             self._offset = self._ledger.offset() if self._ledger is not None else 0.0
         return self._now() + timedelta(seconds=self._offset)

@@ -391,15 +391,18 @@ def update(
     """Append the days since the last run to a monitoring dataset.
 
     Each run collects from the day after the last one in DATASET up to the newest day the service
-    has indexed in full (three days ago: it indexes within 48 hours), and adds the videos as new
-    files. Run it every day or every week with the same query; a run with nothing new costs
-    nothing. DATASET remembers its query (in _tiktok_research_update.json) and refuses another.
+    has indexed in full (three days ago on the service's clock: it indexes within 48 hours), and
+    adds the videos as new files. Run it every day or every week with the same query; a run with
+    nothing new costs nothing. DATASET remembers its query (in _tiktok_research_update.json) and
+    refuses another. The first run costs a request per 31 days from --start and one more per 100
+    videos (--dry-run says how many): start it near today. On the sandbox, whose videos are of
+    2024, the first example finds December's, then spends a request per 31 days since on none.
 
     \b
     Examples:
-      tiktok-research update data/climate --hashtag climate --start 2025-01-01
-      tiktok-research update data/climate --hashtag climate --dry-run
-    """
+      tiktok-research update data/climate --hashtag climate --start 2024-12-01   # a request per 31 days since --start, and per 100 videos
+      tiktok-research update data/climate --hashtag climate --dry-run            # what the next run collects and costs; nothing sent
+    """  # noqa: E501
     check_folder(dataset, "DATASET")
     check_folder(archive, "--archive")
     q = build_query(query, hashtag, keyword, region, username)
