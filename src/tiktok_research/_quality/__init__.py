@@ -80,6 +80,8 @@ class QualityReport:
         eras: The dated changes of the API the answers straddle, with their sources.
         damage: ``{file: [what could not be read]}`` for archive files not read whole.
         created_at: When the report was made.
+        skipped: ``{collection folder: why}`` for the folders of an archive that the report
+            does not read: compliance checks (``compliance``, ``refresh``) and the ad library.
     """
 
     collections: pl.DataFrame
@@ -90,6 +92,7 @@ class QualityReport:
     eras: pl.DataFrame
     damage: dict[str, list[str]] = field(default_factory=dict)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    skipped: dict[str, str] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ summary figures
     @property
@@ -274,7 +277,8 @@ def quality(source: QualitySource) -> QualityReport:
     Raises:
         InvalidRequestError: ``source`` is none of those, or holds no collection.
     """
-    cs = collections_of(source)
+    skipped: dict[str, str] = {}
+    cs = collections_of(source, skipped)
     windows, gaps = windows_of(cs)
     fields: list[pl.DataFrame] = []
     for table in dict.fromkeys(c.table for c in cs):
@@ -300,4 +304,5 @@ def quality(source: QualitySource) -> QualityReport:
         strays=strays_of(cs),
         eras=eras_of(cs),
         damage=damage,
+        skipped=skipped,
     )

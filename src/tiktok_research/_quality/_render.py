@@ -134,6 +134,8 @@ def text(report: QualityReport) -> str:
         lines.append(f"  era: {e['table']} answers straddle {e['date']}: {e['change']}")
     for path, what in report.damage.items():
         lines.append(f"  damaged: {path}: {'; '.join(what[:3])}")
+    for name, why in report.skipped.items():
+        lines.append(f"  not assessed: {name} ({why})")
     return "\n".join(lines)
 
 
@@ -234,6 +236,8 @@ def markdown(report: QualityReport) -> str:
         )
     for path, what in report.damage.items():
         missing.append(f"- Damaged archive file `{path}`: {'; '.join(what[:3])}.")
+    for name, why in report.skipped.items():
+        missing.append(f"- `{name}` is not assessed here ({why}).")
     if not missing:
         missing.append("- Nothing that the archive can show.")
     out += missing

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import AdLibraryWarning
-from . import _run
+from . import _log, _run
 from ._app import app
 from ._inputs import read_items
 from ._options import (
@@ -117,7 +117,7 @@ def _collect(
     )
     target.claim(spec.table, plan.kind, plan.spec)
     if dry_run:  # a plan needs no credentials and sends nothing; its notes are in its text
-        typer.echo(str(plan))
+        _log.say(str(plan))
         return
     with _run.collecting(archive), warnings.catch_warnings():
         for note in plan.notes:  # the report prints them: one line each, not two
