@@ -430,6 +430,11 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         split = urlsplit(self.path)
         if split.path != TOKEN_PATH:  # held while the gate is closed (FaultProxy.gate)
+            with proxy.gate_lock:
+                proxy.data_requests += 1
+                if proxy.gate_after is not None and proxy.data_requests > proxy.gate_after:
+                    proxy.gate_after = None
+                    proxy.gate.clear()
             proxy.gate.wait(proxy.gate_seconds)
         ex = proxy.ledger.new(split.path, split.query, body)
         fault = proxy.plan.decide(split.path, split.query, body)
@@ -528,6 +533,12 @@ class FaultProxy:
         self.gate = threading.Event()
         self.gate.set()
         self.gate_seconds = 20.0
+        #: When set to N, the proxy closes the gate itself at the data request after the N-th
+        #: (that request and the later ones wait): a test that closed it when it saw the N-th
+        #: could be descheduled long enough on a loaded machine for the run to end first.
+        self.gate_after: int | None = None
+        self.gate_lock = threading.Lock()
+        self.data_requests = 0
         self._ids = random.Random(f"log-ids-{self.plan.storm.seed}")
         self._ids_lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)

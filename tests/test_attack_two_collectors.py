@@ -86,15 +86,17 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         FaultProxy(server.url) as proxy,
     ):
         env = cli_env(proxy.url)
+        # A's requests after its second wait at the proxy until B has ended (or 20 s): on a
+        # loaded machine B's start-up alone took longer than A's whole run, and B found the
+        # collection finished. The proxy closes the gate itself (gate_after): this thread, when
+        # it closed it, was once descheduled long enough for A to finish first.
+        proxy.gate_after = 2
         a = start_cli([*args, "--out", str(tmp / "a.parquet")], env)
         deadline = time.monotonic() + 180
         while proxy.ledger.received(VIDEOS) < 2:
             assert a.poll() is None, a.communicate()
             assert time.monotonic() < deadline
             time.sleep(0.005)
-        # A's next requests wait at the proxy until B has ended (or 20 s): on a loaded machine B's
-        # start-up alone took longer than A's whole run, and B found the collection finished
-        proxy.gate.clear()
         b = start_cli([*args, "--out", str(tmp / "b.parquet")], env)
         held = time.monotonic()
         while b.poll() is None and time.monotonic() < held + proxy.gate_seconds:
