@@ -204,3 +204,34 @@ def test_a_refresh_killed_between_its_two_renames_is_finished_by_the_next_read(
         ".videos.tiktok-research-swap.lock"
     ], "nothing of the interrupted swap is left beside the dataset"
     assert pl.DataFrame(fresh)["id"].n_unique() == len(ids)
+
+
+def test_two_commands_finishing_on_one_default_output_keep_both_tables(
+    served: tuple[str, Sandbox],
+    collected: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two ``hydrate`` runs of different ids in one folder, both with the default output: each
+    found no videos.parquet when it started, and the one that finished second replaced the
+    first one's table while both said "wrote 400 rows to videos.parquet" (seen with two real
+    processes). Here the other command's file appears while this one writes its own."""
+    ids = tr.io.read_dataset(collected / "videos").collect()["id"].sort().to_list()
+    (tmp_path / "ids.txt").write_text("".join(f"{i}\n" for i in ids[:150]))
+    monkeypatch.chdir(tmp_path)
+    theirs = pl.DataFrame({"id": ids[-3:], "create_time": [1_709_251_200] * 3})
+    real = tr.io.write_parquet
+
+    def another_command_finishes_meanwhile(
+        df: pl.DataFrame, path: str | Path, **kw: object
+    ) -> Path:
+        if not Path("videos.parquet").exists():
+            real(theirs, "videos.parquet", table="videos")
+        return real(df, path, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tr.io, "write_parquet", another_command_finishes_meanwhile)
+    code, text, sent = _cli(served, "hydrate", "-f", "ids.txt", "--archive", "archive")
+    assert code == 0 and sent > 0, text
+    assert pl.read_parquet("videos.parquet")["id"].to_list() == ids[-3:], "theirs is kept"
+    assert sorted(pl.read_parquet("videos-2.parquet")["id"].to_list()) == ids[:150]
+    assert "videos-2.parquet" in text and not list(tmp_path.glob(".videos*"))

@@ -307,11 +307,13 @@ def check_lines_output(out: Path | None, overwrite: bool = False) -> Output | No
 # --------------------------------------------------------------------------------- writers
 
 
-def _write_file(df: pl.DataFrame, out: Path, table: str | None, excel: bool) -> None:
+def _write_file(
+    df: pl.DataFrame, out: Path, table: str | None, excel: bool, shown: Path | None = None
+) -> None:
     from .. import io as tio
 
     suffix = _SUFFIXES.get(out.suffix.lower())
-    with writing(out):
+    with writing(shown or out):
         if suffix == ".csv":
             tio.write_csv(df, out, excel=excel)
         elif suffix == ".jsonl":
@@ -386,9 +388,43 @@ def write_table(df: pl.DataFrame, target: Output, table: str | None = None) -> O
             target = Output(moved, target.option, False, target.excel, target.command,
                             target.identity, claimed=True)  # fmt: skip
             out = moved
-    _write_file(df, out, table, target.excel)
+    if target.overwrite or exists(out):
+        _write_file(df, out, table, target.excel)  # this command's own file, or --overwrite
+    else:
+        placed = _write_new(df, out, table, target.excel)
+        if placed != out:
+            target.echo(
+                f"note: {out} was created while the command ran (another command writing the "
+                f"same file?): it is kept, and the table goes to {placed}"
+            )
+            target = Output(placed, target.option, False, target.excel, target.command,
+                            target.identity, claimed=True)  # fmt: skip
+            out = placed
     _remember(out, target.identity, target.command, df.height)
     return target
+
+
+def _write_new(df: pl.DataFrame, out: Path, table: str | None, excel: bool) -> Path:
+    """Write ``df`` to a new file at ``out``, or at the first free name beside it
+    (``videos-2.parquet``) when ``out`` appears meanwhile: written aside, then linked into
+    place, which fails when the name is taken (a rename would replace what another command
+    wrote there a moment before: two commands with the default output each said "wrote 400
+    rows to videos.parquet", and one table was gone). Returns the path written."""
+    aside = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:8]}.tmp{out.suffix}")
+    try:
+        _write_file(df, aside, table, excel, shown=out)
+        name = out
+        while True:
+            try:
+                os.link(aside, name)
+                return name
+            except FileExistsError:
+                name = _free_name(out)
+            except OSError:  # no hard links on this file system: the rename, as before
+                os.replace(aside, name)
+                return name
+    finally:
+        aside.unlink(missing_ok=True)
 
 
 def remember(target: Output, rows: int = 0) -> None:
