@@ -38,6 +38,8 @@ crash elsewhere) is named by the readers and refused by the writers before anyth
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import json
 import os
 import re
@@ -131,8 +133,14 @@ def damaged_error(root: Path, bad: list[Path]) -> ArchiveError:
 
 
 def _swap_lock(root: Path, timeout: float) -> filelock.FileLock:
-    return filelock.FileLock(str(root.with_name(f".{root.name}.tiktok-research-swap.lock")),
-                             timeout=timeout)  # fmt: skip
+    """The lock of replacing ``root``: in the cache folder (the folder beside the dataset is the
+    user's), named after the dataset's absolute path."""
+    from ._ledger import cache_dir
+
+    key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:24]
+    folder = cache_dir() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    return filelock.FileLock(str(folder / f"dataset-{key}.lock"), timeout=timeout)
 
 
 @contextlib.contextmanager
@@ -484,9 +492,14 @@ def write(
         if code is None:  # polars: "No space left on device (os error 28)"
             found = re.search(r"os error (\d+)", str(e))
             code = int(found.group(1)) if found else None
-        if code is None:
+        if code not in (errno.ENOSPC, errno.EDQUOT):
             raise
-        raise OSError(code, os.strerror(code), str(root)) from e
+        raise ArchiveError(
+            f"no space left on the disk while writing {root} (the dataset): free some space "
+            "there, then run the same command again; what was collected is kept in the archive, "
+            "and nothing half-written is left in the dataset",
+            path=root,
+        ) from e
 
 
 def _write(
