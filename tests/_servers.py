@@ -166,6 +166,20 @@ def start_cli(
     )
 
 
+def finish(
+    proc: subprocess.Popen[str], *, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Wait for a process of :func:`start_cli` (killed when it overruns ``timeout``) and give what
+    :func:`run_cli` gives: its exit code and output."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
 def no_traceback(text: str) -> bool:
     """True when ``text`` shows no Python traceback."""
     return "Traceback (most recent call last)" not in text

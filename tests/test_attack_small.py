@@ -18,7 +18,7 @@ import pytest
 import tiktok_research as tr
 from _faultproxy import FaultPlan, FaultProxy
 from _sandboxes import MakeClient, MakeSandbox, paid
-from _servers import cli_env, no_traceback, run_cli
+from _servers import cli_env, finish, no_traceback, run_cli, start_cli
 from tiktok_research.sandbox import Sandbox, SandboxConfig, run_server
 
 VIDEOS = "/v2/research/video/query/"
@@ -139,18 +139,30 @@ def test_refused_and_reset_connections_have_one_exit_code(
     served: tuple[str, Sandbox], tmp_path: Path
 ) -> None:
     url, _ = served
-    args = ["videos", "--hashtag", "fyp", "--start", "2024-01-01", "--end", "2024-01-31",
-            "--no-progress", "--archive", str(tmp_path / "a"),
-            "--out", str(tmp_path / "v.csv")]  # fmt: skip
-    refused = run_cli(args, cli_env(f"http://127.0.0.1:{_closed_port()}"), timeout=240)
+
+    def args(case: str) -> list[str]:  # one archive and output each: the three run at once
+        return ["videos", "--hashtag", "fyp", "--start", "2024-01-01", "--end", "2024-01-31",
+                "--no-progress", "--archive", str(tmp_path / case / "a"),
+                "--out", str(tmp_path / case / "v.csv")]  # fmt: skip
+
     plan = FaultPlan()
     plan.outage = "reset"  # every data request is answered in part, then the connection reset
-    with FaultProxy(url, plan) as proxy:
-        reset = run_cli(args, cli_env(proxy.url), timeout=240)
-    plan = FaultPlan()
-    plan.outage = "drop"  # closed without an answer
-    with FaultProxy(url, plan) as proxy2:
-        dropped = run_cli(args, cli_env(proxy2.url), timeout=240)
+    plan2 = FaultPlan()
+    plan2.outage = "drop"  # closed without an answer
+    with FaultProxy(url, plan) as proxy, FaultProxy(url, plan2) as proxy2:
+        # each waits out its retry pauses (about 15 s): side by side, not one after the other
+        started = [
+            start_cli(args("refused"), cli_env(f"http://127.0.0.1:{_closed_port()}")),
+            start_cli(args("reset"), cli_env(proxy.url)),
+            start_cli(args("drop"), cli_env(proxy2.url)),
+        ]
+        try:
+            refused, reset, dropped = (finish(proc, timeout=240) for proc in started)
+        finally:
+            for proc in started:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()
     codes = {"refused": refused.returncode, "reset": reset.returncode, "drop": dropped.returncode}
     assert set(codes.values()) == {5}, (codes, reset.stdout + reset.stderr)
     for done in (refused, reset, dropped):

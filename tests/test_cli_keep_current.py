@@ -187,6 +187,22 @@ def test_update_appends_the_new_days_and_a_second_run_costs_nothing(tmp_path: Pa
     assert held["hashtag_names"].list.contains("fyp").all()
 
 
+def test_update_takes_the_newest_day_from_the_services_clock(tmp_path: Path) -> None:
+    # The served sandbox's clock says 2024-12-20 (its answers' Date header) while this machine's
+    # says today: the newest day indexed in full is 2024-12-17 on the service's clock. Taken
+    # from this machine's, the run asked for the two years since, a request per 31 days.
+    with sandbox_server("--clock", "2024-12-20T12:00:00Z") as srv:
+        env = cli_env(srv.url)
+        before = stats(srv)
+        run = ok(run_cli(["update", "monitor", "--hashtag", "climate", "--start", "2024-12-01",
+                          "--no-progress"], env, cwd=tmp_path))  # fmt: skip
+        spent = sent(before, stats(srv))
+    assert "(2024-12-01 .. 2024-12-17)" in run, run
+    assert spent == {"video_query": 1}, (spent, run)
+    state = json.loads((tmp_path / "monitor" / UPDATE_STATE).read_text())
+    assert state["through"] == "20241217"
+
+
 def test_kill_9_after_the_upload_then_the_next_run_uploads_nothing(
     corpus: Sandbox, tmp_path: Path
 ) -> None:

@@ -3,7 +3,13 @@ environment, the missing-credentials message, float-looking ids, the package's o
 
 from __future__ import annotations
 
+import itertools
+import json
+import re
+import shlex
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -160,20 +166,34 @@ def test_reports_do_not_contradict_themselves(tmp_path: Path) -> None:
     assert both.failed == 4
 
 
-def _help_examples() -> list[list[str]]:
-    """Every single-command ``--sandbox`` example of every command's ``--help``."""
-    import shlex
+NOT_COLLECTIONS = (
+    "quota",
+    "configure",
+    "demo",
+    "quality",
+    "summary",
+    "dehydrate",
+    "select",
+    "merge",
+    "sandbox",
+)
 
+
+def _help_examples() -> list[str]:
+    """Every example of every command's ``--help`` that collects, as printed (a pipe included),
+    but for a comment after ``#``; the ad-library ones are test_cli_adlib's."""
     import typer.main
 
     group = typer.main.get_command(app)
-    found: list[list[str]] = []
+    found: list[str] = []
     for name in sorted(group.commands):  # type: ignore[attr-defined]
+        if name in NOT_COLLECTIONS or name in ADLIB_COMMANDS:
+            continue
         text = runner.invoke(app, [name, "--help"], terminal_width=200).output
         for line in text.splitlines():
-            line = line.strip().split("  #")[0]
-            if line.startswith("tiktok-research ") and "--sandbox" in line and "|" not in line:
-                found.append(shlex.split(line)[1:])
+            line = line.strip().split("  #")[0].strip()
+            if line.startswith("tiktok-research ") and "--dry-run" not in line:
+                found.append(line)
     return found
 
 
@@ -181,24 +201,103 @@ EXAMPLES = _help_examples()
 
 
 def test_there_are_help_examples_to_run() -> None:
-    assert len(EXAMPLES) >= 12
+    assert len(EXAMPLES) >= 30
+    assert sum("--sandbox" not in line for line in EXAMPLES) >= 15  # written for the service
 
 
-@pytest.mark.parametrize("args", EXAMPLES, ids=lambda a: " ".join(a))
-@pytest.mark.filterwarnings("default")  # the command shows its notes
-def test_every_help_example_returns_rows_on_the_sandbox(args: list[str], tmp_path: Path) -> None:
-    if args[0] == "quota" or "--dry-run" in args:
-        pytest.skip("not a collection")
-    if args[0] in ADLIB_COMMANDS:
-        # test_cli_adlib runs these as written, in a shell and in order (ad-details reads the
-        # ids the lines before it pick), with rows and the cost of each page checked
-        pytest.skip("an ad-library example: test_cli_adlib runs it as written")
-    out = tmp_path / "out.parquet"
-    result = runner.invoke(app, [*args, "--out", str(out), "--archive", str(tmp_path / "a")])
-    assert result.exit_code == 0, result.output
+def _sandbox_items(command: str) -> list[str]:
+    """The items of ``command``'s own --sandbox example (what items.txt holds for its
+    --from-file example)."""
+    for line in EXAMPLES:
+        args = shlex.split(line)[1:]
+        if args[0] == command and "--sandbox" in args and "--from-file" not in args:
+            return [a for before, a in itertools.pairwise(args)
+                    if not a.startswith("-") and before != "--max-total"]  # fmt: skip
+    return []
+
+
+@pytest.fixture(scope="module")
+def example_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The files the examples name, as a user would have them: a videos table in each format
+    (and a dataset), the ids of its videos, a query file."""
     import polars as pl
 
-    rows = pl.read_parquet(out).height
-    assert rows > 0, result.output
-    spent = int(result.output.split("this run: ")[1].split(" ")[0].replace(",", ""))
-    assert spent <= 36, result.output  # a few dozen at most, or the example says so
+    import tiktok_research as tr
+
+    where = tmp_path_factory.mktemp("inputs")
+    videos = tr.fetch_videos(tr.Q.hashtag_name.eq("climate"), "20240101", "20240131",
+                             max_total=40, client=tr.Client.sandbox(), progress=False)  # fmt: skip
+    tr.io.write_parquet(videos, where / "videos.parquet")
+    tr.io.write_parquet(videos, where / "old_videos.parquet")
+    tr.io.write_csv(videos, where / "videos.csv")
+    tr.io.write_dataset(pl.DataFrame(videos), where / "data" / "videos", table="videos")
+    ids = "".join(f"{i}\n" for i in videos.get_column("id").head(20).to_list())
+    (where / "ids.txt").write_text(ids)
+    (where / "donated_ids.txt").write_text(ids)
+    query = {"and": [{"operation": "IN", "field_name": "hashtag_name",
+                      "field_values": ["climate"]}]}  # fmt: skip
+    (where / "query.json").write_text(json.dumps(query))
+    return where
+
+
+def _with_sandbox(args: list[str]) -> list[str]:
+    """The command as a user trying it offline would type it: --sandbox added."""
+    return args if "--sandbox" in args else [args[0], "--sandbox", *args[1:]]
+
+
+@pytest.mark.parametrize("line", EXAMPLES)
+@pytest.mark.filterwarnings("ignore")  # the notes are the command's business, not this test's
+def test_every_help_example_returns_rows_on_the_sandbox_for_what_it_says(
+    line: str, example_inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each example runs as printed, in a folder holding the files it names (with --sandbox
+    added where it has none), returns rows, and spends at most a few dozen requests (counted
+    where they arrive, at the sandbox) or what the example says it costs."""
+    from tiktok_research import sandbox as sandbox_module
+
+    words = shlex.split(line.replace("|", " "))
+    named = {w.split("/")[0] for before, w in itertools.pairwise(words) if before != "--out"}
+    for held in example_inputs.iterdir():  # the files it reads (not those it writes)
+        if held.name in named:
+            copy = shutil.copytree if held.is_dir() else shutil.copy
+            copy(held, tmp_path / held.name)
+    monkeypatch.chdir(tmp_path)
+    parts = [shlex.split(part.strip()) for part in line.split("|")]
+    command = parts[-1][1]
+    if "items.txt" in parts[-1]:  # the items of the command's own --sandbox example
+        (tmp_path / "items.txt").write_text("".join(f"{i}\n" for i in _sandbox_items(command)))
+    made: list[Any] = []
+    init = sandbox_module.Sandbox.__init__
+
+    def recorded(self: Any, *args: Any, **kw: Any) -> None:
+        init(self, *args, **kw)
+        made.append(self)
+
+    monkeypatch.setattr(sandbox_module.Sandbox, "__init__", recorded)
+    given = None
+    for part in parts:
+        args = part[1:]
+        if args[0] not in NOT_COLLECTIONS:
+            args = _with_sandbox(args)
+        result = runner.invoke(app, args, input=given)
+        assert result.exit_code == 0, (line, result.output)
+        given = result.stdout
+    said = result.output
+    spent = sum(n for sb in made for endpoint, n in sb.stats()["requests"].items()
+                if endpoint != "oauth_token")  # fmt: skip
+    found = re.search(r"(?:complete; |wrote )([\d,]+) rows?", said)
+    assert found is not None, (line, said)
+    rows = int(found.group(1).replace(",", ""))
+    print(f"{line}: {rows:,} rows, {spent} requests")  # the figures, with -s
+    assert rows > 0, (line, said)  # an example shows what the command gives
+    assert re.search(rf"this run: {spent:,} requests? sent", said), (line, spent, said)
+    page = runner.invoke(app, [command, "--help"], terminal_width=200).output
+    comment = next(text for text in page.splitlines() if line in text)
+    stated = re.search(r"# (\d+) requests?", comment)
+    if stated:
+        assert spent == int(stated.group(1)), (line, spent)
+    elif "request per 31 days" in comment:
+        tasks = int(re.findall(r"(\d+)/\d+ tasks", said)[-1])
+        assert tasks <= spent <= tasks + rows // 100, (line, spent)
+    else:
+        assert spent <= 36, (line, spent, said)  # a few dozen at most, or the example says so

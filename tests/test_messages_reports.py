@@ -277,3 +277,36 @@ def test_from_file_without_the_column_gives_the_command_lines_advice(tmp_path: P
     assert result.exit_code == 2, result.output
     assert f"--from-file {table}: users takes usernames from a column 'username'" in result.output
     assert "df[" not in result.output
+
+
+def test_a_max_total_runs_quality_report_counts_the_rows_the_run_kept(tmp_path: Path) -> None:
+    """Before: the run said "150 rows" and the quality report "191 rows" with no word of why,
+    and its per-collection line counted neither the windows not needed nor the failed items."""
+    archive = str(tmp_path / "a")
+    args = ["videos", "--sandbox", "--hashtag", "fyp", "--start", "2024-01-01", "--end",
+            "2024-12-31", "--max-total", "150", "--out", str(tmp_path / "v.parquet"),
+            "--archive", archive]  # fmt: skip
+    run = runner.invoke(app, args)
+    assert run.exit_code == 0, run.output
+    assert "videos: complete; 150 rows;" in run.output
+    said = runner.invoke(app, ["quality", archive])
+    assert said.exit_code == 0, said.output
+    line = next(ln for ln in said.output.splitlines() if "(video_query)" in ln)
+    archived = int(line.split(": ", 1)[1].split(" rows")[0].replace(",", ""))
+    assert archived > 150  # the rest of the last page is archived, verbatim
+    assert f"{archived:,} rows archived, 150 kept by max_total=150" in line, line
+    assert "12 windows: 0 complete, 0 gap, 0 stopped, 12 not needed, 0 failed" in line, line
+    statement = runner.invoke(app, ["quality", archive, "--markdown"]).output
+    assert (
+        f"{archived:,} rows archived, of which the collection kept 150: it asked for at most "
+        f"150 rows (`max_total`), and the other {archived - 150:,} came on the same pages"
+    ) in statement, statement
+    assert "12 window(s) not read to their end" in statement
+    users = runner.invoke(app, ["users", "--sandbox", "kimbookish", "nobody_here_1", "--out",
+                                str(tmp_path / "u.parquet"), "--archive", archive])  # fmt: skip
+    assert users.exit_code == 0, users.output
+    said = runner.invoke(app, ["quality", archive]).output
+    line = next(ln for ln in said.splitlines() if "(user_info)" in ln)
+    assert line.endswith("2 windows: 1 complete, 0 gap, 0 stopped, 0 not needed, 1 failed, "
+                         "0 suspiciously empty"), line  # fmt: skip
+    assert ": 1 rows, " in line  # no max_total: the rows archived are the rows kept

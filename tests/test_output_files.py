@@ -22,7 +22,7 @@ import tiktok_research as tr
 from tiktok_research import io, schemas
 from tiktok_research.cli import app
 from tiktok_research.errors import InvalidRequestError, MissingDependencyError
-from tiktok_research.sandbox import Sandbox
+from tiktok_research.sandbox import Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.http
 
@@ -34,7 +34,10 @@ CLIMATE = tr.Q.hashtag_name.eq("climate")
 def served() -> Iterator[tuple[str, Sandbox]]:
     from tiktok_research.sandbox import run_server
 
-    with run_server(Sandbox()) as (url, sb):
+    # compliance tasks Completed at once: the commands that check compliance (compliance,
+    # refresh) do not wait out the default 30 s of Processing twice each (the waits are tested
+    # in test_sandbox_compliance.py)
+    with run_server(Sandbox(SandboxConfig(validation_processing_seconds=0))) as (url, sb):
         yield url, sb
 
 
@@ -209,7 +212,8 @@ def test_overlapping_collections_into_one_dataset_hold_each_video_once(
 def test_python_writers_of_a_dataset_hold_each_id_once(tmp_path: Path) -> None:
     """Item 2 for collect_videos, fetch_videos(dataset=), refresh_videos, update_videos and
     merge_dumps(dataset=); a different query is refused before any request."""
-    client = tr.Client.sandbox()
+    # the refresh's compliance task Completed at once (not after 30 s of real time)
+    client = tr.Client.sandbox(Sandbox(SandboxConfig(validation_processing_seconds=0)))
     root = tmp_path / "videos"
     tr.fetch_videos(CLIMATE, "2024-01-01", "2024-03-31", client=client, dataset=root,
                     archive=tmp_path / "a", progress=False)  # fmt: skip
@@ -501,7 +505,7 @@ def test_hydrate_compliance_and_refresh_write_under_the_same_rules(
         code, text, sent = _cli(served, *args, "--out", f"{name}.csv")
         assert code == 2 and "--overwrite" in text and sent == 0, (name, text)
         assert Path(f"{name}.csv").read_text() == "mine\n"
-        if name != "hydrate":  # a compliance check and a refresh ask anew each time: slow
+        if name != "hydrate":  # a compliance check and a refresh ask anew each time
             continue
         assert _cli(served, *args, "--out", f"{name}.jsonl")[0] == 0
         first = io.read_table(f"{name}.jsonl")
@@ -515,8 +519,6 @@ def test_hydrate_compliance_and_refresh_write_under_the_same_rules(
 def test_update_videos_over_an_overlapping_dataset_holds_each_id_once(tmp_path: Path) -> None:
     """Item 2 for update_videos: its days overlap what a collection put in the folder."""
     from datetime import UTC, datetime
-
-    from tiktok_research.sandbox import SandboxConfig
 
     sb = Sandbox(SandboxConfig(clock_start=datetime(2024, 3, 10, tzinfo=UTC)))
     client = tr.Client.sandbox(sb)

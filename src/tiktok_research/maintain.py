@@ -558,7 +558,11 @@ def update_videos(
     first = _first_day(folder, state, start_date)  # checked before a client is built
     check_writable(folder)  # the new days go there: an unwritable folder is found before paying
     c = c if c is not None else client_module.default_client()
-    days = update_range(q, folder, start_date, now=c.now())
+    days = update_range(q, folder, start_date, now=c.service_now())
+    if days is not None:
+        # the run sends requests: the days are taken on the service's clock, which the answer to
+        # the token request says (free of quota) when no answer has said it yet
+        days = update_range(q, folder, start_date, now=c.service_now(ask=True))
     if days is None:
         report = UpdateReport(
             endpoint="video_query",
@@ -782,7 +786,7 @@ def plan_update(
     q = as_query(query)
     check_fields(ENDPOINTS["video_query"], fields)
     state = _update_state(folder, q)
-    now = client.now() if client is not None else None
+    now = client.service_now() if client is not None else None
     days = update_range(q, folder, start_date, now=now)
     ignored = start_date is not None and bool(state.get("through") or state.get("start"))
     if days is None:

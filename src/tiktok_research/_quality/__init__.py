@@ -66,7 +66,10 @@ class QualityReport:
 
     Attributes:
         collections: One row per collection: name, endpoint, table, query, dates asked, first
-            and last answer, requests paid and failed, rows, windows and their statuses.
+            and last answer, requests paid and failed, rows archived, ``max_total`` and the rows
+            kept by it (the run report's rows; ``rows`` without ``max_total``), windows and how
+            many have each status (``complete``, ``gap``, ``stopped``, ``not_needed``,
+            ``failed``, ``suspiciously_empty``).
         windows: One row per window or task (see :data:`._measure.WINDOW_SCHEMA`).
         gaps: One row per date range (or item) that could not be collected, with the error,
             its ``log_id`` and HTTP status.
@@ -77,6 +80,8 @@ class QualityReport:
         eras: The dated changes of the API the answers straddle, with their sources.
         damage: ``{file: [what could not be read]}`` for archive files not read whole.
         created_at: When the report was made.
+        skipped: ``{collection folder: why}`` for the folders of an archive that the report
+            does not read: compliance checks (``compliance``, ``refresh``) and the ad library.
     """
 
     collections: pl.DataFrame
@@ -87,6 +92,7 @@ class QualityReport:
     eras: pl.DataFrame
     damage: dict[str, list[str]] = field(default_factory=dict)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    skipped: dict[str, str] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ summary figures
     @property
@@ -179,6 +185,24 @@ class QualityReport:
         return target
 
 
+def _max_total(c: CollectionData) -> int | None:
+    """The collection's ``max_total`` (the most rows it asked for; per item for a fan-out)."""
+    value = c.spec.get("max_total")
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) and value else None
+
+
+def _kept(c: CollectionData, windows: pl.DataFrame) -> int:
+    """The rows the collection's result kept: all it archived, but with ``max_total`` the first
+    ``max_total`` of a video query (the rest came on the same pages), or of each item of a
+    fan-out. This is the row count of the run's report."""
+    cap = _max_total(c)
+    if cap is None:
+        return c.presence.height
+    if c.endpoint == "video_query" or not windows.height:
+        return min(c.presence.height, cap)
+    return int(windows.select(pl.col("rows").fill_null(0).clip(upper_bound=cap).sum()).item())
+
+
 def _overview(cs: Sequence[CollectionData], windows: pl.DataFrame) -> pl.DataFrame:
     out: list[dict[str, Any]] = []
     for c in cs:
@@ -200,10 +224,14 @@ def _overview(cs: Sequence[CollectionData], windows: pl.DataFrame) -> pl.DataFra
                 "requests": ans.height,
                 "failed_requests": int((~ans["ok"]).sum()),
                 "rows": c.presence.height,
+                "max_total": _max_total(c),
+                "kept": _kept(c, w),
                 "windows": w.height,
                 "complete": int(counts.get("complete", 0)),
                 "gap": int(counts.get("gap", 0)),
                 "stopped": int(counts.get("stopped", 0)),
+                "not_needed": int(counts.get("not needed", 0)),
+                "failed": int(counts.get("failed", 0)),
                 "suspiciously_empty": int(counts.get("suspiciously empty", 0)),
                 "folder": str(c.folder) if c.folder else None,
             }
@@ -221,10 +249,14 @@ def _overview(cs: Sequence[CollectionData], windows: pl.DataFrame) -> pl.DataFra
         "requests": pl.Int64,
         "failed_requests": pl.Int64,
         "rows": pl.Int64,
+        "max_total": pl.Int64,
+        "kept": pl.Int64,
         "windows": pl.Int64,
         "complete": pl.Int64,
         "gap": pl.Int64,
         "stopped": pl.Int64,
+        "not_needed": pl.Int64,
+        "failed": pl.Int64,
         "suspiciously_empty": pl.Int64,
         "folder": pl.String,
     }
@@ -245,7 +277,8 @@ def quality(source: QualitySource) -> QualityReport:
     Raises:
         InvalidRequestError: ``source`` is none of those, or holds no collection.
     """
-    cs = collections_of(source)
+    skipped: dict[str, str] = {}
+    cs = collections_of(source, skipped)
     windows, gaps = windows_of(cs)
     fields: list[pl.DataFrame] = []
     for table in dict.fromkeys(c.table for c in cs):
@@ -271,4 +304,5 @@ def quality(source: QualitySource) -> QualityReport:
         strays=strays_of(cs),
         eras=eras_of(cs),
         damage=damage,
+        skipped=skipped,
     )

@@ -174,11 +174,29 @@ def _source_folder(source: Any) -> Any:
     return folder if report is not None else source
 
 
-def collections_of(source: Any) -> list[CollectionData]:
+def _not_assessed(folder: Path) -> str | None:
+    """Why the collection in ``folder`` is not one the report reads (a compliance check, an ad
+    library collection), or None when it is."""
+    endpoint = str(_json_file(folder / COLLECTION_FILE).get("endpoint") or "")
+    if endpoint in ep.VALIDATION_ENDPOINTS:
+        return f"{endpoint}: a compliance check, which holds no table rows"
+    if endpoint in ep.ADLIB_ENDPOINTS:
+        return f"{endpoint}: the ad library, which the quality report does not read yet"
+    return None
+
+
+def collections_of(source: Any, skipped: dict[str, str] | None = None) -> list[CollectionData]:
     """The collections of ``source`` (see the module docstring), read.
 
+    Args:
+        source: See :func:`tiktok_research.quality`.
+        skipped: Filled with ``{folder name: why}`` for the collection folders of an archive
+            folder that the report does not read (compliance checks, the ad library): they are
+            named in the report rather than failing it.
+
     Raises:
-        InvalidRequestError: the source is not one of those, or holds no collection.
+        InvalidRequestError: the source is not one of those, or holds no collection (a
+            compliance check or an ad library collection named on its own says so).
     """
     target = _source_folder(source)
     paths: list[Path]
@@ -201,6 +219,12 @@ def collections_of(source: Any) -> list[CollectionData]:
         if path.is_file():
             loose.append(path)
         elif (path / COLLECTION_FILE).exists() or (path / JOURNAL_FILE).exists():
+            why = _not_assessed(path)
+            if why is not None:
+                raise InvalidRequestError(
+                    f"{path} is not a collection the quality report reads ({why}); pass a "
+                    "collection of videos, comments, users..., or the archive folder"
+                )
             out.append(_read_collection(path))
         else:
             subs = sorted(
@@ -208,14 +232,20 @@ def collections_of(source: Any) -> list[CollectionData]:
                 for p in path.iterdir()
                 if p.is_dir() and ((p / COLLECTION_FILE).exists() or (p / JOURNAL_FILE).exists())
             )
-            out.extend(_read_collection(p) for p in subs)
+            for p in subs:
+                why = _not_assessed(p)
+                if why is None:
+                    out.append(_read_collection(p))
+                elif skipped is not None:
+                    skipped[p.name] = why
             loose.extend(sorted(path.glob("*.jsonl")) + sorted(path.glob("*.jsonl.gz")))
     if loose:
         out.extend(_read_loose(loose))
     if not out:
+        held = f" (it holds only {', '.join(sorted(skipped))})" if skipped else ""
         raise InvalidRequestError(
-            f"no collection found in {', '.join(map(str, paths))}: pass the archive folder given "
-            "as archive=, one of its collection folders, or its page files"
+            f"no collection found in {', '.join(map(str, paths))}{held}: pass the archive folder "
+            "given as archive=, one of its collection folders, or its page files"
         )
     return out
 

@@ -99,15 +99,24 @@ def _gap_where(gap: dict[str, Any], between: str) -> str:
     return str(gap["item"] or gap["task"])
 
 
+def _rows(row: dict[str, Any]) -> str:
+    """A collection's rows: those archived, and those its result kept when ``max_total`` kept
+    fewer (the run report counts those): "191 rows archived, 150 kept by max_total=150"."""
+    if row["kept"] == row["rows"]:
+        return f"{row['rows']:,} rows"
+    return f"{row['rows']:,} rows archived, {row['kept']:,} kept by max_total={row['max_total']:,}"
+
+
 def text(report: QualityReport) -> str:
     """A few lines for a terminal: the verdict, each collection, the gaps and eras."""
     lines = [f"quality: {report.verdict()}"]
     for row in report.collections.iter_rows(named=True):
         lines.append(
-            f"  {row['collection']} ({row['endpoint']}): {row['rows']:,} rows, "
+            f"  {row['collection']} ({row['endpoint']}): {_rows(row)}, "
             f"{row['requests']:,} requests ({row['failed_requests']:,} failed), "
             f"{row['windows']} windows: {row['complete']} complete, {row['gap']} gap, "
-            f"{row['stopped']} stopped, {row['suspiciously_empty']} suspiciously empty"
+            f"{row['stopped']} stopped, {row['not_needed']} not needed, {row['failed']} failed, "
+            f"{row['suspiciously_empty']} suspiciously empty"
         )
     for g in report.gaps.head(20).iter_rows(named=True):
         where = _gap_where(g, "..")
@@ -125,6 +134,8 @@ def text(report: QualityReport) -> str:
         lines.append(f"  era: {e['table']} answers straddle {e['date']}: {e['change']}")
     for path, what in report.damage.items():
         lines.append(f"  damaged: {path}: {'; '.join(what[:3])}")
+    for name, why in report.skipped.items():
+        lines.append(f"  not assessed: {name} ({why})")
     return "\n".join(lines)
 
 
@@ -148,11 +159,21 @@ def markdown(report: QualityReport) -> str:
     )
     first, last = c["first_answer"].min(), c["last_answer"].max()
     out += ["", f"**When.** Answers retrieved from {_when(first)} to {_when(last)}."]
+    archived, kept = int(c["rows"].sum()), int(c["kept"].sum())
+    caps = dict.fromkeys(
+        f"{row['max_total']:,} rows{'' if row['endpoint'] == 'video_query' else ' per item'}"
+        for row in c.filter(pl.col("kept") < pl.col("rows")).iter_rows(named=True)
+    )
+    capped = "" if kept == archived else (
+        f", of which the collection kept {kept:,}: it asked for at most {' and '.join(caps)} "
+        f"(`max_total`), and the other {archived - kept:,} came on the same pages of answers "
+        "and were not kept"
+    )  # fmt: skip
     out += [
         "",
         f"**Cost.** {int(c['requests'].sum()):,} requests "
         f"({int(c['failed_requests'].sum()):,} answered with an error), "
-        f"{int(c['rows'].sum()):,} rows.",
+        f"{archived:,} rows archived{capped}.",
         "",
         f"**Verdict.** {report.verdict()}.",
         "",
@@ -177,6 +198,12 @@ def markdown(report: QualityReport) -> str:
         missing.append(
             f"- {counts['stopped']} window(s) not finished (the run stopped: quota, budget or "
             "interruption); running the same call again continues them."
+        )
+    if counts.get("not needed"):
+        missing.append(
+            f"- {counts['not needed']} window(s) not read to their end: the collection asked for "
+            "at most `max_total` rows, which the windows read first gave (a video query reads "
+            "its windows newest first); the rows of the rest were not asked for."
         )
     if counts.get("suspiciously empty"):
         missing.append(
@@ -209,6 +236,8 @@ def markdown(report: QualityReport) -> str:
         )
     for path, what in report.damage.items():
         missing.append(f"- Damaged archive file `{path}`: {'; '.join(what[:3])}.")
+    for name, why in report.skipped.items():
+        missing.append(f"- `{name}` is not assessed here ({why}).")
     if not missing:
         missing.append("- Nothing that the archive can show.")
     out += missing

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from . import _run
+from . import _log, _run
 from ._app import app
 from ._errors import EXIT_INCOMPLETE, InputError
 from ._inputs import build_query, read_items, read_table
@@ -110,7 +110,7 @@ def hydrate(
     )  # fmt: skip
     target.claim("hydrate", plan.kind, plan.spec)
     if dry_run:  # a plan needs no credentials and sends nothing
-        typer.echo(str(plan))
+        _log.say(str(plan))
         return
     from ..fetch import fetch_videos_by_id
 
@@ -199,7 +199,7 @@ def compliance(
     )
     target.claim("compliance", plan.kind, plan.spec)
     if dry_run:  # a plan needs no credentials and sends nothing
-        typer.echo(str(plan))
+        _log.say(str(plan))
         return
     from ..fetch import check_compliance
 
@@ -316,7 +316,7 @@ def refresh(
     plan = plan_refresh(df, fields=fields, client=_run.planner(sandbox and dry_run),
                         warn=dry_run, name=str(table))  # fmt: skip
     if dry_run:  # plans need no credentials and send nothing
-        typer.echo(str(plan))
+        _log.say(str(plan))
         return
     with _run.collecting(archive):
         result = refresh_videos(
@@ -328,7 +328,7 @@ def refresh(
     _run.show_report(report, target)
     code = _run.exit_code(report, result.failures)
     if not report.complete:
-        typer.echo(
+        _log.say(
             f"incomplete: {target or where.path} was not written; run the same command again to "
             "continue (what is held in the archive is not asked for again)",
             err=True,
@@ -347,15 +347,15 @@ def _keep(result: FetchResult, where: RefreshDestination, target: Output | None)
         return
     list_ids(removed, removed_path(where.path), "gone (deleted or made private)")
     if where.swap_dataset:  # refresh_videos has rewritten it already
-        typer.echo(f"rewrote the dataset {where.path}: {result.height:,} videos")
+        _log.say(f"rewrote the dataset {where.path}: {result.height:,} videos")
     elif where.in_place:
         replace_file(result, where.path)
-        typer.echo(f"rewrote {where.path}: {result.height:,} videos")
+        _log.say(f"rewrote {where.path}: {result.height:,} videos")
     else:
         assert target is not None
         written = write_table(result, target)
         if written is not None:
-            typer.echo(f"wrote {result.height:,} videos to {written}")
+            _log.say(f"wrote {result.height:,} videos to {written}")
 
 
 @app.command()
@@ -391,15 +391,18 @@ def update(
     """Append the days since the last run to a monitoring dataset.
 
     Each run collects from the day after the last one in DATASET up to the newest day the service
-    has indexed in full (three days ago: it indexes within 48 hours), and adds the videos as new
-    files. Run it every day or every week with the same query; a run with nothing new costs
-    nothing. DATASET remembers its query (in _tiktok_research_update.json) and refuses another.
+    has indexed in full (three days ago on the service's clock: it indexes within 48 hours), and
+    adds the videos as new files. Run it every day or every week with the same query; a run with
+    nothing new costs nothing. DATASET remembers its query (in _tiktok_research_update.json) and
+    refuses another. The first run costs a request per 31 days from --start and one more per 100
+    videos (--dry-run says how many): start it near today. On the sandbox, whose videos are of
+    2024, the first example finds December's, then spends a request per 31 days since on none.
 
     \b
     Examples:
-      tiktok-research update data/climate --hashtag climate --start 2025-01-01
-      tiktok-research update data/climate --hashtag climate --dry-run
-    """
+      tiktok-research update data/climate --hashtag climate --start 2024-12-01   # a request per 31 days since --start, and per 100 videos
+      tiktok-research update data/climate --hashtag climate --dry-run            # what the next run collects and costs; nothing sent
+    """  # noqa: E501
     check_folder(dataset, "DATASET")
     check_folder(archive, "--archive")
     q = build_query(query, hashtag, keyword, region, username)
@@ -410,12 +413,12 @@ def update(
                        warn=False)  # fmt: skip
     if plan.start_ignored:
         held = plan.through + timedelta(days=1) if plan.through is not None else None
-        typer.echo(
+        _log.say(
             f"note: --start is for the first run only; {dataset} continues from "
             f"{plan.first or held}"
         )
     if dry_run:  # a plan needs no credentials and sends nothing
-        typer.echo(str(plan))
+        _log.say(str(plan))
         return
     with _run.collecting(archive):
         result = update_videos(
@@ -427,13 +430,13 @@ def update(
     _run.echo_verdict(report.archive)
     code = _run.exit_code(report, result.failures)
     if code == EXIT_INCOMPLETE:
-        typer.echo(
+        _log.say(
             f"incomplete: nothing was added to {dataset}; run the same command again to continue "
             "(what is held in the archive is not asked for again)",
             err=True,
         )
     elif report.complete and result.height and isinstance(report, UpdateReport):
-        typer.echo(f"added {result.height:,} videos ({report.first} .. {report.last}) to {dataset}")
+        _log.say(f"added {result.height:,} videos ({report.first} .. {report.last}) to {dataset}")
     _run.stop_unless_ok(code)
 
 
