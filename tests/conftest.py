@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from _notebooks import is_notebook_test
 from _sandboxes import (
     DemoRun,
     MakeClient,
@@ -243,6 +244,10 @@ def in_spark_group(nodeid: str) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "nbmake", False):
+        from _notebooks import keep_nbmake_runs
+
+        keep_nbmake_runs()  # the documentation site shows them as nbmake executed them
     # the controller (or a run without xdist) names the log; workers inherit the variable
     if not hasattr(config, "workerinput") and SPARK_LOG_ENV not in os.environ:
         import tempfile
@@ -264,11 +269,22 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
                 return "spark"
             # the documentation site's tests share one build: on one worker, the others do not
             # wait for it (its file lock made a second worker idle for the whole build)
-            if nodeid.startswith("tests/test_docs_site.py::"):
+            # (with the notebooks' tests, which run first: the site shows them as they ran)
+            if nodeid.startswith("tests/test_docs_site.py::") or is_notebook_test(nodeid):
                 return "docs-site"
             return super()._split_scope(nodeid)
 
     return SparkGroupScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The notebooks' tests (``--nbmake``) run just before the documentation site's tests, which
+    build the site from the notebooks as those tests executed them (``tests/_notebooks.py``)."""
+    notebooks = [item for item in items if is_notebook_test(item.nodeid)]
+    rest = [item for item in items if not is_notebook_test(item.nodeid)]
+    site = [n for n, item in enumerate(rest) if item.nodeid.startswith("tests/test_docs_site.py")]
+    if notebooks and site:
+        items[:] = [*rest[: site[0]], *notebooks, *rest[site[0] :]]
 
 
 def spark_sessions_started() -> dict[str, set[str]]:

@@ -514,3 +514,30 @@ def test_help_lists_the_new_commands_and_options() -> None:
     result = runner.invoke(app, ["--help"])
     for word in ("configure", "dehydrate", "--config", "--verbose", "--log"):
         assert word in result.output
+
+
+@pytest.mark.filterwarnings("default")  # the command shows its notes
+def test_everything_a_run_says_is_in_the_log_and_once_on_the_terminal(tmp_path: Path) -> None:
+    """Before: "wrote N rows to ..." and the "run the same command again" hint reached the
+    terminal only. Every line the command prints about its run is in the --log file too, each
+    time-stamped, and is printed once."""
+    log = tmp_path / "run.log"
+    runs = [
+        # stopped by the budget after the first of three windows: incomplete, with the hint
+        [*VIDEOS[:4], "2024-01-01", "--end", "2024-03-31", "--max-requests", "1"],
+        ["users", "kimbookish", "nobody_here_1"],  # an account refused: listed, and a file
+    ]
+    for i, args in enumerate(runs):
+        out = tmp_path / f"out{i}.csv"
+        where = ["--out", str(out), "--archive", str(tmp_path / "a")]
+        result = runner.invoke(app, ["--log", str(log), args[0], "--sandbox", *args[1:], *where])
+        assert result.exit_code == (3 if i == 0 else 0), result.output
+        said = [STAMP.sub("", ln) for ln in result.output.splitlines() if ln.strip()]
+        logged = log.read_text(encoding="utf-8")
+        for line in said:
+            assert line in logged, (line, logged)
+            assert said.count(line) == 1, (line, result.output)
+        wrote = next(ln for ln in logged.splitlines() if "wrote " in ln and str(out) in ln)
+        assert STAMP.match(wrote), wrote
+    assert "info: incomplete: run the same command again" in logged
+    assert "1 item(s) failed (all of them in" in logged

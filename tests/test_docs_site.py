@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import json
 import os
 import re
@@ -26,11 +27,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from filelock import FileLock
 
 from _guide import GUIDE, MKDOCS, ROOT
+from _notebooks import write_executed
+
+EXECUTED = "TIKTOK_RESEARCH_DOCS_EXECUTED"  # scripts/mkdocs_hooks.py: notebooks already run
 
 pytestmark = pytest.mark.slow
 
@@ -47,9 +52,12 @@ class Build:
     seconds: float
     output: str
     site: Path
+    nbmake: bool  # the notebooks' pages show nbmake's runs of this test run (else the build's)
 
 
-def _build(site: Path) -> tuple[int, float, str]:
+def _build(site: Path, executed: Path | None) -> tuple[int, float, str]:
+    """``mkdocs build --strict`` into ``site``; the notebooks' pages from the executed copies in
+    ``executed`` (``scripts/mkdocs_hooks.py``) or, when None, executed by the build."""
     env = {
         **os.environ,
         "NO_MKDOCS_2_WARNING": "1",  # Material's banner about MkDocs 2.0
@@ -61,6 +69,9 @@ def _build(site: Path) -> tuple[int, float, str]:
         "TIKTOK_RESEARCH_BASE_URL": "http://127.0.0.1:9",
     }
     env.pop("TIKTOK_RESEARCH_SANDBOX", None)
+    env.pop(EXECUTED, None)
+    if executed is not None:
+        env[EXECUTED] = str(executed)
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
@@ -85,11 +96,15 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Build:
         result = folder / "result.json"
         if not result.exists():
             folder.mkdir(exist_ok=True)
-            code, seconds, output = _build(folder / "site")
-            result.write_text(json.dumps({"returncode": code, "seconds": seconds,
-                                          "output": output}))  # fmt: skip
+            # the notebooks as nbmake executed them just before, on this worker, when it did
+            executed = folder / "executed" if write_executed(folder / "executed") else None
+            code, seconds, output = _build(folder / "site", executed)
+            done = {"returncode": code, "seconds": seconds, "output": output,
+                    "nbmake": executed is not None}  # fmt: skip
+            result.write_text(json.dumps(done))
         said = json.loads(result.read_text())
-    return Build(said["returncode"], said["seconds"], said["output"], folder / "site")
+    return Build(said["returncode"], said["seconds"], said["output"], folder / "site",
+                 said["nbmake"])  # fmt: skip
 
 
 def test_the_end_of_life_material_announces_is_noted_for_maintainers() -> None:
@@ -125,14 +140,17 @@ def _artifacts() -> Path:
 
 
 def test_the_site_builds_strictly_with_every_page(built_site: Build) -> None:
-    print(f"\ndocumentation site: mkdocs build --strict took {built_site.seconds:.1f} s")
+    ran = "by nbmake in this run" if built_site.nbmake else "by the build"
+    print(f"\ndocumentation site: mkdocs build --strict took {built_site.seconds:.1f} s "
+          f"(notebooks executed {ran})")  # fmt: skip
     assert built_site.returncode == 0, built_site.output[-5000:]
     site = built_site.site
     assert "tiktok-research" in (site / "index.html").read_text("utf-8")
     for page in GUIDE.glob("*.md"):
         assert (site / "guide" / page.stem / "index.html").is_file(), page.name
-    # the notebooks, executed on the sandbox during the build: every code cell has run, and
-    # the pages show what it printed (they are committed without outputs)
+    # the notebooks, executed on the sandbox (by the build, or by nbmake just before: see
+    # tests/_notebooks.py): every code cell has run, and the pages show what it printed (they
+    # are committed without outputs)
     for notebook in (ROOT / "notebooks").glob("*.ipynb"):
         cells = [c for c in json.loads(notebook.read_text("utf-8"))["cells"]]
         code = [c for c in cells if c["cell_type"] == "code" and "".join(c["source"]).strip()]
@@ -191,6 +209,60 @@ def test_the_site_loads_nothing_from_another_host(built_site: Build) -> None:
                 bad.append(f"{path.relative_to(built_site.site)}: {url}")
     assert pages >= 30
     assert not bad, "\n".join(bad[:20])
+
+
+def _hooks() -> Any:
+    """``scripts/mkdocs_hooks.py``, imported as the build imports it."""
+    pytest.importorskip("mkdocs", reason="the [docs] extra is not installed")
+    spec = importlib.util.spec_from_file_location(
+        "mkdocs_hooks", ROOT / "scripts" / "mkdocs_hooks.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_build_takes_real_credentials_out_before_a_notebook_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whoever builds the site with credentials in the environment spends nothing: the build's
+    first hook removes them, and the notebooks (children of the build) run on the sandbox."""
+    hooks = _hooks()
+    for name in hooks.REAL_SERVICE:
+        monkeypatch.setenv(name, "a-real-secret")
+    monkeypatch.delenv("TIKTOK_RESEARCH_SANDBOX", raising=False)
+    monkeypatch.delenv(EXECUTED, raising=False)
+    config = object()
+    assert hooks.on_config(config) is config
+    assert not any(name in os.environ for name in hooks.REAL_SERVICE)
+    assert {"TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET"} <= set(hooks.REAL_SERVICE)
+    assert os.environ["TIKTOK_RESEARCH_SANDBOX"] == "1"
+
+
+def test_executed_copies_that_are_not_the_notebooks_fail_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder of executed notebooks is used only when it holds every notebook, each with the
+    code of ``notebooks/`` (a stale copy would show outputs of code that is no longer there)."""
+    from mkdocs.exceptions import PluginError
+
+    hooks = _hooks()
+    monkeypatch.setenv(EXECUTED, str(tmp_path))
+    (tmp_path / "notebooks").mkdir()
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    for notebook in notebooks:
+        (tmp_path / "notebooks" / notebook.name).write_bytes(notebook.read_bytes())
+    assert hooks._executed() == tmp_path
+    edited = json.loads(notebooks[0].read_text("utf-8"))
+    code = next(c for c in edited["cells"] if c["cell_type"] == "code")
+    code["source"] = ["print('an older version')\n"]
+    (tmp_path / "notebooks" / notebooks[0].name).write_text(json.dumps(edited), "utf-8")
+    with pytest.raises(PluginError, match=notebooks[0].name):
+        hooks._executed()
+    (tmp_path / "notebooks" / notebooks[0].name).unlink()
+    with pytest.raises(PluginError, match="missing"):
+        hooks._executed()
 
 
 def test_a_broken_link_or_anchor_fails_the_build(tmp_path: Path) -> None:

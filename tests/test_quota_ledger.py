@@ -173,3 +173,60 @@ def test_the_next_day_resume_reopens_an_expired_search_with_one_request(tmp_path
     assert all(r.status == 200 for r in resumed)  # no refusal of the old search_id
     assert done.report.complete and done.height > first.height
     assert done.get_column("id").n_unique() == done.height
+
+
+@pytest.mark.parametrize("ledger", [True, False], ids=["ledger", "no-ledger"])
+def test_no_request_starts_after_a_quota_refusal(tmp_path: Path, ledger: bool) -> None:
+    """Before: a request waiting for its turn (the rate limiter) when another worker's quota
+    refusal came was sent anyway, and without a ledger every later request was sent too (a
+    fan-out of 8 workers on a 3-request quota: 3 answered, then 7 refused). A request already on
+    the wire cannot be recalled; one that has not left is not sent, and is not counted."""
+    import threading
+
+    import tiktok_research.client as client_module
+
+    sent: list[str] = []
+    refusal = {"error": {"code": "daily_quota_limit_exceeded", "log_id": "202612070000001",
+                         "message": "You have exceeded your daily quota"}}  # fmt: skip
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/v2/oauth/"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 7200,
+                                             "token_type": "Bearer"})  # fmt: skip
+        sent.append(request.url.path)
+        return httpx.Response(429, json=refusal)
+
+    client = tr.Client(client_key="k", client_secret="s", transport=httpx.MockTransport(answer),
+                       ledger=tmp_path / "ledger" if ledger else False, qps=None)  # fmt: skip
+    waiting, go = threading.Event(), threading.Event()
+    limiter = client_module.RateLimiter(None)
+
+    def acquire() -> None:  # the second request waits for its turn until the refusal came
+        if threading.current_thread().name == "second":
+            waiting.set()
+            go.wait(30)
+        limiter.acquire()
+
+    client._limiter.acquire = acquire  # type: ignore[method-assign]
+    body = {"username": "someone"}
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            client.request("user_info", body)
+        except tr.QuotaExhaustedError as e:
+            errors.append(e)
+
+    other = threading.Thread(target=second, name="second")
+    other.start()
+    assert waiting.wait(30)
+    with pytest.raises(tr.QuotaExhaustedError):
+        client.request("user_info", body)  # the refusal
+    go.set()
+    other.join(30)
+    assert len(errors) == 1 and "this request was not sent" in str(errors[0]), errors
+    with pytest.raises(tr.QuotaExhaustedError, match="not sent"):
+        client.request("user_info", body)  # a later one: not sent either, ledger or not
+    assert sent == ["/v2/research/user/info/"], sent
+    assert client.requests_spent == {"user_info": 1}
+    client.close()

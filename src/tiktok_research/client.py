@@ -154,6 +154,13 @@ def _quota_words(content: bytes) -> bool:
     )
 
 
+def _service_words(content: bytes) -> str:
+    """The ``error.message`` of a refusal (its body is JSON: :func:`_quota_words` read it)."""
+    error = json.loads(content).get("error") or {}
+    message = error.get("message") if isinstance(error, dict) else None
+    return message if isinstance(message, str) and message else "daily quota exceeded"
+
+
 def next_utc_midnight(now: datetime) -> datetime:
     """The next 00:00 UTC after ``now`` (when the daily quota resets)."""
     now = now.astimezone(UTC)
@@ -483,6 +490,9 @@ class Client:
         #: Seconds the service's clock is ahead of this machine's (learned from its answers).
         self._offset: float | None = None
         self._clock_seen = False  # an answer of this process has said the service's time
+        #: Quota families the service refused in this process, with the day (its clock): no
+        #: request of theirs starts after the refusal, with a ledger or without one.
+        self._refused: dict[str, tuple[date, str]] = {}
         self.max_requests = max_requests
         self.wait_for_quota = wait_for_quota
         self.end_date_exclusive = end_date_exclusive
@@ -687,6 +697,8 @@ class Client:
         need anyway and the quota does not count: the service's day may have ended since the
         stop, or a served sandbox's clock moved on.
         """
+        if self._refused_today(family):
+            return True
         if self._ledger is None:
             return False
         try:
@@ -698,6 +710,11 @@ class Client:
             return False
         return stopped
 
+    def _refused_today(self, family: str) -> bool:
+        """The service refused ``family``'s quota today (its clock), as seen by this client."""
+        seen = self._refused.get(family)
+        return seen is not None and seen[0] == self.quota_day()
+
     def _check_stopped(self, ep: Endpoint | ValidationEndpoint) -> None:
         """Send nothing in a family the service said is used up today (a same-day rerun after
         its quota stop): raise its :class:`QuotaExhaustedError` at once, or wait for the reset
@@ -708,6 +725,16 @@ class Client:
         if self.wait_for_quota:
             self._wait_for_reset(reset_at)
             return
+        if self._refused_today(ep.quota_family):  # this client saw the refusal
+            said = self._refused[ep.quota_family][1]
+            raise QuotaExhaustedError(
+                f"the service said so to another request of this run ({said}) for the "
+                f"{ep.quota_family} quota; this request was not sent",
+                code="daily_quota_limit_exceeded",
+                endpoint=ep.name,
+                reset_at=reset_at,
+                service_message=said,  # a run's report says the service's words once
+            )
         raise QuotaExhaustedError(
             f"the service said so earlier today ({self.quota_day().isoformat()} UTC, its "
             f"clock) for the {ep.quota_family} quota; nothing was sent this time",
@@ -771,6 +798,12 @@ class Client:
         """One HTTP exchange under the rate limiter, and when its answer came; counted in the
         quota ledger when it may have reached the service; no answer is a :class:`ServerError`."""
         self._limiter.acquire()
+        if self._refused_today(ep.quota_family):
+            # the service refused this quota while this request waited for its turn (another
+            # worker's answer): it is not sent; a wait for the reset (wait_for_quota) sends it
+            self._unreserve(ep, counter)
+            self._check_stopped(ep)
+            self._reserve_request(ep, counter)
         try:
             if upload is not None:
                 form = {k: str(v) for k, v in body.items()}
@@ -787,6 +820,8 @@ class Client:
             ) from None
         retrieved_at = self._now()
         self._learn_clock(resp)
+        if resp.status == 429 and _quota_words(resp.content):
+            self._refused[ep.quota_family] = (self.quota_day(), _service_words(resp.content))
         self._record_ledger(ep, resp)
         if counter is not None and not charged(resp.status):
             counter.not_charged(resp.status)

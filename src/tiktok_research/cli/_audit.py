@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from . import _run
+from . import _log, _run
 from ._app import app
 from ._inputs import read_items
 from ._options import (
@@ -80,7 +80,7 @@ def audit(
     # a rerun adds a round to the same table: the same command may replace its own output
     target.claim("audit", sorted(map(str, values)), str(Path(archive).resolve()), dry_run=dry_run)
     if dry_run:  # a plan needs no credentials and sends nothing
-        typer.echo(str(plan))
+        _log.say(str(plan))
         return
     with _run.collecting(archive):
         result = audit_ids(
@@ -94,7 +94,7 @@ def audit(
     _run.echo_verdict(result.report.archive, err=target.to_stdout)
     code = _run.exit_code(result.report)
     if code != 0:
-        typer.echo(
+        _log.say(
             "incomplete: run the same command again to finish this round (answers already "
             "held are not asked for again)",
             err=True,

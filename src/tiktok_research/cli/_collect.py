@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from . import _run
+from . import _log, _run
 from ._app import app
 from ._errors import InputError
 from ._inputs import build_query, read_items
@@ -120,7 +120,7 @@ def videos(
     if target is not None:
         target.claim("videos", plan.kind, plan.spec, dry_run=dry_run)
     if dry_run:  # a plan needs no credentials and sends nothing
-        typer.echo(str(plan))
+        _log.say(str(plan))
         return
     client = _run.client(sandbox, max_requests)
     if dataset is not None:
@@ -130,7 +130,7 @@ def videos(
                 resume=resume, progress=progress,
             )  # fmt: skip
         _run.show_report(report)
-        typer.echo(_dataset_line(dataset, report.rows))
+        _log.say(_dataset_line(dataset, report.rows))
         _run.echo_verdict(report.archive)
         _run.stop_unless_ok(_run.exit_code(report))
         return
@@ -201,7 +201,7 @@ def _fan_out(
     )  # fmt: skip
     target.claim(command, plan.kind, plan.spec, dry_run=dry_run)
     if dry_run:  # a plan needs no credentials and sends nothing
-        typer.echo(str(plan))
+        _log.say(str(plan))
         return
     with _run.collecting(archive):
         result = fetch(
@@ -293,7 +293,7 @@ def _ask_before(yes: bool) -> Callable[[Plan], bool]:
 
     def confirm(plan: Plan) -> bool:
         left = plan.quota_remaining
-        typer.echo(
+        _log.say(
             f"{plan.kind}: {len(plan.tasks):,} comment(s) have replies: at least "
             f"{plan.min_requests:,} request(s)"
             + (f"; {left:,} left today ({plan.quota_family} quota)" if left is not None else ""),

@@ -8,8 +8,10 @@ command line is the program, so it installs the handlers, for the length of one 
   ``--debug``; every line time-stamped in UTC, written between the progress bars (``tqdm.write``)
   rather than through them;
 * ``--log FILE``: every line from INFO up (DEBUG with ``--debug``) appended to FILE with the time
-  to the millisecond and the process id, plus the command line that started the run, its error
-  message (with the traceback under ``--debug``) and its exit code.
+  to the millisecond and the process id, plus the command line that started the run, everything
+  the command tells the user about the run (:func:`say`: its plan, report, verdict, what it
+  wrote, what to do next), its error message (with the traceback under ``--debug``) and its exit
+  code.
 
 Python warnings raised during a command (``QuotaWarning``, ``NotYetIndexedWarning``...) are
 logged as WARNING lines, so they are time-stamped and land in the log file too.
@@ -132,6 +134,16 @@ def be_verbose() -> None:
         if terminal.level > logging.INFO:
             terminal.setLevel(logging.INFO)
             logger.setLevel(min(logger.level, logging.INFO))
+
+
+def say(text: str, *, err: bool = False) -> None:
+    """Tell the user something about the run (its report, what was written, what to do next):
+    once on the terminal (standard error with ``err``), and as a time-stamped line of the
+    ``--log`` file."""
+    import typer
+
+    typer.echo(text, err=err)
+    file_only(logging.INFO, text)
 
 
 def file_only(level: int, message: str, *, exc: BaseException | None = None) -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from . import _run
+from . import _log, _run
 from ._app import app
 from ._errors import EXIT_INCOMPLETE, InputError
 from ._inputs import build_query, read_items, read_table
@@ -113,7 +113,7 @@ def hydrate(
     )  # fmt: skip
     target.claim("hydrate", plan.kind, plan.spec, dry_run=dry_run)
     if dry_run:  # a plan needs no credentials and sends nothing
-        typer.echo(str(plan))
+        _log.say(str(plan))
         return
     from ..fetch import fetch_videos_by_id
 
@@ -205,7 +205,7 @@ def compliance(
     )
     target.claim("compliance", plan.kind, plan.spec, dry_run=dry_run)
     if dry_run:  # a plan needs no credentials and sends nothing
-        typer.echo(str(plan))
+        _log.say(str(plan))
         return
     from ..fetch import check_compliance
 
@@ -322,7 +322,7 @@ def refresh(
     plan = plan_refresh(df, fields=fields, client=_run.planner(sandbox and dry_run),
                         warn=dry_run, name=str(table))  # fmt: skip
     if dry_run:  # plans need no credentials and send nothing
-        typer.echo(str(plan))
+        _log.say(str(plan))
         return
     with _run.collecting(archive):
         result = refresh_videos(
@@ -334,7 +334,7 @@ def refresh(
     _run.show_report(report, target)
     code = _run.exit_code(report, result.failures)
     if not report.complete:
-        typer.echo(
+        _log.say(
             f"incomplete: {target or where.path} was not written; run the same command again to "
             "continue (what is held in the archive is not asked for again)",
             err=True,
@@ -353,15 +353,15 @@ def _keep(result: FetchResult, where: RefreshDestination, target: Output | None)
         return
     list_ids(removed, removed_path(where.path), "gone (deleted or made private)")
     if where.swap_dataset:  # refresh_videos has rewritten it already
-        typer.echo(f"rewrote the dataset {where.path}: {result.height:,} videos")
+        _log.say(f"rewrote the dataset {where.path}: {result.height:,} videos")
     elif where.in_place:
         replace_file(result, where.path)
-        typer.echo(f"rewrote {where.path}: {result.height:,} videos")
+        _log.say(f"rewrote {where.path}: {result.height:,} videos")
     else:
         assert target is not None
         written = write_table(result, target)
         if written is not None:
-            typer.echo(f"wrote {result.height:,} videos to {written}")
+            _log.say(f"wrote {result.height:,} videos to {written}")
 
 
 @app.command()
@@ -419,12 +419,12 @@ def update(
                        warn=False)  # fmt: skip
     if plan.start_ignored:
         held = plan.through + timedelta(days=1) if plan.through is not None else None
-        typer.echo(
+        _log.say(
             f"note: --start is for the first run only; {dataset} continues from "
             f"{plan.first or held}"
         )
     if dry_run:  # a plan needs no credentials and sends nothing
-        typer.echo(str(plan))
+        _log.say(str(plan))
         return
     with _run.collecting(archive):
         result = update_videos(
@@ -436,13 +436,13 @@ def update(
     _run.echo_verdict(report.archive)
     code = _run.exit_code(report, result.failures)
     if code == EXIT_INCOMPLETE:
-        typer.echo(
+        _log.say(
             f"incomplete: nothing was added to {dataset}; run the same command again to continue "
             "(what is held in the archive is not asked for again)",
             err=True,
         )
     elif report.complete and result.height and isinstance(report, UpdateReport):
-        typer.echo(f"added {result.height:,} videos ({report.first} .. {report.last}) to {dataset}")
+        _log.say(f"added {result.height:,} videos ({report.first} .. {report.last}) to {dataset}")
     _run.stop_unless_ok(code)
 
 

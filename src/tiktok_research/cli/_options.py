@@ -44,8 +44,9 @@ ForExcelOpt = Annotated[
     bool,
     typer.Option(
         "--for-excel",
-        help="With a .csv output: the CSV that Excel and LibreOffice open with a double click "
-        "(UTF-8 byte order mark, ids kept as text). Or write .xlsx.",
+        help="With a .csv output: the CSV that Excel opens with a double click (UTF-8 byte "
+        "order mark, ids kept as text); LibreOffice needs 'Unicode (UTF-8)' in its import "
+        "dialog. For spreadsheets, .xlsx is simpler.",
     ),
 ]
 ResumeOpt = Annotated[

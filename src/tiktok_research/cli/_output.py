@@ -43,9 +43,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 from .._optional import require
+from . import _log
 from ._errors import InputError
 from ._inputs import exists
 
@@ -199,7 +198,7 @@ class Output:
 
     def echo(self, text: str) -> None:
         """Print a message for the user: on standard error when the data goes to standard output."""
-        typer.echo(text, err=self.to_stdout)
+        _log.say(text, err=self.to_stdout)
 
     def claim(self, command: str, *parts: object, dry_run: bool = False) -> Output:
         """Say what writes here (``command`` and what identifies its result), and refuse, before
@@ -505,12 +504,12 @@ def list_ids(
         return
     if side is not None:
         write_lines(ids, side)
-        typer.echo(f"{len(ids):,} id(s) {what} (all of them in {side}):", err=err)
+        _log.say(f"{len(ids):,} id(s) {what} (all of them in {side}):", err=err)
     else:
-        typer.echo(f"{len(ids):,} id(s) {what}:", err=err)
+        _log.say(f"{len(ids):,} id(s) {what}:", err=err)
     reasons = reasons or {}
     shown = ids if side is None else ids[:20]
     for i in shown:
-        typer.echo(f"  {i}" + (f"  ({reasons[i]})" if i in reasons else ""), err=err)
+        _log.say(f"  {i}" + (f"  ({reasons[i]})" if i in reasons else ""), err=err)
     if len(ids) > len(shown):
-        typer.echo(f"  ... and {len(ids) - len(shown)} more", err=err)
+        _log.say(f"  ... and {len(ids) - len(shown)} more", err=err)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from . import _log
 from ._app import app
 from ._errors import InputError
 from ._options import OverwriteOpt
@@ -77,7 +78,7 @@ def quality(
         with writing(page.path):
             written = report.to_html(page.path)
         remember(page)
-        typer.echo(f"wrote {written}", err=markdown)
+        _log.say(f"wrote {written}", err=markdown)
 
 
 def verdict_line(folder: Path | None) -> str | None:

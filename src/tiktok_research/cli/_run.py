@@ -10,7 +10,6 @@ failures and turns its report into the exit code (:func:`exit_code`).
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -158,8 +157,7 @@ def show_report(report: object, out: Output | None = None) -> None:
     if out is not None:
         out.echo(text)
     else:
-        typer.echo(text)
-    _log.file_only(logging.INFO, text)
+        _log.say(text)
 
 
 def echo_verdict(folder: Path | None, *, err: bool = False) -> None:
@@ -170,8 +168,7 @@ def echo_verdict(folder: Path | None, *, err: bool = False) -> None:
 
     line = verdict_line(folder)
     if line:
-        typer.echo(line, err=err)
-        _log.file_only(logging.INFO, line)
+        _log.say(line, err=err)
 
 
 def finish(result: FetchResult, out: Output, table: str | None) -> None:
@@ -201,7 +198,7 @@ def finish(result: FetchResult, out: Output, table: str | None) -> None:
     echo_verdict(result.report.archive, err=out.to_stdout)
     code = exit_code(result.report, result.failures)
     if code == EXIT_INCOMPLETE:
-        typer.echo(
+        _log.say(
             "incomplete: run the same command again to continue (pages already collected are "
             "not asked for again)",
             err=True,

@@ -132,9 +132,9 @@ def merge(
         ) from None
     finally:
         logger.setLevel(level)
-    typer.echo(result.summary(verbose=verbose))
+    _log.say(result.summary(verbose=verbose))
     if dataset is None:
-        typer.echo(f"wrote {len(result.tables)} table(s) to {folder}")
+        _log.say(f"wrote {len(result.tables)} table(s) to {folder}")
 
 
 # ----------------------------------------------------------------------------------- select
@@ -156,7 +156,7 @@ def _emit(values: pl.Series, out: Output | None, what: str) -> None:
             typer.echo(text)
     else:
         write_lines(values, out)
-        typer.echo(f"wrote {values.len():,} {what} to {out}", err=True)
+        _log.say(f"wrote {values.len():,} {what} to {out}", err=True)
 
 
 @select_app.command("video-ids")
@@ -343,7 +343,7 @@ def summary(
         if target.to_stdout:
             return
         if written is not None:
-            typer.echo(f"wrote {result.height:,} rows to {written}", err=True)
+            _log.say(f"wrote {result.height:,} rows to {written}", err=True)
     typer.echo(_fit(result, top, wide))
     if result.height > top:
         typer.echo(f"({top} of {result.height:,} rows; --top N shows more, --out FILE keeps all)")
