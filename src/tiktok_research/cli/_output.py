@@ -224,7 +224,7 @@ class Output:
             what = f"{path} (the default {self.option}, as none was given)"
             fix = f"give {self.option} FILE to write elsewhere, or --overwrite to replace it"
         if dry_run:
-            typer.echo(
+            _log.say(
                 f"note: {what} already exists{_describe_existing(path)} and was not written by "
                 f"this same command: the run will refuse it; {fix}",
                 err=True,
