@@ -47,13 +47,16 @@ import polars as pl
 
 from . import schemas, tables
 from ._archive import (
+    JOURNAL_FILE,
     ArchiveWriter,
     Collection,
+    Journal,
     JournalView,
     PageRef,
     ReplayIndex,
     TaskRecord,
     check_room,
+    collection_dir,
     iter_archive,
     run_of,
 )
@@ -1920,6 +1923,24 @@ def _dataset_rows(root: Path, prefix: str) -> int:
     if not files:
         return 0
     return int(pl.scan_parquet(files).select(pl.len()).collect().item())
+
+
+def requests_to_send(
+    plan: Plan, archive: str | Path | None, *, resume: bool = True, retry_failed: bool = False
+) -> int:
+    """The least number of requests a :func:`run` of ``plan`` into ``archive`` will send: the
+    cost of its tasks that the archive's journal does not hold as done (or failed for good,
+    unless ``retry_failed``). ``plan.min_requests`` when there is no archive, no journal yet, or
+    ``resume`` is False. Read without the collection's lock: it is an estimate to announce
+    before a run, not a promise."""
+    if archive is None or not resume:
+        return plan.min_requests
+    journal = collection_dir(archive, plan.kind, plan.spec) / JOURNAL_FILE
+    if not journal.exists():
+        return plan.min_requests
+    view = Journal(journal).load(quiet=True)
+    held = {"done", "converted"} | (set() if retry_failed else {"failed"})
+    return plan.least_requests([t for t in plan.tasks if view.task(t.key).status not in held])
 
 
 def run(

@@ -108,14 +108,16 @@ def _collect(
     from .. import _adlib_plan, fetch
 
     spec = _COMMANDS[command]
-    target = check_output(out or Path(f"{spec.table}.parquet"), overwrite=overwrite)
+    target = check_output(
+        out or Path(f"{spec.table}.parquet"), overwrite=overwrite, given=out is not None
+    )
     check_folder(archive, "--archive")
     if items is not None:
         args = (read_items(*items), *args)
     plan: Plan = getattr(_adlib_plan, spec.plan)(
         *args, client=_run.planner(sandbox), warn=False, **options
     )
-    target.claim(spec.table, plan.kind, plan.spec)
+    target.claim(spec.table, plan.kind, plan.spec, dry_run=dry_run)
     if dry_run:  # a plan needs no credentials and sends nothing; its notes are in its text
         _log.say(str(plan))
         return

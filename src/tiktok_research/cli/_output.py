@@ -176,6 +176,7 @@ class Output:
         excel: ``--for-excel``: a CSV for spreadsheets.
         command: The command that writes it.
         identity: What identifies the command's result (set by :meth:`claim`).
+        given: The user named the file (False: the command's default name, no ``--out``).
     """
 
     path: Path | None
@@ -185,6 +186,7 @@ class Output:
     command: str = ""
     identity: str | None = None
     claimed: bool = field(default=False, repr=False)
+    given: bool = True
 
     @property
     def to_stdout(self) -> bool:
@@ -198,9 +200,10 @@ class Output:
         """Print a message for the user: on standard error when the data goes to standard output."""
         _log.say(text, err=self.to_stdout)
 
-    def claim(self, command: str, *parts: object) -> Output:
+    def claim(self, command: str, *parts: object, dry_run: bool = False) -> Output:
         """Say what writes here (``command`` and what identifies its result), and refuse, before
-        anything is sent, an existing file that this same command did not write.
+        anything is sent, an existing file that this same command did not write. A dry run
+        writes nothing: it is not refused, and a note says what the run would meet.
 
         Raises:
             InputError: the file exists and is not this command's unchanged earlier output, and
@@ -214,10 +217,22 @@ class Output:
             return self
         if _written_by_us(path, self.identity) is not None:
             return self  # the same command again: it continues or repeats what it wrote
+        if self.given:
+            what = f"{self.option} {path}"
+            fix = "add --overwrite to replace it, or choose another file"
+        else:  # the user named no file: say which one, and how to name another
+            what = f"{path} (the default {self.option}, as none was given)"
+            fix = f"give {self.option} FILE to write elsewhere, or --overwrite to replace it"
+        if dry_run:
+            _log.say(
+                f"note: {what} already exists{_describe_existing(path)} and was not written by "
+                f"this same command: the run will refuse it; {fix}",
+                err=True,
+            )
+            return self
         raise InputError(
-            f"{self.option} {path} already exists{_describe_existing(path)} and was not written "
-            f"by this same command: add --overwrite to replace it, or choose another file. "
-            "Nothing was sent."
+            f"{what} already exists{_describe_existing(path)} and was not written by this same "
+            f"command: {fix}. Nothing was sent."
         )
 
 
@@ -256,10 +271,12 @@ def check_output(
     overwrite: bool = False,
     excel: bool = False,
     stdout: bool = True,
+    given: bool = True,
 ) -> Output:
     """Check an output file before anything is sent: known format, the extra that format needs
     (``.xlsx``: ``[excel]``), not a folder, a folder that can be written. ``-`` (with ``stdout``)
-    is standard output. Call :meth:`Output.claim` next."""
+    is standard output; ``given`` False: ``path`` is the command's default name (no ``--out``),
+    for messages. Call :meth:`Output.claim` next."""
     if stdout and str(path) == STDOUT:
         if excel:
             raise InputError(f"--for-excel is for a .csv file; {option} - writes JSON lines")
@@ -282,7 +299,7 @@ def check_output(
     if exists(path) and not os.access(path, os.W_OK):
         raise InputError(f"{option} {path}: the file is not writable (permission denied)")
     check_writable_parent(path, option)
-    return Output(path, option, overwrite, excel)
+    return Output(path, option, overwrite, excel, given=given)
 
 
 def check_folder(path: Path, option: str) -> Path:
