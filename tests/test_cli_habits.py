@@ -502,7 +502,9 @@ def test_dehydrate_help_examples_run_as_written_twice(
                 stdin = result.stdout
                 if args[0] == "hydrate":
                     spent.append(result.stdout.split("this run: ")[1].split(" ")[0])
-        assert [int(x) for x in Path("ids.txt").read_text().split()] == held
+        first = shlex.split(examples[0])
+        ids_file = Path(first[first.index("--out") + 1])
+        assert [int(x) for x in ids_file.read_text().split()] == held
         again = pl.read_parquet("again.parquet")["id"]
         assert again.n_unique() == again.len() and sorted(again.to_list()) == sorted(held)
     assert spent == ["1", "0"]  # 43 ids: one request, then none

@@ -69,12 +69,14 @@ def test_replies_cost_is_said_before_the_phase_and_can_be_declined() -> None:
     assert any("not collected" in w for w in result.report.warnings)
 
 
-@pytest.mark.filterwarnings("default")  # the other warnings of a stopped run
 def test_replies_phase_warns_before_its_first_request_when_over_the_budget() -> None:
     sb = Sandbox(SandboxConfig(**SMALL))
     videos = _videos(tr.Client.sandbox(sb)).sort("comment_count", descending=True).head(3)
     client = tr.Client.sandbox(sb, max_requests=12)
-    with pytest.warns(tr.QuotaWarning, match="replies: this run will send at least"):
+    with (
+        pytest.warns(tr.IncompleteCollectionWarning, match="max_requests=12 is used up"),
+        pytest.warns(tr.QuotaWarning, match="replies: this run will send at least"),
+    ):
         result = tr.fetch_comments(videos, replies=True, client=client, progress=False)
     assert sum(client.requests_spent.values()) <= 12  # max_requests honoured
     assert not result.report.complete and result.report.stop_kind == "budget"

@@ -26,13 +26,23 @@ cleared by the next write); one that stops after is finished by the next write o
 through an OS file lock (``.tiktok-research.lock``, ``filelock``). The dataset's table, key,
 partitioning and query are recorded in ``_tiktok_research_dataset.json`` by the first write:
 another table or query is refused.
+
+A dataset replaced as a whole (``refresh_videos``) is written complete beside it
+(``.<name>.new-<stamp>``) and swapped in by two renames (:func:`replacing`); a kill between them
+left no folder at the dataset's name, so every reader and writer first finishes such a swap
+(:func:`finish_swap`). A data file that is not a whole Parquet file (cut short by a copy or a
+crash elsewhere) is named by the readers and refused by the writers before anything is sent
+(:func:`damaged`), never read as an empty table nor met after the requests are paid.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -48,7 +58,18 @@ import pyarrow.parquet as pq
 
 from .errors import ArchiveError, InvalidRequestError
 
-__all__ = ["MARKER", "check", "check_writable", "data_files", "recover", "write"]
+__all__ = [
+    "MARKER",
+    "check",
+    "check_writable",
+    "damaged",
+    "damaged_error",
+    "data_files",
+    "finish_swap",
+    "recover",
+    "replacing",
+    "write",
+]
 
 LOCK = ".tiktok-research.lock"
 COMMIT = ".tiktok-research-commit.json"
@@ -60,6 +81,8 @@ MARKER = "_tiktok_research_dataset.json"
 UPDATE_STATE = "_tiktok_research_update.json"
 LOCK_TIMEOUT = 600.0  # seconds to wait for another writer (a write takes seconds)
 _RETRIEVED = b"tiktok_research.retrieved_at"
+_MAGIC = b"PAR1"
+_SWAP_NEW, _SWAP_OLD = ".new-", ".old-"
 
 
 def data_files(root: Path) -> list[Path]:
@@ -70,6 +93,129 @@ def data_files(root: Path) -> list[Path]:
         if not any(p.startswith((".", "_")) for p in parts):
             found.append(path)
     return sorted(found)
+
+
+def damaged(root: Path) -> list[Path]:
+    """The dataset's data files that are not whole Parquet files (too short, or without the
+    ``PAR1`` marks a Parquet file starts and ends with): what a copy or a crash cut short."""
+    bad = []
+    for path in data_files(root):
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(4)
+                fh.seek(0, os.SEEK_END)
+                size = fh.tell()
+                fh.seek(max(size - 4, 0))
+                tail = fh.read(4)
+        except OSError:
+            bad.append(path)
+            continue
+        if size < 12 or head != _MAGIC or tail != _MAGIC:
+            bad.append(path)
+    return bad
+
+
+def damaged_error(root: Path, bad: list[Path]) -> ArchiveError:
+    """The error that names the damaged files of ``root`` and the way out."""
+    shown = ", ".join(str(p.relative_to(root)) for p in bad[:5])
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    return ArchiveError(
+        f"the dataset {root} holds {len(bad)} damaged file(s), not whole Parquet files (cut short "
+        f"by a copy or a crash): {shown}{more}. Move them out of the dataset, then run the same "
+        "command again; their rows can be rebuilt from the raw archive with "
+        "`tiktok-research merge ARCHIVE --dataset NEW_FOLDER` (tr.merge_dumps(ARCHIVE, "
+        "dataset=NEW_FOLDER)). Nothing was sent.",
+        path=bad[0],
+    )
+
+
+# ------------------------------------------------------------------------ swapped as a whole
+
+
+def _swap_lock(root: Path, timeout: float) -> filelock.FileLock:
+    """The lock of replacing ``root``: in the cache folder (the folder beside the dataset is the
+    user's), named after the dataset's absolute path."""
+    from ._ledger import cache_dir
+
+    key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:24]
+    folder = cache_dir() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    return filelock.FileLock(str(folder / f"dataset-{key}.lock"), timeout=timeout)
+
+
+@contextlib.contextmanager
+def replacing(root: Path) -> Iterator[Path]:
+    """Write the dataset that replaces ``root`` into the folder this yields (beside ``root``,
+    hidden); when the block ends without an error it is swapped in: ``root`` moves aside, the
+    new folder takes its name, the old one is removed. A kill between the two renames is
+    finished by :func:`finish_swap`; an error in the block removes the new folder. Two
+    replacements of one dataset wait for each other (a lock file beside it).
+
+    Raises:
+        ArchiveError: another process has been replacing ``root`` for more than
+            ``LOCK_TIMEOUT`` seconds.
+    """
+    stamp = uuid.uuid4().hex[:8]
+    staging = root.with_name(f".{root.name}{_SWAP_NEW}{stamp}")
+    retired = root.with_name(f".{root.name}{_SWAP_OLD}{stamp}")
+    try:
+        lock = _swap_lock(root, LOCK_TIMEOUT).acquire()
+    except filelock.Timeout:
+        raise ArchiveError(
+            f"the dataset {root} is being replaced by another process for more than "
+            f"{LOCK_TIMEOUT:.0f} s; run again when it is done",
+            path=root,
+        ) from None
+    with lock:
+        _finish_swap_locked(root)
+        try:
+            yield staging
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        root.rename(retired)
+        _fsync_dir(root.parent)
+        staging.rename(root)
+        _fsync_dir(root.parent)
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+def finish_swap(root: Path) -> None:
+    """Finish a replacement of :func:`replacing` that a kill interrupted, or clear one that
+    never began (nothing is done while another process is replacing ``root``).
+
+    No folder at ``root`` while ``.<name>.new-<stamp>`` and ``.<name>.old-<stamp>`` exist: the
+    kill came between the two renames, and the new folder (complete: it is renamed only once
+    written) takes the name. A retired folder left beside ``root`` is removed; so is a new folder
+    without its retired twin, a replacement that stopped before the swap (the dataset is as it
+    was, and the run that wrote it is continued from its archive).
+    """
+    parent = root.parent
+    prefixes = (f".{root.name}{_SWAP_NEW}", f".{root.name}{_SWAP_OLD}")
+    try:
+        if not any(p.name.startswith(prefixes) for p in parent.iterdir()):
+            return
+        with _swap_lock(root, 0):
+            _finish_swap_locked(root)
+    except (OSError, filelock.Timeout):
+        return  # another process is replacing it, or the folder cannot be read or written
+
+
+def _finish_swap_locked(root: Path) -> None:
+    parent = root.parent
+    new_prefix, old_prefix = f".{root.name}{_SWAP_NEW}", f".{root.name}{_SWAP_OLD}"
+    olds = sorted(p for p in parent.iterdir() if p.name.startswith(old_prefix))
+    news = sorted(p for p in parent.iterdir() if p.name.startswith(new_prefix))
+    if not root.exists():
+        for old in olds:
+            new = parent / (new_prefix + old.name[len(old_prefix) :])
+            (new if new.is_dir() else old).rename(root)  # the new one; else back as it was
+            _fsync_dir(parent)
+            break
+    if not root.exists():
+        return
+    for path in [*olds, *news]:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- what it holds
@@ -136,6 +282,8 @@ def check_writable(root: Path, *, swapped: bool = False) -> None:
         for here, subs, _ in os.walk(root):
             subs[:] = sorted(d for d in subs if not d.startswith((".", "_")))
             folders += [Path(here, d) for d in subs]
+    if root.is_dir() and (bad := damaged(root)):
+        raise damaged_error(root, bad)
     where = root
     try:
         for where in folders:
@@ -332,6 +480,40 @@ def write(
 ) -> None:
     """Add the rows of ``arrow`` (file columns and the ``partition_by`` column, with the schema
     metadata every file gets) to the dataset ``root``; see the module docstring."""
+    try:
+        _write(arrow, root, table=table, partition_by=partition_by, run=run,
+               retrieved_at=retrieved_at, key=key, query=query, drop=drop)  # fmt: skip
+    except OSError as e:
+        # pyarrow's and polars' errors of a full disk name no file: without the dataset's name,
+        # the command line named the raw archive (another disk, perhaps) as the one to free
+        if e.filename is not None or isinstance(e, (ConnectionError, TimeoutError)):
+            raise
+        code = e.errno
+        if code is None:  # polars: "No space left on device (os error 28)"
+            found = re.search(r"os error (\d+)", str(e))
+            code = int(found.group(1)) if found else None
+        if code not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise ArchiveError(
+            f"no space left on the disk while writing {root} (the dataset): free some space "
+            "there, then run the same command again; what was collected is kept in the archive, "
+            "and nothing half-written is left in the dataset",
+            path=root,
+        ) from e
+
+
+def _write(
+    arrow: pa.Table,
+    root: Path,
+    *,
+    table: str,
+    partition_by: str,
+    run: str,
+    retrieved_at: datetime,
+    key: list[str],
+    query: dict[str, Any] | None,
+    drop: list[Any],
+) -> None:
     root.mkdir(parents=True, exist_ok=True)
     with _locked(root):
         _recover_locked(root)

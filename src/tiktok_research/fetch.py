@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -31,7 +32,14 @@ from . import client as client_module
 from ._archive import completed, round_spec
 from ._checks import ItemsLike, check_folder
 from .client import Client, check_client
-from .collect import POLL_FIRST, POLL_MAX, CollectionReport, FetchResult, run
+from .collect import (
+    POLL_FIRST,
+    POLL_MAX,
+    CollectionReport,
+    FetchResult,
+    requests_to_send,
+    run,
+)
 from .errors import InvalidRequestError
 from .ids import not_video_ids
 from .plan import (
@@ -734,11 +742,16 @@ def fetch_comments(
     plan, c, folder = _fan_plan(
         "replies", parents.select("id", "reply_count"), func="fetch_comments", **common
     )
+    # what this run will send: a rerun whose archive holds the replies sends nothing, and is
+    # neither asked nor warned about
+    need = requests_to_send(plan, folder, resume=resume, retry_failed=retry_failed)
     cost = (
-        f"replies: {parents.height:,} comment(s) have replies: at least {plan.min_requests:,} "
-        "request(s)"
+        f"replies: {parents.height:,} comment(s) have replies: at least {need:,} request(s)"
+        if need
+        else None
     )
-    if confirm is not None and not confirm(plan):
+    asked = dataclasses.replace(plan, min_requests=need)  # what the question is about
+    if cost is not None and confirm is not None and not confirm(asked):
         top.report.warnings.append(f"{cost}; not collected (declined)")
         return top
     more = _run(plan, c, archive=folder, resume=resume, progress=progress,
@@ -747,7 +760,8 @@ def fetch_comments(
         subset=["id"], keep="first", maintain_order=True
     )
     report = CollectionReport.combine([top.report, more.report], rows=table.height)
-    report.warnings.insert(0, cost)
+    if cost is not None:
+        report.warnings.insert(0, cost)
     return FetchResult.wrap(table, report, pl.concat([top.failures, more.failures]))
 
 

@@ -629,6 +629,7 @@ def read_dataset(root: str | Path, table: str | None = None) -> pl.LazyFrame:
     from . import _dataset
 
     folder = Path(root)
+    _dataset.finish_swap(folder)  # a refresh killed between its two renames
     if not folder.exists():
         raise MissingFileError(f"{folder}: no such dataset folder", path=folder)
     if not folder.is_dir():
@@ -643,6 +644,8 @@ def read_dataset(root: str | Path, table: str | None = None) -> pl.LazyFrame:
                 "empty table of its schema"
             )
         return schemas.empty(table).lazy()
+    if bad := _dataset.damaged(folder):
+        raise _dataset.damaged_error(folder, bad)
     lf = pl.scan_parquet(str(folder / "**" / "*.parquet"), hive_partitioning=True, hive_schema=None)
     if table is None:
         return lf
@@ -1068,7 +1071,10 @@ def read_table(path: str | Path, table: str | None = None) -> pl.DataFrame:
         >>> read_table(p).schema == schemas.USERS
         True
     """
+    from . import _dataset
+
     source = Path(path)
+    _dataset.finish_swap(source)  # a dataset whose refresh was killed between its two renames
     if not source.exists():
         raise MissingFileError(f"{source}: no such file or folder", path=source)
     try:

@@ -31,7 +31,8 @@ import polars as pl
 
 from . import schemas
 from ._checks import TableLike, check_day, check_fields, check_folder, format_date
-from ._dataset import check_writable
+from ._dataset import check as check_dataset
+from ._dataset import check_writable, finish_swap
 from ._endpoints import ENDPOINTS
 from ._windows import NOT_INDEXED_DAYS
 from .client import Client, check_client
@@ -145,6 +146,7 @@ def _videos(videos: TableLike | str | Path) -> tuple[pl.DataFrame, Path | None]:
     """A videos table from a table (polars/pandas/Arrow), a Parquet file or a dataset folder."""
     if isinstance(videos, (str, Path)):
         path = Path(videos).expanduser()
+        finish_swap(path)  # a refresh of this dataset killed between its two renames
         if not path.exists():
             raise InvalidRequestError(f"{path} does not exist; pass a videos table or dataset")
         if path.is_dir():
@@ -484,29 +486,27 @@ def _rewrite_dataset(
     """Replace a dataset by ``table``: new files beside it, then a swap of the two folders. The
     files record when their rows were retrieved: from the dataset's oldest row (rows not fetched
     again keep their values) to this refresh's last answer."""
+    from ._dataset import replacing
     from .io import _dataset_span, write_dataset
 
     stamp = uuid.uuid4().hex[:8]
-    staging = folder.with_name(f".{folder.name}.new-{stamp}")
-    retired = folder.with_name(f".{folder.name}.old-{stamp}")
     spans = [s for s in (_dataset_span(folder), retrieved) if s is not None]
     span = (min(a for a, _ in spans), max(b for _, b in spans)) if spans else None
-    write_dataset(
-        table.drop("retrieved_at"),
-        staging,
-        table="videos",
-        run_id=f"refresh-{stamp}",
-        provenance={"refreshed_at": str(table["retrieved_at"].max()), **span_provenance(span)},
-    )
-    # every file that is not the dataset's data (the update state, a README, notes...) is kept
-    for extra in folder.rglob("*"):
-        if extra.is_file() and extra.suffix != ".parquet":
-            target = staging / extra.relative_to(folder)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(extra, target)
-    folder.rename(retired)
-    staging.rename(folder)
-    shutil.rmtree(retired, ignore_errors=True)
+    with replacing(folder) as staging:
+        write_dataset(
+            table.drop("retrieved_at"),
+            staging,
+            table="videos",
+            run_id=f"refresh-{stamp}",
+            provenance={"refreshed_at": str(table["retrieved_at"].max()), **span_provenance(span)},
+        )
+        # every file that is not the dataset's data (the update state, a README, notes...) is
+        # kept
+        for extra in folder.rglob("*"):
+            if extra.is_file() and extra.suffix != ".parquet":
+                target = staging / extra.relative_to(folder)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(extra, target)
 
 
 def update_videos(
@@ -599,6 +599,7 @@ def update_videos(
             folder,
             table="videos",
             run_id=run,
+            query=q,
             provenance={
                 "query": q.to_dict(),
                 "from": str(first),
@@ -631,7 +632,10 @@ def _dataset_folder(dataset: Any) -> Path:
 
 
 def _update_state(folder: Path, q: Any) -> dict[str, Any]:
-    """The dataset's update state (empty before the first run), checked against the query."""
+    """The dataset's update state (empty before the first run), checked against the query and
+    against what the dataset holds (a dataset of ``videos --dataset`` records its query too:
+    another query's rows were added to it, paid for, and read as answers to the first)."""
+    check_dataset(folder, table="videos", query=q.to_dict())
     state_file = folder / UPDATE_STATE
     if not state_file.is_file():
         return {}

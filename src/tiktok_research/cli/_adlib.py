@@ -108,14 +108,16 @@ def _collect(
     from .. import _adlib_plan, fetch
 
     spec = _COMMANDS[command]
-    target = check_output(out or Path(f"{spec.table}.parquet"), overwrite=overwrite)
+    target = check_output(
+        out or Path(f"{spec.table}.parquet"), overwrite=overwrite, given=out is not None
+    )
     check_folder(archive, "--archive")
     if items is not None:
         args = (read_items(*items), *args)
     plan: Plan = getattr(_adlib_plan, spec.plan)(
         *args, client=_run.planner(sandbox), warn=False, **options
     )
-    target.claim(spec.table, plan.kind, plan.spec)
+    target.claim(spec.table, plan.kind, plan.spec, dry_run=dry_run)
     if dry_run:  # a plan needs no credentials and sends nothing; its notes are in its text
         _log.say(str(plan))
         return
@@ -166,7 +168,7 @@ def ads(
     \b
     Examples:
       tiktok-research ads --sandbox --start 2024-01-01 --end 2024-03-31 --country FR
-      tiktok-research ads --start 2025-01-01 --end 2025-06-30 --search-term coffee --out ads.csv
+      tiktok-research ads --start 2024-07-01 --end 2024-12-31 --search-term coffee --out ads.csv
     """
     reach = (reach_min, reach_max) if reach_min is not None or reach_max is not None else None
     _collect(
@@ -233,7 +235,7 @@ def ad_report(
     \b
     Examples:
       tiktok-research ad-report --sandbox --start 2024-01-01 --end 2024-12-31
-      tiktok-research ad-report --start 2025-01-01 --end 2025-03-31 --country DE --out r.csv
+      tiktok-research ad-report --start 2024-01-01 --end 2024-03-31 --country DE --out r.csv
     """
     _collect(
         "ad-report", (start, end), out, overwrite=overwrite, archive=archive, resume=resume,
@@ -310,7 +312,7 @@ def commercial_content(
     \b
     Examples:
       tiktok-research commercial-content --sandbox --start 2024-01-01 --end 2024-06-30
-      tiktok-research commercial-content --start 2025-01-01 --end 2025-01-31 --country RO
+      tiktok-research commercial-content --start 2024-01-01 --end 2024-01-31 --country DE
     """
     _collect(
         "commercial-content", (start, end), out, overwrite=overwrite, archive=archive,

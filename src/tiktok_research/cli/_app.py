@@ -124,8 +124,8 @@ Examples:
   tiktok-research select video-ids videos.parquet --min-comments 1 --out ids.txt
   tiktok-research comments --sandbox --from-file ids.txt --out comments.parquet
   tiktok-research refresh videos.parquet
-  tiktok-research --verbose --log run.log videos --hashtag climate --start 2024-01-01 --end 2024-01-31
-  tiktok-research dehydrate videos.parquet --out ids.txt
+  tiktok-research --verbose --log run.log videos --hashtag climate --start 2024-01-01 --end 2024-01-31 --out january.parquet
+  tiktok-research dehydrate videos.parquet --out shared_ids.txt
   tiktok-research demo --out demo-output
 
 \b

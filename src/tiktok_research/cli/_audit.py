@@ -67,7 +67,7 @@ def audit(
       tiktok-research audit --from-file donated_ids.txt --archive audit-archive --dry-run
       tiktok-research audit --from-file donated_ids.txt --archive audit-archive --out audit.csv
     """
-    target = check_output(out or Path("audit.parquet"), overwrite=overwrite)
+    target = check_output(out or Path("audit.parquet"), overwrite=overwrite, given=out is not None)
     check_folder(archive, "--archive")
     values = read_items(items, from_file)
     from ..audit import audit_ids, plan_audit
@@ -78,7 +78,7 @@ def audit(
         client=_run.planner(sandbox and dry_run), resume=resume, warn=dry_run,
     )  # fmt: skip
     # a rerun adds a round to the same table: the same command may replace its own output
-    target.claim("audit", sorted(map(str, values)), str(Path(archive).resolve()))
+    target.claim("audit", sorted(map(str, values)), str(Path(archive).resolve()), dry_run=dry_run)
     if dry_run:  # a plan needs no credentials and sends nothing
         _log.say(str(plan))
         return

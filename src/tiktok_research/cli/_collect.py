@@ -100,7 +100,10 @@ def videos(
         raise InputError("give --out (a table file) or --dataset (a Parquet dataset), not both")
     target = None
     if dataset is None:
-        target = check_output(out or Path("videos.parquet"), overwrite=overwrite, excel=for_excel)
+        target = check_output(
+            out or Path("videos.parquet"), overwrite=overwrite, excel=for_excel,
+            given=out is not None,
+        )  # fmt: skip
     check_folder(archive, "--archive")
     if dataset is not None:
         check_folder(dataset, "--dataset")
@@ -115,7 +118,7 @@ def videos(
     if dataset is not None:
         check_dataset(dataset, table="videos", query=plan.query)  # a dataset holds one query
     if target is not None:
-        target.claim("videos", plan.kind, plan.spec)
+        target.claim("videos", plan.kind, plan.spec, dry_run=dry_run)
     if dry_run:  # a plan needs no credentials and sends nothing
         _log.say(str(plan))
         return
@@ -173,7 +176,9 @@ def _fan_out(
     """Run a fan-out command: check, plan (print it with ``--dry-run``), then ``fetch`` the
     items and write the ``table``. ``options`` are the endpoint's own (``fields``,
     ``max_total``, ``replies``), passed to ``fetch`` as they are."""
-    target = check_output(out or Path(f"{table}.parquet"), overwrite=overwrite, excel=excel)
+    target = check_output(
+        out or Path(f"{table}.parquet"), overwrite=overwrite, excel=excel, given=out is not None
+    )
     check_folder(archive, "--archive")
     values = read_items(items, from_file)
     from ..plan import KINDS, plan_items
@@ -194,7 +199,7 @@ def _fan_out(
         client=_run.planner(sandbox), func=command, warn=dry_run,
         skip_empty=options.get("skip_empty", True),
     )  # fmt: skip
-    target.claim(command, plan.kind, plan.spec)
+    target.claim(command, plan.kind, plan.spec, dry_run=dry_run)
     if dry_run:  # a plan needs no credentials and sends nothing
         _log.say(str(plan))
         return

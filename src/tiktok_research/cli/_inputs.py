@@ -174,9 +174,8 @@ def build_query(
 
 
 def read_table(path: Path) -> pl.DataFrame:
-    """A table the user names: a .parquet, .csv or .jsonl file or a dataset folder."""
-    if not exists(path):
-        raise InputError(f"{path}: no such file or folder")
+    """A table the user names: a .parquet, .csv or .jsonl file or a dataset folder (a missing
+    one is ``tr.io.read_table``'s MissingFileError, a ValueError: "no such file or folder")."""
     from .. import io as tio
 
     try:

@@ -98,7 +98,10 @@ def hydrate(
       tiktok-research hydrate --from-file ids.txt --out videos.parquet
       tiktok-research select video-ids old_videos.parquet | tiktok-research hydrate --sandbox --dry-run
     """  # noqa: E501
-    target = check_output(out or Path("videos.parquet"), overwrite=overwrite, excel=for_excel)
+    target = check_output(
+        out or Path("videos.parquet"), overwrite=overwrite, excel=for_excel,
+        given=out is not None,
+    )  # fmt: skip
     check_folder(archive, "--archive")
     values = read_items(items, from_file)
     from ..plan import plan_video_ids
@@ -108,7 +111,7 @@ def hydrate(
         values, fields=fields, batch_size=batch_size, client=_run.planner(sandbox and dry_run),
         warn=dry_run, func="hydrate",
     )  # fmt: skip
-    target.claim("hydrate", plan.kind, plan.spec)
+    target.claim("hydrate", plan.kind, plan.spec, dry_run=dry_run)
     if dry_run:  # a plan needs no credentials and sends nothing
         _log.say(str(plan))
         return
@@ -189,7 +192,10 @@ def compliance(
       tiktok-research compliance --from-file ids.txt --out valid.csv
       tiktok-research select video-ids videos.parquet | tiktok-research compliance --sandbox
     """
-    target = check_output(out or Path("compliance.parquet"), overwrite=overwrite, excel=for_excel)
+    target = check_output(
+        out or Path("compliance.parquet"), overwrite=overwrite, excel=for_excel,
+        given=out is not None,
+    )  # fmt: skip
     check_folder(archive, "--archive")
     values = read_items(items, from_file)
     from ..plan import plan_compliance
@@ -197,7 +203,7 @@ def compliance(
     plan = plan_compliance(
         values, category.value, client=_run.planner(sandbox and dry_run), warn=dry_run
     )
-    target.claim("compliance", plan.kind, plan.spec)
+    target.claim("compliance", plan.kind, plan.spec, dry_run=dry_run)
     if dry_run:  # a plan needs no credentials and sends nothing
         _log.say(str(plan))
         return
@@ -301,7 +307,7 @@ def refresh(
     target = None
     if out is not None:
         target = check_output(out, overwrite=overwrite, excel=for_excel)
-        target.claim("refresh", str(table.resolve()), fields, keep_removed)
+        target.claim("refresh", str(table.resolve()), fields, keep_removed, dry_run=dry_run)
     elif for_excel:
         raise InputError("--for-excel is for a .csv --out; refresh TABLE keeps TABLE's format")
     check_folder(archive, "--archive")
@@ -464,7 +470,7 @@ def dehydrate(
 
     \b
     Examples:
-      tiktok-research dehydrate videos.parquet --out ids.txt
+      tiktok-research dehydrate videos.parquet --out shared_ids.txt
       tiktok-research dehydrate data/videos | tiktok-research hydrate --out again.parquet
     """
     from ..maintain import dehydrated_ids

@@ -176,6 +176,7 @@ class Output:
         excel: ``--for-excel``: a CSV for spreadsheets.
         command: The command that writes it.
         identity: What identifies the command's result (set by :meth:`claim`).
+        given: The user named the file (False: the command's default name, no ``--out``).
     """
 
     path: Path | None
@@ -185,6 +186,7 @@ class Output:
     command: str = ""
     identity: str | None = None
     claimed: bool = field(default=False, repr=False)
+    given: bool = True
 
     @property
     def to_stdout(self) -> bool:
@@ -198,9 +200,10 @@ class Output:
         """Print a message for the user: on standard error when the data goes to standard output."""
         _log.say(text, err=self.to_stdout)
 
-    def claim(self, command: str, *parts: object) -> Output:
+    def claim(self, command: str, *parts: object, dry_run: bool = False) -> Output:
         """Say what writes here (``command`` and what identifies its result), and refuse, before
-        anything is sent, an existing file that this same command did not write.
+        anything is sent, an existing file that this same command did not write. A dry run
+        writes nothing: it is not refused, and a note says what the run would meet.
 
         Raises:
             InputError: the file exists and is not this command's unchanged earlier output, and
@@ -214,10 +217,22 @@ class Output:
             return self
         if _written_by_us(path, self.identity) is not None:
             return self  # the same command again: it continues or repeats what it wrote
+        if self.given:
+            what = f"{self.option} {path}"
+            fix = "add --overwrite to replace it, or choose another file"
+        else:  # the user named no file: say which one, and how to name another
+            what = f"{path} (the default {self.option}, as none was given)"
+            fix = f"give {self.option} FILE to write elsewhere, or --overwrite to replace it"
+        if dry_run:
+            _log.say(
+                f"note: {what} already exists{_describe_existing(path)} and was not written by "
+                f"this same command: the run will refuse it; {fix}",
+                err=True,
+            )
+            return self
         raise InputError(
-            f"{self.option} {path} already exists{_describe_existing(path)} and was not written "
-            f"by this same command: add --overwrite to replace it, or choose another file. "
-            "Nothing was sent."
+            f"{what} already exists{_describe_existing(path)} and was not written by this same "
+            f"command: {fix}. Nothing was sent."
         )
 
 
@@ -256,10 +271,12 @@ def check_output(
     overwrite: bool = False,
     excel: bool = False,
     stdout: bool = True,
+    given: bool = True,
 ) -> Output:
     """Check an output file before anything is sent: known format, the extra that format needs
     (``.xlsx``: ``[excel]``), not a folder, a folder that can be written. ``-`` (with ``stdout``)
-    is standard output. Call :meth:`Output.claim` next."""
+    is standard output; ``given`` False: ``path`` is the command's default name (no ``--out``),
+    for messages. Call :meth:`Output.claim` next."""
     if stdout and str(path) == STDOUT:
         if excel:
             raise InputError(f"--for-excel is for a .csv file; {option} - writes JSON lines")
@@ -282,7 +299,7 @@ def check_output(
     if exists(path) and not os.access(path, os.W_OK):
         raise InputError(f"{option} {path}: the file is not writable (permission denied)")
     check_writable_parent(path, option)
-    return Output(path, option, overwrite, excel)
+    return Output(path, option, overwrite, excel, given=given)
 
 
 def check_folder(path: Path, option: str) -> Path:
@@ -306,11 +323,13 @@ def check_lines_output(out: Path | None, overwrite: bool = False) -> Output | No
 # --------------------------------------------------------------------------------- writers
 
 
-def _write_file(df: pl.DataFrame, out: Path, table: str | None, excel: bool) -> None:
+def _write_file(
+    df: pl.DataFrame, out: Path, table: str | None, excel: bool, shown: Path | None = None
+) -> None:
     from .. import io as tio
 
     suffix = _SUFFIXES.get(out.suffix.lower())
-    with writing(out):
+    with writing(shown or out):
         if suffix == ".csv":
             tio.write_csv(df, out, excel=excel)
         elif suffix == ".jsonl":
@@ -385,9 +404,43 @@ def write_table(df: pl.DataFrame, target: Output, table: str | None = None) -> O
             target = Output(moved, target.option, False, target.excel, target.command,
                             target.identity, claimed=True)  # fmt: skip
             out = moved
-    _write_file(df, out, table, target.excel)
+    if target.overwrite or exists(out):
+        _write_file(df, out, table, target.excel)  # this command's own file, or --overwrite
+    else:
+        placed = _write_new(df, out, table, target.excel)
+        if placed != out:
+            target.echo(
+                f"note: {out} was created while the command ran (another command writing the "
+                f"same file?): it is kept, and the table goes to {placed}"
+            )
+            target = Output(placed, target.option, False, target.excel, target.command,
+                            target.identity, claimed=True)  # fmt: skip
+            out = placed
     _remember(out, target.identity, target.command, df.height)
     return target
+
+
+def _write_new(df: pl.DataFrame, out: Path, table: str | None, excel: bool) -> Path:
+    """Write ``df`` to a new file at ``out``, or at the first free name beside it
+    (``videos-2.parquet``) when ``out`` appears meanwhile: written aside, then linked into
+    place, which fails when the name is taken (a rename would replace what another command
+    wrote there a moment before: two commands with the default output each said "wrote 400
+    rows to videos.parquet", and one table was gone). Returns the path written."""
+    aside = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:8]}.tmp{out.suffix}")
+    try:
+        _write_file(df, aside, table, excel, shown=out)
+        name = out
+        while True:
+            try:
+                os.link(aside, name)
+                return name
+            except FileExistsError:
+                name = _free_name(out)
+            except OSError:  # no hard links on this file system: the rename, as before
+                os.replace(aside, name)
+                return name
+    finally:
+        aside.unlink(missing_ok=True)
 
 
 def remember(target: Output, rows: int = 0) -> None:
