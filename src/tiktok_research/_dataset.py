@@ -149,7 +149,7 @@ def replacing(root: Path) -> Iterator[Path]:
     hidden); when the block ends without an error it is swapped in: ``root`` moves aside, the
     new folder takes its name, the old one is removed. A kill between the two renames is
     finished by :func:`finish_swap`; an error in the block removes the new folder. Two
-    replacements of one dataset wait for each other (a lock file beside it).
+    replacements of one dataset wait for each other (a lock file in the cache folder).
 
     Raises:
         ArchiveError: another process has been replacing ``root`` for more than
