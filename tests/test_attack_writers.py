@@ -14,7 +14,9 @@ sandbox (counted by the sandbox itself), the exit code and the message.
 * a full disk under the dataset (not under the archive): the message names the dataset (before: it
   named the archive, on another disk), and the next run, with room, pays nothing;
 * ``refresh`` of a dataset killed between its two renames: the next read or refresh finishes the
-  swap (before: the dataset folder was gone, ``read_dataset`` said "no such dataset folder").
+  swap (before: the dataset folder was gone, ``read_dataset`` said "no such dataset folder");
+* ``compliance`` killed after its check finished but before its output was written: the rerun
+  writes the output from the archive, with no request (before: uploaded again, 3 requests).
 """
 
 from __future__ import annotations
@@ -261,3 +263,40 @@ def test_a_compliance_download_cut_short_is_downloaded_again_not_read_as_gone(
     assert (faults.ledger.received(download), faults.ledger.received(create)) == (2, 1), (
         "downloaded again at once; not uploaded again"
     )
+
+
+def test_a_compliance_check_killed_before_its_output_is_written_is_not_paid_again(
+    served: tuple[str, Sandbox], collected: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``compliance`` killed after its check finished (the download archived, the run's manifest
+    says complete) but before its output file was written: the rerun uploaded the ids again, a
+    new round of 3 requests per task, as a finished check is never continued. The round whose
+    output was never written is the command's to finish: the rerun writes it from the archive,
+    and only a run after the output was written is a new check (as before)."""
+    held = sorted(tr.io.read_dataset(collected / "videos").collect()["id"].to_list())
+    ids = [*held[:40], 7320768196569599275]  # and one id the sandbox never held: gone
+    (tmp_path / "ids.txt").write_text("".join(f"{i}\n" for i in ids))
+    monkeypatch.chdir(tmp_path)
+    args = ["compliance", "-f", "ids.txt", "--out", "valid.parquet", "--archive", "archive"]
+
+    def killed_while_writing(df: pl.DataFrame, path: str | Path, **kw: object) -> Path:
+        raise KeyboardInterrupt  # the state a kill -9 leaves: nothing runs after it
+
+    monkeypatch.setattr(tr.io, "write_parquet", killed_while_writing)
+    code, text, sent = _cli(served, *args)
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    assert code != 0 and not Path("valid.parquet").exists(), text
+    assert sent == 3, text  # create, status, download
+
+    code, text, sent = _cli(served, *args)
+    assert (code, sent) == (0, 0), text  # before: 3 (uploaded again)
+    table = pl.read_parquet("valid.parquet")
+    assert table["id"].to_list() == ids
+    assert table["valid"].to_list() == [True] * 40 + [False]
+    assert "40 of the 41 video id(s) are still valid" in text, text
+
+    # the output is written: the same command again is a new check, as it always was
+    code, text, sent = _cli(served, *args)
+    assert (code, sent) == (0, 3), text
+    assert pl.read_parquet("valid.parquet")["id"].to_list() == ids

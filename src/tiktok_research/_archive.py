@@ -21,6 +21,8 @@ A *collection* (one ``fetch_*`` call) lives in its own folder ``<archive>/<kind>
     pages-<run>.jsonl       every HTTP answer of a run, verbatim (gzipped to .jsonl.gz when the
                             run is complete: written to a temporary name, then renamed)
     manifest-<run>.json     what a run did: requests, pages, rows, tasks done / left and why
+    output.json             a snapshot round whose table a command owes to its output file
+                            (``owe_output``), and whether it was written (``output_written``)
     .lock, collector.json   the lock that lets one process at a time collect into the folder,
                             and who holds it
 
@@ -63,10 +65,14 @@ __all__ = [
     "ReplayIndex",
     "check_folder_writable",
     "check_room",
+    "collection_dir",
     "completed",
     "held_rounds",
     "is_bookkeeping",
     "iter_archive",
+    "output_owed",
+    "output_written",
+    "owe_output",
     "page_files",
     "probe_writable",
     "read_file_lines",
@@ -80,6 +86,7 @@ COLLECTION_FILE = "collection.json"
 JOURNAL_FILE = "journal.jsonl"
 LOCK_FILE = ".lock"
 HOLDER_FILE = "collector.json"
+OUTPUT_FILE = "output.json"
 JOURNAL_VERSION = 2
 
 _SECRET_KEYS = frozenset(
@@ -412,7 +419,7 @@ def is_bookkeeping(path: Path) -> bool:
         return True
     if not (path.parent / COLLECTION_FILE).exists():
         return False
-    return name in (COLLECTION_FILE, JOURNAL_FILE, HOLDER_FILE) or (
+    return name in (COLLECTION_FILE, JOURNAL_FILE, HOLDER_FILE, OUTPUT_FILE) or (
         name.startswith("manifest-") and name.endswith(".json")
     )
 
@@ -880,6 +887,40 @@ def completed(keys: Sequence[str]) -> Callable[[Path], bool]:
         return all(view.task(key).status == "done" for key in keys)
 
     return done
+
+
+def owe_output(folder: Path) -> None:
+    """Record that the round in ``folder`` (a snapshot collection, see :func:`round_spec`) is run
+    for a command that writes its table to a file: until :func:`output_written`, the round is
+    not finished for that command, even once a run completed it (a command killed between the
+    end of its check and the end of its write finishes the round from the archive, unpaid)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _disk_error(folder, e) from None
+    write_json(folder / OUTPUT_FILE, {"written": False})
+
+
+def output_written(folder: Path) -> None:
+    """Record that the table of the round in ``folder`` reached its output (see
+    :func:`owe_output`): the same command asked again is then a new round, as for any finished
+    snapshot."""
+    write_json(folder / OUTPUT_FILE, {"written": True})
+
+
+def output_owed(folder: Path) -> bool:
+    """Whether a command owes the table of the round in ``folder`` to its output file (see
+    :func:`owe_output`). A folder without the record (written by a library call, or before
+    outputs were recorded) owes nothing; an unreadable record counts as owed (finishing the
+    round from the archive costs nothing; a new round costs its requests)."""
+    path = folder / OUTPUT_FILE
+    if not path.is_file():
+        return False
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    return not (isinstance(data, dict) and data.get("written") is True)
 
 
 def round_spec(

@@ -29,7 +29,7 @@ from typing import Any
 import polars as pl
 
 from . import client as client_module
-from ._archive import completed, round_spec
+from ._archive import collection_dir, completed, output_owed, owe_output, round_spec
 from ._checks import ItemsLike, check_folder
 from .client import Client, check_client
 from .collect import (
@@ -916,6 +916,7 @@ def compliance_round(
     poll: tuple[float, float] = (10.0, 300.0),
     finished: Callable[[Path], bool] | None = None,
     part_of: str | None = None,
+    owes_output: bool = False,
 ) -> FetchResult:
     """:func:`check_compliance`, with the rule that says when an earlier check is finished.
 
@@ -931,6 +932,12 @@ def compliance_round(
             is done too.
         part_of: Names the larger collection the check is a step of (``"refresh"``): its rounds
             are then its own, never those of a plain check of the same ids.
+        owes_output: The caller writes the table to a file once this returns (the
+            ``compliance`` command): the round is recorded as owed to it before its first
+            request (:func:`tiktok_research._archive.owe_output`), and a round still owed is
+            not finished, so a caller killed before its write finishes that round from the
+            archive, with no request. The caller records the write with
+            :func:`tiktok_research._archive.output_written`.
     """
     c = _planning_client(client)
     archive = _check_common(archive, resume, 1)
@@ -947,10 +954,13 @@ def compliance_round(
     if part_of is not None:
         plan.spec["part_of"] = part_of
     if archive is not None:
+        done = finished or completed([t.key for t in plan.tasks])
         plan.spec = round_spec(
             archive, plan.kind, plan.spec, resume=resume,
-            finished=finished or completed([t.key for t in plan.tasks]),
+            finished=(lambda f: done(f) and not output_owed(f)) if owes_output else done,
         )  # fmt: skip
+        if owes_output:
+            owe_output(collection_dir(archive, plan.kind, plan.spec))
     # one task at a time: a stop (quota, budget) then leaves the later tasks not uploaded
     return _run(plan, c, archive=archive, resume=resume, progress=progress, max_workers=1,
                 retry_failed=retry_failed, poll=(float(poll[0]), float(poll[1])))  # fmt: skip

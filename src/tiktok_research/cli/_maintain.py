@@ -185,7 +185,9 @@ def compliance(
     ids are uploaded in tasks of up to 10,000; each task is checked until the service has done it
     (a request per check, waits growing from 10 seconds to 5 minutes), then the ids still valid
     are downloaded: at least 3 requests per task. Run the same command again after a stop: a task
-    already uploaded is not uploaded again.
+    already uploaded is not uploaded again, and a check that finished before its file was written
+    is written from the archive (no request). Once the file is written, the same command checks
+    again.
 
     \b
     Examples:
@@ -207,15 +209,20 @@ def compliance(
     if dry_run:  # a plan needs no credentials and sends nothing
         _log.say(str(plan))
         return
-    from ..fetch import check_compliance
+    from .._archive import output_written
+    from ..fetch import compliance_round
 
     with _run.collecting(archive):
-        result = check_compliance(
+        # the round is this command's until its table is written: a run killed after the check
+        # but before the write is finished from the archive by the next one, with no request
+        result = compliance_round(
             values, category.value, client=_run.client(sandbox, max_requests), archive=archive,
-            resume=resume, progress=progress, retry_failed=retry_failed,
+            resume=resume, progress=progress, retry_failed=retry_failed, owes_output=True,
         )  # fmt: skip
     target.echo(_still_valid(result, category.value))
-    _run.finish(result, target, None)
+    folder = result.report.archive
+    done = (lambda: output_written(folder)) if folder is not None else None
+    _run.finish(result, target, None, written=done)
 
 
 def _still_valid(result: FetchResult, category: str) -> str:

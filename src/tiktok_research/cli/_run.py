@@ -11,7 +11,7 @@ failures and turns its report into the exit code (:func:`exit_code`).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -171,14 +171,23 @@ def echo_verdict(folder: Path | None, *, err: bool = False) -> None:
         _log.say(line, err=err)
 
 
-def finish(result: FetchResult, out: Output, table: str | None) -> None:
+def finish(
+    result: FetchResult,
+    out: Output,
+    table: str | None,
+    *,
+    written: Callable[[], None] | None = None,
+) -> None:
     """Write a collection's table to ``out`` and its failures beside it, print the report, and
     end with the exit code of the run. With ``--out -`` the table goes to standard output and
-    every message to standard error."""
-    written = write_table(result, out, table=table)
+    every message to standard error. ``written`` is called once the table is written (or left
+    in place: an empty result keeps an earlier table)."""
+    written_to = write_table(result, out, table=table)
+    if written is not None:
+        written()
     show_report(result.report, out)
     failures = result.failures
-    side = failures_path(written.path) if written is not None and written.path else None
+    side = failures_path(written_to.path) if written_to is not None and written_to.path else None
     if failures.height:
         if side is not None:
             # the failures file belongs to its output: rewritten by each run of it
@@ -193,8 +202,8 @@ def finish(result: FetchResult, out: Output, table: str | None) -> None:
             out.echo(f"  ... and {failures.height - shown.height} more")
     elif side is not None and side.is_file():
         side.unlink()  # it listed the failures of an earlier run of this output, all done now
-    if written is not None:
-        out.echo(f"wrote {result.height:,} rows to {written}")
+    if written_to is not None:
+        out.echo(f"wrote {result.height:,} rows to {written_to}")
     echo_verdict(result.report.archive, err=out.to_stdout)
     code = exit_code(result.report, result.failures)
     if code == EXIT_INCOMPLETE:
