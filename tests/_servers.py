@@ -117,8 +117,9 @@ def cli_env(base_url: str | None = None, **extra: str) -> dict[str, str]:
     the user's real cache.
     """
     cache = os.environ.get("TIKTOK_RESEARCH_CACHE_DIR") or tempfile.mkdtemp(prefix="attack-cache-")
+    inherited = {k: v for k, v in os.environ.items() if k != "TIKTOK_RESEARCH_SANDBOX"}
     env = {
-        **os.environ,
+        **inherited,  # never the in-process sandbox unless a test asks for it (extra)
         "TIKTOK_CLIENT_KEY": "sandbox",
         "TIKTOK_CLIENT_SECRET": "sandbox",
         "PYTHONUNBUFFERED": "1",

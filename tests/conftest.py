@@ -98,8 +98,15 @@ def _isolated_environment(
         "TIKTOK_CLIENT_SECRET",
         "TIKTOK_RESEARCH_BASE_URL",
         "TIKTOK_RESEARCH_SANDBOX",
+        "TIKTOK_RESEARCH_DOCS_EXECUTED",
     ):
-        monkeypatch.delenv(var, raising=False)
+        # set, then deleted: monkeypatch records a variable's state only when it changes it, so a
+        # bare delenv of an absent one left unrecorded whatever the test (or code it ran) set
+        # directly; the documentation build's first hook sets TIKTOK_RESEARCH_SANDBOX=1, which
+        # then reached every later test of that worker and the command lines of module fixtures
+        # (a two-collector scenario ran on the in-process sandbox, not through its proxy)
+        monkeypatch.setenv(var, "")
+        monkeypatch.delenv(var)
     # the credentials file of `tiktok-research configure`: a tester's own is never read
     config_home = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))

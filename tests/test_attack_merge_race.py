@@ -78,9 +78,9 @@ def test_a_page_file_gzipped_after_the_listing_is_read_from_its_twin(
     expected = tr.merge_dumps(archive)
     plain = _plain_pages(archive)
     assert len(plain) == 2 and expected.rows["videos"] > 0  # the race has rows to lose
-    gzipped = _gzip_when_opened(monkeypatch, _archive.compress_file)
-    got = tr.merge_dumps(archive, dataset=tmp_path / "out" if dataset else None)
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:  # not monkeypatch.undo(): that undoes conftest's too
+        gzipped = _gzip_when_opened(patch, _archive.compress_file)
+        got = tr.merge_dumps(archive, dataset=tmp_path / "out" if dataset else None)
     assert sorted(gzipped) == plain  # the hook ran: both files became .gz while merging
     assert not any(p.exists() for p in plain)
     assert "file not found" not in str(got.skipped)
@@ -110,9 +110,9 @@ def test_a_page_file_listed_beside_its_twin_is_read_once(archive: Path) -> None:
 def test_a_file_gone_without_a_twin_is_still_reported(
     archive: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _gzip_when_opened(monkeypatch, lambda p: p.unlink())
-    got = tr.merge_dumps(archive)
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:  # not monkeypatch.undo(): that undoes conftest's too
+        _gzip_when_opened(patch, lambda p: p.unlink())
+        got = tr.merge_dumps(archive)
     reasons = {Path(p).name: why for p, _, why in got.skipped if why == "file not found"}
     assert sorted(reasons) == sorted(p.name for p in _plain_pages(ARCHIVE))
 

@@ -191,10 +191,10 @@ def test_a_refresh_killed_between_its_two_renames_is_finished_by_the_next_read(
             raise KeyboardInterrupt  # the state a kill -9 leaves: nothing runs after it
         return rename(self, target)
 
-    monkeypatch.setattr(Path, "rename", killed_at_the_second_rename)
-    with pytest.raises(KeyboardInterrupt):
+    # a context of its own: monkeypatch.undo() would also undo conftest's isolation
+    with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        patch.setattr(Path, "rename", killed_at_the_second_rename)
         tr.refresh_videos(folder, client=client, archive=archive, progress=False)
-    monkeypatch.undo()
     assert not folder.exists(), "the kill left the dataset's name free"
     paid_once = paid(sb)
 
@@ -282,10 +282,11 @@ def test_a_compliance_check_killed_before_its_output_is_written_is_not_paid_agai
     def killed_while_writing(df: pl.DataFrame, path: str | Path, **kw: object) -> Path:
         raise KeyboardInterrupt  # the state a kill -9 leaves: nothing runs after it
 
-    monkeypatch.setattr(tr.io, "write_parquet", killed_while_writing)
-    code, text, sent = _cli(served, *args)
-    monkeypatch.undo()
-    monkeypatch.chdir(tmp_path)
+    # a context of its own: monkeypatch.undo() also undid conftest's isolation (the credentials
+    # and TIKTOK_RESEARCH_SANDBOX dropped, the cache folder), so the next runs could go elsewhere
+    with monkeypatch.context() as patch:
+        patch.setattr(tr.io, "write_parquet", killed_while_writing)
+        code, text, sent = _cli(served, *args)
     assert code != 0 and not Path("valid.parquet").exists(), text
     assert sent == 3, text  # create, status, download
 

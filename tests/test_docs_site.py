@@ -238,6 +238,30 @@ def test_the_build_takes_real_credentials_out_before_a_notebook_runs(
     assert not any(name in os.environ for name in hooks.REAL_SERVICE)
     assert {"TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET"} <= set(hooks.REAL_SERVICE)
     assert os.environ["TIKTOK_RESEARCH_SANDBOX"] == "1"
+    _HOOK_RAN.append(os.getpid())
+
+
+_HOOK_RAN: list[int] = []  # the test above ran in this process (the next one checks after it)
+
+
+@pytest.fixture(scope="module")
+def environment_between_tests() -> dict[str, str]:
+    """``os.environ`` as it is between two tests: what module-scoped fixtures (which start
+    before conftest's isolation) and the command lines they start inherit."""
+    return dict(os.environ)
+
+
+def test_what_the_hook_sets_does_not_reach_the_next_test(
+    environment_between_tests: dict[str, str],
+) -> None:
+    """The hook sets ``TIKTOK_RESEARCH_SANDBOX=1`` in the process that builds (the test above
+    runs it in this one). Conftest's isolation restores the variable after each test. Before, it
+    stayed set for every later test of the worker: in CI of 2fbb8ed a two-collector scenario's
+    command lines ran on the in-process sandbox instead of through their proxy, and a compliance
+    test's command line did too (both failed)."""
+    if os.getpid() not in _HOOK_RAN:
+        pytest.skip("runs after test_the_build_takes_real_credentials_out_before_a_notebook_runs")
+    assert "TIKTOK_RESEARCH_SANDBOX" not in environment_between_tests
 
 
 def test_executed_copies_that_are_not_the_notebooks_fail_the_build(

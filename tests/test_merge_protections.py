@@ -94,12 +94,12 @@ def test_a_file_replaced_by_a_fifo_after_listing_does_not_block(
 ) -> None:
     f = tmp_path / "late.json"
     os.mkfifo(f)
-    monkeypatch.setattr(_inputs, "not_regular", lambda mode: None)  # the listing saw a file
-    reader = _reader.FileReader(
-        _inputs.Item(f), 0, None, _source.Limits(None, None), lambda *a: None,
-        _detect.Sniffer(None),
-    )  # fmt: skip
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:  # not monkeypatch.undo(): that undoes conftest's too
+        patch.setattr(_inputs, "not_regular", lambda mode: None)  # the listing saw a file
+        reader = _reader.FileReader(
+            _inputs.Item(f), 0, None, _source.Limits(None, None), lambda *a: None,
+            _detect.Sniffer(None),
+        )  # fmt: skip
     assert _batch.probe(reader) is None
     reader.read()
     assert reader.report.skipped == [(None, "a FIFO (named pipe); not opened")]
