@@ -74,3 +74,24 @@ def test_an_archive_that_holds_a_compliance_check_merges_into_its_tables(
 
     result = tr.merge_dumps("tiktok-archive/")  # the guide's archive page, in Python
     assert sorted(result["videos"]["id"]) == sorted(videos["id"])
+
+
+def test_the_follow_ups_page_states_the_sum_of_its_bounds() -> None:
+    """The follow-ups page said its calls cost "about 50 requests in all" at most; the bounds its
+    comments give add up to 40 (and the guide session spends 34 there)."""
+    import re
+
+    from _guide import page, python_blocks
+
+    text = page("follow-ups.md")
+    code = python_blocks(text)[0][1]
+    bounds = []
+    for line in code.splitlines():
+        comment = line.partition("  # ")[2]
+        found = re.match(r"\s*(?:<= ?)?(\d+)\b", comment)
+        if found:
+            bounds.append(int(found.group(1)))
+    assert len(bounds) == 9, bounds  # every call with a cost says it
+    stated = re.search(r"costs at most \((\d+) requests in all", text)
+    assert stated is not None, text[:300]
+    assert int(stated.group(1)) == sum(bounds)
