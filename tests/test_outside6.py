@@ -95,3 +95,40 @@ def test_the_follow_ups_page_states_the_sum_of_its_bounds() -> None:
     stated = re.search(r"costs at most \((\d+) requests in all", text)
     assert stated is not None, text[:300]
     assert int(stated.group(1)) == sum(bounds)
+
+
+@pytest.mark.slow
+def test_the_workshop_storm_shows_the_statuses_the_page_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workshops page's 500 storm, run as written (its server's options, its command), shows
+    the statuses its comment quotes: the page said "200": 17; a server started as the page says
+    shows 16 (the command's token and its 15 pages), the same on every run (--fault-seed 1)."""
+    import json
+    import re
+    import shlex
+
+    import httpx
+
+    from _guide import page
+    from _servers import sandbox_server
+
+    text = page("workshops.md")
+    block = re.search(r"## A 500 storm.*?```bash\n(.*?)```", text, re.S)
+    assert block is not None
+    serve, collect, curl = block.group(1).strip().splitlines()
+    quoted = re.search(r'"statuses": (\{.*?\})', curl)
+    assert quoted is not None, curl
+    serve_args = shlex.split(serve)[3:]  # after "tiktok-research sandbox serve"
+    args = shlex.split(collect)[1:]
+    monkeypatch.chdir(tmp_path)
+    with sandbox_server(*serve_args) as server:
+        env = {"TIKTOK_RESEARCH_BASE_URL": server.url, "TIKTOK_CLIENT_KEY": "sandbox",
+               "TIKTOK_CLIENT_SECRET": "sandbox"}  # fmt: skip
+        # what the helper's own start-up check asked is not the user's: only the command counts
+        before = httpx.get(server.url + "/_sandbox/stats", timeout=30).json()["statuses"]
+        result = CliRunner().invoke(app, [*args, "--no-progress"], env=env)
+        assert result.exit_code == 0, result.output
+        after = httpx.get(server.url + "/_sandbox/stats", timeout=30).json()["statuses"]
+    shown = {code: n - before.get(code, 0) for code, n in after.items()}
+    assert shown == json.loads(quoted.group(1)), (shown, curl)
