@@ -132,3 +132,22 @@ def test_the_workshop_storm_shows_the_statuses_the_page_says(
         after = httpx.get(server.url + "/_sandbox/stats", timeout=30).json()["statuses"]
     shown = {code: n - before.get(code, 0) for code, n in after.items()}
     assert shown == json.loads(quoted.group(1)), (shown, curl)
+
+
+def test_the_sample_line_the_data_quality_page_quotes_is_what_it_prints() -> None:
+    """The data-quality page quoted the sample's line as "...over 6 strata; 6 request(s)"; the
+    report says "...over 6 strata; this run: 6 requests sent to video_query, 6 charged"."""
+    from _guide import page
+    from tiktok_research.sandbox import Sandbox, SandboxConfig
+
+    quoted = next(
+        line for line in page("data-quality.md").splitlines() if line.startswith("print(s)")
+    )
+    said = quoted.split("# ", 1)[1].removesuffix("...").strip()
+    lab = Sandbox(SandboxConfig.realistic())  # a fresh one, as the page's first use of it
+    q = tr.Q.region_code.isin(["US", "GB"])
+    sizes = lab.truth.query(q, "2024-01-01", "2024-03-31").strata("month", ["region_code"])
+    s = tr.sample_videos(q, "2024-01-01", "2024-03-31", per="month", n=50,
+                         strata=["region_code"], sizes=sizes, client=tr.Client.sandbox(lab),
+                         progress=False)  # fmt: skip
+    assert str(s).splitlines()[0].startswith(said), (str(s), said)
