@@ -151,3 +151,39 @@ def test_the_sample_line_the_data_quality_page_quotes_is_what_it_prints() -> Non
                          strata=["region_code"], sizes=sizes, client=tr.Client.sandbox(lab),
                          progress=False)  # fmt: skip
     assert str(s).splitlines()[0].startswith(said), (str(s), said)
+
+
+def test_a_compliance_or_audit_output_reads_back_with_its_own_columns(
+    served: tuple[str, Sandbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`compliance --out valid.csv` and `audit --out audit.csv` (examples of the CLI page) wrote
+    tables that `tr.io.read_table` (the reading-output page: "any file the package or the CLI
+    wrote") read as comments tables: the one column in common kept, `valid` or the audit's
+    columns dropped with a warning about "comments", the comment columns added as nulls; and
+    `select video-ids valid.csv` took the null `video_id` column and printed no id (exit 0)."""
+    monkeypatch.chdir(tmp_path)
+    period = ("--hashtag", "climate", "--start", "2024-01-01", "--end", "2024-01-31")
+    assert _cli(served, "videos", *period, "--out", "videos.parquet")[0] == 0
+    ids = sorted(pl.read_parquet("videos.parquet")["id"].to_list())
+    assert _cli(served, "dehydrate", "videos.parquet", "--out", "ids.txt")[0] == 0
+    code, text, _ = _cli(served, "compliance", "--from-file", "ids.txt", "--out", "valid.csv")
+    assert code == 0, text
+    code, text, _ = _cli(served, "audit", "--from-file", "ids.txt", "--out", "audit.csv")
+    assert code == 0, text
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "comments: unknown field(s) valid"
+        valid = tr.io.read_table("valid.csv")
+        audit = tr.io.read_table("audit.csv")
+    assert valid.columns == ["id", "valid"]
+    assert valid.schema["id"] == pl.Int64 and sorted(valid["id"].to_list()) == ids  # exact
+    assert set(valid["valid"].to_list()) == {"true"}
+    assert audit.columns[:2] == ["id", "round"] and "found" in audit.columns
+    assert sorted(audit["id"].to_list()) == ids
+
+    for table in ("valid.csv", "audit.csv"):
+        code, text, _ = _cli(served, "select", "video-ids", table)
+        assert code == 0, text
+        assert sorted(int(line) for line in text.split()) == ids, (table, text)
