@@ -187,3 +187,24 @@ def test_a_compliance_or_audit_output_reads_back_with_its_own_columns(
         code, text, _ = _cli(served, "select", "video-ids", table)
         assert code == 0, text
         assert sorted(int(line) for line in text.split()) == ids, (table, text)
+
+
+def test_an_item_that_never_got_an_answer_is_listed_without_a_log_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the service unreachable, the failed item's line ended "(log_id None)"."""
+    import time
+
+    from tiktok_research import client as client_module
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(client_module.time, "sleep", lambda s: None)  # the retries' waits
+    env = {"TIKTOK_RESEARCH_BASE_URL": "http://127.0.0.1:9", "TIKTOK_CLIENT_KEY": "sandbox",
+           "TIKTOK_CLIENT_SECRET": "sandbox"}  # fmt: skip
+    started = time.monotonic()
+    result = CliRunner().invoke(app, ["users", "nobody", "--out", "u.csv", "--no-progress"],
+                                env=env)  # fmt: skip
+    assert result.exit_code == 5, result.output
+    assert "nobody: connect:" in result.output, result.output
+    assert "log_id None" not in result.output
+    assert time.monotonic() - started < 10  # no real wait
