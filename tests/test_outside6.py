@@ -208,3 +208,19 @@ def test_an_item_that_never_got_an_answer_is_listed_without_a_log_id(
     assert "nobody: connect:" in result.output, result.output
     assert "log_id None" not in result.output
     assert time.monotonic() - started < 10  # no real wait
+
+
+def test_one_id_gone_is_said_in_the_singular(
+    served: tuple[str, Sandbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`compliance` with one id gone said "1 are gone"."""
+    monkeypatch.chdir(tmp_path)
+    period = ("--hashtag", "climate", "--start", "2024-01-01", "--end", "2024-01-31")
+    assert _cli(served, "videos", *period, "--out", "videos.parquet")[0] == 0
+    ids = pl.read_parquet("videos.parquet")["id"].head(3).to_list()
+    unknown = 7320768196569599999  # no such video: the check finds it gone
+    items = "".join(f"{i}\n" for i in [*ids, unknown])
+    code, text, _ = _cli(served, "compliance", "--from-file", "-", "--out", "valid.csv",
+                         stdin=items)  # fmt: skip
+    assert code == 0, text
+    assert "3 of the 4 video id(s) are still valid; 1 is gone (deleted" in text, text
