@@ -6,6 +6,10 @@ Each test here failed on main 6e6d682 before its fix.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -52,3 +56,37 @@ def test_a_result_of_another_query_is_refused_by_write_dataset(tmp_path: Path) -
     tr.write_dataset(pl.DataFrame(cats), root, table="videos")
     held = tr.io.read_dataset(root).select("id").collect()["id"]
     assert held.len() == climate.height + cats.height
+
+
+ENTRY = shutil.which("tiktok-research", path=str(Path(sys.executable).parent))
+BASE = [ENTRY] if ENTRY else [sys.executable, "-m", "tiktok_research.cli"]
+FYP = ("videos", "--sandbox", "--hashtag", "fyp", "--start", "2024-01-01", "--end", "2024-01-05")
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("TIKTOK_CLIENT_", "TIKTOK_RESEARCH_"))}  # fmt: skip
+
+
+@pytest.mark.parametrize("reader", ["gone-at-once", "head -1"])
+def test_a_report_piped_into_a_reader_that_stops_early_ends_quietly(
+    tmp_path: Path, reader: str
+) -> None:
+    """`tiktok-research videos ... --out v.parquet | head -1` exited 1 (click's handling of a
+    closed pipe), which a script with `set -o pipefail` reads as a failure. The table is written
+    before the report, so the command ends as it would have: code 0 (complete), nothing on
+    standard error. A real pipe: the reader closed before the first line, or after it (head)."""
+    with subprocess.Popen(
+        [*BASE, *FYP, "--out", "v.parquet"], cwd=tmp_path, env=_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    ) as cmd:  # fmt: skip
+        assert cmd.stdout is not None and cmd.stderr is not None
+        first = cmd.stdout.readline() if reader == "head -1" else b""
+        cmd.stdout.close()  # the reader has gone: every later line meets a closed pipe
+        err = cmd.stderr.read().decode()
+        code = cmd.wait(timeout=300)
+    assert (code, err) == (0, ""), err
+    if reader == "head -1":
+        assert first.startswith(b"videos: complete; ")
+    written = pl.read_parquet(tmp_path / "v.parquet")
+    assert written.height > 0 and written["id"].n_unique() == written.height
