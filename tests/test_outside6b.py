@@ -90,3 +90,39 @@ def test_a_report_piped_into_a_reader_that_stops_early_ends_quietly(
         assert first.startswith(b"videos: complete; ")
     written = pl.read_parquet(tmp_path / "v.parquet")
     assert written.height > 0 and written["id"].n_unique() == written.height
+
+
+def test_counts_of_one_are_said_in_the_singular(tmp_path: Path) -> None:
+    """`hydrate` said "1 of the 63 ids were not found"; a config file with one stray entry was
+    told "it holds only client_key ..." (it may hold only those). The count's words now agree
+    with it, through one helper (the compliance sentence's "1 is gone" uses it too)."""
+    from typer.testing import CliRunner
+
+    from tiktok_research.cli import app
+
+    runner = CliRunner()
+    period = ("--start", "2024-01-01", "--end", "2024-01-05")
+    fyp = ["--sandbox", "--hashtag", "fyp", *period, "--no-progress"]
+    assert runner.invoke(app, ["videos", *fyp, "--out", str(tmp_path / "v.parquet")]).exit_code == 0
+    ids = pl.read_parquet(tmp_path / "v.parquet")["id"].to_list()
+    absent = max(ids) + 1  # not in the corpus (and, by its low bits, not a video id)
+    assert absent not in ids
+    (tmp_path / "ids.txt").write_text("\n".join(map(str, [*ids, absent])) + "\n")
+    hydrate = ["hydrate", "--sandbox", "--no-progress", "--from-file", str(tmp_path / "ids.txt")]
+    result = runner.invoke(app, [*hydrate, "--out", str(tmp_path / "h.parquet")])
+    text = result.output + result.stderr
+    assert result.exit_code == 0, text
+    assert f"1 of the {len(ids) + 1} ids was not found" in text, text
+    assert "1 of the ids not found is not a video id by its bits" in text, text
+    # two missing: the plural, as before
+    (tmp_path / "ids.txt").write_text("\n".join(map(str, [*ids, absent, absent + 1])) + "\n")
+    result = runner.invoke(app, [*hydrate, "--out", str(tmp_path / "h2.parquet")])
+    assert f"2 of the {len(ids) + 2} ids were not found" in result.output + result.stderr
+
+    lab = tmp_path / "lab.toml"
+    lab.write_text('client_key = "k"\nclient_secret = "s"\nregion = "US"\n', encoding="utf-8")
+    lab.chmod(0o600)
+    with pytest.raises(InvalidRequestError) as e:
+        tr.Client(config=lab, base_url="http://127.0.0.1:9")
+    said = str(e.value)
+    assert "holds 1 entry other than" in said and 'it may hold only client_key = "..."' in said

@@ -60,7 +60,7 @@ from ._archive import (
     iter_archive,
     run_of,
 )
-from ._checks import format_date, id_time, parse_date
+from ._checks import format_date, id_time, parse_date, plural
 from ._endpoints import (
     VALIDATION_CREATE,
     VALIDATION_DOWNLOAD,
@@ -261,7 +261,7 @@ class CollectionReport:
 
         kind = KINDS.get(self.kind)
         one = kind.one if kind is not None else "item"
-        noun = one if self.failed == 1 else f"{one}s"
+        noun = plural(self.failed, one, f"{one}s")
         reasons = sorted(self.failed_reasons.items(), key=lambda kv: -kv[1])
         if len(reasons) == 1:
             why = f": {reasons[0][0]}"
@@ -320,7 +320,7 @@ def _total(name: str) -> Callable[[Sequence[CollectionReport]], Any]:
 
 def _n(count: int, noun: str) -> str:
     """``"1 row"``, ``"2 rows"``."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+    return f"{count:,} {plural(count, noun, noun + 's')}"
 
 
 def _reasons(failures: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -1848,8 +1848,8 @@ class _Engine:
         read, _ = self._read()
         if self.report.repaired:
             self.report.warnings.append(
-                f"{self.report.repaired} page(s) whose archived copy could not be read were "
-                "fetched again"
+                f"{_n(self.report.repaired, 'page')} whose archived copy could not be read "
+                f"{plural(self.report.repaired, 'was', 'were')} fetched again"
             )
         self.report.retrieved = _retrieved_span(read.items)
         table = tables.finish(
