@@ -213,3 +213,24 @@ def test_without_an_archive_the_sample_is_read_and_nothing_is_left_behind(
     assert s.videos.height == s.strata["returned"].sum() > 0
     left = [p.name for p in tmp_path.iterdir() if "sandbox-ledger" not in p.name]
     assert s.report.archive is None and left == []  # the temporary archive is removed
+
+
+def test_the_sandboxes_draw_does_not_depend_on_the_order_requests_arrive() -> None:
+    """A sample sends its strata side by side, so they reach the sandbox in any order. The draw
+    of each depends on the seed and the request, not on what was asked before it: before, one
+    shared random stream gave the data-quality page's sample 150 or 151 videos, run to run."""
+    windows = [("2024-01-01", "2024-01-31"), ("2024-02-01", "2024-02-29"),
+               ("2024-03-01", "2024-03-31")]  # fmt: skip
+
+    def drawn(order: list[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
+        sb = _sandbox()
+        client = _client(sb)
+        out = {}
+        for start, end in order:
+            got = tr.fetch_videos(Q3, start, end, is_random=True, client=client, progress=False)
+            out[start, end] = sorted(got["id"].to_list())
+        return out
+
+    forward, backward = drawn(windows), drawn(windows[::-1])
+    assert all(forward[w] for w in windows)
+    assert forward == backward

@@ -7,6 +7,7 @@ way of talking to the sandbox shares the same tokens, quotas, searches, faults a
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import math
@@ -205,8 +206,7 @@ class Sandbox:
         self._ids = random.Random(f"ids-{self.config.seed}")
         self._fault_rng = random.Random(f"faults-{self.config.faults.seed}")
         self._latency_rng = random.Random(f"latency-{self.config.seed}")
-        self._random_rng = np.random.default_rng([self.config.seed, 99])
-        self._yield_rng = random.Random(f"random-yield-{self.config.seed}")
+        self._random_asked: Counter[str] = Counter()  # is_random bodies asked so far
         self._random_draws: list[RandomDraw] = []
         self._script: list[tuple[str, str | None]] = []
         self._log: list[RequestRecord] = []
@@ -671,18 +671,30 @@ class Sandbox:
         self, rows: npt.NDArray[np.int64], k: int, *, body: Mapping[str, Any] | None = None
     ) -> npt.NDArray[np.int64]:
         """An ``is_random`` pick of at most ``k`` of ``rows``; with ``random_yield``, only a
-        share drawn in that range of it (rounded down), as the audits found (api-notes §14 #7)."""
+        share drawn in that range of it (rounded down), as the audits found (api-notes §14 #7).
+
+        Each draw depends on the sandbox's seed, the request's body and how many times that body
+        was asked before, not on the order in which concurrent requests arrive: a stratified
+        sample sends its strata side by side, and with one shared random stream the same notebook
+        gave 150 or 151 videos depending on thread timing. The service's draw is random (and
+        undocumented); a sandbox's is reproducible, as a workshop needs."""
+        key = json.dumps(body, sort_keys=True, default=str) if body is not None else ""
+        with self._lock:
+            nth = self._random_asked[key]
+            self._random_asked[key] += 1
+        digest = hashlib.sha256(f"random-{self.config.seed}|{key}|{nth}".encode()).digest()
+        rng = np.random.default_rng(int.from_bytes(digest[:16], "big"))
         want = min(k, int(rows.size))
         share = 1.0
         if self.config.random_yield is not None:
-            share = self._yield_rng.uniform(*self.config.random_yield)
+            share = float(rng.uniform(*self.config.random_yield))
             want = math.floor(want * share)
         self._random_draws.append(RandomDraw(k, int(rows.size), want, share, body))
         if want >= rows.size:
             picked = rows.copy()
-            self._random_rng.shuffle(picked)
+            rng.shuffle(picked)
             return picked
-        return self._random_rng.choice(rows, size=want, replace=False)
+        return rng.choice(rows, size=want, replace=False)
 
     # ------------------------------------------------------------------ data endpoints
     def _data_endpoint(
