@@ -772,7 +772,9 @@ def _unformula(values: pl.Series) -> pl.Series:
 
 
 def guess_table(columns: list[str] | set[str]) -> str | None:
-    """The declared table whose columns best match ``columns`` (None when none shares a column).
+    """The declared table whose columns best match ``columns``: None when no table holds more of
+    them than it lacks (a compliance check's ``id, valid`` or an audit's table is not a comments
+    table with one column in common, which would read as nulls and drop the others).
 
     Tables with the same columns (liked, pinned and reposted videos) give the first of them, which
     has the same schema.
@@ -780,12 +782,14 @@ def guess_table(columns: list[str] | set[str]) -> str | None:
     Example:
         >>> guess_table(["id", "video_id", "text", "like_count"])
         'comments'
+        >>> guess_table(["id", "valid"]) is None
+        True
     """
     names = set(columns)
     best: tuple[int, int, str] | None = None
     for table, schema in schemas.SCHEMAS.items():
         shared = len(names & set(schema.names()))
-        if shared == 0:
+        if shared == 0 or shared <= len(names) - shared:
             continue
         # most shared columns first, then fewest declared columns left unmatched
         score = (shared, -(len(schema) - shared), table)
@@ -851,6 +855,8 @@ def _from_text(
         raw = raw.with_columns(_unformula(raw[c]) for c in raw.columns)
     if table is None:
         table = guess_table(raw.columns)
+        if table is None and any(c == "id" or c.endswith("_id") for c in raw.columns):
+            return _as_written(raw)  # a compliance check, an audit: its columns as written
         if table is None:
             raise InvalidRequestError(
                 f"{path}: no known table has the columns {', '.join(raw.columns) or '(none)'}; "
@@ -861,6 +867,17 @@ def _from_text(
         _decode(name, raw[name], dtype) for name, dtype in declared.items() if name in raw.columns
     )
     return schemas.cast(decoded, table)
+
+
+def _as_written(raw: pl.DataFrame) -> pl.DataFrame:
+    """The columns of a file of no declared table, as written: ids (``id``, ``*_id``) written as
+    text become exact ``Int64`` when every value is a whole number; the rest is left as read."""
+    ids = [
+        c for c in raw.columns
+        if (c == "id" or c.endswith("_id")) and raw[c].dtype == pl.String
+        and raw[c].drop_nulls().str.strip_chars().str.contains(r"^\d{1,19}$").all()
+    ]  # fmt: skip
+    return raw.with_columns(_decode(c, raw[c], pl.Int64()) for c in ids)
 
 
 def read_csv(path: str | Path, table: str | None = None) -> pl.DataFrame:
@@ -875,14 +892,16 @@ def read_csv(path: str | Path, table: str | None = None) -> pl.DataFrame:
     Args:
         path: a CSV file.
         table: the table it holds (``"videos"``, ``"comments"``...); when None, the table whose
-            columns best match the header.
+            columns best match the header (:func:`guess_table`).
 
     Returns:
-        A DataFrame whose schema equals ``tiktok_research.schemas.SCHEMAS[table]``.
+        A DataFrame whose schema equals ``tiktok_research.schemas.SCHEMAS[table]``; for a table
+        of ids of no declared table (a compliance check's ``id, valid``, an audit), its own
+        columns: ids (``id``, ``*_id``) exact ``Int64``, the others text.
 
     Raises:
-        InvalidRequestError: the file holds no known table, or a value does not fit its column
-            (also a ``ValueError``).
+        InvalidRequestError: the file holds no known table and no ids, or a value does not fit
+            its column (also a ``ValueError``).
 
     Example:
         >>> import tempfile
@@ -939,8 +958,8 @@ def _read_ndjson(source: Path, table: str | None) -> pl.DataFrame:
     """JSON lines -> the declared schema: ids read from strings or numbers alike, exactly."""
     inferred = pl.scan_ndjson(source, infer_schema_length=None).collect_schema()
     name = table or guess_table(inferred.names())
-    if name is None:
-        return pl.read_ndjson(source, infer_schema_length=None)
+    if name is None:  # ids written as strings (ours) come back exact Int64
+        return _as_written(pl.read_ndjson(source, infer_schema_length=None))
     declared = schemas._check_table(name)
     as_read: dict[str, pl.DataType] = {}
     for column, dtype in inferred.items():

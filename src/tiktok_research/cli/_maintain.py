@@ -231,8 +231,8 @@ def _still_valid(result: FetchResult, category: str) -> str:
     n_valid, n_gone = int(valid.sum()), int((~valid).sum())
     unknown = valid.null_count()
     gone = (
-        f"{n_gone:,} are gone (deleted or made private: drop them from your data, as the terms "
-        "of the Research API ask)"
+        f"{n_gone:,} {'is' if n_gone == 1 else 'are'} gone (deleted or made private: drop them "
+        "from your data, as the terms of the Research API ask)"
         if n_gone
         else "none is gone"
     )

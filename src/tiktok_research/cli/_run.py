@@ -197,7 +197,8 @@ def finish(
             out.echo(f"{failures.height} item(s) failed:")
         shown = failures if side is None else failures.head(20)
         for row in shown.iter_rows(named=True):
-            out.echo(f"  {row['item']}: {row['code']}: {row['message']} (log_id {row['log_id']})")
+            said = f" (log_id {row['log_id']})" if row["log_id"] else ""  # none: never answered
+            out.echo(f"  {row['item']}: {row['code']}: {row['message']}{said}")
         if failures.height > shown.height:
             out.echo(f"  ... and {failures.height - shown.height} more")
     elif side is not None and side.is_file():
