@@ -11,6 +11,9 @@ counts what reached it.
   the gone ones, so it was a new check: 6 requests paid again (of 6), and the gone ids were never
   listed (``videos_removed.txt`` not written). Now the rerun finishes the same round from the
   archive: 0 requests, the same table, the gone ids listed.
+* a compliance check (``compliance``, ``refresh``) killed while it downloaded a task the service
+  had said Completed: the rerun asked the task's status again before the download (2 requests;
+  the status answer was archived). Now it downloads at once: 1 request.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import httpx
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -29,7 +33,7 @@ import tiktok_research as tr
 import tiktok_research._archive as archive_module
 import tiktok_research.cli._maintain as cli_maintain
 import tiktok_research.cli._output as cli_output
-from _sandboxes import MakeClient, new_client, new_sandbox, paid
+from _sandboxes import MakeClient, new_client, new_sandbox, no_sleep, paid
 from tiktok_research.cli import app
 from tiktok_research.maintain import REFRESH_DONE
 from tiktok_research.sandbox import Sandbox
@@ -187,3 +191,40 @@ def test_the_refresh_command_killed_while_writing_pays_nothing_again_and_lists_t
     else:
         got, want = (pl.read_parquet(f / table).drop("retrieved_at") for f in (collected, clean))
         assert got.sort("id").equals(want.sort("id"))
+
+
+class _KilledAtDownload(httpx.BaseTransport):
+    """The sandbox's transport, with a kill (KeyboardInterrupt) as the first download is sent."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner, self.killed = inner, False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not self.killed and request.url.path.endswith("/validation_task/download/"):
+            self.killed = True
+            raise KeyboardInterrupt  # the state a kill -9 leaves: nothing runs after it
+        return self.inner.handle_request(request)
+
+
+def test_a_check_killed_at_its_download_downloads_at_once_when_run_again(
+    make_client: MakeClient, tmp_path: Path
+) -> None:
+    sb = new_sandbox(n_videos=2000, validation_processing_seconds=0)
+    videos = tr.fetch_videos(FYP, START, END, client=make_client(sb), max_total=50, progress=False)
+    ids = pl.DataFrame(videos)["id"].to_list()
+    archive = tmp_path / "archive"
+    killer = _KilledAtDownload(sb.transport())
+    client = tr.Client("sandbox", "sandbox", base_url=Sandbox.BASE_URL, transport=killer,
+                       ledger=False, sleep=no_sleep)  # fmt: skip
+    before = paid(sb)
+    with pytest.raises(KeyboardInterrupt), client:
+        tr.check_compliance(ids, client=client, archive=archive, progress=False)
+    assert killer.killed and sb.requests_spent()["validation_status"] == 1
+    assert paid(sb) - before == 2, "uploaded, Completed; the download never sent"
+
+    valid = tr.check_compliance(ids, client=make_client(sb), archive=archive, progress=False)
+    assert valid.report.complete and valid["valid"].all()
+    spent = sb.requests_spent()
+    # before: 2 (the status asked again, then the download)
+    assert (spent["validation_status"], spent["validation_download"]) == (1, 1)
+    assert paid(sb) - before == 3
