@@ -143,6 +143,10 @@ def test_a_refresh_killed_before_it_recorded_its_end_is_finished_from_the_archiv
     assert sorted(again.report.removed) == sorted(set(held) - set(swapped))
     assert _ids(folder) == swapped == sorted(pl.DataFrame(again)["id"].to_list())
 
+    # the round's record of its table is the archive's bookkeeping, not a dump to merge
+    read = [str(r.path) for r in tr.merge_dumps(archive).report]
+    assert read and not [path for path in read if "refresh-input" in path]
+
     # once its end is recorded, the same call is a new check, as it always was
     tr.refresh_videos(folder, client=client, archive=archive, progress=False)
     assert paid(sb) - before == first + 6

@@ -30,6 +30,7 @@ from typing import Any
 import polars as pl
 
 from . import schemas
+from ._archive import REFRESH_INPUT_FILE
 from ._checks import TableLike, check_day, check_fields, check_folder, format_date
 from ._dataset import check as check_dataset
 from ._dataset import check_writable, finish_swap
@@ -64,7 +65,7 @@ REFRESH_DONE = "manifest-refresh.json"
 #: Written in the archive's compliance folder of a refresh before its table is rewritten in
 #: place: the table, its ids (in order) and the fields asked for, so that a run killed after
 #: the rewrite (the ids found gone no longer in the table) finishes the same round.
-REFRESH_INPUT = "refresh-input.json"
+REFRESH_INPUT = REFRESH_INPUT_FILE
 
 
 @dataclass
