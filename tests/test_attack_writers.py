@@ -295,7 +295,7 @@ def test_a_compliance_check_killed_before_its_output_is_written_is_not_paid_agai
     table = pl.read_parquet("valid.parquet")
     assert table["id"].to_list() == ids
     assert table["valid"].to_list() == [True] * 40 + [False]
-    assert "40 of the 41 video id(s) are still valid" in text, text
+    assert "40 of the 41 video ids are still valid" in text, text
 
     # the output is written: the same command again is a new check, as it always was
     code, text, sent = _cli(served, *args)

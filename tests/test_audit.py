@@ -155,7 +155,7 @@ def test_not_video_ids_are_asked_and_named_never_refused(tmp_path: Path) -> None
         row["reason"]
         == "not a video id by its bits (entity type 4: user account; Steel et al. 2025)"
     )
-    assert "not video ids by their bits" in str(audit)
+    assert "1 of the missing ids is not a video id by its bits" in str(audit)
 
 
 def test_hydrate_names_not_video_ids_with_the_reason(tmp_path: Path) -> None:

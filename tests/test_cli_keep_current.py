@@ -117,7 +117,7 @@ def test_compliance_names_the_videos_that_are_gone(
     before = stats(server)
     text = ok(run_cli(["compliance", "-f", "ids.txt", "--out", "valid.csv", "--no-progress"],
                       cli_env(server.url), cwd=tmp_path))  # fmt: skip
-    assert f"{40 - len(gone)} of the 40 video id(s) are still valid; {len(gone)} are gone" in text
+    assert f"{40 - len(gone)} of the 40 video ids are still valid; {len(gone)} are gone" in text
     valid = pl.read_csv(tmp_path / "valid.csv", schema={"id": pl.Int64, "valid": pl.Boolean})
     assert valid["id"].to_list() == ids
     assert valid.filter(~pl.col("valid"))["id"].to_list() == gone
@@ -228,5 +228,5 @@ def test_kill_9_after_the_upload_then_the_next_run_uploads_nothing(
         counted = stats(srv)
     assert counted["validation_create"] == 1, "one upload over both runs"
     assert counted["validation_download"] == 1
-    assert "23 of the 25 video id(s) are still valid; 2 are gone" in text
+    assert "23 of the 25 video ids are still valid; 2 are gone" in text
     assert "resumed" in text

@@ -231,6 +231,7 @@ def _some_ids(client: tr.Client) -> list[int]:
 
 
 T0, T1, T2 = (datetime(2026, 1, d, tzinfo=UTC) for d in (1, 2, 3))
+Q1 = {"and": [{"operation": "EQ", "field_name": "hashtag_name", "field_values": ["cats"]}]}
 
 
 def test_combine_carries_every_field_of_the_report() -> None:
@@ -239,7 +240,7 @@ def test_combine_carries_every_field_of_the_report() -> None:
         tasks_done=2, requests_spent=3, pages=3, rows=10, resumed=True, archive=Path("a"),
         warnings=["w1"], repaired=1, damaged=["f1"], temporary=False, not_found=[1], failed=1,
         retrieved=(T1, T2), requests_charged=2, uncharged={400: 1},
-        requests_by_endpoint={"comments": 3}, failed_reasons={"invalid_params (x)": 1},
+        requests_by_endpoint={"comments": 3}, failed_reasons={"invalid_params (x)": 1}, query=Q1,
     )  # fmt: skip
     b = CollectionReport(
         "comments", kind="replies", table="comments", complete=False, tasks_total=3,
@@ -247,7 +248,7 @@ def test_combine_carries_every_field_of_the_report() -> None:
         archive=Path("b"), warnings=["w1", "w2"], stopped_by="the quota", stop_kind="quota",
         repaired=2, damaged=["f2"], temporary=True, not_found=[2], failed=2, retrieved=(T0, T1),
         requests_charged=4, requests_by_endpoint={"comments": 4},
-        failed_reasons={"invalid_params (x)": 1, "not_found (y)": 1},
+        failed_reasons={"invalid_params (x)": 1, "not_found (y)": 1}, query=Q1,
     )  # fmt: skip
     both = CollectionReport.combine([a, b])
     assert both == CollectionReport(
@@ -257,8 +258,10 @@ def test_combine_carries_every_field_of_the_report() -> None:
         stop_kind="quota", repaired=3, damaged=["f1", "f2"], temporary=True, not_found=[1, 2],
         failed=3, retrieved=(T0, T2), requests_charged=6, uncharged={400: 1},
         requests_by_endpoint={"comments": 7},
-        failed_reasons={"invalid_params (x)": 2, "not_found (y)": 1},
+        failed_reasons={"invalid_params (x)": 2, "not_found (y)": 1}, query=Q1,
     )  # fmt: skip
+    # parts of two queries answer neither (a sample's strata): no query to hold a dataset to
+    assert CollectionReport.combine([a, dataclasses.replace(b, query={"and": []})]).query is None
     # every field differs between a and b or from its default: none is silently dropped
     defaults = CollectionReport("x")
     for f in dataclasses.fields(CollectionReport):

@@ -223,4 +223,4 @@ def test_one_id_gone_is_said_in_the_singular(
     code, text, _ = _cli(served, "compliance", "--from-file", "-", "--out", "valid.csv",
                          stdin=items)  # fmt: skip
     assert code == 0, text
-    assert "3 of the 4 video id(s) are still valid; 1 is gone (deleted" in text, text
+    assert "3 of the 4 video ids are still valid; 1 is gone (deleted" in text, text

@@ -104,7 +104,7 @@ def test_numbers_as_strings_and_unexpected_nested_shape_are_tolerated() -> None:
 
 
 def test_non_json_body_is_skipped_and_reported() -> None:
-    with pytest.warns(tables.DataWarning, match="not JSON"):
+    with pytest.warns(tables.DataWarning, match="1 body is not a JSON object"):
         df = tables.from_responses([b"<html>504</html>", _page(['{"id":3}'])], "video_query")
     assert df["id"].to_list() == [3]
 

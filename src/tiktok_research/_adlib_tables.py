@@ -33,6 +33,7 @@ from typing import Any
 import polars as pl
 
 from . import schemas
+from ._checks import plural
 from ._endpoints import (
     AD_DETAIL,
     AD_QUERY,
@@ -326,7 +327,8 @@ def adlib_rows(endpoint: str, answers: Iterable[tuple[Any, dict[str, Any]]]) -> 
             rows.extend(_content_columns(r, it) for it in items if isinstance(it, dict))
     if r.lost:
         message = (
-            f"{ep.table}: {len(r.lost)} value(s) could not be represented and were set to null "
+            f"{ep.table}: {len(r.lost)} {plural(len(r.lost), 'value', 'values')} could not be "
+            f"represented and {plural(len(r.lost), 'was', 'were')} set to null "
             f"(e.g. {', '.join(r.lost[:3])}); the raw archive keeps them"
         )
         log.warning(message)

@@ -378,6 +378,17 @@ def is_blank(value: object) -> bool:
     return kind in ("NAType", "NaTType") or (kind.startswith("float") and value != value)
 
 
+def plural(count: int, one: str, many: str) -> str:
+    """The words that agree with ``count`` in a message: ``one`` when it is 1, else ``many``.
+
+    Example:
+        >>> n = 1
+        >>> f"{n:,} of the 152 ids {plural(n, 'was', 'were')} not found"
+        '1 of the 152 ids was not found'
+    """
+    return one if count == 1 else many
+
+
 def show(values: Sequence[object], n: int = 3) -> str:
     """Up to ``n`` values for a message (long ones shortened), and how many more there are."""
     shown = []

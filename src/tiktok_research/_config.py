@@ -29,6 +29,7 @@ from pathlib import Path
 
 import platformdirs
 
+from ._checks import plural
 from .errors import InvalidRequestError
 
 __all__ = [
@@ -129,10 +130,10 @@ def read_credentials(path: Path) -> dict[str, str]:
         # word, and another source's used instead. The names are not shown (a value pasted as a
         # name would be a secret in a message).
         raise InvalidRequestError(
-            f"the config file {path} holds {len(unknown)} entr{'y' if len(unknown) == 1 else 'ies'}"
-            f" other than client_key and client_secret (a [section] or a misspelt name?); "
-            f'it holds only client_key = "..." and client_secret = "...", at the top: write it '
-            "again with `tiktok-research configure`"
+            f"the config file {path} holds {len(unknown)} "
+            f"{plural(len(unknown), 'entry', 'entries')} other than client_key and client_secret "
+            f'(a [section] or a misspelt name?); it may hold only client_key = "..." and '
+            'client_secret = "...", at the top: write it again with `tiktok-research configure`'
         )
     found: dict[str, str] = {}
     for key in KEYS:

@@ -254,9 +254,10 @@ def check(root: Path, *, table: str, query: dict[str, Any] | None, partition_by:
         recorded = state.get("query") if isinstance(state, dict) else None
     if query is not None and recorded is not None and recorded != query:
         raise InvalidRequestError(
-            f"the dataset {root} holds the videos of another query ({json.dumps(recorded)}); "
-            "a dataset holds one query, so that each of its rows answers it: write this one "
-            "into another folder"
+            f"the dataset {root} holds the {table} of another query "
+            f"({json.dumps(recorded, sort_keys=True)}), not of this one "
+            f"({json.dumps(query, sort_keys=True)}); a dataset holds one query, so that each of "
+            "its rows answers it: write this one into another folder"
         )
 
 

@@ -36,7 +36,7 @@ from typing import Any
 import polars as pl
 
 from ._archive import completed, held_rounds, iter_archive, page_files, round_spec
-from ._checks import ItemsLike, check_folder, id_time, parse_api_date
+from ._checks import ItemsLike, check_folder, id_time, parse_api_date, plural
 from .client import Client, check_client
 from .collect import CollectionReport
 from .errors import InvalidRequestError
@@ -387,8 +387,10 @@ class Audit:
         reasons = self.table.filter(pl.col("round") == self.table["round"].max())
         not_video = reasons.filter(pl.col("reason").str.starts_with("not a video id"))
         if not_video.height:
+            n = not_video.height
             lines.append(
-                f"  {not_video.height:,} of the missing ids are not video ids by their bits "
+                f"  {n:,} of the missing ids "
+                f"{plural(n, 'is not a video id by its', 'are not video ids by their')} bits "
                 "(see table.reason)"
             )
         lines.append(f"  this run: {self.report.cost()}")

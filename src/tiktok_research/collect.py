@@ -60,7 +60,7 @@ from ._archive import (
     iter_archive,
     run_of,
 )
-from ._checks import format_date, id_time, parse_date
+from ._checks import format_date, id_time, parse_date, plural
 from ._endpoints import (
     VALIDATION_CREATE,
     VALIDATION_DOWNLOAD,
@@ -166,6 +166,9 @@ class CollectionReport:
         retrieved: When the answers of the table's rows arrived, ``(first, last)`` (the
             archive's ``retrieved_at``), or None (no row read). Dataset writes record it, and
             :class:`~tiktok_research.errors.EraWarning` compares runs by it.
+        query: The video query the table's rows answer (its JSON form, as a dataset folder
+            records it), or None (a look-up of items or of ids, or parts of different
+            queries): :func:`tiktok_research.io.write_dataset` takes it from a result.
     """
 
     endpoint: str
@@ -193,6 +196,7 @@ class CollectionReport:
     failed: int = 0
     failed_reasons: dict[str, int] = field(default_factory=dict)
     retrieved: tuple[datetime, datetime] | None = None
+    query: dict[str, Any] | None = None
 
     @classmethod
     def combine(cls, parts: Sequence[CollectionReport], **fields: object) -> Self:
@@ -201,7 +205,8 @@ class CollectionReport:
 
         Counts add up; the result is complete when every part is; pending tasks, warnings,
         damaged files and ids not found are gathered; the first stop is kept with its kind; the
-        archive is the first part's. ``fields`` set (or override) fields of the result, e.g. the
+        archive is the first part's; the query is the parts' own when they all answer the same
+        one. ``fields`` set (or override) fields of the result, e.g. the
         fields of a subclass or the ``rows`` of the combined table.
 
         Example:
@@ -256,7 +261,7 @@ class CollectionReport:
 
         kind = KINDS.get(self.kind)
         one = kind.one if kind is not None else "item"
-        noun = one if self.failed == 1 else f"{one}s"
+        noun = plural(self.failed, one, f"{one}s")
         reasons = sorted(self.failed_reasons.items(), key=lambda kv: -kv[1])
         if len(reasons) == 1:
             why = f": {reasons[0][0]}"
@@ -315,7 +320,7 @@ def _total(name: str) -> Callable[[Sequence[CollectionReport]], Any]:
 
 def _n(count: int, noun: str) -> str:
     """``"1 row"``, ``"2 rows"``."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+    return f"{count:,} {plural(count, noun, noun + 's')}"
 
 
 def _reasons(failures: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -385,6 +390,9 @@ _COMBINE: dict[str, Callable[[Sequence[CollectionReport]], Any]] = {
     "failed": _total("failed"),
     "failed_reasons": _summed("failed_reasons"),
     "retrieved": lambda parts: _span([p.retrieved for p in parts]),
+    "query": lambda parts: (
+        parts[0].query if all(p.query == parts[0].query for p in parts) else None
+    ),
 }
 assert set(_COMBINE) | {"stopped_by", "stop_kind"} == {f.name for f in fields(CollectionReport)}
 
@@ -917,6 +925,7 @@ class _Engine:
             tasks_total=len(plan.tasks),
             archive=col.folder,
             warnings=list(plan.notes),
+            query=plan.query.to_dict() if plan.query is not None else None,
         )
         self.tasks = {t.key: t for t in plan.tasks}
         self.qparams = {} if self.check else plan.fields_param()
@@ -1877,8 +1886,8 @@ class _Engine:
         read, _ = self._read()
         if self.report.repaired:
             self.report.warnings.append(
-                f"{self.report.repaired} page(s) whose archived copy could not be read were "
-                "fetched again"
+                f"{_n(self.report.repaired, 'page')} whose archived copy could not be read "
+                f"{plural(self.report.repaired, 'was', 'were')} fetched again"
             )
         self.report.retrieved = _retrieved_span(read.items)
         table = tables.finish(

@@ -30,7 +30,7 @@ import polars as pl
 
 from . import client as client_module
 from ._archive import collection_dir, completed, output_owed, owe_output, round_spec
-from ._checks import ItemsLike, check_folder
+from ._checks import ItemsLike, check_folder, plural
 from .client import Client, check_client
 from .collect import (
     POLL_FIRST,
@@ -746,7 +746,8 @@ def fetch_comments(
     # neither asked nor warned about
     need = requests_to_send(plan, folder, resume=resume, retry_failed=retry_failed)
     cost = (
-        f"replies: {parents.height:,} comment(s) have replies: at least {need:,} request(s)"
+        f"replies: {parents.height:,} {plural(parents.height, 'comment has', 'comments have')} "
+        f"replies: at least {need:,} request(s)"
         if need
         else None
     )
@@ -843,18 +844,20 @@ def videos_by_id(
     waiting = {int(v) for t in plan.tasks if t.key in result.report.pending
                for v in t.params["query"]["and"][0]["field_values"]}  # fmt: skip
     result.report.not_found = [i for i in plan.ids if i not in found and i not in waiting]
-    if result.report.not_found:
+    if missing := len(result.report.not_found):
         result.report.warnings.append(
-            f"{len(result.report.not_found):,} of the {len(plan.ids):,} ids were not found "
-            "(deleted, private, not yet indexed, or not video ids): see report.not_found"
+            f"{missing:,} of the {len(plan.ids):,} {plural(len(plan.ids), 'id', 'ids')} "
+            f"{plural(missing, 'was', 'were')} not found (deleted, private, not yet indexed, or "
+            "not video ids): see report.not_found"
         )
         odd = not_video_ids(result.report.not_found)
         if odd:
             shown = "; ".join(f"{i}: {why}" for i, why in list(odd.items())[:5])
             more = f"; and {len(odd) - 5} more" if len(odd) > 5 else ""
             result.report.warnings.append(
-                f"{len(odd):,} of the ids not found are not video ids by their bits (the "
-                f"published layout, tr.decode_id): {shown}{more}"
+                f"{len(odd):,} of the ids not found "
+                f"{plural(len(odd), 'is not a video id by its', 'are not video ids by their')} "
+                f"bits (the published layout, tr.decode_id): {shown}{more}"
             )
     return result
 

@@ -464,8 +464,12 @@ def write_dataset(
             archive does not pass for newer than a later collection.
         query: the query the dataset holds (recorded in ``root/_tiktok_research_dataset.json`` on
             the first write that gives one); a write with another query is refused
-            (:class:`~tiktok_research.errors.InvalidRequestError`), as
-            :func:`check_dataset` would refuse it.
+            (:class:`~tiktok_research.errors.InvalidRequestError`, nothing written), as
+            :func:`check_dataset`, ``collect_videos``, ``fetch_videos(dataset=)`` and
+            ``update_videos`` refuse it. Default: the query a result of
+            :func:`~tiktok_research.fetch_videos` answers (its ``report.query``), so that
+            ``write_dataset(result, root, table="videos")`` of another query than the folder's
+            is refused too; a plain DataFrame records no query and is not checked against one.
         drop: keys (ids) to take out of the dataset (e.g. videos found deleted by a refresh).
 
     Returns:
@@ -484,6 +488,7 @@ def write_dataset(
 
     check_frame(df, "df", lazy=False)
     root_path = Path(root)
+    held = _query_dict(query) if query is not None else _result_query(df)  # before df is derived
     run = run_id or uuid.uuid4().hex[:12]
     at = retrieved_at if retrieved_at is not None else datetime.now(UTC)
     if at.tzinfo is None:
@@ -508,7 +513,7 @@ def write_dataset(
         run=run,
         retrieved_at=at,
         key=schemas.primary_key(table),
-        query=_query_dict(query),
+        query=held,
         drop=list(drop or []),
     )
     _warn_eras(root_path, table, run, span)
@@ -580,6 +585,12 @@ def _warn_eras(root: Path, table: str, run: str, span: tuple[datetime, datetime]
     if known:
         warn_if_straddled([span], f"write_dataset adds to {root} rows", tables={table},
                           known=known)  # fmt: skip
+
+
+def _result_query(df: pl.DataFrame) -> dict[str, Any] | None:
+    """The query a collection's result answers (``report.query`` of a FetchResult), else None."""
+    query = getattr(getattr(df, "report", None), "query", None)
+    return query if isinstance(query, dict) else None
 
 
 def _query_dict(query: QueryLike | None) -> dict[str, Any] | None:

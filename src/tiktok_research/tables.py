@@ -37,7 +37,7 @@ import pyarrow.json as pa_json
 from . import _endpoints as ep
 from . import schemas
 from ._archive import PageRef, read_file_lines
-from ._checks import stored_username_expr
+from ._checks import plural, stored_username_expr
 from .errors import DataWarning, InvalidRequestError, InvalidTypeError, warn_user
 
 if TYPE_CHECKING:
@@ -528,8 +528,9 @@ def _finish(
             decoded, bad = _decode_nested(items[c], declared[c])
             out = out.with_columns(decoded.alias(c))
             if bad:
-                _warn(f"{table}{src}: {bad} value(s) of {c!r} have an unexpected shape; set to "
-                      "null (the raw archive keeps them)", issues)  # fmt: skip
+                _warn(f"{table}{src}: {bad} {plural(bad, 'value', 'values')} of {c!r} "
+                      f"{plural(bad, 'has', 'have')} an unexpected shape; set to null (the raw "
+                      "archive keeps them)", issues)  # fmt: skip
     # values that were present but could not be represented (ids beyond int64, "1.5" for an int)
     checks = [
         c
@@ -754,8 +755,9 @@ def from_responses(
         return schemas.empty(e.table)
     good = [i for i, line in enumerate(lines) if line[:1] == b"{"]
     if len(good) < len(lines):
-        _warn(f"{e.name}: {len(lines) - len(good)} body/bodies are not JSON objects; skipped",
-              None)  # fmt: skip
+        n = len(lines) - len(good)
+        what = plural(n, "body is not a JSON object", "bodies are not JSON objects")
+        _warn(f"{e.name}: {n} {what}; skipped", None)
     sniff_unknown([lines[good[0]], lines[good[-1]]] if good else [], e.name)
     buf = b"\n".join(lines[i] for i in good)
     try:

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import polars as pl
 
+from .._checks import plural
 from ._measure import eras_of, fields_of, query_text, strays_of, windows_of
 from ._read import CollectionData, collections_of, latest
 
@@ -126,7 +127,7 @@ class QualityReport:
         ``incomplete; ...`` with what is missing)."""
         counts = self.status_counts()
         gaps = self.gaps.height
-        parts = [f"{gaps} gap{'s' if gaps != 1 else ''}"]
+        parts = [f"{gaps} {plural(gaps, 'gap', 'gaps')}"]
         if counts.get("stopped"):
             parts.append(f"{counts['stopped']} window(s) stopped")
         if counts.get("not needed"):  # the collection report's "max_total reached"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from .._checks import plural
 from .._eras import SOURCES
 
 if TYPE_CHECKING:
@@ -129,7 +130,10 @@ def text(report: QualityReport) -> str:
     for f in _sparse(report).head(8).iter_rows(named=True):
         lines.append(f"  sparse: {f['table']}.{f['column']} present in {_pct(f['share'])} of rows")
     if report.strays.height:
-        lines.append(f"  strays: {report.strays.height} row(s) do not meet their query")
+        n = report.strays.height
+        lines.append(
+            f"  strays: {n} {plural(n, 'row does not meet its', 'rows do not meet their')} query"
+        )
     for e in report.eras.iter_rows(named=True):
         lines.append(f"  era: {e['table']} answers straddle {e['date']}: {e['change']}")
     for path, what in report.damage.items():
@@ -225,7 +229,9 @@ def markdown(report: QualityReport) -> str:
         conds = report.strays["condition"].value_counts().sort("count", descending=True)
         shown = "; ".join(f"{n} fail `{t}`" for t, n in conds.head(5).iter_rows())
         missing.append(
-            f"- {report.strays.height} row(s) do not meet their query ({shown}); they are "
+            f"- {report.strays.height} "
+            f"{plural(report.strays.height, 'row does not meet its', 'rows do not meet their')} "
+            f"query ({shown}); {plural(report.strays.height, 'it is', 'they are')} "
             "listed in the report's `strays` and can be dropped."
         )
     for e in report.eras.iter_rows(named=True):

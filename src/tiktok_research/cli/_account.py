@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from . import _run
+from . import _log, _run
 from ._app import app
 from ._errors import EXIT_AUTH, CommandError, InputError
 from ._options import SandboxOpt
@@ -76,7 +76,7 @@ def configure(
             found = resolve_credentials(config=_run.ROOT.config)
         except AuthenticationError:  # the command line's message, as every command gives it
             raise CommandError(_run.missing_credentials(_run.ROOT.config), EXIT_AUTH) from None
-        typer.echo(f"client key {found.client_key} and its secret, from {found.source}")
+        _log.echo(f"client key {found.client_key} and its secret, from {found.source}")
         return
     current: dict[str, str] = {}
     if target.is_file():
@@ -99,9 +99,9 @@ def configure(
     existed = target.is_file()
     path = write_credentials(key, secret, target)
     replaced = "; they replace the ones saved there before" if existed else ""
-    typer.echo(f"saved client key {key} and its secret to {path} (readable by you only{replaced})")
+    _log.echo(f"saved client key {key} and its secret to {path} (readable by you only{replaced})")
     if _run.ROOT.config is not None:
-        typer.echo(f"commands use it with: tiktok-research --config {path} COMMAND")
+        _log.echo(f"commands use it with: tiktok-research --config {path} COMMAND")
     elif os.environ.get(ENV_KEY) or os.environ.get(ENV_SECRET):
         typer.echo(
             f"note: {ENV_KEY} / {ENV_SECRET} are set in this environment, and come before this "
@@ -134,13 +134,13 @@ def quota(
     if sandbox:
         served = os.environ.get(ENV_BASE_URL)
         if served:
-            typer.echo(_served_quota(served, os.environ.get("TIKTOK_CLIENT_KEY") or "sandbox"))
+            _log.echo(_served_quota(served, os.environ.get("TIKTOK_CLIENT_KEY") or "sandbox"))
             return
-        typer.echo(str(_run.client(True, None).quota) + " (a fresh built-in sandbox)")
+        _log.echo(str(_run.client(True, None).quota) + " (a fresh built-in sandbox)")
         return
     for ledger, status in local_quota():
         where = f" [{ledger.service or 'service'}]" if ledger is not None else ""
-        typer.echo(str(status) + where)
+        _log.echo(str(status) + where)
 
 
 def _served_quota(base_url: str, key: str) -> str:

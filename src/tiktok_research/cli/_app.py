@@ -177,7 +177,7 @@ def _version_text() -> str:
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"tiktok-research {_version_text()}")
+        _log.echo(f"tiktok-research {_version_text()}")
         raise typer.Exit()
 
 

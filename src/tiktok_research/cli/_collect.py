@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from .._checks import plural
 from . import _log, _run
 from ._app import app
 from ._errors import InputError
@@ -294,7 +295,8 @@ def _ask_before(yes: bool) -> Callable[[Plan], bool]:
     def confirm(plan: Plan) -> bool:
         left = plan.quota_remaining
         _log.say(
-            f"{plan.kind}: {len(plan.tasks):,} comment(s) have replies: at least "
+            f"{plan.kind}: {len(plan.tasks):,} "
+            f"{plural(len(plan.tasks), 'comment has', 'comments have')} replies: at least "
             f"{plan.min_requests:,} request(s)"
             + (f"; {left:,} left today ({plan.quota_family} quota)" if left is not None else ""),
             err=True,

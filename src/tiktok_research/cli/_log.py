@@ -20,11 +20,14 @@ logged as WARNING lines, so they are time-stamped and land in the log file too.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 LOGGER = "tiktok_research"
 FILE_ONLY = {"file_only": True}  # ``extra=`` of a record meant for the log file only
@@ -140,10 +143,33 @@ def say(text: str, *, err: bool = False) -> None:
     """Tell the user something about the run (its report, what was written, what to do next):
     once on the terminal (standard error with ``err``), and as a time-stamped line of the
     ``--log`` file."""
+    echo(text, err=err)
+    file_only(logging.INFO, text)
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """Print a line on standard output (standard error with ``err``). A reader that has gone
+    (``| head -1`` has what it wanted and closed the pipe) ends nothing: the rest of the output
+    goes nowhere, quietly, and the command finishes with its own exit code (the table is
+    written, the collection's outcome is what the code says), as ``select ... | head`` does."""
     import typer
 
-    typer.echo(text, err=err)
-    file_only(logging.INFO, text)
+    try:
+        typer.echo(text, err=err)
+    except BrokenPipeError:
+        reader_gone(sys.stderr if err else sys.stdout)
+
+
+def reader_gone(stream: IO[str]) -> None:
+    """Point ``stream`` at the null device once its reader has closed the pipe: the lines still
+    to come, and the flush at exit, are dropped without an error (``BrokenPipeError``, then
+    Python's "Exception ignored" on standard error and exit code 120)."""
+    with suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
 
 
 def file_only(level: int, message: str, *, exc: BaseException | None = None) -> None:

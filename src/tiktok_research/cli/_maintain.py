@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .._checks import plural
 from . import _log, _run
 from ._app import app
 from ._errors import EXIT_INCOMPLETE, InputError
@@ -134,8 +135,10 @@ def hydrate(
     unshown = [i for i in odd if i not in shown]
     if unshown:  # the list above shows 20 ids, each with its reason
         target.echo(
-            f"{len(odd):,} of them are not video ids by their bits (the published layout; "
-            "tiktok_research.decode_id), among them: " + ", ".join(map(str, unshown[:20]))
+            f"{len(odd):,} of them "
+            f"{plural(len(odd), 'is not a video id by its', 'are not video ids by their')} bits "
+            "(the published layout; tiktok_research.decode_id), among them: "
+            + ", ".join(map(str, unshown[:20]))
         )
     _run.finish(result, target, "videos")
 
@@ -231,13 +234,14 @@ def _still_valid(result: FetchResult, category: str) -> str:
     n_valid, n_gone = int(valid.sum()), int((~valid).sum())
     unknown = valid.null_count()
     gone = (
-        f"{n_gone:,} {'is' if n_gone == 1 else 'are'} gone (deleted or made private: drop them "
+        f"{n_gone:,} {plural(n_gone, 'is', 'are')} gone (deleted or made private: drop them "
         "from your data, as the terms of the Research API ask)"
         if n_gone
         else "none is gone"
     )
     later = f"; {unknown:,} not checked yet (run the same command again)" if unknown else ""
-    return f"{n_valid:,} of the {valid.len():,} {category} id(s) are still valid; {gone}{later}"
+    ids = f"{valid.len():,} {category} {plural(valid.len(), 'id', 'ids')}"
+    return f"{n_valid:,} of the {ids} {plural(n_valid, 'is', 'are')} still valid; {gone}{later}"
 
 
 def _read_videos(path: Path) -> pl.DataFrame:

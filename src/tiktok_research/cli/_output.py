@@ -359,11 +359,8 @@ def _to_stdout(df: pl.DataFrame) -> None:
     try:
         tio.write_ndjson(df, stream)
         stream.flush()
-    except BrokenPipeError:
-        # the reader has gone: nothing more to write, and nothing to flush at exit either
-        with suppress(OSError, ValueError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+    except BrokenPipeError:  # the reader has gone: nothing more to write, nor to flush at exit
+        _log.reader_gone(sys.stdout)
 
 
 def write_table(df: pl.DataFrame, target: Output, table: str | None = None) -> Output | None:

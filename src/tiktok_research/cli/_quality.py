@@ -73,7 +73,7 @@ def quality(
         report = _quality.quality(source if len(source) > 1 else source[0])
     except InvalidRequestError as exc:
         raise InputError(str(exc)) from None
-    typer.echo(report.to_markdown() if markdown else str(report))
+    _log.echo(report.to_markdown() if markdown else str(report))
     if page is not None and page.path is not None:
         with writing(page.path):
             written = report.to_html(page.path)

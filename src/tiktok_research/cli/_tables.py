@@ -153,7 +153,7 @@ def _emit(values: pl.Series, out: Output | None, what: str) -> None:
     if out is None or out.path is None:
         text = "\n".join(str(v) for v in values.to_list())
         if text:
-            typer.echo(text)
+            _log.echo(text)
     else:
         write_lines(values, out)
         _log.say(f"wrote {values.len():,} {what} to {out}", err=True)
@@ -344,9 +344,9 @@ def summary(
             return
         if written is not None:
             _log.say(f"wrote {result.height:,} rows to {written}", err=True)
-    typer.echo(_fit(result, top, wide))
+    _log.echo(_fit(result, top, wide))
     if result.height > top:
-        typer.echo(f"({top} of {result.height:,} rows; --top N shows more, --out FILE keeps all)")
+        _log.echo(f"({top} of {result.height:,} rows; --top N shows more, --out FILE keeps all)")
 
 
 def _fit(result: pl.DataFrame, top: int, wide: bool) -> str:
