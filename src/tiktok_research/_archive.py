@@ -23,6 +23,8 @@ A *collection* (one ``fetch_*`` call) lives in its own folder ``<archive>/<kind>
     manifest-<run>.json     what a run did: requests, pages, rows, tasks done / left and why
     output.json             a snapshot round whose table a command owes to its output file
                             (``owe_output``), and whether it was written (``output_written``)
+    refresh-input.json      a refresh round's table (its path, ids and fields), recorded before the
+                            table is rewritten in place (``tiktok_research.maintain``)
     .lock, collector.json   the lock that lets one process at a time collect into the folder,
                             and who holds it
 
@@ -87,6 +89,8 @@ JOURNAL_FILE = "journal.jsonl"
 LOCK_FILE = ".lock"
 HOLDER_FILE = "collector.json"
 OUTPUT_FILE = "output.json"
+#: A refresh round's table, recorded before it is rewritten in place (see the module docstring).
+REFRESH_INPUT_FILE = "refresh-input.json"
 JOURNAL_VERSION = 2
 
 _SECRET_KEYS = frozenset(
@@ -419,9 +423,13 @@ def is_bookkeeping(path: Path) -> bool:
         return True
     if not (path.parent / COLLECTION_FILE).exists():
         return False
-    return name in (COLLECTION_FILE, JOURNAL_FILE, HOLDER_FILE, OUTPUT_FILE) or (
-        name.startswith("manifest-") and name.endswith(".json")
-    )
+    return name in (
+        COLLECTION_FILE,
+        JOURNAL_FILE,
+        HOLDER_FILE,
+        OUTPUT_FILE,
+        REFRESH_INPUT_FILE,
+    ) or (name.startswith("manifest-") and name.endswith(".json"))
 
 
 def page_files(folder: Path, pattern: str = "pages-*") -> list[Path]:

@@ -1324,6 +1324,28 @@ class _Engine:
         budget = self.client.sequence_budget()
         if not isinstance(task_id, int):
             task_id = self._upload(task, writer, budget, held, reuse=True)
+        # a task whose Completed status an earlier run archived (killed during its download) is
+        # downloaded at once: its status is not paid again
+        completed = earlier and self.resume and self._archived_completion(task_id)
+        while True:
+            if not completed:
+                task_id = self._wait(task, task_id, earlier, writer, budget, held)
+            try:
+                reply = self._download(task_id, task, writer, budget)
+            except InvalidRequestError as e:
+                if not (completed and e.code == "invalid_params"):
+                    raise
+                completed = False  # the service no longer knows the task: its status says so
+                continue
+            break
+        self._journal_ref(task, reply.archived, {"task_id": task_id}, None, repair=repair)
+
+    def _wait(
+        self, task: TaskSpec, task_id: int, earlier: bool, writer: ArchiveWriter, budget: Any,
+        held: _Held,
+    ) -> int:  # fmt: skip
+        """Ask a task's status until it is ``Completed`` (see :meth:`run_check`); the task id
+        (a new one when the service no longer knew an earlier run's task: uploaded again)."""
         wait_for = self.poll[0]
         while True:
             try:
@@ -1336,7 +1358,7 @@ class _Engine:
                 continue
             status = reply.data.get("task_status")
             if status == "Completed":
-                break
+                return task_id
             if status == "Failed":
                 raise InvalidRequestError(
                     f"the service reports compliance task {task_id} Failed; run again with "
@@ -1346,25 +1368,41 @@ class _Engine:
                 )
             self.client.sleep(wait_for)
             wait_for = min(wait_for * 2, self.poll[1])
+
+    def _download(self, task_id: int, task: TaskSpec, writer: ArchiveWriter, budget: Any) -> Any:
+        """Download the ids still valid of a completed task (again when cut short)."""
         uploaded = {str(i) for i in task.params["ids"]}
         for _ in range(_DOWNLOAD_TRIES):
             reply = self._call(VALIDATION_DOWNLOAD, {"task_id": task_id}, writer, budget)
             stray = _not_uploaded(reply.raw, uploaded)
             if stray is None:
-                break
+                return reply
             log.warning(
                 "compliance task %s: the download was cut short or damaged (%r is not an id "
                 "of the task); downloading it again", task_id, stray,
             )  # fmt: skip
-        else:
-            raise ServerError(
-                f"the download of compliance task {task_id} was cut short or damaged "
-                f"{_DOWNLOAD_TRIES} times (a line that is not an id of the task: {stray!r}); "
-                "run again to download it again (it is not uploaded again)",
-                code="damaged_download",
-                endpoint=VALIDATION_DOWNLOAD.name,
-            )
-        self._journal_ref(task, reply.archived, {"task_id": task_id}, None, repair=repair)
+        raise ServerError(
+            f"the download of compliance task {task_id} was cut short or damaged "
+            f"{_DOWNLOAD_TRIES} times (a line that is not an id of the task: {stray!r}); "
+            "run again to download it again (it is not uploaded again)",
+            code="damaged_download",
+            endpoint=VALIDATION_DOWNLOAD.name,
+        )
+
+    def _archived_completion(self, task_id: int) -> bool:
+        """Whether an earlier run archived the answer ``Completed`` to a status check of
+        ``task_id`` (a task is never undone once completed)."""
+        for env in iter_archive(self.col.page_files()):
+            meta, request = env.get("meta") or {}, env.get("request") or {}
+            if meta.get("endpoint") != VALIDATION_STATUS.name or meta.get("http_status") != 200:
+                continue
+            data = (env.get("response") or {}).get("data") or {}
+            if (request.get("body") or {}).get("task_id") == task_id and (
+                isinstance(data, dict) and data.get("task_status") == "Completed"
+            ):
+                log.info("compliance task %s: Completed, as an earlier run was told", task_id)
+                return True
+        return False
 
     # -- a task's outcome
 

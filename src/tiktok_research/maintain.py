@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime, timedelta
@@ -30,6 +30,7 @@ from typing import Any
 import polars as pl
 
 from . import schemas
+from ._archive import REFRESH_INPUT_FILE
 from ._checks import TableLike, check_day, check_fields, check_folder, format_date
 from ._dataset import check as check_dataset
 from ._dataset import check_writable, finish_swap
@@ -61,6 +62,10 @@ _COUNTS = ("view_count", "like_count", "comment_count", "share_count", "favorite
 UPDATE_STATE = "_tiktok_research_update.json"
 #: Written in the archive's compliance folder of a refresh when the refresh is complete.
 REFRESH_DONE = "manifest-refresh.json"
+#: Written in the archive's compliance folder of a refresh before its table is rewritten in
+#: place: the table, its ids (in order) and the fields asked for, so that a run killed after
+#: the rewrite (the ids found gone no longer in the table) finishes the same round.
+REFRESH_INPUT = REFRESH_INPUT_FILE
 
 
 @dataclass
@@ -229,6 +234,39 @@ def refresh_videos(
         >>> fresh.report.complete, fresh.height <= videos.height
         (True, True)
     """
+    result, finish = refresh_round(
+        videos, drop_removed=drop_removed, fields=fields, client=client, archive=archive,
+        resume=resume, progress=progress, poll=poll,
+    )  # fmt: skip
+    finish()
+    return result
+
+
+def refresh_round(
+    videos: TableLike | str | Path,
+    *,
+    drop_removed: bool = True,
+    fields: Sequence[str] | str | None = None,
+    client: Client | None = None,
+    archive: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | None = None,
+    poll: tuple[float, float] = (10.0, 300.0),
+    rewrites: Path | None = None,
+) -> tuple[FetchResult, Callable[[], None]]:
+    """:func:`refresh_videos` for a caller that writes the refreshed table itself (the
+    ``refresh`` command): the round is recorded finished in the archive only by the callable
+    returned, once the caller has written its output. A caller killed before that finishes the
+    same round from the archive when run again, with no request, and writes the same output.
+
+    Args:
+        rewrites: The table file the caller rewrites in place with the result (a dataset folder
+            given as ``videos`` is rewritten here, as by :func:`refresh_videos`). Its ids are
+            recorded in the round before it is rewritten: the rewritten table no longer holds
+            the ids found gone, and the round is found again from that record.
+        Others: as for :func:`refresh_videos`.
+    """
+    from ._archive import write_json
     from .fetch import compliance_round, videos_by_id
 
     check_client(client)
@@ -238,6 +276,11 @@ def refresh_videos(
     old, dataset, ids, fields = _refresh_input(videos, fields)
     if dataset is not None:  # rewritten in place at the end: found now, not after paying
         check_writable(dataset, swapped=True)
+    rewritten = dataset if dataset is not None else rewrites
+    if archive is not None and rewritten is not None and resume:
+        held = _interrupted_round(Path(archive), rewritten, ids)
+        if held is not None:  # killed after rewriting its table, before it recorded the end
+            ids, fields = held
     # A refresh is a snapshot: one that finished is never continued (the same call later is a
     # new round in the archive); one that stopped is continued, its compliance task included.
     valid = compliance_round(
@@ -265,14 +308,46 @@ def refresh_videos(
     table = _refreshed(old, new, report.removed if drop_removed else [])
     _compare(old, table, report)
     report.rows = table.height
+    if round_folder is not None and report.complete and rewritten is not None:
+        write_json(
+            round_folder / REFRESH_INPUT,
+            {"table": str(rewritten.resolve()), "ids": ids.to_list(), "fields": fields},
+        )
     if dataset is not None and report.complete:
         _rewrite_dataset(dataset, table, report.retrieved)
-    if round_folder is not None and report.complete:
-        from ._archive import write_json
 
-        write_json(round_folder / REFRESH_DONE, {"rows": table.height, "removed": report.removed})
+    def finish() -> None:
+        if round_folder is not None and report.complete:
+            write_json(
+                round_folder / REFRESH_DONE, {"rows": table.height, "removed": report.removed}
+            )
+
     failures = valid.failures if fresh is None else pl.concat([valid.failures, fresh.failures])
-    return FetchResult.wrap(table, report, failures)
+    return FetchResult.wrap(table, report, failures), finish
+
+
+def _interrupted_round(
+    archive: Path, table: Path, ids: pl.Series
+) -> tuple[pl.Series, Sequence[str] | str] | None:
+    """The ids and fields of a refresh round of ``table`` in ``archive`` that rewrote the table
+    but was killed before it recorded its end (:data:`REFRESH_INPUT` without
+    :data:`REFRESH_DONE`), when the table holds no id that round did not check; else None."""
+    key = str(table.resolve())
+    found = archive.glob(f"compliance_video-*/{REFRESH_INPUT}")
+    for path in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True):
+        if (path.parent / REFRESH_DONE).is_file():
+            continue
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            if record["table"] != key:
+                continue
+            held = pl.Series("id", [int(i) for i in record["ids"]], dtype=ids.dtype)
+            fields = record["fields"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # unreadable: a new round, as before the record was kept
+        if ids.is_in(held).all():
+            return held, fields
+    return None
 
 
 def _refreshed(old: pl.DataFrame, new: pl.DataFrame, removed: list[int]) -> pl.DataFrame:

@@ -313,7 +313,7 @@ def refresh(
       tiktok-research refresh data/videos --archive archive/
       tiktok-research refresh videos.csv --out videos_2025-03.csv
     """
-    from ..maintain import plan_refresh, refresh_destination, refresh_videos
+    from ..maintain import plan_refresh, refresh_destination, refresh_round
 
     target = None
     if out is not None:
@@ -335,11 +335,13 @@ def refresh(
     if dry_run:  # plans need no credentials and send nothing
         _log.say(str(plan))
         return
+    # the round is recorded finished once its output is written: a kill before that (the table
+    # rewritten or not, the gone ids listed or not) is finished from the archive by the rerun
     with _run.collecting(archive):
-        result = refresh_videos(
+        result, finish = refresh_round(
             table if where.swap_dataset else df, drop_removed=not keep_removed, fields=fields,
             client=_run.client(sandbox, max_requests), archive=archive, resume=resume,
-            progress=progress,
+            progress=progress, rewrites=table if where.in_place else None,
         )  # fmt: skip
     report = result.report
     _run.show_report(report, target)
@@ -352,6 +354,7 @@ def refresh(
         )
         raise typer.Exit(code)
     _keep(result, where, target)
+    finish()
     _run.stop_unless_ok(code)
 
 
