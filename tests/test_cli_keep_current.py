@@ -179,7 +179,11 @@ def test_update_appends_the_new_days_and_a_second_run_costs_nothing(tmp_path: Pa
         before = stats(srv)
         again = ok(run_cli([*args, "--start", "2024-12-20"], env, cwd=tmp_path))
         assert "nothing new" in again and "--start is for the first run only" in again
-        assert stats(srv) == before, "the same day again: not one request"
+        # the same day again: not one data request; the one token request (free of quota) says
+        # the service's day, which a clock remembered from an earlier run may no longer be
+        # (test_update_after_the_services_clock_moved_on_asks_for_the_new_days)
+        assert sent(before, stats(srv)) == {}, "the same day again: not one data request"
+        assert stats(srv)["oauth_token"] - before["oauth_token"] == 1
     held = tr.io.read_dataset(tmp_path / "monitor", table="videos").collect()
     assert held.height > 0 and held["id"].is_duplicated().sum() == 0
     days = held["create_time"].dt.date()
@@ -201,6 +205,26 @@ def test_update_takes_the_newest_day_from_the_services_clock(tmp_path: Path) -> 
     assert spent == {"video_query": 1}, (spent, run)
     state = json.loads((tmp_path / "monitor" / UPDATE_STATE).read_text())
     assert state["through"] == "20241217"
+
+
+def test_update_after_the_services_clock_moved_on_asks_for_the_new_days(tmp_path: Path) -> None:
+    # A workshop's served sandbox moves its clock on (POST /_sandbox/advance) between two
+    # updates. The second run took the day from the offset the first one had remembered in the
+    # ledger (machine clock + offset = the sandbox's old day), found nothing new and stopped
+    # without asking the service for its time: "nothing new to collect", 0 requests, every time.
+    args = ["update", "monitor", "--hashtag", "climate", "--start", "2024-12-01", "--no-progress"]
+    with sandbox_server("--clock", "2024-12-20T12:00:00Z") as srv:
+        env = cli_env(srv.url)
+        ok(run_cli(args, env, cwd=tmp_path))
+        admin(srv, "advance", {"hours": 24 * 10})
+        before = stats(srv)
+        run = ok(run_cli(args, env, cwd=tmp_path))
+        spent = sent(before, stats(srv))
+    assert "nothing new" not in run, run
+    assert "(2024-12-18 .. 2024-12-27)" in run, run
+    assert spent == {"video_query": 1}, (spent, run)
+    state = json.loads((tmp_path / "monitor" / UPDATE_STATE).read_text())
+    assert state["through"] == "20241227"
 
 
 def test_kill_9_after_the_upload_then_the_next_run_uploads_nothing(

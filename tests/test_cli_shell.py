@@ -108,7 +108,7 @@ def test_update_dry_run_of_a_dataset_up_to_date_says_nothing_new(
     assert run.stdout.splitlines() == [
         f"note: --start is for the first run only; monitor continues from {tomorrow}",
         f"nothing new to collect: monitor holds every day up to {today}, the newest day the "
-        "service has indexed in full; no request sent",
+        "service has indexed in full; no data request sent",
     ]
     assert len(sb.request_log) == before
     assert sorted(p.name for p in (tmp_path / "monitor").iterdir()) == [

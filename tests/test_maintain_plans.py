@@ -120,7 +120,7 @@ def test_plan_update_then_update_videos_agree_and_report_their_days(
     assert (again.first, again.last, again.through) == (None, None, newest)
     assert str(again) == (
         f"nothing new to collect: {folder} holds every day up to {newest}, the newest day the "
-        "service has indexed in full; no request sent"
+        "service has indexed in full; no data request sent"
     )
     before = len(sb.request_log)
     nothing = update_videos(CATS, folder, client=client, progress=False)

@@ -230,7 +230,8 @@ def test_update_with_nothing_new_says_so_on_the_command_line(tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         f"update: nothing new to collect: {tmp_path / 'monitor'} holds every day up to "
-        f"{through.isoformat()}, the newest day the service has indexed in full; no request sent"
+        f"{through.isoformat()}, the newest day the service has indexed in full; "
+        "no data request sent"
     ]
     assert not (tmp_path / "a").exists(), "nothing collected, nothing archived"
 

@@ -143,7 +143,7 @@ def _nothing_new(dataset: Path | None, through: date | None) -> str:
     day = through.isoformat() if through is not None else "?"
     return (
         f"nothing new to collect: {held} every day up to {day}, the newest day the service "
-        "has indexed in full; no request sent"
+        "has indexed in full; no data request sent"
     )
 
 
@@ -633,11 +633,12 @@ def update_videos(
     first = _first_day(folder, state, start_date)  # checked before a client is built
     check_writable(folder)  # the new days go there: an unwritable folder is found before paying
     c = c if c is not None else client_module.default_client()
-    days = update_range(q, folder, start_date, now=c.service_now())
-    if days is not None:
-        # the run sends requests: the days are taken on the service's clock, which the answer to
-        # the token request says (free of quota) when no answer has said it yet
-        days = update_range(q, folder, start_date, now=c.service_now(ask=True))
+    # The days are taken on the service's clock, which the answer to the token request says
+    # (free of quota) when no answer of this process has said it yet. Asked even when the clock
+    # remembered in the ledger says nothing is new: that offset is stale once the service's clock
+    # has moved on (a served sandbox advanced between two runs), and trusting it said "nothing
+    # new to collect" run after run while new days were there.
+    days = update_range(q, folder, start_date, now=c.service_now(ask=True))
     if days is None:
         report = UpdateReport(
             endpoint="video_query",
