@@ -23,6 +23,7 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from polars.testing import assert_frame_equal
 
 import tiktok_research as tr
 from _sandboxes import MakeClient, MakeSandbox, new_client
@@ -90,7 +91,9 @@ def test_a_frame_derived_from_a_result_is_a_plain_dataframe(
     # the same rows as the same operation on a plain frame
     plain = DERIVED[name](pl.DataFrame(videos))
     if name != "sample":
-        assert derived.equals(plain)
+        # floats within polars' tolerance: describe()'s statistics are summed in parallel, and
+        # once in a CI run the last bits differed between the two calls (1 failed in 2,298)
+        assert_frame_equal(derived, plain)
 
 
 def test_head_of_a_complete_collection_does_not_claim_it_is_incomplete(
