@@ -412,8 +412,9 @@ def update(
             "--dry-run",
             help="Print the days the run would collect and what they cost. Sends no data "
             "request: only the token request (free of quota; the run sends it first too), "
-            "whose answer says the service's day. Without credentials (or --sandbox) it sends "
-            "nothing and plans on this machine's clock, and says so.",
+            "whose answer says the service's day. With --sandbox it sends nothing (the "
+            "sandbox's clock is its day); without credentials it sends nothing, plans on this "
+            "machine's clock, and says so.",
         ),
     ] = False,
 ) -> None:
