@@ -136,25 +136,6 @@ def test_the_workshop_quota_stop_rerun_sends_nothing_until_the_services_midnight
         assert _data_requests(server.url) > sent, later.stdout + later.stderr
 
 
-def test_the_workshop_storm_figures_are_what_the_command_prints(tmp_path: Path) -> None:
-    """The figures of the 500 storm of the guide's workshops page (docs/guide/workshops.md)."""
-    import re
-
-    page = Path(__file__).resolve().parents[1] / "docs" / "guide" / "workshops.md"
-    said = re.search(r'"statuses": (\{[^}]*\})', page.read_text(encoding="utf-8"))
-    assert said is not None
-    with sandbox_server("--faults", "internal_error=0.3,gateway_timeout=0.05",
-                        "--fault-seed", "1") as server:  # fmt: skip
-        run = run_cli(["videos", "--hashtag", "fyp", "--start", "2024-01-01", "--end",
-                       "2024-03-31", "--out", str(tmp_path / "storm.parquet"), "--archive",
-                       str(tmp_path / "sa")], cli_env(server.url))  # fmt: skip
-        assert run.returncode == 0, run.stdout + run.stderr
-        stats = httpx.get(server.url + "/_sandbox/stats", timeout=30).json()
-    import json
-
-    assert stats["statuses"] == json.loads(said.group(1)), stats["statuses"]
-
-
 @pytest.mark.filterwarnings("default")  # the other warnings of a stopped run
 def test_the_next_day_resume_reopens_an_expired_search_with_one_request(tmp_path: Path) -> None:
     """Issue 22 item 8: the search_id saved at the quota stop is from an earlier day of the

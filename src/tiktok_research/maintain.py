@@ -259,13 +259,13 @@ def refresh_round(
     ``refresh`` command): the round is recorded finished in the archive only by the callable
     returned, once the caller has written its output. A caller killed before that finishes the
     same round from the archive when run again, with no request, and writes the same output.
+    The other arguments are those of :func:`refresh_videos`.
 
     Args:
         rewrites: The table file the caller rewrites in place with the result (a dataset folder
             given as ``videos`` is rewritten here, as by :func:`refresh_videos`). Its ids are
             recorded in the round before it is rewritten: the rewritten table no longer holds
             the ids found gone, and the round is found again from that record.
-        Others: as for :func:`refresh_videos`.
     """
     from ._archive import write_json
     from .fetch import compliance_round, videos_by_id
