@@ -227,6 +227,56 @@ def test_update_after_the_services_clock_moved_on_asks_for_the_new_days(tmp_path
     assert state["through"] == "20241227"
 
 
+def test_a_dry_run_of_update_plans_the_days_the_run_asks_for(tmp_path: Path) -> None:
+    # The served sandbox's clock says 2024-12-20, this machine's today. The run takes its days
+    # from the service's clock (the token answer's Date header): 2024-12-01 .. 2024-12-17, one
+    # request. Its dry run took them from this machine's clock: up to three days before today,
+    # "at least 24 request(s)" (kill6), a cost the run never had.
+    args = ["update", "monitor", "--hashtag", "climate", "--start", "2024-12-01", "--no-progress"]
+    with sandbox_server("--clock", "2024-12-20T12:00:00Z") as srv:
+        env = cli_env(srv.url)
+        before = stats(srv)
+        plan = ok(run_cli([*args, "--dry-run"], env, cwd=tmp_path))
+        planned = stats(srv)
+        run = ok(run_cli(args, env, cwd=tmp_path))
+        spent = sent(planned, stats(srv))
+    assert "range 2024-12-01 .. 2024-12-17 (inclusive) -> 1 window(s)" in plan, plan
+    assert "at least 1 request(s)" in plan and "machine's clock" not in plan, plan
+    assert sent(before, planned) == {}, "a plan sends no data request"
+    assert planned["oauth_token"] - before["oauth_token"] == 1, "only the token request"
+    assert "(2024-12-01 .. 2024-12-17)" in run, run
+    assert spent == {"video_query": 1}, ("the run costs what its plan said", spent, run)
+
+
+def test_a_dry_run_of_update_without_credentials_says_which_clock_it_planned_on(
+    tmp_path: Path,
+) -> None:
+    # Without credentials the service cannot be asked for its day: the plan is made on this
+    # machine's clock, and says so instead of announcing days the run may never ask for.
+    args = ["update", "monitor", "--hashtag", "climate", "--start", "2024-12-01", "--dry-run"]
+    with sandbox_server("--clock", "2024-12-20T12:00:00Z") as srv:
+        env = {k: v for k, v in cli_env(srv.url).items() if not k.startswith("TIKTOK_CLIENT_")}
+        before = stats(srv)
+        plan = ok(run_cli(args, env, cwd=tmp_path))
+        after = stats(srv)
+    assert after == before, "nothing sent, not even a token request"
+    assert "planned on this machine's clock" in plan, plan
+    assert "the service's day may differ" in plan, plan
+    assert not (tmp_path / "monitor").exists()
+
+
+def test_an_update_with_an_unknown_field_sends_not_even_the_token_request(tmp_path: Path) -> None:
+    # update_videos asked the service for its day (the token request) before it checked fields=
+    q = tr.Q.hashtag_name.eq("climate")
+    with sandbox_server("--clock", "2024-12-20T12:00:00Z") as srv:
+        before = stats(srv)
+        with tr.Client("sandbox", "sandbox", base_url=srv.url, ledger=False) as client:
+            for call in (tr.update_videos, tr.maintain.plan_update):
+                with pytest.raises(tr.InvalidRequestError, match="'views'"):
+                    call(q, tmp_path / "monitor", "2024-12-01", fields="views", client=client)
+        assert stats(srv) == before, "a mistake is found before the first request"
+
+
 def test_kill_9_after_the_upload_then_the_next_run_uploads_nothing(
     corpus: Sandbox, tmp_path: Path
 ) -> None:

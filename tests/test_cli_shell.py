@@ -110,7 +110,8 @@ def test_update_dry_run_of_a_dataset_up_to_date_says_nothing_new(
         f"nothing new to collect: monitor holds every day up to {today}, the newest day the "
         "service has indexed in full; no data request sent",
     ]
-    assert len(sb.request_log) == before
+    asked = [r.endpoint for r in sb.request_log[before:]]
+    assert asked == ["oauth_token"], "no data request: only the token, whose answer says the day"
     assert sorted(p.name for p in (tmp_path / "monitor").iterdir()) == [
         "_tiktok_research_update.json"
     ]

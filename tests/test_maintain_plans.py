@@ -133,6 +133,28 @@ def test_plan_update_then_update_videos_agree_and_report_their_days(
     assert "archive" not in str(nothing.report)
 
 
+def test_plan_update_without_a_client_plans_on_the_clock_update_videos_runs_on(
+    tmp_path: Path, make_sandbox: MakeSandbox, make_client: MakeClient
+) -> None:
+    # update_videos without client= runs on the session's client (tr.use) and its clock; the
+    # plan without client= took this machine's clock instead: other days, another cost.
+    sb = make_sandbox(n_videos=5_000, clock=T0)
+    folder = tmp_path / "monitor"
+    newest = (T0 - dt.timedelta(days=2)).date() - dt.timedelta(days=1)
+    tr.use(make_client(sb, ledger=False))
+    try:
+        plan = plan_update(CATS, folder, "2025-01-01")
+        assert (plan.first, plan.last) == (dt.date(2025, 1, 1), newest)
+        assert plan.clock is None and "machine's clock" not in str(plan)
+        unasked = plan_update(CATS, folder, "2025-01-01", ask=False)  # sends nothing at all
+    finally:
+        tr.use(None)
+    assert unasked.clock is not None and unasked.last != newest
+    assert f"note: {unasked.clock}" in str(unasked)
+    assert "planned on this machine's clock" in unasked.clock
+    assert "the service's day may differ" in unasked.clock
+
+
 def test_plan_update_checks_before_anything(tmp_path: Path) -> None:
     folder = tmp_path / "monitor"
     with pytest.raises(tr.InvalidRequestError, match="'views'"):

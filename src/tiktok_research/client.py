@@ -581,6 +581,13 @@ class Client:
             self._offset = self._ledger.offset() if self._ledger is not None else 0.0
         return self._now() + timedelta(seconds=self._offset)
 
+    @property
+    def service_clock_known(self) -> bool:
+        """True when :meth:`service_now` is the service's own time: the client's clock (an
+        in-process sandbox's) or an answer of this process said it. False: it is this machine's
+        clock, corrected at most by what an earlier run remembered in the ledger."""
+        return self._clock is not None or self._clock_seen
+
     def today(self) -> date:
         """Today (UTC) on the client's clock: the day the index lag and date checks refer to."""
         return self._now().date()

@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime, timedelta
@@ -38,7 +39,7 @@ from ._endpoints import ENDPOINTS
 from ._windows import NOT_INDEXED_DAYS
 from .client import Client, check_client
 from .collect import CollectionReport, FetchResult, span_provenance
-from .errors import InvalidRequestError
+from .errors import InvalidRequestError, TikTokResearchError
 from .plan import Plan
 from .query import QueryLike
 
@@ -629,6 +630,7 @@ def update_videos(
     c = check_client(client) or client_module.current_default()
     folder = _dataset_folder(dataset)
     q = as_query(query)
+    check_fields(ENDPOINTS["video_query"], fields)  # before the token request, as the rest
     state = _update_state(folder, q)
     first = _first_day(folder, state, start_date)  # checked before a client is built
     check_writable(folder)  # the new days go there: an unwritable folder is found before paying
@@ -804,6 +806,9 @@ class UpdatePlan:
             holds (it is for the first run only).
         through: With nothing new: the last day the dataset holds (the newest day the service
             has indexed in full).
+        clock: None when the days were taken on the service's clock, as the run takes them (or
+            do not depend on it: a stopped run is continued over its own days); else the
+            sentence saying they were taken on this machine's clock, and why.
     """
 
     dataset: Path
@@ -812,6 +817,7 @@ class UpdatePlan:
     videos: Plan | None
     start_ignored: bool = False
     through: date | None = None
+    clock: str | None = None
 
     @property
     def nothing_new(self) -> bool:
@@ -819,9 +825,8 @@ class UpdatePlan:
         return self.videos is None
 
     def __str__(self) -> str:
-        if self.videos is None:
-            return _nothing_new(self.dataset, self.through)
-        return str(self.videos)
+        text = _nothing_new(self.dataset, self.through) if self.videos is None else str(self.videos)
+        return text if self.clock is None else f"{text}\n  note: {self.clock}"
 
 
 def plan_update(
@@ -832,17 +837,29 @@ def plan_update(
     fields: Sequence[str] | str | None = None,
     client: Client | None = None,
     warn: bool = True,
+    ask: bool = True,
 ) -> UpdatePlan:
     """What the next :func:`update_videos` run would collect and cost, checked as it checks.
+
+    The days are taken as the run takes them, on the service's clock: once every input is
+    checked, the client asks for its access token (free of quota; the run's first request anyway),
+    whose answer says the service's time. No data request is sent. Without credentials (or with
+    ``ask=False``, or when the token request fails) the days are taken on this machine's clock,
+    and the plan says so (:attr:`UpdatePlan.clock`): the service's day, and with it the days and
+    the cost, may differ.
 
     Args:
         query: As for :func:`update_videos`.
         dataset: As for :func:`update_videos`.
         start_date: As for :func:`update_videos`.
         fields: As for :func:`update_videos`.
-        client: The client that will run it: its clock says the newest day indexed (default:
-            now, UTC), its ledger the quota left.
+        client: The client that will run it (default: the one :func:`update_videos` takes: the
+            one given to :func:`tiktok_research.use`, the sandbox's with
+            ``TIKTOK_RESEARCH_SANDBOX=1``, else one with your credentials, if any): its clock
+            says the newest day indexed, its ledger the quota left.
         warn: Issue the plan's warnings as Python warnings.
+        ask: Ask the service for its day (the token request). False: send nothing at all, and
+            plan on the client's clock as it stands.
 
     Example:
         >>> import tiktok_research as tr
@@ -862,15 +879,65 @@ def plan_update(
     q = as_query(query)
     check_fields(ENDPOINTS["video_query"], fields)
     state = _update_state(folder, q)
-    now = client.service_now() if client is not None else None
-    days = update_range(q, folder, start_date, now=now)
+    first = _first_day(folder, state, start_date)  # every input checked before a request
     ignored = start_date is not None and bool(state.get("through") or state.get("start"))
-    if days is None:
-        through = _first_day(folder, state, start_date) - timedelta(days=1)
-        return UpdatePlan(folder, None, None, None, start_ignored=ignored, through=through)
-    first, last = days
-    videos = plan_videos(q, first, last, fields=fields, client=client, warn=warn)
-    return UpdatePlan(folder, first, last, videos, start_ignored=ignored)
+    with _plan_client(client, ask) as (planner, why):
+        now, clock = None, None
+        if not state.get("pending_to"):  # a stopped run continues its own days, on any clock
+            now, clock = _plan_clock(planner, why, ask)
+        days = update_range(q, folder, start_date, now=now)
+        if days is None:
+            through = first - timedelta(days=1)
+            return UpdatePlan(folder, None, None, None, start_ignored=ignored, through=through,
+                              clock=clock)  # fmt: skip
+        videos = plan_videos(q, *days, fields=fields, client=planner, warn=warn)
+    return UpdatePlan(folder, *days, videos, start_ignored=ignored, clock=clock)
+
+
+@contextmanager
+def _plan_client(client: Client | None, ask: bool) -> Iterator[tuple[Client | None, str | None]]:
+    """The client a plan of an update asks the service's day with: ``client``, else the one
+    :func:`update_videos` would take (one made here from the credentials is closed after the
+    plan); with it, None, or the reason there is none (no credentials)."""
+    from . import client as client_module
+    from .errors import AuthenticationError
+
+    if client is not None or not ask:
+        yield client, None
+        return
+    chosen = client_module.current_default()
+    if chosen is not None:
+        yield chosen, None
+        return
+    try:
+        made = Client()
+    except AuthenticationError:
+        yield None, "there are no credentials to ask the service for its day (the token request)"
+        return
+    with made:
+        yield made, None
+
+
+def _plan_clock(client: Client | None, why: str | None, ask: bool) -> tuple[datetime, str | None]:
+    """The time a plan of an update takes its days from, as :func:`update_videos` takes it (the
+    service's: the answer to the token request, or a sandbox client's clock), and None; or,
+    when the service's time is not known, this machine's and the sentence saying so."""
+    if client is not None:
+        try:
+            now = client.service_now(ask=ask)
+        except TikTokResearchError as e:  # a plan is still worth having: said, on this clock
+            now, why = client.service_now(), f"the token request failed ({e.message})"
+        if client.service_clock_known:
+            return now, None
+        if why is None and ask:
+            why = "the service's answer to the token request did not say its time"
+    else:
+        now = datetime.now(UTC)
+    why = why or "the service was not asked for its day (ask=False)"
+    return now, (
+        f"planned on this machine's clock ({now:%Y-%m-%d %H:%M} UTC): {why}; the service's day "
+        "may differ, and with it the days and the cost"
+    )
 
 
 def _last_day(folder: Path) -> date | None:

@@ -406,7 +406,17 @@ def update(
     progress: ProgressOpt = None,
     sandbox: SandboxOpt = False,
     max_requests: BudgetOpt = None,
-    dry_run: DryRunOpt = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print the days the run would collect and what they cost. Sends no data "
+            "request: only the token request (free of quota; the run sends it first too), "
+            "whose answer says the service's day. With --sandbox it sends nothing (the "
+            "sandbox's clock is its day); without credentials it sends nothing, plans on this "
+            "machine's clock, and says so.",
+        ),
+    ] = False,
 ) -> None:
     """Append the days since the last run to a monitoring dataset.
 
@@ -421,23 +431,25 @@ def update(
     \b
     Examples:
       tiktok-research update data/climate --hashtag climate --start 2024-12-01   # a request per 31 days since --start, and per 100 videos
-      tiktok-research update data/climate --hashtag climate --dry-run            # what the next run collects and costs; nothing sent
+      tiktok-research update data/climate --hashtag climate --dry-run            # what the next run collects and costs; no data request
     """  # noqa: E501
     check_folder(dataset, "DATASET")
     check_folder(archive, "--archive")
     q = build_query(query, hashtag, keyword, region, username)
     from ..maintain import UpdateReport, plan_update, update_videos
 
-    # checks the dataset, its query, --start and --fields before the credentials are needed
-    plan = plan_update(q, dataset, start, fields=fields, client=_run.planner(sandbox and dry_run),
-                       warn=False)  # fmt: skip
+    # checks the dataset, its query, --start and --fields before any request; a dry run then
+    # takes the days on the service's clock as the run does (the token request, free of quota),
+    # or, without credentials, on this machine's clock and says so. The run asks for itself.
+    plan = plan_update(q, dataset, start, fields=fields, warn=False, ask=dry_run,
+                       client=_run.day_planner(sandbox) if dry_run else None)  # fmt: skip
     if plan.start_ignored:
         held = plan.through + timedelta(days=1) if plan.through is not None else None
         _log.say(
             f"note: --start is for the first run only; {dataset} continues from "
             f"{plan.first or held}"
         )
-    if dry_run:  # a plan needs no credentials and sends nothing
+    if dry_run:  # no data request: at most the token request, whose answer says the day
         _log.say(str(plan))
         return
     with _run.collecting(archive):

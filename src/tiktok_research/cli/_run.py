@@ -3,9 +3,10 @@ table, the failures and the exit code it ends with.
 
 :func:`client` is the one place a command gets its client (credentials as the library finds them,
 with the root option ``--config FILE`` first: :data:`ROOT`; or the built-in sandbox with
-``--sandbox``); :func:`planner` the client a plan is made with before
-any credentials are needed; :func:`collecting` wraps a run; :func:`finish` writes its table and
-failures and turns its report into the exit code (:func:`exit_code`).
+``--sandbox``); :func:`planner` the client a plan is made with before any credentials are needed,
+:func:`day_planner` that of a plan that asks the service's day; :func:`collecting` wraps a run;
+:func:`finish` writes its table and failures and turns its report into the exit code
+(:func:`exit_code`).
 """
 
 from __future__ import annotations
@@ -114,6 +115,20 @@ def planner(sandbox: bool) -> Client | None:
     """The client to plan with: the built-in sandbox's (its clock), or None (no credentials are
     needed to plan, so every check of the input runs before they are)."""
     return client(True, None) if sandbox else None
+
+
+def day_planner(sandbox: bool) -> Client | None:
+    """The client a plan that needs the service's day is made with (``update --dry-run``): the
+    built-in sandbox's (its clock), else one with the credentials, when there are any (the plan
+    sends its token request, free of quota, whose answer says the service's day), else None
+    (the plan is made on this machine's clock, and says so). Building it sends nothing, and
+    missing credentials are no error: every check of the input runs before a request."""
+    if sandbox:
+        return client(True, None)
+    try:
+        return client(False, None)
+    except CommandError:  # no credentials
+        return None
 
 
 @contextmanager
