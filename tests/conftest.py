@@ -65,19 +65,36 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _temporary_files_under_basetemp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Every temporary file of the run (the package's, a notebook's, a CLI process's) goes under
-    pytest's own base folder, which pytest prunes (it keeps the last three runs): a suite run
-    leaves nothing in the system's temporary folder, however often it runs."""
+_SAVED_TMP = pytest.StashKey[tuple[str | None, str | None]]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Every temporary file of the run (the package's, a notebook kernel's, a CLI process's) goes
+    under pytest's own base folder, which pytest prunes (it keeps the last three runs): a suite run
+    leaves nothing in the system's temporary folder, however often it runs.
+
+    A hook, not a fixture: this file's fixtures do not reach the notebooks' items (they are outside
+    tests/), and as a session fixture it left each notebook's folder in /tmp on every run (six
+    ``tiktok-sandbox-*``, ``quality-*`` and ``tmp*`` folders, 14 MB after 20 runs). Workers (and so
+    the notebook kernels they start) each take their own base folder."""
     import tempfile
 
-    folder = tmp_path_factory.getbasetemp() / "tmp"
+    factory = getattr(session.config, "_tmp_path_factory", None)  # pytest's tmp_path_factory
+    if factory is None:
+        return
+    folder = factory.getbasetemp() / "tmp"
     folder.mkdir(exist_ok=True)
-    saved = os.environ.get("TMPDIR"), tempfile.tempdir
+    session.config.stash[_SAVED_TMP] = (os.environ.get("TMPDIR"), tempfile.tempdir)
     os.environ["TMPDIR"] = str(folder)
     tempfile.tempdir = str(folder)
-    yield folder
+
+
+def _restore_temporary_folder(config: pytest.Config) -> None:
+    import tempfile
+
+    saved = config.stash.get(_SAVED_TMP, None)
+    if saved is None:
+        return
     if saved[0] is None:
         os.environ.pop("TMPDIR", None)
     else:
@@ -261,6 +278,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
         folder = tempfile.mkdtemp(prefix="tiktok-research-spark-log-")
         os.environ[SPARK_LOG_ENV] = os.path.join(folder, "sessions.txt")
+        config.stash[_SPARK_LOG_MADE] = folder  # removed when the run ends (pytest_unconfigure)
+
+
+_SPARK_LOG_MADE = pytest.StashKey[str]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run's Spark log folder (the controller's) is removed, after the summary has read it
+    (one was left in /tmp by every run before); the temporary folder is given back."""
+    import shutil
+
+    folder = config.stash.get(_SPARK_LOG_MADE, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop(SPARK_LOG_ENV, None)
+    _restore_temporary_folder(config)
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unknown when it is not installed
