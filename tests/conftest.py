@@ -79,6 +79,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     the notebook kernels they start) each take their own base folder."""
     import tempfile
 
+    if not hasattr(session.config, "workerinput"):  # the controller, or a run without xdist
+        session.config.stash[_LEFT_IN_CHECKOUT] = _left_in_checkout(session.config)
     factory = getattr(session.config, "_tmp_path_factory", None)  # pytest's tmp_path_factory
     if factory is None:
         return
@@ -87,6 +89,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[_SAVED_TMP] = (os.environ.get("TMPDIR"), tempfile.tempdir)
     os.environ["TMPDIR"] = str(folder)
     tempfile.tempdir = str(folder)
+
+
+# What a command writes by default where it runs (its archive, its output): a test that runs a
+# command without moving to its own folder leaves it in the checkout (two did: a tiktok-archive/
+# of four collections in every CI run's clone). The run fails when one appears.
+_DEFAULTS_WRITTEN = ("tiktok-archive", "videos.parquet", "comments.parquet", "users.parquet")
+_LEFT_IN_CHECKOUT = pytest.StashKey[set[str]]()
+
+
+def _left_in_checkout(config: pytest.Config) -> set[str]:
+    root = Path(str(config.rootpath))
+    return {name for name in _DEFAULTS_WRITTEN if (root / name).exists()}
 
 
 def _restore_temporary_folder(config: pytest.Config) -> None:
@@ -342,6 +356,15 @@ def spark_sessions_started() -> dict[str, set[str]]:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(session.config, "workerinput"):
         return  # the controller checks, once every worker is done
+    before = session.config.stash.get(_LEFT_IN_CHECKOUT, None)
+    if before is not None:
+        new = sorted(_left_in_checkout(session.config) - before)
+        if new:
+            session.config.stash[_CHECKOUT_MESSAGE] = (
+                f"the run left {', '.join(new)} in {session.config.rootpath}: a test ran a "
+                "command without monkeypatch.chdir(tmp_path)"
+            )
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
     started = spark_sessions_started()
     if len(started) > 1:
         detail = "; ".join(f"{p}: {len(ids)} test(s)" for p, ids in sorted(started.items()))
@@ -353,12 +376,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 _SPARK_MESSAGE = pytest.StashKey[str]()
+_CHECKOUT_MESSAGE = pytest.StashKey[str]()
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     message = config.stash.get(_SPARK_MESSAGE, None)
     if message:
         terminalreporter.write_line(f"FAILED (one Spark session per run): {message}", red=True)
+    message = config.stash.get(_CHECKOUT_MESSAGE, None)
+    if message:
+        terminalreporter.write_line(f"FAILED (left in the checkout): {message}", red=True)
 
 
 def _java_missing() -> str | None:

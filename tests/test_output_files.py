@@ -136,8 +136,9 @@ def test_out_is_checked_before_any_request(
 
 
 def test_out_dash_writes_json_lines_on_stdout_and_messages_on_stderr(
-    served: tuple[str, Sandbox],
+    served: tuple[str, Sandbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the command's default archive (tiktok-archive/) goes here
     url, _ = served
     env = {"TIKTOK_RESEARCH_BASE_URL": url, "TIKTOK_CLIENT_KEY": "sandbox",
            "TIKTOK_CLIENT_SECRET": "sandbox"}  # fmt: skip

@@ -92,7 +92,9 @@ def test_a_report_piped_into_a_reader_that_stops_early_ends_quietly(
     assert written.height > 0 and written["id"].n_unique() == written.height
 
 
-def test_counts_of_one_are_said_in_the_singular(tmp_path: Path) -> None:
+def test_counts_of_one_are_said_in_the_singular(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`hydrate` said "1 of the 63 ids were not found"; a config file with one stray entry was
     told "it holds only client_key ..." (it may hold only those). The count's words now agree
     with it, through one helper (the compliance sentence's "1 is gone" uses it too)."""
@@ -100,6 +102,7 @@ def test_counts_of_one_are_said_in_the_singular(tmp_path: Path) -> None:
 
     from tiktok_research.cli import app
 
+    monkeypatch.chdir(tmp_path)  # the commands' default archive (tiktok-archive/) goes here
     runner = CliRunner()
     period = ("--start", "2024-01-01", "--end", "2024-01-05")
     fyp = ["--sandbox", "--hashtag", "fyp", *period, "--no-progress"]
