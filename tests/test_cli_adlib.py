@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 from tiktok_research import io, schemas
 from tiktok_research.cli import EXIT_INVALID, app
 
+CACHE = "TIKTOK_RESEARCH_CACHE_DIR"  # conftest points it at the test's folder
+
 runner = CliRunner()
 COMMON = ["--sandbox", "--no-progress"]
 
@@ -232,7 +234,9 @@ def test_help_examples_run_as_written_and_cost_what_they_say(tmp_path: Path) -> 
     only, and on the sandbox they returned 0 rows: their dates were of 2025, the sandbox's ads of
     2024): each returns rows, at one request per page of 50 or per item, never a page twice; the
     ad-details example costs the 1 + 10 requests its heading says."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
+    env = {
+        k: v for k, v in os.environ.items() if k == CACHE or not k.startswith("TIKTOK_")
+    }  # the test's cache, not the user's
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONWARNINGS"] = "ignore"
     ran: dict[str, list[int]] = {}
@@ -275,7 +279,9 @@ def test_the_retention_note_is_said_once(tmp_path: Path) -> None:
     """A search older than a year: the note is one line of the report (or of the plan), not a
     Python warning as well."""
     args = ["ads", *COMMON, "--start", "2024-01-01", "--end", "2024-01-31", "--country", "FR"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
+    env = {
+        k: v for k, v in os.environ.items() if k == CACHE or not k.startswith("TIKTOK_")
+    }  # the test's cache, not the user's
     env["PYTHONWARNINGS"] = "default"
     for extra in ([], ["--dry-run"]):
         done = subprocess.run(

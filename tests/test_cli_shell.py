@@ -37,8 +37,9 @@ def cli(
     *args: str | Path, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """The command as a user runs it, without credentials unless ``env`` gives them."""
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("TIKTOK_CLIENT_", "TIKTOK_RESEARCH_"))}  # fmt: skip
+    # the test's cache folder is kept (conftest's): the user's own is never written
+    base = {k: v for k, v in os.environ.items() if k == "TIKTOK_RESEARCH_CACHE_DIR"
+            or not k.startswith(("TIKTOK_CLIENT_", "TIKTOK_RESEARCH_"))}  # fmt: skip
     return subprocess.run(
         [*BASE, *map(str, args)], capture_output=True, text=True, cwd=cwd,
         env=base | (env or {}), timeout=300, check=False,

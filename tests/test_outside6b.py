@@ -64,8 +64,9 @@ FYP = ("videos", "--sandbox", "--hashtag", "fyp", "--start", "2024-01-01", "--en
 
 
 def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith(("TIKTOK_CLIENT_", "TIKTOK_RESEARCH_"))}  # fmt: skip
+    # the test's cache folder is kept (conftest's): the user's own is never written
+    return {k: v for k, v in os.environ.items() if k == "TIKTOK_RESEARCH_CACHE_DIR"
+            or not k.startswith(("TIKTOK_CLIENT_", "TIKTOK_RESEARCH_"))}  # fmt: skip
 
 
 @pytest.mark.parametrize("reader", ["gone-at-once", "head -1"])
