@@ -66,6 +66,8 @@ socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 
 _SAVED_TMP = pytest.StashKey[tuple[str | None, str | None]]()
+_SAVED_CACHE = pytest.StashKey[str | None]()
+CACHE_ENV = "TIKTOK_RESEARCH_CACHE_DIR"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -89,6 +91,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[_SAVED_TMP] = (os.environ.get("TMPDIR"), tempfile.tempdir)
     os.environ["TMPDIR"] = str(folder)
     tempfile.tempdir = str(folder)
+    # the package's cache (quota ledger, dataset locks, outputs' records) for what runs outside a
+    # test's own (each test gets a fresh one from _isolated_environment): module fixtures start
+    # before it, and one that wrote a dataset took its lock in the user's ~/.cache/tiktok-research
+    cache = factory.getbasetemp() / "session-cache"
+    cache.mkdir(exist_ok=True)
+    session.config.stash[_SAVED_CACHE] = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(cache)
 
 
 # What a command writes by default where it runs (its archive, its output): a test that runs a
@@ -106,6 +115,12 @@ def _left_in_checkout(config: pytest.Config) -> set[str]:
 def _restore_temporary_folder(config: pytest.Config) -> None:
     import tempfile
 
+    if _SAVED_CACHE in config.stash:
+        cache = config.stash[_SAVED_CACHE]
+        if cache is None:
+            os.environ.pop(CACHE_ENV, None)
+        else:
+            os.environ[CACHE_ENV] = cache
     saved = config.stash.get(_SAVED_TMP, None)
     if saved is None:
         return
