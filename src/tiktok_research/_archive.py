@@ -46,6 +46,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 import threading
@@ -146,6 +147,19 @@ def _disk_error(path: Path, exc: OSError) -> ArchiveError:
         else " Check that the folder exists and is writable, then run the same call again."
     )
     return ArchiveError(f"could not write to the archive file {path}: {reason}.{hint}", path=path)
+
+
+def unnamed_errno(exc: OSError) -> int | None:
+    """The error number of an OSError that names no file (a full disk reported by a write()
+    call, or by polars and pyarrow, which carry no file name; polars gives the number only in its
+    text, "No space left on device (os error 28)"), else None (it names a file, or is a
+    connection error or a timeout)."""
+    if exc.filename is not None or isinstance(exc, (ConnectionError, TimeoutError)):
+        return None
+    if exc.errno is not None:
+        return exc.errno
+    found = re.search(r"os error (\d+)", str(exc))
+    return int(found.group(1)) if found else None
 
 
 #: Room asked for before a run has seen its first page (a full page of videos is ~100 KB).

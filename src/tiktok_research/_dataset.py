@@ -42,7 +42,6 @@ import errno
 import hashlib
 import json
 import os
-import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -481,19 +480,22 @@ def write(
 ) -> None:
     """Add the rows of ``arrow`` (file columns and the ``partition_by`` column, with the schema
     metadata every file gets) to the dataset ``root``; see the module docstring."""
-    try:
+    with _full_disk_named(root):
         _write(arrow, root, table=table, partition_by=partition_by, run=run,
                retrieved_at=retrieved_at, key=key, query=query, drop=drop)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _full_disk_named(root: Path) -> Iterator[None]:
+    """A full disk met inside the block is an ArchiveError naming the dataset ``root``:
+    pyarrow's and polars' errors name no file, and without the dataset's name the command line
+    named the raw archive (another disk, perhaps) as the one to free."""
+    from ._archive import unnamed_errno
+
+    try:
+        yield
     except OSError as e:
-        # pyarrow's and polars' errors of a full disk name no file: without the dataset's name,
-        # the command line named the raw archive (another disk, perhaps) as the one to free
-        if e.filename is not None or isinstance(e, (ConnectionError, TimeoutError)):
-            raise
-        code = e.errno
-        if code is None:  # polars: "No space left on device (os error 28)"
-            found = re.search(r"os error (\d+)", str(e))
-            code = int(found.group(1)) if found else None
-        if code not in (errno.ENOSPC, errno.EDQUOT):
+        if unnamed_errno(e) not in (errno.ENOSPC, errno.EDQUOT):
             raise
         raise ArchiveError(
             f"no space left on the disk while writing {root} (the dataset): free some space "

@@ -33,16 +33,16 @@ import errno
 import hashlib
 import json
 import os
-import re
 import sys
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._archive import unnamed_errno
 from .._optional import require
 from . import _log
 from ._errors import InputError
@@ -67,12 +67,7 @@ def writing(path: Path | str) -> Iterator[None]:
     try:
         yield
     except OSError as e:
-        if e.filename is not None or isinstance(e, (ConnectionError, TimeoutError)):
-            raise
-        code = e.errno
-        if code is None:  # polars: "No space left on device (os error 28)"
-            found = re.search(r"os error (\d+)", str(e))
-            code = int(found.group(1)) if found else None
+        code = unnamed_errno(e)
         if code in _DISK_ERRORS:
             raise OSError(code, os.strerror(code), str(path)) from e
         raise
@@ -380,8 +375,7 @@ def write_table(df: pl.DataFrame, target: Output, table: str | None = None) -> O
                 f"note: {out} was created or changed while the command ran: it is kept, and the "
                 f"table goes to {moved} (--overwrite replaces {out})"
             )
-            target = Output(moved, target.option, False, target.excel, target.command,
-                            target.identity, claimed=True)  # fmt: skip
+            target = replace(target, path=moved, overwrite=False, claimed=True)
             out = moved
         elif df.height == 0 and int(record.get("rows") or 0) > 0:
             target.echo(
@@ -398,8 +392,7 @@ def write_table(df: pl.DataFrame, target: Output, table: str | None = None) -> O
                 f"command; this result has {df.height:,}, so it goes to {moved} (--overwrite "
                 f"replaces {out})"
             )
-            target = Output(moved, target.option, False, target.excel, target.command,
-                            target.identity, claimed=True)  # fmt: skip
+            target = replace(target, path=moved, overwrite=False, claimed=True)
             out = moved
     if target.overwrite or exists(out):
         _write_file(df, out, table, target.excel)  # this command's own file, or --overwrite
@@ -410,8 +403,7 @@ def write_table(df: pl.DataFrame, target: Output, table: str | None = None) -> O
                 f"note: {out} was created while the command ran (another command writing the "
                 f"same file?): it is kept, and the table goes to {placed}"
             )
-            target = Output(placed, target.option, False, target.excel, target.command,
-                            target.identity, claimed=True)  # fmt: skip
+            target = replace(target, path=placed, overwrite=False, claimed=True)
             out = placed
     _remember(out, target.identity, target.command, df.height)
     return target
