@@ -15,12 +15,16 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from _sandboxes import TOKEN_FORM
+
+if TYPE_CHECKING:
+    from tiktok_research.sandbox import Sandbox
 
 CLI = [sys.executable, "-m", "tiktok_research.cli"]
 _URL = re.compile(r"http://127\.0\.0\.1:\d+")
@@ -184,3 +188,36 @@ def finish(
 def no_traceback(text: str) -> bool:
     """True when ``text`` shows no Python traceback."""
     return "Traceback (most recent call last)" not in text
+
+
+#: Commands that draw no progress bar (they take no --no-progress).
+_NO_BAR = ("summary", "select", "quality", "merge", "dehydrate")
+
+
+def received(sb: Sandbox) -> int:
+    """Requests that reached ``sb``, the token's included."""
+    return len(sb.request_log)
+
+
+def invoke_served(
+    served: tuple[str, Sandbox],
+    *args: str,
+    count: Callable[[Sandbox], int] = received,
+    stdin: str | None = None,
+) -> tuple[int, str, int]:
+    """The command line in this process (typer's CliRunner) against a served sandbox: exit code,
+    output (never a traceback), and the requests ``count`` says reached the sandbox meanwhile
+    (default: every request; ``_sandboxes.paid``: those that cost quota)."""
+    from typer.testing import CliRunner
+
+    from tiktok_research.cli import app
+
+    url, sb = served
+    env = {"TIKTOK_RESEARCH_BASE_URL": url, "TIKTOK_CLIENT_KEY": "sandbox",
+           "TIKTOK_CLIENT_SECRET": "sandbox", "COLUMNS": "200"}  # fmt: skip
+    quiet = [] if args[0] in _NO_BAR else ["--no-progress"]
+    before = count(sb)
+    result = CliRunner().invoke(app, [*args, *quiet], env=env, input=stdin)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output, count(sb) - before

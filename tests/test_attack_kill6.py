@@ -21,20 +21,20 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import duckdb
 import httpx
 import polars as pl
 import pytest
-from typer.testing import CliRunner
 
 import tiktok_research as tr
 import tiktok_research._archive as archive_module
 import tiktok_research.cli._maintain as cli_maintain
 import tiktok_research.cli._output as cli_output
 from _sandboxes import MakeClient, new_client, new_sandbox, no_sleep, paid
-from tiktok_research.cli import app
+from _servers import invoke_served
 from tiktok_research.maintain import REFRESH_DONE
 from tiktok_research.sandbox import Sandbox
 
@@ -67,16 +67,7 @@ def collected(served: tuple[str, Sandbox], tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _cli(served: tuple[str, Sandbox], *args: str) -> tuple[int, str, int]:
-    """The command line against the served sandbox: exit code, output, requests paid."""
-    url, sb = served
-    env = {"TIKTOK_RESEARCH_BASE_URL": url, "TIKTOK_CLIENT_KEY": "sandbox",
-           "TIKTOK_CLIENT_SECRET": "sandbox", "COLUMNS": "200"}  # fmt: skip
-    before = paid(sb)
-    result = CliRunner().invoke(app, [*args, "--no-progress"], env=env)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    assert "Traceback" not in result.output
-    return result.exit_code, result.output, paid(sb) - before
+_cli = partial(invoke_served, count=paid)  # exit code, output, requests paid
 
 
 def _ids(folder: Path) -> list[int]:

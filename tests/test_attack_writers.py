@@ -23,19 +23,19 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import polars as pl
 import pytest
-from typer.testing import CliRunner
 
 import tiktok_research as tr
 from _disks import remount
 from _faultproxy import FaultPlan, FaultTransport
 from _sandboxes import MakeClient, new_client, new_sandbox, no_sleep, paid
-from tiktok_research.cli import app
+from _servers import invoke_served
 from tiktok_research.errors import ArchiveError, InvalidRequestError
 from tiktok_research.maintain import plan_update
 from tiktok_research.sandbox import Sandbox
@@ -72,16 +72,7 @@ def _copy(collected: Path, tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "videos", tmp_path / "archive"
 
 
-def _cli(served: tuple[str, Sandbox], *args: str) -> tuple[int, str, int]:
-    """The command line against the served sandbox: exit code, output, requests paid."""
-    url, sb = served
-    env = {"TIKTOK_RESEARCH_BASE_URL": url, "TIKTOK_CLIENT_KEY": "sandbox",
-           "TIKTOK_CLIENT_SECRET": "sandbox", "COLUMNS": "200"}  # fmt: skip
-    before = paid(sb)
-    result = CliRunner().invoke(app, [*args, "--no-progress"], env=env)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    assert "Traceback" not in result.output
-    return result.exit_code, result.output, paid(sb) - before
+_cli = partial(invoke_served, count=paid)  # exit code, output, requests paid
 
 
 def _readers(folder: Path) -> dict[str, tuple[int, int]]:

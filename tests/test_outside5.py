@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 import tiktok_research as tr
 from _sandboxes import new_sandbox
+from _servers import invoke_served
 from tiktok_research import io, schemas
 from tiktok_research.cli import app
 from tiktok_research.sandbox import Sandbox
@@ -32,19 +33,7 @@ def served() -> Iterator[tuple[str, Sandbox]]:
         yield url, sb
 
 
-def _cli(served: tuple[str, Sandbox], *args: str, stdin: str | None = None) -> tuple[int, str, int]:
-    """Run the command line against the served sandbox: exit code, output, requests that reached
-    it (tokens included)."""
-    url, sb = served
-    env = {"TIKTOK_RESEARCH_BASE_URL": url, "TIKTOK_CLIENT_KEY": "sandbox",
-           "TIKTOK_CLIENT_SECRET": "sandbox"}  # fmt: skip
-    before = len(sb.request_log)
-    quiet = (
-        ["--no-progress"] if args[0] not in ("summary", "select", "quality", "dehydrate") else []
-    )
-    result = CliRunner().invoke(app, [*args, *quiet], env=env, input=stdin)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result.exit_code, result.output, len(sb.request_log) - before
+_cli = invoke_served  # exit code, output, requests that reached the sandbox (tokens too)
 
 
 def test_quality_of_an_archive_that_holds_a_compliance_check_or_ads(
